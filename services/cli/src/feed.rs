@@ -1,0 +1,78 @@
+//! `pulse feed show`: a commit author's feed as stored, one line per event.
+
+use anyhow::Context;
+use pulse_aws::names::StackNames;
+use pulse_aws::s3json::GzipJsonStore;
+use pulse_contracts::praktika::EventFeed;
+
+#[derive(clap::Args)]
+pub struct FeedArgs {
+    #[command(subcommand)]
+    command: FeedCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum FeedCommand {
+    /// Print the feed of one commit-author email.
+    Show {
+        email: String,
+        /// Feed bucket (default: the stack's).
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Key prefix inside the bucket (praktika's EVENT_FEED_S3_PATH prefix).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Print the stored JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the feeds in the bucket.
+    List {
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+}
+
+pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
+    let config = pulse_aws::config::load().await;
+    let s3 = pulse_aws::config::s3_client(&config);
+    match args.command {
+        FeedCommand::Show { email, bucket, prefix, json } => {
+            let bucket = bucket.unwrap_or_else(|| StackNames::from_env().feed_bucket());
+            let key = pulse_feed_projector::feed_key::feed_key(&prefix, &email);
+            let store = GzipJsonStore::new(s3, bucket.clone());
+            let Some(feed) = store.get::<EventFeed>(&key).await.with_context(|| format!("reading s3://{bucket}/{key}"))? else {
+                println!("no feed for {email} (s3://{bucket}/{key})");
+                return Ok(());
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&feed.value)?);
+                return Ok(());
+            }
+            println!("s3://{bucket}/{key}: {} event(s), newest first", feed.value.events.len());
+            for e in &feed.value.events {
+                let pr = if e.ext.pr_number == 0 { format!("merge {}", &e.sha[..e.sha.len().min(8)]) } else { format!("#{}", e.ext.pr_number) };
+                let status = e.ext.pr_status.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default();
+                let failing = e.failing_job_names();
+                println!(
+                    "  {:<14} {:<8} ci={:<8} {:<10} {} {}{}",
+                    pr,
+                    status,
+                    e.ci_status.as_str(),
+                    e.ext.repo_name,
+                    e.ext.pr_title,
+                    if e.ext.is_cancelled { "(cancelled) " } else { "" },
+                    if failing.is_empty() { String::new() } else { format!("failing: {}", failing.join(", ")) }
+                );
+            }
+        }
+        FeedCommand::List { bucket } => {
+            let bucket = bucket.unwrap_or_else(|| StackNames::from_env().feed_bucket());
+            let listed = s3.list_objects_v2().bucket(&bucket).send().await.with_context(|| format!("listing s3://{bucket}"))?;
+            for object in listed.contents() {
+                println!("s3://{bucket}/{}  {} bytes", object.key().unwrap_or_default(), object.size().unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}

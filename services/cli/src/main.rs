@@ -1,0 +1,62 @@
+//! `pulse`: the command-line tool for CI jobs and operators.
+//!
+//! - `pulse publish`: a CI job publishes a workflow result (validated against the contract first);
+//! - `pulse infra plan|deploy`: the reconciler for Pulse's stack (and, later, the CI fleet);
+//! - `pulse dlq list|replay`: see and replay what a service could not process;
+//! - `pulse feed show`: print a commit author's feed as stored in S3;
+//! - `pulse tap`: print the events seen on the local stack's tap queue.
+
+mod dlq;
+mod feed;
+mod infra_cmd;
+mod publish;
+mod tap;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "pulse", version, about = "Pulse: CI/CD feeds, alerts and deploys in Slack")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Publish CI events (a praktika workflow result, or any Pulse envelope) to the bus.
+    Publish(publish::PublishArgs),
+    /// Plan and deploy infrastructure from a declarative config.
+    Infra(infra_cmd::InfraArgs),
+    /// Inspect and replay a service's dead-letter queue.
+    Dlq(dlq::DlqArgs),
+    /// Inspect stored feeds.
+    Feed(feed::FeedArgs),
+    /// Print (and consume) the events captured by the local stack's tap queue.
+    Tap(tap::TapArgs),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .compact()
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Publish(args) => publish::run(args).await,
+        Command::Infra(args) => infra_cmd::run(args).await,
+        Command::Dlq(args) => dlq::run(args).await,
+        Command::Feed(args) => feed::run(args).await,
+        Command::Tap(args) => tap::run(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `pulse publish`: what a CI job runs to send its workflow result to Pulse.
+//!
+//! Input is a praktika Event (wrapped as `ci.workflow` v1) or a complete Pulse envelope of any
+//! type. Every document is checked against its JSON Schema and parsed into its Rust type before
+//! anything is sent; one invalid document means nothing is published.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use pulse_aws::eventbridge::EventPublisher;
+use pulse_aws::names::StackNames;
+use pulse_contracts::Envelope;
+use pulse_contracts::praktika::FeedEvent;
+use serde_json::Value;
+
+#[derive(clap::Args)]
+pub struct PublishArgs {
+    /// JSON files, each holding one document or an array of documents; `-` or nothing reads stdin.
+    pub files: Vec<PathBuf>,
+    /// The event bus (default: the stack's bus, from PULSE_STACK).
+    #[arg(long, env = "PULSE_BUS")]
+    pub bus: Option<String>,
+    /// `source` of the envelope built around a bare workflow result.
+    #[arg(long, default_value = "ci")]
+    pub source: String,
+    /// Validate and print the envelopes without publishing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
+    let documents = read_documents(&args.files)?;
+    let mut envelopes = Vec::with_capacity(documents.len());
+    for (origin, document) in documents {
+        let envelope = to_envelope(document, &args.source).with_context(|| format!("{origin} was not published"))?;
+        envelopes.push(envelope);
+    }
+    if args.dry_run {
+        for envelope in &envelopes {
+            println!("{}", serde_json::to_string_pretty(envelope)?);
+        }
+        eprintln!("{} document(s) valid; nothing published (--dry-run)", envelopes.len());
+        return Ok(());
+    }
+    let bus = args.bus.unwrap_or_else(|| StackNames::from_env().bus());
+    let config = pulse_aws::config::load().await;
+    let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus.clone());
+    let report = publisher.publish(&envelopes).await.with_context(|| format!("publishing to bus {bus}"))?;
+    for envelope in &envelopes {
+        println!("published {} {} (dedup key {})", envelope.detail_type(), envelope.id, envelope.dedup_key);
+    }
+    eprintln!("{} event(s) published to {bus} in {} call(s)", report.published, report.calls);
+    Ok(())
+}
+
+/// Turn one input document into a validated wire envelope.
+pub fn to_envelope(document: Value, source: &str) -> anyhow::Result<Envelope> {
+    let envelope = if is_envelope(&document) { document } else { wrap_workflow_result(document, source)? };
+    let event_type = envelope.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let version = envelope.get("version").and_then(Value::as_u64).unwrap_or_default() as u32;
+    if let Err(err) = pulse_contracts::schema::validate(&event_type, version, &envelope) {
+        bail!("invalid {event_type} v{version} document:\n{err}");
+    }
+    let typed = pulse_contracts::parse_envelope(envelope).map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok(typed.to_raw())
+}
+
+fn is_envelope(document: &Value) -> bool {
+    ["type", "version", "detail"].iter().all(|field| document.get(field).is_some())
+}
+
+/// Wrap a bare praktika Event as a `ci.workflow` v1 envelope. The dedup key is derived from the
+/// run's identity, so a CI job that retries its publish step does not create a second event.
+fn wrap_workflow_result(document: Value, source: &str) -> anyhow::Result<Value> {
+    let probe: Result<FeedEvent, _> = serde_json::from_value(document.clone());
+    let dedup_key = match &probe {
+        Ok(event) => workflow_dedup_key(event),
+        // Let the schema check below explain what is wrong, field by field.
+        Err(_) => "ci.workflow:invalid".to_owned(),
+    };
+    Ok(serde_json::json!({
+        "id": uuid::Uuid::new_v4(),
+        "type": "ci.workflow",
+        "version": 1,
+        "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "source": source,
+        "dedup_key": dedup_key,
+        "detail": document,
+    }))
+}
+
+/// `ci.workflow:{repo}:{pr}:{sha}:{type}:{ci_status}:{timestamp}`: one run at one moment.
+pub fn workflow_dedup_key(event: &FeedEvent) -> String {
+    format!(
+        "ci.workflow:{}:{}:{}:{}:{}:{}",
+        event.ext.repo_name,
+        event.ext.pr_number,
+        event.sha,
+        serde_json::to_value(event.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        event.ci_status.as_str(),
+        event.timestamp
+    )
+}
+
+fn read_documents(files: &[PathBuf]) -> anyhow::Result<Vec<(String, Value)>> {
+    let sources: Vec<PathBuf> = if files.is_empty() { vec![PathBuf::from("-")] } else { files.to_vec() };
+    let mut documents = Vec::new();
+    for path in sources {
+        let (origin, text) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+            ("stdin".to_owned(), text)
+        } else {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            (path.display().to_string(), text)
+        };
+        let value: Value = serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?;
+        match value {
+            Value::Array(items) => {
+                documents.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{origin}[{i}]"), v)))
+            }
+            other => documents.push((origin, other)),
+        }
+    }
+    Ok(documents)
+}

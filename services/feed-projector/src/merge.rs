@@ -1,0 +1,340 @@
+//! Merging one `ci.workflow` event into a commit author's feed: praktika's `EventFeed.add`
+//! (ClickHouse `ci/praktika/event.py`), made deterministic and safe against redelivery and
+//! out-of-order delivery.
+//!
+//! [`merge`] is pure: it takes the feed as read from S3, the incoming event and the current time
+//! (Unix seconds) and edits the feed in place. One call does, in this order:
+//!
+//! 1. **Stale runs.** Every stored event still `running` or `pending` whose timestamp is more
+//!    than 12 h before `now` (strictly: `timestamp < now - 12 h`) becomes `failure` with
+//!    `ext.is_cancelled = true`. The feed is brought up to `now` before the incoming event is
+//!    compared with it, so [`Change::Replaced`] reports the status the old event has at `now`.
+//! 2. **Slot.** The incoming event's slot is (`pr_number`, `repo_name`) for a PR event and
+//!    (`sha`, `repo_name`) among merge results (`pr_number == 0`) for a merge result. A stored
+//!    event in the slot with a newer timestamp wins (the incoming one is dropped); on equal
+//!    timestamps a `completed` event is not replaced by a `running` one.
+//! 3. **Normalise the incoming event.** `pr_status` is `merged` for a merge result; for a PR
+//!    event an explicit `queued` or `merged` is kept, anything else becomes `open`, and a PR
+//!    event that is not newer than a merge result in the feed that names it (as
+//!    `parent_pr_number` or `linked_pr_number`, same non-empty repo) is `merged` — the state it
+//!    would have had had the two arrived in order. An empty `pr_title` takes the title of the
+//!    event it replaces. A stale in-flight incoming event is cancelled as in step 1.
+//! 4. **Store.** If the normalised event equals the stored one this is a redelivery and nothing
+//!    changes; otherwise it replaces the stored one (or is added).
+//! 5. **Mark merged.** A stored merge result marks the PR events named by its
+//!    `parent_pr_number` and `linked_pr_number` (non-zero, same non-empty `repo_name`, as
+//!    praktika requires) `merged`, unless that PR event is newer than the merge result.
+//! 6. **Order.** Newest first; ties are broken by `repo_name`, then `pr_number` (descending),
+//!    then `sha`, so the order is a function of the feed's contents alone.
+//! 7. **Trim.** Retention is 120 days. Events are grouped per `repo_name` by `parent_pr_number`,
+//!    or their own `pr_number` when that is 0; a merge result without a parent is a group of its
+//!    own (keyed by `sha`). A group is dropped only when every member is older than the cutoff
+//!    (`timestamp < now - 120 d`).
+//!
+//! [`MergeOutcome::changed`] is true exactly when [`MergeOutcome::changes`] is non-empty, i.e.
+//! when the feed must be written back. Reordering an unsorted feed is not a change on its own.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+use pulse_contracts::praktika::{EventFeed, EventKind, FeedEvent, PrStatus, Status};
+
+#[cfg(test)]
+mod tests;
+
+/// Events older than this (relative to `now`) are dropped, a whole group at a time.
+pub const RETENTION_SECS: i64 = 120 * 24 * 60 * 60;
+
+/// Events still running or pending this long after their timestamp are cancelled.
+pub const STALE_AFTER_SECS: i64 = 12 * 60 * 60;
+
+/// One thing a merge changed. [`Change::as_str`] gives the names the `feed.updated` contract
+/// uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The incoming event took a slot that was empty.
+    NewEvent,
+    /// The incoming event replaced an older one in its slot.
+    Replaced { previous_ci_status: Status },
+    /// The replaced event's `ci_status` differs from the incoming one's.
+    StatusChanged { from: Status, to: Status },
+    /// The incoming event is failing (`ci_status` failure/error or a failing job, and not
+    /// cancelled) and the event it replaced, if any, was not.
+    NewFailure,
+    /// The incoming event is `completed` and the one it replaced was `running` or absent.
+    Completed,
+    /// These PRs (of the incoming merge result's repo) were marked `merged`.
+    MarkedMerged { pr_numbers: Vec<u64> },
+    /// This many events were still running/pending after 12 h and were cancelled.
+    CancelledStale { count: usize },
+    /// This many events were dropped by the 120-day retention.
+    Trimmed { count: usize },
+}
+
+impl Change {
+    /// The change's name in the `feed.updated` event.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Change::NewEvent => "new_event",
+            Change::Replaced { .. } => "replaced",
+            Change::StatusChanged { .. } => "status_changed",
+            Change::NewFailure => "new_failure",
+            Change::Completed => "completed",
+            Change::MarkedMerged { .. } => "marked_merged",
+            Change::CancelledStale { .. } => "cancelled_stale",
+            Change::Trimmed { .. } => "trimmed",
+        }
+    }
+}
+
+/// What [`merge`] did to the feed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MergeOutcome {
+    /// The feed differs from what it was and must be written back (`!changes.is_empty()`).
+    pub changed: bool,
+    /// What changed, in this order: new_event or replaced, status_changed, new_failure,
+    /// completed, marked_merged, cancelled_stale, trimmed.
+    pub changes: Vec<Change>,
+}
+
+impl MergeOutcome {
+    /// The names of the changes, in order (see [`Change::as_str`]).
+    pub fn change_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.changes.iter().map(Change::as_str)
+    }
+
+    /// Whether a change with this name (see [`Change::as_str`]) happened.
+    pub fn has(&self, name: &str) -> bool {
+        self.change_names().any(|n| n == name)
+    }
+}
+
+/// Merges `incoming` into `feed` as of `now` (Unix seconds). See the module docs for the rules.
+pub fn merge(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64) -> MergeOutcome {
+    let mut changes = Vec::new();
+    let events = &mut feed.events;
+
+    // 1. Bring the stored feed up to `now`.
+    let mut cancelled = events.iter_mut().filter(|e| cancel_if_stale(e, now)).count();
+
+    // 2. Find the incoming event's slot; a newer stored event wins.
+    let slot = events.iter().position(|e| same_slot(e, &incoming));
+    let accepted = slot.is_none_or(|i| !supersedes(&events[i], &incoming));
+
+    if accepted {
+        // 3. Normalise.
+        incoming.ext.pr_status = Some(incoming_pr_status(events, &incoming));
+        if let Some(i) = slot.filter(|_| incoming.ext.pr_title.is_empty()) {
+            incoming.ext.pr_title.clone_from(&events[i].ext.pr_title);
+        }
+        let incoming_cancelled = cancel_if_stale(&mut incoming, now);
+
+        // 4. Store, unless it is a redelivery of what is stored.
+        let stored = match slot {
+            Some(i) if events[i] == incoming => None,
+            Some(i) => {
+                let previous = std::mem::replace(&mut events[i], incoming);
+                record_replacement(&mut changes, Some(&previous), &events[i]);
+                Some(i)
+            }
+            None => {
+                record_replacement(&mut changes, None, &incoming);
+                events.push(incoming);
+                Some(events.len() - 1)
+            }
+        };
+
+        if let Some(i) = stored {
+            cancelled += usize::from(incoming_cancelled);
+            // 5. A merge result marks the PRs it names as merged.
+            let marked = mark_merged_by(events, i);
+            if !marked.is_empty() {
+                changes.push(Change::MarkedMerged { pr_numbers: marked });
+            }
+        }
+    }
+
+    if cancelled > 0 {
+        changes.push(Change::CancelledStale { count: cancelled });
+    }
+
+    // 6. Newest first, deterministic.
+    events.sort_by(newest_first);
+
+    // 7. Retention.
+    let trimmed = trim(events, now);
+    if trimmed > 0 {
+        changes.push(Change::Trimmed { count: trimmed });
+    }
+
+    MergeOutcome {
+        changed: !changes.is_empty(),
+        changes,
+    }
+}
+
+/// Cancels `e` if it is still in flight more than 12 h after its timestamp. Returns whether it
+/// did.
+fn cancel_if_stale(e: &mut FeedEvent, now: i64) -> bool {
+    if e.ci_status.is_in_flight() && e.timestamp < now.saturating_sub(STALE_AFTER_SECS) {
+        e.ci_status = Status::Failure;
+        e.ext.is_cancelled = true;
+        true
+    } else {
+        false
+    }
+}
+
+/// Whether `a` and `b` occupy the same slot of a feed: same (`pr_number`, `repo_name`) for PR
+/// events, same (`sha`, `repo_name`) for merge results.
+fn same_slot(a: &FeedEvent, b: &FeedEvent) -> bool {
+    a.ext.pr_number == b.ext.pr_number
+        && a.ext.repo_name == b.ext.repo_name
+        && (a.ext.pr_number != 0 || a.sha == b.sha)
+}
+
+/// Whether the stored event must be kept over the incoming one for the same slot.
+fn supersedes(stored: &FeedEvent, incoming: &FeedEvent) -> bool {
+    match stored.timestamp.cmp(&incoming.timestamp) {
+        Ordering::Greater => true,
+        Ordering::Equal => {
+            stored.kind == EventKind::Completed && incoming.kind == EventKind::Running
+        }
+        Ordering::Less => false,
+    }
+}
+
+/// The `pr_status` the incoming event is stored with.
+fn incoming_pr_status(events: &[FeedEvent], incoming: &FeedEvent) -> PrStatus {
+    if incoming.is_merge_result() {
+        return PrStatus::Merged;
+    }
+    let merged_later = events
+        .iter()
+        .any(|mr| names_as_merged(mr, incoming) && incoming.timestamp <= mr.timestamp);
+    match incoming.ext.pr_status {
+        _ if merged_later => PrStatus::Merged,
+        Some(status @ (PrStatus::Queued | PrStatus::Merged)) => status,
+        Some(PrStatus::Open) | None => PrStatus::Open,
+    }
+}
+
+/// Whether `mr` is a merge result naming the PR event `pr` as its parent or linked PR
+/// (same non-empty repo).
+fn names_as_merged(mr: &FeedEvent, pr: &FeedEvent) -> bool {
+    let n = pr.ext.pr_number;
+    mr.is_merge_result()
+        && n != 0
+        && !mr.ext.repo_name.is_empty()
+        && mr.ext.repo_name == pr.ext.repo_name
+        && (mr.ext.parent_pr_number == n || mr.ext.linked_pr_number == n)
+}
+
+/// If `events[mr]` is a merge result, marks the PR events it names (not newer than it)
+/// `merged`. Returns the PR numbers whose status changed, ascending.
+fn mark_merged_by(events: &mut [FeedEvent], mr: usize) -> Vec<u64> {
+    if !events[mr].is_merge_result() {
+        return Vec::new();
+    }
+    let (before, rest) = events.split_at_mut(mr);
+    let (mr, after) = rest.split_first_mut().expect("index is in bounds");
+    let mut marked: Vec<u64> = before
+        .iter_mut()
+        .chain(after.iter_mut())
+        .filter(|pr| {
+            names_as_merged(mr, pr)
+                && pr.timestamp <= mr.timestamp
+                && pr.ext.pr_status != Some(PrStatus::Merged)
+        })
+        .map(|pr| {
+            pr.ext.pr_status = Some(PrStatus::Merged);
+            pr.ext.pr_number
+        })
+        .collect();
+    marked.sort_unstable();
+    marked
+}
+
+/// A failure worth telling someone about: a failing verdict or job, not a cancellation.
+fn is_failing(e: &FeedEvent) -> bool {
+    !e.ext.is_cancelled
+        && (e.ci_status.is_failure() || e.result.results.iter().any(|r| r.status.is_failure()))
+}
+
+fn record_replacement(changes: &mut Vec<Change>, previous: Option<&FeedEvent>, new: &FeedEvent) {
+    match previous {
+        None => changes.push(Change::NewEvent),
+        Some(prev) => {
+            changes.push(Change::Replaced {
+                previous_ci_status: prev.ci_status,
+            });
+            if prev.ci_status != new.ci_status {
+                changes.push(Change::StatusChanged {
+                    from: prev.ci_status,
+                    to: new.ci_status,
+                });
+            }
+        }
+    }
+    if is_failing(new) && !previous.is_some_and(is_failing) {
+        changes.push(Change::NewFailure);
+    }
+    if new.kind == EventKind::Completed
+        && previous.is_none_or(|prev| prev.kind == EventKind::Running)
+    {
+        changes.push(Change::Completed);
+    }
+}
+
+/// Newest first; ties by repo, then PR number (descending), then sha.
+fn newest_first(a: &FeedEvent, b: &FeedEvent) -> Ordering {
+    b.timestamp
+        .cmp(&a.timestamp)
+        .then_with(|| a.ext.repo_name.cmp(&b.ext.repo_name))
+        .then_with(|| b.ext.pr_number.cmp(&a.ext.pr_number))
+        .then_with(|| a.sha.cmp(&b.sha))
+}
+
+/// The retention group of an event: within a repo, the parent PR, else its own PR, else (a
+/// merge result without a parent) its sha.
+#[derive(PartialEq, Eq, Hash)]
+struct GroupKey<'a> {
+    repo: &'a str,
+    pr: u64,
+    sha: &'a str,
+}
+
+fn group_key(e: &FeedEvent) -> GroupKey<'_> {
+    let pr = if e.ext.parent_pr_number > 0 {
+        e.ext.parent_pr_number
+    } else {
+        e.ext.pr_number
+    };
+    GroupKey {
+        repo: &e.ext.repo_name,
+        pr,
+        sha: if pr == 0 { &e.sha } else { "" },
+    }
+}
+
+/// Drops every group whose members are all older than the retention cutoff. Returns how many
+/// events it dropped.
+fn trim(events: &mut Vec<FeedEvent>, now: i64) -> usize {
+    let cutoff = now.saturating_sub(RETENTION_SECS);
+    let recent = |e: &FeedEvent| e.timestamp >= cutoff;
+    if events.iter().all(recent) {
+        return 0;
+    }
+    let keep: Vec<bool> = {
+        let live: HashSet<GroupKey<'_>> = events.iter().filter(|e| recent(e)).map(group_key).collect();
+        events
+            .iter()
+            .map(|e| recent(e) || live.contains(&group_key(e)))
+            .collect()
+    };
+    let before = events.len();
+    let mut keep = keep.into_iter();
+    // `retain` visits every element once, in order.
+    events.retain(|_| keep.next().unwrap_or(true));
+    before - events.len()
+}

@@ -1,0 +1,120 @@
+//! Pure planning around the merge: which feeds one `ci.workflow` event touches and what
+//! `feed.updated` event each change produces. No I/O here.
+
+use std::collections::BTreeSet;
+
+use pulse_contracts::praktika::{EventFeed, FeedEvent};
+
+use crate::feed_key::feed_key;
+use crate::merge::{MergeOutcome, merge};
+
+/// One feed an incoming event must be merged into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedTarget {
+    pub email: String,
+    pub key: String,
+}
+
+/// Why an event cannot be projected at all (the message is rejected to the DLQ).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectError {
+    #[error("ci.workflow event for {repo}@{sha} has no commit_authors: there is no feed to update")]
+    NoAuthors { repo: String, sha: String },
+}
+
+/// The feeds `event` belongs in: one per distinct commit-author email, in a stable order.
+pub fn targets(event: &FeedEvent, prefix: &str) -> Result<Vec<FeedTarget>, ProjectError> {
+    let emails: BTreeSet<&str> = event
+        .ext
+        .commit_authors
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if emails.is_empty() {
+        return Err(ProjectError::NoAuthors { repo: event.ext.repo_name.clone(), sha: event.sha.clone() });
+    }
+    Ok(emails
+        .into_iter()
+        .map(|email| FeedTarget { email: email.to_owned(), key: feed_key(prefix, email) })
+        .collect())
+}
+
+/// The result of merging into one feed: what to write (if anything) and what happened.
+#[derive(Debug, Clone)]
+pub struct FeedChange {
+    /// The new feed to store, or `None` when the stored one is already right.
+    pub write: Option<EventFeed>,
+    pub outcome: MergeOutcome,
+}
+
+/// Merge `incoming` into the stored feed (absent = empty).
+pub fn apply(current: Option<EventFeed>, incoming: &FeedEvent, now: i64) -> FeedChange {
+    let mut feed = current.unwrap_or_default();
+    let outcome = merge(&mut feed, incoming.clone(), now);
+    FeedChange { write: outcome.changed.then_some(feed), outcome }
+}
+
+/// Whether `feed` holds `incoming` as its current entry (same run identity, same moment).
+///
+/// After a crash between the S3 write and the publish, a retry finds the feed already merged
+/// ("no change") and must still announce it; an event superseded by a newer one must not be
+/// announced. This tells the two apart.
+pub fn holds(feed: &EventFeed, incoming: &FeedEvent) -> bool {
+    feed.events.iter().any(|e| {
+        e.ext.repo_name == incoming.ext.repo_name
+            && e.ext.pr_number == incoming.ext.pr_number
+            && e.sha == incoming.sha
+            && e.timestamp == incoming.timestamp
+            && e.kind == incoming.kind
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(authors: &[&str]) -> FeedEvent {
+        serde_json::from_value(json!({
+            "type": "completed", "timestamp": 1_700_000_000, "sha": "abc", "ci_status": "success",
+            "result": {"name": "PR", "status": "success"},
+            "ext": {"pr_number": 7, "repo_name": "org/repo", "commit_authors": authors},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn one_target_per_distinct_author() {
+        let t = targets(&event(&["b@x.io", "a@x.io", "b@x.io", " "]), "p").unwrap();
+        assert_eq!(t.iter().map(|t| t.email.as_str()).collect::<Vec<_>>(), ["a@x.io", "b@x.io"]);
+        assert_eq!(t[0].key, "p/events/a_at_x.io.json.gz");
+    }
+
+    #[test]
+    fn no_authors_is_rejected_with_the_run_named() {
+        let err = targets(&event(&[]), "p").unwrap_err();
+        assert!(err.to_string().contains("org/repo@abc"), "{err}");
+    }
+
+    #[test]
+    fn apply_twice_writes_once_and_still_holds_the_event() {
+        let e = event(&["a@x.io"]);
+        let first = apply(None, &e, 1_700_000_100);
+        let feed = first.write.expect("first merge writes");
+        let second = apply(Some(feed.clone()), &e, 1_700_000_100);
+        assert!(second.write.is_none(), "a redelivery must not rewrite the feed");
+        assert!(holds(&feed, &e));
+    }
+
+    #[test]
+    fn a_superseded_event_is_not_held() {
+        let newer = event(&["a@x.io"]);
+        let mut older = newer.clone();
+        older.timestamp -= 60;
+        let feed = apply(None, &newer, 1_700_000_100).write.unwrap();
+        let change = apply(Some(feed.clone()), &older, 1_700_000_100);
+        assert!(change.write.is_none());
+        assert!(!holds(&feed, &older));
+    }
+}

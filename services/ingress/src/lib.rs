@@ -1,0 +1,1 @@
+//! The ingress service. Not built yet: see ARCHITECTURE.md and the open issues.

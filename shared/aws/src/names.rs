@@ -1,0 +1,69 @@
+//! The names of Pulse's own AWS resources, derived from one stack prefix.
+//!
+//! The infra-reconciler creates resources under these names (from `infra/pulse-stack.json`) and
+//! every service finds them by the same rules, so a service needs only `PULSE_STACK` to run.
+//! Tests deploy isolated copies of the stack under unique prefixes on one emulator.
+
+/// Pulse's services that consume a queue.
+pub const CONSUMERS: [&str; 4] = ["feed-projector", "home-renderer", "notifier", "infra-reconciler"];
+
+/// Resource names for one deployment of Pulse's stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackNames {
+    prefix: String,
+}
+
+impl StackNames {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into() }
+    }
+
+    /// From `PULSE_STACK`, defaulting to `pulse`.
+    pub fn from_env() -> Self {
+        Self::new(std::env::var("PULSE_STACK").unwrap_or_else(|_| "pulse".to_owned()))
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The custom EventBridge bus every Pulse event travels on.
+    pub fn bus(&self) -> String {
+        format!("{}-bus", self.prefix)
+    }
+
+    /// The work queue a service consumes.
+    pub fn queue(&self, service: &str) -> String {
+        format!("{}-{service}", self.prefix)
+    }
+
+    /// The dead-letter queue behind a service's work queue.
+    pub fn dead_letter_queue(&self, service: &str) -> String {
+        format!("{}-{service}-dlq", self.prefix)
+    }
+
+    /// A DynamoDB table owned by one service, e.g. `table("feed-projector", "idempotency")`.
+    pub fn table(&self, service: &str, purpose: &str) -> String {
+        format!("{}-{service}-{purpose}", self.prefix)
+    }
+
+    /// The bucket holding the praktika-compatible feeds.
+    pub fn feed_bucket(&self) -> String {
+        format!("{}-feeds", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_prefix() {
+        let n = StackNames::new("t1");
+        assert_eq!(n.bus(), "t1-bus");
+        assert_eq!(n.queue("notifier"), "t1-notifier");
+        assert_eq!(n.dead_letter_queue("notifier"), "t1-notifier-dlq");
+        assert_eq!(n.table("feed-projector", "idempotency"), "t1-feed-projector-idempotency");
+        assert_eq!(n.feed_bucket(), "t1-feeds");
+    }
+}
