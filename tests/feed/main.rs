@@ -1,1 +1,8 @@
-// filled in by its owner
+//! feed-projector end to end on the emulator: the deployed stack's routing, the projector's
+//! S3 writes and announcements, exactly-once under redelivery and contention, and every kind of
+//! bad input reaching the dead-letter queue with its reason.
+
+mod failures;
+mod harness;
+mod logs;
+mod projection;

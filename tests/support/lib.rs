@@ -20,3 +20,16 @@ pub fn unique(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("{prefix}-{}", &id[..12])
 }
+
+/// Deploy Pulse's own stack (`infra/pulse-stack.json`) under `prefix` on the emulator through
+/// the infra-reconciler, with the local tap queue (`<prefix>-tap`, every event on the bus) when
+/// `local_tap`. Returns the stack's resource names.
+pub async fn deploy_stack(prefix: &str, local_tap: bool) -> pulse_aws::names::StackNames {
+    use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
+    let config = emulator_config().await;
+    let stack = StackConfig::pulse(&LoadOptions::new(prefix).flag("local_tap", local_tap)).expect("the stack file loads");
+    let clients = Clients::new(&config);
+    let plan = plan(&stack, &clients, &PlanOptions::default()).await.expect("plan the stack");
+    apply(&plan, &clients, |_| {}).await.expect("deploy the stack");
+    pulse_aws::names::StackNames::new(prefix)
+}

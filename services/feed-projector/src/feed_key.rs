@@ -90,6 +90,9 @@ mod tests {
 
     #[test]
     fn other_characters_are_untouched() {
-        assert_eq!(feed_name("o'neil.dev-1_x@sub.x.com"), "o'neil.dev-1_x_at_sub.x.com");
+        assert_eq!(
+            feed_name("o'neil.dev-1_x@sub.x.com"),
+            "o'neil.dev-1_x_at_sub.x.com"
+        );
     }
 }

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::idempotency::{Claim, IdempotencyStore};
 use pulse_aws::retry::Backoff;
-use pulse_aws::s3json::GzipJsonStore;
-use pulse_contracts::Envelope;
-use pulse_contracts::events::{Event, FeedUpdated};
+use pulse_aws::s3json::{GzipJsonStore, default_update_backoff};
+use pulse_contracts::{Envelope, Event, FeedUpdated};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_runtime::{HandlerError, MessageHandler};
 use tracing::{info, warn};
@@ -58,7 +57,7 @@ impl FeedProjector {
         idempotency: IdempotencyStore,
         clock: Clock,
     ) -> Self {
-        Self { feeds, location, publisher, idempotency, conflict_backoff: conflict_backoff(), clock }
+        Self { feeds, location, publisher, idempotency, conflict_backoff: default_update_backoff(), clock }
     }
 
     async fn project(&self, dedup_key: &str, event: FeedEvent) -> Result<(), HandlerError> {
@@ -142,19 +141,13 @@ impl FeedProjector {
             bucket: self.location.bucket.clone(),
             key: target.key.clone(),
             newest_event,
-            changes: outcome.changes.iter().map(|c| c.as_str().parse().expect("merge change names are contract names")).collect(),
+            changes: project::announced_changes(outcome),
             event_count: event_count as u64,
         };
         Event::FeedUpdatedV1(detail)
             .into_envelope(SOURCE, format!("feed.updated:{}:{source_dedup_key}", target.email))
             .to_raw()
     }
-}
-
-/// Conflict retries for one feed: praktika gives up after 3 tries (0.1·2ⁿ s); under a burst of
-/// runs for one author that loses events, so Pulse tries longer with jitter, then lets SQS retry.
-fn conflict_backoff() -> Backoff {
-    Backoff::new(std::time::Duration::from_millis(25), std::time::Duration::from_secs(2), 12)
 }
 
 impl MessageHandler for FeedProjector {

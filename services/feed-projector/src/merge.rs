@@ -115,7 +115,11 @@ pub fn merge(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64) -> MergeOu
     let events = &mut feed.events;
 
     // 1. Bring the stored feed up to `now`.
-    let mut cancelled = events.iter_mut().filter(|e| cancel_if_stale(e, now)).count();
+    let mut cancelled = events
+        .iter_mut()
+        .map(|e| cancel_if_stale(e, now))
+        .filter(|&c| c)
+        .count();
 
     // 2. Find the incoming event's slot; a newer stored event wins.
     let slot = events.iter().position(|e| same_slot(e, &incoming));
@@ -326,7 +330,8 @@ fn trim(events: &mut Vec<FeedEvent>, now: i64) -> usize {
         return 0;
     }
     let keep: Vec<bool> = {
-        let live: HashSet<GroupKey<'_>> = events.iter().filter(|e| recent(e)).map(group_key).collect();
+        let live: HashSet<GroupKey<'_>> =
+            events.iter().filter(|e| recent(e)).map(group_key).collect();
         events
             .iter()
             .map(|e| recent(e) || live.contains(&group_key(e)))

@@ -4,14 +4,15 @@
 use std::collections::BTreeSet;
 
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
+use pulse_contracts::{Email, FeedChange};
 
 use crate::feed_key::feed_key;
-use crate::merge::{MergeOutcome, merge};
+use crate::merge::{Change, MergeOutcome, merge};
 
 /// One feed an incoming event must be merged into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedTarget {
-    pub email: String,
+    pub email: Email,
     pub key: String,
 }
 
@@ -20,6 +21,8 @@ pub struct FeedTarget {
 pub enum ProjectError {
     #[error("ci.workflow event for {repo}@{sha} has no commit_authors: there is no feed to update")]
     NoAuthors { repo: String, sha: String },
+    #[error("ci.workflow event for {repo}@{sha}: commit author {reason}")]
+    BadAuthor { repo: String, sha: String, reason: String },
 }
 
 /// The feeds `event` belongs in: one per distinct commit-author email, in a stable order.
@@ -34,25 +37,53 @@ pub fn targets(event: &FeedEvent, prefix: &str) -> Result<Vec<FeedTarget>, Proje
     if emails.is_empty() {
         return Err(ProjectError::NoAuthors { repo: event.ext.repo_name.clone(), sha: event.sha.clone() });
     }
-    Ok(emails
+    emails
         .into_iter()
-        .map(|email| FeedTarget { email: email.to_owned(), key: feed_key(prefix, email) })
-        .collect())
+        .map(|email| {
+            let email = Email::parse(email).map_err(|err| ProjectError::BadAuthor {
+                repo: event.ext.repo_name.clone(),
+                sha: event.sha.clone(),
+                reason: err.to_string(),
+            })?;
+            Ok(FeedTarget { key: feed_key(prefix, email.as_str()), email })
+        })
+        .collect()
+}
+
+/// The `feed.updated` change list for a merge. A merge that changed nothing but whose event is in
+/// the feed is a retry after an attempt that stored the feed and stopped before announcing it:
+/// announced as [`FeedChange::Republished`].
+pub fn announced_changes(outcome: &MergeOutcome) -> Vec<FeedChange> {
+    let changes: Vec<FeedChange> = outcome.changes.iter().map(contract_change).collect();
+    if changes.is_empty() { vec![FeedChange::Republished] } else { changes }
+}
+
+fn contract_change(change: &Change) -> FeedChange {
+    match change {
+        Change::NewEvent => FeedChange::NewEvent,
+        Change::Replaced { .. } => FeedChange::Replaced,
+        Change::StatusChanged { .. } => FeedChange::StatusChanged,
+        Change::NewFailure => FeedChange::NewFailure,
+        Change::Completed => FeedChange::Completed,
+        Change::MarkedMerged { .. } => FeedChange::MarkedMerged,
+        Change::CancelledStale { .. } => FeedChange::CancelledStale,
+        Change::Trimmed { .. } => FeedChange::Trimmed,
+    }
 }
 
 /// The result of merging into one feed: what to write (if anything) and what happened.
 #[derive(Debug, Clone)]
-pub struct FeedChange {
+pub struct Merged {
     /// The new feed to store, or `None` when the stored one is already right.
     pub write: Option<EventFeed>,
     pub outcome: MergeOutcome,
 }
 
 /// Merge `incoming` into the stored feed (absent = empty).
-pub fn apply(current: Option<EventFeed>, incoming: &FeedEvent, now: i64) -> FeedChange {
+pub fn apply(current: Option<EventFeed>, incoming: &FeedEvent, now: i64) -> Merged {
     let mut feed = current.unwrap_or_default();
     let outcome = merge(&mut feed, incoming.clone(), now);
-    FeedChange { write: outcome.changed.then_some(feed), outcome }
+    Merged { write: outcome.changed.then_some(feed), outcome }
 }
 
 /// Whether `feed` holds `incoming` as its current entry (same run identity, same moment).
@@ -88,6 +119,7 @@ mod tests {
     fn one_target_per_distinct_author() {
         let t = targets(&event(&["b@x.io", "a@x.io", "b@x.io", " "]), "p").unwrap();
         assert_eq!(t.iter().map(|t| t.email.as_str()).collect::<Vec<_>>(), ["a@x.io", "b@x.io"]);
+        assert_eq!(t[1].key, "p/events/b_at_x.io.json.gz");
         assert_eq!(t[0].key, "p/events/a_at_x.io.json.gz");
     }
 

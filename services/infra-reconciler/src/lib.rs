@@ -1,1 +1,43 @@
-//! placeholder
+//! Pulse's declarative infrastructure reconciler.
+//!
+//! A stack file (see [`config`]) declares resources, each with a [`Kind`], a name, the resources
+//! it references and its desired properties. [`plan`] observes each one with read calls only and
+//! diffs it against its declaration ([`Change::Create`], [`Change::Update`] with the fields that
+//! differ, or [`Change::NoChange`]); [`apply`] makes the changes in dependency order and stops at
+//! the first failure. Every SDK call goes through [`Clients`], which counts reads and writes, so a
+//! no-op deploy can be shown to make no write call.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
+//!
+//! let stack = StackConfig::load("infra/pulse-stack.json", &LoadOptions::new("pulse"))?;
+//! let clients = Clients::from_env().await;
+//! let plan = plan(&stack, &clients, &PlanOptions::default()).await?;
+//! println!("{plan}");
+//! let report = apply(&plan, &clients, |p| println!("{p}")).await?;
+//! assert_eq!(report.api_calls.write > 0, plan.has_changes());
+//! # Ok(()) }
+//! ```
+//!
+//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`. A new
+//! kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`] and a [`ResourceSpec`]
+//! variant.
+
+pub mod clients;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod graph;
+pub mod kinds;
+pub mod model;
+
+pub use clients::{ApiCalls, Clients, Context, is_read_operation};
+pub use config::{Declared, LoadOptions, PULSE_STACK_JSON, StackConfig};
+pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
+pub use error::{Error, Result};
+pub use kinds::{ApplyInput, Resource, ResourceSpec};
+pub use model::{Change, FieldChange, Kind, Properties, ResourceId, UnknownKind, diff, normalize};
+
+#[cfg(test)]
+mod pulse_stack_tests;

@@ -269,10 +269,8 @@ fn http_status<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> 
 }
 
 fn is_not_found(err: &SdkError<aws_sdk_s3::operation::get_object::GetObjectError, aws_sdk_s3::config::http::HttpResponse>) -> bool {
-    if let SdkError::ServiceError(service) = err {
-        if service.err().is_no_such_key() {
-            return true;
-        }
+    if matches!(err, SdkError::ServiceError(service) if service.err().is_no_such_key()) {
+        return true;
     }
     http_status(err) == Some(404) && err.code() != Some("NoSuchBucket")
 }

@@ -32,7 +32,9 @@ pub enum EventKind {
     Completed,
 }
 
-/// praktika's result status values (`Result.Status`), also used for `ci_status`.
+/// praktika's result status values (`Result.Status`), also used for `ci_status`, plus
+/// `Result.StatusExtended` (`OK`, `FAIL`, `SKIPPED`, `ERROR`), which praktika writes for test
+/// cases nested inside job results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -43,6 +45,14 @@ pub enum Status {
     Pending,
     Running,
     Error,
+    #[serde(rename = "OK")]
+    TestOk,
+    #[serde(rename = "FAIL")]
+    TestFail,
+    #[serde(rename = "SKIPPED")]
+    TestSkipped,
+    #[serde(rename = "ERROR")]
+    TestError,
 }
 
 impl Status {
@@ -53,7 +63,17 @@ impl Status {
 
     /// A verdict that means something broke.
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Failure | Status::Error)
+        matches!(self, Status::Failure | Status::Error | Status::TestFail | Status::TestError)
+    }
+
+    /// A passing verdict.
+    pub fn is_success(self) -> bool {
+        matches!(self, Status::Success | Status::TestOk)
+    }
+
+    /// Skipped, in either vocabulary.
+    pub fn is_skipped(self) -> bool {
+        matches!(self, Status::Skipped | Status::TestSkipped)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +85,10 @@ impl Status {
             Status::Pending => "pending",
             Status::Running => "running",
             Status::Error => "error",
+            Status::TestOk => "OK",
+            Status::TestFail => "FAIL",
+            Status::TestSkipped => "SKIPPED",
+            Status::TestError => "ERROR",
         }
     }
 }

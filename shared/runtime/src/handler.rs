@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use pulse_contracts::Envelope;
-use pulse_contracts::events::Event;
+use pulse_contracts::Event;
 
 /// What a service does with one event. Implementations are transport-free: they receive a typed
 /// envelope (parsed and schema-checked at the edge) and return how it went.

@@ -118,7 +118,8 @@ impl SlackClient {
     /// bot token, with the same retry rules as [`SlackClient::call`]. Returns the answer as
     /// JSON, or as a JSON string when it is not JSON (Slack has answered plain `ok`).
     pub async fn post_response_url(&self, url: &str, body: &Value) -> Result<Value, SlackError> {
-        self.execute(RESPONSE_URL_METHOD, url, body, Auth::None).await
+        self.execute(RESPONSE_URL_METHOD, url, body, Auth::None)
+            .await
     }
 
     async fn execute(
@@ -310,8 +311,14 @@ mod tests {
     #[test]
     fn classifies_ok_false() {
         assert!(api_error("m", &json!({"ok": true}), None).is_none());
-        let err = api_error("m", &json!({"ok": false, "error": "channel_not_found"}), None);
-        assert!(matches!(err, Some(SlackError::Api { ref error, .. }) if error == "channel_not_found"));
+        let err = api_error(
+            "m",
+            &json!({"ok": false, "error": "channel_not_found"}),
+            None,
+        );
+        assert!(
+            matches!(err, Some(SlackError::Api { ref error, .. }) if error == "channel_not_found")
+        );
         let err = api_error("m", &json!({"ok": false, "error": "ratelimited"}), None);
         assert!(matches!(err, Some(SlackError::RateLimited { .. })));
     }

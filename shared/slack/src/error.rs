@@ -104,7 +104,9 @@ mod tests {
         let err = SlackError::Api {
             method: "views.publish".into(),
             error: "invalid_blocks".into(),
-            response_metadata: Some(json!({"messages": ["[ERROR] must be no more than 100 items"]})),
+            response_metadata: Some(
+                json!({"messages": ["[ERROR] must be no more than 100 items"]}),
+            ),
         };
         assert_eq!(
             err.to_string(),
@@ -116,7 +118,10 @@ mod tests {
 
     #[test]
     fn retryability() {
-        let http = |status| SlackError::Http { method: "m".into(), status };
+        let http = |status| SlackError::Http {
+            method: "m".into(),
+            status,
+        };
         assert!(http(500).is_retryable());
         assert!(http(503).is_retryable());
         assert!(!http(404).is_retryable());

@@ -19,7 +19,7 @@ mod methods;
 pub mod retry;
 mod token;
 
-pub use client::{ClientConfig, SlackClient};
+pub use client::{ClientConfig, RESPONSE_URL_METHOD, SlackClient};
 pub use error::SlackError;
 pub use methods::{PostedMessage, SlackUser};
 pub use retry::RetryPolicy;

@@ -125,7 +125,6 @@ impl SlackClient {
         const METHOD: &str = "users.info";
         let answer = self.call(METHOD, &json!({ "user": user })).await?;
         let u = answer.get("user").ok_or_else(|| missing(METHOD, "user"))?;
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty());
         let profile = u.get("profile");
         let id = text(u.get("id")).ok_or_else(|| missing(METHOD, "user.id"))?;
         let name = text(u.get("name")).unwrap_or(id);
@@ -144,6 +143,11 @@ impl SlackClient {
     pub async fn auth_test(&self) -> Result<Value, SlackError> {
         self.call("auth.test", &json!({})).await
     }
+}
+
+/// A non-empty string value.
+fn text(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 fn insert_some(body: &mut Map<String, Value>, key: &str, value: Option<Value>) {

@@ -91,12 +91,19 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for attempt in 1..=8 {
             let ceiling = p.backoff_ceiling(attempt);
-            let samples: Vec<Duration> =
-                (0..500).map(|_| p.backoff_with(attempt, &mut rng)).collect();
+            let samples: Vec<Duration> = (0..500)
+                .map(|_| p.backoff_with(attempt, &mut rng))
+                .collect();
             assert!(samples.iter().all(|d| *d <= ceiling), "attempt {attempt}");
             // full jitter: values spread over the whole range, not bunched at the ceiling
-            assert!(samples.iter().any(|d| *d < ceiling / 4), "attempt {attempt}");
-            assert!(samples.iter().any(|d| *d > ceiling * 3 / 4), "attempt {attempt}");
+            assert!(
+                samples.iter().any(|d| *d < ceiling / 4),
+                "attempt {attempt}"
+            );
+            assert!(
+                samples.iter().any(|d| *d > ceiling * 3 / 4),
+                "attempt {attempt}"
+            );
         }
     }
 
@@ -113,7 +120,13 @@ mod tests {
     #[test]
     fn retry_after_is_capped() {
         let p = policy();
-        assert_eq!(p.retry_after(Duration::from_millis(300)), Duration::from_millis(300));
-        assert_eq!(p.retry_after(Duration::from_secs(3600)), Duration::from_secs(1));
+        assert_eq!(
+            p.retry_after(Duration::from_millis(300)),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            p.retry_after(Duration::from_secs(3600)),
+            Duration::from_secs(1)
+        );
     }
 }

@@ -90,16 +90,27 @@ mod tests {
     fn wire_round_trip() {
         let cases = [
             (
-                Fault::RateLimited { retry_after_secs: 2 },
+                Fault::RateLimited {
+                    retry_after_secs: 2,
+                },
                 json!({"kind": "rate_limited", "retry_after_secs": 2}),
             ),
-            (Fault::ServerError(503), json!({"kind": "server_error", "status": 503})),
-            (Fault::Delay(Duration::from_millis(1500)), json!({"kind": "delay", "ms": 1500})),
+            (
+                Fault::ServerError(503),
+                json!({"kind": "server_error", "status": 503}),
+            ),
+            (
+                Fault::Delay(Duration::from_millis(1500)),
+                json!({"kind": "delay", "ms": 1500}),
+            ),
             (
                 Fault::SlackError("ratelimited".into()),
                 json!({"kind": "slack_error", "error": "ratelimited"}),
             ),
-            (Fault::FailAfterEffect(500), json!({"kind": "fail_after_effect", "status": 500})),
+            (
+                Fault::FailAfterEffect(500),
+                json!({"kind": "fail_after_effect", "status": 500}),
+            ),
         ];
         for (fault, wire) in cases {
             assert_eq!(serde_json::to_value(&fault).unwrap(), wire);

@@ -66,7 +66,10 @@ mod epoch_millis {
     use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        let ms = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let ms = at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
         s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 

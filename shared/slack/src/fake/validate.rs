@@ -67,7 +67,10 @@ fn chars(v: Option<&Value>) -> usize {
 /// request (for messages like Slack's).
 pub fn validate_blocks(blocks: &Value, max: usize, pointer: &str) -> Result<(), Invalid> {
     let Some(blocks) = blocks.as_array() else {
-        return Err(Invalid::new("invalid_blocks", error_at("must be an array", pointer)));
+        return Err(Invalid::new(
+            "invalid_blocks",
+            error_at("must be an array", pointer),
+        ));
     };
     if blocks.len() > max {
         return Err(Invalid::new(
@@ -86,7 +89,10 @@ pub fn validate_blocks(blocks: &Value, max: usize, pointer: &str) -> Result<(), 
             if !block_ids.insert(id) {
                 return Err(Invalid::new(
                     "invalid_blocks",
-                    error_at(&format!("duplicate block_id: {id}"), &format!("{at}/block_id")),
+                    error_at(
+                        &format!("duplicate block_id: {id}"),
+                        &format!("{at}/block_id"),
+                    ),
                 ));
             }
         }
@@ -148,7 +154,10 @@ fn validate_block(block: &Value, at: &str) -> Result<(), Invalid> {
             } else {
                 MAX_ACTIONS_ELEMENTS
             };
-            let count = block.get("elements").and_then(Value::as_array).map(Vec::len);
+            let count = block
+                .get("elements")
+                .and_then(Value::as_array)
+                .map(Vec::len);
             match count {
                 None | Some(0) => {
                     return Err(Invalid::new(
@@ -271,17 +280,26 @@ mod tests {
         let err = validate_view(&home(vec![section(&"x".repeat(3001))]), "home").unwrap_err();
         assert_eq!(err.error, "invalid_blocks");
         assert!(err.messages[0].contains("/view/blocks/0/text/text"));
-        let header = json!({"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}});
+        let header =
+            json!({"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}});
         assert!(validate_view(&home(vec![header]), "home").is_err());
     }
 
     #[test]
     fn view_size_and_type() {
-        let big = home(vec![json!({"type": "divider", "pad": "x".repeat(MAX_VIEW_BYTES)})]);
-        assert_eq!(validate_view(&big, "home").unwrap_err().error, "view_too_large");
+        let big = home(vec![
+            json!({"type": "divider", "pad": "x".repeat(MAX_VIEW_BYTES)}),
+        ]);
+        assert_eq!(
+            validate_view(&big, "home").unwrap_err().error,
+            "view_too_large"
+        );
         let modal = json!({"type": "modal", "title": {"type": "plain_text", "text": "Deploy"}, "blocks": []});
         assert_eq!(validate_view(&modal, "modal"), Ok(()));
-        assert_eq!(validate_view(&modal, "home").unwrap_err().error, "invalid_arguments");
+        assert_eq!(
+            validate_view(&modal, "home").unwrap_err().error,
+            "invalid_arguments"
+        );
     }
 
     #[test]
@@ -290,8 +308,14 @@ mod tests {
             json!({"type": "divider", "block_id": "a"}),
             json!({"type": "divider", "block_id": "a"}),
         ]);
-        assert_eq!(validate_view(&dup, "home").unwrap_err().error, "invalid_blocks");
+        assert_eq!(
+            validate_view(&dup, "home").unwrap_err().error,
+            "invalid_blocks"
+        );
         let untyped = home(vec![json!({"text": "x"})]);
-        assert_eq!(validate_view(&untyped, "home").unwrap_err().error, "invalid_blocks");
+        assert_eq!(
+            validate_view(&untyped, "home").unwrap_err().error,
+            "invalid_blocks"
+        );
     }
 }

@@ -1,0 +1,173 @@
+//! `pulse infra plan|deploy`: plan and deploy a declarative stack (by default Pulse's own,
+//! `infra/pulse-stack.json`) through the infra-reconciler.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use pulse_infra_reconciler::{
+    ApiCalls, ApplyReport, Clients, Kind, LoadOptions, Plan, PlanOptions, StackConfig, apply, plan,
+};
+
+#[derive(Debug, Args)]
+pub struct InfraArgs {
+    #[command(subcommand)]
+    pub command: InfraCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InfraCommand {
+    /// Show what a deploy would change; makes read calls only.
+    Plan(PlanArgs),
+    /// Plan, then apply the changes in dependency order (one line per resource as it is done).
+    Deploy(DeployArgs),
+}
+
+/// What every infra command takes.
+#[derive(Debug, Clone, Args)]
+pub struct StackArgs {
+    /// The stack file.
+    #[arg(long, value_name = "PATH", default_value = "infra/pulse-stack.json")]
+    pub config: PathBuf,
+    /// The stack prefix substituted for `${prefix}` in the file.
+    #[arg(long, value_name = "NAME", env = "PULSE_STACK", default_value = "pulse")]
+    pub prefix: String,
+    /// Only these kinds (EventBus, Queue, QueuePolicy, Rule, Schedule, Table, Bucket).
+    #[arg(long, value_name = "KIND", num_args = 1.., value_parser = parse_kind)]
+    pub only: Vec<Kind>,
+    /// Print JSON instead of text (progress lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Add the local demo's tap queue (`<prefix>-tap`), which sees every event on the bus.
+    #[arg(long)]
+    pub local_tap: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse::<Kind>().map_err(|e| e.to_string())
+}
+
+pub async fn run(args: InfraArgs) -> anyhow::Result<()> {
+    match args.command {
+        InfraCommand::Plan(a) => run_plan(&a.stack).await,
+        InfraCommand::Deploy(a) => run_deploy(&a.stack).await,
+    }
+}
+
+fn load(args: &StackArgs) -> anyhow::Result<StackConfig> {
+    let mut options = LoadOptions::new(&args.prefix);
+    if args.local_tap {
+        options = options.flag("local_tap", true);
+    }
+    Ok(StackConfig::load(&args.config, &options)?)
+}
+
+async fn make_plan(args: &StackArgs) -> anyhow::Result<(Clients, Plan)> {
+    let stack = load(args)?;
+    let clients = Clients::from_env().await;
+    let plan = plan(&stack, &clients, &PlanOptions::only(args.only.iter().copied()))
+        .await
+        .with_context(|| format!("planning stack {}", stack.prefix))?;
+    Ok((clients, plan))
+}
+
+async fn run_plan(args: &StackArgs) -> anyhow::Result<()> {
+    let (_, plan) = make_plan(args).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+    } else {
+        println!("{plan}");
+    }
+    Ok(())
+}
+
+async fn run_deploy(args: &StackArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (clients, plan) = make_plan(args).await?;
+    if !args.json {
+        println!("{plan}");
+        if plan.has_changes() {
+            println!("Applying:");
+        }
+    }
+    let json = args.json;
+    let result = apply(&plan, &clients, |p| {
+        if json {
+            eprintln!("{p}");
+        } else {
+            println!("  {p}");
+        }
+    })
+    .await;
+
+    match result {
+        Ok(report) => {
+            if args.json {
+                let doc = serde_json::json!({"plan": plan.to_json(), "apply": report});
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                println!("{}", summary("Deployed", &plan, &report, started));
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            if args.json {
+                let doc = serde_json::json!({
+                    "plan": plan.to_json(),
+                    "apply": failure.report,
+                    "failed": failure.failed,
+                    "error": failure.error.to_string(),
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                println!("{}", summary("Stopped", &plan, &failure.report, started));
+            }
+            let changed: Vec<String> = failure.report.changed().iter().map(|id| format!("  {id}")).collect();
+            bail!(
+                "deploy of stack {} failed at {}: {}\nalready changed ({}):\n{}\nnot attempted: {}",
+                plan.stack,
+                failure.failed,
+                failure.error,
+                changed.len(),
+                if changed.is_empty() { "  none".to_owned() } else { changed.join("\n") },
+                failure.report.not_attempted.len()
+            )
+        }
+    }
+}
+
+fn calls(c: &ApiCalls) -> String {
+    format!("{} read / {} write", c.read, c.write)
+}
+
+fn summary(verb: &str, plan: &Plan, report: &ApplyReport, started: Instant) -> String {
+    let total = ApiCalls {
+        read: plan.api_calls.read + report.api_calls.read,
+        write: plan.api_calls.write + report.api_calls.write,
+        by_operation: Default::default(),
+    };
+    format!(
+        "{verb} stack {}: {} created, {} updated, {} unchanged · API calls: {} (plan {}, apply {}) · {:.2} s",
+        plan.stack,
+        report.created.len(),
+        report.updated.len(),
+        report.unchanged.len(),
+        calls(&total),
+        calls(&plan.api_calls),
+        calls(&report.api_calls),
+        started.elapsed().as_secs_f64()
+    )
+}

@@ -1,0 +1,406 @@
+//! Stack files: loading, `${prefix}` substitution, flags, validation and dependencies.
+//!
+//! A stack file is one JSON object:
+//!
+//! ```json
+//! {
+//!   "description": "what this stack is",
+//!   "flags": { "local_tap": false },
+//!   "resources": [
+//!     { "kind": "Queue", "name": "${prefix}-work-dlq", "message_retention_seconds": 1209600 },
+//!     { "kind": "Queue", "name": "${prefix}-work", "visibility_timeout_seconds": 60,
+//!       "dead_letter": { "queue": "${prefix}-work-dlq", "max_receive_count": 5 } },
+//!     { "kind": "Queue", "name": "${prefix}-tap", "if": "local_tap" }
+//!   ]
+//! }
+//! ```
+//!
+//! Each resource has a `kind` (see [`Kind`]), a `name`, the kind's own fields (unknown fields are
+//! errors), and optionally `if` (a flag name, or `!flag`; the resource exists only when the
+//! condition holds) and `depends_on` (`[{"kind": ..., "name": ...}]`, for ordering the engine
+//! cannot infer). Keys starting with `//` are comments. `${prefix}` in any string value becomes
+//! the stack prefix; no other `${...}` placeholder exists.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::graph::topological_order;
+use crate::kinds::{ResourceSpec, RuleRef};
+use crate::model::{Kind, ResourceId};
+
+/// Pulse's own stack file, built into the binary (the same file as `infra/pulse-stack.json`).
+pub const PULSE_STACK_JSON: &str = include_str!("../../../infra/pulse-stack.json");
+
+/// The environment variable that names the stack prefix.
+pub const PREFIX_ENV: &str = "PULSE_STACK";
+
+/// How to load a stack file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Substituted for `${prefix}`. Lowercase letters, digits and `-`, at most 32 characters.
+    pub prefix: String,
+    /// Overrides of the file's `flags` (each must be declared there).
+    pub flags: BTreeMap<String, bool>,
+}
+
+impl LoadOptions {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into(), flags: BTreeMap::new() }
+    }
+
+    /// The prefix from `PULSE_STACK`, defaulting to `pulse`.
+    pub fn from_env() -> Self {
+        Self::new(std::env::var(PREFIX_ENV).ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "pulse".to_owned()))
+    }
+
+    /// Set a flag (for example `local_tap`).
+    pub fn flag(mut self, name: impl Into<String>, value: bool) -> Self {
+        self.flags.insert(name.into(), value);
+        self
+    }
+}
+
+/// One resource as declared: its spec and the dependencies declared with `depends_on`.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub spec: ResourceSpec,
+    /// Explicit `depends_on` entries (references the kind infers are not repeated here).
+    pub depends_on: Vec<ResourceId>,
+}
+
+impl Declared {
+    pub fn id(&self) -> ResourceId {
+        self.spec.id()
+    }
+
+    /// Everything this resource must come after: what it references and what it declares.
+    pub fn dependencies(&self) -> Vec<ResourceId> {
+        let mut deps = self.spec.resource().references();
+        deps.extend(self.depends_on.iter().cloned());
+        deps.sort();
+        deps.dedup();
+        deps
+    }
+}
+
+/// A loaded, validated stack: every name substituted, every reference resolved, no cycles.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    pub prefix: String,
+    /// Where it came from (a path, or a label for built-in text).
+    pub origin: String,
+    pub description: Option<String>,
+    /// The effective flags (the file's, with the options' overrides).
+    pub flags: BTreeMap<String, bool>,
+    /// In declaration order, without the resources whose `if` does not hold.
+    pub resources: Vec<Declared>,
+}
+
+impl StackConfig {
+    /// Load a stack file.
+    pub fn load(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|error| Error::ReadConfig { path: path.to_owned(), error })?;
+        Self::parse(&text, &path.display().to_string(), options)
+    }
+
+    /// Pulse's own stack, from the copy built into the binary.
+    pub fn pulse(options: &LoadOptions) -> Result<Self> {
+        Self::parse(PULSE_STACK_JSON, "infra/pulse-stack.json (built in)", options)
+    }
+
+    /// Parse stack text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str, options: &LoadOptions) -> Result<Self> {
+        let invalid = |message: String| Error::InvalidConfig { origin: origin.to_owned(), message };
+        check_prefix(&options.prefix).map_err(invalid)?;
+
+        let top: Value = serde_json::from_str(text).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+        let Value::Object(mut top) = top else {
+            return Err(invalid("the top level must be a JSON object".into()));
+        };
+        strip_comments(&mut top);
+        let description = match top.remove("description") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(invalid("description must be a string".into())),
+        };
+        let mut flags: BTreeMap<String, bool> = match top.remove("flags") {
+            None => BTreeMap::new(),
+            Some(v) => BTreeMap::deserialize(v).map_err(|e| invalid(format!("flags must map names to true/false: {e}")))?,
+        };
+        for (name, value) in &options.flags {
+            match flags.get_mut(name) {
+                Some(slot) => *slot = *value,
+                None => {
+                    let known: Vec<&str> = flags.keys().map(String::as_str).collect();
+                    return Err(invalid(format!("unknown flag {name:?}; the file declares {known:?}")));
+                }
+            }
+        }
+        let Some(Value::Array(items)) = top.remove("resources") else {
+            return Err(invalid("`resources` must be an array".into()));
+        };
+        if let Some(key) = top.keys().next() {
+            return Err(invalid(format!("unknown top-level key {key:?} (expected description, flags, resources)")));
+        }
+
+        let mut resources = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let at = |message: String| invalid(format!("resources[{i}]: {message}"));
+            let item = substitute(item, &options.prefix).map_err(at)?;
+            let Value::Object(mut fields) = item else {
+                return Err(at("each resource must be a JSON object".into()));
+            };
+            strip_comments(&mut fields);
+            let kind: Kind = match fields.remove("kind") {
+                Some(Value::String(k)) => k.parse().map_err(|e: crate::model::UnknownKind| at(e.to_string()))?,
+                _ => return Err(at("missing \"kind\"".into())),
+            };
+            let name = fields.get("name").and_then(Value::as_str).unwrap_or("?").to_owned();
+            let at = |message: String| invalid(format!("resources[{i}] ({kind} {name}): {message}"));
+            if let Some(condition) = fields.remove("if") {
+                let Value::String(condition) = condition else {
+                    return Err(at("\"if\" must be a flag name (or !name)".into()));
+                };
+                let (negate, flag) = match condition.strip_prefix('!') {
+                    Some(rest) => (true, rest),
+                    None => (false, condition.as_str()),
+                };
+                let Some(value) = flags.get(flag) else {
+                    return Err(at(format!("\"if\" names flag {flag:?}, which `flags` does not declare")));
+                };
+                if *value == negate {
+                    continue;
+                }
+            }
+            let depends_on: Vec<ResourceId> = match fields.remove("depends_on") {
+                None => Vec::new(),
+                Some(v) => Vec::deserialize(v).map_err(|e| at(format!("depends_on: {e}")))?,
+            };
+            let spec = ResourceSpec::from_value(kind, Value::Object(fields)).map_err(|e| at(e.to_string()))?;
+            resources.push(Declared { spec, depends_on });
+        }
+
+        let mut stack = StackConfig {
+            prefix: options.prefix.clone(),
+            origin: origin.to_owned(),
+            description,
+            flags,
+            resources,
+        };
+        stack.resolve_senders().map_err(invalid)?;
+        stack.validate().map_err(invalid)?;
+        stack.ordered()?;
+        Ok(stack)
+    }
+
+    /// Fill each `QueuePolicy` with the rules and schedules that target its queue, and check that
+    /// every targeted queue has one.
+    fn resolve_senders(&mut self) -> std::result::Result<(), String> {
+        let mut senders: BTreeMap<String, Vec<RuleRef>> = BTreeMap::new();
+        let mut targets: Vec<(ResourceId, String)> = Vec::new();
+        for d in &self.resources {
+            let (bus, name, rule_targets) = match &d.spec {
+                ResourceSpec::Rule(r) => (r.bus.as_str(), &r.name, &r.targets),
+                ResourceSpec::Schedule(s) => (crate::clients::DEFAULT_BUS, &s.name, &s.targets),
+                _ => continue,
+            };
+            for t in rule_targets {
+                senders.entry(t.queue.clone()).or_default().push(RuleRef { bus: bus.to_owned(), rule: name.clone() });
+                targets.push((d.id(), t.queue.clone()));
+            }
+        }
+        for d in &mut self.resources {
+            if let ResourceSpec::QueuePolicy(p) = &mut d.spec {
+                p.senders = senders.get(&p.name).cloned().unwrap_or_default();
+                p.senders.sort();
+                p.senders.dedup();
+            }
+        }
+        for (rule, queue) in targets {
+            if self.get(&ResourceId::new(Kind::Queue, &queue)).is_none() {
+                return Err(format!("{rule} targets queue {queue}, which the stack does not declare"));
+            }
+            if self.get(&ResourceId::new(Kind::QueuePolicy, &queue)).is_none() {
+                return Err(format!(
+                    "{rule} targets queue {queue}, which has no QueuePolicy: EventBridge could not deliver to it"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &self.resources {
+            let id = d.id();
+            d.spec.resource().validate().map_err(|e| format!("{id}: {e}"))?;
+            if !seen.insert(id.clone()) {
+                return Err(format!("{id} is declared twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The resource with this id.
+    pub fn get(&self, id: &ResourceId) -> Option<&Declared> {
+        self.resources.iter().find(|d| d.id() == *id)
+    }
+
+    /// The names of the declared resources of one kind, in declaration order.
+    pub fn names(&self, kind: Kind) -> Vec<&str> {
+        self.resources
+            .iter()
+            .filter(|d| d.spec.kind() == kind)
+            .map(|d| d.spec.resource_name())
+            .collect()
+    }
+
+    /// The resources in dependency order (each after everything it depends on; otherwise in
+    /// declaration order).
+    pub fn ordered(&self) -> Result<Vec<&Declared>> {
+        let nodes: Vec<(ResourceId, Vec<ResourceId>)> =
+            self.resources.iter().map(|d| (d.id(), d.dependencies())).collect();
+        Ok(topological_order(&nodes)?.into_iter().map(|i| &self.resources[i]).collect())
+    }
+}
+
+impl ResourceSpec {
+    /// The declared name.
+    pub fn resource_name(&self) -> &str {
+        match self {
+            ResourceSpec::EventBus(r) => &r.name,
+            ResourceSpec::Queue(r) => &r.name,
+            ResourceSpec::QueuePolicy(r) => &r.name,
+            ResourceSpec::Rule(r) => &r.name,
+            ResourceSpec::Schedule(r) => &r.name,
+            ResourceSpec::Table(r) => &r.name,
+            ResourceSpec::Bucket(r) => &r.name,
+        }
+    }
+}
+
+/// Stack prefixes go into bucket names (lowercase) and rule names (64 characters at most).
+pub fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
+    let ok_chars = prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok_edges = prefix.starts_with(|c: char| c.is_ascii_alphanumeric()) && !prefix.ends_with('-');
+    if prefix.is_empty() || prefix.len() > 32 || !ok_chars || !ok_edges {
+        return Err(format!(
+            "stack prefix {prefix:?} must be 1 to 32 lowercase letters, digits or '-', starting with a letter or digit and not ending with '-'"
+        ));
+    }
+    Ok(())
+}
+
+fn strip_comments(map: &mut Map<String, Value>) {
+    map.retain(|k, _| !k.starts_with("//"));
+}
+
+fn substitute(value: Value, prefix: &str) -> std::result::Result<Value, String> {
+    Ok(match value {
+        Value::String(s) => {
+            let out = s.replace("${prefix}", prefix);
+            if let Some(pos) = out.find("${") {
+                let rest = &out[pos..];
+                let end = rest.find('}').map_or(rest.len(), |e| e + 1);
+                return Err(format!("unknown placeholder {} in {s:?}; only ${{prefix}} is defined", &rest[..end]));
+            }
+            Value::String(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| substitute(v, prefix)).collect::<std::result::Result<_, _>>()?),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| Ok((k, substitute(v, prefix)?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<StackConfig> {
+        StackConfig::parse(&v.to_string(), "test", &LoadOptions::new("p1"))
+    }
+
+    fn minimal() -> Value {
+        json!({
+            "flags": {"extra": false},
+            "resources": [
+                {"kind": "EventBus", "name": "${prefix}-bus"},
+                {"kind": "Rule", "name": "${prefix}-r", "bus": "${prefix}-bus",
+                 "event_pattern": {"detail-type": [{"prefix": "x."}]},
+                 "targets": [{"queue": "${prefix}-q"}]},
+                {"kind": "QueuePolicy", "name": "${prefix}-q"},
+                {"kind": "Queue", "name": "${prefix}-q", "dead_letter": {"queue": "${prefix}-q-dlq", "max_receive_count": 5}},
+                {"kind": "Queue", "name": "${prefix}-q-dlq", "// why": "comments are allowed"},
+                {"kind": "Table", "name": "${prefix}-extra", "if": "extra", "partition_key": {"name": "pk", "type": "S"}}
+            ]
+        })
+    }
+
+    #[test]
+    fn prefix_is_substituted_and_order_follows_references() {
+        let stack = parse(minimal()).unwrap();
+        let order: Vec<String> = stack.ordered().unwrap().iter().map(|d| d.id().to_string()).collect();
+        assert_eq!(order, ["EventBus p1-bus", "Queue p1-q-dlq", "Queue p1-q", "QueuePolicy p1-q", "Rule p1-r"]);
+        let ResourceSpec::QueuePolicy(policy) = &stack.get(&ResourceId::new(Kind::QueuePolicy, "p1-q")).unwrap().spec else {
+            panic!()
+        };
+        assert_eq!(policy.senders, vec![RuleRef { bus: "p1-bus".into(), rule: "p1-r".into() }]);
+    }
+
+    #[test]
+    fn flags_switch_conditional_resources() {
+        assert!(parse(minimal()).unwrap().names(Kind::Table).is_empty());
+        let on = StackConfig::parse(&minimal().to_string(), "test", &LoadOptions::new("p1").flag("extra", true)).unwrap();
+        assert_eq!(on.names(Kind::Table), ["p1-extra"]);
+        let err = StackConfig::parse(&minimal().to_string(), "test", &LoadOptions::new("p1").flag("nope", true)).unwrap_err();
+        assert!(err.to_string().contains("unknown flag \"nope\""), "{err}");
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_the_resource() {
+        let mut v = minimal();
+        v["resources"][3]["visibility_timeout"] = json!(60);
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("resources[3] (Queue p1-q)") && err.contains("unknown field `visibility_timeout`"), "{err}");
+
+        let mut v = minimal();
+        v["resources"][0]["name"] = json!("${stack}-bus");
+        assert!(parse(v).unwrap_err().to_string().contains("unknown placeholder ${stack}"));
+
+        let mut v = minimal();
+        v["resources"][2] = json!({"kind": "Table", "name": "t-x", "partition_key": {"name": "pk", "type": "S"}});
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("Rule p1-r targets queue p1-q, which has no QueuePolicy"), "{err}");
+
+        let mut v = minimal();
+        v["resources"][4]["name"] = json!("${prefix}-other");
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("Queue p1-q depends on Queue p1-q-dlq, which the stack does not declare"), "{err}");
+
+        let mut v = minimal();
+        v["resources"][1]["kind"] = json!("Lambda");
+        assert!(parse(v).unwrap_err().to_string().contains("unknown resource kind \"Lambda\""));
+
+        assert!(StackConfig::parse("{}", "t", &LoadOptions::new("Bad_Prefix")).unwrap_err().to_string().contains("stack prefix"));
+    }
+
+    #[test]
+    fn a_declared_cycle_is_an_error() {
+        let mut v = minimal();
+        v["resources"][4]["depends_on"] = json!([{"kind": "QueuePolicy", "name": "${prefix}-q"}]);
+        let err = parse(v).unwrap_err();
+        assert!(matches!(err, Error::DependencyCycle { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("Queue p1-q-dlq") && text.contains("QueuePolicy p1-q") && text.contains("Queue p1-q →"), "{text}");
+    }
+}

@@ -1,0 +1,155 @@
+//! `Bucket`: an S3 bucket, optionally with every public-access block switched on.
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApplyInput, Resource, check_name};
+use crate::clients::{Clients, Context};
+use crate::error::{Error, Result, error_is};
+use crate::model::{Change, Kind, Properties, ResourceId};
+
+/// Codes an emulator answers for an S3 feature it lacks; the property is then skipped.
+const UNSUPPORTED: [&str; 2] = ["NotImplemented", "NotImplementedError"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSpec {
+    pub name: String,
+    /// `true`: all four public-access blocks on; `false`: all off; absent: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_public_access: Option<bool>,
+}
+
+fn block_value(on: bool) -> Value {
+    json!({"BlockPublicAcls": on, "IgnorePublicAcls": on, "BlockPublicPolicy": on, "RestrictPublicBuckets": on})
+}
+
+impl BucketSpec {
+    async fn put_block(&self, clients: &Clients, on: bool) -> Result<()> {
+        let config = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(on)
+            .ignore_public_acls(on)
+            .block_public_policy(on)
+            .restrict_public_buckets(on)
+            .build();
+        match clients
+            .s3
+            .put_public_access_block()
+            .bucket(&self.name)
+            .public_access_block_configuration(config)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if error_is(&err, &UNSUPPORTED) => {
+                tracing::warn!(bucket = %self.name, "the S3 endpoint does not support public access blocks; skipped");
+                Ok(())
+            }
+            Err(err) => Err(Error::aws(&self.id(), "s3:PutPublicAccessBlock", err)),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for BucketSpec {
+    fn id(&self) -> ResourceId {
+        ResourceId::new(Kind::Bucket, &self.name)
+    }
+
+    fn references(&self) -> Vec<ResourceId> {
+        Vec::new()
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        check_name(
+            "bucket",
+            &self.name,
+            3..=63,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c),
+            "a-z 0-9 . -",
+        )?;
+        let edges = [self.name.chars().next(), self.name.chars().last()];
+        if edges.iter().any(|c| !c.is_some_and(|c| c.is_ascii_alphanumeric())) {
+            return Err(format!("bucket name {:?} must begin and end with a letter or digit", self.name));
+        }
+        Ok(())
+    }
+
+    fn desired(&self, _cx: &Context) -> Properties {
+        let mut p = Properties::new();
+        if let Some(on) = self.block_public_access {
+            p.insert("PublicAccessBlock".into(), block_value(on));
+        }
+        p
+    }
+
+    async fn observe(&self, clients: &Clients, cx: &Context) -> Result<Option<Properties>> {
+        let id = self.id();
+        match clients.s3.head_bucket().bucket(&self.name).send().await {
+            Ok(_) => {}
+            Err(err) if error_is(&err, &["404", "NotFound", "NoSuchBucket"]) => return Ok(None),
+            Err(err) => return Err(Error::aws(&id, "s3:HeadBucket", err)),
+        }
+        let mut p = Properties::new();
+        if self.block_public_access.is_some() {
+            match clients.s3.get_public_access_block().bucket(&self.name).send().await {
+                Ok(out) => {
+                    let c = out.public_access_block_configuration();
+                    let flag = |f: Option<bool>| f.unwrap_or(false);
+                    p.insert(
+                        "PublicAccessBlock".into(),
+                        json!({
+                            "BlockPublicAcls": flag(c.and_then(|c| c.block_public_acls())),
+                            "IgnorePublicAcls": flag(c.and_then(|c| c.ignore_public_acls())),
+                            "BlockPublicPolicy": flag(c.and_then(|c| c.block_public_policy())),
+                            "RestrictPublicBuckets": flag(c.and_then(|c| c.restrict_public_buckets())),
+                        }),
+                    );
+                }
+                Err(err) if error_is(&err, &["NoSuchPublicAccessBlockConfiguration"]) => {
+                    p.insert("PublicAccessBlock".into(), block_value(false));
+                }
+                Err(err) if error_is(&err, &UNSUPPORTED) => {
+                    tracing::warn!(bucket = %self.name, "the S3 endpoint does not support public access blocks; not compared");
+                    p.extend(self.desired(cx));
+                }
+                Err(err) => return Err(Error::aws(&id, "s3:GetPublicAccessBlock", err)),
+            }
+        }
+        Ok(Some(p))
+    }
+
+    async fn apply(&self, clients: &Clients, input: ApplyInput<'_>) -> Result<()> {
+        let id = self.id();
+        match input.change {
+            Change::NoChange => {}
+            Change::Create => {
+                let mut request = clients.s3.create_bucket().bucket(&self.name);
+                // us-east-1 is the one region that takes no location constraint.
+                if input.cx.region != "us-east-1" && !input.cx.region.is_empty() {
+                    request = request.create_bucket_configuration(
+                        CreateBucketConfiguration::builder()
+                            .location_constraint(BucketLocationConstraint::from(input.cx.region.as_str()))
+                            .build(),
+                    );
+                }
+                match request.send().await {
+                    Ok(_) => {}
+                    Err(err) if error_is(&err, &["BucketAlreadyOwnedByYou"]) => {}
+                    Err(err) => return Err(Error::aws(&id, "s3:CreateBucket", err)),
+                }
+                if let Some(on) = self.block_public_access {
+                    self.put_block(clients, on).await?;
+                }
+            }
+            Change::Update { .. } => {
+                if let (true, Some(on)) = (input.change.touches("PublicAccessBlock"), self.block_public_access) {
+                    self.put_block(clients, on).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

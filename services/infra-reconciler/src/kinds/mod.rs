@@ -1,0 +1,137 @@
+//! The kinds of resources the engine manages, one module each, behind the [`Resource`] trait.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::clients::{Clients, Context};
+use crate::error::Result;
+use crate::model::{self, Change, Kind, Properties, ResourceId};
+
+pub mod bucket;
+pub mod event_bus;
+pub mod queue;
+pub mod queue_policy;
+pub mod rule;
+pub mod table;
+
+pub use bucket::BucketSpec;
+pub use event_bus::EventBusSpec;
+pub use queue::{DeadLetterSpec, QueueSpec};
+pub use queue_policy::{QueuePolicySpec, RuleRef};
+pub use rule::{InputTransformerSpec, RuleSpec, RuleState, ScheduleSpec, TargetSpec, TemplateSpec};
+pub use table::{AttributeType, BillingMode, IndexSpec, KeyAttribute, ProjectionType, TableSpec};
+
+/// What applying one resource needs besides the resource's own declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyInput<'a> {
+    pub change: &'a Change,
+    /// The declared properties, as [`Resource::desired`] gave them.
+    pub desired: &'a Properties,
+    /// What [`Resource::observe`] saw at plan time (`None` when the resource was absent).
+    pub observed: Option<&'a Properties>,
+    pub cx: &'a Context,
+}
+
+/// One declared resource of some kind: how to read it, compare it and change it.
+///
+/// `observe` makes read calls only; `apply` makes the fewest write calls that turn the observed
+/// state into the desired one for the change it is given (it may read too, e.g. to wait for a
+/// table to become active).
+#[async_trait]
+pub trait Resource: Send + Sync + std::fmt::Debug {
+    fn id(&self) -> ResourceId;
+
+    /// The resources this one references by name; they are applied before it.
+    fn references(&self) -> Vec<ResourceId>;
+
+    /// Check names and values beyond what the file's types enforce.
+    fn validate(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    /// The declared properties, with ARNs spelled out for this account and region.
+    fn desired(&self, cx: &Context) -> Properties;
+
+    /// The resource's current properties, or `None` when it does not exist.
+    async fn observe(&self, clients: &Clients, cx: &Context) -> Result<Option<Properties>>;
+
+    /// The change from `observed` to `desired`. The default compares the declared fields only,
+    /// after normalisation (see [`model::diff`]).
+    fn diff(&self, desired: &Properties, observed: Option<&Properties>) -> Change {
+        model::diff(desired, observed)
+    }
+
+    /// Make the change. Never called for [`Change::NoChange`].
+    async fn apply(&self, clients: &Clients, input: ApplyInput<'_>) -> Result<()>;
+}
+
+/// A resource as a stack declares it: one variant per kind.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind")]
+pub enum ResourceSpec {
+    EventBus(EventBusSpec),
+    Queue(QueueSpec),
+    QueuePolicy(QueuePolicySpec),
+    Rule(RuleSpec),
+    Schedule(ScheduleSpec),
+    Table(TableSpec),
+    Bucket(BucketSpec),
+}
+
+impl ResourceSpec {
+    /// Parse the kind-specific fields of a declaration (unknown fields are errors).
+    pub fn from_value(kind: Kind, value: serde_json::Value) -> serde_json::Result<Self> {
+        use serde_json::from_value as parse;
+        Ok(match kind {
+            Kind::EventBus => ResourceSpec::EventBus(parse(value)?),
+            Kind::Queue => ResourceSpec::Queue(parse(value)?),
+            Kind::QueuePolicy => ResourceSpec::QueuePolicy(parse(value)?),
+            Kind::Rule => ResourceSpec::Rule(parse(value)?),
+            Kind::Schedule => ResourceSpec::Schedule(parse(value)?),
+            Kind::Table => ResourceSpec::Table(parse(value)?),
+            Kind::Bucket => ResourceSpec::Bucket(parse(value)?),
+        })
+    }
+
+    pub fn resource(&self) -> &dyn Resource {
+        match self {
+            ResourceSpec::EventBus(r) => r,
+            ResourceSpec::Queue(r) => r,
+            ResourceSpec::QueuePolicy(r) => r,
+            ResourceSpec::Rule(r) => r,
+            ResourceSpec::Schedule(r) => r,
+            ResourceSpec::Table(r) => r,
+            ResourceSpec::Bucket(r) => r,
+        }
+    }
+
+    pub fn id(&self) -> ResourceId {
+        self.resource().id()
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.id().kind
+    }
+}
+
+/// Check a name against a length range and an allowed character set.
+pub(crate) fn check_name(
+    what: &str,
+    name: &str,
+    len: std::ops::RangeInclusive<usize>,
+    allowed: impl Fn(char) -> bool,
+    allowed_text: &str,
+) -> std::result::Result<(), String> {
+    if !len.contains(&name.len()) {
+        return Err(format!(
+            "{what} name {name:?} must be {} to {} characters long (it is {})",
+            len.start(),
+            len.end(),
+            name.len()
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
+        return Err(format!("{what} name {name:?} contains {bad:?}; allowed: {allowed_text}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! `infra/pulse-stack.json` against `pulse_aws::names::StackNames` and the routing the design
+//! asks for.
+
+use std::collections::BTreeSet;
+
+use pulse_aws::names::{CONSUMERS, StackNames};
+use serde_json::Value;
+
+use crate::config::{LoadOptions, StackConfig};
+use crate::kinds::ResourceSpec;
+use crate::model::Kind;
+
+const PREFIX: &str = "unit7";
+
+fn stack() -> StackConfig {
+    StackConfig::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/pulse-stack.json"), &LoadOptions::new(PREFIX))
+        .expect("infra/pulse-stack.json loads")
+}
+
+fn set<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> BTreeSet<String> {
+    items.into_iter().map(Into::into).collect()
+}
+
+/// The tables each service owns, as `(service, purpose)` for `StackNames::table`.
+const TABLES: [(&str, &str); 8] = [
+    ("ingress", "envelopes"),
+    ("feed-projector", "idempotency"),
+    ("home-renderer", "idempotency"),
+    ("home-renderer", "subscriptions"),
+    ("notifier", "idempotency"),
+    ("notifier", "messages"),
+    ("notifier", "audit"),
+    ("infra-reconciler", "idempotency"),
+];
+
+#[test]
+fn the_built_in_copy_is_the_file() {
+    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/pulse-stack.json")).unwrap();
+    assert_eq!(on_disk, crate::PULSE_STACK_JSON);
+    StackConfig::pulse(&LoadOptions::new("pulse")).unwrap();
+}
+
+#[test]
+fn names_match_stack_names() {
+    let stack = stack();
+    let names = StackNames::new(PREFIX);
+    assert_eq!(set(stack.names(Kind::EventBus)), set([names.bus()]));
+    let queues: BTreeSet<String> =
+        CONSUMERS.iter().flat_map(|c| [names.queue(c), names.dead_letter_queue(c)]).collect();
+    assert_eq!(set(stack.names(Kind::Queue)), queues);
+    assert_eq!(set(stack.names(Kind::QueuePolicy)), set(CONSUMERS.map(|c| names.queue(c))));
+    assert_eq!(set(stack.names(Kind::Table)), set(TABLES.map(|(s, p)| names.table(s, p))));
+    assert_eq!(set(stack.names(Kind::Bucket)), set([names.feed_bucket()]));
+}
+
+#[test]
+fn each_work_queue_redrives_to_its_own_dlq() {
+    let stack = stack();
+    let names = StackNames::new(PREFIX);
+    for c in CONSUMERS {
+        let queue = stack.resources.iter().find_map(|d| match &d.spec {
+            ResourceSpec::Queue(q) if q.name == names.queue(c) => Some(q),
+            _ => None,
+        });
+        let queue = queue.unwrap_or_else(|| panic!("queue for {c}"));
+        let dl = queue.dead_letter.as_ref().expect("a dead-letter queue");
+        assert_eq!(dl.queue, names.dead_letter_queue(c));
+        assert_eq!(dl.max_receive_count, 5);
+        assert_eq!(queue.visibility_timeout_seconds, Some(60));
+        assert_eq!(queue.receive_wait_time_seconds, Some(20));
+        let dlq = stack.resources.iter().find_map(|d| match &d.spec {
+            ResourceSpec::Queue(q) if q.name == names.dead_letter_queue(c) => Some(q),
+            _ => None,
+        });
+        assert_eq!(dlq.unwrap().message_retention_seconds, Some(14 * 24 * 3600));
+    }
+}
+
+#[test]
+fn every_table_has_ttl_and_the_subscriptions_index() {
+    let stack = stack();
+    for d in &stack.resources {
+        if let ResourceSpec::Table(t) = &d.spec {
+            assert_eq!(t.ttl_attribute.as_deref(), Some("expires_at"), "{}", t.name);
+            assert_eq!(t.partition_key.name, "pk");
+        }
+    }
+    let subs = stack
+        .resources
+        .iter()
+        .find_map(|d| match &d.spec {
+            ResourceSpec::Table(t) if t.name.ends_with("-home-renderer-subscriptions") => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(subs.sort_key.as_ref().map(|k| k.name.as_str()), Some("sk"));
+    let gsi = &subs.global_secondary_indexes.as_ref().unwrap()[0];
+    assert_eq!((gsi.name.as_str(), gsi.partition_key.name.as_str()), ("by-email", "email"));
+}
+
+/// The queues (by service) a detail-type reaches, evaluating the rules' `detail-type` prefix
+/// patterns the way EventBridge does.
+fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
+    let mut reached = BTreeSet::new();
+    for d in &stack.resources {
+        let ResourceSpec::Rule(rule) = &d.spec else { continue };
+        let filters = rule.event_pattern["detail-type"].as_array().cloned().unwrap_or_default();
+        let matches = filters.iter().any(|f| match f {
+            Value::String(s) => s == detail_type,
+            Value::Object(o) => o.get("prefix").and_then(Value::as_str).is_some_and(|p| detail_type.starts_with(p)),
+            _ => false,
+        });
+        if matches {
+            for t in &rule.targets {
+                reached.insert(t.queue.trim_start_matches(&format!("{PREFIX}-")).to_owned());
+            }
+        }
+    }
+    reached
+}
+
+#[test]
+fn events_reach_the_services_that_consume_them() {
+    let stack = stack();
+    let cases: [(&str, &[&str]); 14] = [
+        ("ci.workflow.v1", &["feed-projector"]),
+        ("ci.workflow.v99", &["feed-projector"]),
+        ("feed.updated.v1", &["home-renderer", "notifier"]),
+        ("slack.home_opened.v1", &["home-renderer"]),
+        ("slack.command.v1", &["home-renderer", "notifier"]),
+        ("slack.interaction.v1", &["home-renderer", "notifier"]),
+        ("subscription.changed.v1", &["notifier"]),
+        ("ops.alert.v1", &["notifier"]),
+        ("ci.job.v1", &["notifier"]),
+        ("user.registered.v1", &["notifier"]),
+        ("deploy.status.v1", &["notifier"]),
+        ("digest.tick.v1", &["notifier"]),
+        ("deploy.requested.v1", &["infra-reconciler"]),
+        ("ci.workflowish.v1", &[]),
+    ];
+    for (detail_type, want) in cases {
+        assert_eq!(route(&stack, detail_type), set(want.iter().copied()), "{detail_type}");
+    }
+    // The services' own outputs never loop back to their producer by accident.
+    assert!(!route(&stack, "feed.updated.v1").contains("feed-projector"));
+}
+
+#[test]
+fn schedules_send_digest_tick_envelopes_to_the_notifier() {
+    let stack = stack();
+    let mut periods = Vec::new();
+    for d in &stack.resources {
+        let ResourceSpec::Schedule(s) = &d.spec else { continue };
+        let [target] = s.targets.as_slice() else { panic!("one target") };
+        assert_eq!(target.queue, StackNames::new(PREFIX).queue("notifier"));
+        let it = target.input_transformer.as_ref().expect("an input transformer");
+        assert_eq!(it.input_paths.get("id").map(String::as_str), Some("$.id"));
+        assert_eq!(it.input_paths.get("time").map(String::as_str), Some("$.time"));
+        // What EventBridge delivers: each <var> replaced by the value's text.
+        let id = "7bf73129-1428-4cd3-a780-95db273d1602";
+        let time = "2024-01-15T13:00:00Z";
+        let body = it.input_template.text().replace("<id>", id).replace("<time>", time);
+        let envelope: Value = serde_json::from_str(&body).expect("the delivered body is JSON");
+        let period = envelope["detail"]["period"].as_str().unwrap().to_owned();
+        assert_eq!(envelope["id"], id);
+        assert_eq!(envelope["type"], "digest.tick");
+        assert_eq!(envelope["version"], 1);
+        assert_eq!(envelope["occurred_at"], time);
+        assert_eq!(envelope["source"], "pulse.schedule");
+        assert_eq!(envelope["dedup_key"], format!("digest.tick:{period}:{time}"));
+        assert_eq!(envelope["detail"]["scheduled_for"], time);
+        let expected_cron = if period == "daily" { "cron(0 13 * * ? *)" } else { "cron(0 13 ? * MON *)" };
+        assert_eq!(s.schedule, expected_cron);
+        periods.push(period);
+    }
+    periods.sort();
+    assert_eq!(periods, ["daily", "weekly"]);
+}
+
+#[test]
+fn the_local_tap_is_off_unless_asked_for() {
+    assert!(!stack().names(Kind::Queue).iter().any(|q| q.ends_with("-tap")));
+    let tapped = StackConfig::load(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/pulse-stack.json"),
+        &LoadOptions::new(PREFIX).flag("local_tap", true),
+    )
+    .unwrap();
+    let tap = format!("{PREFIX}-tap");
+    assert!(tapped.names(Kind::Queue).contains(&tap.as_str()));
+    assert!(tapped.names(Kind::Rule).contains(&tap.as_str()));
+    assert!(tapped.names(Kind::QueuePolicy).contains(&tap.as_str()));
+}

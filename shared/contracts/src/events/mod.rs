@@ -1,0 +1,34 @@
+//! One module per event type: the typed `detail` of each catalogue entry.
+//!
+//! `ci.workflow`'s detail is praktika's [`FeedEvent`](crate::praktika::FeedEvent), in
+//! [`crate::praktika`].
+//!
+//! Conventions shared by every type here: optional fields and empty collections are omitted when
+//! serializing (absent means none / empty), unknown fields are ignored when parsing (adding a
+//! field is a minor change), and closed sets of values are enums.
+
+pub mod ci_job;
+pub mod deploy_requested;
+pub mod deploy_status;
+pub mod digest_tick;
+pub mod feed_updated;
+pub mod ops_alert;
+pub mod slack_command;
+pub mod slack_home_opened;
+pub mod slack_interaction;
+pub mod subscription_changed;
+pub mod user_registered;
+
+pub use ci_job::{CiJob, JobCompletion, JobPhase, JobStatus, StatValue};
+pub use deploy_requested::{DeployAction, DeployRequested, DeployTrigger};
+pub use deploy_status::{ChangeKind, DeployPhase, DeployStatus, ResourceChange};
+pub use digest_tick::{DigestPeriod, DigestTick};
+pub use feed_updated::{FeedChange, FeedUpdated};
+pub use ops_alert::{AlertKind, Link, OpsAlert, Severity};
+pub use slack_command::{CommandAction, SlackCommand, SlashCommand};
+pub use slack_home_opened::{HomeTab, SlackHomeOpened};
+pub use slack_interaction::{Container, InteractionKind, SlackInteraction};
+pub use subscription_changed::{
+    DigestSchedule, Preferences, SubscriptionChanged, SubscriptionState,
+};
+pub use user_registered::UserRegistered;

@@ -1,0 +1,129 @@
+//! `subscription.changed` v1: the full new subscription state of one Slack user.
+//!
+//! The home-renderer owns subscriptions; the notifier keeps its own projection from these events.
+//! Each carries the whole state (not a delta) and a per-user `revision`, so a consumer applies an
+//! event only when its revision is newer than the one it holds, and redelivered or reordered
+//! events are harmless.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::events::digest_tick::DigestPeriod;
+use crate::types::Email;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionChanged {
+    pub team_id: String,
+    pub slack_user_id: String,
+    /// The feed this user follows.
+    pub email: Email,
+    pub state: SubscriptionState,
+    pub subscribed_at: DateTime<Utc>,
+    /// Set when unsubscribed: a soft delete, purged after the retention period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub preferences: Preferences,
+    /// Starts at 1 and increases with every change of this user's subscription.
+    pub revision: u64,
+}
+
+impl SubscriptionChanged {
+    /// Whether this event should replace a projection holding `held` (the revision already
+    /// applied, if any).
+    pub fn supersedes(&self, held: Option<u64>) -> bool {
+        held.is_none_or(|held| self.revision > held)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionState {
+    Subscribed,
+    Unsubscribed,
+}
+
+/// The Home tab toggles (seed 000, praktika's `user_prefs`; all off by default) plus the digest
+/// choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Preferences {
+    /// Hide merged PR roots (merge results stay unless `hide_merges`).
+    pub hide_merged_prs: bool,
+    /// Hide merge results (`pr_number == 0`).
+    pub hide_merges: bool,
+    /// Hide nested PRs (`parent_pr_number > 0` and `pr_number > 0`).
+    pub hide_secondary_prs: bool,
+    /// Show only events of the last 7 days.
+    pub show_last_7d: bool,
+    /// DM when the newest event is `completed`.
+    pub notify_on_complete: bool,
+    /// DM when the newest event has a failing or erroring job.
+    pub notify_on_failure: bool,
+    /// Which digest the user gets; absent means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<DigestSchedule>,
+}
+
+/// How often a subscriber gets a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestSchedule {
+    /// No digest (`"none"` on the wire).
+    #[serde(rename = "none")]
+    Off,
+    Daily,
+    Weekly,
+}
+
+impl DigestSchedule {
+    /// Whether a `digest.tick` of `period` should send this subscriber a digest.
+    pub fn wants(self, period: DigestPeriod) -> bool {
+        matches!(
+            (self, period),
+            (DigestSchedule::Daily, DigestPeriod::Daily)
+                | (DigestSchedule::Weekly, DigestPeriod::Weekly)
+        )
+    }
+}
+
+impl Preferences {
+    /// Whether a `digest.tick` of `period` should send this subscriber a digest.
+    pub fn wants_digest(&self, period: DigestPeriod) -> bool {
+        self.digest.is_some_and(|d| d.wants(period))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_none_is_the_string_none() {
+        assert_eq!(serde_json::to_value(DigestSchedule::Off).unwrap(), "none");
+        assert_eq!(
+            serde_json::from_value::<DigestSchedule>("none".into()).unwrap(),
+            DigestSchedule::Off
+        );
+        let prefs = Preferences {
+            digest: Some(DigestSchedule::Weekly),
+            ..Preferences::default()
+        };
+        assert!(prefs.wants_digest(DigestPeriod::Weekly));
+        assert!(!prefs.wants_digest(DigestPeriod::Daily));
+        assert!(!Preferences::default().wants_digest(DigestPeriod::Daily));
+    }
+
+    #[test]
+    fn only_newer_revisions_supersede() {
+        let json = serde_json::json!({
+            "team_id": "T1", "slack_user_id": "U1", "email": "a@b", "state": "subscribed",
+            "subscribed_at": "2025-11-20T09:00:00Z", "revision": 3,
+            "preferences": {"hide_merged_prs": false, "hide_merges": false, "hide_secondary_prs": false,
+                            "show_last_7d": false, "notify_on_complete": false, "notify_on_failure": true}
+        });
+        let ev: SubscriptionChanged = serde_json::from_value(json).unwrap();
+        assert!(ev.supersedes(None));
+        assert!(ev.supersedes(Some(2)));
+        assert!(!ev.supersedes(Some(3)));
+        assert!(!ev.supersedes(Some(4)));
+    }
+}

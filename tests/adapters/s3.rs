@@ -1,0 +1,127 @@
+//! GzipJsonStore against the emulator's S3.
+
+use std::collections::BTreeSet;
+
+use pulse_aws::s3json::{GzipJsonStore, Precondition, S3JsonError, decode_gzip_json, default_update_backoff};
+use pulse_tests::{emulator_config, unique};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::common::init_tracing;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Feed {
+    events: Vec<serde_json::Value>,
+}
+
+async fn store() -> GzipJsonStore {
+    init_tracing();
+    let config = emulator_config().await;
+    let client = pulse_aws::config::s3_client(&config);
+    let bucket = unique("feeds");
+    client.create_bucket().bucket(&bucket).send().await.expect("create bucket");
+    GzipJsonStore::new(client, bucket)
+}
+
+#[tokio::test]
+async fn put_and_get_round_trip_as_gzip_json() {
+    let store = store().await;
+    let key = "prefix/events/dev_at_example.com.json.gz";
+    assert!(store.get::<Feed>(key).await.unwrap().is_none());
+
+    let feed = Feed { events: vec![json!({"sha": "abc", "ci_status": "success", "text": "ünïcode"})] };
+    let etag = store.put(key, &feed, Precondition::None).await.unwrap();
+    assert!(!etag.is_empty());
+
+    let read = store.get::<Feed>(key).await.unwrap().expect("object");
+    assert_eq!(read.value, feed);
+    assert_eq!(read.etag, etag);
+
+    // As stored: gzip bytes, with the headers praktika uses.
+    let raw = store.client().get_object().bucket(store.bucket()).key(key).send().await.unwrap();
+    assert_eq!(raw.content_encoding(), Some("gzip"));
+    assert_eq!(raw.content_type(), Some("application/json"));
+    let bytes = raw.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "stored bytes are gzip");
+    assert_eq!(decode_gzip_json::<Feed>(&bytes).unwrap(), feed);
+}
+
+#[tokio::test]
+async fn if_match_with_a_stale_etag_conflicts() {
+    let store = store().await;
+    let key = "feed.json.gz";
+    let etag1 = store.put(key, &json!({"v": 1}), Precondition::IfNoneMatch).await.unwrap();
+    let etag2 = store.put(key, &json!({"v": 2}), Precondition::IfMatch(etag1.clone())).await.unwrap();
+    assert_ne!(etag1, etag2);
+    let err = store.put(key, &json!({"v": 3}), Precondition::IfMatch(etag1)).await.expect_err("stale");
+    assert!(matches!(err, S3JsonError::Conflict { .. }), "{err}");
+    assert!(err.is_conflict());
+    assert!(err.to_string().contains(key) && err.to_string().contains(store.bucket()), "{err}");
+    let read = store.get::<serde_json::Value>(key).await.unwrap().unwrap();
+    assert_eq!(read.value, json!({"v": 2}));
+    assert_eq!(read.etag, etag2);
+}
+
+#[tokio::test]
+async fn if_none_match_on_an_existing_key_conflicts() {
+    let store = store().await;
+    store.put("k", &json!([1]), Precondition::IfNoneMatch).await.unwrap();
+    let err = store.put("k", &json!([2]), Precondition::IfNoneMatch).await.expect_err("exists");
+    assert!(matches!(err, S3JsonError::Conflict { .. }), "{err}");
+    assert_eq!(store.get::<Vec<u32>>("k").await.unwrap().unwrap().value, vec![1]);
+}
+
+#[tokio::test]
+async fn reading_a_wrong_shape_names_the_object() {
+    let store = store().await;
+    store.put("shape", &json!({"events": "nope"}), Precondition::None).await.unwrap();
+    let err = store.get::<Feed>("shape").await.expect_err("wrong shape");
+    assert!(matches!(err, S3JsonError::Object { .. }), "{err}");
+    assert!(err.to_string().contains("shape"), "{err}");
+}
+
+#[tokio::test]
+async fn update_without_change_writes_nothing() {
+    let store = store().await;
+    let outcome = store.update::<Feed, _>("absent", &default_update_backoff(), |current| {
+        assert!(current.is_none());
+        None
+    })
+    .await
+    .unwrap();
+    assert!(!outcome.written && outcome.value.is_none() && outcome.etag.is_none());
+    assert_eq!(outcome.attempts, 1);
+    assert!(store.get::<Feed>("absent").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_lose_nothing() {
+    let store = store().await;
+    let key = "events/hot_at_example.com.json.gz";
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update::<Vec<String>, _>(key, &default_update_backoff(), |current| {
+                        let mut items = current.unwrap_or_default();
+                        items.push(format!("item-{i}"));
+                        Some(items)
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let mut attempts = 0;
+    for outcome in futures::future::join_all(tasks).await {
+        let outcome = outcome.unwrap().expect("update");
+        assert!(outcome.written);
+        attempts += outcome.attempts;
+    }
+    let stored = store.get::<Vec<String>>(key).await.unwrap().unwrap().value;
+    let distinct: BTreeSet<&String> = stored.iter().collect();
+    assert_eq!(stored.len(), 20, "{stored:?}");
+    assert_eq!(distinct.len(), 20);
+    assert!(attempts >= 20);
+    eprintln!("20 concurrent updates took {attempts} read-modify-write attempts");
+}

@@ -1,0 +1,160 @@
+//! A deployed copy of Pulse's stack on the emulator, unique to one test, plus the feed-projector
+//! wired to it exactly as `main.rs` wires it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use pulse_aws::eventbridge::EventPublisher;
+use pulse_aws::idempotency::IdempotencyStore;
+use pulse_aws::names::StackNames;
+use pulse_aws::s3json::GzipJsonStore;
+use pulse_aws::sqs::{Queue, ReceivedMessage};
+use pulse_contracts::praktika::{EventFeed, FeedEvent};
+use pulse_contracts::{Envelope, Event};
+use pulse_feed_projector::feed_key::feed_key;
+use pulse_feed_projector::handler::{Clock, FeedLocation, FeedProjector};
+use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
+use pulse_runtime::DeadLetters;
+use pulse_runtime::poller::{PollerOptions, RoundStats, poll_once};
+
+pub struct Stack {
+    pub config: SdkConfig,
+    pub names: StackNames,
+    pub now: Arc<AtomicI64>,
+}
+
+impl Stack {
+    /// Deploy the whole stack (with the tap queue) under a fresh prefix.
+    pub async fn deploy() -> Stack {
+        let config = pulse_tests::emulator_config().await;
+        let prefix = pulse_tests::unique("feed");
+        let stack = StackConfig::pulse(&LoadOptions::new(prefix.clone()).flag("local_tap", true)).expect("stack file loads");
+        let clients = Clients::new(&config);
+        let plan = plan(&stack, &clients, &PlanOptions::default()).await.expect("plan");
+        apply(&plan, &clients, |_| {}).await.expect("apply");
+        Stack { config, names: StackNames::new(prefix), now: Arc::new(AtomicI64::new(0)) }
+    }
+
+    pub fn set_now(&self, unix_seconds: i64) {
+        self.now.store(unix_seconds, Ordering::SeqCst);
+    }
+
+    pub fn projector(&self) -> FeedProjector {
+        self.projector_with_bucket(self.names.feed_bucket())
+    }
+
+    /// A projector whose feed bucket may not exist (to provoke retryable failures).
+    pub fn projector_with_bucket(&self, bucket: String) -> FeedProjector {
+        let now = self.now.clone();
+        let clock: Clock = Arc::new(move || now.load(Ordering::SeqCst));
+        FeedProjector::new(
+            GzipJsonStore::new(pulse_aws::config::s3_client(&self.config), bucket.clone()),
+            FeedLocation { bucket, prefix: String::new() },
+            EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus()),
+            IdempotencyStore::new(
+                aws_sdk_dynamodb::Client::new(&self.config),
+                self.names.table("feed-projector", "idempotency"),
+            ),
+            clock,
+        )
+    }
+
+    pub async fn queue(&self, name: &str) -> Queue {
+        Queue::from_name(aws_sdk_sqs::Client::new(&self.config), name).await.expect("queue exists")
+    }
+
+    pub async fn work_queue(&self) -> Queue {
+        self.queue(&self.names.queue("feed-projector")).await
+    }
+
+    pub fn dead_letters(&self) -> DeadLetters {
+        DeadLetters::new(
+            aws_sdk_sqs::Client::new(&self.config),
+            self.names.dead_letter_queue("feed-projector"),
+            "feed-projector",
+        )
+    }
+
+    pub fn publisher(&self) -> EventPublisher {
+        EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus())
+    }
+
+    /// Publish ci.workflow events on the bus, as `pulse publish` does.
+    pub async fn publish(&self, events: &[Envelope<Event>]) {
+        let raw: Vec<Envelope> = events.iter().map(Envelope::to_raw).collect();
+        self.publisher().publish(&raw).await.expect("publish");
+    }
+
+    /// Run the feed-projector's poller until `total` messages have been settled or retried away,
+    /// or `timeout` passes.
+    pub async fn project(&self, projector: &FeedProjector, options: &PollerOptions, until_settled: usize, timeout: Duration) -> RoundStats {
+        let queue = self.work_queue().await;
+        let dead_letters = self.dead_letters();
+        let deadline = Instant::now() + timeout;
+        let mut totals = RoundStats::default();
+        while totals.done + totals.dead_lettered < until_settled && Instant::now() < deadline {
+            let round = poll_once(projector, &queue, &dead_letters, options).await.expect("poll");
+            totals.received += round.received;
+            totals.done += round.done;
+            totals.dead_lettered += round.dead_lettered;
+            totals.retried += round.retried;
+        }
+        totals
+    }
+
+    pub async fn feed(&self, email: &str) -> Option<EventFeed> {
+        let store = GzipJsonStore::new(pulse_aws::config::s3_client(&self.config), self.names.feed_bucket());
+        store.get::<EventFeed>(&feed_key("", email)).await.expect("read feed").map(|v| v.value)
+    }
+
+    /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
+    pub async fn drain(&self, queue_name: &str, expect_at_least: usize) -> Vec<ReceivedMessage> {
+        let queue = self.queue(queue_name).await;
+        let mut all = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let batch = queue.receive(10, 1).await.expect("receive");
+            if batch.is_empty() && (all.len() >= expect_at_least || Instant::now() > deadline) {
+                break;
+            }
+            let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
+            if !handles.is_empty() {
+                queue.delete_batch(&handles).await.expect("delete");
+            }
+            all.extend(batch);
+        }
+        all
+    }
+}
+
+/// The example workflow results in `contracts/examples/ci.workflow.v1`, by file stem.
+pub fn example(name: &str) -> Envelope<Event> {
+    let path = format!("{}/../contracts/examples/ci.workflow.v1/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    pulse_contracts::parse_str(&text).expect("example parses")
+}
+
+/// A fresh ci.workflow envelope for `event` (dedup key from the run's identity, as `pulse publish`).
+pub fn envelope(event: FeedEvent) -> Envelope<Event> {
+    let key = format!("ci.workflow:{}:{}:{}:{}", event.ext.repo_name, event.ext.pr_number, event.sha, event.timestamp);
+    Event::CiWorkflowV1(event).into_envelope("ci", key)
+}
+
+pub fn workflow(envelope: &Envelope<Event>) -> FeedEvent {
+    match &envelope.detail {
+        Event::CiWorkflowV1(e) => e.clone(),
+        other => panic!("not a workflow: {}", other.event_type()),
+    }
+}
+
+/// The Pulse envelope inside an EventBridge-delivered SQS body.
+pub fn delivered_envelope(message: &ReceivedMessage) -> Envelope<Event> {
+    pulse_contracts::from_sqs_body(&message.body).expect("a valid Pulse event")
+}
+
+/// Poller settings for tests: short polls, retries visible again at once.
+pub fn fast_poller() -> PollerOptions {
+    PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::ZERO }
+}
