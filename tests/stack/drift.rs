@@ -13,10 +13,16 @@ async fn drift_is_planned_as_an_update_and_fixed() {
 
     // Somebody shortens a visibility timeout, narrows a rule and drops a fan-out target.
     let queue = env.name("feed-projector");
+    let url = env.queue_url(&queue).await;
+    // moto drops a queue's policy on any SetQueueAttributes that leaves it out (AWS keeps it),
+    // so pass it along to change only the timeout.
+    let current = env.sqs().get_queue_attributes().queue_url(&url).attribute_names(QueueAttributeName::Policy).send().await.unwrap();
+    let policy = current.attributes().unwrap()[&QueueAttributeName::Policy].clone();
     env.sqs()
         .set_queue_attributes()
-        .queue_url(env.queue_url(&queue).await)
+        .queue_url(&url)
         .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .attributes(QueueAttributeName::Policy, policy)
         .send()
         .await
         .unwrap();

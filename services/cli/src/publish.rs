@@ -27,10 +27,18 @@ pub struct PublishArgs {
     /// Validate and print the envelopes without publishing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Shift every workflow result's `timestamp` so the newest one is now, keeping their spacing
+    /// (fresh ids and dedup keys too). For replaying recorded or example results: the feed's
+    /// 120-day retention would otherwise drop them on arrival.
+    #[arg(long)]
+    pub restamp: bool,
 }
 
 pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
-    let documents = read_documents(&args.files)?;
+    let mut documents = read_documents(&args.files)?;
+    if args.restamp {
+        restamp(&mut documents, chrono::Utc::now().timestamp());
+    }
     let mut envelopes = Vec::with_capacity(documents.len());
     for (origin, document) in documents {
         let envelope = to_envelope(document, &args.source).with_context(|| format!("{origin} was not published"))?;
@@ -64,6 +72,34 @@ pub fn to_envelope(document: Value, source: &str) -> anyhow::Result<Envelope> {
     }
     let typed = pulse_contracts::parse_envelope(envelope).map_err(|err| anyhow::anyhow!("{err}"))?;
     Ok(typed.to_raw())
+}
+
+/// See `--restamp`.
+fn restamp(documents: &mut [(String, Value)], now: i64) {
+    fn workflow(document: &mut Value) -> Option<&mut Value> {
+        if is_envelope(document) {
+            (document["type"] == "ci.workflow").then(move || &mut document["detail"])
+        } else {
+            Some(document)
+        }
+    }
+    let newest = documents
+        .iter_mut()
+        .filter_map(|(_, d)| workflow(d).and_then(|w| w["timestamp"].as_i64()))
+        .max();
+    let Some(newest) = newest else { return };
+    let shift = now - newest;
+    for (_, document) in documents.iter_mut() {
+        let Some(timestamp) = workflow(document).and_then(|w| w["timestamp"].as_i64()) else { continue };
+        workflow(document).expect("checked above")["timestamp"] = Value::from(timestamp + shift);
+        if is_envelope(document) {
+            if let Ok(event) = serde_json::from_value::<FeedEvent>(document["detail"].clone()) {
+                document["dedup_key"] = Value::from(workflow_dedup_key(&event));
+            }
+            document["id"] = Value::from(uuid::Uuid::new_v4().to_string());
+            document["occurred_at"] = Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+    }
 }
 
 fn is_envelope(document: &Value) -> bool {
@@ -101,6 +137,51 @@ pub fn workflow_dedup_key(event: &FeedEvent) -> String {
         event.ci_status.as_str(),
         event.timestamp
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn example(name: &str) -> Value {
+        let path = format!("{}/../../contracts/examples/ci.workflow.v1/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_bare_workflow_result_is_wrapped_with_a_run_derived_dedup_key() {
+        let bare = example("running-pr")["detail"].clone();
+        let a = to_envelope(bare.clone(), "ci").unwrap();
+        let b = to_envelope(bare, "ci").unwrap();
+        assert_eq!(a.detail_type(), "ci.workflow.v1");
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.dedup_key, b.dedup_key, "a retried publish of the same run must dedupe");
+        assert!(a.dedup_key.starts_with("ci.workflow:ClickHouse/ClickHouse:91234:"), "{}", a.dedup_key);
+    }
+
+    #[test]
+    fn an_invalid_result_names_the_field() {
+        let mut bare = example("running-pr")["detail"].clone();
+        bare["ext"]["commit_authors"] = json!("alice@example.com");
+        let err = format!("{:#}", to_envelope(bare, "ci").unwrap_err());
+        assert!(err.contains("/detail/ext/commit_authors"), "{err}");
+    }
+
+    #[test]
+    fn restamp_moves_the_newest_to_now_and_keeps_the_spacing() {
+        let mut docs = vec![
+            ("a".to_owned(), example("running-pr")),
+            ("b".to_owned(), example("merge-result")["detail"].clone()),
+        ];
+        let (a0, b0) = (docs[0].1["detail"]["timestamp"].as_i64().unwrap(), docs[1].1["timestamp"].as_i64().unwrap());
+        let old_key = docs[0].1["dedup_key"].clone();
+        restamp(&mut docs, 2_000_000_000);
+        let (a1, b1) = (docs[0].1["detail"]["timestamp"].as_i64().unwrap(), docs[1].1["timestamp"].as_i64().unwrap());
+        assert_eq!(a1.max(b1), 2_000_000_000);
+        assert_eq!(b1 - a1, b0 - a0);
+        assert_ne!(docs[0].1["dedup_key"], old_key);
+    }
 }
 
 fn read_documents(files: &[PathBuf]) -> anyhow::Result<Vec<(String, Value)>> {

@@ -75,6 +75,15 @@ pub(crate) fn attribute_text(value: &Value) -> String {
     }
 }
 
+/// The policy text as the queue holds it (observed properties are normalised to JSON values).
+fn raw_policy(policy: &Value) -> Value {
+    match policy {
+        Value::String(s) => Value::String(s.clone()),
+        Value::Null => Value::Null,
+        doc => Value::String(doc.to_string()),
+    }
+}
+
 pub(crate) async fn queue_url(clients: &Clients, id: &ResourceId, queue: &str) -> Result<Option<String>> {
     match clients.sqs.get_queue_url().queue_name(queue).send().await {
         Ok(out) => Ok(out.queue_url().map(str::to_owned)),
@@ -175,6 +184,12 @@ impl Resource for QueueSpec {
                 for field in fields {
                     let value = input.desired.get(&field.field).unwrap_or(&field.to);
                     request = request.attributes(QueueAttributeName::from(field.field.as_str()), attribute_text(value));
+                }
+                // Resend the queue's current access policy with the change: AWS keeps attributes
+                // a call leaves out, but moto drops the policy on any SetQueueAttributes without
+                // it. Same call count; on AWS it rewrites the policy with itself.
+                if let Some(Value::String(policy)) = input.observed.and_then(|o| o.get("Policy")).map(raw_policy) {
+                    request = request.attributes(QueueAttributeName::Policy, policy);
                 }
                 request.send().await.map_err(|e| Error::aws(&id, "sqs:SetQueueAttributes", e))?;
             }
