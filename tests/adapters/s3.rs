@@ -94,34 +94,57 @@ async fn update_without_change_writes_nothing() {
     assert!(store.get::<Feed>("absent").await.unwrap().is_none());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_updates_lose_nothing() {
-    let store = store().await;
-    let key = "events/hot_at_example.com.json.gz";
+/// One round of 20 concurrent appends to one key. Returns the stored list and, per writer, the
+/// list its successful write was computed from.
+async fn concurrent_appends(store: &GzipJsonStore, key: &str) -> (Vec<String>, Vec<Vec<String>>, u32) {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let store = store.clone();
+            let key = key.to_owned();
             tokio::spawn(async move {
-                store
-                    .update::<Vec<String>, _>(key, &default_update_backoff(), |current| {
+                let mut based_on = Vec::new();
+                let outcome = store
+                    .update::<Vec<String>, _>(&key, &default_update_backoff(), |current| {
                         let mut items = current.unwrap_or_default();
+                        based_on = items.clone();
                         items.push(format!("item-{i}"));
                         Some(items)
                     })
                     .await
+                    .expect("update");
+                assert!(outcome.written);
+                assert_eq!(outcome.value.as_ref().map(Vec::len), Some(based_on.len() + 1));
+                (outcome.attempts, based_on)
             })
         })
         .collect();
     let mut attempts = 0;
-    for outcome in futures::future::join_all(tasks).await {
-        let outcome = outcome.unwrap().expect("update");
-        assert!(outcome.written);
-        attempts += outcome.attempts;
+    let mut bases = Vec::new();
+    for joined in futures::future::join_all(tasks).await {
+        let (n, based_on) = joined.unwrap();
+        attempts += n;
+        bases.push(based_on);
     }
     let stored = store.get::<Vec<String>>(key).await.unwrap().unwrap().value;
+    (stored, bases, attempts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_lose_nothing() {
+    let store = store().await;
+    let key = "events/hot_at_example.com.json.gz";
+    let (stored, bases, attempts) = concurrent_appends(&store, key).await;
     let distinct: BTreeSet<&String> = stored.iter().collect();
-    assert_eq!(stored.len(), 20, "{stored:?}");
-    assert_eq!(distinct.len(), 20);
+    // With atomic conditional writes the successful writes form one chain: each was computed
+    // from a different version (0, 1, ..., 19 items).
+    let mut base_lengths: Vec<usize> = bases.iter().map(Vec::len).collect();
+    base_lengths.sort_unstable();
+    assert_eq!(
+        (stored.len(), distinct.len()),
+        (20, 20),
+        "stored {stored:?}; the successful writes were based on versions with {base_lengths:?} items"
+    );
+    assert_eq!(base_lengths, (0..20).collect::<Vec<_>>());
     assert!(attempts >= 20);
     eprintln!("20 concurrent updates took {attempts} read-modify-write attempts");
 }
