@@ -167,3 +167,38 @@ async fn twenty_concurrent_updates_to_one_feed_all_land() {
     assert_eq!(count, 20, "every concurrent update must land (poller: {totals:?})");
     assert_eq!(totals.dead_lettered, 0);
 }
+
+#[tokio::test]
+async fn a_feed_changed_by_another_writer_is_re_read_not_overwritten_from_the_cached_copy() {
+    let stack = Stack::deploy().await;
+    let first = example("running-pr");
+    stack.set_now(workflow(&first).timestamp + 60);
+    let projector = stack.projector();
+    stack.publish(std::slice::from_ref(&first)).await;
+    assert_eq!(stack.project(&projector, &fast_poller(), 1, Duration::from_secs(20)).await.done, 1);
+
+    // The projector now holds a cached copy. Another writer (say praktika itself) adds an event.
+    let store = pulse_aws::s3json::GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket());
+    let key = "events/alice_at_clickhouse.com.json.gz";
+    let mut feed = stack.feed(ALICE).await.unwrap();
+    let mut foreign = feed.events[0].clone();
+    foreign.ext.pr_number = 777;
+    foreign.sha = "f".repeat(40);
+    feed.events.push(foreign);
+    let etag = store.put(key, &feed, pulse_aws::s3json::Precondition::None).await.unwrap();
+    // The conditional read the projector relies on: current ETag → 304, anything else → bytes.
+    assert_eq!(store.fetch(key, Some(&etag)).await.unwrap(), pulse_aws::s3json::RawObject::NotModified);
+    assert!(matches!(store.fetch(key, Some("\"stale\"")).await.unwrap(), pulse_aws::s3json::RawObject::Found { .. }));
+
+    let mut second = workflow(&first);
+    second.ext.pr_number = 91_300;
+    second.timestamp += 10;
+    stack.publish(&[envelope(second)]).await;
+    assert_eq!(stack.project(&projector, &fast_poller(), 1, Duration::from_secs(20)).await.done, 1);
+
+    let numbers: Vec<u64> = stack.feed(ALICE).await.unwrap().events.iter().map(|e| e.ext.pr_number).collect();
+    assert_eq!(numbers.len(), 3, "{numbers:?}");
+    for pr in [91_234, 777, 91_300] {
+        assert!(numbers.contains(&pr), "PR {pr} missing: {numbers:?}");
+    }
+}

@@ -9,7 +9,9 @@
 mod dlq;
 mod feed;
 mod infra_cmd;
+mod loadtest;
 mod publish;
+mod slack_cmd;
 mod tap;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,10 @@ enum Command {
     Feed(feed::FeedArgs),
     /// Print (and consume) the events captured by the local stack's tap queue.
     Tap(tap::TapArgs),
+    /// Set up the Slack app (manifest) and drive a running ingress as Slack would (send, load).
+    Slack(slack_cmd::SlackArgs),
+    /// Load tests against a running stack (see BENCHMARKS.md).
+    Loadtest(loadtest::LoadtestArgs),
 }
 
 #[tokio::main]
@@ -51,6 +57,8 @@ async fn main() -> std::process::ExitCode {
         Command::Dlq(args) => dlq::run(args).await,
         Command::Feed(args) => feed::run(args).await,
         Command::Tap(args) => tap::run(args).await,
+        Command::Slack(args) => slack_cmd::run(args).await,
+        Command::Loadtest(args) => loadtest::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -3,15 +3,21 @@
 //! - `merge_into_500_event_feed/gzip_roundtrip`: what the feed-projector does per feed and
 //!   event: gunzip + parse the stored object, merge, serialize + gzip. Target: under 2 ms.
 //! - `merge_into_500_event_feed/merge_only`: the merge alone, on an already parsed feed.
+//! - `merge_into_500_event_feed/warm_incremental`: what a running projector does when its cached
+//!   copy of the feed is current (S3 answered the conditional GET with 304): merge, then write
+//!   the feed recompressing only the events the merge touched (`stored.rs`).
+//! - `merge_into_500_event_feed/cold_incremental`: a projector that has not seen the feed yet:
+//!   gunzip + parse, merge, and compress every event into its own member.
 
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use pulse_aws::s3json::{decode_gzip_json, encode_gzip_json};
+use pulse_contracts::codec::{decode_gzip_json, encode_gzip_json};
 use pulse_contracts::praktika::{
     EventExt, EventFeed, EventKind, FeedEvent, PrStatus, RunId, RunResult, Status,
 };
 use pulse_feed_projector::merge::merge;
+use pulse_feed_projector::stored::StoredFeed;
 use serde_json::{Map, Value, json};
 
 const NOW: i64 = 1_750_000_000;
@@ -253,6 +259,31 @@ fn bench(c: &mut Criterion) {
                 (outcome, feed)
             },
             BatchSize::PerIteration,
+        )
+    });
+    let mut warm = StoredFeed::decode(&stored).expect("decode");
+    warm.encode().expect("encode");
+    group.bench_function("warm_incremental", |b| {
+        b.iter_batched(
+            || (warm.clone(), incoming.clone()),
+            |(mut feed, incoming)| {
+                let outcome = feed.merge(incoming, NOW);
+                let bytes = feed.encode().expect("encode");
+                (outcome, bytes, feed)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("cold_incremental", |b| {
+        b.iter_batched(
+            || incoming.clone(),
+            |incoming| {
+                let mut feed = StoredFeed::decode(black_box(&stored)).expect("decode");
+                let outcome = feed.merge(incoming, NOW);
+                let bytes = feed.encode().expect("encode");
+                (outcome, bytes)
+            },
+            BatchSize::SmallInput,
         )
     });
     group.finish();

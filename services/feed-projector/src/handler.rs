@@ -5,14 +5,16 @@ use std::sync::Arc;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::idempotency::{Claim, IdempotencyStore};
 use pulse_aws::retry::Backoff;
-use pulse_aws::s3json::{GzipJsonStore, default_update_backoff};
+use pulse_aws::s3json::{GzipJsonStore, Precondition, RawObject, default_update_backoff};
 use pulse_contracts::{Envelope, Event, FeedUpdated};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_runtime::{HandlerError, MessageHandler};
 use tracing::{info, warn};
 
+use crate::cache::FeedCache;
 use crate::merge::MergeOutcome;
 use crate::project::{self, FeedTarget};
+use crate::stored::StoredFeed;
 
 /// The envelope `source` of events this service publishes.
 pub const SOURCE: &str = "pulse.feed-projector";
@@ -47,6 +49,7 @@ pub struct FeedProjector {
     idempotency: IdempotencyStore,
     conflict_backoff: Backoff,
     clock: Clock,
+    cache: FeedCache,
 }
 
 impl FeedProjector {
@@ -57,7 +60,21 @@ impl FeedProjector {
         idempotency: IdempotencyStore,
         clock: Clock,
     ) -> Self {
-        Self { feeds, location, publisher, idempotency, conflict_backoff: default_update_backoff(), clock }
+        Self {
+            feeds,
+            location,
+            publisher,
+            idempotency,
+            conflict_backoff: default_update_backoff(),
+            clock,
+            cache: FeedCache::from_env(),
+        }
+    }
+
+    /// Replace the feed cache (tests use this to compare warm and cold paths).
+    pub fn with_cache(mut self, cache: FeedCache) -> Self {
+        self.cache = cache;
+        self
     }
 
     async fn project(&self, dedup_key: &str, event: FeedEvent) -> Result<(), HandlerError> {
@@ -87,13 +104,13 @@ impl FeedProjector {
         let now = (self.clock)();
         let mut announcements = Vec::with_capacity(targets.len());
         for target in targets {
-            let (feed, outcome) = self.merge_into(target, event, now).await?;
-            if !project::holds(&feed, event) {
+            let merged = self.merge_into(target, event, now).await?;
+            if !merged.holds_event {
                 info!(email = %target.email, "a newer event for this run is already in the feed; not announced");
                 continue;
             }
-            info!(email = %target.email, key = %target.key, changes = ?outcome.changes.iter().map(|c| c.as_str()).collect::<Vec<_>>(), "feed merged");
-            announcements.push(self.feed_updated(target, feed, &outcome, dedup_key));
+            info!(email = %target.email, key = %target.key, changes = ?merged.outcome.changes.iter().map(|c| c.as_str()).collect::<Vec<_>>(), "feed merged");
+            announcements.push(self.feed_updated(target, merged, dedup_key));
         }
         if announcements.is_empty() {
             return Ok(());
@@ -102,51 +119,91 @@ impl FeedProjector {
         Ok(())
     }
 
-    /// Read-modify-write one feed under its ETag, retrying on conflict. Returns the feed as stored
-    /// afterwards and what the winning merge did.
-    async fn merge_into(&self, target: &FeedTarget, event: &FeedEvent, now: i64) -> Result<(EventFeed, MergeOutcome), HandlerError> {
-        let mut last_outcome = None;
-        let update = self
-            .feeds
-            .update::<EventFeed, _>(&target.key, &self.conflict_backoff, |current| {
-                let change = project::apply(current, event, now);
-                last_outcome = Some(change.outcome);
-                change.write
-            })
-            .await
-            .map_err(|err| HandlerError::retryable(format!("updating feed {}: {err}", target.key)))?;
-        let outcome = last_outcome.expect("update always calls the merge at least once");
-        let feed = match update.value {
-            Some(feed) => feed,
-            None => self.stored_feed(&target.key).await?,
-        };
-        Ok((feed, outcome))
+    /// Read-modify-write one feed under its ETag, retrying the whole cycle on a conflict. A cached
+    /// copy is used when S3 confirms it is current (`If-None-Match` → 304).
+    async fn merge_into(&self, target: &FeedTarget, event: &FeedEvent, now: i64) -> Result<Merged, HandlerError> {
+        let key = target.key.as_str();
+        let attempts = self.conflict_backoff.max_attempts();
+        for attempt in 0..attempts {
+            let cached = self.cache.take(key);
+            let read = self
+                .feeds
+                .fetch(key, cached.as_ref().map(|(etag, _)| etag.as_str()))
+                .await
+                .map_err(|err| HandlerError::retryable(format!("reading feed {key}: {err}")))?;
+            let (mut stored, etag) = match (read, cached) {
+                (RawObject::NotModified, Some((etag, stored))) => (stored, Some(etag)),
+                (RawObject::NotModified, None) => {
+                    return Err(HandlerError::retryable(format!("S3 answered 304 Not Modified to an unconditional read of {key}")));
+                }
+                (RawObject::Found { bytes, etag }, _) => {
+                    let stored = StoredFeed::decode(&bytes).map_err(|err| {
+                        HandlerError::retryable(format!("the stored feed s3://{}/{key} cannot be read: {err}", self.location.bucket))
+                    })?;
+                    (stored, Some(etag))
+                }
+                (RawObject::Missing, _) => (StoredFeed::default(), None),
+            };
+            let outcome = stored.merge(event.clone(), now);
+            if !outcome.changed {
+                let merged = Merged::of(stored.feed(), event, outcome);
+                if let Some(etag) = etag {
+                    self.cache.put(key, etag, stored);
+                }
+                return Ok(merged);
+            }
+            let bytes = stored
+                .encode()
+                .map_err(|err| HandlerError::retryable(format!("encoding feed {key}: {err}")))?;
+            let precondition = etag.map_or(Precondition::IfNoneMatch, Precondition::IfMatch);
+            match self.feeds.put_raw(key, bytes, precondition).await {
+                Ok(new_etag) => {
+                    let merged = Merged::of(stored.feed(), event, outcome);
+                    self.cache.put(key, new_etag, stored);
+                    return Ok(merged);
+                }
+                Err(err) if err.is_conflict() => {
+                    let delay = self.conflict_backoff.delay(attempt);
+                    info!(key, attempt, ?delay, "feed changed while merging; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(err) => return Err(HandlerError::retryable(format!("writing feed {key}: {err}"))),
+            }
+        }
+        Err(HandlerError::retryable(format!("feed {key} still conflicting after {attempts} attempts")))
     }
 
-    async fn stored_feed(&self, key: &str) -> Result<EventFeed, HandlerError> {
-        Ok(self
-            .feeds
-            .get::<EventFeed>(key)
-            .await
-            .map_err(|err| HandlerError::retryable(format!("reading feed {key}: {err}")))?
-            .map(|v| v.value)
-            .unwrap_or_default())
-    }
-
-    fn feed_updated(&self, target: &FeedTarget, feed: EventFeed, outcome: &MergeOutcome, source_dedup_key: &str) -> Envelope {
-        let event_count = feed.events.len();
-        let newest_event = feed.events.into_iter().next().expect("a feed that holds the event is not empty");
+    fn feed_updated(&self, target: &FeedTarget, merged: Merged, source_dedup_key: &str) -> Envelope {
         let detail = FeedUpdated {
             email: target.email.clone(),
             bucket: self.location.bucket.clone(),
             key: target.key.clone(),
-            newest_event,
-            changes: project::announced_changes(outcome),
-            event_count: event_count as u64,
+            changes: project::announced_changes(&merged.outcome),
+            newest_event: merged.newest_event,
+            event_count: merged.event_count as u64,
         };
         Event::FeedUpdatedV1(detail)
             .into_envelope(SOURCE, format!("feed.updated:{}:{source_dedup_key}", target.email))
             .to_raw()
+    }
+}
+
+/// What one feed update produced, for the announcement.
+struct Merged {
+    outcome: MergeOutcome,
+    holds_event: bool,
+    newest_event: FeedEvent,
+    event_count: usize,
+}
+
+impl Merged {
+    fn of(feed: &EventFeed, event: &FeedEvent, outcome: MergeOutcome) -> Self {
+        Merged {
+            holds_event: project::holds(feed, event),
+            newest_event: feed.events.first().cloned().unwrap_or_else(|| event.clone()),
+            event_count: feed.events.len(),
+            outcome,
+        }
     }
 }
 

@@ -3,10 +3,15 @@
 //!
 //! - [`merge`] and [`feed_key`]: praktika's feed rules as pure functions (the logic).
 //! - [`project`]: pure planning around them: which feeds an event touches, what to announce.
+//! - [`stored`] and [`cache`]: a feed kept in memory between updates and written as one gzip
+//!   member per event, so a warm worker recompresses only what a merge touched.
 //! - [`handler`]: the I/O shell (S3 conditional writes, idempotency record, EventBridge), plugged
 //!   into the shared SQS transports by `main.rs`.
 
+pub mod cache;
 pub mod feed_key;
+#[cfg(feature = "aws")]
 pub mod handler;
 pub mod merge;
 pub mod project;
+pub mod stored;

@@ -7,7 +7,7 @@ use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Email, FeedChange};
 
 use crate::feed_key::feed_key;
-use crate::merge::{Change, MergeOutcome, merge};
+use crate::merge::{Change, MergeOutcome};
 
 /// One feed an incoming event must be merged into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,21 +71,6 @@ fn contract_change(change: &Change) -> FeedChange {
     }
 }
 
-/// The result of merging into one feed: what to write (if anything) and what happened.
-#[derive(Debug, Clone)]
-pub struct Merged {
-    /// The new feed to store, or `None` when the stored one is already right.
-    pub write: Option<EventFeed>,
-    pub outcome: MergeOutcome,
-}
-
-/// Merge `incoming` into the stored feed (absent = empty).
-pub fn apply(current: Option<EventFeed>, incoming: &FeedEvent, now: i64) -> Merged {
-    let mut feed = current.unwrap_or_default();
-    let outcome = merge(&mut feed, incoming.clone(), now);
-    Merged { write: outcome.changed.then_some(feed), outcome }
-}
-
 /// Whether `feed` holds `incoming` as its current entry (same run identity, same moment).
 ///
 /// After a crash between the S3 write and the publish, a retry finds the feed already merged
@@ -130,13 +115,14 @@ mod tests {
     }
 
     #[test]
-    fn apply_twice_writes_once_and_still_holds_the_event() {
+    fn a_redelivery_changes_nothing_but_is_still_held_and_announced_as_republished() {
         let e = event(&["a@x.io"]);
-        let first = apply(None, &e, 1_700_000_100);
-        let feed = first.write.expect("first merge writes");
-        let second = apply(Some(feed.clone()), &e, 1_700_000_100);
-        assert!(second.write.is_none(), "a redelivery must not rewrite the feed");
+        let mut feed = EventFeed::default();
+        assert!(crate::merge::merge(&mut feed, e.clone(), 1_700_000_100).changed);
+        let again = crate::merge::merge(&mut feed, e.clone(), 1_700_000_100);
+        assert!(!again.changed, "a redelivery must not rewrite the feed");
         assert!(holds(&feed, &e));
+        assert_eq!(announced_changes(&again), vec![FeedChange::Republished]);
     }
 
     #[test]
@@ -144,9 +130,9 @@ mod tests {
         let newer = event(&["a@x.io"]);
         let mut older = newer.clone();
         older.timestamp -= 60;
-        let feed = apply(None, &newer, 1_700_000_100).write.unwrap();
-        let change = apply(Some(feed.clone()), &older, 1_700_000_100);
-        assert!(change.write.is_none());
+        let mut feed = EventFeed::default();
+        crate::merge::merge(&mut feed, newer, 1_700_000_100);
+        assert!(!crate::merge::merge(&mut feed, older.clone(), 1_700_000_100).changed);
         assert!(!holds(&feed, &older));
     }
 }

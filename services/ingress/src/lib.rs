@@ -1,1 +1,32 @@
-//! The ingress service. Not built yet: see ARCHITECTURE.md and the open issues.
+//! ingress: the only door from Slack into Pulse. Every request is verified (signature and
+//! timestamp), recorded once in the envelope ledger, acknowledged well within Slack's 3 seconds,
+//! and handed to the other services as a `slack.*` event. No other work happens here.
+//!
+//! - Pure core (no I/O): [`headers`] (Slack headers in any letter case), [`verify`] (v0
+//!   signatures), [`parse`] (form / JSON / Socket Mode payloads → typed requests), [`command`]
+//!   (slash command text → action or usage), [`modal`] (the deploy confirmation), [`decide`]
+//!   (a request → the reply, the ledger key, the events, the modal to open).
+//! - I/O shell: [`ledger`] (DynamoDB), [`service`] ([`Ingress`]: ledger → `views.open` → publish),
+//!   [`config`] (from the environment and SSM).
+//! - Transports: [`http`] (API Gateway v1/v2 in Lambda, a local axum server) and Socket Mode.
+//! - [`testkit`]: realistic Slack payloads and signing, for tests, benchmarks and load tests.
+
+pub mod command;
+pub mod config;
+pub mod decide;
+pub mod headers;
+pub mod http;
+pub mod ledger;
+pub mod modal;
+pub mod parse;
+pub mod service;
+pub mod testkit;
+pub mod verify;
+
+pub mod socket_mode;
+
+pub use decide::{Core, Decision, RawRequest, Reply, SOURCE};
+pub use headers::SlackHeaders;
+pub use parse::MAX_BODY_BYTES;
+pub use service::{Clock, Ingress, IngressError, system_clock};
+pub use verify::{Verifier, sign};

@@ -4,6 +4,9 @@
 //! `<type>.v<version>`, `Detail` = the whole envelope as JSON, on the configured bus. Entries are
 //! packed into calls of at most 10 entries and 256 KB (sized as AWS sizes them); entries
 //! EventBridge rejects individually (a PutEvents call can partly fail) are resent with backoff.
+//! `Time` is left unset (EventBridge stamps the arrival time); the envelope's own `occurred_at`
+//! travels in the detail. A call that fails as a whole with a client error (no such bus, access
+//! denied) is not resent: it returns [`PublishError::Call`] at once.
 
 use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, PutEventsResultEntry};

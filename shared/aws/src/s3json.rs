@@ -119,6 +119,15 @@ pub fn default_update_backoff() -> Backoff {
     Backoff::new(Duration::from_millis(50), Duration::from_secs(2), 10)
 }
 
+/// What [`GzipJsonStore::fetch`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawObject {
+    /// The object still has the ETag the caller named.
+    NotModified,
+    Found { bytes: Vec<u8>, etag: String },
+    Missing,
+}
+
 /// Gzip JSON objects in one bucket.
 #[derive(Debug, Clone)]
 pub struct GzipJsonStore {
@@ -141,6 +150,14 @@ impl GzipJsonStore {
 
     /// Read and decode an object; `None` when the key does not exist.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<Versioned<T>>, S3JsonError> {
+        match self.get_raw(key).await? {
+            None => Ok(None),
+            Some((bytes, etag)) => Ok(Some(Versioned { value: self.decode(key, &bytes)?, etag })),
+        }
+    }
+
+    /// The stored bytes and ETag of an object; `None` when the key does not exist.
+    async fn get_raw(&self, key: &str) -> Result<Option<(bytes::Bytes, String)>, S3JsonError> {
         let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(output) => output,
             Err(err) if is_not_found(&err) => return Ok(None),
@@ -153,12 +170,42 @@ impl GzipJsonStore {
             key: key.to_owned(),
             message: err.to_string(),
         })?;
-        let value = decode_gzip_json(&bytes.into_bytes()).map_err(|source| S3JsonError::Object {
+        Ok(Some((bytes.into_bytes(), etag)))
+    }
+
+    /// The stored bytes of an object, unless they are still the ones tagged `if_none_match`
+    /// (S3 answers a conditional GET with 304): lets a caller that keeps a parsed copy skip the
+    /// download and the decoding.
+    pub async fn fetch(&self, key: &str, if_none_match: Option<&str>) -> Result<RawObject, S3JsonError> {
+        let request = self.client.get_object().bucket(&self.bucket).key(key).set_if_none_match(if_none_match.map(str::to_owned));
+        let output = match request.send().await {
+            Ok(output) => output,
+            Err(err) if if_none_match.is_some() && http_status(&err) == Some(304) => return Ok(RawObject::NotModified),
+            Err(err) if is_not_found(&err) => return Ok(RawObject::Missing),
+            Err(err) => return Err(self.sdk_error("GetObject", key, &err)),
+        };
+        let etag = output.e_tag().unwrap_or_default().to_owned();
+        let bytes = output.body.collect().await.map_err(|err| S3JsonError::Sdk {
+            operation: "GetObject (body)",
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            message: err.to_string(),
+        })?;
+        Ok(RawObject::Found { bytes: bytes.into_bytes().to_vec(), etag })
+    }
+
+    /// Write already gzip-encoded JSON under `precondition`; returns the new ETag. A lost
+    /// condition is [`S3JsonError::Conflict`].
+    pub async fn put_raw(&self, key: &str, gzip_json: Vec<u8>, precondition: Precondition) -> Result<String, S3JsonError> {
+        self.put_bytes(key, gzip_json, &precondition).await
+    }
+
+    fn decode<T: DeserializeOwned>(&self, key: &str, bytes: &[u8]) -> Result<T, S3JsonError> {
+        decode_gzip_json(bytes).map_err(|source| S3JsonError::Object {
             bucket: self.bucket.clone(),
             key: key.to_owned(),
             source: Box::new(source),
-        })?;
-        Ok(Some(Versioned { value, etag }))
+        })
     }
 
     /// Encode and write an object under `precondition`; returns the new ETag.
@@ -168,7 +215,10 @@ impl GzipJsonStore {
         value: &T,
         precondition: Precondition,
     ) -> Result<String, S3JsonError> {
-        let body = encode_gzip_json(value)?;
+        self.put_bytes(key, encode_gzip_json(value)?, &precondition).await
+    }
+
+    async fn put_bytes(&self, key: &str, body: Vec<u8>, precondition: &Precondition) -> Result<String, S3JsonError> {
         let size = body.len();
         let mut request = self
             .client
@@ -178,7 +228,7 @@ impl GzipJsonStore {
             .content_type("application/json")
             .content_encoding("gzip")
             .body(ByteStream::from(body));
-        request = match &precondition {
+        request = match precondition {
             Precondition::None => request,
             Precondition::IfMatch(etag) => request.if_match(etag),
             Precondition::IfNoneMatch => request.if_none_match("*"),
@@ -190,7 +240,7 @@ impl GzipJsonStore {
                 Ok(etag)
             }
             Err(err) => {
-                if let Some(reason) = conflict_reason(&err, &precondition) {
+                if let Some(reason) = conflict_reason(&err, precondition) {
                     Err(S3JsonError::Conflict { bucket: self.bucket.clone(), key: key.to_owned(), reason })
                 } else {
                     Err(self.sdk_error("PutObject", key, &err))
@@ -202,26 +252,40 @@ impl GzipJsonStore {
     /// Optimistic read-modify-write: read the object (with its ETag), let `f` compute the new
     /// value (`None` = no change, nothing is written), write it conditionally (`If-Match` the ETag
     /// read, or `If-None-Match: *` when the object was absent), and on a conflict redo the whole
-    /// cycle after `backoff.delay(n)`. `f` may run several times, once per attempt, each time on
-    /// freshly read state. See [`default_update_backoff`].
+    /// cycle after `backoff.delay(n)`. See [`default_update_backoff`].
+    ///
+    /// `f` runs once per attempt, each time on freshly read state, so it must not have effects
+    /// beyond computing the value. Make it idempotent too (apply a change only if it is not
+    /// already there, as the feed merge does): when a write lands but its response is lost, the
+    /// SDK's retry of it fails the precondition. The next read recognizes our own write by its
+    /// bytes and reports success, but if another writer got in between, `f` sees its own change.
     pub async fn update<T, F>(&self, key: &str, backoff: &Backoff, mut f: F) -> Result<UpdateOutcome<T>, S3JsonError>
     where
         T: Serialize + DeserializeOwned,
         F: FnMut(Option<T>) -> Option<T>,
     {
         let max_attempts = backoff.max_attempts();
+        // What the last attempt tried to write, when it reported a conflict.
+        let mut conflicted: Option<(Vec<u8>, T)> = None;
         for attempt in 0..max_attempts {
-            let current = self.get::<T>(key).await?;
+            let current = self.get_raw(key).await?;
+            let landed = match (&current, conflicted.take()) {
+                (Some((bytes, etag)), Some((mine, value))) if bytes.as_ref() == mine.as_slice() => Some((value, etag)),
+                _ => None,
+            };
+            if let Some((value, etag)) = landed {
+                tracing::debug!(bucket = %self.bucket, key, "a write reported as conflicting had landed");
+                return Ok(UpdateOutcome { value: Some(value), written: true, attempts: attempt, etag: Some(etag.clone()) });
+            }
             let (value, precondition, etag_read) = match current {
-                Some(Versioned { value, etag }) => {
-                    (Some(value), Precondition::IfMatch(etag.clone()), Some(etag))
-                }
+                Some((bytes, etag)) => (Some(self.decode::<T>(key, &bytes)?), Precondition::IfMatch(etag.clone()), Some(etag)),
                 None => (None, Precondition::IfNoneMatch, None),
             };
             let Some(new_value) = f(value) else {
                 return Ok(UpdateOutcome { value: None, written: false, attempts: attempt + 1, etag: etag_read });
             };
-            match self.put(key, &new_value, precondition).await {
+            let body = encode_gzip_json(&new_value)?;
+            match self.put_bytes(key, body.clone(), &precondition).await {
                 Ok(etag) => {
                     if attempt > 0 {
                         tracing::debug!(bucket = %self.bucket, key, attempts = attempt + 1, "update won after conflicts");
@@ -234,6 +298,7 @@ impl GzipJsonStore {
                     });
                 }
                 Err(S3JsonError::Conflict { reason, .. }) => {
+                    conflicted = Some((body, new_value));
                     if attempt + 1 < max_attempts {
                         let delay = backoff.delay(attempt);
                         tracing::debug!(

@@ -6,6 +6,7 @@
 //! match on [`Event`]. Anything that cannot be parsed is a [`ContractError`] whose message names the
 //! event type, version and field, for the dead-letter queue.
 
+pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod event;

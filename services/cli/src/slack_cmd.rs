@@ -1,0 +1,543 @@
+//! `pulse slack`: set up the Slack app, and drive a running ingress exactly as Slack would.
+//!
+//! - `pulse slack manifest --url https://…/slack/events` (or `--socket-mode`): the app manifest
+//!   for this deployment, to paste into "Create New App → From an app manifest".
+//! - `pulse slack send command "/praktika subscribe a@b.c" --user U123`, `send action ACTION_ID
+//!   --value V --user U --channel C --ts TS`, `send home-opened --user U`, `send deploy-submit
+//!   SERVICE --user U --channel C`: a request signed with the local signing secret, posted to
+//!   ingress; prints the answer.
+//! - `pulse slack load --concurrency 200 --requests 2000`: that many signed requests at once, and
+//!   the acknowledgement time distribution (p50 / p99 / max) and the ingress's peak RSS.
+//!
+//! The signing secret is `SLACK_SIGNING_SECRET`, or for the local stack
+//! [`LOCAL_SIGNING_SECRET`] (give ingress the same one).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use pulse_ingress::command::{PRAKTIKA_HINT, PULSER_HINT};
+use pulse_ingress::testkit;
+use serde_json::{Value, json};
+
+/// The signing secret of the local stack, when `SLACK_SIGNING_SECRET` is not set. Only for
+/// local use: a real app's secret comes from its Slack settings page.
+pub const LOCAL_SIGNING_SECRET: &str = "pulse-local-signing-secret";
+const DEFAULT_URL: &str = "http://127.0.0.1:3000/slack/events";
+
+#[derive(clap::Args)]
+pub struct SlackArgs {
+    #[command(subcommand)]
+    command: SlackCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum SlackCommand {
+    /// Print the Slack app manifest (JSON) for this deployment.
+    Manifest(ManifestArgs),
+    /// Sign a request with the local signing secret and send it to a running ingress.
+    Send(SendArgs),
+    /// Send many signed requests at once to a running ingress and report acknowledgement times.
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+struct ManifestArgs {
+    /// The ingress request URL (API Gateway), e.g. https://abc.execute-api.us-east-1.amazonaws.com/slack/events.
+    /// Used for slash commands, events and interactivity alike: ingress routes by content.
+    #[arg(long, required_unless_present = "socket_mode", conflicts_with = "socket_mode")]
+    url: Option<String>,
+    /// Receive everything over Socket Mode instead (no public endpoint; needs an app-level token).
+    #[arg(long)]
+    socket_mode: bool,
+    /// The app's (and bot user's) name.
+    #[arg(long, default_value = "Pulse")]
+    name: String,
+}
+
+#[derive(clap::Args)]
+struct Target {
+    /// The ingress URL (any of /slack/events, /slack/commands, /slack/interactivity).
+    #[arg(long, global = true, env = "PULSE_INGRESS_URL", default_value = DEFAULT_URL)]
+    url: String,
+    /// The signing secret; the local stack's default when unset.
+    #[arg(long = "signing-secret", global = true, env = "SLACK_SIGNING_SECRET", default_value = LOCAL_SIGNING_SECRET, hide_env_values = true, hide_default_value = true)]
+    secret: String,
+    /// The workspace id the request claims to come from.
+    #[arg(long, global = true, default_value = testkit::TEAM_ID)]
+    team: String,
+}
+
+#[derive(clap::Args)]
+struct SendArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    what: Send,
+}
+
+#[derive(clap::Subcommand)]
+enum Send {
+    /// A slash command, e.g. "/praktika subscribe a@b.c" or "/pulser deploy api".
+    Command {
+        /// The command line as typed in Slack.
+        line: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "C0PULSE01")]
+        channel: String,
+        /// Where the services post the outcome (default: the fake Slack's, if SLACK_API_URL
+        /// points at it).
+        #[arg(long)]
+        response_url: Option<String>,
+    },
+    /// A button click (`block_actions`): in a message (`--channel` and `--ts`) or on the Home tab
+    /// (`--view`).
+    Action {
+        action_id: String,
+        #[arg(long, default_value = "")]
+        value: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, requires = "ts", conflicts_with = "view")]
+        channel: Option<String>,
+        /// The message's ts.
+        #[arg(long, requires = "channel")]
+        ts: Option<String>,
+        /// The Home tab view id (for Home toggles).
+        #[arg(long)]
+        view: Option<String>,
+    },
+    /// The user opened the app's Home tab (`app_home_opened`).
+    HomeOpened {
+        #[arg(long)]
+        user: String,
+        /// The Events API event id (default: a fresh one). Send the same one again to see
+        /// deduplication.
+        #[arg(long)]
+        event_id: Option<String>,
+        /// Send as Slack's retry number N (`X-Slack-Retry-Num`).
+        #[arg(long)]
+        retry: Option<u32>,
+    },
+    /// Submit the `/pulser deploy` confirmation modal for SERVICE.
+    DeploySubmit {
+        service: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "C0PULSE01")]
+        channel: String,
+        /// Resource kinds to limit the deploy to.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// Requests in total (each a distinct slash command or event, so each is recorded and published).
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// What to send: `command` (`/pulser status`), `event` (`app_home_opened`) or `mixed`.
+    #[arg(long, default_value = "mixed")]
+    kind: LoadKind,
+    /// The ingress process id, to report its peak RSS (VmHWM from /proc).
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Print the summary as one JSON object too.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LoadKind {
+    Command,
+    Event,
+    Mixed,
+}
+
+pub async fn run(args: SlackArgs) -> anyhow::Result<()> {
+    match args.command {
+        SlackCommand::Manifest(args) => {
+            let manifest = manifest(&args.name, args.url.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(())
+        }
+        SlackCommand::Send(args) => send(args).await,
+        SlackCommand::Load(args) => load(args).await,
+    }
+}
+
+// ---- manifest ------------------------------------------------------------------------------
+
+/// The minimum bot scopes Pulse uses, each with what needs it.
+const BOT_SCOPES: [(&str, &str); 5] = [
+    // notifier: ops alerts, deploy reports, job start/finish threads, digests, DMs; and
+    // chat.update of an alert after a button click.
+    ("chat:write", "post and update messages"),
+    // The /praktika and /pulser slash commands.
+    ("commands", "slash commands"),
+    // home-renderer: users.info to find the profile of who ran `/praktika subscribe`.
+    ("users:read", "look up the user who subscribes"),
+    // home-renderer: the profile email, for `/praktika subscribe` without an email.
+    ("users:read.email", "subscribe with the Slack profile's email"),
+    // notifier: conversations.open to DM subscribers their run results and digests.
+    ("im:write", "open DMs for notifications"),
+];
+// Not needed: views.publish (Home tab) and views.open (the deploy modal) need no scope;
+// app_home_opened needs none either. The bot posts to ops channels it was invited to, so no
+// chat:write.public.
+
+/// The app manifest: HTTP request URLs when `url` is given, else Socket Mode.
+fn manifest(name: &str, url: Option<&str>) -> anyhow::Result<Value> {
+    if let Some(url) = url
+        && !url.starts_with("https://")
+    {
+        bail!("Slack only calls https:// request URLs (got {url}); for a local run use `pulse slack send` or --socket-mode");
+    }
+    let with_url = |mut object: Value| {
+        if let Some(url) = url {
+            object["url"] = url.into();
+        }
+        object
+    };
+    let mut event_subscriptions = json!({ "bot_events": ["app_home_opened"] });
+    let mut interactivity = json!({ "is_enabled": true });
+    if let Some(url) = url {
+        event_subscriptions["request_url"] = url.into();
+        interactivity["request_url"] = url.into();
+    }
+    Ok(json!({
+        "_metadata": { "major_version": 1, "minor_version": 1 },
+        "display_information": {
+            "name": name,
+            "description": "CI/CD feeds on your Home tab, run notifications, ops alerts with actions, and deploys.",
+            "background_color": "#1d1c1d"
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": true,
+                // DMs (run results, digests) appear in the Messages tab; Pulse reads no messages.
+                "messages_tab_enabled": true,
+                "messages_tab_read_only_enabled": true
+            },
+            "bot_user": { "display_name": name, "always_online": true },
+            "slash_commands": [
+                with_url(json!({
+                    "command": "/praktika",
+                    "description": "Follow a commit author's CI feed on your Pulse Home tab",
+                    "usage_hint": PRAKTIKA_HINT,
+                    "should_escape": false
+                })),
+                with_url(json!({
+                    "command": "/pulser",
+                    "description": "Platform status, health checks and deploys",
+                    "usage_hint": PULSER_HINT,
+                    "should_escape": false
+                }))
+            ]
+        },
+        "oauth_config": {
+            "scopes": { "bot": BOT_SCOPES.iter().map(|(scope, _)| *scope).collect::<Vec<_>>() }
+        },
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": false,
+            "socket_mode_enabled": url.is_none(),
+            "token_rotation_enabled": false
+        }
+    }))
+}
+
+// ---- send ----------------------------------------------------------------------------------
+
+/// A request ready to sign: body, content type and extra headers.
+struct Outgoing {
+    body: String,
+    json: bool,
+    retry: Option<u32>,
+}
+
+fn response_url() -> String {
+    // The fake Slack serves response URLs at `<root>/response/<id>`; SLACK_API_URL is `<root>/api`.
+    match std::env::var("SLACK_API_URL").ok().as_deref().and_then(|u| u.strip_suffix("/api")) {
+        Some(root) => format!("{root}/response/{}", uuid::Uuid::new_v4().simple()),
+        None => testkit::Command::new("/pulser", "U").response_url,
+    }
+}
+
+fn set_team(payload: &mut Value, team: &str) {
+    payload["team"]["id"] = team.into();
+    if payload["user"].get("team_id").is_some() {
+        payload["user"]["team_id"] = team.into();
+    }
+}
+
+fn outgoing(what: Send, team: &str) -> Outgoing {
+    match what {
+        Send::Command { line, user, channel, response_url: url } => {
+            let mut command = testkit::Command::new(&line, &user);
+            command.team_id = team.to_owned();
+            command.channel_id = channel;
+            command.response_url = url.unwrap_or_else(response_url);
+            Outgoing { body: command.form(), json: false, retry: None }
+        }
+        Send::Action { action_id, value, user, channel, ts, view } => {
+            let mut payload = match (channel, ts, view) {
+                (Some(channel), Some(ts), _) => testkit::block_actions_payload(&action_id, &value, &user, &channel, &ts),
+                (_, _, view) => testkit::home_toggle_payload(&action_id, &value, &user, view.as_deref().unwrap_or("V0HOME")),
+            };
+            set_team(&mut payload, team);
+            Outgoing { body: testkit::interactivity_form(&payload), json: false, retry: None }
+        }
+        Send::HomeOpened { user, event_id, retry } => {
+            let mut payload = testkit::home_opened_payload(&event_id.unwrap_or_else(testkit::event_id), &user);
+            payload["team_id"] = team.into();
+            Outgoing { body: payload.to_string(), json: true, retry }
+        }
+        Send::DeploySubmit { service, user, channel, only } => {
+            let only: Vec<&str> = only.iter().map(String::as_str).collect();
+            let mut payload = testkit::deploy_submission_payload(&service, &channel, &user, &only);
+            set_team(&mut payload, team);
+            Outgoing { body: testkit::interactivity_form(&payload), json: false, retry: None }
+        }
+    }
+}
+
+fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing) -> reqwest::RequestBuilder {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature = pulse_ingress::sign(&target.secret, &timestamp, outgoing.body.as_bytes());
+    let content_type = if outgoing.json { "application/json" } else { "application/x-www-form-urlencoded" };
+    let mut request = http
+        .post(&target.url)
+        .header("Content-Type", content_type)
+        .header("X-Slack-Request-Timestamp", timestamp)
+        .header("X-Slack-Signature", signature)
+        .body(outgoing.body.clone());
+    if let Some(n) = outgoing.retry {
+        request = request.header("X-Slack-Retry-Num", n.to_string()).header("X-Slack-Retry-Reason", "http_timeout");
+    }
+    request
+}
+
+async fn send(args: SendArgs) -> anyhow::Result<()> {
+    let outgoing = outgoing(args.what, &args.target.team);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let started = Instant::now();
+    let response = signed_request(&http, &args.target, &outgoing)
+        .send()
+        .await
+        .with_context(|| format!("sending to {} (is ingress running?)", args.target.url))?;
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    println!("HTTP {} in {:.1} ms", status.as_u16(), elapsed.as_secs_f64() * 1000.0);
+    match serde_json::from_str::<Value>(&text) {
+        Ok(json) => println!("{}", serde_json::to_string_pretty(&json)?),
+        Err(_) if text.is_empty() => println!("(empty body)"),
+        Err(_) => println!("{text}"),
+    }
+    if !status.is_success() {
+        bail!("ingress answered HTTP {}", status.as_u16());
+    }
+    Ok(())
+}
+
+// ---- load ----------------------------------------------------------------------------------
+
+async fn load(args: LoadArgs) -> anyhow::Result<()> {
+    if args.concurrency == 0 || args.requests == 0 {
+        bail!("--concurrency and --requests must be positive");
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    // Build every body first, so the measured time is ingress's, not ours.
+    let outgoing: Vec<Outgoing> = (0..args.requests)
+        .map(|i| {
+            let event = match args.kind {
+                LoadKind::Command => false,
+                LoadKind::Event => true,
+                LoadKind::Mixed => i % 2 == 1,
+            };
+            let user = format!("U0LOAD{:05}", i % 1000);
+            let what = if event {
+                Send::HomeOpened { user, event_id: None, retry: None }
+            } else {
+                Send::Command { line: "/pulser status".into(), user, channel: "C0LOAD".into(), response_url: None }
+            };
+            outgoing(what, &args.target.team)
+        })
+        .collect();
+    let rss_before = args.pid.and_then(peak_rss_kib);
+    eprintln!(
+        "sending {} signed requests, {} at a time, to {}",
+        args.requests, args.concurrency, args.target.url
+    );
+    let started = Instant::now();
+    let results: Vec<(Option<u16>, Duration)> = futures::stream::iter(outgoing.iter())
+        .map(|o| {
+            let request = signed_request(&http, &args.target, o);
+            async move {
+                let at = Instant::now();
+                let status = match request.send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        // The acknowledgement is complete when its body has arrived.
+                        let _ = response.bytes().await;
+                        Some(status)
+                    }
+                    Err(_) => None,
+                };
+                (status, at.elapsed())
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+
+    let mut latencies: Vec<Duration> = results.iter().map(|(_, d)| *d).collect();
+    latencies.sort();
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    for (status, _) in &results {
+        *statuses.entry(status.map_or("error".to_owned(), |s| s.to_string())).or_default() += 1;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (p50, p90, p99, max) = (
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 90.0),
+        percentile(&latencies, 99.0),
+        *latencies.last().expect("at least one request"),
+    );
+    let rss = args.pid.and_then(peak_rss_kib);
+    println!(
+        "{} requests, concurrency {}, in {:.2} s: {:.0} requests/s",
+        args.requests,
+        args.concurrency,
+        wall.as_secs_f64(),
+        args.requests as f64 / wall.as_secs_f64()
+    );
+    println!("statuses: {}", statuses.iter().map(|(s, n)| format!("{s} × {n}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "acknowledgement time: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(p50),
+        ms(p90),
+        ms(p99),
+        ms(max)
+    );
+    if let (Some(pid), Some(kib)) = (args.pid, rss) {
+        println!(
+            "ingress (pid {pid}) peak RSS: {:.1} MiB{}",
+            kib as f64 / 1024.0,
+            rss_before.map_or(String::new(), |b| format!(" (before the load: {:.1} MiB)", b as f64 / 1024.0))
+        );
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "requests": args.requests,
+                "concurrency": args.concurrency,
+                "wall_s": wall.as_secs_f64(),
+                "requests_per_s": args.requests as f64 / wall.as_secs_f64(),
+                "statuses": statuses,
+                "p50_ms": ms(p50), "p90_ms": ms(p90), "p99_ms": ms(p99), "max_ms": ms(max),
+                "peak_rss_kib": rss,
+            })
+        );
+    }
+    let failed: usize = statuses.iter().filter(|(s, _)| s.as_str() != "200").map(|(_, n)| n).sum();
+    if failed > 0 {
+        bail!("{failed} of {} requests were not acknowledged with 200", args.requests);
+    }
+    Ok(())
+}
+
+/// The `p`th percentile (nearest rank) of sorted values.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Peak resident set size (`VmHWM`) of a process, in KiB (Linux).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_manifest_points_everything_at_the_url() {
+        let url = "https://abc.execute-api.us-east-1.amazonaws.com/slack/events";
+        let m = manifest("Pulse", Some(url)).unwrap();
+        assert_eq!(m["settings"]["socket_mode_enabled"], false);
+        assert_eq!(m["settings"]["event_subscriptions"]["request_url"], url);
+        assert_eq!(m["settings"]["event_subscriptions"]["bot_events"], json!(["app_home_opened"]));
+        assert_eq!(m["settings"]["interactivity"], json!({"is_enabled": true, "request_url": url}));
+        assert_eq!(m["features"]["app_home"]["home_tab_enabled"], true);
+        let commands = m["features"]["slash_commands"].as_array().unwrap();
+        assert_eq!(commands.len(), 2);
+        assert_eq!(commands[0]["command"], "/praktika");
+        assert_eq!(commands[0]["usage_hint"], "subscribe [email] | unsubscribe");
+        assert_eq!(commands[1]["command"], "/pulser");
+        assert_eq!(commands[1]["usage_hint"], "status | health | deploy <service>");
+        assert!(commands.iter().all(|c| c["url"] == url));
+        assert_eq!(
+            m["oauth_config"]["scopes"]["bot"],
+            json!(["chat:write", "commands", "users:read", "users:read.email", "im:write"])
+        );
+    }
+
+    #[test]
+    fn socket_mode_manifest_has_no_urls() {
+        let m = manifest("Pulse", None).unwrap();
+        assert_eq!(m["settings"]["socket_mode_enabled"], true);
+        assert!(m["settings"]["event_subscriptions"].get("request_url").is_none());
+        assert!(m["settings"]["interactivity"].get("request_url").is_none());
+        assert!(m["features"]["slash_commands"].as_array().unwrap().iter().all(|c| c.get("url").is_none()));
+        assert!(manifest("Pulse", Some("http://insecure")).is_err());
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&v, 100.0), Duration::from_millis(100));
+        assert_eq!(percentile(&v[..1], 99.0), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn sent_requests_are_signed_for_the_team() {
+        let o = outgoing(
+            Send::Command { line: "/pulser deploy api".into(), user: "U1".into(), channel: "C9".into(), response_url: None },
+            "T9",
+        );
+        assert!(o.body.contains("team_id=T9") && o.body.contains("channel_id=C9") && o.body.contains("text=deploy+api"));
+        let o = outgoing(Send::HomeOpened { user: "U1".into(), event_id: Some("Ev1".into()), retry: Some(1) }, "T9");
+        let v: Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!((v["team_id"].as_str(), v["event_id"].as_str(), o.retry), (Some("T9"), Some("Ev1"), Some(1)));
+        let o = outgoing(
+            Send::Action { action_id: "a".into(), value: "v".into(), user: "U1".into(), channel: None, ts: None, view: Some("V1".into()) },
+            "T9",
+        );
+        assert!(o.body.starts_with("payload="));
+    }
+}

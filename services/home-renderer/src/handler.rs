@@ -1,0 +1,295 @@
+//! The home-renderer's I/O shell: idempotency record, subscription store, `subscription.changed`,
+//! Slack (`users.info`, `views.publish`, `response_url`).
+//!
+//! Per event (after [`crate::commands::classify`]):
+//! - claim the envelope's `dedup_key` in the idempotency table (a redelivered command does not
+//!   toggle twice; a duplicate is acknowledged without doing anything);
+//! - do the work; on success mark the key completed, on failure mark it failed (so the SQS retry
+//!   may claim it again) and report `Retryable`.
+//!
+//! A subscription change is stored first (conditional transaction), then announced, then the
+//! view is published, then the user is told. Each step is safe to redo: a retry after a failure
+//! further down finds the change already stored, announces it if the announcement was lost (the
+//! item's `published_revision` lags its `revision`), and republishes the view.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use pulse_aws::eventbridge::EventPublisher;
+use pulse_aws::idempotency::{Claim, IdempotencyStore};
+use pulse_contracts::{Email, Envelope, Event, FeedUpdated};
+use pulse_runtime::{HandlerError, MessageHandler};
+use serde_json::json;
+use tracing::{error, info, warn};
+
+use crate::commands::{self, Classified, EmailChoice, Reply, Work};
+use crate::store::{Store, Stored};
+use crate::subscriptions::{Change, NoChange, Op, Outcome};
+use crate::views::{Clock, FeedRef, Mode, Published, ViewError, ViewPublisher};
+
+/// Views published in parallel for one `feed.updated`.
+pub const FANOUT_CONCURRENCY: usize = 8;
+
+pub struct HomeRenderer {
+    store: Store,
+    views: ViewPublisher,
+    publisher: EventPublisher,
+    idempotency: IdempotencyStore,
+    clock: Clock,
+}
+
+impl HomeRenderer {
+    pub fn new(store: Store, views: ViewPublisher, publisher: EventPublisher, idempotency: IdempotencyStore, clock: Clock) -> Self {
+        // An attempt that crashed is taken over once its claim is older than the queue's
+        // visibility timeout (60 s), i.e. when SQS shows the message again.
+        let idempotency = idempotency.with_expiry(Duration::from_secs(7 * 24 * 3600), Duration::from_secs(60));
+        Self { store, views, publisher, idempotency, clock }
+    }
+
+    pub fn views(&self) -> &ViewPublisher {
+        &self.views
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Does one unit of work, without the idempotency record (tests and tools call this).
+    pub async fn run(&self, work: Work) -> Result<(), HandlerError> {
+        match work {
+            Work::Subscribe { team_id, user_id, email, reply } => self.subscribe(&team_id, &user_id, email, &reply).await,
+            Work::Unsubscribe { user_id, reply, .. } => self.unsubscribe(&user_id, &reply).await,
+            Work::Toggle { user_id, toggle, on, .. } => {
+                let applied = self.apply(&user_id, &Op::Set { toggle, on }).await?;
+                match &applied.0 {
+                    Outcome::Changed { change, .. } => info!(user = %user_id, ?change, "preference changed"),
+                    Outcome::Unchanged(why) => info!(user = %user_id, ?why, "preference unchanged"),
+                }
+                self.announce(&user_id, applied.1.as_ref()).await?;
+                self.publish_view(&user_id, Mode::IfChanged, None, None).await
+            }
+            Work::Refresh { user_id, .. } => self.publish_view(&user_id, Mode::Always, None, None).await,
+            Work::FeedUpdated(update) => self.feed_updated(&update).await,
+        }
+    }
+
+    async fn apply(&self, user: &str, op: &Op) -> Result<(Outcome, Option<Stored>), HandlerError> {
+        let clock = self.clock.clone();
+        let applied = self.store.apply(user, op, move || clock()).await.map_err(HandlerError::retryable)?;
+        Ok((applied.outcome, applied.current))
+    }
+
+    async fn subscribe(&self, team_id: &str, user: &str, choice: EmailChoice, reply: &Reply) -> Result<(), HandlerError> {
+        let email = match self.resolve_email(user, choice).await {
+            Ok(email) => email,
+            Err(why) => {
+                info!(user, reason = %why, "subscribe refused");
+                return self.tell(user, reply, &why).await;
+            }
+        };
+        let (outcome, current) = self.apply(user, &Op::Subscribe { team_id: team_id.to_owned(), email: email.clone() }).await?;
+        let text = match &outcome {
+            Outcome::Changed { change: Change::Switched { from }, .. } => format!(
+                ":white_check_mark: You now follow the CI feed of *{email}* instead of *{from}*. Your Home tab shows it; your toggles are kept."
+            ),
+            Outcome::Changed { change: Change::Resubscribed, .. } => format!(
+                ":white_check_mark: You're subscribed to the CI feed of *{email}* again, with your previous toggles. Open the app's *Home* tab to see it."
+            ),
+            _ => format!(
+                ":white_check_mark: You're subscribed to the CI feed of *{email}*. Open the app's *Home* tab to see your PRs and how CI is doing on each; its toggles choose what shows and when you get DMs."
+            ),
+        };
+        info!(user, email = %email, outcome = ?outcome_name(&outcome), "subscribe");
+        self.announce(user, current.as_ref()).await?;
+        self.publish_view(user, Mode::Always, None, None).await?;
+        match reply {
+            Reply::ResponseUrl(_) => self.tell(user, reply, &text).await,
+            Reply::HomeTab => Ok(()),
+        }
+    }
+
+    async fn unsubscribe(&self, user: &str, reply: &Reply) -> Result<(), HandlerError> {
+        let (outcome, current) = self.apply(user, &Op::Unsubscribe).await?;
+        info!(user, outcome = ?outcome_name(&outcome), "unsubscribe");
+        self.announce(user, current.as_ref()).await?;
+        self.publish_view(user, Mode::Always, None, None).await?;
+        let text = match current.filter(|c| !c.sub.is_active()) {
+            Some(gone) => format!(
+                "You unsubscribed from the CI feed of *{}*. `/praktika subscribe` brings it back, with your toggles, within 30 days.",
+                gone.sub.email
+            ),
+            None => "You are not subscribed to any CI feed. `/praktika subscribe [email]` starts one.".to_owned(),
+        };
+        match reply {
+            Reply::ResponseUrl(_) => self.tell(user, reply, &text).await,
+            Reply::HomeTab => Ok(()),
+        }
+    }
+
+    /// The email to follow, or the sentence telling the user why there is none.
+    async fn resolve_email(&self, user: &str, choice: EmailChoice) -> Result<Email, String> {
+        match choice {
+            EmailChoice::Given(email) => Ok(email),
+            EmailChoice::Invalid { given, reason } => Err(format!(
+                "`{given}` is not an email address ({reason}). Try `/praktika subscribe you@example.com`, or `/praktika subscribe` to use the email on your Slack profile."
+            )),
+            EmailChoice::Profile => match self.views.slack().users_info(user).await {
+                Ok(profile) => match profile.email {
+                    None => Err(
+                        "Your Slack profile has no email I can read, so I don't know which feed to follow. Use `/praktika subscribe you@example.com` with your Git commit email."
+                            .to_owned(),
+                    ),
+                    Some(raw) => Email::parse(raw).map_err(|e| {
+                        format!("The email on your Slack profile cannot be used ({}). Use `/praktika subscribe you@example.com` instead.", e.reason)
+                    }),
+                },
+                Err(err) => {
+                    warn!(user, error = %err, "users.info failed while subscribing");
+                    let why = err.api_error().map_or_else(|| "Slack did not answer".to_owned(), |code| format!("Slack said `{code}`"));
+                    Err(format!(
+                        "I could not read your Slack profile to find your email ({why}). Try again in a minute, or use `/praktika subscribe you@example.com`."
+                    ))
+                }
+            },
+        }
+    }
+
+    /// Tells the user `text`: an ephemeral message on the command's `response_url`, or, for a
+    /// Home-tab button, the not-subscribed view with the text as its notice. A failed
+    /// `response_url` post is logged and not retried: the work is done, and Slack allows only 5
+    /// posts per URL.
+    async fn tell(&self, user: &str, reply: &Reply, text: &str) -> Result<(), HandlerError> {
+        match reply {
+            Reply::ResponseUrl(url) => {
+                let body = json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
+                if let Err(err) = self.views.slack().post_response_url(url, &body).await {
+                    warn!(user, error = %err, "could not post the outcome to the command's response_url");
+                }
+                Ok(())
+            }
+            Reply::HomeTab => self.publish_view(user, Mode::Always, None, Some(text)).await,
+        }
+    }
+
+    /// Publishes `subscription.changed` for the stored state if it was not yet, then records it.
+    async fn announce(&self, user: &str, current: Option<&Stored>) -> Result<(), HandlerError> {
+        let Some(stored) = current.filter(|c| c.needs_announcing()) else {
+            return Ok(());
+        };
+        let envelope = stored.sub.changed_envelope().to_raw();
+        self.publisher
+            .publish(std::slice::from_ref(&envelope))
+            .await
+            .map_err(|e| HandlerError::retryable(format!("publishing subscription.changed: {e}")))?;
+        info!(user, revision = stored.sub.revision, state = ?stored.sub.state, "subscription.changed published");
+        self.store.mark_published(user, stored.sub.revision).await.map_err(HandlerError::retryable)
+    }
+
+    async fn publish_view(&self, user: &str, mode: Mode, feed: Option<&FeedRef>, notice: Option<&str>) -> Result<(), HandlerError> {
+        match self.views.publish(user, mode, feed, notice).await {
+            Ok(Published::Published { seq }) => {
+                info!(user, seq, "home view published");
+                Ok(())
+            }
+            Ok(Published::Unchanged) => {
+                info!(user, "home view already up to date");
+                Ok(())
+            }
+            Err(err) if err.is_transient() => Err(HandlerError::retryable(format!("home view of {user}: {err}"))),
+            Err(err) => {
+                // Retrying cannot help (the user left the workspace, the token lacks a scope...).
+                error!(user, error = %err, "home view not published");
+                Ok(())
+            }
+        }
+    }
+
+    async fn feed_updated(&self, update: &FeedUpdated) -> Result<(), HandlerError> {
+        let users = self.store.subscribers(update.email.as_str()).await.map_err(HandlerError::retryable)?;
+        if users.is_empty() {
+            info!(email = %update.email, "nobody follows this feed");
+            return Ok(());
+        }
+        let feed = FeedRef { email: update.email.to_string(), bucket: update.bucket.clone(), key: update.key.clone() };
+        let results: Vec<(String, Result<Published, ViewError>)> = futures::stream::iter(users)
+            .map(|user| {
+                let feed = &feed;
+                async move {
+                    let result = self.views.publish(&user, Mode::IfChanged, Some(feed), None).await;
+                    (user, result)
+                }
+            })
+            .buffer_unordered(FANOUT_CONCURRENCY)
+            .collect()
+            .await;
+        let total = results.len();
+        let mut transient = Vec::new();
+        for (user, result) in results {
+            match result {
+                Ok(Published::Published { seq }) => info!(user = %user, seq, email = %update.email, "home view published"),
+                Ok(Published::Unchanged) => info!(user = %user, email = %update.email, "home view already shows this feed"),
+                Err(err) if err.is_transient() => {
+                    warn!(user = %user, error = %err, "home view not published; will retry");
+                    transient.push(format!("{user}: {err}"));
+                }
+                Err(err) => error!(user = %user, error = %err, "home view not published"),
+            }
+        }
+        if transient.is_empty() {
+            Ok(())
+        } else {
+            // Redelivery republishes only the views that are behind (Mode::IfChanged).
+            Err(HandlerError::retryable(format!("{} of {total} home views failed: {}", transient.len(), transient[0])))
+        }
+    }
+}
+
+fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Changed { change: Change::Subscribed, .. } => "subscribed",
+        Outcome::Changed { change: Change::Resubscribed, .. } => "resubscribed",
+        Outcome::Changed { change: Change::Switched { .. }, .. } => "switched",
+        Outcome::Changed { change: Change::Unsubscribed, .. } => "unsubscribed",
+        Outcome::Changed { change: Change::Toggled { .. }, .. } => "toggled",
+        Outcome::Unchanged(NoChange::AlreadySubscribed) => "already subscribed",
+        Outcome::Unchanged(NoChange::NotSubscribed) => "not subscribed",
+        Outcome::Unchanged(NoChange::AlreadySet { .. }) => "already set",
+    }
+}
+
+impl MessageHandler for HomeRenderer {
+    fn service(&self) -> &'static str {
+        "home-renderer"
+    }
+
+    async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
+        let work = match commands::classify(envelope.detail) {
+            Classified::Work(work) => work,
+            Classified::Ignore(reason) => {
+                info!(%reason, "not for the home-renderer; acknowledged");
+                return Ok(());
+            }
+            Classified::Reject(reason) => return Err(HandlerError::Rejected(reason)),
+        };
+        let key = envelope.dedup_key.as_str();
+        match self.idempotency.claim(key).await.map_err(HandlerError::retryable)? {
+            Claim::Acquired => {}
+            Claim::AlreadyCompleted { .. } => {
+                info!("duplicate delivery of an event already handled; nothing to do");
+                return Ok(());
+            }
+            Claim::InProgress { until } => {
+                return Err(HandlerError::retryable(format!("another worker is handling this event (claim held until {until})")));
+            }
+        }
+        match self.run(work).await {
+            Ok(()) => self.idempotency.complete(key, None).await.map_err(HandlerError::retryable),
+            Err(err) => {
+                if let Err(record_err) = self.idempotency.fail(key, &err.to_string()).await {
+                    warn!(error = %record_err, "could not record the failure; the claim will expire instead");
+                }
+                Err(err)
+            }
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! The Home view, as a pure function: feed + preferences + now → Slack Block Kit JSON.
+//!
+//! Layout of a subscriber's view (top to bottom):
+//!
+//! 1. a header and a one-line summary: whose feed, how many PRs, how many failing / running /
+//!    passing, so the state of everything is readable without scrolling;
+//! 2. the six toggles, the first `actions` block (`block_id` [`CONTROLS_BLOCK_ID`]), each
+//!    button saying `Label: On/Off` (green when on) and carrying the state a click asks for;
+//! 3. when filters hide anything, a line saying what and how much, so nothing vanishes silently;
+//! 4. per root PR, newest first: one section with the CI state emoji, the link to the PR (`#N`)
+//!    or the short sha for a merge, the title; the CI state and PR state in words, the workflow,
+//!    the repository and how long ago; the job summary (failed · dropped · running · ok ·
+//!    skipped, zero counts left out) with the report and run links; the failing job names
+//!    inline; then the nested PRs and merge results of that root as compact lines in a context
+//!    block; a divider after each group;
+//! 5. a truncation notice when something did not fit, and a footer with the email followed,
+//!    since when, when the view was rendered (in the reader's time zone) and an Unsubscribe
+//!    button (with a confirmation).
+//!
+//! Hard limits, all enforced here so Slack never rejects a view: at most [`MAX_BLOCKS`] blocks,
+//! section and context text at most [`MAX_TEXT_CHARS`] characters (cut with `…`), and the
+//! serialized view under [`VIEW_BYTE_BUDGET`] bytes (Slack refuses about 250 kB). Groups are
+//! added whole, newest first, while they fit; what is left out is counted in the notice.
+//!
+//! Compared with praktika's layout (`[workflow][repo]`, a bare summary, quoted children): the
+//! CI state is spelled out as well as shown by emoji, failing job names are inline, times are
+//! relative, the toggles say what they do, and filtered-out events are accounted for.
+
+pub mod groups;
+pub mod text;
+
+use std::fmt::Write as _;
+
+use pulse_contracts::Preferences;
+use pulse_contracts::praktika::FeedEvent;
+use serde_json::{Value, json};
+
+use crate::actions::{SUBSCRIBE_ACTION_ID, UNSUBSCRIBE_ACTION_ID};
+use crate::filters::{self, HiddenCounts, Toggle};
+use groups::Group;
+use text::{CiState, JobCounts, cut, cut_in_place, push_escaped, push_link};
+
+/// Slack's limit on blocks in a Home view.
+pub const MAX_BLOCKS: usize = 100;
+/// Slack's limit on a section's (and a context element's) text, in characters.
+pub const MAX_TEXT_CHARS: usize = 3000;
+/// Slack's documented size limit of a view (`view_too_large` above it).
+pub const MAX_VIEW_BYTES: usize = 250_000;
+/// What the renderer allows itself for the serialized view, leaving Slack a margin.
+pub const VIEW_BYTE_BUDGET: usize = 240_000;
+/// `block_id` of the toggles row.
+pub const CONTROLS_BLOCK_ID: &str = "home_controls";
+/// `block_id` of the footer's buttons.
+pub const FOOTER_BLOCK_ID: &str = "home_footer";
+/// `block_id` of the not-subscribed view's Subscribe button row.
+pub const SUBSCRIBE_BLOCK_ID: &str = "home_subscribe";
+
+const MAX_TITLE_CHARS: usize = 300;
+const MAX_CHILD_TITLE_CHARS: usize = 120;
+const MAX_CHILD_LINES: usize = 8;
+const MAX_FAILING_NAMES: usize = 5;
+const MAX_RUNNING_NAMES: usize = 3;
+const MAX_JOB_NAME_CHARS: usize = 80;
+/// Bytes kept free for the truncation notice and the view's own fields.
+const RESERVED_BYTES: usize = 2_000;
+
+/// Everything a subscriber's view depends on.
+#[derive(Debug, Clone)]
+pub struct HomeModel<'a> {
+    /// The feed followed.
+    pub email: &'a str,
+    pub preferences: &'a Preferences,
+    /// Unix seconds; shown in the footer when known.
+    pub subscribed_at: Option<i64>,
+    /// The feed's events, newest first (praktika's order).
+    pub events: &'a [FeedEvent],
+    /// Unix seconds: relative times and the 7-day filter are computed from it.
+    pub now: i64,
+    /// A warning shown under the controls (e.g. the feed could not be read).
+    pub notice: Option<&'a str>,
+    /// Stored in the view's `private_metadata` (at most 3,000 characters; cut if longer).
+    pub private_metadata: Option<&'a str>,
+}
+
+/// A rendered view and what it left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// The `view` argument of `views.publish`.
+    pub view: Value,
+    /// Root groups after filtering.
+    pub groups_total: usize,
+    /// Root groups in the view.
+    pub groups_shown: usize,
+    /// Events the preferences hid.
+    pub hidden: HiddenCounts,
+}
+
+impl Rendered {
+    pub fn truncated(&self) -> bool {
+        self.groups_shown < self.groups_total
+    }
+}
+
+/// Renders a subscriber's Home view. Pure and deterministic for a given model.
+pub fn home_view(model: &HomeModel<'_>) -> Rendered {
+    let (shown, hidden) = filters::apply(model.preferences, model.events, model.now);
+    let groups = groups::group(&shown);
+
+    let mut top = Vec::with_capacity(6);
+    top.push(header("Your CI feed"));
+    top.push(context(summary_line(model.email, &groups)));
+    top.push(controls(model.preferences));
+    if hidden.total() > 0 {
+        top.push(context(hidden_line(&hidden)));
+    }
+    if let Some(notice) = model.notice {
+        top.push(section(format!(":warning: {}", text::escape(notice))));
+    }
+    top.push(divider());
+
+    let footer = footer(model);
+    // + room for the truncation notice and the divider above the footer
+    let mut used_blocks = top.len() + footer.len() + 2;
+    let mut used_bytes = sizes(&top) + sizes(&footer) + RESERVED_BYTES + model.private_metadata.map_or(0, str::len);
+
+    let mut body = Vec::new();
+    let mut groups_shown = 0;
+    if groups.is_empty() {
+        let text = if model.events.is_empty() {
+            format!(
+                "No CI runs for *{}* yet. They appear here as soon as a workflow of a commit you authored starts, fails or finishes.",
+                text::escape(model.email)
+            )
+        } else {
+            format!("Nothing to show with your filters: {} hidden. Turn a filter off above to see them.", hidden_total(&hidden))
+        };
+        body.push(section(text));
+    }
+    for group in &groups {
+        let blocks = group_blocks(group, model.now);
+        let bytes = sizes(&blocks);
+        if used_blocks + blocks.len() > MAX_BLOCKS || used_bytes + bytes > VIEW_BYTE_BUDGET {
+            break;
+        }
+        used_blocks += blocks.len();
+        used_bytes += bytes;
+        body.extend(blocks);
+        groups_shown += 1;
+    }
+    if groups_shown < groups.len() {
+        body.push(context(format!(
+            ":scissors: Showing the newest {groups_shown} of {} PRs: Slack fits no more on one Home tab. Turn on *{}* or *{}* to shorten the list.",
+            groups.len(),
+            Toggle::ShowLast7d.label(),
+            Toggle::HideMergedPrs.label(),
+        )));
+    }
+
+    let mut blocks = top;
+    blocks.extend(body);
+    if blocks.last().is_some_and(|b| b["type"] != "divider") {
+        blocks.push(divider());
+    }
+    blocks.extend(footer);
+    Rendered { view: view(blocks, model.private_metadata), groups_total: groups.len(), groups_shown, hidden }
+}
+
+/// The view of a user who follows no feed: what the tab shows, how to subscribe, and a
+/// Subscribe button ([`SUBSCRIBE_ACTION_ID`]). `notice` explains a recent outcome (for example
+/// why subscribing did not work, or that they unsubscribed).
+pub fn not_subscribed_view(notice: Option<&str>, private_metadata: Option<&str>) -> Value {
+    let mut blocks = vec![
+        header("Your CI feed"),
+        section(
+            "*Every PR and merge of yours, and how CI is doing on each, right here.*\n\
+             Follow the CI feed of your commit email and this tab lists your PRs with their CI state, \
+             failing jobs and report links, updated as runs start and finish."
+                .to_owned(),
+        ),
+    ];
+    if let Some(notice) = notice {
+        blocks.push(section(format!(":information_source: {}", text::escape(notice))));
+    }
+    blocks.push(section(
+        "*How to subscribe*\n\
+         • Click *Subscribe* to follow the email on your Slack profile\n\
+         • or type `/praktika subscribe you@example.com` to follow another address (your Git commit email)\n\
+         • `/praktika unsubscribe` stops it at any time"
+            .to_owned(),
+    ));
+    blocks.push(json!({
+        "type": "actions",
+        "block_id": SUBSCRIBE_BLOCK_ID,
+        "elements": [button(SUBSCRIBE_ACTION_ID, "Subscribe", "profile", Some("primary"))],
+    }));
+    view(blocks, private_metadata)
+}
+
+fn view(blocks: Vec<Value>, private_metadata: Option<&str>) -> Value {
+    let mut view = json!({ "type": "home", "blocks": blocks });
+    if let Some(meta) = private_metadata {
+        view["private_metadata"] = Value::String(cut(meta, 3000).into_owned());
+    }
+    view
+}
+
+fn hidden_total(hidden: &HiddenCounts) -> String {
+    let n = hidden.total();
+    if n == 1 { "1 event".to_owned() } else { format!("{n} events") }
+}
+
+fn summary_line(email: &str, groups: &[Group<'_>]) -> String {
+    let (mut failing, mut running, mut passed) = (0, 0, 0);
+    for g in groups {
+        let state = CiState::of(g.head);
+        if state.is_bad() {
+            failing += 1;
+        } else if state.is_in_flight() {
+            running += 1;
+        } else if state == CiState::Passed {
+            passed += 1;
+        }
+    }
+    let mut out = String::with_capacity(160);
+    out.push_str("Feed of *");
+    push_escaped(&mut out, email);
+    let _ = write!(out, "* · {} {}", groups.len(), if groups.len() == 1 { "PR" } else { "PRs" });
+    if failing > 0 {
+        let _ = write!(out, " · 🔴 {failing} failing");
+    }
+    if running > 0 {
+        let _ = write!(out, " · 🟡 {running} running");
+    }
+    if passed > 0 {
+        let _ = write!(out, " · 🟢 {passed} passed");
+    }
+    out
+}
+
+fn hidden_line(hidden: &HiddenCounts) -> String {
+    let mut parts = Vec::with_capacity(4);
+    let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+    if hidden.merged_prs > 0 {
+        parts.push(plural(hidden.merged_prs, "merged PR", "merged PRs"));
+    }
+    if hidden.merges > 0 {
+        parts.push(plural(hidden.merges, "merge", "merges"));
+    }
+    if hidden.secondary_prs > 0 {
+        parts.push(plural(hidden.secondary_prs, "auxiliary PR", "auxiliary PRs"));
+    }
+    if hidden.older_7d > 0 {
+        parts.push(plural(hidden.older_7d, "run older than 7 days", "runs older than 7 days"));
+    }
+    format!("Hidden by your filters: {}", parts.join(" · "))
+}
+
+fn controls(prefs: &Preferences) -> Value {
+    let elements: Vec<Value> = Toggle::ALL
+        .iter()
+        .map(|&t| {
+            let on = t.get(prefs);
+            let label = format!("{}: {}", t.label(), if on { "On" } else { "Off" });
+            // The value is the state the click asks for, so a repeated click is idempotent.
+            button(t.action_id(), &label, if on { "off" } else { "on" }, on.then_some("primary"))
+        })
+        .collect();
+    json!({ "type": "actions", "block_id": CONTROLS_BLOCK_ID, "elements": elements })
+}
+
+fn footer(model: &HomeModel<'_>) -> Vec<Value> {
+    let mut line = String::with_capacity(200);
+    line.push_str("Following *");
+    push_escaped(&mut line, model.email);
+    line.push('*');
+    if let Some(since) = model.subscribed_at {
+        let _ = write!(line, " since {}", text::date(since));
+    }
+    let _ = write!(
+        line,
+        " · updated {} · `/praktika subscribe other@example.com` switches feeds",
+        text::slack_date(model.now, &text::date(model.now))
+    );
+    let unsubscribe = {
+        let mut b = button(UNSUBSCRIBE_ACTION_ID, "Unsubscribe", "unsubscribe", Some("danger"));
+        b["confirm"] = json!({
+            "title": { "type": "plain_text", "text": "Unsubscribe?" },
+            "text": { "type": "mrkdwn", "text": format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", cut(&text::escape(model.email), 500)) },
+            "confirm": { "type": "plain_text", "text": "Unsubscribe" },
+            "deny": { "type": "plain_text", "text": "Cancel" },
+            "style": "danger",
+        });
+        b
+    };
+    vec![
+        context(line),
+        json!({ "type": "actions", "block_id": FOOTER_BLOCK_ID, "elements": [unsubscribe] }),
+    ]
+}
+
+/// The blocks of one group: the head section, the children (if any) as a context block, a
+/// divider.
+fn group_blocks(group: &Group<'_>, now: i64) -> Vec<Value> {
+    let mut blocks = Vec::with_capacity(3);
+    blocks.push(section(head_text(group, now)));
+    if !group.children.is_empty() {
+        blocks.push(context(children_text(group, now)));
+    }
+    blocks.push(divider());
+    blocks
+}
+
+/// `#N` linked to the PR, or the short sha linked to the commit for a merge result.
+fn push_event_link(out: &mut String, e: &FeedEvent) {
+    if e.ext.pr_number > 0 {
+        let label = format!("#{}", e.ext.pr_number);
+        let url = Some(e.ext.change_url.as_str())
+            .filter(|u| !u.is_empty())
+            .or_else(|| e.result.links.iter().map(String::as_str).find(|l| l.contains("/pull/")))
+            .unwrap_or("");
+        push_link(out, url, &label);
+    } else {
+        let url = Some(e.ext.change_url.as_str()).filter(|u| !u.is_empty()).unwrap_or(&e.ext.run_url);
+        out.push('`');
+        push_link(out, url, text::short_sha(&e.sha));
+        out.push('`');
+    }
+}
+
+fn title_of(e: &FeedEvent) -> &str {
+    let title = if e.ext.pr_number > 0 { e.ext.pr_title.trim() } else { "" };
+    if !title.is_empty() {
+        return title;
+    }
+    let message = text::first_line(&e.ext.commit_message);
+    if !message.is_empty() {
+        return message;
+    }
+    if !e.ext.branch.is_empty() { &e.ext.branch } else { "(no title)" }
+}
+
+fn head_text(group: &Group<'_>, now: i64) -> String {
+    let e = group.head;
+    let state = CiState::of(e);
+    let mut t = String::with_capacity(640);
+    t.push_str(state.emoji());
+    t.push_str(" *");
+    push_event_link(&mut t, e);
+    t.push_str("* ");
+    push_escaped(&mut t, &cut(title_of(e), MAX_TITLE_CHARS));
+    if !group.head_is_root && group.root_pr > 0 && e.ext.pr_number != group.root_pr {
+        let _ = write!(t, " _(of #{})_", group.root_pr);
+    }
+    t.push('\n');
+
+    let _ = write!(t, "*{}* · {}", state.label(), text::pr_state(e));
+    if e.ext.pr_number == 0 && !e.ext.branch.is_empty() {
+        t.push_str(" into `");
+        push_escaped(&mut t, &cut(&e.ext.branch, 60));
+        t.push('`');
+    }
+    if !e.ext.workflow_name.is_empty() {
+        t.push_str(" · `");
+        push_escaped(&mut t, &cut(&e.ext.workflow_name.replace('`', "'"), 60));
+        t.push('`');
+    }
+    if !e.ext.repo_name.is_empty() {
+        t.push_str(" · ");
+        push_escaped(&mut t, &cut(&e.ext.repo_name, 100));
+    }
+    t.push_str(" · ");
+    t.push_str(&text::ago(now, e.timestamp));
+    t.push('\n');
+
+    JobCounts::of(&e.result).push_summary(&mut t);
+    if let Some(report) = text::report_url(e) {
+        t.push_str(" · ");
+        push_link(&mut t, report, "report");
+    }
+    if text::linkable(&e.ext.run_url).is_some() {
+        t.push_str(" · ");
+        push_link(&mut t, &e.ext.run_url, "run");
+    }
+
+    let failing = e.result.results.iter().filter(|j| j.status.is_failure());
+    if failing.clone().next().is_some() {
+        t.push_str("\n:x: Failing: ");
+        text::push_names(&mut t, failing.map(|j| j.name.as_str()), MAX_FAILING_NAMES, MAX_JOB_NAME_CHARS);
+    }
+    if state.is_in_flight() {
+        let running = e.result.results.iter().filter(|j| j.status.is_in_flight());
+        if running.clone().next().is_some() {
+            t.push_str("\n:hourglass_flowing_sand: Running: ");
+            text::push_names(&mut t, running.map(|j| j.name.as_str()), MAX_RUNNING_NAMES, MAX_JOB_NAME_CHARS);
+        }
+    }
+    if e.ext.linked_pr_number > 0 && e.ext.linked_pr_number != group.root_pr {
+        let _ = write!(t, "\n:link: Related: #{}", e.ext.linked_pr_number);
+    }
+    cut_in_place(&mut t, MAX_TEXT_CHARS);
+    t
+}
+
+fn children_text(group: &Group<'_>, now: i64) -> String {
+    let mut t = String::with_capacity(200 * group.children.len().min(MAX_CHILD_LINES));
+    for (i, e) in group.children.iter().take(MAX_CHILD_LINES).enumerate() {
+        if i > 0 {
+            t.push('\n');
+        }
+        let state = CiState::of(e);
+        t.push_str("↳ ");
+        t.push_str(state.emoji());
+        t.push_str(" *");
+        push_event_link(&mut t, e);
+        t.push_str("* ");
+        if e.ext.pr_number == 0 {
+            t.push_str("merge");
+            if !e.ext.branch.is_empty() {
+                t.push_str(" into `");
+                push_escaped(&mut t, &cut(&e.ext.branch, 60));
+                t.push('`');
+            }
+        } else {
+            push_escaped(&mut t, &cut(title_of(e), MAX_CHILD_TITLE_CHARS));
+        }
+        let _ = write!(t, " · {} · ", state.label());
+        JobCounts::of(&e.result).push_summary(&mut t);
+        if let Some(report) = text::report_url(e) {
+            t.push_str(" · ");
+            push_link(&mut t, report, "report");
+        }
+        t.push_str(" · ");
+        t.push_str(&text::ago(now, e.timestamp));
+        let failing = e.result.results.iter().filter(|j| j.status.is_failure());
+        if failing.clone().next().is_some() {
+            t.push_str(" · failing: ");
+            text::push_names(&mut t, failing.map(|j| j.name.as_str()), 3, 60);
+        }
+    }
+    if group.children.len() > MAX_CHILD_LINES {
+        let _ = write!(t, "\n↳ +{} more related runs", group.children.len() - MAX_CHILD_LINES);
+    }
+    cut_in_place(&mut t, MAX_TEXT_CHARS);
+    t
+}
+
+fn header(text: &str) -> Value {
+    json!({ "type": "header", "text": { "type": "plain_text", "text": cut(text, 150), "emoji": true } })
+}
+
+fn section(mut text: String) -> Value {
+    cut_in_place(&mut text, MAX_TEXT_CHARS);
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
+}
+
+fn context(mut text: String) -> Value {
+    cut_in_place(&mut text, MAX_TEXT_CHARS);
+    json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": text }] })
+}
+
+fn divider() -> Value {
+    json!({ "type": "divider" })
+}
+
+fn button(action_id: &str, label: &str, value: &str, style: Option<&str>) -> Value {
+    let mut b = json!({
+        "type": "button",
+        "action_id": action_id,
+        "text": { "type": "plain_text", "text": cut(label, 75), "emoji": true },
+        "value": value,
+    });
+    if let Some(style) = style {
+        b["style"] = Value::String(style.to_owned());
+    }
+    b
+}
+
+/// Serialized size of `blocks` as they appear in the view (with separating commas).
+fn sizes(blocks: &[Value]) -> usize {
+    blocks.iter().map(|b| json_len(b) + 1).sum()
+}
+
+/// The length of `value` serialized, without allocating it.
+pub fn json_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a Value to an infallible writer cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,404 @@
+use pulse_contracts::praktika::{EventKind, PrStatus, Status};
+use pulse_slack::SlackClient;
+use pulse_slack::fake::FakeSlack;
+
+use super::*;
+use crate::testing::{event, merge_result, nested_pr, sample_feed, with_jobs};
+
+const NOW: i64 = 1_763_640_000;
+const EMAIL: &str = "alice@clickhouse.com";
+
+fn render_with(events: &[FeedEvent], prefs: &Preferences) -> Rendered {
+    home_view(&HomeModel {
+        email: EMAIL,
+        preferences: prefs,
+        subscribed_at: Some(NOW - 86_400),
+        events,
+        now: NOW,
+        notice: None,
+        private_metadata: Some(r#"{"rev":1}"#),
+    })
+}
+
+fn render(events: &[FeedEvent]) -> Rendered {
+    render_with(events, &Preferences::default())
+}
+
+fn blocks(view: &Value) -> &Vec<Value> {
+    view["blocks"].as_array().expect("blocks")
+}
+
+/// Every text in the view (sections, contexts, buttons), joined by newlines.
+fn all_text(value: &Value) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("text", Value::String(s)) => {
+                            out.push_str(s);
+                            out.push('\n');
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    walk(value, &mut out);
+    out
+}
+
+/// The mrkdwn text of every section, in order.
+fn sections(view: &Value) -> Vec<String> {
+    blocks(view)
+        .iter()
+        .filter(|b| b["type"] == "section")
+        .map(|b| b["text"]["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn section_about(view: &Value, needle: &str) -> String {
+    sections(view).into_iter().find(|s| s.contains(needle)).unwrap_or_else(|| panic!("no section with {needle:?} in {}", all_text(view)))
+}
+
+fn controls_block(view: &Value) -> &Value {
+    blocks(view).iter().find(|b| b["type"] == "actions").expect("an actions block")
+}
+
+fn assert_within_limits(view: &Value) {
+    let blocks = blocks(view);
+    assert!(blocks.len() <= MAX_BLOCKS, "{} blocks", blocks.len());
+    for b in blocks {
+        if let Some(t) = b["text"]["text"].as_str() {
+            assert!(t.chars().count() <= MAX_TEXT_CHARS, "text of {} chars", t.chars().count());
+        }
+        for e in b["elements"].as_array().into_iter().flatten() {
+            if let Some(t) = e["text"].as_str() {
+                assert!(t.chars().count() <= MAX_TEXT_CHARS);
+            }
+        }
+    }
+    assert!(view.to_string().len() < MAX_VIEW_BYTES, "{} bytes", view.to_string().len());
+}
+
+#[test]
+fn the_first_actions_block_holds_the_six_toggles_showing_their_state() {
+    for toggle in Toggle::ALL {
+        let mut prefs = Preferences::default();
+        toggle.set(&mut prefs, true);
+        let view = render_with(&[event(1, NOW - 60, Some(PrStatus::Open))], &prefs).view;
+        let controls = controls_block(&view);
+        assert_eq!(controls["block_id"], CONTROLS_BLOCK_ID);
+        let buttons = controls["elements"].as_array().unwrap();
+        assert_eq!(buttons.len(), 6);
+        for (button, t) in buttons.iter().zip(Toggle::ALL) {
+            assert_eq!(button["action_id"], t.action_id());
+            let on = t == toggle;
+            let label = button["text"]["text"].as_str().unwrap();
+            assert_eq!(label, format!("{}: {}", t.label(), if on { "On" } else { "Off" }));
+            assert_eq!(button["value"], if on { "off" } else { "on" }, "the value asks for the other state");
+            assert_eq!(button.get("style").and_then(Value::as_str), on.then_some("primary"));
+        }
+    }
+}
+
+#[test]
+fn an_open_pr_shows_state_link_title_workflow_repo_summary_and_report() {
+    let e = with_jobs(
+        event(91234, NOW - 300, Some(PrStatus::Open)),
+        &[("Style check", Status::Success), ("Fast test", Status::Success), ("Docs", Status::Skipped)],
+    );
+    let view = render(&[e]).view;
+    let s = section_about(&view, "#91234");
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(
+        lines[0],
+        "🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91234|#91234>* Improve thing number 91234"
+    );
+    assert_eq!(lines[1], "*CI passed* · open · `PR` · ClickHouse/ClickHouse · 5 min ago");
+    assert!(lines[2].starts_with("2 ok · 1 skipped · <https://reports.example.com/91234|report> · <https://github.com/ClickHouse/ClickHouse/actions/runs/"), "{}", lines[2]);
+    assert_eq!(lines.len(), 3, "no failure or running lines: {s}");
+    let summary = all_text(&blocks(&view)[1]);
+    assert!(summary.contains("Feed of *alice@clickhouse.com* · 1 PR · 🟢 1 passed"), "{summary}");
+}
+
+#[test]
+fn failures_show_the_failing_job_names_inline() {
+    let e = with_jobs(
+        event(7, NOW - 60, Some(PrStatus::Open)),
+        &[
+            ("Stateless tests (amd_debug, parallel)", Status::Failure),
+            ("Build (arm_release)", Status::Dropped),
+            ("Integration tests", Status::Error),
+            ("Style check", Status::Success),
+        ],
+    );
+    let view = render(&[e]).view;
+    let s = section_about(&view, "#7");
+    assert!(s.starts_with("🔴 "), "{s}");
+    assert!(s.contains("*CI failed* · open"), "{s}");
+    assert!(s.contains("*2 failed* · 1 dropped · 1 ok"), "{s}");
+    assert!(s.contains(":x: Failing: `Stateless tests (amd_debug, parallel)`, `Integration tests`"), "{s}");
+    assert!(!s.contains("`Build (arm_release)`"), "a dropped job is not a failure: {s}");
+    assert!(all_text(&view).contains("🔴 1 failing"));
+}
+
+#[test]
+fn many_failures_are_capped_with_a_count() {
+    let jobs: Vec<(String, Status)> = (0..9).map(|i| (format!("job {i}"), Status::Failure)).collect();
+    let jobs: Vec<(&str, Status)> = jobs.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    let view = render(&[with_jobs(event(7, NOW, Some(PrStatus::Open)), &jobs)]).view;
+    assert!(section_about(&view, "#7").contains("`job 4` +4 more"));
+}
+
+#[test]
+fn a_running_pr_shows_what_is_running() {
+    let e = with_jobs(event(8, NOW - 30, Some(PrStatus::Open)), &[("Style check", Status::Success), ("Fast test", Status::Running)]);
+    assert_eq!(e.kind, EventKind::Running);
+    let view = render(&[e]).view;
+    let s = section_about(&view, "#8");
+    assert!(s.starts_with("🟡 "), "{s}");
+    assert!(s.contains("*CI running* · open"), "{s}");
+    assert!(s.contains("1 running · 1 ok"), "{s}");
+    assert!(s.contains(":hourglass_flowing_sand: Running: `Fast test`"), "{s}");
+    assert!(s.contains("just now"), "{s}");
+
+    let failing = with_jobs(event(9, NOW - 30, Some(PrStatus::Open)), &[("Fast test", Status::Failure), ("Build", Status::Running)]);
+    let s = section_about(&render(&[failing]).view, "#9");
+    assert!(s.starts_with("🔴 ") && s.contains("*CI failing (still running)*"), "{s}");
+}
+
+#[test]
+fn a_cancelled_run_says_cancelled_not_failed() {
+    let mut e = with_jobs(event(10, NOW - 13 * 3600, Some(PrStatus::Open)), &[("Fast test", Status::Running)]);
+    e.kind = EventKind::Running;
+    e.ci_status = Status::Failure;
+    e.ext.is_cancelled = true;
+    let s = section_about(&render(&[e]).view, "#10");
+    assert!(s.starts_with("⚪ "), "{s}");
+    assert!(s.contains("*CI cancelled*") && !s.contains("CI failed"), "{s}");
+    assert!(s.contains("13 h ago"), "{s}");
+}
+
+#[test]
+fn a_merged_pr_with_its_merge_result_and_backport() {
+    let events = [
+        nested_pr(91240, 91234, NOW - 100),
+        merge_result("9b1e44c07d2a5f6e8d3c1b0a9e8f7d6c5b4a3921", 91234, NOW - 200),
+        event(91234, NOW - 3000, Some(PrStatus::Merged)),
+    ];
+    let rendered = render(&events);
+    let view = rendered.view;
+    assert_eq!(rendered.groups_total, 1, "one root PR");
+    let head = section_about(&view, "#91234");
+    assert!(head.contains("*CI passed* · merged"), "{head}");
+    // The children sit right under the root, in a context block, newest first.
+    let at = blocks(&view).iter().position(|b| b["type"] == "section" && b["text"]["text"].as_str().unwrap().contains("#91234")).unwrap();
+    let children = &blocks(&view)[at + 1];
+    assert_eq!(children["type"], "context");
+    let lines = children["elements"][0]["text"].as_str().unwrap();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("↳ 🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91240|#91240>* Backport #91234 to 25.8 · CI passed"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with("↳ 🟢 *`<https://github.com/ClickHouse/ClickHouse/commit/9b1e44c07d2a5f6e8d3c1b0a9e8f7d6c5b4a3921|9b1e44c0>`* merge into `master` · CI passed"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(blocks(&view)[at + 2]["type"], "divider", "a divider closes the group");
+}
+
+#[test]
+fn a_lone_merge_result_is_linked_by_short_sha() {
+    let view = render(&[merge_result("0123456789abcdef0123456789abcdef01234567", 0, NOW - 7200)]).view;
+    let s = section_about(&view, "01234567");
+    assert!(
+        s.starts_with("🟢 *`<https://github.com/ClickHouse/ClickHouse/commit/0123456789abcdef0123456789abcdef01234567|01234567>`* Merge pull request #0 from alice/branch"),
+        "{s}"
+    );
+    assert!(s.contains("*CI passed* · merged into `master` · `MasterCI` · ClickHouse/ClickHouse · 2 h ago"), "{s}");
+}
+
+#[test]
+fn a_nested_pr_without_its_root_heads_its_group_and_names_the_root() {
+    let view = render(&[nested_pr(91240, 91234, NOW - 100)]).view;
+    let s = section_about(&view, "#91240");
+    assert!(s.contains("Backport #91234 to 25.8 _(of #91234)_"), "{s}");
+}
+
+#[test]
+fn toggles_filter_the_view_and_say_what_they_hid() {
+    let events = [
+        nested_pr(91240, 91234, NOW - 100),
+        merge_result("9b1e44c07d2a5f6e8d3c1b0a9e8f7d6c5b4a3921", 91234, NOW - 200),
+        event(91234, NOW - 3000, Some(PrStatus::Merged)),
+        event(5, NOW - 10 * 86_400, Some(PrStatus::Open)),
+    ];
+    let with = |t: Toggle| {
+        let mut p = Preferences::default();
+        t.set(&mut p, true);
+        render_with(&events, &p).view
+    };
+
+    let all = all_text(&render(&events).view);
+    for needle in ["#91234", "#91240", "9b1e44c0", "#5"] {
+        assert!(all.contains(needle), "{needle} shown by default");
+    }
+    assert!(!all.contains("Hidden by your filters"));
+
+    let v = all_text(&with(Toggle::HideMergedPrs));
+    assert!(!v.contains("|#91234>* Improve"), "the merged root is hidden: {v}");
+    assert!(v.contains("9b1e44c0") && v.contains("#91240"), "its merge result and backport stay: {v}");
+    assert!(v.contains("Hidden by your filters: 1 merged PR"));
+
+    let v = all_text(&with(Toggle::HideMerges));
+    assert!(!v.contains("9b1e44c0") && v.contains("#91234"), "{v}");
+    assert!(v.contains("Hidden by your filters: 1 merge"));
+
+    let v = all_text(&with(Toggle::HideSecondaryPrs));
+    assert!(!v.contains("|#91240>") && v.contains("#91234"), "{v}");
+    assert!(v.contains("1 auxiliary PR"));
+
+    let v = all_text(&with(Toggle::ShowLast7d));
+    assert!(!v.contains("|#5>") && v.contains("#91234"), "{v}");
+    assert!(v.contains("1 run older than 7 days"));
+
+    for t in [Toggle::NotifyOnComplete, Toggle::NotifyOnFailure] {
+        let v = all_text(&with(t));
+        assert!(v.contains("|#5>") && v.contains("9b1e44c0") && v.contains("|#91240>"), "{t:?} filters nothing");
+        assert!(v.contains(&format!("{}: On", t.label())));
+    }
+}
+
+#[test]
+fn everything_filtered_out_says_so() {
+    let p = Preferences { hide_merges: true, ..Preferences::default() };
+    let v = all_text(&render_with(&[merge_result("abc", 0, NOW)], &p).view);
+    assert!(v.contains("Nothing to show with your filters: 1 event hidden"), "{v}");
+}
+
+#[test]
+fn an_empty_feed_explains_itself_and_the_footer_names_the_email() {
+    let view = render(&[]).view;
+    let v = all_text(&view);
+    assert!(v.contains("No CI runs for *alice@clickhouse.com* yet"), "{v}");
+    let last = blocks(&view).last().unwrap();
+    assert_eq!(last["block_id"], FOOTER_BLOCK_ID);
+    assert_eq!(last["elements"][0]["action_id"], UNSUBSCRIBE_ACTION_ID);
+    assert!(last["elements"][0]["confirm"].is_object());
+    let footer = all_text(&blocks(&view)[blocks(&view).len() - 2]);
+    assert!(footer.contains("Following *alice@clickhouse.com* since 19 Nov 2025"), "{footer}");
+    assert_eq!(view["private_metadata"], r#"{"rev":1}"#);
+}
+
+#[test]
+fn user_text_is_escaped() {
+    let mut e = event(3, NOW, Some(PrStatus::Open));
+    e.ext.pr_title = "Fix <script> & <@U123> mentions".into();
+    let s = section_about(&render(&[e]).view, "#3");
+    assert!(s.contains("Fix &lt;script&gt; &amp; &lt;@U123&gt; mentions"), "{s}");
+}
+
+#[test]
+fn five_hundred_events_fit_in_100_blocks_with_a_truncation_notice() {
+    let feed = sample_feed(500, NOW);
+    let rendered = render(&feed);
+    let view = &rendered.view;
+    assert_within_limits(view);
+    assert!(rendered.truncated(), "{} of {}", rendered.groups_shown, rendered.groups_total);
+    assert!(rendered.groups_shown >= 25, "a useful number of PRs is shown: {}", rendered.groups_shown);
+    let notice = all_text(view);
+    assert!(
+        notice.contains(&format!("Showing the newest {} of {} PRs", rendered.groups_shown, rendered.groups_total)),
+        "{notice}"
+    );
+    // The newest group comes first, right after the controls.
+    let refs: Vec<&FeedEvent> = feed.iter().collect();
+    let newest = groups::group(&refs)[0].head;
+    let mut link = String::new();
+    push_event_link(&mut link, newest);
+    let first_group = blocks(view).iter().skip_while(|b| b["type"] != "divider").nth(1).unwrap();
+    assert!(first_group["text"]["text"].as_str().unwrap().contains(&link), "{first_group}");
+}
+
+#[test]
+fn a_title_over_3000_characters_keeps_the_section_within_3000() {
+    let mut e = event(4, NOW, Some(PrStatus::Open));
+    e.ext.pr_title = "ü".repeat(5000);
+    let mut child = nested_pr(41, 4, NOW);
+    child.ext.pr_title = "x".repeat(5000);
+    let view = render(&[e, child]).view;
+    assert_within_limits(&view);
+    let s = section_about(&view, "#4");
+    assert!(s.chars().count() <= MAX_TEXT_CHARS);
+    assert!(s.contains('…'), "the title is cut with an ellipsis");
+}
+
+#[test]
+fn the_view_stays_under_slacks_size_limit_whatever_the_feed() {
+    // Huge titles, long job names and many children in every group: bytes, not blocks, limit.
+    let mut feed = Vec::new();
+    for g in 0..60u64 {
+        let mut root = with_jobs(event(1000 + g, NOW - g as i64 * 60, Some(PrStatus::Open)), &[("x".repeat(400).as_str(), Status::Failure); 6]);
+        root.ext.pr_title = "Ω".repeat(3000);
+        root.ext.repo_name = "r".repeat(500);
+        feed.push(root);
+        for c in 0..12u64 {
+            let mut child = nested_pr(100_000 + g * 100 + c, 1000 + g, NOW - g as i64 * 60 - 1);
+            child.ext.pr_title = "é".repeat(3000);
+            feed.push(child);
+        }
+    }
+    let rendered = render(&feed);
+    assert_within_limits(&rendered.view);
+    assert!(rendered.view.to_string().len() <= VIEW_BYTE_BUDGET);
+    assert!(rendered.truncated());
+}
+
+#[test]
+fn the_not_subscribed_view_explains_how_to_subscribe() {
+    let view = not_subscribed_view(Some("Your Slack profile has no email."), None);
+    let text = all_text(&view);
+    assert!(text.contains("/praktika subscribe you@example.com"), "{text}");
+    assert!(text.contains("Your Slack profile has no email."), "{text}");
+    let actions = controls_block(&view);
+    assert_eq!(actions["elements"][0]["action_id"], SUBSCRIBE_ACTION_ID);
+    assert_eq!(actions["elements"][0]["text"]["text"], "Subscribe");
+    assert!(!text.contains("Hide merged PRs"), "no toggles without a subscription");
+    assert_within_limits(&view);
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let feed = sample_feed(200, NOW);
+    assert_eq!(render(&feed), render(&feed));
+}
+
+/// Every view shape goes through the fake Slack's own `views.publish` validation.
+#[tokio::test]
+async fn the_fake_slack_accepts_every_rendered_view() {
+    let slack = FakeSlack::start().await;
+    let client = SlackClient::new(slack.client_config("xoxb-test"));
+    let mut big_titles = vec![event(4, NOW, Some(PrStatus::Open))];
+    big_titles[0].ext.pr_title = "t".repeat(4000);
+    let mut all_on = Preferences::default();
+    for t in Toggle::ALL {
+        t.set(&mut all_on, true);
+    }
+    let views = [
+        render(&[]).view,
+        render(&sample_feed(500, NOW)).view,
+        render(&sample_feed(40, NOW)).view,
+        render_with(&sample_feed(500, NOW), &all_on).view,
+        render(&big_titles).view,
+        not_subscribed_view(None, Some("{}")),
+        not_subscribed_view(Some("x"), None),
+    ];
+    for (i, view) in views.into_iter().enumerate() {
+        client.views_publish("U1", view, None).await.unwrap_or_else(|e| panic!("view {i} rejected: {e}"));
+    }
+}

@@ -1,0 +1,351 @@
+//! Text helpers for Slack mrkdwn: escaping, cutting to Slack's limits, links, relative times, and
+//! the words and emoji for CI and PR states.
+
+use std::fmt::Write;
+
+use pulse_contracts::praktika::{EventKind, FeedEvent, PrStatus, RunResult, Status};
+
+/// The ellipsis that marks cut text.
+pub const ELLIPSIS: char = '…';
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Appends `text` escaped for mrkdwn.
+pub fn push_escaped(out: &mut String, text: &str) {
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            other => out.push(other),
+        }
+    }
+}
+
+/// `text` cut to at most `max` characters (Slack counts characters, not bytes), ending with `…`
+/// when cut.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if max == 0 {
+        return "".into();
+    }
+    // Fast path: byte length bounds the character count.
+    if text.len() <= max {
+        return text.into();
+    }
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some(_) => {
+            let end = text.char_indices().nth(max - 1).map_or(text.len(), |(i, _)| i);
+            let mut out = String::with_capacity(end + 3);
+            out.push_str(&text[..end]);
+            out.push(ELLIPSIS);
+            out.into()
+        }
+    }
+}
+
+/// Cuts `text` in place to at most `max` characters, ending with `…` when cut.
+pub fn cut_in_place(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    if let std::borrow::Cow::Owned(cut) = cut(text, max) {
+        *text = cut;
+    }
+}
+
+/// The first line of `text`, trimmed.
+pub fn first_line(text: &str) -> &str {
+    text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
+}
+
+/// A URL Slack can link: http(s), no characters that would break `<url|label>`.
+pub fn linkable(url: &str) -> Option<&str> {
+    let url = url.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '|'));
+    ok.then_some(url)
+}
+
+/// Appends `<url|label>` (label escaped), or just the label when the URL is unusable.
+pub fn push_link(out: &mut String, url: &str, label: &str) {
+    match linkable(url) {
+        Some(url) => {
+            out.push('<');
+            // Slack unescapes `&amp;` inside links; a bare `&` is its own control character.
+            out.push_str(&url.replace('&', "&amp;"));
+            out.push('|');
+            push_escaped(out, label);
+            out.push('>');
+        }
+        None => push_escaped(out, label),
+    }
+}
+
+/// How long ago `then` was, seen from `now` (both Unix seconds): `just now`, `5 min ago`,
+/// `3 h ago`, `2 d ago`, then a date (`12 Mar 2025`). The view is re-rendered each time its
+/// owner opens the Home tab, so these are fresh when read.
+pub fn ago(now: i64, then: i64) -> String {
+    let secs = now.saturating_sub(then);
+    match secs {
+        i64::MIN..=59 => "just now".to_owned(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        86_400..=2_591_999 => format!("{} d ago", secs / 86_400),
+        _ => date(then),
+    }
+}
+
+/// `12 Mar 2025` (UTC).
+pub fn date(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map_or_else(|| "a while ago".to_owned(), |d| d.format("%-d %b %Y").to_string())
+}
+
+/// Slack's `<!date^…>` token: shown in the reader's own time zone, with `fallback` for clients
+/// that cannot format it.
+pub fn slack_date(unix: i64, fallback: &str) -> String {
+    format!("<!date^{unix}^{{date_short_pretty}} at {{time}}|{}>", escape(fallback))
+}
+
+/// How a run is doing, in one emoji and one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiState {
+    Passed,
+    Failed,
+    /// Still running, with a job already failed.
+    Failing,
+    Running,
+    Pending,
+    Cancelled,
+    Dropped,
+    Skipped,
+}
+
+impl CiState {
+    pub fn of(event: &FeedEvent) -> CiState {
+        let status = event.ci_status;
+        if event.ext.is_cancelled {
+            return CiState::Cancelled;
+        }
+        let in_flight = event.kind == EventKind::Running || status.is_in_flight();
+        match status {
+            s if s.is_failure() && in_flight => CiState::Failing,
+            s if s.is_failure() => CiState::Failed,
+            Status::Pending => CiState::Pending,
+            _ if in_flight => CiState::Running,
+            s if s.is_success() => CiState::Passed,
+            Status::Dropped => CiState::Dropped,
+            _ => CiState::Skipped,
+        }
+    }
+
+    pub fn emoji(self) -> &'static str {
+        match self {
+            CiState::Passed => "🟢",
+            CiState::Failed | CiState::Failing => "🔴",
+            CiState::Running | CiState::Pending => "🟡",
+            CiState::Cancelled | CiState::Skipped => "⚪",
+            CiState::Dropped => "⚫",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CiState::Passed => "CI passed",
+            CiState::Failed => "CI failed",
+            CiState::Failing => "CI failing (still running)",
+            CiState::Running => "CI running",
+            CiState::Pending => "CI pending",
+            CiState::Cancelled => "CI cancelled",
+            CiState::Dropped => "CI dropped",
+            CiState::Skipped => "CI skipped",
+        }
+    }
+
+    pub fn is_bad(self) -> bool {
+        matches!(self, CiState::Failed | CiState::Failing)
+    }
+
+    pub fn is_in_flight(self) -> bool {
+        matches!(self, CiState::Running | CiState::Pending | CiState::Failing)
+    }
+}
+
+/// The PR's state in words (`open`, `in merge queue`, `merged`); merge results say `merged`.
+pub fn pr_state(event: &FeedEvent) -> &'static str {
+    if event.ext.pr_number == 0 {
+        return "merged";
+    }
+    match event.ext.pr_status {
+        Some(PrStatus::Merged) => "merged",
+        Some(PrStatus::Queued) => "in merge queue",
+        Some(PrStatus::Open) | None => "open",
+    }
+}
+
+/// Job counts of a run (its direct `results`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub failed: usize,
+    pub dropped: usize,
+    pub running: usize,
+    pub ok: usize,
+    pub skipped: usize,
+}
+
+impl JobCounts {
+    pub fn of(result: &RunResult) -> JobCounts {
+        let mut c = JobCounts::default();
+        for job in &result.results {
+            let s = job.status;
+            if s.is_failure() {
+                c.failed += 1;
+            } else if s == Status::Dropped {
+                c.dropped += 1;
+            } else if s.is_in_flight() {
+                c.running += 1;
+            } else if s.is_success() {
+                c.ok += 1;
+            } else if s.is_skipped() {
+                c.skipped += 1;
+            }
+        }
+        c
+    }
+
+    pub fn total(&self) -> usize {
+        self.failed + self.dropped + self.running + self.ok + self.skipped
+    }
+
+    /// `2 failed · 1 dropped · 30 ok` in praktika's order (failed, dropped, running, ok,
+    /// skipped), zero counts left out so the eye lands on what matters; `no jobs yet` when empty.
+    pub fn push_summary(&self, out: &mut String) {
+        let parts = [
+            (self.failed, "failed"),
+            (self.dropped, "dropped"),
+            (self.running, "running"),
+            (self.ok, "ok"),
+            (self.skipped, "skipped"),
+        ];
+        let mut first = true;
+        for (n, word) in parts {
+            if n == 0 {
+                continue;
+            }
+            if !first {
+                out.push_str(" · ");
+            }
+            first = false;
+            if word == "failed" {
+                let _ = write!(out, "*{n} {word}*");
+            } else {
+                let _ = write!(out, "{n} {word}");
+            }
+        }
+        if first {
+            out.push_str("no jobs yet");
+        }
+    }
+}
+
+/// The report link of an event: `ext.report_url`, else the result's `ext.report_url`.
+pub fn report_url(event: &FeedEvent) -> Option<&str> {
+    let from_ext = Some(event.ext.report_url.as_str()).filter(|u| !u.is_empty());
+    from_ext
+        .or_else(|| event.result.ext.get("report_url").and_then(|v| v.as_str()))
+        .and_then(linkable)
+}
+
+/// The first 8 characters of a sha.
+pub fn short_sha(sha: &str) -> &str {
+    let end = sha.char_indices().nth(8).map_or(sha.len(), |(i, _)| i);
+    &sha[..end]
+}
+
+/// Appends `names` (escaped, each cut to `max_name` characters) in backticks, at most `max`
+/// of them, then `+N more`.
+pub fn push_names<'a>(out: &mut String, names: impl Iterator<Item = &'a str>, max: usize, max_name: usize) {
+    let mut shown = 0;
+    let mut more = 0;
+    for name in names {
+        if shown == max {
+            more += 1;
+            continue;
+        }
+        if shown > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        push_escaped(out, &cut(&name.replace('`', "'"), max_name));
+        out.push('`');
+        shown += 1;
+    }
+    if more > 0 {
+        let _ = write!(out, " +{more} more");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters() {
+        assert_eq!(escape("a < b && c > d"), "a &lt; b &amp;&amp; c &gt; d");
+    }
+
+    #[test]
+    fn cuts_by_characters_with_an_ellipsis() {
+        assert_eq!(cut("hello", 5), "hello");
+        assert_eq!(cut("hello!", 5), "hell…");
+        assert_eq!(cut("ééééé", 5), "ééééé");
+        assert_eq!(cut("éééééé", 5).chars().count(), 5);
+        assert_eq!(cut("", 5), "");
+        let mut s = "x".repeat(4000);
+        cut_in_place(&mut s, 3000);
+        assert_eq!(s.chars().count(), 3000);
+        assert!(s.ends_with(ELLIPSIS));
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = 1_763_640_000;
+        assert_eq!(ago(now, now - 10), "just now");
+        assert_eq!(ago(now, now + 100), "just now");
+        assert_eq!(ago(now, now - 300), "5 min ago");
+        assert_eq!(ago(now, now - 3 * 3600), "3 h ago");
+        assert_eq!(ago(now, now - 2 * 86_400), "2 d ago");
+        assert_eq!(ago(now, now - 40 * 86_400), "11 Oct 2025");
+    }
+
+    #[test]
+    fn links_only_usable_urls() {
+        let mut out = String::new();
+        push_link(&mut out, "https://x/pull/1", "#1");
+        push_link(&mut out, "javascript:alert(1)", "#2");
+        push_link(&mut out, "https://x/a|b", "<3>");
+        assert_eq!(out, "<https://x/pull/1|#1>#2&lt;3&gt;");
+    }
+
+    #[test]
+    fn summary_skips_zero_counts() {
+        let mut out = String::new();
+        JobCounts { failed: 2, dropped: 0, running: 1, ok: 30, skipped: 0 }.push_summary(&mut out);
+        assert_eq!(out, "*2 failed* · 1 running · 30 ok");
+        let mut out = String::new();
+        JobCounts::default().push_summary(&mut out);
+        assert_eq!(out, "no jobs yet");
+    }
+
+    #[test]
+    fn names_are_capped() {
+        let mut out = String::new();
+        push_names(&mut out, ["a", "b`c", "d"].into_iter(), 2, 10);
+        assert_eq!(out, "`a`, `b'c` +1 more");
+    }
+}

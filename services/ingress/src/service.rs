@@ -1,0 +1,247 @@
+//! The I/O shell: carries out a [`Decision`] — ledger, `views.open`, EventBridge — and says what
+//! to answer. Both transports (HTTP: axum and Lambda, see `http.rs`; Socket Mode) come through
+//! here, so a request is handled the same whichever way it arrived.
+//!
+//! For an accepted request:
+//! 1. [`EnvelopeLedger::begin`]: record it `received` (a duplicate of a `received` or
+//!    `processed` record stops here: same acknowledgement, nothing published);
+//! 2. for `/pulser deploy`, open the confirmation modal (`views.open`);
+//! 3. publish its event(s) to EventBridge, `dedup_key` = the ledger key;
+//! 4. mark it `processed`, or `failed` with `last_error` when 2 or 3 failed.
+//!
+//! Failures: the ledger unreachable → 503 (nothing published; Slack retries what it retries).
+//! Publishing failed → `failed`, then 503 for Events API and interactivity so Slack redelivers
+//! (and the redelivery takes the record over); for a slash command, which Slack never
+//! redelivers, an ephemeral "try again" message instead of Slack's opaque error.
+//! `views.open` failed → `failed` and an ephemeral message naming Slack's error.
+
+use std::sync::Arc;
+
+use pulse_aws::eventbridge::EventPublisher;
+use pulse_slack::SlackClient;
+use serde_json::Value;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::decide::{Accepted, Core, Decision, Fallback, RawRequest, Reply, decide};
+use crate::ledger::{Begin, EnvelopeLedger};
+use crate::parse;
+
+/// Unix seconds now; injectable so tests can move the clock.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp())
+}
+
+/// Why a Socket Mode payload was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngressError {
+    /// The payload is malformed or of a kind Pulse does not handle; redelivering it cannot help.
+    #[error("rejected ({status}): {reason}")]
+    Rejected { status: u16, reason: String },
+    /// Recording or publishing failed; nothing was published. Redelivery may succeed.
+    #[error("not processed, try again: {reason}")]
+    Unavailable { reason: String },
+}
+
+/// The ingress service: the pure [`Core`] plus the ledger, the bus and Slack.
+pub struct Ingress {
+    core: Core,
+    ledger: EnvelopeLedger,
+    publisher: EventPublisher,
+    slack: Option<SlackClient>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Ingress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingress")
+            .field("ledger", &self.ledger.table())
+            .field("bus", &self.publisher.bus_name())
+            .field("slack", &self.slack.is_some())
+            .finish()
+    }
+}
+
+impl Ingress {
+    /// `slack` is the bot client for `views.open`; without one, `/pulser deploy` answers that
+    /// it cannot open the confirmation.
+    pub fn new(core: Core, ledger: EnvelopeLedger, publisher: EventPublisher, slack: Option<SlackClient>) -> Self {
+        Self { core, ledger, publisher, slack, clock: system_clock() }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub fn ledger(&self) -> &EnvelopeLedger {
+        &self.ledger
+    }
+
+    /// Handle one HTTP request from Slack (any transport): the reply to send.
+    pub async fn handle_http(&self, request: RawRequest<'_>) -> Reply {
+        let span = info_span!(
+            "slack_request",
+            transport = "http",
+            path = %parse::shorten(request.path, 64),
+            retry_num = request.headers.retry_attempt(),
+            retry_reason = request.headers.retry_reason.map(|r| parse::shorten(r, 32).into_owned()),
+            ledger_key = tracing::field::Empty,
+            event_type = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+        );
+        async {
+            let decision = self.core.handle(&request, (self.clock)());
+            self.execute(decision).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Feed a Socket Mode payload into the same logic as HTTP, without signature verification
+    /// (Socket Mode is authenticated by the app-level token on the connection).
+    ///
+    /// `kind` is the envelope `type` (`slash_commands`, `interactive`, `events_api`), `payload`
+    /// its `payload`, `envelope_id` its id (for logs, and as the ledger key only if the payload
+    /// has no `trigger_id`/`event_id`). Returns the payload to send back in the acknowledgement
+    /// (for a slash command: the ephemeral message), or `None` for a bare acknowledgement.
+    /// Duplicates (a redelivered envelope) return the same answer and publish nothing.
+    pub async fn accept_socket_payload(
+        &self,
+        kind: &str,
+        payload: Value,
+        envelope_id: &str,
+    ) -> Result<Option<Value>, IngressError> {
+        let span = info_span!(
+            "slack_request",
+            transport = "socket_mode",
+            envelope_kind = %parse::shorten(kind, 32),
+            envelope_id = %parse::shorten(envelope_id, 64),
+            ledger_key = tracing::field::Empty,
+            event_type = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+        );
+        async {
+            let decision = match parse::parse_socket(kind, payload) {
+                Ok(request) => decide(request, Fallback::Envelope(envelope_id)),
+                Err(rejection) => {
+                    info!(status = rejection.status, reason = %rejection.reason, "rejected");
+                    return Err(IngressError::Rejected { status: rejection.status, reason: rejection.reason });
+                }
+            };
+            let reply = self.execute(decision).await;
+            if reply.is_success() {
+                Ok(reply.body)
+            } else {
+                let reason = reply
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("error"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("unavailable")
+                    .to_owned();
+                if reply.status >= 500 {
+                    Err(IngressError::Unavailable { reason })
+                } else {
+                    Err(IngressError::Rejected { status: reply.status, reason })
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Carry a decision out; returns the reply.
+    async fn execute(&self, decision: Decision) -> Reply {
+        let Decision { reply, accepted, outcome } = decision;
+        let Some(accepted) = accepted else {
+            match reply.status {
+                401 => warn!(status = 401, reason = reason(&reply), "refused: bad signature"),
+                s if s >= 400 => info!(status = s, reason = reason(&reply), "rejected"),
+                _ => info!(outcome, "answered; nothing to record"),
+            }
+            return reply;
+        };
+        let span = tracing::Span::current();
+        span.record("ledger_key", accepted.key.pk());
+        span.record("event_type", accepted.event_type);
+        if let Some(first) = accepted.events.first() {
+            span.record("event_id", tracing::field::display(first.id));
+        }
+        self.process(accepted, reply).await
+    }
+
+    async fn process(&self, accepted: Accepted, reply: Reply) -> Reply {
+        let attempt = match self.ledger.begin(&accepted.key, accepted.event_type).await {
+            Ok(Begin::Owned { attempt }) => attempt,
+            Ok(Begin::Duplicate { status }) => {
+                info!(ledger_status = status.as_str(), "duplicate delivery acknowledged and dropped");
+                return reply;
+            }
+            Err(err) => {
+                error!(error = %err, "cannot record the request in the envelope ledger");
+                return Reply::error(503, "the envelope ledger is unavailable; nothing was published");
+            }
+        };
+        if attempt > 1 {
+            info!(attempt, "taking over a failed or abandoned delivery");
+        }
+        if let Some(modal) = &accepted.modal
+            && let Err(message) = self.open_modal(&modal.trigger_id, modal.view.clone()).await
+        {
+            let last_error = format!("views.open: {message}");
+            warn!(error = %last_error, "could not open the deploy confirmation");
+            self.record_failure(&accepted, attempt, &last_error).await;
+            return Reply::ephemeral(format!(
+                ":warning: Pulse could not open the deploy confirmation ({message}). Please run the command again."
+            ));
+        }
+        match self.publisher.publish_many(&accepted.events).await {
+            Ok(report) => {
+                match self.ledger.processed(&accepted.key, attempt).await {
+                    Ok(_) => {}
+                    // Published: answering 5xx now would only make Slack redeliver a duplicate.
+                    Err(err) => error!(error = %err, "published, but could not mark the ledger record processed"),
+                }
+                info!(events = report.published, "accepted and published");
+                reply
+            }
+            Err(err) => {
+                let last_error = format!("publish to {}: {err}", self.publisher.bus_name());
+                error!(error = %last_error, "publishing failed");
+                self.record_failure(&accepted, attempt, &last_error).await;
+                if accepted.slack_retries {
+                    Reply::error(503, "publishing failed; retry later")
+                } else {
+                    Reply::ephemeral(":warning: Pulse could not take this command right now. Please try again in a moment.")
+                }
+            }
+        }
+    }
+
+    async fn record_failure(&self, accepted: &Accepted, attempt: u32, last_error: &str) {
+        if let Err(err) = self.ledger.failed(&accepted.key, attempt, last_error).await {
+            error!(error = %err, "could not mark the ledger record failed; it will be taken over after the in-flight timeout");
+        }
+    }
+
+    /// `views.open`; the error is Slack's error code or a transport description (no token).
+    async fn open_modal(&self, trigger_id: &str, view: Value) -> Result<(), String> {
+        let Some(slack) = &self.slack else {
+            return Err("no Slack bot token is configured".to_owned());
+        };
+        match slack.views_open(trigger_id, view).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+}
+
+fn reason(reply: &Reply) -> &str {
+    reply.body.as_ref().and_then(|b| b.get("error")).and_then(Value::as_str).unwrap_or("")
+}

@@ -1,0 +1,9 @@
+//! home-renderer end to end on the emulator with the fake Slack: subscriptions and their
+//! replies, the Home view on every feed change, toggles, unsubscribe, several followers of one
+//! feed, concurrent changes, views that never go backwards, Slack failures, and (ignored by
+//! default) the feed.updated → Home view latency.
+
+mod harness;
+mod latency;
+mod subscriptions;
+mod views;
