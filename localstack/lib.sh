@@ -60,7 +60,8 @@ PY
 start_moto() {
   local port="$1" logfile="$2"
   ensure_moto
-  "$PULSE_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
+  # moto_server.py: moto's own server with atomic conditional writes (see the file).
+  "$PULSE_VENV/bin/python" "$PULSE_ROOT/localstack/moto_server.py" -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
   MOTO_PID=$!
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   wait_http "$AWS_ENDPOINT_URL/moto-api/" 60 || { tail -20 "$logfile" >&2; die "moto did not start on port $port (log: $logfile)"; }

@@ -198,3 +198,27 @@ async fn update_recognizes_its_own_landed_write() {
     assert_eq!(stored.value, vec!["a".to_owned(), "b".to_owned()]);
     assert_eq!(outcome.etag, Some(stored.etag));
 }
+
+#[tokio::test]
+async fn fetch_skips_an_unchanged_object() {
+    use pulse_aws::s3json::{RawObject, encode_gzip_json};
+    let store = store().await;
+    assert_eq!(store.fetch("nothing", None).await.unwrap(), RawObject::Missing);
+    assert_eq!(store.fetch("nothing", Some("\"abc\"")).await.unwrap(), RawObject::Missing);
+
+    let bytes = encode_gzip_json(&json!({"events": [1]})).unwrap();
+    let etag = store.put_raw("cached", bytes.clone(), Precondition::IfNoneMatch).await.unwrap();
+    assert_eq!(store.fetch("cached", None).await.unwrap(), RawObject::Found { bytes: bytes.clone(), etag: etag.clone() });
+    assert_eq!(store.fetch("cached", Some(&etag)).await.unwrap(), RawObject::NotModified);
+
+    let newer = store.put("cached", &json!({"events": [1, 2]}), Precondition::IfMatch(etag.clone())).await.unwrap();
+    match store.fetch("cached", Some(&etag)).await.unwrap() {
+        RawObject::Found { bytes, etag } => {
+            assert_eq!(etag, newer);
+            assert_eq!(decode_gzip_json::<serde_json::Value>(&bytes).unwrap(), json!({"events": [1, 2]}));
+        }
+        other => panic!("expected the newer object, got {other:?}"),
+    }
+    let err = store.put_raw("cached", bytes, Precondition::IfMatch(etag)).await.expect_err("stale");
+    assert!(err.is_conflict(), "{err}");
+}

@@ -8,21 +8,17 @@
 //! [`encode_gzip_json`] and [`decode_gzip_json`] are pure and usable without the `s3` SDK client
 //! (the feed-projector benchmarks them).
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use flate2::Compression;
-use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
+use pulse_contracts::codec::{self, CodecError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::retry::Backoff;
 
 /// The two bytes every gzip stream starts with.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Errors of the gzip JSON codec and store. Store errors name the bucket and key.
 #[derive(Debug, thiserror::Error)]
@@ -60,23 +56,25 @@ impl S3JsonError {
     }
 }
 
-/// Serialize `value` to JSON and gzip it (default compression level).
+/// Serialize `value` to JSON and gzip it (the feed codec of `pulse_contracts::codec`).
 pub fn encode_gzip_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, S3JsonError> {
-    let json = serde_json::to_vec(value).map_err(S3JsonError::Serialize)?;
-    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4 + 64), Compression::default());
-    encoder.write_all(&json).map_err(S3JsonError::Gzip)?;
-    encoder.finish().map_err(S3JsonError::Gzip)
+    Ok(codec::encode_gzip_json(value)?)
 }
 
-/// Gunzip `bytes` and deserialize the JSON inside. Bytes that are not gzip (no gzip magic) are
-/// read as plain JSON, so an object some tool stored uncompressed still reads.
+/// Gunzip `bytes` (one member or several) and deserialize the JSON inside; bytes that are not
+/// gzip are read as plain JSON.
 pub fn decode_gzip_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, S3JsonError> {
-    if !bytes.starts_with(&GZIP_MAGIC) {
-        return serde_json::from_slice(bytes).map_err(S3JsonError::Deserialize);
+    Ok(codec::decode_gzip_json(bytes)?)
+}
+
+impl From<CodecError> for S3JsonError {
+    fn from(err: CodecError) -> Self {
+        match err {
+            CodecError::Serialize(e) => S3JsonError::Serialize(e),
+            CodecError::Deserialize(e) => S3JsonError::Deserialize(e),
+            CodecError::Gzip(e) => S3JsonError::Gzip(e),
+        }
     }
-    let mut json = Vec::with_capacity(bytes.len().saturating_mul(6));
-    MultiGzDecoder::new(bytes).read_to_end(&mut json).map_err(S3JsonError::Gzip)?;
-    serde_json::from_slice(&json).map_err(S3JsonError::Deserialize)
 }
 
 /// A value read from S3 with the ETag it had.
@@ -157,20 +155,11 @@ impl GzipJsonStore {
     }
 
     /// The stored bytes and ETag of an object; `None` when the key does not exist.
-    async fn get_raw(&self, key: &str) -> Result<Option<(bytes::Bytes, String)>, S3JsonError> {
-        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(output) => output,
-            Err(err) if is_not_found(&err) => return Ok(None),
-            Err(err) => return Err(self.sdk_error("GetObject", key, &err)),
-        };
-        let etag = output.e_tag().unwrap_or_default().to_owned();
-        let bytes = output.body.collect().await.map_err(|err| S3JsonError::Sdk {
-            operation: "GetObject (body)",
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            message: err.to_string(),
-        })?;
-        Ok(Some((bytes.into_bytes(), etag)))
+    async fn get_raw(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, S3JsonError> {
+        match self.fetch(key, None).await? {
+            RawObject::Found { bytes, etag } => Ok(Some((bytes, etag))),
+            RawObject::Missing | RawObject::NotModified => Ok(None),
+        }
     }
 
     /// The stored bytes of an object, unless they are still the ones tagged `if_none_match`
@@ -270,7 +259,7 @@ impl GzipJsonStore {
         for attempt in 0..max_attempts {
             let current = self.get_raw(key).await?;
             let landed = match (&current, conflicted.take()) {
-                (Some((bytes, etag)), Some((mine, value))) if bytes.as_ref() == mine.as_slice() => Some((value, etag)),
+                (Some((bytes, etag)), Some((mine, value))) if bytes.as_slice() == mine.as_slice() => Some((value, etag)),
                 _ => None,
             };
             if let Some((value, etag)) = landed {
@@ -372,7 +361,7 @@ mod tests {
     fn gzip_json_round_trips() {
         let value = json!({"events": [{"sha": "abc", "n": 1}, {"sha": "def", "n": 2}]});
         let bytes = encode_gzip_json(&value).unwrap();
-        assert_eq!(&bytes[..2], &GZIP_MAGIC);
+        assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
         let back: serde_json::Value = decode_gzip_json(&bytes).unwrap();
         assert_eq!(back, value);
     }

@@ -1,0 +1,36 @@
+"""moto's server, with conditional writes made atomic as they are in AWS.
+
+moto checks an S3 `If-Match` / `If-None-Match` precondition and then stores the object in two
+steps on a threaded server, and does the same for DynamoDB condition expressions, so two
+concurrent conditional writes can both succeed where AWS lets exactly one through. Pulse's
+exactly-once guarantees rest on those conditions, and its tests check them under concurrency, so
+this launcher serialises the few write handlers involved (reads and SQS long polls stay
+concurrent) and then runs moto's own `moto_server` entry point with the given arguments.
+"""
+
+import sys
+import threading
+
+import moto.dynamodb.responses as dynamodb
+import moto.s3.responses as s3
+from moto.server import main
+
+_write_lock = threading.RLock()
+
+
+def _atomic(handler):
+    def locked(*args, **kwargs):
+        with _write_lock:
+            return handler(*args, **kwargs)
+
+    locked.__name__ = handler.__name__
+    return locked
+
+
+s3.S3Response.put_object = _atomic(s3.S3Response.put_object)
+s3.S3Response.delete_object = _atomic(s3.S3Response.delete_object)
+for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(dynamodb.DynamoHandler, name, _atomic(getattr(dynamodb.DynamoHandler, name)))
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
