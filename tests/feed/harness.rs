@@ -13,7 +13,7 @@ use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::sqs::{Queue, ReceivedMessage};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Envelope, Event};
-use pulse_feed_projector::feed_key::feed_key;
+use pulse_contracts::feed_layout::feed_key;
 use pulse_feed_projector::handler::{Clock, FeedLocation, FeedProjector};
 use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
 use pulse_runtime::DeadLetters;

@@ -39,7 +39,7 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
     match args.command {
         FeedCommand::Show { email, bucket, prefix, json } => {
             let bucket = bucket.unwrap_or_else(|| StackNames::from_env().feed_bucket());
-            let key = pulse_feed_projector::feed_key::feed_key(&prefix, &email);
+            let key = pulse_contracts::feed_layout::feed_key(&prefix, &email);
             let store = GzipJsonStore::new(s3, bucket.clone());
             let Some(feed) = store.get::<EventFeed>(&key).await.with_context(|| format!("reading s3://{bucket}/{key}"))? else {
                 println!("no feed for {email} (s3://{bucket}/{key})");

@@ -6,6 +6,7 @@ use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::idempotency::{Claim, IdempotencyStore};
 use pulse_aws::retry::Backoff;
 use pulse_aws::s3json::{GzipJsonStore, Precondition, RawObject, default_update_backoff};
+pub use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::{Envelope, Event, FeedUpdated};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_runtime::{HandlerError, MessageHandler};
@@ -18,22 +19,6 @@ use crate::stored::StoredFeed;
 
 /// The envelope `source` of events this service publishes.
 pub const SOURCE: &str = "pulse.feed-projector";
-
-/// Where feeds live: praktika's `{bucket}/{prefix}` (`EVENT_FEED_S3_PATH`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedLocation {
-    pub bucket: String,
-    pub prefix: String,
-}
-
-impl FeedLocation {
-    /// Parse praktika's `bucket/prefix` form; the prefix may be empty.
-    pub fn parse(path: &str) -> Option<Self> {
-        let path = path.trim().trim_matches('/');
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        (!bucket.is_empty()).then(|| Self { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned() })
-    }
-}
 
 /// Unix seconds now; injectable so tests can move time.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -217,17 +202,5 @@ impl MessageHandler for FeedProjector {
             Event::CiWorkflowV1(event) => self.project(&envelope.dedup_key, event).await,
             other => Err(HandlerError::unsupported(self.service(), &other)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn feed_location_parses_praktika_paths() {
-        assert_eq!(FeedLocation::parse("b/p/q"), Some(FeedLocation { bucket: "b".into(), prefix: "p/q".into() }));
-        assert_eq!(FeedLocation::parse("b"), Some(FeedLocation { bucket: "b".into(), prefix: String::new() }));
-        assert_eq!(FeedLocation::parse("/"), None);
     }
 }

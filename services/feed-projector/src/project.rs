@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Email, FeedChange};
 
-use crate::feed_key::feed_key;
+use pulse_contracts::feed_layout::feed_key;
 use crate::merge::{Change, MergeOutcome};
 
 /// One feed an incoming event must be merged into.

@@ -18,8 +18,6 @@ use serde::de::DeserializeOwned;
 
 use crate::retry::Backoff;
 
-/// The two bytes every gzip stream starts with.
-
 /// Errors of the gzip JSON codec and store. Store errors name the bucket and key.
 #[derive(Debug, thiserror::Error)]
 pub enum S3JsonError {

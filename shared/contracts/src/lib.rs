@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod events;
+pub mod feed_layout;
 pub mod parse;
 pub mod praktika;
 pub mod schema;

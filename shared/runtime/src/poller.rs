@@ -100,10 +100,8 @@ pub async fn run<H: MessageHandler>(
         })
     });
     let mut totals = RoundStats::default();
-    for result in join_all(loops).await {
-        if let Ok(stats) = result {
-            totals.add(&stats);
-        }
+    for stats in join_all(loops).await.into_iter().flatten() {
+        totals.add(&stats);
     }
     info!(?totals, "poller stopped");
     totals

@@ -14,6 +14,30 @@
 //!   that an empty prefix gives `events/...` rather than praktika's `/events/...`.
 //!
 //! Callers skip empty emails (see [`feed_name`]); this module does not reject anything.
+//!
+//! The feeds are the one read model shared between services (the feed-projector writes, the
+//! home-renderer and the CLI read), so their location rules live here with the other contracts.
+
+/// Where feeds live: praktika's `bucket/prefix` (`EVENT_FEED_S3_PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedLocation {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl FeedLocation {
+    /// Parse praktika's `bucket/prefix` form; the prefix may be empty.
+    pub fn parse(path: &str) -> Option<Self> {
+        let path = path.trim().trim_matches('/');
+        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+        (!bucket.is_empty()).then(|| Self { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned() })
+    }
+
+    /// The object key of `email`'s feed.
+    pub fn key(&self, email: &str) -> String {
+        feed_key(&self.prefix, email)
+    }
+}
 
 /// The feed's file name stem: the trimmed email with `@` → `_at_` and `+` → `_plus_`.
 ///
@@ -47,6 +71,14 @@ pub fn feed_key(prefix: &str, email: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feed_location_parses_praktika_paths() {
+        assert_eq!(FeedLocation::parse("b/p/q"), Some(FeedLocation { bucket: "b".into(), prefix: "p/q".into() }));
+        assert_eq!(FeedLocation::parse("b"), Some(FeedLocation { bucket: "b".into(), prefix: String::new() }));
+        assert_eq!(FeedLocation::parse("/"), None);
+        assert_eq!(FeedLocation::parse("b/p").unwrap().key("a+b@x.io"), "p/events/a_plus_b_at_x.io.json.gz");
+    }
 
     #[test]
     fn sanitises_at_and_plus() {
