@@ -5,6 +5,7 @@ use pulse_ingress::decide::LedgerKey;
 use pulse_ingress::ledger::Status;
 use pulse_ingress::testkit::{self, Command};
 use serde_json::json;
+use std::time::Duration;
 
 use crate::harness::{SlackPost, Stack, ephemeral_text};
 
@@ -213,4 +214,60 @@ async fn socket_mode_payloads_go_through_the_same_ledger() {
     events.sort_by_key(|e| e.event_type.clone());
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, vec!["slack.command", "slack.home_opened", "slack.interaction"]);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_one_event_publish_it_once() {
+    // Slack's immediate retry can arrive while the first delivery is still being handled (a cold
+    // start); with several ingress instances (Lambda) they race on the ledger's conditional write.
+    let stack = Stack::deploy().await;
+    let instances: Vec<pulse_ingress::Ingress> = (0..4).map(|_| stack.ingress()).collect();
+    let event_id = testkit::event_id();
+    let body = testkit::home_opened_payload(&event_id, "U2CERLKJA").to_string();
+    let replies = futures::future::join_all((0..8).map(|i| {
+        let post = SlackPost::json(body.clone()).with_header("X-Slack-Retry-Num", &(i % 2).to_string());
+        let ingress = &instances[i % instances.len()];
+        async move { post.send(ingress).await }
+    }))
+    .await;
+    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+    let events = stack.tap(1).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let record = stack.record(&LedgerKey { team_id: testkit::TEAM_ID.into(), envelope_id: event_id }).await.unwrap();
+    assert_eq!((record.status, record.attempts), (Status::Processed, 1));
+}
+
+/// The real Socket Mode client, connected to the fake Socket Mode server, feeding the real
+/// ingress: the slash command's answer comes back in the ack, the event is published once even
+/// when Slack redelivers the envelope after a reconnect.
+#[tokio::test]
+async fn socket_mode_client_feeds_the_ingress_end_to_end() {
+    use pulse_ingress::socket_mode::fake::FakeSocketMode;
+    use pulse_ingress::socket_mode::{AppToken, SocketModeClient, SocketModeConfig};
+
+    let stack = Stack::deploy().await;
+    let ingress = std::sync::Arc::new(stack.ingress());
+    let slack = FakeSocketMode::start().await.expect("fake socket mode");
+    let client = SocketModeClient::new(SocketModeConfig::new(slack.base_url(), AppToken::new("xapp-1-local")));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(client.run(ingress, async move {
+        let _ = stopped.await;
+    }));
+
+    let command = Command::new("/praktika subscribe carol@clickhouse.com", "U3");
+    let id = slack.send_envelope("slash_commands", command.socket_payload());
+    assert!(slack.wait_until(Duration::from_secs(10), |s| s.acks().iter().any(|a| a.envelope_id == id)).await, "no ack");
+    let ack = slack.acks().into_iter().find(|a| a.envelope_id == id).unwrap();
+    let answer = ack.payload.expect("the ack carries the ephemeral answer");
+    assert!(answer.to_string().contains("carol@clickhouse.com"), "{answer}");
+
+    // Slack redelivers the same envelope (e.g. after a reconnect): acknowledged, not republished.
+    slack.redeliver(&id);
+    assert!(slack.wait_until(Duration::from_secs(10), |s| s.acks().iter().filter(|a| a.envelope_id == id).count() >= 2).await);
+
+    let events = stack.tap(1).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event_type, "slack.command");
+    let _ = stop.send(());
+    running.await.unwrap().expect("the client stops cleanly on shutdown");
 }

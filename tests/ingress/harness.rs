@@ -25,6 +25,7 @@ pub struct Stack {
 
 impl Stack {
     pub async fn deploy() -> Stack {
+        crate::logs::init();
         let names = pulse_tests::deploy_stack(&pulse_tests::unique("ing"), true).await;
         let config = pulse_tests::emulator_config().await;
         let slack = FakeSlack::start().await;
@@ -117,11 +118,14 @@ impl SlackPost {
 
     /// Through [`Ingress::handle_http`], as both HTTP transports do.
     pub async fn send(&self, ingress: &Ingress) -> Reply {
+        self.send_to(ingress, "/slack/events").await
+    }
+
+    /// [`send`](Self::send) to another path (ingress routes by content; logs show the path).
+    pub async fn send_to(&self, ingress: &Ingress, path: &str) -> Reply {
         let pairs = self.header_pairs();
         let headers = SlackHeaders::from_str_pairs(pairs.iter().map(|(n, v)| (*n, v.as_str())));
-        ingress
-            .handle_http(RawRequest { method: "POST", path: "/slack/events", headers, body: self.body.as_bytes() })
-            .await
+        ingress.handle_http(RawRequest { method: "POST", path, headers, body: self.body.as_bytes() }).await
     }
 }
 

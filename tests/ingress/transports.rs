@@ -88,6 +88,7 @@ async fn api_gateway_rest_v1_and_http_api_v2_base64_through_the_lambda_handler()
     );
     let response = pulse_ingress::http::lambda_handler(&ingress, request).await;
     assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["x-slack-no-retry"], "1");
 
     let mut events = stack.tap(2).await;
     assert_eq!(events.len(), 2, "{events:?}");
@@ -116,6 +117,8 @@ async fn local_http_server_routes_by_content_on_every_path() {
             }
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
+            let no_retry = response.headers().get("x-slack-no-retry").is_some();
+            assert_eq!(no_retry, (400..500).contains(&status), "X-Slack-No-Retry on exactly the 4xx answers");
             (status, response.text().await.unwrap())
         }
     };

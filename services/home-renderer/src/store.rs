@@ -12,13 +12,19 @@
 //!
 //! # Never last-writer-wins
 //!
-//! Every change is one `TransactWriteItems`: the subscription item is updated under
-//! `revision = :expected` (or `attribute_not_exists(pk)` for the first), and in the same
-//! transaction the membership items are put / deleted. A lost race (`ConditionalCheckFailed`,
-//! `TransactionConflict`) re-reads the item (strongly consistent) and recomputes the change
-//! from the fresh state with [`crate::subscriptions::apply`], with jittered backoff. So two
-//! concurrent toggles of different preferences both land, in some order, each on top of the
-//! other.
+//! Every change is conditional on the revision read: the subscription item is updated under
+//! `revision = :expected` (or `attribute_not_exists(pk)` for the first). A change that moves the
+//! membership (subscribe, switch, unsubscribe) is one `TransactWriteItems` that also puts /
+//! deletes the membership items; a toggle, which leaves the membership alone, is a single
+//! conditional `UpdateItem`. A lost race (`ConditionalCheckFailed`, `TransactionConflict`)
+//! re-reads the item (strongly consistent) and recomputes the change from the fresh state with
+//! [`crate::subscriptions::apply`], with jittered backoff. So two concurrent toggles of
+//! different preferences both land, in some order, each on top of the other.
+//!
+//! On moto, these guarantees need the project's launcher (`localstack/moto_server.py`), which
+//! makes conditional writes atomic as they are in AWS: plain moto checks a condition and writes
+//! in two steps, and restores a cancelled transaction from a copy of the whole table, undoing
+//! concurrent writes.
 //!
 //! # Finding every subscriber of an email
 //!
@@ -267,6 +273,30 @@ impl Store {
             }
         };
         names.retain(|k, _| expression.contains(k.as_str()) || condition.contains(k.as_str()));
+
+        // A toggle leaves the membership as it is: one conditional UpdateItem is enough (and
+        // half the cost of a transaction).
+        let same_membership = current.is_some_and(|c| c.sub.is_active() == next.is_active() && c.sub.email == next.email);
+        if same_membership {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(user_pk(user)))
+                .key("sk", s(SUB_SK))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(true),
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+                Err(e) => Err(self.dynamo("UpdateItem (subscription)", &e)),
+            };
+        }
+
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(user_pk(user)))
@@ -358,6 +388,32 @@ impl Store {
         Ok(users)
     }
 
+    /// The view record and the subscription of `user` in one strongly consistent read (both
+    /// items share the partition `user#<id>`), so the record is never read after the
+    /// subscription it is compared with.
+    pub async fn user_state(&self, user: &str) -> Result<(ViewRecord, Option<Stored>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(user_pk(user)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.dynamo("Query (user)", &e))?;
+        let mut record = ViewRecord::default();
+        let mut stored = None;
+        for item in out.items() {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(SUB_SK) => stored = Some(self.parse_sub(user, item)?),
+                Some(VIEW_SK) => record = parse_view(item),
+                _ => {}
+            }
+        }
+        Ok((record, stored))
+    }
+
     /// The record of `user`'s last published view (default when none).
     pub async fn view_record(&self, user: &str) -> Result<ViewRecord, StoreError> {
         let out = self
@@ -370,17 +426,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| self.dynamo("GetItem (view)", &e))?;
-        let Some(item) = out.item() else {
-            return Ok(ViewRecord::default());
-        };
-        let num = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-        Ok(ViewRecord {
-            seq: num("seq"),
-            hash: text("hash").filter(|h| !h.is_empty()),
-            feed_etag: text("feed_etag").unwrap_or_default(),
-            sub_revision: num("sub_revision"),
-        })
+        Ok(out.item().map(parse_view).unwrap_or_default())
     }
 
     /// Records a publish as `next` if the record is still at `base_seq` (0: none yet).
@@ -453,6 +499,17 @@ impl Store {
             },
             published_revision: num("published_revision")?,
         })
+    }
+}
+
+fn parse_view(item: &HashMap<String, AttributeValue>) -> ViewRecord {
+    let num = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    ViewRecord {
+        seq: num("seq"),
+        hash: text("hash").filter(|h| !h.is_empty()),
+        feed_etag: text("feed_etag").unwrap_or_default(),
+        sub_revision: num("sub_revision"),
     }
 }
 

@@ -6,8 +6,8 @@
 //! publish), Slack's `hash` of the view last published, and the inputs it was rendered from (the
 //! feed object's ETag and the subscription revision). One publish is:
 //!
-//! 1. **read the record** (`seq = S`, `hash = H`), *then* read the subscription and the feed,
-//!    and render;
+//! 1. **read the record** (`seq = S`, `hash = H`) together with the subscription (one
+//!    consistent query of the user's partition), *then* the feed, and render;
 //! 2. if nothing changed since the recorded publish (same feed ETag, same revision) and the
 //!    caller allows it, stop: the view on screen is already this one ([`Mode::IfChanged`]);
 //! 3. **`views.publish` with `hash = H`**: Slack refuses (`hash_conflict`) if any other view was
@@ -202,8 +202,8 @@ impl ViewPublisher {
 
     /// Step 1: read the view record, then the subscription and the feed, and render.
     pub async fn prepare(&self, user: &str, feed: Option<&FeedRef>, notice: Option<&str>) -> Result<Prepared, ViewError> {
-        let base = self.store.view_record(user).await?;
-        let stored = self.store.get(user).await?;
+        // One consistent read of both items: the record is never newer than the subscription.
+        let (base, stored) = self.store.user_state(user).await?;
         let now = (self.clock)();
         let sub_revision = stored.as_ref().map_or(0, |s| s.sub.revision);
         let sub = match stored.map(|s| s.sub) {

@@ -30,6 +30,14 @@ fn reply_parts(reply: &Reply) -> (StatusCode, Option<String>) {
     (status, reply.body.as_ref().map(|b| b.to_string()))
 }
 
+/// `X-Slack-No-Retry: 1` on 4xx answers: the same bytes would be refused again, so Slack should
+/// not redeliver them (5xx answers, where a retry may succeed, do not carry it).
+const NO_RETRY: &str = "x-slack-no-retry";
+
+fn no_retry(status: StatusCode) -> bool {
+    status.is_client_error()
+}
+
 // ---- Lambda --------------------------------------------------------------------------------
 
 /// Handle one API Gateway request (REST v1 or HTTP API v2; `lambda_http` has already decoded
@@ -42,6 +50,9 @@ pub async fn lambda_handler(ingress: &Ingress, request: lambda_http::Request) ->
     let reply = ingress.handle_http(RawRequest { method: &method, path: &path, headers, body }).await;
     let (status, body) = reply_parts(&reply);
     let mut response = lambda_http::Response::builder().status(status);
+    if no_retry(status) {
+        response = response.header(NO_RETRY, "1");
+    }
     let body = match body {
         Some(json) => {
             response = response.header(header::CONTENT_TYPE, "application/json");
@@ -97,7 +108,7 @@ async fn handle_axum(
 
 fn to_axum(reply: &Reply) -> Response {
     let (status, body) = reply_parts(reply);
-    match body {
+    let mut response = match body {
         Some(json) => {
             let mut response = (status, json).into_response();
             response
@@ -106,7 +117,11 @@ fn to_axum(reply: &Reply) -> Response {
             response
         }
         None => status.into_response(),
+    };
+    if no_retry(status) {
+        response.headers_mut().insert(NO_RETRY, HeaderValue::from_static("1"));
     }
+    response
 }
 
 /// Serve [`router`] on `listener` until Ctrl-C / SIGTERM.

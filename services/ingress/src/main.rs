@@ -1,5 +1,6 @@
 //! The `ingress` binary: an API Gateway-triggered Lambda when `AWS_LAMBDA_RUNTIME_API` is set,
-//! else a local HTTP server (`ingress serve --addr 127.0.0.1:3000`, or `PULSE_INGRESS_ADDR`).
+//! else a local HTTP server (`ingress serve --addr 127.0.0.1:3000`, or `PULSE_INGRESS_ADDR`), or
+//! a Socket Mode client (`ingress socket-mode`) for workspaces without a public endpoint.
 //! Configuration: see `pulse_ingress::config` and the crate's README.
 
 use std::net::SocketAddr;
@@ -23,18 +24,24 @@ enum Command {
         #[arg(long, env = "PULSE_INGRESS_ADDR", default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
     },
+    /// Connect to Slack over Socket Mode with the app-level token (`SLACK_APP_TOKEN`, or the SSM
+    /// parameter named by `PULSE_SLACK_APP_TOKEN_PARAM`, default `pulse_slack_app_token`).
+    SocketMode,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     pulse_runtime::logging::init();
-    let config = pulse_aws::config::load().await;
-    let ingress = Arc::new(pulse_ingress::config::from_env(&config).await?);
     if pulse_runtime::logging::in_lambda() {
+        let config = pulse_aws::config::load().await;
+        let ingress = Arc::new(pulse_ingress::config::from_env(&config).await?);
         return pulse_ingress::http::run_lambda(ingress).await.map_err(|e| anyhow::anyhow!(e));
     }
     let cli = Cli::parse();
+    let config = pulse_aws::config::load().await;
+    let ingress = Arc::new(pulse_ingress::config::from_env(&config).await?);
     let addr = match cli.command {
+        Some(Command::SocketMode) => return socket_mode(&config, ingress).await,
         Some(Command::Serve { addr }) => addr,
         None => std::env::var("PULSE_INGRESS_ADDR")
             .ok()
@@ -43,4 +50,27 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
     };
     pulse_ingress::http::serve_on(ingress, addr).await.context("serving HTTP")
+}
+
+async fn socket_mode(config: &aws_config::SdkConfig, ingress: Arc<pulse_ingress::Ingress>) -> anyhow::Result<()> {
+    use pulse_ingress::socket_mode::{AppToken, SocketModeClient, SocketModeConfig};
+    let parameter = std::env::var("PULSE_SLACK_APP_TOKEN_PARAM").unwrap_or_else(|_| "pulse_slack_app_token".to_owned());
+    let ssm = pulse_aws::secrets::Secrets::new(aws_sdk_ssm::Client::new(config));
+    let token = pulse_aws::secrets::resolve("SLACK_APP_TOKEN", &parameter, Some(&ssm)).await.context("the app-level token")?;
+    let base_url = std::env::var("SLACK_API_URL").unwrap_or_else(|_| "https://slack.com/api".to_owned());
+    let client = SocketModeClient::new(SocketModeConfig::new(base_url, AppToken::new(token.expose())));
+    client.run(ingress, shutdown_signal()).await.map_err(|e| anyhow::anyhow!(e))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

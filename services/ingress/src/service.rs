@@ -245,3 +245,19 @@ impl Ingress {
 fn reason(reply: &Reply) -> &str {
     reply.body.as_ref().and_then(|b| b.get("error")).and_then(Value::as_str).unwrap_or("")
 }
+
+/// Socket Mode feeds envelopes into the same logic as HTTP. A rejected payload is acknowledged
+/// and dropped (a redelivery cannot help); an unavailable ledger or bus leaves the envelope
+/// unacknowledged so that Slack redelivers it.
+impl crate::socket_mode::EnvelopeSink for Ingress {
+    async fn accept(&self, kind: &str, payload: serde_json::Value, envelope_id: &str) -> Result<Option<serde_json::Value>, String> {
+        match self.accept_socket_payload(kind, payload, envelope_id).await {
+            Ok(reply) => Ok(reply),
+            Err(IngressError::Rejected { status, reason }) => {
+                tracing::warn!(envelope_id, status, %reason, "socket mode payload rejected; acknowledged and dropped");
+                Ok(None)
+            }
+            Err(err @ IngressError::Unavailable { .. }) => Err(err.to_string()),
+        }
+    }
+}

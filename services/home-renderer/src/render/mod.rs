@@ -285,7 +285,8 @@ fn footer(model: &HomeModel<'_>) -> Vec<Value> {
         let mut b = button(UNSUBSCRIBE_ACTION_ID, "Unsubscribe", "unsubscribe", Some("danger"));
         b["confirm"] = json!({
             "title": { "type": "plain_text", "text": "Unsubscribe?" },
-            "text": { "type": "mrkdwn", "text": format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", cut(&text::escape(model.email), 500)) },
+            // Slack allows 300 characters here.
+            "text": { "type": "mrkdwn", "text": format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", text::escape(&cut(model.email, 150))) },
             "confirm": { "type": "plain_text", "text": "Unsubscribe" },
             "deny": { "type": "plain_text", "text": "Cancel" },
             "style": "danger",

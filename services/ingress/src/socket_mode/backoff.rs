@@ -21,7 +21,11 @@ impl Backoff {
     /// A `cap` below `base` is raised to `base`; a zero `base` is treated as 1 ms.
     pub fn new(base: Duration, cap: Duration) -> Self {
         let base = base.max(Duration::from_millis(1));
-        Self { base, cap: cap.max(base), attempt: 0 }
+        Self {
+            base,
+            cap: cap.max(base),
+            attempt: 0,
+        }
     }
 
     /// How many delays were handed out since the last reset.
@@ -33,7 +37,9 @@ impl Backoff {
     pub fn ceiling(&self) -> Duration {
         // 2^20 * base is beyond any sensible cap; stop doubling there to avoid overflow.
         let factor = 1u32 << self.attempt.min(20);
-        self.base.checked_mul(factor).map_or(self.cap, |d| d.min(self.cap))
+        self.base
+            .checked_mul(factor)
+            .map_or(self.cap, |d| d.min(self.cap))
     }
 
     /// The next delay, drawn with the thread-local generator.
@@ -75,7 +81,9 @@ mod tests {
         }
         assert_eq!(
             ceilings,
-            [100, 200, 400, 800, 1000, 1000, 1000, 1000].map(|m| m * MS).to_vec()
+            [100, 200, 400, 800, 1000, 1000, 1000, 1000]
+                .map(|m| m * MS)
+                .to_vec()
         );
     }
 
@@ -98,8 +106,14 @@ mod tests {
             }
             // Full jitter: the draws cover (nearly) the whole interval, not just its top.
             let ceiling = 100 * MS * (1 << attempt);
-            assert!(lowest < ceiling / 20, "attempt {attempt}: lowest {lowest:?}");
-            assert!(highest > ceiling * 19 / 20, "attempt {attempt}: highest {highest:?}");
+            assert!(
+                lowest < ceiling / 20,
+                "attempt {attempt}: lowest {lowest:?}"
+            );
+            assert!(
+                highest > ceiling * 19 / 20,
+                "attempt {attempt}: highest {highest:?}"
+            );
         }
     }
 
@@ -130,7 +144,10 @@ mod tests {
     fn degenerate_settings_are_tamed() {
         let b = Backoff::new(Duration::ZERO, Duration::ZERO);
         assert_eq!(b.ceiling(), MS);
-        let b = Backoff::new(Duration::from_secs(u64::MAX / 2), Duration::from_secs(u64::MAX));
+        let b = Backoff::new(
+            Duration::from_secs(u64::MAX / 2),
+            Duration::from_secs(u64::MAX),
+        );
         assert_eq!(b.ceiling(), Duration::from_secs(u64::MAX / 2));
     }
 }

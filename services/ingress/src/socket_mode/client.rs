@@ -96,7 +96,9 @@ impl SocketModeClient {
             return Err(SocketModeError::InvalidToken);
         }
         if config.max_in_flight == 0 {
-            return Err(SocketModeError::Config("max_in_flight must be at least 1".into()));
+            return Err(SocketModeError::Config(
+                "max_in_flight must be at least 1".into(),
+            ));
         }
         let http = reqwest::Client::builder()
             .timeout(config.connect_timeout)
@@ -157,7 +159,7 @@ impl SocketModeClient {
                                     replaced_by = conn,
                                     "replacement ready; closing the old connection after its pending acks"
                                 );
-                                old.handle.retire();
+                                old.handle.retire("replaced by a newer connection");
                                 retiring.push(old.handle);
                             }
                         }
@@ -181,7 +183,7 @@ impl SocketModeClient {
                         }
                     }
                     ConnEvent::OpenFailed { conn, error } => {
-                        if !pending.as_ref().is_some_and(|p| p.id == conn) {
+                        if pending.as_ref().is_none_or(|p| p.id != conn) {
                             continue;
                         }
                         pending = None;
@@ -258,11 +260,14 @@ impl SocketModeClient {
             closing.push(a.handle);
         }
         for handle in &closing {
-            handle.retire();
+            handle.retire("client shutting down");
         }
         futures::future::join_all(closing.into_iter().map(|h| h.finish(grace))).await;
         let all = u32::try_from(config.max_in_flight).unwrap_or(u32::MAX);
-        if tokio::time::timeout(config.ack_timeout, shared.permits.acquire_many(all)).await.is_err() {
+        if tokio::time::timeout(config.ack_timeout, shared.permits.acquire_many(all))
+            .await
+            .is_err()
+        {
             warn!("some envelopes were still being processed at shutdown");
         }
         info!(outcome = ?result.as_ref().map_err(ToString::to_string), "Socket Mode client stopped");
@@ -276,4 +281,28 @@ fn schedule(connect_at: &mut Option<Instant>, at: Instant) {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wss_gets_a_rustls_connector_with_the_system_roots() {
+        if rustls_native_certs::load_native_certs().certs.is_empty() {
+            eprintln!("no system root certificates here; skipped");
+            return;
+        }
+        assert!(matches!(tls_connector(), Ok(Connector::Rustls(_))));
+    }
+
+    #[test]
+    fn the_earliest_schedule_wins() {
+        let now = Instant::now();
+        let mut at = None;
+        schedule(&mut at, now + Duration::from_secs(5));
+        schedule(&mut at, now + Duration::from_secs(1));
+        schedule(&mut at, now + Duration::from_secs(3));
+        assert_eq!(at, Some(now + Duration::from_secs(1)));
+    }
 }

@@ -39,14 +39,19 @@ pub(crate) enum ConnEvent {
     /// No WebSocket was established (URL not obtained, handshake failed or timed out).
     OpenFailed { conn: u64, error: OpenError },
     /// The WebSocket ended. `ready_for` is how long it had been ready (None: never was).
-    Ended { conn: u64, reason: String, ready_for: Option<Duration> },
+    Ended {
+        conn: u64,
+        reason: String,
+        ready_for: Option<Duration>,
+    },
 }
 
 /// What the supervisor tells a connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ConnCmd {
-    /// Another connection took over: finish the acks of envelopes in flight, then close.
-    Retire,
+    /// Another connection took over, or the client stops: finish the acks of envelopes in
+    /// flight, then close with this reason.
+    Retire(&'static str),
 }
 
 /// The supervisor's handle on a connection task.
@@ -57,14 +62,17 @@ pub(crate) struct ConnHandle {
 }
 
 impl ConnHandle {
-    pub(crate) fn retire(&self) {
-        let _ = self.cmds.send(ConnCmd::Retire);
+    pub(crate) fn retire(&self, reason: &'static str) {
+        let _ = self.cmds.send(ConnCmd::Retire(reason));
     }
 
     /// Waits for the task to end, at most `within`; then aborts it.
     pub(crate) async fn finish(mut self, within: Duration) {
         if timeout(within, &mut self.task).await.is_err() {
-            debug!(conn = self.id, "connection task did not end in time; aborted");
+            debug!(
+                conn = self.id,
+                "connection task did not end in time; aborted"
+            );
             self.task.abort();
         }
     }
@@ -116,7 +124,6 @@ impl Drop for InFlightGuard {
 /// What envelope tasks need of their connection: where to send the ack.
 #[derive(Clone)]
 pub(crate) struct Link {
-    pub(crate) conn: u64,
     out: mpsc::Sender<Message>,
     pub(crate) in_flight: Arc<InFlight>,
 }
@@ -125,12 +132,15 @@ impl Link {
     /// Sends an ack on this connection. If the connection is gone the ack is lost, Slack
     /// redelivers the envelope, and the dedup set answers the redelivery.
     pub(crate) async fn ack(&self, envelope_id: &str, payload: Option<&serde_json::Value>) -> bool {
-        let sent = self.out.send(Message::text(protocol::ack(envelope_id, payload))).await.is_ok();
+        let sent = self
+            .out
+            .send(Message::text(protocol::ack(envelope_id, payload)))
+            .await
+            .is_ok();
         if sent {
-            debug!(conn = self.conn, with_payload = payload.is_some(), "acknowledged");
+            debug!(with_payload = payload.is_some(), "acknowledged");
         } else {
             warn!(
-                conn = self.conn,
                 "ack not sent: the connection is closed; Slack redelivers the envelope and the \
                  redelivery is acknowledged without processing it again"
             );
@@ -144,7 +154,11 @@ pub(crate) fn spawn<S: EnvelopeSink>(shared: Arc<Shared<S>>, conn: u64) -> ConnH
     let (cmds, rx) = mpsc::unbounded_channel();
     let span = info_span!("socket_mode_connection", conn);
     let task = tokio::spawn(run(shared, conn, rx).instrument(span));
-    ConnHandle { id: conn, cmds, task }
+    ConnHandle {
+        id: conn,
+        cmds,
+        task,
+    }
 }
 
 async fn run<S: EnvelopeSink>(
@@ -183,7 +197,10 @@ async fn run<S: EnvelopeSink>(
         match shared.tls() {
             Ok(connector) => Some(connector),
             Err(error) => {
-                let _ = events.send(ConnEvent::OpenFailed { conn, error: OpenError::Tls(error) });
+                let _ = events.send(ConnEvent::OpenFailed {
+                    conn,
+                    error: OpenError::Tls(error),
+                });
                 return;
             }
         }
@@ -200,14 +217,21 @@ async fn run<S: EnvelopeSink>(
         Ok(Ok((ws, _response))) => ws,
         Ok(Err(e)) => {
             // tungstenite's messages do not quote the URL, but make sure the ticket never leaks.
-            let reason = format!("WebSocket handshake with {shown} failed: {e}").replace(&url, &shown);
-            let error = OpenError::Transient { reason, retry_after: None };
+            let reason =
+                format!("WebSocket handshake with {shown} failed: {e}").replace(&url, &shown);
+            let error = OpenError::Transient {
+                reason,
+                retry_after: None,
+            };
             let _ = events.send(ConnEvent::OpenFailed { conn, error });
             return;
         }
         Err(_) => {
             let reason = format!("WebSocket handshake with {shown} timed out");
-            let error = OpenError::Transient { reason, retry_after: None };
+            let error = OpenError::Transient {
+                reason,
+                retry_after: None,
+            };
             let _ = events.send(ConnEvent::OpenFailed { conn, error });
             return;
         }
@@ -234,17 +258,24 @@ async fn run<S: EnvelopeSink>(
         .in_current_span(),
     );
 
-    let link = Link { conn, out: out.clone(), in_flight: Arc::new(InFlight::default()) };
+    let link = Link {
+        out: out.clone(),
+        in_flight: Arc::new(InFlight::default()),
+    };
     let connected_at = Instant::now();
     let mut ready_at: Option<Instant> = None;
     let mut last_rx = Instant::now();
     let mut ping_sent: Option<Instant> = None;
     let mut retire_by: Option<Instant> = None;
+    let mut retire_reason = "closing";
     let mut close_by: Option<Instant> = None;
     let mut cmds_open = true;
 
     let send_close = |reason: &'static str| {
-        let frame = CloseFrame { code: CloseCode::Normal, reason: reason.into() };
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: reason.into(),
+        };
         // try_send: a full queue means the writer is stuck; the grace timer ends it anyway.
         let _ = out.try_send(Message::Close(Some(frame)));
     };
@@ -271,7 +302,8 @@ async fn run<S: EnvelopeSink>(
 
         tokio::select! {
             cmd = cmds.recv(), if cmds_open && close_by.is_none() => match cmd {
-                Some(ConnCmd::Retire) => {
+                Some(ConnCmd::Retire(reason)) => {
+                    retire_reason = reason;
                     if retire_by.is_none() {
                         retire_by = Some(Instant::now() + config.ack_timeout + RETIRE_SLACK);
                         debug!("retiring: finishing pending acks before closing");
@@ -280,7 +312,7 @@ async fn run<S: EnvelopeSink>(
                 None => cmds_open = false,
             },
             () = link.in_flight.idle(), if retire_by.is_some() && close_by.is_none() => {
-                send_close("replaced by a newer connection");
+                send_close(retire_reason);
                 close_by = Some(Instant::now() + CLOSE_GRACE);
                 debug!("pending acks done; close frame sent");
             }
@@ -292,7 +324,7 @@ async fn run<S: EnvelopeSink>(
                     }
                 } else if retire_by.is_some_and(|by| now >= by) {
                     warn!("acks still pending when retiring; closing anyway (Slack redelivers those envelopes)");
-                    send_close("replaced by a newer connection");
+                    send_close(retire_reason);
                     close_by = Some(now + CLOSE_GRACE);
                 } else if ready_at.is_none() && now >= connected_at + config.hello_timeout {
                     break format!("no hello within {} ms", config.hello_timeout.as_millis());
@@ -375,5 +407,9 @@ async fn run<S: EnvelopeSink>(
     writer.abort();
     let ready_for = ready_at.map(|at| at.elapsed());
     debug!(%reason, "connection ended");
-    let _ = events.send(ConnEvent::Ended { conn, reason, ready_for });
+    let _ = events.send(ConnEvent::Ended {
+        conn,
+        reason,
+        ready_for,
+    });
 }

@@ -26,7 +26,6 @@ use super::recent::{Seen, Status};
 pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, envelope: Envelope) {
     let span = info_span!(
         "envelope",
-        conn = link.conn,
         envelope_id = %envelope.envelope_id,
         kind = %envelope.kind,
         retry_attempt = envelope.retry_attempt,
@@ -59,7 +58,8 @@ pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, en
             info!("already processed; acknowledged without processing again");
             tokio::spawn(
                 async move {
-                    link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts)).await;
+                    link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts))
+                        .await;
                     drop(guard);
                 }
                 .in_current_span(),
@@ -71,14 +71,18 @@ pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, en
             tokio::spawn(
                 async move {
                     // Clone out of the watch before awaiting anything: its guard blocks writers.
-                    let settled = match timeout(ack_timeout, status.wait_for(|s| *s != Status::InFlight)).await {
-                        Ok(Ok(status)) => Some(status.clone()),
-                        Ok(Err(_)) => Some(Status::Failed),
-                        Err(_) => None,
-                    };
+                    let settled =
+                        match timeout(ack_timeout, status.wait_for(|s| *s != Status::InFlight))
+                            .await
+                        {
+                            Ok(Ok(status)) => Some(status.clone()),
+                            Ok(Err(_)) => Some(Status::Failed),
+                            Err(_) => None,
+                        };
                     match settled {
                         Some(Status::Done(payload)) => {
-                            link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts)).await;
+                            link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts))
+                                .await;
                         }
                         Some(_) => {
                             debug!("the first delivery failed; not acknowledged, Slack retries it");
@@ -104,7 +108,13 @@ async fn process<S: EnvelopeSink>(
     envelope: Envelope,
     guard: super::connection::InFlightGuard,
 ) {
-    let Envelope { envelope_id, kind, payload, accepts_response_payload: accepts, .. } = envelope;
+    let Envelope {
+        envelope_id,
+        kind,
+        payload,
+        accepts_response_payload: accepts,
+        ..
+    } = envelope;
     let started = Instant::now();
     let mut work = {
         let shared = Arc::clone(&shared);
@@ -127,7 +137,10 @@ async fn process<S: EnvelopeSink>(
                 }
                 let payload = response.as_ref().filter(|_| accepts);
                 if link.ack(&envelope_id, payload).await {
-                    info!(ack_ms = millis(started.elapsed()), "envelope processed and acknowledged");
+                    info!(
+                        ack_ms = millis(started.elapsed()),
+                        "envelope processed and acknowledged"
+                    );
                 }
             }
             drop(guard);
@@ -145,7 +158,10 @@ async fn process<S: EnvelopeSink>(
                     "envelope was acknowledged at the ack timeout but the sink then failed: Slack will not redeliver it"
                 );
             } else {
-                info!(total_ms = millis(started.elapsed()), "slow envelope processed");
+                info!(
+                    total_ms = millis(started.elapsed()),
+                    "slow envelope processed"
+                );
             }
         }
     }
@@ -164,7 +180,10 @@ fn settle<S: EnvelopeSink>(
             None
         }
         Err(e) => {
-            error!(panicked = e.is_panic(), "sink task died; not acknowledged, so Slack redelivers the envelope");
+            error!(
+                panicked = e.is_panic(),
+                "sink task died; not acknowledged, so Slack redelivers the envelope"
+            );
             None
         }
     };

@@ -19,8 +19,11 @@
 //! - A bounded set of recent envelope ids per client makes redeliveries (`retry_attempt > 0`,
 //!   same id, typically after a reconnect) acked without reaching the sink twice. The envelope
 //!   ledger in DynamoDB, written by the sink, remains the durable dedup.
-//! - Logs carry the connection number, envelope id, type and retry attempt; never the token
-//!   ([`AppToken`] prints `xapp-***`) nor the WebSocket URL's `ticket` query.
+//! - Logs carry the connection number (`conn`: this client's attempt counter, so it also counts
+//!   attempts that never connected), envelope id, type and retry attempt; never the token
+//!   ([`AppToken`] prints `xapp-***`) nor the WebSocket URL's `ticket` query (only
+//!   scheme://host/path is logged). Keep `tungstenite` below `trace`: at trace it logs the raw
+//!   handshake request, ticket included.
 //!
 //! [`fake::FakeSocketMode`] is a local stand-in for Slack's side, for tests and the local stack.
 

@@ -26,7 +26,10 @@ const FATAL_ERRORS: [&str; 9] = [
 pub(crate) enum OpenError {
     /// Network trouble, HTTP 5xx/429, `ratelimited`, ...: retry with backoff, waiting at least
     /// `retry_after` when Slack said so.
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     /// Slack refused the token or the app (`invalid_auth`, `missing_scope`, ...).
     Fatal { error: String },
     /// No TLS configuration could be built for a `wss://` URL (no root certificates).
@@ -54,7 +57,10 @@ pub(crate) async fn open_url(
         .body("")
         .send()
         .await
-        .map_err(|e| OpenError::Transient { reason: e.without_url().to_string(), retry_after: None })?;
+        .map_err(|e| OpenError::Transient {
+            reason: e.without_url().to_string(),
+            retry_after: None,
+        })?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -68,18 +74,32 @@ pub(crate) async fn open_url(
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
         {
-            Err(OpenError::Transient { reason, retry_after })
+            Err(OpenError::Transient {
+                reason,
+                retry_after,
+            })
         } else {
             Err(OpenError::Fatal { error: reason })
         };
     }
     let body: OpenResponse = response.json().await.map_err(|e| OpenError::Transient {
-        reason: format!("unreadable apps.connections.open response: {}", e.without_url()),
+        reason: format!(
+            "unreadable apps.connections.open response: {}",
+            e.without_url()
+        ),
         retry_after: None,
     })?;
     match body {
-        OpenResponse { ok: true, url: Some(url), .. } => Ok(url),
-        OpenResponse { ok: true, url: None, .. } => Err(OpenError::Transient {
+        OpenResponse {
+            ok: true,
+            url: Some(url),
+            ..
+        } => Ok(url),
+        OpenResponse {
+            ok: true,
+            url: None,
+            ..
+        } => Err(OpenError::Transient {
             reason: "apps.connections.open answered ok without a url".into(),
             retry_after: None,
         }),
@@ -88,7 +108,10 @@ pub(crate) async fn open_url(
             if FATAL_ERRORS.contains(&error.as_str()) {
                 Err(OpenError::Fatal { error })
             } else {
-                Err(OpenError::Transient { reason: error, retry_after })
+                Err(OpenError::Transient {
+                    reason: error,
+                    retry_after,
+                })
             }
         }
     }

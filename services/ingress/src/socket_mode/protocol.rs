@@ -59,11 +59,15 @@ impl DisconnectReason {
 /// A text frame from Slack, classified.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
-    Hello { num_connections: Option<u64> },
+    Hello {
+        num_connections: Option<u64>,
+    },
     Disconnect(DisconnectReason),
     Envelope(Envelope),
     /// JSON of a shape this client does not know (logged and ignored).
-    Unknown { kind: Option<String> },
+    Unknown {
+        kind: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -108,7 +112,9 @@ pub fn parse(text: &str) -> Result<Inbound, String> {
         }));
     }
     Ok(match raw.kind.as_deref() {
-        Some("hello") => Inbound::Hello { num_connections: raw.num_connections },
+        Some("hello") => Inbound::Hello {
+            num_connections: raw.num_connections,
+        },
         Some("disconnect") => {
             Inbound::Disconnect(DisconnectReason::parse(raw.reason.as_deref().unwrap_or("")))
         }
@@ -145,24 +151,44 @@ mod tests {
     #[test]
     fn parses_slacks_messages() {
         let hello = r#"{"type":"hello","num_connections":2,"debug_info":{"host":"applink-1"},"connection_info":{"app_id":"A1"}}"#;
-        assert_eq!(parse(hello).unwrap(), Inbound::Hello { num_connections: Some(2) });
+        assert_eq!(
+            parse(hello).unwrap(),
+            Inbound::Hello {
+                num_connections: Some(2)
+            }
+        );
         let warn = r#"{"type":"disconnect","reason":"warning","debug_info":{"host":"applink-1"}}"#;
-        assert_eq!(parse(warn).unwrap(), Inbound::Disconnect(DisconnectReason::Warning));
+        assert_eq!(
+            parse(warn).unwrap(),
+            Inbound::Disconnect(DisconnectReason::Warning)
+        );
         let off = r#"{"type":"disconnect","reason":"link_disabled"}"#;
-        assert_eq!(parse(off).unwrap(), Inbound::Disconnect(DisconnectReason::LinkDisabled));
+        assert_eq!(
+            parse(off).unwrap(),
+            Inbound::Disconnect(DisconnectReason::LinkDisabled)
+        );
         let env = r#"{"envelope_id":"57d6a792","payload":{"command":"/pulser"},"type":"slash_commands","accepts_response_payload":true,"retry_attempt":1,"retry_reason":"timeout"}"#;
-        let Inbound::Envelope(e) = parse(env).unwrap() else { panic!() };
+        let Inbound::Envelope(e) = parse(env).unwrap() else {
+            panic!()
+        };
         assert_eq!(e.envelope_id, "57d6a792");
         assert_eq!(e.kind, "slash_commands");
         assert_eq!(e.payload["command"], "/pulser");
         assert!(e.accepts_response_payload);
         assert_eq!((e.retry_attempt, e.retry_reason.as_str()), (1, "timeout"));
         let minimal = r#"{"envelope_id":"x","type":"events_api"}"#;
-        let Inbound::Envelope(e) = parse(minimal).unwrap() else { panic!() };
+        let Inbound::Envelope(e) = parse(minimal).unwrap() else {
+            panic!()
+        };
         assert!(!e.accepts_response_payload && e.retry_attempt == 0 && e.payload.is_null());
         assert!(parse("not json").is_err());
         assert!(parse(r#"{"envelope_id":"x"}"#).is_err());
-        assert_eq!(parse(r#"{"type":"pong"}"#).unwrap(), Inbound::Unknown { kind: Some("pong".into()) });
+        assert_eq!(
+            parse(r#"{"type":"pong"}"#).unwrap(),
+            Inbound::Unknown {
+                kind: Some("pong".into())
+            }
+        );
     }
 
     #[test]
@@ -179,7 +205,10 @@ mod tests {
             redact_url("wss://wss-primary.slack.com/link/?ticket=abc-123&app_id=A1"),
             "wss://wss-primary.slack.com/link/"
         );
-        assert_eq!(redact_url("ws://127.0.0.1:5/link?ticket=7"), "ws://127.0.0.1:5/link");
+        assert_eq!(
+            redact_url("ws://127.0.0.1:5/link?ticket=7"),
+            "ws://127.0.0.1:5/link"
+        );
         assert_eq!(redact_url("wss://user:pw@host/x"), "wss://host/x");
         assert_eq!(redact_url("garbage?ticket=1"), "<url>");
     }

@@ -48,7 +48,9 @@ async fn open(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
         Some(OpenFailure::SlackError(error)) => return slack_error(StatusCode::OK, &error),
         Some(OpenFailure::RateLimited { retry_after_secs }) => {
             let mut response = slack_error(StatusCode::TOO_MANY_REQUESTS, "ratelimited");
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return response;
         }
         None => {}
@@ -86,7 +88,9 @@ struct EnvelopeRequest {
 
 async fn envelope(State(inner): State<Arc<Inner>>, Json(req): Json<EnvelopeRequest>) -> Response {
     let fake = FakeSocketMode::handle(inner);
-    let accepts = req.accepts_response_payload.unwrap_or(req.kind == "slash_commands");
+    let accepts = req
+        .accepts_response_payload
+        .unwrap_or(req.kind == "slash_commands");
     let envelope_id = fake.send_envelope_with(&req.kind, req.payload, accepts, None);
     Json(json!({"ok": true, "envelope_id": envelope_id})).into_response()
 }
@@ -113,7 +117,10 @@ struct ConnectionRequest {
     reason: Option<String>,
 }
 
-async fn disconnect(State(inner): State<Arc<Inner>>, Json(req): Json<ConnectionRequest>) -> Response {
+async fn disconnect(
+    State(inner): State<Arc<Inner>>,
+    Json(req): Json<ConnectionRequest>,
+) -> Response {
     let fake = FakeSocketMode::handle(inner);
     let Some(conn) = req.connection.or_else(|| fake.newest_connection()) else {
         return slack_error(StatusCode::CONFLICT, "no_connection");

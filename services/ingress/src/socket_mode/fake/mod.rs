@@ -115,7 +115,11 @@ impl std::fmt::Debug for FakeSocketMode {
 impl FakeSocketMode {
     /// Starts on `127.0.0.1`, on free ports.
     pub async fn start() -> std::io::Result<Self> {
-        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Self::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
     }
 
     /// Starts with the HTTP side (`apps.connections.open`, `/_fake/…`) on `http` and the
@@ -141,12 +145,18 @@ impl FakeSocketMode {
                 .await;
         });
         tracing::info!(http = %inner.http_addr, ws = %inner.ws_addr, "fake Socket Mode server listening");
-        Ok(Self { _owner: Some(Arc::new(StopOnDrop(Arc::clone(&inner)))), inner })
+        Ok(Self {
+            _owner: Some(Arc::new(StopOnDrop(Arc::clone(&inner)))),
+            inner,
+        })
     }
 
     /// A non-owning handle (for the HTTP control handlers).
     fn handle(inner: Arc<Inner>) -> Self {
-        Self { inner, _owner: None }
+        Self {
+            inner,
+            _owner: None,
+        }
     }
 
     /// The Web API base to configure in the client: `http://127.0.0.1:PORT/api`.
@@ -250,7 +260,10 @@ impl FakeSocketMode {
 
     fn tell(&self, connection: u64, out: Out) -> bool {
         let state = self.inner.lock();
-        state.conns.get(&connection).is_some_and(|c| c.open && c.tx.send(out).is_ok())
+        state
+            .conns
+            .get(&connection)
+            .is_some_and(|c| c.open && c.tx.send(out).is_ok())
     }
 
     /// The newest connection that said hello and is open.
@@ -306,14 +319,21 @@ impl FakeSocketMode {
     }
 
     /// Waits until `condition` holds, at most `within`; returns whether it does.
-    pub async fn wait_until(&self, within: Duration, mut condition: impl FnMut(&Self) -> bool) -> bool {
+    pub async fn wait_until(
+        &self,
+        within: Duration,
+        mut condition: impl FnMut(&Self) -> bool,
+    ) -> bool {
         let mut changed = self.inner.changed.subscribe();
         let deadline = Instant::now() + within;
         loop {
             if condition(self) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
                 return condition(self);
             }
         }

@@ -82,7 +82,14 @@ impl State {
         let now = Instant::now();
         self.conns.insert(
             id,
-            Conn { tx, ready: false, open: true, opened_at: now, ready_at: None, closed_at: None },
+            Conn {
+                tx,
+                ready: false,
+                open: true,
+                opened_at: now,
+                ready_at: None,
+                closed_at: None,
+            },
         );
         self.max_open = self.max_open.max(self.open_count());
         id
@@ -94,7 +101,11 @@ impl State {
 
     /// The newest connection that said hello and is still open.
     pub(super) fn newest_ready(&self) -> Option<u64> {
-        self.conns.iter().rev().find(|(_, c)| c.open && c.ready).map(|(id, _)| *id)
+        self.conns
+            .iter()
+            .rev()
+            .find(|(_, c)| c.open && c.ready)
+            .map(|(id, _)| *id)
     }
 
     pub(super) fn mark_ready(&mut self, id: u64) {
@@ -106,7 +117,11 @@ impl State {
         let waiting: Vec<String> = self
             .order
             .iter()
-            .filter(|e| self.envelopes.get(*e).is_some_and(|r| !r.acked && r.delivered_on.is_none()))
+            .filter(|e| {
+                self.envelopes
+                    .get(*e)
+                    .is_some_and(|r| !r.acked && r.delivered_on.is_none())
+            })
             .cloned()
             .collect();
         for envelope_id in waiting {
@@ -124,7 +139,11 @@ impl State {
         let lost: Vec<String> = self
             .order
             .iter()
-            .filter(|e| self.envelopes.get(*e).is_some_and(|r| !r.acked && r.delivered_on == Some(id)))
+            .filter(|e| {
+                self.envelopes
+                    .get(*e)
+                    .is_some_and(|r| !r.acked && r.delivered_on == Some(id))
+            })
             .cloned()
             .collect();
         for envelope_id in lost {
@@ -139,7 +158,11 @@ impl State {
 
     pub(super) fn new_envelope(&mut self, kind: &str, payload: Value, accepts: bool) -> String {
         self.next_envelope += 1;
-        let envelope_id = format!("env-{:04}-{:08x}", self.next_envelope, rand::random::<u32>());
+        let envelope_id = format!(
+            "env-{:04}-{:08x}",
+            self.next_envelope,
+            rand::random::<u32>()
+        );
         self.envelopes.insert(
             envelope_id.clone(),
             Rec {
@@ -187,7 +210,9 @@ impl State {
 
     /// Slack's retry of an envelope: same id, `retry_attempt + 1`, even if it was acked.
     pub(super) fn redeliver(&mut self, envelope_id: &str, target: Option<u64>) -> bool {
-        let Some(rec) = self.envelopes.get_mut(envelope_id) else { return false };
+        let Some(rec) = self.envelopes.get_mut(envelope_id) else {
+            return false;
+        };
         rec.retry_attempt += 1;
         rec.retry_reason = "timeout".into();
         rec.acked = false;
@@ -198,11 +223,17 @@ impl State {
 
     pub(super) fn record_ack(&mut self, conn: u64, text: &str) {
         let Ok(value) = serde_json::from_str::<Value>(text) else {
-            tracing::warn!(conn, "fake socket mode: a frame from the client is not JSON");
+            tracing::warn!(
+                conn,
+                "fake socket mode: a frame from the client is not JSON"
+            );
             return;
         };
         let Some(envelope_id) = value.get("envelope_id").and_then(Value::as_str) else {
-            tracing::warn!(conn, "fake socket mode: a frame from the client has no envelope_id");
+            tracing::warn!(
+                conn,
+                "fake socket mode: a frame from the client has no envelope_id"
+            );
             return;
         };
         if let Some(rec) = self.envelopes.get_mut(envelope_id) {

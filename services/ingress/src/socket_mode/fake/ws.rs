@@ -35,6 +35,8 @@ fn reject(status: StatusCode, why: &str) -> ErrorResponse {
     response
 }
 
+// The handshake callback's error type is tungstenite's.
+#[allow(clippy::result_large_err)]
 async fn serve(inner: Arc<Inner>, stream: TcpStream) {
     let checker = Arc::clone(&inner);
     let check = move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
@@ -44,7 +46,10 @@ async fn serve(inner: Arc<Inner>, stream: TcpStream) {
             state.refused_connections += 1;
             drop(state);
             checker.bump();
-            return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "refused by the fake"));
+            return Err(reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "refused by the fake",
+            ));
         }
         if request.uri().path() != "/link" {
             return Err(reject(StatusCode::NOT_FOUND, "not found"));

@@ -1,0 +1,232 @@
+//! The Home view: on feed changes, toggles and opening the tab; several followers; concurrent
+//! changes; never going backwards; Slack failing.
+
+use std::time::Duration;
+
+use pulse_contracts::praktika::PrStatus;
+use pulse_home_renderer::filters::Toggle;
+use pulse_home_renderer::views::{Committed, Mode, Published};
+use pulse_slack::fake::Fault;
+
+use crate::harness::{Home, example, handle, recent, toggle_buttons};
+
+const ALICE: &str = "alice@clickhouse.com";
+const BOB: &str = "bob+ci@users.noreply.github.com";
+
+/// Alice's feed: the merge of #91234 (newest), then #91234 itself, merged.
+fn merged_feed() -> Vec<pulse_contracts::praktika::FeedEvent> {
+    let mut pr = example("completed-pr-failed-job");
+    pr.ext.pr_status = Some(PrStatus::Merged);
+    recent(vec![example("merge-result"), pr])
+}
+
+fn metadata_rev(view: &serde_json::Value) -> u64 {
+    let meta: serde_json::Value = serde_json::from_str(view["private_metadata"].as_str().unwrap()).unwrap();
+    meta["rev"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_toggle_is_stored_and_changes_the_view() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+    handle(&renderer, &home.write_feed(ALICE, merged_feed()).await).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("9b1e44c0") && text.contains("|#91234>* Speed up"), "both shown by default: {text}");
+
+    handle(&renderer, &home.toggle("U1", Toggle::HideMerges, true)).await.unwrap();
+    let stored = home.store().get("U1").await.unwrap().unwrap();
+    assert!(stored.sub.preferences.hide_merges, "stored");
+    assert_eq!(stored.sub.revision, 2);
+    let view = home.home("U1").unwrap();
+    let text = home.home_text("U1");
+    assert!(toggle_buttons(&view).contains(&("toggle_hide_merges".into(), "Hide merges: On".into())));
+    assert!(!text.contains("9b1e44c0"), "the merge result is hidden: {text}");
+    assert!(text.contains("|#91234>* Speed up") && text.contains("Hidden by your filters: 1 merge"), "{text}");
+
+    handle(&renderer, &home.toggle("U1", Toggle::HideMergedPrs, true)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(!text.contains("|#91234>* Speed up"), "the merged PR is hidden too: {text}");
+    assert!(text.contains("Nothing to show with your filters: 2 events hidden"), "{text}");
+
+    // Off again: the merge result is back; the merged PR root stays hidden.
+    handle(&renderer, &home.toggle("U1", Toggle::HideMerges, false)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("9b1e44c0") && !text.contains("|#91234>* Speed up"), "{text}");
+
+    // Notification preferences are stored, shown and announced, and filter nothing.
+    handle(&renderer, &home.toggle("U1", Toggle::NotifyOnFailure, true)).await.unwrap();
+    assert!(home.store().get("U1").await.unwrap().unwrap().sub.preferences.notify_on_failure);
+    assert!(home.home_text("U1").contains("DM on failure: On"));
+    let announced = home.announcements(5).await;
+    let last = announced.last().unwrap();
+    assert_eq!(last.revision, 5);
+    assert!(last.preferences.notify_on_failure && last.preferences.hide_merged_prs && !last.preferences.hide_merges);
+}
+
+#[tokio::test]
+async fn every_follower_of_an_email_gets_the_update() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    for (user, email) in [("U1", ALICE), ("U2", ALICE), ("U3", BOB)] {
+        handle(&renderer, &home.subscribe(user, "subscribe", Some(email), user)).await.unwrap();
+    }
+    assert_eq!(home.store().subscribers(ALICE).await.unwrap().len(), 2);
+    let bob_views = home.publishes("U3");
+
+    handle(&renderer, &home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await).await.unwrap();
+    for user in ["U1", "U2"] {
+        let text = home.home_text(user);
+        assert!(text.contains("|#91234>* Speed up") && text.contains("*CI failed*"), "{user}: {text}");
+    }
+    assert_eq!(home.publishes("U3"), bob_views, "bob's follower is not bothered");
+    assert!(!home.home_text("U3").contains("#91234"));
+
+    // U2 switches to bob's feed: alice's next update reaches only U1.
+    handle(&renderer, &home.subscribe("U2", "subscribe", Some(BOB), "switch")).await.unwrap();
+    let u2_views = home.publishes("U2");
+    handle(&renderer, &home.write_feed(ALICE, recent(vec![example("merge-result"), example("completed-pr-failed-job")])).await).await.unwrap();
+    assert!(home.home_text("U1").contains("9b1e44c0"));
+    assert_eq!(home.publishes("U2"), u2_views);
+}
+
+#[tokio::test]
+async fn concurrent_toggles_of_different_preferences_all_persist() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+    handle(&renderer, &home.write_feed(ALICE, merged_feed()).await).await.unwrap();
+
+    let clicks: Vec<_> = Toggle::ALL.iter().map(|t| home.toggle("U1", *t, true)).collect();
+    let results = futures::future::join_all(clicks.iter().map(|c| handle(&renderer, c))).await;
+    for r in &results {
+        r.as_ref().expect("every toggle succeeds");
+    }
+
+    let stored = home.store().get("U1").await.unwrap().unwrap();
+    for t in Toggle::ALL {
+        assert!(t.get(&stored.sub.preferences), "{} was lost", t.name());
+    }
+    assert_eq!(stored.sub.revision, 7, "one revision per toggle, none overwritten");
+    // The view on screen shows the final state, not one of the intermediate ones.
+    let view = home.home("U1").unwrap();
+    assert_eq!(metadata_rev(&view), 7);
+    for (_, label) in toggle_buttons(&view) {
+        assert!(label.ends_with(": On"), "{label}");
+    }
+    let announced = home.announcements(7).await;
+    assert_eq!(announced.last().map(|a| a.revision), Some(7));
+}
+
+#[tokio::test]
+async fn an_older_feed_updated_handled_after_a_newer_one_does_not_replace_the_view() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+
+    let older = home.write_feed(ALICE, recent(vec![example("running-pr")])).await;
+    let newer = home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await;
+    handle(&renderer, &newer).await.unwrap();
+    assert!(home.home_text("U1").contains("*CI failed*"));
+    let published = home.publishes("U1");
+
+    handle(&renderer, &older).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("*CI failed*") && !text.contains("CI running"), "{text}");
+    assert_eq!(home.publishes("U1"), published, "nothing newer to show: no publish at all");
+}
+
+#[tokio::test]
+async fn a_render_that_loses_the_race_never_overwrites_the_newer_view() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    let views = home.views();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+
+    // A slow worker reads the running feed and renders...
+    home.write_feed(ALICE, recent(vec![example("running-pr")])).await;
+    let slow = views.prepare("U1", None, None).await.unwrap();
+    assert!(crate::harness::texts(&slow.view).contains("CI running"));
+    // ...meanwhile the run completes and another worker publishes it...
+    let newer = home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await;
+    handle(&renderer, &newer).await.unwrap();
+    assert!(home.home_text("U1").contains("*CI failed*"));
+    // ...then the slow worker tries to publish its older render.
+    assert_eq!(views.commit(&slow, Mode::Always, false).await.unwrap(), Committed::Conflict);
+    let text = home.home_text("U1");
+    assert!(text.contains("*CI failed*") && !text.contains("CI running"), "the newer view stays: {text}");
+    // Its retry renders afresh and finds the view already current.
+    assert_eq!(views.publish("U1", Mode::IfChanged, None, None).await.unwrap(), Published::Unchanged);
+}
+
+#[tokio::test]
+async fn a_stale_recorded_hash_is_recovered_from() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+    // Slack forgets the view (the recorded hash no longer matches anything).
+    home.slack.reset();
+    handle(&renderer, &home.home_opened("U1")).await.unwrap();
+    assert!(home.home_text("U1").contains("Feed of *alice@clickhouse.com*"));
+    assert!(home.slack.calls_to("views.publish").iter().any(|c| c.error.as_deref() == Some("hash_conflict")));
+}
+
+#[tokio::test]
+async fn opening_the_home_tab_publishes_the_current_view() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+
+    // Not subscribed: how to subscribe, and a Subscribe button that uses the profile email.
+    handle(&renderer, &home.home_opened("U1")).await.unwrap();
+    let view = home.home("U1").unwrap();
+    assert!(home.home_text("U1").contains("/praktika subscribe you@example.com"));
+    let actions = view["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "actions").unwrap();
+    assert_eq!(actions["elements"][0]["action_id"], "home_subscribe");
+
+    // The button, without an email on the profile: the view says why.
+    home.slack.add_user("U1", "u1", None);
+    handle(&renderer, &home.click("U1", "home_subscribe", Some("profile"))).await.unwrap();
+    assert!(home.home_text("U1").contains("Slack profile has no email"), "{}", home.home_text("U1"));
+
+    home.slack.add_user("U1", "u1", Some(ALICE));
+    home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await;
+    handle(&renderer, &home.click("U1", "home_subscribe", Some("profile"))).await.unwrap();
+    assert!(home.home_text("U1").contains("|#91234>* Speed up"));
+
+    // Opening the tab again republishes (fresh relative times) even with nothing new.
+    let before = home.publishes("U1");
+    handle(&renderer, &home.home_opened("U1")).await.unwrap();
+    assert_eq!(home.publishes("U1"), before + 1);
+
+    // The footer's Unsubscribe button.
+    handle(&renderer, &home.click("U1", "home_unsubscribe", Some("unsubscribe"))).await.unwrap();
+    assert!(home.home_text("U1").contains("You unsubscribed from the CI feed of alice@clickhouse.com"));
+}
+
+#[tokio::test]
+async fn views_publish_rate_limited_then_accepted() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+    home.slack.inject("views.publish", Fault::RateLimited { retry_after_secs: 1 }, 1);
+    handle(&renderer, &home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await).await.unwrap();
+    let calls = home.slack.calls_to("views.publish");
+    let statuses: Vec<u16> = calls.iter().map(|c| c.status).collect();
+    assert_eq!(&statuses[statuses.len() - 2..], &[429, 200], "{statuses:?}");
+    assert!(home.home_text("U1").contains("|#91234>"));
+}
+
+#[tokio::test]
+async fn views_publish_failing_past_the_clients_retries_is_retried_through_sqs() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+    // Five 503s use up the client's five attempts: the message goes back to the queue.
+    home.slack.inject("views.publish", Fault::ServerError(503), 5);
+    let update = home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await;
+    home.publish(&[update]).await;
+    let stats = home.process(&renderer, 1, Duration::from_secs(60)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    assert!(stats.retried >= 1, "the first delivery failed and was retried: {stats:?}");
+    assert!(home.home_text("U1").contains("|#91234>"));
+}
