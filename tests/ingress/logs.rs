@@ -6,43 +6,13 @@
 //! callsite registration when tests run in parallel, and lose lines. So the secret and token
 //! checks cover all tests' logs; the per-request checks pick this test's lines by their path.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use pulse_ingress::testkit::{self, Command};
-use tracing_subscriber::fmt::MakeWriter;
 
 use crate::harness::{BOT_TOKEN, SECRET, SlackPost, Stack};
 
-#[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    fn lines(&self) -> Vec<serde_json::Value> {
-        self.text().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+pub use pulse_tests::CapturedLogs as Captured;
 
 static LOGS: OnceLock<Captured> = OnceLock::new();
 

@@ -33,3 +33,37 @@ pub async fn deploy_stack(prefix: &str, local_tap: bool) -> pulse_aws::names::St
     apply(&plan, &clients, |_| {}).await.expect("deploy the stack");
     pulse_aws::names::StackNames::new(prefix)
 }
+
+/// An in-memory log sink for asserting what operators would read: hand it to a
+/// `tracing_subscriber::fmt().json()` subscriber as its writer, then read the lines back.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Every line that is JSON, parsed.
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        self.text().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
