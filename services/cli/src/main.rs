@@ -11,6 +11,7 @@ mod feed;
 mod infra_cmd;
 mod loadtest;
 mod publish;
+mod run_cmd;
 mod slack_cmd;
 mod tap;
 
@@ -39,6 +40,8 @@ enum Command {
     Slack(slack_cmd::SlackArgs),
     /// Load tests against a running stack (see BENCHMARKS.md).
     Loadtest(loadtest::LoadtestArgs),
+    /// Run a command as a job: publish ci.job started / completed (duration, status, stats, error).
+    Run(run_cmd::RunArgs),
 }
 
 #[tokio::main]
@@ -59,6 +62,7 @@ async fn main() -> std::process::ExitCode {
         Command::Tap(args) => tap::run(args).await,
         Command::Slack(args) => slack_cmd::run(args).await,
         Command::Loadtest(args) => loadtest::run(args).await,
+        Command::Run(args) => run_cmd::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

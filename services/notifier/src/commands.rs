@@ -1,0 +1,121 @@
+//! `/pulser status` and `/pulser health` answers, as pure functions of what the I/O shell
+//! gathered (the status board, queue depths).
+//!
+//! Status is "each service's current status from the latest ops events": the notifier keeps the
+//! newest alert per service (see `board.rs`). Health is about Pulse itself: each consumer's
+//! queue and dead-letter depth, and when the notifier last processed an event successfully.
+
+use chrono::{DateTime, Utc};
+use pulse_contracts::{AlertKind, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::blocks::cut;
+
+/// The newest alert about one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub service: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    pub title: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Whether the service's latest event means it is healthy.
+pub fn is_ok(kind: AlertKind) -> bool {
+    matches!(
+        kind,
+        AlertKind::CiPassed | AlertKind::DeployCompleted | AlertKind::DeployStarted | AlertKind::ScheduledTaskCompleted | AlertKind::ManualTriggerAcknowledged
+    )
+}
+
+/// The ephemeral `/pulser status` answer (a `response_url` body).
+pub fn render_status(entries: &[StatusEntry]) -> Value {
+    if entries.is_empty() {
+        return json!({"response_type": "ephemeral", "text": "No ops events recorded yet: every service is quiet."});
+    }
+    let mut lines = Vec::new();
+    for e in entries {
+        let emoji = if is_ok(e.kind) { ":large_green_circle:" } else if e.severity == Severity::Critical { ":red_circle:" } else { ":large_yellow_circle:" };
+        lines.push(format!("{emoji} *{}* — {} ({}, {}) at {}", e.service, e.title, e.kind.as_str(), e.severity.as_str(), e.at.format("%Y-%m-%d %H:%M UTC")));
+    }
+    let text = format!("Service status ({} services)", entries.len());
+    json!({
+        "response_type": "ephemeral",
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{text}*")}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(&lines.join("\n"), 3000)}},
+        ],
+    })
+}
+
+/// One consumer's queue, as `/pulser health` shows it. `None` depths: the queue could not be
+/// read (shown as such, not hidden).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueHealth {
+    pub service: String,
+    pub depth: Option<u64>,
+    pub dead_letters: Option<u64>,
+}
+
+/// The ephemeral `/pulser health` answer.
+pub fn render_health(queues: &[QueueHealth], notifier_last_ok: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Value {
+    let show = |n: Option<u64>| n.map_or("unknown".to_owned(), |n| n.to_string());
+    let mut lines = Vec::new();
+    let mut healthy = true;
+    for q in queues {
+        let dlq_ok = q.dead_letters == Some(0);
+        healthy &= dlq_ok && q.depth.is_some();
+        let emoji = if dlq_ok && q.depth.is_some() { ":large_green_circle:" } else { ":red_circle:" };
+        lines.push(format!("{emoji} *{}* — queue {} · dead letters {}", q.service, show(q.depth), show(q.dead_letters)));
+    }
+    lines.push(match notifier_last_ok {
+        Some(at) => format!("notifier last processed an event {}s ago ({})", (now - at).num_seconds().max(0), at.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => "notifier has not recorded a successful event yet".to_owned(),
+    });
+    let text = if healthy { "Pulse is healthy" } else { "Pulse needs attention" };
+    json!({
+        "response_type": "ephemeral",
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{text}*")}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(&lines.join("\n"), 3000)}},
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lists_each_service_with_its_latest_event() {
+        let at = "2025-11-20T15:03:44Z".parse().unwrap();
+        let entries = [
+            StatusEntry { service: "odoo-web".into(), kind: AlertKind::DeployFailed, severity: Severity::Warning, title: "Deploy failed".into(), at },
+            StatusEntry { service: "ci".into(), kind: AlertKind::CiPassed, severity: Severity::Info, title: "green".into(), at },
+        ];
+        let answer = render_status(&entries).to_string();
+        assert!(answer.contains("ephemeral"));
+        assert!(answer.contains(":large_yellow_circle: *odoo-web* — Deploy failed (deploy_failed, warning)"), "{answer}");
+        assert!(answer.contains(":large_green_circle: *ci*"), "{answer}");
+        assert!(render_status(&[]).to_string().contains("quiet"));
+    }
+
+    #[test]
+    fn health_flags_dead_letters_and_unreadable_queues() {
+        let now: DateTime<Utc> = "2025-11-20T15:00:00Z".parse().unwrap();
+        let queues = [
+            QueueHealth { service: "notifier".into(), depth: Some(0), dead_letters: Some(0) },
+            QueueHealth { service: "feed-projector".into(), depth: Some(3), dead_letters: Some(2) },
+        ];
+        let answer = render_health(&queues, Some(now - chrono::Duration::seconds(42)), now).to_string();
+        assert!(answer.contains("needs attention") && answer.contains("dead letters 2") && answer.contains("42s ago"), "{answer}");
+        let ok = render_health(&queues[..1], None, now).to_string();
+        assert!(ok.contains("Pulse is healthy") && ok.contains("not recorded"), "{ok}");
+        let unknown = render_health(&[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_string();
+        assert!(unknown.contains("unknown") && unknown.contains("needs attention"));
+    }
+}

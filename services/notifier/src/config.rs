@@ -1,0 +1,221 @@
+//! Where messages go: the routing configuration and its pure lookups.
+//!
+//! The notifier reads one JSON file (path in `NOTIFIER_CONFIG`) so that routing is data, not
+//! code: operators move an alert kind to another channel without a deploy of new logic. Every
+//! field is optional but `default_channel`; anything without a more specific route falls back to
+//! it, so a message is never dropped for lack of a channel.
+//!
+//! ```json
+//! {
+//!   "default_channel": "C0DEFAULT",
+//!   "users_channel": "C0USERS",
+//!   "deploy_channel": "C0DEPLOY",
+//!   "jobs_channel": "C0JOBS",
+//!   "job_channels": { "nightly_backup": "C0BACKUP" },
+//!   "alert_routes": [
+//!     { "kinds": ["error_rate_exceeded"], "min_severity": "critical", "channel": "C0PAGER" },
+//!     { "kinds": ["deploy_started", "deploy_completed", "deploy_failed"], "channel": "C0DEPLOY" },
+//!     { "min_severity": "warning", "channel": "C0ALERTS" }
+//!   ],
+//!   "digest_channels": [
+//!     { "channel": "C0CI", "period": "daily", "emails": ["alice@example.com"] }
+//!   ]
+//! }
+//! ```
+//!
+//! Alert routes are tried in order; the first whose `kinds` (empty or absent: any kind) contains
+//! the alert's kind and whose `min_severity` (absent: `info`) is at or below the alert's severity
+//! wins.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use pulse_contracts::{AlertKind, DigestPeriod, Severity};
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading notifier config {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("notifier config {path} is invalid: {message}")]
+    Invalid { path: String, message: String },
+    #[error("no default channel: set `default_channel` in NOTIFIER_CONFIG or SLACK_DEFAULT_CHANNEL")]
+    NoDefaultChannel,
+}
+
+/// The notifier's routing table.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub default_channel: String,
+    /// `user.registered` (seed 002's `SLACK_USERS_CHANNEL`); falls back to the default.
+    #[serde(default)]
+    pub users_channel: Option<String>,
+    /// `deploy.status`; falls back to the default.
+    #[serde(default)]
+    pub deploy_channel: Option<String>,
+    /// `ci.job` without a per-job mapping; falls back to the default.
+    #[serde(default)]
+    pub jobs_channel: Option<String>,
+    /// Per-job channel mapping (seed 002's "future enhancement").
+    #[serde(default)]
+    pub job_channels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub alert_routes: Vec<AlertRoute>,
+    /// Channels that get a digest of some feeds.
+    #[serde(default)]
+    pub digest_channels: Vec<DigestChannel>,
+}
+
+/// A channel's digest: the feeds of `emails`, every `period`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestChannel {
+    pub channel: String,
+    pub period: DigestPeriod,
+    pub emails: Vec<String>,
+}
+
+/// One row of the ops-alert routing table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRoute {
+    #[serde(default)]
+    pub kinds: Vec<AlertKind>,
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+    pub channel: String,
+}
+
+impl AlertRoute {
+    fn matches(&self, kind: AlertKind, severity: Severity) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&kind))
+            && self.min_severity.is_none_or(|min| severity >= min)
+    }
+}
+
+impl Config {
+    /// Parse a config document; `path` only names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        serde_json::from_str(text).map_err(|e| ConfigError::Invalid { path: path.to_owned(), message: e.to_string() })
+    }
+
+    /// The file at `NOTIFIER_CONFIG` if set, then the seed's environment variables
+    /// (`SLACK_DEFAULT_CHANNEL`, `SLACK_USERS_CHANNEL`) fill what the file left empty.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let mut config = match std::env::var("NOTIFIER_CONFIG").ok().filter(|p| !p.is_empty()) {
+            Some(path) => Self::load(Path::new(&path))?,
+            None => Config::default(),
+        };
+        if config.default_channel.is_empty() {
+            config.default_channel = std::env::var("SLACK_DEFAULT_CHANNEL").unwrap_or_default();
+        }
+        if config.users_channel.is_none() {
+            config.users_channel = std::env::var("SLACK_USERS_CHANNEL").ok().filter(|c| !c.is_empty());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: name.clone(), message: e.to_string() })?;
+        Self::parse(&text, &name)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.default_channel.is_empty() {
+            return Err(ConfigError::NoDefaultChannel);
+        }
+        Ok(())
+    }
+
+    /// The channel for an ops alert: the first matching route, else the default.
+    pub fn alert_channel(&self, kind: AlertKind, severity: Severity) -> &str {
+        self.alert_routes
+            .iter()
+            .find(|r| r.matches(kind, severity))
+            .map_or(self.default_channel.as_str(), |r| r.channel.as_str())
+    }
+
+    /// The channel for a job: the event's own `--channel`, the per-job mapping, the jobs
+    /// channel, the default.
+    pub fn job_channel<'a>(&'a self, job: &str, requested: Option<&'a str>) -> &'a str {
+        requested
+            .filter(|c| !c.is_empty())
+            .or_else(|| self.job_channels.get(job).map(String::as_str))
+            .or(self.jobs_channel.as_deref())
+            .unwrap_or(&self.default_channel)
+    }
+
+    pub fn users_channel(&self) -> &str {
+        self.users_channel.as_deref().unwrap_or(&self.default_channel)
+    }
+
+    pub fn deploy_channel(&self) -> &str {
+        self.deploy_channel.as_deref().unwrap_or(&self.default_channel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::parse(
+            r#"{
+              "default_channel": "CDEF",
+              "users_channel": "CUSERS",
+              "jobs_channel": "CJOBS",
+              "job_channels": {"nightly": "CNIGHT"},
+              "alert_routes": [
+                {"kinds": ["error_rate_exceeded"], "min_severity": "critical", "channel": "CPAGER"},
+                {"kinds": ["deploy_started", "deploy_completed", "deploy_failed"], "channel": "CDEPLOY"},
+                {"min_severity": "warning", "channel": "CALERTS"}
+              ]
+            }"#,
+            "test",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn alerts_route_by_kind_then_severity_then_default() {
+        let c = config();
+        assert_eq!(c.alert_channel(AlertKind::ErrorRateExceeded, Severity::Critical), "CPAGER");
+        assert_eq!(c.alert_channel(AlertKind::ErrorRateExceeded, Severity::Warning), "CALERTS");
+        assert_eq!(c.alert_channel(AlertKind::DeployFailed, Severity::Info), "CDEPLOY");
+        assert_eq!(c.alert_channel(AlertKind::CiPassed, Severity::Info), "CDEF");
+        assert_eq!(c.alert_channel(AlertKind::CiFailed, Severity::Critical), "CALERTS");
+    }
+
+    #[test]
+    fn jobs_route_by_request_mapping_jobs_channel_default() {
+        let c = config();
+        assert_eq!(c.job_channel("nightly", Some("COVR")), "COVR");
+        assert_eq!(c.job_channel("nightly", None), "CNIGHT");
+        assert_eq!(c.job_channel("other", None), "CJOBS");
+        let bare = Config { default_channel: "CDEF".into(), ..Config::default() };
+        assert_eq!(bare.job_channel("other", None), "CDEF");
+        assert_eq!(bare.users_channel(), "CDEF");
+        assert_eq!(c.users_channel(), "CUSERS");
+        assert_eq!(bare.deploy_channel(), "CDEF");
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let c = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.json"))).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.digest_channels.len(), 1);
+        assert_eq!(c.alert_channel(AlertKind::DeployStarted, Severity::Info), "C0DEPLOY");
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_are_refused_and_default_is_required() {
+        assert!(Config::parse(r#"{"default_channel": "C", "nope": 1}"#, "t").is_err());
+        assert!(Config::parse(r#"{"default_channel": "C", "alert_routes": [{"kinds": ["boom"], "channel": "X"}]}"#, "t").is_err());
+        assert!(matches!(Config::default().validate(), Err(ConfigError::NoDefaultChannel)));
+    }
+}

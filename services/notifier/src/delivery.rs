@@ -1,0 +1,361 @@
+//! Exactly-once posting: the message ledger around `chat.postMessage`.
+//!
+//! Every message has a dedup key. Sending it is: **claim** the key (a conditional put that only
+//! the first attempt wins) → wait for the channel's **pacing** slot → **post** (429 waits
+//! `Retry-After`; nothing else is retried inside the call, because a retried post after a lost
+//! answer is exactly how duplicates happen) → **record** Slack's `ts`. Each post carries Slack
+//! message metadata `{"event_type": "pulse_message", "event_payload": {"dedup_key": ...}}`.
+//!
+//! Failures are split by whether the post may have taken effect ([`classify`]):
+//! - certainly not posted (429 past our patience, `ok:false`, 4xx, connection refused): the claim
+//!   is released and the event is retried (SQS redelivery, then the DLQ);
+//! - maybe posted (5xx, timeout, connection lost mid-request — the fake's `FailAfterEffect`): the
+//!   entry is marked `UNCERTAIN`. The retry **reconciles** before sending: it looks for the
+//!   marker in the channel (`conversations.history`, or `conversations.replies` for thread
+//!   replies). Found → recorded as sent, nothing posted. Proven absent → sent again. Slack cannot
+//!   tell us (no history scope, or a Web API without the method, like the fake) → the
+//!   [`UncertainPolicy`] decides; the default takes it as delivered (`UNCONFIRMED` in the ledger,
+//!   a warning in the log), because a duplicate is what users complain about and the 5xx-after-
+//!   -effect case is the common one.
+//!
+//! Residual window, honestly: with the default policy a post that failed with a 5xx *without*
+//! effect, in a workspace where history cannot be read, is not re-sent (it is recorded, not
+//! silent). A crash between Slack's answer and the ledger write leaves `SENDING`; after the lease
+//! it is reconciled the same way.
+
+use std::time::Duration;
+
+use pulse_slack::{PostedMessage, SlackClient, SlackError};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::pacing::Pacer;
+use crate::store::{Claimed, LedgerStatus, Store, StoreError};
+
+/// The metadata `event_type` of every message Pulse posts.
+pub const METADATA_EVENT_TYPE: &str = "pulse_message";
+
+/// A message to post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub channel: String,
+    /// The notification fallback (and the whole message when there are no blocks).
+    pub text: String,
+    pub blocks: Option<Value>,
+    /// Reply in this thread.
+    pub thread_ts: Option<String>,
+}
+
+/// What [`Deliverer::deliver`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivered {
+    /// Posted now.
+    Posted(PostedMessage),
+    /// Posted before (a redelivery, or found by reconciliation).
+    AlreadySent(PostedMessage),
+    /// A previous attempt's outcome could not be verified and was taken as delivered.
+    Unconfirmed,
+}
+
+impl Delivered {
+    pub fn message(&self) -> Option<&PostedMessage> {
+        match self {
+            Delivered::Posted(m) | Delivered::AlreadySent(m) => Some(m),
+            Delivered::Unconfirmed => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("message ledger: {0}")]
+    Store(#[from] StoreError),
+    #[error("message {key} is being sent by another attempt")]
+    InProgress { key: String },
+    #[error("message {key} was not posted: {source}")]
+    NotSent { key: String, source: SlackError },
+    #[error("message {key} may have been posted (answer lost); the retry reconciles: {source}")]
+    Uncertain { key: String, source: SlackError },
+    #[error("message {key} may have been posted and Slack cannot confirm it ({reason}); held for an operator")]
+    Held { key: String, reason: String },
+    #[error("message {key} kept changing hands while delivering it")]
+    Contended { key: String },
+}
+
+/// Whether a failed post may have taken effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    NotSent,
+    Uncertain,
+}
+
+/// Classify a failed `chat.postMessage`.
+pub fn classify(err: &SlackError) -> Failure {
+    match err {
+        SlackError::RateLimited { .. } | SlackError::Api { .. } => Failure::NotSent,
+        SlackError::Http { status, .. } if *status < 500 => Failure::NotSent,
+        SlackError::Http { .. } | SlackError::Timeout { .. } | SlackError::Decode { .. } => Failure::Uncertain,
+        // A refused or unresolvable connection never reached Slack.
+        SlackError::Transport { message, .. } if is_connect_failure(message) => Failure::NotSent,
+        SlackError::Transport { .. } => Failure::Uncertain,
+        SlackError::RetriesExhausted { last, .. } => classify(last),
+    }
+}
+
+fn is_connect_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("(connect)") || m.contains("connection refused") || m.contains("dns error")
+}
+
+/// What to do when a possibly-posted message cannot be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UncertainPolicy {
+    /// Take it as delivered (`UNCONFIRMED`); no duplicate, possibly a missing message.
+    #[default]
+    AssumeSent,
+    /// Post again; never missing, possibly a duplicate.
+    Resend,
+    /// Fail the event (it reaches the DLQ after the redrive count) for an operator to decide.
+    Hold,
+}
+
+impl UncertainPolicy {
+    /// `assume_sent` | `resend` | `hold` (`NOTIFIER_UNCERTAIN_POLICY`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "assume_sent" => Some(Self::AssumeSent),
+            "resend" => Some(Self::Resend),
+            "hold" => Some(Self::Hold),
+            _ => None,
+        }
+    }
+}
+
+/// What a history lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Found(String),
+    Absent,
+    Unavailable(String),
+}
+
+/// The `ts` of the message in a `conversations.history` / `.replies` answer whose metadata
+/// carries `key`; `Absent` only when the answer is complete (no further page).
+pub fn find_marked(answer: &Value, key: &str) -> Probe {
+    let messages = answer.get("messages").and_then(Value::as_array);
+    let found = messages.into_iter().flatten().find(|m| {
+        m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(METADATA_EVENT_TYPE)
+            && m.pointer("/metadata/event_payload/dedup_key").and_then(Value::as_str) == Some(key)
+    });
+    match found.and_then(|m| m.get("ts")).and_then(Value::as_str) {
+        Some(ts) => Probe::Found(ts.to_owned()),
+        None if answer.get("has_more").and_then(Value::as_bool) == Some(true) => Probe::Unavailable("history has more pages".into()),
+        None if messages.is_none() => Probe::Unavailable("no messages in the answer".into()),
+        None => Probe::Absent,
+    }
+}
+
+/// Posts through the ledger.
+pub struct Deliverer {
+    /// Calls that are safe to retry (reads, `chat.update`, `conversations.open`).
+    pub(crate) slack: SlackClient,
+    /// `chat.postMessage` only: one attempt per call, retries decided here.
+    post_client: SlackClient,
+    store: Store,
+    pacer: Pacer,
+    policy: UncertainPolicy,
+    lease: Duration,
+    /// The most time one post spends waiting out 429s before giving up (the event is retried
+    /// later by SQS): kept well under the queue's 60 s visibility timeout.
+    rate_limit_budget: Duration,
+    max_retry_after: Duration,
+}
+
+impl Deliverer {
+    /// `slack` retries as configured; a single-attempt twin is derived from `config` for posts.
+    pub fn new(config: pulse_slack::ClientConfig, store: Store, pacing: Duration, policy: UncertainPolicy) -> Self {
+        let max_retry_after = config.max_retry_after;
+        let rate_limit_budget = Duration::from_secs(20);
+        // The claim outlives the longest a post can take (429 waits plus the request), so a
+        // redelivery never mistakes a slow send for a crashed one.
+        let lease = rate_limit_budget + config.request_timeout * 2;
+        let post_client = SlackClient::new(pulse_slack::ClientConfig { max_attempts: 1, ..config.clone() });
+        Self {
+            slack: SlackClient::new(config),
+            post_client,
+            store,
+            pacer: Pacer::new(pacing),
+            policy,
+            lease,
+            rate_limit_budget,
+            max_retry_after,
+        }
+    }
+
+    pub fn slack(&self) -> &SlackClient {
+        &self.slack
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(30_000)
+    }
+
+    /// Post `message` once per `key`, however often this is called. `context` is kept with the
+    /// ledger entry (e.g. the alert, to re-render it when a button is clicked).
+    pub async fn deliver(&self, key: &str, message: &Outgoing, context: Option<&Value>) -> Result<Delivered, DeliveryError> {
+        for _ in 0..3 {
+            let attempt = uuid::Uuid::new_v4().to_string();
+            let now = chrono::Utc::now().timestamp_millis();
+            let entry = match self.store.claim(key, &attempt, &message.channel, now, self.lease_ms(), context).await? {
+                Claimed::Acquired => return self.send(key, &attempt, message).await,
+                Claimed::Existing(entry) => entry,
+            };
+            let posted = |e: &crate::store::LedgerEntry| match (&e.channel, &e.ts) {
+                (Some(channel), Some(ts)) => Some(PostedMessage { channel: channel.clone(), ts: ts.clone() }),
+                _ => None,
+            };
+            match entry.status {
+                LedgerStatus::Sent => {
+                    let Some(p) = posted(&entry) else {
+                        return Err(StoreError::Malformed { table: self.store.messages.clone(), pk: key.into(), sk: "ledger".into(), message: "SENT without channel and ts".into() }.into());
+                    };
+                    info!(dedup_key = key, "message already sent; not posting again");
+                    return Ok(Delivered::AlreadySent(p));
+                }
+                LedgerStatus::Unconfirmed => return Ok(Delivered::Unconfirmed),
+                LedgerStatus::Sending if entry.lease_until_ms > now => return Err(DeliveryError::InProgress { key: key.into() }),
+                LedgerStatus::Sending | LedgerStatus::Uncertain => {}
+            }
+            // A previous attempt may have posted: look before sending again.
+            let channel = entry.channel.clone().unwrap_or_else(|| message.channel.clone());
+            let probe = self.probe(&channel, key, entry.attempt_started_ms, message.thread_ts.as_deref()).await;
+            let resend = match probe {
+                Probe::Found(ts) => {
+                    info!(dedup_key = key, "a previous attempt did post; recorded");
+                    self.store.mark_sent(key, &entry.attempt, &channel, &ts).await?;
+                    return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
+                }
+                Probe::Absent => true,
+                Probe::Unavailable(reason) => match self.policy {
+                    UncertainPolicy::Resend => true,
+                    UncertainPolicy::Hold => return Err(DeliveryError::Held { key: key.into(), reason }),
+                    UncertainPolicy::AssumeSent => {
+                        warn!(dedup_key = key, reason = %reason, "cannot verify whether a previous attempt posted; taking it as delivered (UNCONFIRMED)");
+                        self.store.mark_unconfirmed(key, &entry.attempt, &reason).await?;
+                        return Ok(Delivered::Unconfirmed);
+                    }
+                },
+            };
+            if resend && self.store.take_over(key, &entry.attempt, &attempt, now, self.lease_ms()).await? {
+                return self.send(key, &attempt, message).await;
+            }
+        }
+        Err(DeliveryError::Contended { key: key.into() })
+    }
+
+    async fn send(&self, key: &str, attempt: &str, message: &Outgoing) -> Result<Delivered, DeliveryError> {
+        match self.post(key, message).await {
+            Ok(posted) => {
+                if !self.store.mark_sent(key, attempt, &posted.channel, &posted.ts).await? {
+                    warn!(dedup_key = key, "ledger entry changed hands while posting");
+                }
+                Ok(Delivered::Posted(posted))
+            }
+            Err(err) => match classify(&err) {
+                Failure::NotSent => {
+                    self.store.release(key, attempt).await?;
+                    Err(DeliveryError::NotSent { key: key.into(), source: err })
+                }
+                Failure::Uncertain => {
+                    self.store.mark_uncertain(key, attempt, &err.to_string()).await?;
+                    Err(DeliveryError::Uncertain { key: key.into(), source: err })
+                }
+            },
+        }
+    }
+
+    /// One post, paced; a 429 (no effect, by Slack's contract) waits `Retry-After` and tries
+    /// again while the waits fit in the rate-limit budget.
+    async fn post(&self, key: &str, m: &Outgoing) -> Result<PostedMessage, SlackError> {
+        let metadata = json!({"event_type": METADATA_EVENT_TYPE, "event_payload": {"dedup_key": key}});
+        let mut waited = Duration::ZERO;
+        loop {
+            self.pacer.wait(&m.channel).await;
+            let result = self
+                .post_client
+                .chat_post_message(&m.channel, &m.text, m.blocks.clone(), m.thread_ts.as_deref(), Some(metadata.clone()))
+                .await;
+            let retry_after = match &result {
+                Err(SlackError::RateLimited { retry_after, .. }) => *retry_after,
+                Err(SlackError::RetriesExhausted { last, .. }) => match last.as_ref() {
+                    SlackError::RateLimited { retry_after, .. } => *retry_after,
+                    _ => return result,
+                },
+                _ => return result,
+            };
+            let wait = retry_after.unwrap_or(Duration::from_secs(1)).min(self.max_retry_after);
+            if waited + wait > self.rate_limit_budget {
+                return result;
+            }
+            waited += wait;
+            warn!(dedup_key = key, wait_ms = wait.as_millis() as u64, "Slack rate limited the post; waiting Retry-After");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn probe(&self, channel: &str, key: &str, since_ms: i64, thread_ts: Option<&str>) -> Probe {
+        let oldest = format!("{}", (since_ms / 1000) - 5);
+        let (method, body) = match thread_ts {
+            Some(ts) => ("conversations.replies", json!({"channel": channel, "ts": ts, "oldest": oldest, "include_all_metadata": true, "limit": 200})),
+            None => ("conversations.history", json!({"channel": channel, "oldest": oldest, "include_all_metadata": true, "limit": 200})),
+        };
+        match self.slack.call(method, &body).await {
+            Ok(answer) => find_marked(&answer, key),
+            Err(err) => Probe::Unavailable(err.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_that_never_reached_slack_are_not_sent() {
+        let m = || "chat.postMessage".to_owned();
+        assert_eq!(classify(&SlackError::RateLimited { method: m(), retry_after: None }), Failure::NotSent);
+        assert_eq!(classify(&SlackError::Api { method: m(), error: "channel_not_found".into(), response_metadata: None }), Failure::NotSent);
+        assert_eq!(classify(&SlackError::Http { method: m(), status: 500 }), Failure::Uncertain);
+        assert_eq!(classify(&SlackError::Http { method: m(), status: 404 }), Failure::NotSent);
+        assert_eq!(classify(&SlackError::Timeout { method: m() }), Failure::Uncertain);
+        assert_eq!(classify(&SlackError::Transport { method: m(), message: "error sending request: client error (Connect): Connection refused".into() }), Failure::NotSent);
+        assert_eq!(classify(&SlackError::Transport { method: m(), message: "connection reset by peer".into() }), Failure::Uncertain);
+        let exhausted = SlackError::RetriesExhausted { method: m(), attempts: 1, last: Box::new(SlackError::Http { method: m(), status: 503 }) };
+        assert_eq!(classify(&exhausted), Failure::Uncertain);
+    }
+
+    #[test]
+    fn the_marker_is_found_by_key_and_absence_needs_a_complete_page() {
+        let answer = json!({"ok": true, "has_more": false, "messages": [
+            {"ts": "1.1", "metadata": {"event_type": "pulse_message", "event_payload": {"dedup_key": "other"}}},
+            {"ts": "1.2", "metadata": {"event_type": "pulse_message", "event_payload": {"dedup_key": "k"}}},
+            {"ts": "1.3"}
+        ]});
+        assert_eq!(find_marked(&answer, "k"), Probe::Found("1.2".into()));
+        assert_eq!(find_marked(&answer, "x"), Probe::Absent);
+        assert!(matches!(find_marked(&json!({"ok": true, "has_more": true, "messages": []}), "x"), Probe::Unavailable(_)));
+        assert!(matches!(find_marked(&json!({"ok": true}), "x"), Probe::Unavailable(_)));
+    }
+
+    #[test]
+    fn policies_parse() {
+        assert_eq!(UncertainPolicy::parse("assume_sent"), Some(UncertainPolicy::AssumeSent));
+        assert_eq!(UncertainPolicy::parse("hold"), Some(UncertainPolicy::Hold));
+        assert_eq!(UncertainPolicy::parse("resend"), Some(UncertainPolicy::Resend));
+        assert_eq!(UncertainPolicy::parse("x"), None);
+    }
+}

@@ -1,0 +1,364 @@
+//! The notifier's I/O shell: one event in, Slack messages (through the ledger), DynamoDB items
+//! and `deploy.requested` out. The decisions are in the pure modules.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pulse_aws::eventbridge::EventPublisher;
+use pulse_aws::names::{CONSUMERS, StackNames};
+use pulse_aws::sqs::Queue;
+use pulse_contracts::{
+    Actor, CommandAction, Container, DeployRequested, DeployStatus, Envelope, Event, EventDetail, FeedUpdated, InteractionKind,
+    OpsAlert, SlackCommand, SlackInteraction, UserRegistered,
+};
+use pulse_runtime::{HandlerError, MessageHandler};
+use tracing::{info, warn};
+
+use crate::audit::Click;
+use crate::config::Config;
+use crate::delivery::{Delivered, Deliverer, DeliveryError, Outgoing};
+use crate::ops::{self, AlertContext, OpsAction};
+use crate::store::StoreError;
+use crate::commands::{self, QueueHealth, StatusEntry};
+use crate::{announce, dm, jobs};
+
+/// The envelope `source` of events this service publishes.
+pub const SOURCE: &str = "pulse.notifier";
+
+pub struct Notifier {
+    pub(crate) config: Config,
+    pub(crate) deliverer: Deliverer,
+    publisher: EventPublisher,
+    /// Where feeds are read for digests (`None`: digests are skipped, purges still run).
+    pub(crate) feeds: Option<crate::digest_run::Feeds>,
+    /// How long soft-deleted subscriptions are kept (30 days).
+    pub(crate) retention: chrono::Duration,
+    /// For `/pulser health`: the queues to report on.
+    health: Option<(aws_sdk_sqs::Client, StackNames)>,
+    /// When `health#` was last written, to write it at most every 30 s.
+    last_ok_written: Mutex<Option<Instant>>,
+}
+
+fn retryable_store(err: StoreError) -> HandlerError {
+    HandlerError::retryable(err)
+}
+
+fn delivery_error(err: DeliveryError) -> HandlerError {
+    HandlerError::retryable(err)
+}
+
+impl Notifier {
+    pub fn new(config: Config, deliverer: Deliverer, publisher: EventPublisher) -> Self {
+        Self {
+            config,
+            deliverer,
+            publisher,
+            feeds: None,
+            retention: chrono::Duration::days(30),
+            health: None,
+            last_ok_written: Mutex::new(None),
+        }
+    }
+
+    /// Read feeds (for digests) from this store, under praktika's `prefix`.
+    pub fn with_feeds(mut self, feeds: crate::digest_run::Feeds) -> Self {
+        self.feeds = Some(feeds);
+        self
+    }
+
+    /// Keep soft-deleted subscriptions this long before purging them.
+    pub fn with_retention(mut self, retention: chrono::Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Let `/pulser health` read the stack's queues.
+    pub fn with_health(mut self, sqs: aws_sdk_sqs::Client, names: StackNames) -> Self {
+        self.health = Some((sqs, names));
+        self
+    }
+
+    pub fn deliverer(&self) -> &Deliverer {
+        &self.deliverer
+    }
+
+    /// The user's DM channel: `conversations.open` once, then the cached id.
+    pub(crate) async fn dm_channel(&self, user: &str) -> Result<String, HandlerError> {
+        let pk = format!("dm#{user}");
+        let store = self.deliverer.store();
+        if let Some(channel) = store.get_value(&pk, "channel").await.map_err(retryable_store)? {
+            return Ok(channel);
+        }
+        let channel = self.deliverer.slack().conversations_open(&[user]).await.map_err(HandlerError::retryable)?;
+        store.put_value(&pk, "channel", &channel, None).await.map_err(retryable_store)?;
+        Ok(channel)
+    }
+
+    async fn on_feed_updated(&self, update: &FeedUpdated) -> Result<(), HandlerError> {
+        let email = update.email.as_str();
+        let subscribers = self.deliverer.store().subscribers(email).await.map_err(retryable_store)?;
+        let mut failures = Vec::new();
+        for sub in subscribers.iter().filter(|s| s.subscribed) {
+            let Some(kind) = dm::decide(&update.newest_event, &sub.preferences) else { continue };
+            let key = dm::ledger_key(&sub.slack_user_id, email, &update.newest_event);
+            let result = async {
+                let channel = self.dm_channel(&sub.slack_user_id).await?;
+                let (text, blocks) = dm::render(kind, &update.newest_event);
+                let message = Outgoing { channel, text, blocks: Some(blocks), thread_ts: None };
+                self.deliverer.deliver(&key, &message, None).await.map_err(delivery_error)
+            }
+            .await;
+            match result {
+                Ok(Delivered::Posted(_)) => info!(user = %sub.slack_user_id, dedup_key = %key, ?kind, "DM sent"),
+                Ok(_) => info!(user = %sub.slack_user_id, dedup_key = %key, "DM already handled"),
+                // Keep going: the others' DMs are recorded, so the retry resends only this one.
+                Err(err) => {
+                    warn!(user = %sub.slack_user_id, dedup_key = %key, error = %err, "DM failed");
+                    failures.push(err.to_string());
+                }
+            }
+        }
+        if failures.is_empty() { Ok(()) } else { Err(HandlerError::retryable(failures.join("; "))) }
+    }
+
+    async fn on_ops_alert(&self, alert: OpsAlert, occurred_at: chrono::DateTime<chrono::Utc>) -> Result<(), HandlerError> {
+        let entry = StatusEntry { service: alert.service.clone(), kind: alert.kind, severity: alert.severity, title: alert.title.clone(), at: occurred_at };
+        self.deliverer.store().record_status(&entry).await.map_err(retryable_store)?;
+        let channel = self.config.alert_channel(alert.kind, alert.severity).to_owned();
+        let ctx = AlertContext { alert, occurred_at };
+        let (text, blocks) = ops::render(&ctx, &[]);
+        let context = serde_json::to_value(&ctx).expect("alert context serializes");
+        let key = ops::ledger_key(&ctx.alert.alert_id);
+        let message = Outgoing { channel, text, blocks: Some(blocks), thread_ts: None };
+        let delivered = self.deliverer.deliver(&key, &message, Some(&context)).await.map_err(delivery_error)?;
+        info!(alert_id = %ctx.alert.alert_id, channel = %message.channel, outcome = ?delivered, "ops alert delivered");
+        Ok(())
+    }
+
+    async fn on_interaction(&self, dedup_key: &str, at: chrono::DateTime<chrono::Utc>, i: SlackInteraction) -> Result<(), HandlerError> {
+        let (action_id, value, container) = match &i.kind {
+            InteractionKind::BlockActions { action_id, value, container, .. } => (action_id, value, container),
+            InteractionKind::ViewSubmission { callback_id, private_metadata, values, .. } => {
+                return match crate::deploy::confirmed_deploy(callback_id, private_metadata, values) {
+                    None => Ok(()),
+                    Some(Err(reason)) => Err(HandlerError::rejected(reason)),
+                    Some(Ok(deploy)) => self.on_confirmed_deploy(dedup_key, &i, deploy).await,
+                };
+            }
+        };
+        let Some(action) = OpsAction::from_action_id(action_id) else { return Ok(()) };
+        let Container::Message { channel_id, message_ts } = container else {
+            return Err(HandlerError::rejected(format!("ops button {action_id} clicked outside a message")));
+        };
+        let alert_id = value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| HandlerError::rejected(format!("ops button {action_id} carries no alert id")))?;
+        let store = self.deliverer.store();
+        let entry = store.ledger(&ops::ledger_key(alert_id)).await.map_err(retryable_store)?;
+        let ctx: AlertContext = entry
+            .and_then(|e| e.context)
+            .and_then(|c| serde_json::from_value(c).ok())
+            .ok_or_else(|| HandlerError::rejected(format!("no posted alert {alert_id} is known to the notifier")))?;
+        let actor = Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() };
+        let click = Click {
+            alert_id,
+            dedup_key,
+            at,
+            action,
+            actor: &actor,
+            channel: channel_id,
+            message_ts,
+            deploy_id: action.deploy().map(|_| uuid::Uuid::new_v4()),
+        };
+        let deploy_id = store.audit_click(&click).await.map_err(retryable_store)?;
+        info!(alert_id, action = action.action_id(), user = %actor.user_id, "ops action audited");
+        let history = store.audit_history(alert_id).await.map_err(retryable_store)?;
+        let (text, blocks) = ops::render(&ctx, &history);
+        self.deliverer.slack().chat_update(channel_id, message_ts, &text, Some(blocks)).await.map_err(HandlerError::retryable)?;
+        if let (Some((deploy_action, trigger)), Some(deploy_id)) = (action.deploy(), deploy_id) {
+            // The alert becomes the deploy's thread: its `deploy.status` replies go under it.
+            let root = format!("deploy:{deploy_id}:root");
+            store.record_existing(&root, channel_id, message_ts, chrono::Utc::now().timestamp_millis()).await.map_err(retryable_store)?;
+            let request = DeployRequested {
+                deploy_id,
+                service: ctx.alert.service.clone(),
+                action: deploy_action,
+                trigger,
+                requested_by: actor,
+                alert_id: Some(alert_id.to_owned()),
+                channel_id: Some(channel_id.clone()),
+                message_ts: Some(message_ts.clone()),
+                only: Vec::new(),
+            };
+            let envelope = request.into_envelope(SOURCE, format!("deploy.requested:{dedup_key}"));
+            self.publisher.publish_one(&envelope.to_raw()).await.map_err(HandlerError::retryable)?;
+            info!(alert_id, %deploy_id, "deploy.requested published");
+        }
+        Ok(())
+    }
+}
+
+impl Notifier {
+    async fn on_user_registered(&self, user: &UserRegistered) -> Result<(), HandlerError> {
+        let (text, blocks) = announce::render_user(user);
+        let message = Outgoing { channel: self.config.users_channel().to_owned(), text, blocks: Some(blocks), thread_ts: None };
+        self.deliverer.deliver(&announce::user_key(user), &message, None).await.map_err(delivery_error)?;
+        Ok(())
+    }
+
+    /// Every status of one deploy goes in one thread of the deploy channel.
+    async fn on_deploy_status(&self, status: &DeployStatus) -> Result<(), HandlerError> {
+        let channel = self.config.deploy_channel().to_owned();
+        let (text, blocks) = announce::render_deploy_root(status);
+        let root = Outgoing { channel: channel.clone(), text, blocks: Some(blocks), thread_ts: None };
+        let root = self.deliverer.deliver(&announce::deploy_root_key(status), &root, None).await.map_err(delivery_error)?;
+        let (channel, thread_ts) = match root.message() {
+            Some(m) => (m.channel.clone(), Some(m.ts.clone())),
+            None => (channel, None),
+        };
+        let (text, blocks) = announce::render_deploy_phase(status);
+        let reply = Outgoing { channel, text, blocks: Some(blocks), thread_ts };
+        self.deliverer.deliver(&announce::deploy_phase_key(status), &reply, None).await.map_err(delivery_error)?;
+        Ok(())
+    }
+}
+
+impl Notifier {
+    /// `/pulser status` and `/pulser health`, answered ephemerally on the command's
+    /// `response_url`. A marker item (`resp#{dedup key}`) is claimed before answering, so a
+    /// redelivered or concurrently delivered command is answered once; a failed answer drops the
+    /// marker so the retry answers (an answer lost in flight may then repeat — ephemeral,
+    /// harmless).
+    async fn on_command(&self, dedup_key: &str, command: &SlackCommand) -> Result<(), HandlerError> {
+        if !matches!(command.action, CommandAction::Status | CommandAction::Health) {
+            return Ok(());
+        }
+        let store = self.deliverer.store();
+        let marker = format!("resp#{dedup_key}");
+        let expires = chrono::Utc::now().timestamp() + 86_400;
+        if !store.put_value_if_absent(&marker, "answered", "1", expires).await.map_err(retryable_store)? {
+            info!("slash command already answered");
+            return Ok(());
+        }
+        let answer = async {
+            let answer = match command.action {
+                CommandAction::Status => commands::render_status(&store.status_board().await.map_err(retryable_store)?),
+                _ => {
+                    let queues = self.queue_health().await;
+                    let last_ok = store.last_ok().await.map_err(retryable_store)?;
+                    commands::render_health(&queues, last_ok, chrono::Utc::now())
+                }
+            };
+            self.deliverer.slack().post_response_url(&command.response_url, &answer).await.map_err(HandlerError::retryable)
+        }
+        .await;
+        if let Err(err) = answer {
+            if let Err(e) = store.delete_value(&marker, "answered").await {
+                warn!(error = %e, "could not drop the answer marker; the command will not be answered again");
+            }
+            return Err(err);
+        }
+        info!(command = command.action.name(), user = %command.user_id, "slash command answered");
+        Ok(())
+    }
+
+    async fn queue_health(&self) -> Vec<QueueHealth> {
+        let Some((sqs, names)) = &self.health else { return Vec::new() };
+        let depth = |name: String| async move {
+            match Queue::from_name(sqs.clone(), &name).await {
+                Ok(q) => q.approximate_depth().await.ok(),
+                Err(_) => None,
+            }
+        };
+        let mut out = Vec::new();
+        for service in CONSUMERS {
+            out.push(QueueHealth {
+                service: service.to_owned(),
+                depth: depth(names.queue(service)).await,
+                dead_letters: depth(names.dead_letter_queue(service)).await,
+            });
+        }
+        out
+    }
+
+    /// Record a successful event for `/pulser health`, at most every 30 s.
+    async fn touch(&self) {
+        {
+            let mut last = self.last_ok_written.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < Duration::from_secs(30)) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        if let Err(err) = self.deliverer.store().record_last_ok(chrono::Utc::now()).await {
+            warn!(error = %err, "could not record the last successful event");
+        }
+    }
+
+    async fn dispatch(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
+        let (dedup_key, at) = (envelope.dedup_key, envelope.occurred_at);
+        match envelope.detail {
+            Event::SubscriptionChangedV1(ev) => {
+                let applied = self.deliverer.store().apply_subscription(&ev).await.map_err(retryable_store)?;
+                info!(user = %ev.slack_user_id, revision = ev.revision, ?applied, "subscription projected");
+                Ok(())
+            }
+            Event::FeedUpdatedV1(update) => self.on_feed_updated(&update).await,
+            Event::OpsAlertV1(alert) => self.on_ops_alert(alert, at).await,
+            Event::SlackInteractionV1(i) => self.on_interaction(&dedup_key, at, i).await,
+            Event::CiJobV1(job) => jobs::handle(&self.config, &self.deliverer, &job).await,
+            Event::UserRegisteredV1(user) => self.on_user_registered(&user).await,
+            Event::DeployStatusV1(status) => self.on_deploy_status(&status).await,
+            // `/pulser status|health` are answered here; `/praktika` commands are the
+            // home-renderer's and `/pulser deploy`'s modal is opened by ingress (its submission
+            // comes back as a `slack.interaction`).
+            Event::SlackCommandV1(c) => self.on_command(&dedup_key, &c).await,
+            Event::DigestTickV1(tick) => self.on_digest_tick(&tick).await,
+            other => Err(HandlerError::unsupported(self.service(), &other)),
+        }
+    }
+}
+
+impl Notifier {
+    /// A confirmed `/pulser deploy` modal → `deploy.requested`. The deploy id is stored under the
+    /// submission's dedup key first, so a redelivery publishes the same deploy.
+    async fn on_confirmed_deploy(&self, dedup_key: &str, i: &SlackInteraction, deploy: crate::deploy::ConfirmedDeploy) -> Result<(), HandlerError> {
+        let store = self.deliverer.store();
+        let marker = format!("deployreq#{dedup_key}");
+        let fresh = uuid::Uuid::new_v4();
+        let expires = chrono::Utc::now().timestamp() + 30 * 86_400;
+        let deploy_id = if store.put_value_if_absent(&marker, "deploy_id", &fresh.to_string(), expires).await.map_err(retryable_store)? {
+            fresh
+        } else {
+            let stored = store.get_value(&marker, "deploy_id").await.map_err(retryable_store)?;
+            stored.and_then(|v| v.parse().ok()).ok_or_else(|| HandlerError::retryable(format!("deploy id for {dedup_key} unreadable")))?
+        };
+        let request = DeployRequested {
+            deploy_id,
+            service: deploy.service,
+            action: pulse_contracts::DeployAction::Deploy,
+            trigger: pulse_contracts::DeployTrigger::SlashCommand,
+            requested_by: Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() },
+            alert_id: None,
+            channel_id: deploy.channel_id,
+            message_ts: None,
+            only: deploy.only,
+        };
+        let envelope = request.into_envelope(SOURCE, format!("deploy.requested:{dedup_key}"));
+        self.publisher.publish_one(&envelope.to_raw()).await.map_err(HandlerError::retryable)?;
+        info!(%deploy_id, "confirmed deploy requested");
+        Ok(())
+    }
+}
+
+impl MessageHandler for Notifier {
+    fn service(&self) -> &'static str {
+        "notifier"
+    }
+
+    async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
+        let result = self.dispatch(envelope).await;
+        if result.is_ok() {
+            self.touch().await;
+        }
+        result
+    }
+}

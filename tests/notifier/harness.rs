@@ -1,0 +1,163 @@
+//! A deployed copy of Pulse's stack on the emulator, unique to one test, the fake Slack, and
+//! the notifier wired to both exactly as `main.rs` wires it (with fast pacing).
+
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use pulse_aws::eventbridge::EventPublisher;
+use pulse_aws::names::StackNames;
+use pulse_aws::sqs::{Queue, ReceivedMessage};
+use pulse_contracts::{Envelope, Event};
+use pulse_notifier::config::Config;
+use pulse_notifier::delivery::{Deliverer, UncertainPolicy};
+use pulse_notifier::handler::Notifier;
+use pulse_notifier::store::Store;
+use pulse_runtime::DeadLetters;
+use pulse_runtime::poller::{PollerOptions, RoundStats, poll_once};
+use pulse_slack::fake::FakeSlack;
+
+pub const ROUTING: &str = r#"{
+  "default_channel": "C0DEFAULT",
+  "users_channel": "C0USERS",
+  "jobs_channel": "C0JOBS",
+  "job_channels": {"nightly_backup": "C0BACKUP"},
+  "alert_routes": [
+    {"kinds": ["error_rate_exceeded"], "min_severity": "critical", "channel": "C0PAGER"},
+    {"kinds": ["deploy_started", "deploy_completed", "deploy_failed"], "channel": "C0DEPLOY"},
+    {"min_severity": "warning", "channel": "C0ALERTS"}
+  ]
+}"#;
+
+pub struct Stack {
+    pub config: SdkConfig,
+    pub names: StackNames,
+    pub slack: FakeSlack,
+}
+
+impl Stack {
+    /// Deploy the whole stack (with the tap queue) under a fresh prefix and start a fake Slack.
+    pub async fn deploy() -> Stack {
+        let config = pulse_tests::emulator_config().await;
+        let prefix = pulse_tests::unique("notif");
+        let names = pulse_tests::deploy_stack(&prefix, true).await;
+        Stack { config, names, slack: FakeSlack::start().await }
+    }
+
+    pub fn store(&self) -> Store {
+        Store::new(
+            aws_sdk_dynamodb::Client::new(&self.config),
+            self.names.table("notifier", "messages"),
+            self.names.table("notifier", "audit"),
+        )
+    }
+
+    /// The notifier as `main.rs` builds it, against the fake Slack, pacing 50 ms.
+    pub fn notifier(&self) -> Notifier {
+        self.notifier_paced(Duration::from_millis(50))
+    }
+
+    /// The notifier with this gap between posts to one channel.
+    pub fn notifier_paced(&self, pacing: Duration) -> Notifier {
+        let routing = Config::parse(ROUTING, "test").expect("routing parses");
+        let deliverer = Deliverer::new(self.slack.client_config("xoxb-test-token"), self.store(), pacing, UncertainPolicy::AssumeSent);
+        Notifier::new(routing, deliverer, self.publisher())
+    }
+
+    pub fn publisher(&self) -> EventPublisher {
+        EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus())
+    }
+
+    /// Publish events on the bus, as producers do.
+    pub async fn publish(&self, events: &[Envelope<Event>]) {
+        let raw: Vec<Envelope> = events.iter().map(Envelope::to_raw).collect();
+        self.publisher().publish(&raw).await.expect("publish");
+    }
+
+    pub async fn queue(&self, name: &str) -> Queue {
+        Queue::from_name(aws_sdk_sqs::Client::new(&self.config), name).await.expect("queue exists")
+    }
+
+    pub fn dead_letters(&self) -> DeadLetters {
+        DeadLetters::new(aws_sdk_sqs::Client::new(&self.config), self.names.dead_letter_queue("notifier"), "notifier")
+    }
+
+    /// Run the notifier's poller until `until_settled` messages are done or dead-lettered, or
+    /// `timeout` passes.
+    pub async fn run(&self, notifier: &Notifier, until_settled: usize, timeout: Duration) -> RoundStats {
+        let queue = self.queue(&self.names.queue("notifier")).await;
+        let dead_letters = self.dead_letters();
+        let deadline = Instant::now() + timeout;
+        let mut totals = RoundStats::default();
+        while totals.done + totals.dead_lettered < until_settled && Instant::now() < deadline {
+            let round = poll_once(notifier, &queue, &dead_letters, &fast_poller()).await.expect("poll");
+            totals.received += round.received;
+            totals.done += round.done;
+            totals.dead_lettered += round.dead_lettered;
+            totals.retried += round.retried;
+        }
+        totals
+    }
+
+    /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
+    pub async fn drain(&self, queue_name: &str, expect_at_least: usize) -> Vec<ReceivedMessage> {
+        let queue = self.queue(queue_name).await;
+        let mut all = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let batch = queue.receive(10, 1).await.expect("receive");
+            if batch.is_empty() && (all.len() >= expect_at_least || Instant::now() > deadline) {
+                break;
+            }
+            let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
+            if !handles.is_empty() {
+                queue.delete_batch(&handles).await.expect("delete");
+            }
+            all.extend(batch);
+        }
+        all
+    }
+
+    /// The ledger entry's `status` attribute for a dedup key.
+    pub async fn ledger_status(&self, key: &str) -> Option<String> {
+        self.store().ledger(key).await.expect("read ledger").map(|e| e.status.as_str().to_owned())
+    }
+
+    /// Every audit item of an alert, as raw attribute maps.
+    pub async fn audit_items(&self, alert_id: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        aws_sdk_dynamodb::Client::new(&self.config)
+            .query()
+            .table_name(self.names.table("notifier", "audit"))
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("alert#{alert_id}")))
+            .send()
+            .await
+            .expect("query audit")
+            .items
+            .unwrap_or_default()
+    }
+}
+
+/// A contract example as an envelope, with a fresh id.
+pub fn example(event_type: &str, name: &str) -> Envelope<Event> {
+    let path = format!("{}/../contracts/examples/{event_type}.v1/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut envelope = pulse_contracts::parse_str(&text).expect("example parses");
+    envelope.id = uuid::Uuid::new_v4();
+    envelope
+}
+
+/// The same event again, as a redelivery from the producer would carry it (new envelope id).
+pub fn again(envelope: &Envelope<Event>) -> Envelope<Event> {
+    Envelope { id: uuid::Uuid::new_v4(), ..envelope.clone() }
+}
+
+/// The Pulse envelope inside an EventBridge-delivered SQS body.
+pub fn delivered_envelope(message: &ReceivedMessage) -> Envelope<Event> {
+    pulse_contracts::from_sqs_body(&message.body).expect("a valid Pulse event")
+}
+
+/// Poller settings for tests: short polls, retries visible again at once.
+pub fn fast_poller() -> PollerOptions {
+    PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::ZERO }
+}
