@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use pulse_aws::eventbridge::EventPublisher;
@@ -17,7 +17,7 @@ use pulse_contracts::feed_layout::feed_key;
 use pulse_feed_projector::handler::{Clock, FeedLocation, FeedProjector};
 use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
 use pulse_runtime::DeadLetters;
-use pulse_runtime::poller::{PollerOptions, RoundStats, poll_once};
+use pulse_runtime::poller::{PollerOptions, RoundStats};
 
 pub struct Stack {
     pub config: SdkConfig,
@@ -87,21 +87,11 @@ impl Stack {
         self.publisher().publish(&raw).await.expect("publish");
     }
 
-    /// Run the feed-projector's poller until `total` messages have been settled or retried away,
-    /// or `timeout` passes.
+    /// Run the feed-projector's poller until `until_settled` messages are handled or
+    /// dead-lettered, or `timeout` passes.
     pub async fn project(&self, projector: &FeedProjector, options: &PollerOptions, until_settled: usize, timeout: Duration) -> RoundStats {
         let queue = self.work_queue().await;
-        let dead_letters = self.dead_letters();
-        let deadline = Instant::now() + timeout;
-        let mut totals = RoundStats::default();
-        while totals.done + totals.dead_lettered < until_settled && Instant::now() < deadline {
-            let round = poll_once(projector, &queue, &dead_letters, options).await.expect("poll");
-            totals.received += round.received;
-            totals.done += round.done;
-            totals.dead_lettered += round.dead_lettered;
-            totals.retried += round.retried;
-        }
-        totals
+        pulse_tests::poll_until_settled(projector, &queue, &self.dead_letters(), options, until_settled, timeout).await
     }
 
     pub async fn feed(&self, email: &str) -> Option<EventFeed> {
@@ -111,21 +101,7 @@ impl Stack {
 
     /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
     pub async fn drain(&self, queue_name: &str, expect_at_least: usize) -> Vec<ReceivedMessage> {
-        let queue = self.queue(queue_name).await;
-        let mut all = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let batch = queue.receive(10, 1).await.expect("receive");
-            if batch.is_empty() && (all.len() >= expect_at_least || Instant::now() > deadline) {
-                break;
-            }
-            let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
-            if !handles.is_empty() {
-                queue.delete_batch(&handles).await.expect("delete");
-            }
-            all.extend(batch);
-        }
-        all
+        pulse_tests::drain(&self.queue(queue_name).await, expect_at_least).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! A deployed copy of Pulse's stack on the emulator, unique to one test, a fake Slack, and the
 //! home-renderer wired to both exactly as `main.rs` wires it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -20,7 +20,7 @@ use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
 use pulse_home_renderer::views::{ViewPublisher, system_clock};
-use pulse_runtime::poller::{PollerOptions, RoundStats, poll_once};
+use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_runtime::{DeadLetters, HandlerError, MessageHandler};
 use pulse_slack::SlackClient;
 use pulse_slack::fake::FakeSlack;
@@ -104,35 +104,12 @@ impl Home {
         let queue = self.queue(&self.names.queue("home-renderer")).await;
         let dead_letters = self.dead_letters();
         let options = PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::ZERO };
-        let deadline = Instant::now() + timeout;
-        let mut totals = RoundStats::default();
-        while totals.done + totals.dead_lettered < until_settled && Instant::now() < deadline {
-            let round = poll_once(renderer, &queue, &dead_letters, &options).await.expect("poll");
-            totals.received += round.received;
-            totals.done += round.done;
-            totals.dead_lettered += round.dead_lettered;
-            totals.retried += round.retried;
-        }
-        totals
+        pulse_tests::poll_until_settled(renderer, &queue, &dead_letters, &options, until_settled, timeout).await
     }
 
     /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
     pub async fn drain(&self, queue_name: &str, expect_at_least: usize) -> Vec<ReceivedMessage> {
-        let queue = self.queue(queue_name).await;
-        let mut all = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let batch = queue.receive(10, 1).await.expect("receive");
-            if batch.is_empty() && (all.len() >= expect_at_least || Instant::now() > deadline) {
-                break;
-            }
-            let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
-            if !handles.is_empty() {
-                queue.delete_batch(&handles).await.expect("delete");
-            }
-            all.extend(batch);
-        }
-        all
+        pulse_tests::drain(&self.queue(queue_name).await, expect_at_least).await
     }
 
     /// The `subscription.changed` events that reached the notifier's queue, oldest revision first.

@@ -1,7 +1,7 @@
 //! A deployed copy of Pulse's stack on the emulator, unique to one test, the fake Slack, and
 //! the notifier wired to both exactly as `main.rs` wires it (with fast pacing).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,7 +14,7 @@ use pulse_notifier::delivery::{Deliverer, UncertainPolicy};
 use pulse_notifier::handler::Notifier;
 use pulse_notifier::store::Store;
 use pulse_runtime::DeadLetters;
-use pulse_runtime::poller::{PollerOptions, RoundStats, poll_once};
+use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_slack::fake::FakeSlack;
 
 pub const ROUTING: &str = r#"{
@@ -87,35 +87,12 @@ impl Stack {
     pub async fn run(&self, notifier: &Notifier, until_settled: usize, timeout: Duration) -> RoundStats {
         let queue = self.queue(&self.names.queue("notifier")).await;
         let dead_letters = self.dead_letters();
-        let deadline = Instant::now() + timeout;
-        let mut totals = RoundStats::default();
-        while totals.done + totals.dead_lettered < until_settled && Instant::now() < deadline {
-            let round = poll_once(notifier, &queue, &dead_letters, &fast_poller()).await.expect("poll");
-            totals.received += round.received;
-            totals.done += round.done;
-            totals.dead_lettered += round.dead_lettered;
-            totals.retried += round.retried;
-        }
-        totals
+        pulse_tests::poll_until_settled(notifier, &queue, &dead_letters, &fast_poller(), until_settled, timeout).await
     }
 
     /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
     pub async fn drain(&self, queue_name: &str, expect_at_least: usize) -> Vec<ReceivedMessage> {
-        let queue = self.queue(queue_name).await;
-        let mut all = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let batch = queue.receive(10, 1).await.expect("receive");
-            if batch.is_empty() && (all.len() >= expect_at_least || Instant::now() > deadline) {
-                break;
-            }
-            let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
-            if !handles.is_empty() {
-                queue.delete_batch(&handles).await.expect("delete");
-            }
-            all.extend(batch);
-        }
-        all
+        pulse_tests::drain(&self.queue(queue_name).await, expect_at_least).await
     }
 
     /// The ledger entry's `status` attribute for a dedup key.

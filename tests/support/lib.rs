@@ -67,3 +67,60 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
         self.clone()
     }
 }
+
+/// Capture logs as the Lambda format writes them (JSON, the current span's fields on every line)
+/// for the current thread; `#[tokio::test]` runs a test's tasks on it. Under `cargo nextest`
+/// every test is its own process, so nothing else writes into the capture.
+pub fn capture_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    let captured = CapturedLogs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// Everything currently in `queue` (received and deleted), waiting up to 10 s for at least
+/// `expect_at_least` messages.
+pub async fn drain(queue: &pulse_aws::sqs::Queue, expect_at_least: usize) -> Vec<pulse_aws::sqs::ReceivedMessage> {
+    let mut all = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let batch = queue.receive(10, 1).await.expect("receive");
+        if batch.is_empty() && (all.len() >= expect_at_least || std::time::Instant::now() > deadline) {
+            break;
+        }
+        let handles: Vec<String> = batch.iter().map(|m| m.receipt_handle.clone()).collect();
+        if !handles.is_empty() {
+            queue.delete_batch(&handles).await.expect("delete");
+        }
+        all.extend(batch);
+    }
+    all
+}
+
+/// Run `handler` on `queue` (one receive round at a time, as the local worker does) until
+/// `until_settled` messages were handled or dead-lettered, or `timeout` passes.
+pub async fn poll_until_settled<H: pulse_runtime::MessageHandler>(
+    handler: &H,
+    queue: &pulse_aws::sqs::Queue,
+    dead_letters: &pulse_runtime::DeadLetters,
+    options: &pulse_runtime::poller::PollerOptions,
+    until_settled: usize,
+    timeout: std::time::Duration,
+) -> pulse_runtime::poller::RoundStats {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut totals = pulse_runtime::poller::RoundStats::default();
+    while totals.done + totals.dead_lettered < until_settled && std::time::Instant::now() < deadline {
+        let round = pulse_runtime::poller::poll_once(handler, queue, dead_letters, options).await.expect("poll");
+        totals.received += round.received;
+        totals.done += round.done;
+        totals.dead_lettered += round.dead_lettered;
+        totals.retried += round.retried;
+    }
+    totals
+}
