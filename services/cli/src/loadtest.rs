@@ -103,19 +103,20 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
 fn synthetic(i: usize, authors: usize, now: i64, run_id: &str) -> Envelope<Event> {
     let author = format!("dev{}@load.test", i % authors);
     let sha = format!("{:040x}", i as u128 * 7919 + 1);
+    let failing = i.is_multiple_of(7);
     let detail = json!({
         "type": "completed",
         "timestamp": now - (i as i64 % 3600),
         "sha": sha,
-        "ci_status": if i % 7 == 0 { "failure" } else { "success" },
+        "ci_status": if failing { "failure" } else { "success" },
         "result": {
             "name": "PR",
-            "status": if i % 7 == 0 { "failure" } else { "success" },
+            "status": if failing { "failure" } else { "success" },
             "start_time": (now - 3600) as f64,
             "duration": 1800.5,
             "results": (0..8).map(|j| json!({
                 "name": format!("Stateless tests ({j}/8)"),
-                "status": if i % 7 == 0 && j == 3 { "failure" } else { "success" },
+                "status": if failing && j == 3 { "failure" } else { "success" },
                 "start_time": (now - 3000) as f64, "duration": 600.25, "results": [], "links": [], "ext": {}
             })).collect::<Vec<_>>(),
             "links": [format!("https://github.com/org/repo/pull/{}", 10_000 + i)],

@@ -139,6 +139,29 @@ pub fn workflow_dedup_key(event: &FeedEvent) -> String {
     )
 }
 
+fn read_documents(files: &[PathBuf]) -> anyhow::Result<Vec<(String, Value)>> {
+    let sources: Vec<PathBuf> = if files.is_empty() { vec![PathBuf::from("-")] } else { files.to_vec() };
+    let mut documents = Vec::new();
+    for path in sources {
+        let (origin, text) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+            ("stdin".to_owned(), text)
+        } else {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            (path.display().to_string(), text)
+        };
+        let value: Value = serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?;
+        match value {
+            Value::Array(items) => {
+                documents.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{origin}[{i}]"), v)))
+            }
+            other => documents.push((origin, other)),
+        }
+    }
+    Ok(documents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,27 +205,4 @@ mod tests {
         assert_eq!(b1 - a1, b0 - a0);
         assert_ne!(docs[0].1["dedup_key"], old_key);
     }
-}
-
-fn read_documents(files: &[PathBuf]) -> anyhow::Result<Vec<(String, Value)>> {
-    let sources: Vec<PathBuf> = if files.is_empty() { vec![PathBuf::from("-")] } else { files.to_vec() };
-    let mut documents = Vec::new();
-    for path in sources {
-        let (origin, text) = if path.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
-            ("stdin".to_owned(), text)
-        } else {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            (path.display().to_string(), text)
-        };
-        let value: Value = serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?;
-        match value {
-            Value::Array(items) => {
-                documents.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{origin}[{i}]"), v)))
-            }
-            other => documents.push((origin, other)),
-        }
-    }
-    Ok(documents)
 }
