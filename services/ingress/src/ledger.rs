@@ -13,6 +13,8 @@
 //! DynamoDB deletes expired items lazily (up to days late), so the condition also treats an
 //! item past `expires_at` as absent.
 
+use pulse_aws::dynamo::{n, s};
+use pulse_aws::text::truncate_utf8 as truncate;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -302,26 +304,6 @@ impl EnvelopeLedger {
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]

@@ -385,14 +385,7 @@ impl Store {
 
 /// Cut `text` to at most `max` bytes on a character boundary.
 pub fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    pulse_aws::text::truncate_utf8(text, max).to_owned()
 }
 
 #[cfg(test)]

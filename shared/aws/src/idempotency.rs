@@ -11,6 +11,8 @@
 //! DynamoDB deletes expired items lazily (up to days late), so every read and the claim's
 //! condition compare `expires_at` with the clock instead of trusting the item's presence.
 
+use crate::dynamo::{n, s};
+use crate::text::truncate_utf8 as truncate;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -322,26 +324,6 @@ impl IdempotencyStore {
             last_error: item.get("last_error").and_then(|v| v.as_s().ok()).cloned(),
         })
     }
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 pub mod config;
 pub mod names;
 pub mod retry;
+pub mod text;
 
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
+#[cfg(feature = "dynamodb")]
+pub mod dynamo;
 #[cfg(feature = "dynamodb")]
 pub mod idempotency;
 #[cfg(feature = "s3")]

@@ -5,6 +5,7 @@
 //! it from its queue. `pulse dlq replay` moves DLQ messages back once the cause is fixed.
 
 use pulse_aws::sqs::{Queue, SqsError};
+use pulse_aws::text::truncate_utf8 as truncate;
 use tokio::sync::OnceCell;
 
 use crate::consume::InboundMessage;
@@ -54,15 +55,4 @@ impl DeadLetters {
             .await
             .map(|_| ())
     }
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
