@@ -225,28 +225,7 @@ pub async fn handle(renderer: &HomeRenderer, envelope: &Envelope<Event>) -> Resu
 }
 
 /// Every `text` string in a view, joined by newlines.
-pub fn texts(value: &Value) -> String {
-    fn walk(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    match (k.as_str(), v) {
-                        ("text", Value::String(s)) => {
-                            out.push_str(s);
-                            out.push('\n');
-                        }
-                        _ => walk(v, out),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = String::new();
-    walk(value, &mut out);
-    out
-}
+pub use pulse_home_renderer::testing::view_texts as texts;
 
 /// The toggle buttons of a view: (action_id, label).
 pub fn toggle_buttons(view: &Value) -> Vec<(String, String)> {

@@ -158,3 +158,28 @@ pub fn sample_feed(len: usize, now: i64) -> Vec<FeedEvent> {
     }
     events
 }
+
+/// Every `text` string in a view (sections, contexts, buttons), joined by newlines: what a user
+/// can read, for assertions.
+pub fn view_texts(value: &Value) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("text", Value::String(s)) => {
+                            out.push_str(s);
+                            out.push('\n');
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    walk(value, &mut out);
+    out
+}

@@ -28,28 +28,8 @@ fn blocks(view: &Value) -> &Vec<Value> {
     view["blocks"].as_array().expect("blocks")
 }
 
-/// Every text in the view (sections, contexts, buttons), joined by newlines.
 fn all_text(value: &Value) -> String {
-    fn walk(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    match (k.as_str(), v) {
-                        ("text", Value::String(s)) => {
-                            out.push_str(s);
-                            out.push('\n');
-                        }
-                        _ => walk(v, out),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = String::new();
-    walk(value, &mut out);
-    out
+    crate::testing::view_texts(value)
 }
 
 /// The mrkdwn text of every section, in order.
