@@ -20,6 +20,14 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    /// Image Builder has no emulator: point `AWS_ENDPOINT_URL_IMAGEBUILDER` at the project's
+    /// fake (`pulse-fake-imagebuilder`) to run against it locally.
+    pub imagebuilder: aws_sdk_imagebuilder::Client,
+    pub apigateway: aws_sdk_apigatewayv2::Client,
     region: Option<String>,
     counter: ApiCounter,
 }
@@ -42,14 +50,25 @@ impl Clients {
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(config)
                 .force_path_style(pulse_aws::config::uses_custom_endpoint(config))
-                .interceptor(interceptor)
+                .interceptor(interceptor.clone())
                 .build(),
         );
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf($sdk::config::Builder::from(config).interceptor(interceptor.clone()).build())
+            };
+        }
         Self {
             eventbridge,
             sqs,
             dynamodb,
             s3,
+            lambda: client!(aws_sdk_lambda),
+            iam: client!(aws_sdk_iam),
+            ec2: client!(aws_sdk_ec2),
+            autoscaling: client!(aws_sdk_autoscaling),
+            imagebuilder: client!(aws_sdk_imagebuilder),
+            apigateway: client!(aws_sdk_apigatewayv2),
             region: config.region().map(|r| r.to_string()),
             counter,
         }
