@@ -78,9 +78,34 @@ async fn a_post_whose_answer_was_lost_is_not_sent_again_on_retry() {
     stack.slack.inject("chat.postMessage", Fault::FailAfterEffect(500), 1);
     subscribed_then_failed(&stack, 1).await;
     assert_eq!(stack.slack.messages_in(DM).len(), 1, "posted once, by the attempt whose answer was lost");
-    // The client did not retry the post inside the call, and the redelivery did not post.
+    // The client did not retry the post inside the call, and the redelivery found the message
+    // in the DM's history (by its metadata) instead of posting it again.
     assert_eq!(stack.slack.calls_to("chat.postMessage").len(), 1);
-    // The fake cannot show history, so the ledger records it as delivered but unconfirmed.
+    assert_eq!(stack.slack.calls_to("conversations.history").len(), 1);
+    assert_eq!(stack.ledger_status(&dm_key()).await.as_deref(), Some("SENT"));
+}
+
+#[tokio::test]
+async fn a_post_that_failed_without_effect_is_sent_on_retry() {
+    let stack = Stack::deploy().await;
+    // A 500 that did not post: the retry finds nothing in the history and sends it.
+    stack.slack.inject("chat.postMessage", Fault::ServerError(500), 1);
+    subscribed_then_failed(&stack, 1).await;
+    assert_eq!(stack.slack.messages_in(DM).len(), 1, "{:#?}", stack.slack.messages_in(DM));
+    assert_eq!(stack.slack.calls_to("chat.postMessage").len(), 2, "the failed post and the resend");
+    assert_eq!(stack.slack.calls_to("conversations.history").len(), 1);
+    assert_eq!(stack.ledger_status(&dm_key()).await.as_deref(), Some("SENT"));
+}
+
+#[tokio::test]
+async fn when_history_cannot_be_read_an_uncertain_post_is_taken_as_delivered() {
+    let stack = Stack::deploy().await;
+    stack.slack.inject("chat.postMessage", Fault::FailAfterEffect(500), 1);
+    // A workspace that did not grant the history scopes.
+    stack.slack.inject("conversations.history", Fault::SlackError("missing_scope".into()), 100);
+    subscribed_then_failed(&stack, 1).await;
+    assert_eq!(stack.slack.messages_in(DM).len(), 1);
+    assert_eq!(stack.slack.calls_to("chat.postMessage").len(), 1, "not re-sent: a duplicate is worse");
     assert_eq!(stack.ledger_status(&dm_key()).await.as_deref(), Some("UNCONFIRMED"));
 }
 

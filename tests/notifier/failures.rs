@@ -39,6 +39,7 @@ async fn logs_carry_the_dedup_key_and_never_the_bot_token() {
     let stack = Stack::deploy().await;
     let notifier = stack.notifier();
     stack.slack.inject("chat.postMessage", Fault::FailAfterEffect(500), 1);
+    stack.slack.inject("conversations.history", Fault::SlackError("missing_scope".into()), 100);
     stack.publish(&[example("ops.alert", "deploy-failed")]).await;
     let (captured, _guard) = logs::capture();
     let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;

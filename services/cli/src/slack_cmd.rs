@@ -176,7 +176,7 @@ pub async fn run(args: SlackArgs) -> anyhow::Result<()> {
 // ---- manifest ------------------------------------------------------------------------------
 
 /// The minimum bot scopes Pulse uses, each with what needs it.
-const BOT_SCOPES: [(&str, &str); 5] = [
+const BOT_SCOPES: [(&str, &str); 8] = [
     // notifier: ops alerts, deploy reports, job start/finish threads, digests, DMs; and
     // chat.update of an alert after a button click.
     ("chat:write", "post and update messages"),
@@ -188,6 +188,12 @@ const BOT_SCOPES: [(&str, &str); 5] = [
     ("users:read.email", "subscribe with the Slack profile's email"),
     // notifier: conversations.open to DM subscribers their run results and digests.
     ("im:write", "open DMs for notifications"),
+    // notifier: when a post's answer is lost (5xx, timeout), conversations.history/.replies
+    // tells whether it landed, so it is re-sent only if it did not. Without these the notifier
+    // falls back to NOTIFIER_UNCERTAIN_POLICY.
+    ("channels:history", "confirm an uncertain post in a public channel"),
+    ("groups:history", "confirm an uncertain post in a private channel"),
+    ("im:history", "confirm an uncertain DM"),
 ];
 // Not needed: views.publish (Home tab) and views.open (the deploy modal) need no scope;
 // app_home_opened needs none either. The bot posts to ops channels it was invited to, so no
@@ -501,7 +507,7 @@ mod tests {
         assert!(commands.iter().all(|c| c["url"] == url));
         assert_eq!(
             m["oauth_config"]["scopes"]["bot"],
-            json!(["chat:write", "commands", "users:read", "users:read.email", "im:write"])
+            json!(["chat:write", "commands", "users:read", "users:read.email", "im:write", "channels:history", "groups:history", "im:history"])
         );
     }
 

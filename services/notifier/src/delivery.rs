@@ -12,16 +12,16 @@
 //! - maybe posted (5xx, timeout, connection lost mid-request — the fake's `FailAfterEffect`): the
 //!   entry is marked `UNCERTAIN`. The retry **reconciles** before sending: it looks for the
 //!   marker in the channel (`conversations.history`, or `conversations.replies` for thread
-//!   replies). Found → recorded as sent, nothing posted. Proven absent → sent again. Slack cannot
-//!   tell us (no history scope, or a Web API without the method, like the fake) → the
-//!   [`UncertainPolicy`] decides; the default takes it as delivered (`UNCONFIRMED` in the ledger,
-//!   a warning in the log), because a duplicate is what users complain about and the 5xx-after-
-//!   -effect case is the common one.
+//!   replies; the app manifest asks for the `*:history` scopes for this). Found → recorded as
+//!   sent, nothing posted. Proven absent → sent again, so a 5xx that did not post is re-sent and
+//!   one that did is not.
+//! - Only when Slack cannot tell us (the history scopes were removed, the channel cannot be
+//!   read, the answer is incomplete) does the [`UncertainPolicy`] decide; the default takes it as
+//!   delivered (`UNCONFIRMED` in the ledger, a warning in the log), because a duplicate is what
+//!   users complain about and the 5xx-after-effect case is the common one.
 //!
-//! Residual window, honestly: with the default policy a post that failed with a 5xx *without*
-//! effect, in a workspace where history cannot be read, is not re-sent (it is recorded, not
-//! silent). A crash between Slack's answer and the ledger write leaves `SENDING`; after the lease
-//! it is reconciled the same way.
+//! A crash between Slack's answer and the ledger write leaves `SENDING`; after the lease it is
+//! reconciled the same way.
 
 use std::time::Duration;
 
@@ -308,14 +308,23 @@ impl Deliverer {
     }
 
     async fn probe(&self, channel: &str, key: &str, since_ms: i64, thread_ts: Option<&str>) -> Probe {
-        let oldest = format!("{}", (since_ms / 1000) - 5);
-        let (method, body) = match thread_ts {
-            Some(ts) => ("conversations.replies", json!({"channel": channel, "ts": ts, "oldest": oldest, "include_all_metadata": true, "limit": 200})),
-            None => ("conversations.history", json!({"channel": channel, "oldest": oldest, "include_all_metadata": true, "limit": 200})),
+        let mut args = vec![
+            ("channel", channel.to_owned()),
+            // A little before the attempt started, against clock skew between us and Slack.
+            ("oldest", format!("{}", (since_ms / 1000) - 5)),
+            ("include_all_metadata", "true".to_owned()),
+            ("limit", "200".to_owned()),
+        ];
+        let method = match thread_ts {
+            Some(ts) => {
+                args.push(("ts", ts.to_owned()));
+                "conversations.replies"
+            }
+            None => "conversations.history",
         };
-        match self.slack.call(method, &body).await {
+        match self.slack.call_form(method, &args).await {
             Ok(answer) => find_marked(&answer, key),
-            Err(err) => Probe::Unavailable(err.to_string()),
+            Err(err) => Probe::Unavailable(format!("{method}: {err}")),
         }
     }
 }

@@ -111,14 +111,22 @@ impl SlackClient {
     /// fails at once with [`SlackError::Api`].
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
         let url = format!("{}/{}", self.inner.base_url, method);
-        self.execute(method, &url, body, Auth::Bot).await
+        self.execute(method, &url, Payload::Json(body), Auth::Bot).await
+    }
+
+    /// Calls Web API `method` with form-encoded arguments, same retries as [`SlackClient::call`].
+    /// Slack's read methods (`conversations.history`, `conversations.replies`, ...) take only
+    /// form or query arguments, not JSON bodies.
+    pub async fn call_form(&self, method: &str, args: &[(&str, String)]) -> Result<Value, SlackError> {
+        let url = format!("{}/{}", self.inner.base_url, method);
+        self.execute(method, &url, Payload::Form(args), Auth::Bot).await
     }
 
     /// POSTs `body` as JSON to a slash command's or interaction's `response_url`, without the
     /// bot token, with the same retry rules as [`SlackClient::call`]. Returns the answer as
     /// JSON, or as a JSON string when it is not JSON (Slack has answered plain `ok`).
     pub async fn post_response_url(&self, url: &str, body: &Value) -> Result<Value, SlackError> {
-        self.execute(RESPONSE_URL_METHOD, url, body, Auth::None)
+        self.execute(RESPONSE_URL_METHOD, url, Payload::Json(body), Auth::None)
             .await
     }
 
@@ -126,7 +134,7 @@ impl SlackClient {
         &self,
         method: &str,
         url: &str,
-        body: &Value,
+        body: Payload<'_>,
         auth: Auth,
     ) -> Result<Value, SlackError> {
         let policy = self.inner.policy;
@@ -168,10 +176,13 @@ impl SlackClient {
         &self,
         method: &str,
         url: &str,
-        body: &Value,
+        body: Payload<'_>,
         auth: Auth,
     ) -> Result<Value, SlackError> {
-        let mut request = self.inner.http.post(url).json(body);
+        let mut request = match body {
+            Payload::Json(body) => self.inner.http.post(url).json(body),
+            Payload::Form(args) => self.inner.http.post(url).form(args),
+        };
         if auth == Auth::Bot {
             // bearer_auth marks the header sensitive, so reqwest/hyper never print it either.
             request = request.bearer_auth(self.inner.token.expose());
@@ -245,6 +256,13 @@ fn api_error(method: &str, answer: &Value, retry_after: Option<Duration>) -> Opt
         error: error.to_owned(),
         response_metadata: answer.get("response_metadata").cloned(),
     })
+}
+
+/// How a call's arguments travel.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Json(&'a Value),
+    Form(&'a [(&'a str, String)]),
 }
 
 /// Slack sends `Retry-After` in whole seconds; the HTTP-date form is not used by Slack and

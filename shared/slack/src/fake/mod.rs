@@ -8,6 +8,7 @@
 mod chat;
 mod control;
 mod fault;
+mod history;
 mod record;
 mod server;
 mod state;

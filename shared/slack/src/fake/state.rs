@@ -20,13 +20,14 @@ pub const METHODS: &[&str] = &[
     "views.publish",
     "views.open",
     "conversations.open",
+    "conversations.history",
+    "conversations.replies",
     "users.info",
 ];
 
 /// Slack lets a `response_url` be used this many times.
 pub const RESPONSE_URL_USES: usize = 5;
 
-const FIRST_TS_MICROS: u64 = 1_700_000_000_000_100;
 const TS_STEP_MICROS: u64 = 100;
 
 #[derive(Debug, Clone)]
@@ -49,7 +50,8 @@ pub struct State {
     pub modals: Vec<Value>,
     pub responses: BTreeMap<String, Vec<Value>>,
     faults: HashMap<String, VecDeque<(Fault, u32)>>,
-    ts_counter: u64,
+    /// The last `ts` handed out, in microseconds.
+    last_ts_micros: u64,
     id_counter: u64,
 }
 
@@ -124,8 +126,13 @@ impl State {
     }
 
     pub(super) fn next_ts(&mut self) -> String {
-        let micros = FIRST_TS_MICROS + self.ts_counter * TS_STEP_MICROS;
-        self.ts_counter += 1;
+        // Wall-clock time, like Slack, so that `oldest`/`latest` bounds computed from the clock
+        // work; strictly increasing, so `ts` stays unique across channels.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let micros = now.max(self.last_ts_micros + TS_STEP_MICROS);
+        self.last_ts_micros = micros;
         format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
     }
 
@@ -159,6 +166,8 @@ impl State {
             "views.publish" => self.publish(body),
             "views.open" => self.open_view(body),
             "conversations.open" => conversations_open(body),
+            "conversations.history" => self.history(body),
+            "conversations.replies" => self.replies(body),
             "users.info" => self.users_info(body),
             _ => Err(fail("unknown_method")),
         };
@@ -298,9 +307,11 @@ mod tests {
         let mut state = State::default();
         let a = state.next_ts();
         let b = state.next_ts();
-        assert_eq!(a, "1700000000.000100");
-        assert_eq!(b, "1700000000.000200");
-        assert!(a < b);
+        let (ma, mb) = (super::super::history::ts_micros(&a).unwrap(), super::super::history::ts_micros(&b).unwrap());
+        assert!(mb > ma, "{a} then {b}");
+        assert_eq!(a.split_once('.').unwrap().1.len(), 6, "{a}");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert!(ma / 1_000_000 + 5 >= now && ma / 1_000_000 <= now, "ts follows the clock: {a}");
     }
 
     #[test]
