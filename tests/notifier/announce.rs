@@ -67,11 +67,12 @@ async fn pulser_status_answers_ephemerally_with_each_services_latest_event() {
 }
 
 #[tokio::test]
-async fn pulser_health_reports_queues_and_dead_letters() {
+async fn pulser_health_reports_functions_queues_and_dead_letters() {
     let stack = Stack::deploy().await;
-    let notifier = stack
-        .notifier()
-        .with_health(aws_sdk_sqs::Client::new(&stack.config), stack.names.clone());
+    let lambda = aws_sdk_lambda::Client::new(&stack.config);
+    // ingress deployed as a Lambda function; the other services not (local processes).
+    deploy_function(&stack, &lambda, &stack.names.function("ingress")).await;
+    let notifier = stack.notifier().with_health(aws_sdk_sqs::Client::new(&stack.config), lambda, stack.names.clone());
     stack.publish(&[command("health", "health-1", &stack)]).await;
     let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
     assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
@@ -81,6 +82,28 @@ async fn pulser_health_reports_queues_and_dead_letters() {
     assert_eq!(answers[0]["response_type"], "ephemeral");
     for service in ["feed-projector", "home-renderer", "notifier", "infra-reconciler"] {
         assert!(shown.contains(&format!("*{service}* — queue")), "{service} in {shown}");
+        assert!(shown.contains(&format!("*{service}* — no Lambda function `{}`", stack.names.function(service))), "{service} in {shown}");
     }
-    assert!(shown.contains("dead letters 0"), "{shown}");
+    assert!(shown.contains(&format!("*ingress* — Lambda `{}` Active", stack.names.function("ingress"))), "{shown}");
+    assert!(shown.contains("dead letters 0") && shown.contains("Pulse is healthy"), "{shown}");
+}
+
+/// A minimal function in the emulator (moto wants its role to exist in IAM).
+async fn deploy_function(stack: &Stack, lambda: &aws_sdk_lambda::Client, name: &str) {
+    let iam = aws_sdk_iam::Client::new(&stack.config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam.create_role().role_name(format!("{name}-role")).assume_role_policy_document(trust).send().await.expect("create role");
+    // An empty zip archive (just its end-of-central-directory record): moto never runs it.
+    let mut zip = b"PK\x05\x06".to_vec();
+    zip.resize(22, 0);
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role.role().map(|r| r.arn()).unwrap_or_default())
+        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(zip.into()).build())
+        .send()
+        .await
+        .expect("create function");
 }

@@ -2,8 +2,9 @@
 //! gathered (the status board, queue depths).
 //!
 //! Status is "each service's current status from the latest ops events": the notifier keeps the
-//! newest alert per service (see `board.rs`). Health is about Pulse itself: each consumer's
-//! queue and dead-letter depth, and when the notifier last processed an event successfully.
+//! newest alert per service (see `board.rs`). Health is about Pulse itself: each service's Lambda
+//! function (state and last update), each consumer's queue and dead-letter depth, and when the
+//! notifier last processed an event successfully.
 
 use chrono::{DateTime, Utc};
 use pulse_contracts::{AlertKind, Severity};
@@ -60,11 +61,76 @@ pub struct QueueHealth {
     pub dead_letters: Option<u64>,
 }
 
+/// One service's Lambda function, as `/pulser health` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionHealth {
+    pub service: String,
+    pub function: String,
+    pub state: FunctionState,
+}
+
+/// What `lambda:GetFunction` said about a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionState {
+    /// `State` (Pending / Active / Inactive / Failed), `LastUpdateStatus` (InProgress /
+    /// Successful / Failed), and the reason Lambda gives for a failure.
+    Deployed { state: String, last_update: Option<String>, reason: Option<String> },
+    /// No such function: the service is not deployed as a Lambda here (locally, services run
+    /// as processes). Shown, not counted against health.
+    NotDeployed,
+    /// The function could not be read (permissions, throttling): shown as such, not hidden.
+    Unreadable(String),
+}
+
+impl FunctionHealth {
+    fn healthy(&self) -> bool {
+        match &self.state {
+            FunctionState::Deployed { state, last_update, .. } => {
+                state == "Active" && last_update.as_deref().is_none_or(|u| u != "Failed")
+            }
+            FunctionState::NotDeployed => true,
+            FunctionState::Unreadable(_) => false,
+        }
+    }
+
+    fn line(&self) -> String {
+        let emoji = match (&self.state, self.healthy()) {
+            (FunctionState::NotDeployed, _) => ":white_circle:",
+            (_, true) => ":large_green_circle:",
+            (_, false) => ":red_circle:",
+        };
+        let what = match &self.state {
+            FunctionState::Deployed { state, last_update, reason } => {
+                let mut s = format!("Lambda `{}` {state}", self.function);
+                if let Some(update) = last_update {
+                    s.push_str(&format!(" · last update {update}"));
+                }
+                if let Some(reason) = reason.as_deref().filter(|_| !self.healthy()) {
+                    s.push_str(&format!(" ({})", cut(reason, 200)));
+                }
+                s
+            }
+            FunctionState::NotDeployed => format!("no Lambda function `{}` (running as a local process?)", self.function),
+            FunctionState::Unreadable(why) => format!("Lambda `{}` unreadable: {}", self.function, cut(why, 200)),
+        };
+        format!("{emoji} *{}* — {what}", self.service)
+    }
+}
+
 /// The ephemeral `/pulser health` answer.
-pub fn render_health(queues: &[QueueHealth], notifier_last_ok: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Value {
+pub fn render_health(
+    functions: &[FunctionHealth],
+    queues: &[QueueHealth],
+    notifier_last_ok: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Value {
     let show = |n: Option<u64>| n.map_or("unknown".to_owned(), |n| n.to_string());
     let mut lines = Vec::new();
     let mut healthy = true;
+    for f in functions {
+        healthy &= f.healthy();
+        lines.push(f.line());
+    }
     for q in queues {
         let dlq_ok = q.dead_letters == Some(0);
         healthy &= dlq_ok && q.depth.is_some();
@@ -111,11 +177,36 @@ mod tests {
             QueueHealth { service: "notifier".into(), depth: Some(0), dead_letters: Some(0) },
             QueueHealth { service: "feed-projector".into(), depth: Some(3), dead_letters: Some(2) },
         ];
-        let answer = render_health(&queues, Some(now - chrono::Duration::seconds(42)), now).to_string();
+        let answer = render_health(&[], &queues, Some(now - chrono::Duration::seconds(42)), now).to_string();
         assert!(answer.contains("needs attention") && answer.contains("dead letters 2") && answer.contains("42s ago"), "{answer}");
-        let ok = render_health(&queues[..1], None, now).to_string();
+        let ok = render_health(&[], &queues[..1], None, now).to_string();
         assert!(ok.contains("Pulse is healthy") && ok.contains("not recorded"), "{ok}");
-        let unknown = render_health(&[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_string();
+        let unknown = render_health(&[], &[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_string();
         assert!(unknown.contains("unknown") && unknown.contains("needs attention"));
+    }
+
+    #[test]
+    fn health_shows_each_function_and_flags_failed_ones() {
+        let now: DateTime<Utc> = "2025-11-20T15:00:00Z".parse().unwrap();
+        let f = |service: &str, state: FunctionState| FunctionHealth { service: service.into(), function: format!("pulse-{service}"), state };
+        let deployed = |state: &str, update: &str, reason: Option<&str>| FunctionState::Deployed {
+            state: state.into(),
+            last_update: Some(update.into()),
+            reason: reason.map(Into::into),
+        };
+        let all_well = [f("ingress", deployed("Active", "Successful", None)), f("notifier", FunctionState::NotDeployed)];
+        let answer = render_health(&all_well, &[], None, now).to_string();
+        assert!(answer.contains("Pulse is healthy"), "{answer}");
+        assert!(answer.contains(":large_green_circle: *ingress* — Lambda `pulse-ingress` Active · last update Successful"), "{answer}");
+        assert!(answer.contains(":white_circle: *notifier* — no Lambda function `pulse-notifier`"), "{answer}");
+
+        let failed = [f("ingress", deployed("Active", "Failed", Some("bootstrap not found")))];
+        let answer = render_health(&failed, &[], None, now).to_string();
+        assert!(answer.contains("needs attention") && answer.contains(":red_circle: *ingress*") && answer.contains("bootstrap not found"), "{answer}");
+        let pending = [f("ingress", deployed("Pending", "InProgress", None))];
+        assert!(render_health(&pending, &[], None, now).to_string().contains("needs attention"));
+        let unreadable = [f("ingress", FunctionState::Unreadable("AccessDenied".into()))];
+        let answer = render_health(&unreadable, &[], None, now).to_string();
+        assert!(answer.contains("needs attention") && answer.contains("unreadable: AccessDenied"), "{answer}");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::names::{CONSUMERS, StackNames};
+use pulse_aws::names::{CONSUMERS, SERVICES, StackNames};
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{
     Actor, CommandAction, Container, DeployRequested, DeployStatus, Envelope, Event, EventDetail, FeedUpdated, InteractionKind,
@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::delivery::{Delivered, Deliverer, DeliveryError, Outgoing};
 use crate::ops::{self, AlertContext, OpsAction};
 use crate::store::StoreError;
-use crate::commands::{self, QueueHealth, StatusEntry};
+use crate::commands::{self, FunctionHealth, FunctionState, QueueHealth, StatusEntry};
 use crate::{announce, dm, jobs};
 
 /// The envelope `source` of events this service publishes.
@@ -33,8 +33,8 @@ pub struct Notifier {
     pub(crate) feeds: Option<crate::digest_run::Feeds>,
     /// How long soft-deleted subscriptions are kept (30 days).
     pub(crate) retention: chrono::Duration,
-    /// For `/pulser health`: the queues to report on.
-    health: Option<(aws_sdk_sqs::Client, StackNames)>,
+    /// For `/pulser health`: where Pulse's functions and queues are.
+    health: Option<HealthSources>,
     /// When `health#` was last written, to write it at most every 30 s.
     last_ok_written: Mutex<Option<Instant>>,
 }
@@ -72,9 +72,9 @@ impl Notifier {
         self
     }
 
-    /// Let `/pulser health` read the stack's queues.
-    pub fn with_health(mut self, sqs: aws_sdk_sqs::Client, names: StackNames) -> Self {
-        self.health = Some((sqs, names));
+    /// Let `/pulser health` read the stack's functions and queues.
+    pub fn with_health(mut self, sqs: aws_sdk_sqs::Client, lambda: aws_sdk_lambda::Client, names: StackNames) -> Self {
+        self.health = Some(HealthSources { sqs, lambda, names });
         self
     }
 
@@ -221,6 +221,13 @@ impl Notifier {
     }
 }
 
+/// The clients and names `/pulser health` reads.
+struct HealthSources {
+    sqs: aws_sdk_sqs::Client,
+    lambda: aws_sdk_lambda::Client,
+    names: StackNames,
+}
+
 impl Notifier {
     /// `/pulser status` and `/pulser health`, answered ephemerally on the command's
     /// `response_url`. A marker item (`resp#{dedup key}`) is claimed before answering, so a
@@ -242,9 +249,9 @@ impl Notifier {
             let answer = match command.action {
                 CommandAction::Status => commands::render_status(&store.status_board().await.map_err(retryable_store)?),
                 _ => {
-                    let queues = self.queue_health().await;
+                    let (functions, queues) = (self.function_health().await, self.queue_health().await);
                     let last_ok = store.last_ok().await.map_err(retryable_store)?;
-                    commands::render_health(&queues, last_ok, chrono::Utc::now())
+                    commands::render_health(&functions, &queues, last_ok, chrono::Utc::now())
                 }
             };
             self.deliverer.slack().post_response_url(&command.response_url, &answer).await.map_err(HandlerError::retryable)
@@ -260,8 +267,28 @@ impl Notifier {
         Ok(())
     }
 
+    /// Each service's Lambda function: state and last update (`lambda:GetFunctionConfiguration`).
+    async fn function_health(&self) -> Vec<FunctionHealth> {
+        let Some(HealthSources { lambda, names, .. }) = &self.health else { return Vec::new() };
+        let mut out = Vec::new();
+        for service in SERVICES {
+            let function = names.function(service);
+            let state = match lambda.get_function_configuration().function_name(&function).send().await {
+                Ok(c) => FunctionState::Deployed {
+                    state: c.state().map_or_else(|| "Unknown".to_owned(), |s| s.as_str().to_owned()),
+                    last_update: c.last_update_status().map(|u| u.as_str().to_owned()),
+                    reason: c.last_update_status_reason().or(c.state_reason()).map(str::to_owned),
+                },
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => FunctionState::NotDeployed,
+                Err(e) => FunctionState::Unreadable(aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
+            };
+            out.push(FunctionHealth { service: service.to_owned(), function, state });
+        }
+        out
+    }
+
     async fn queue_health(&self) -> Vec<QueueHealth> {
-        let Some((sqs, names)) = &self.health else { return Vec::new() };
+        let Some(HealthSources { sqs, names, .. }) = &self.health else { return Vec::new() };
         let depth = |name: String| async move {
             match Queue::from_name(sqs.clone(), &name).await {
                 Ok(q) => q.approximate_depth().await.ok(),

@@ -77,6 +77,6 @@ async fn main() -> anyhow::Result<()> {
     let notifier = Notifier::new(routing, deliverer, publisher)
         .with_feeds(feeds)
         .with_retention(chrono::Duration::days(retention_days))
-        .with_health(aws_sdk_sqs::Client::new(&config), names.clone());
+        .with_health(aws_sdk_sqs::Client::new(&config), aws_sdk_lambda::Client::new(&config), names.clone());
     pulse_runtime::serve(&config, notifier).await.map_err(|e| anyhow::anyhow!(e))
 }

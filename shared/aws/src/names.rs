@@ -7,6 +7,10 @@
 /// Pulse's services that consume a queue.
 pub const CONSUMERS: [&str; 4] = ["feed-projector", "home-renderer", "notifier", "infra-reconciler"];
 
+/// Every Pulse service: the consumers and ingress, Slack's door in. Each is one Lambda function
+/// when deployed to AWS (see [`StackNames::function`]).
+pub const SERVICES: [&str; 5] = ["ingress", "feed-projector", "home-renderer", "notifier", "infra-reconciler"];
+
 /// Resource names for one deployment of Pulse's stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackNames {
@@ -30,6 +34,11 @@ impl StackNames {
     /// The custom EventBridge bus every Pulse event travels on.
     pub fn bus(&self) -> String {
         format!("{}-bus", self.prefix)
+    }
+
+    /// The Lambda function that runs a service (`infra/examples/pulse-deployment.json`).
+    pub fn function(&self, service: &str) -> String {
+        format!("{}-{service}", self.prefix)
     }
 
     /// The work queue a service consumes.
