@@ -1,4 +1,5 @@
-//! Digest ticks: a DM digest per subscriber who asked for the period, once; retention purges.
+//! Digest ticks: a DM digest per subscriber who asked for the period, once; Discord and e-mail
+//! digests; retention purges.
 
 use std::time::Duration;
 
@@ -6,8 +7,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_aws::s3json::{GzipJsonStore, Precondition};
 use pulse_contracts::praktika::EventFeed;
 use pulse_contracts::{DigestPeriod, DigestSchedule, Event};
+use pulse_aws::secrets::Secrets;
+use pulse_notifier::config::Config;
 use pulse_notifier::digest::feed_key;
-use pulse_notifier::digest_run::Feeds;
+use pulse_notifier::digest_run::{ExternalSinks, Feeds};
+use pulse_notifier::sinks::{Discord, Email};
+use pulse_slack::fake::{DISCORD_METHOD, Fault};
 
 use crate::harness::{Stack, again, example};
 
@@ -68,4 +73,132 @@ async fn a_daily_tick_sends_one_digest_per_subscriber_and_purges_expired_subscri
         .unwrap_or_default();
     assert_eq!(purges.len(), 1, "{purges:#?}");
     assert_eq!(purges[0]["user_id"].as_s().unwrap(), "U07BOBSMITH");
+}
+
+/// Discord and e-mail digests: delivered once per tick, URL from SSM and never logged, a 429
+/// waited out, an unverified sender refused and retried, not lost.
+#[tokio::test]
+async fn discord_and_email_digests_are_delivered_once_and_the_webhook_url_never_logged() {
+    let stack = Stack::deploy().await;
+    let feeds = GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket());
+    let now = chrono::Utc::now();
+    let Event::FeedUpdatedV1(update) = example("feed.updated", "new-failure").detail else { unreachable!() };
+    let mut recent = update.newest_event.clone();
+    recent.timestamp = now.timestamp() - 3600;
+    feeds.put(&feed_key("", ALICE), &EventFeed { events: vec![recent] }, Precondition::None).await.expect("write feed");
+
+    // The webhook URL is a secret in SSM; the sender a verified SES identity.
+    let webhook = stack.slack.discord_webhook_url("4242");
+    let parameter = format!("/{}/discord-webhook", stack.names.prefix());
+    aws_sdk_ssm::Client::new(&stack.config)
+        .put_parameter()
+        .name(&parameter)
+        .value(&webhook)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put parameter");
+    let ses = aws_sdk_sesv2::Client::new(&stack.config);
+    let from = format!("pulse-{}@example.com", stack.names.prefix());
+    ses.create_email_identity().email_identity(&from).send().await.expect("verify sender");
+    let routing = Config::parse(
+        &format!(
+            r#"{{"default_channel": "C0DEFAULT",
+                 "digest_webhooks": [{{"name": "ci-discord", "period": "daily", "emails": ["{ALICE}"], "url": {{"ssm": "{parameter}"}}}}],
+                 "email_from": "{from}",
+                 "digest_emails": [{{"name": "ci-team", "period": "daily", "emails": ["{ALICE}"], "to": ["ci-team@example.com"]}}]}}"#
+        ),
+        "test",
+    )
+    .expect("config");
+    routing.validate().expect("valid config");
+    let sinks = ExternalSinks {
+        discord: Discord::new(Duration::from_secs(5)),
+        email: Some(Email::new(ses.clone(), &from)),
+        secrets: Some(Secrets::new(aws_sdk_ssm::Client::new(&stack.config))),
+    };
+    let notifier = stack
+        .notifier_with(routing, Duration::from_millis(50))
+        .with_feeds(Feeds { store: feeds.clone(), prefix: String::new() })
+        .with_external_sinks(sinks);
+
+    // Discord rate-limits the first execution; the tick arrives twice.
+    stack.slack.inject(DISCORD_METHOD, Fault::RateLimited { retry_after_secs: 1 }, 1);
+    let mut tick = example("digest.tick", "daily");
+    let Event::DigestTickV1(ref mut t) = tick.detail else { unreachable!() };
+    t.period = DigestPeriod::Daily;
+    t.scheduled_for = now;
+    let scheduled = t.clone();
+    let (captured, _guard) = crate::logs::capture();
+    stack.publish(&[tick.clone(), again(&tick)]).await;
+    let stats = stack.run(&notifier, 2, Duration::from_secs(30)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (2, 0), "{stats:?}");
+
+    let posted = stack.slack.discord_messages("4242");
+    assert_eq!(posted.len(), 1, "one Discord digest however often the tick comes: {posted:#?}");
+    let shown = posted[0].to_string();
+    assert!(shown.contains("Daily CI digest for alice@clickhouse.com: 1 runs, 1 failed"), "{shown}");
+    assert!(shown.contains("Stateless tests (amd_debug, parallel) — 1×"), "{shown}");
+    assert_eq!(stack.slack.calls_to(DISCORD_METHOD).len(), 2, "one 429, one delivery");
+    let discord_key = pulse_notifier::digest::ledger_key(&scheduled, "discord:ci-discord");
+    let entry = stack.store().ledger(&discord_key).await.unwrap().expect("ledger entry");
+    assert_eq!(entry.status.as_str(), "SENT");
+    assert_eq!(entry.ts.as_deref(), posted[0]["id"].as_str(), "the ledger keeps Discord's message id");
+
+    let email_key = pulse_notifier::digest::ledger_key(&scheduled, "email:ci-team");
+    let entry = stack.store().ledger(&email_key).await.unwrap().expect("ledger entry");
+    assert_eq!(entry.status.as_str(), "SENT");
+    assert!(entry.ts.as_deref().is_some_and(|id| !id.is_empty()), "SES's message id is kept: {entry:?}");
+
+    let logs: String = captured.lines().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+    assert!(logs.contains("digest run"), "{logs}");
+    assert!(!logs.contains("fake-webhook-token") && !logs.contains(&webhook), "the webhook URL leaked into the logs");
+}
+
+#[tokio::test]
+async fn an_email_digest_from_an_unverified_sender_is_refused_retried_and_not_lost() {
+    let stack = Stack::deploy().await;
+    // Unique: SES identities are account-wide, and the emulator outlives one test.
+    let sender = format!("unverified-{}@example.com", stack.names.prefix());
+    let routing = Config::parse(
+        &format!(
+            r#"{{"default_channel": "C0DEFAULT", "email_from": "{sender}",
+                 "digest_emails": [{{"name": "ci-team", "period": "weekly", "emails": ["{ALICE}"], "to": ["ci-team@example.com"]}}]}}"#
+        ),
+        "test",
+    )
+    .expect("config");
+    let feeds = GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket());
+    let sinks = ExternalSinks {
+        email: Some(Email::new(aws_sdk_sesv2::Client::new(&stack.config), &sender)),
+        ..ExternalSinks::default()
+    };
+    let notifier = stack
+        .notifier_with(routing, Duration::from_millis(50))
+        .with_feeds(Feeds { store: feeds, prefix: String::new() })
+        .with_external_sinks(sinks);
+    let mut tick = example("digest.tick", "daily");
+    let Event::DigestTickV1(ref mut t) = tick.detail else { unreachable!() };
+    t.period = DigestPeriod::Weekly;
+    let scheduled = t.clone();
+    let (captured, _guard) = crate::logs::capture();
+    stack.publish(&[tick]).await;
+    // Refused every time: retried with each receive until SQS's redrive moves it to the DLQ.
+    let work = stack.queue(&stack.names.queue("notifier")).await;
+    let dlq = stack.queue(&stack.names.dead_letter_queue("notifier")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while dlq.approximate_depth().await.unwrap() == 0 && std::time::Instant::now() < deadline {
+        stack.run(&notifier, 1, Duration::from_secs(2)).await;
+    }
+    assert_eq!(dlq.approximate_depth().await.unwrap(), 1, "dead-lettered");
+    let logs: String = captured.lines().iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+    assert!(logs.contains("email:ci-team") && logs.contains("not delivered") && logs.contains("SES"), "the reason is logged: {logs}");
+    // Released, not recorded as sent: once the sender is verified, a replay sends it.
+    let key = pulse_notifier::digest::ledger_key(&scheduled, "email:ci-team");
+    assert_eq!(stack.ledger_status(&key).await, None);
+    aws_sdk_sesv2::Client::new(&stack.config).create_email_identity().email_identity(&sender).send().await.expect("verify");
+    assert_eq!(work.redrive_from_dlq(10).await.unwrap(), 1);
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    assert_eq!(stack.ledger_status(&key).await.as_deref(), Some("SENT"));
 }

@@ -59,7 +59,11 @@ impl Stack {
 
     /// The notifier with this gap between posts to one channel.
     pub fn notifier_paced(&self, pacing: Duration) -> Notifier {
-        let routing = Config::parse(ROUTING, "test").expect("routing parses");
+        self.notifier_with(Config::parse(ROUTING, "test").expect("routing parses"), pacing)
+    }
+
+    /// The notifier with this configuration.
+    pub fn notifier_with(&self, routing: Config, pacing: Duration) -> Notifier {
         let deliverer = Deliverer::new(self.slack.client_config("xoxb-test-token"), self.store(), pacing, UncertainPolicy::AssumeSent);
         Notifier::new(routing, deliverer, self.publisher())
     }

@@ -19,9 +19,21 @@
 //!   ],
 //!   "digest_channels": [
 //!     { "channel": "C0CI", "period": "daily", "emails": ["alice@example.com"] }
+//!   ],
+//!   "digest_webhooks": [
+//!     { "name": "ci-discord", "period": "weekly", "emails": ["alice@example.com"],
+//!       "url": { "ssm": "/pulse/discord/ci-webhook" } }
+//!   ],
+//!   "email_from": "pulse@example.com",
+//!   "digest_emails": [
+//!     { "name": "ci-team", "period": "daily", "emails": ["alice@example.com"], "to": ["ci-team@example.com"] }
 //!   ]
 //! }
 //! ```
+//!
+//! Digests go to Slack channels, Discord webhooks (the URL is a secret: from an SSM parameter,
+//! or an environment variable for local runs; never logged) and e-mail through SES (from
+//! `email_from`, a verified SES identity). `emails` names whose feeds a digest covers.
 //!
 //! Alert routes are tried in order; the first whose `kinds` (empty or absent: any kind) contains
 //! the alert's kind and whose `min_severity` (absent: `info`) is at or below the alert's severity
@@ -67,6 +79,15 @@ pub struct Config {
     /// Channels that get a digest of some feeds.
     #[serde(default)]
     pub digest_channels: Vec<DigestChannel>,
+    /// Discord webhooks that get a digest of some feeds.
+    #[serde(default)]
+    pub digest_webhooks: Vec<DigestWebhook>,
+    /// E-mail digests, sent through SES from `email_from`.
+    #[serde(default)]
+    pub digest_emails: Vec<DigestEmail>,
+    /// The verified SES identity e-mail digests are sent from (required with `digest_emails`).
+    #[serde(default)]
+    pub email_from: Option<String>,
 }
 
 /// A channel's digest: the feeds of `emails`, every `period`.
@@ -76,6 +97,39 @@ pub struct DigestChannel {
     pub channel: String,
     pub period: DigestPeriod,
     pub emails: Vec<String>,
+}
+
+/// A Discord webhook's digest: the feeds of `emails`, every `period`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestWebhook {
+    /// Names it in logs, the audit and the message ledger (the URL never is).
+    pub name: String,
+    pub period: DigestPeriod,
+    pub emails: Vec<String>,
+    pub url: SecretRef,
+}
+
+/// An e-mail digest: the feeds of `emails`, every `period`, to the addresses in `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestEmail {
+    /// Names it in logs and the message ledger.
+    pub name: String,
+    pub period: DigestPeriod,
+    pub emails: Vec<String>,
+    pub to: Vec<String>,
+}
+
+/// Where a secret is: an environment variable (local runs; wins when set and non-empty) and/or
+/// an SSM parameter (SecureString, read at use).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub ssm: Option<String>,
 }
 
 /// One row of the ops-alert routing table.
@@ -128,6 +182,27 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.default_channel.is_empty() {
             return Err(ConfigError::NoDefaultChannel);
+        }
+        let invalid = |message: String| Err(ConfigError::Invalid { path: "NOTIFIER_CONFIG".into(), message });
+        let mut names = std::collections::BTreeSet::new();
+        for w in &self.digest_webhooks {
+            if !names.insert(("webhook", w.name.as_str())) || w.name.is_empty() {
+                return invalid(format!("digest_webhooks: the name {:?} is empty or used twice", w.name));
+            }
+            if w.url.env.is_none() && w.url.ssm.is_none() {
+                return invalid(format!("digest_webhooks {:?}: `url` needs `ssm` (a parameter name) or `env` (a variable name)", w.name));
+            }
+        }
+        for e in &self.digest_emails {
+            if !names.insert(("email", e.name.as_str())) || e.name.is_empty() {
+                return invalid(format!("digest_emails: the name {:?} is empty or used twice", e.name));
+            }
+            if e.to.is_empty() || e.to.iter().any(|a| !a.contains('@')) {
+                return invalid(format!("digest_emails {:?}: `to` needs at least one e-mail address, and only addresses", e.name));
+            }
+        }
+        if !self.digest_emails.is_empty() && self.email_from.as_deref().is_none_or(|f| !f.contains('@')) {
+            return invalid("digest_emails need `email_from`: the verified SES identity to send from".into());
         }
         Ok(())
     }
@@ -210,6 +285,22 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.digest_channels.len(), 1);
         assert_eq!(c.alert_channel(AlertKind::DeployStarted, Severity::Info), "C0DEPLOY");
+    }
+
+    #[test]
+    fn external_digest_sinks_are_checked() {
+        let parse = |extra: &str| Config::parse(&format!(r#"{{"default_channel": "C", {extra}}}"#), "t").and_then(|c| c.validate().map(|_| c));
+        let ok = parse(r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": ["a@b"], "url": {"ssm": "/p"}}],
+                          "email_from": "pulse@x.io", "digest_emails": [{"name": "e", "period": "weekly", "emails": ["a@b"], "to": ["t@x.io"]}]"#);
+        let c = ok.unwrap();
+        assert_eq!(c.digest_webhooks[0].url.ssm.as_deref(), Some("/p"));
+        assert_eq!(c.digest_emails[0].to, ["t@x.io"]);
+        let err = |extra: &str| parse(extra).unwrap_err().to_string();
+        assert!(err(r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": [], "url": {}}]"#).contains("`url` needs"));
+        assert!(err(r#""digest_emails": [{"name": "e", "period": "daily", "emails": [], "to": ["t@x.io"]}]"#).contains("email_from"));
+        assert!(err(r#""email_from": "p@x", "digest_emails": [{"name": "e", "period": "daily", "emails": [], "to": []}]"#).contains("`to`"));
+        let twice = r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": [], "url": {"env": "X"}}, {"name": "d", "period": "weekly", "emails": [], "url": {"env": "Y"}}]"#;
+        assert!(err(twice).contains("used twice"));
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub enum DeliveryError {
     Held { key: String, reason: String },
     #[error("message {key} kept changing hands while delivering it")]
     Contended { key: String },
+    #[error("message {key} to {destination}: {source}")]
+    Sink { key: String, destination: String, source: crate::sinks::SinkError },
 }
 
 /// Whether a failed post may have taken effect.
@@ -161,9 +163,9 @@ pub struct Deliverer {
     pub(crate) slack: SlackClient,
     /// `chat.postMessage` only: one attempt per call, retries decided here.
     post_client: SlackClient,
-    store: Store,
-    pacer: Pacer,
-    policy: UncertainPolicy,
+    pub(crate) store: Store,
+    pub(crate) pacer: Pacer,
+    pub(crate) policy: UncertainPolicy,
     lease: Duration,
     /// The most time one post spends waiting out 429s before giving up (the event is retried
     /// later by SQS): kept well under the queue's 60 s visibility timeout.
@@ -200,7 +202,7 @@ impl Deliverer {
         &self.store
     }
 
-    fn lease_ms(&self) -> i64 {
+    pub(crate) fn lease_ms(&self) -> i64 {
         i64::try_from(self.lease.as_millis()).unwrap_or(30_000)
     }
 

@@ -76,33 +76,108 @@ pub fn summarize(events: &[FeedEvent], (start, end): (i64, i64)) -> Digest {
     Digest { runs: in_period.len(), failed_runs, failing_jobs, slowest, merged_prs }
 }
 
-/// The digest message for `subject` (an email, or a channel's list of them).
-pub fn render(subject: &str, period: DigestPeriod, d: &Digest) -> (String, Value) {
-    let text = format!(
-        ":bar_chart: {} CI digest for {subject}: {} runs, {} failed, {} PRs merged",
+/// The digest's sections after its headline: heading and lines, empty sections left out. Every
+/// format (Slack, Discord, e-mail) renders these.
+fn sections(d: &Digest) -> Vec<(&'static str, Vec<String>)> {
+    let mut out = Vec::new();
+    if !d.failing_jobs.is_empty() {
+        out.push(("Most failing jobs", d.failing_jobs.iter().map(|(name, n)| format!("{name} — {n}×")).collect()));
+    }
+    if !d.slowest.is_empty() {
+        let slow = d.slowest.iter().map(|(t, secs)| format!("{t} — {}", crate::jobs::human_duration((*secs * 1000.0) as u64)));
+        out.push(("Slowest runs", slow.collect()));
+    }
+    if !d.merged_prs.is_empty() {
+        out.push(("PRs merged", d.merged_prs.iter().take(20).cloned().collect()));
+    }
+    out
+}
+
+fn headline(subject: &str, period: DigestPeriod, d: &Digest) -> String {
+    format!(
+        "{} CI digest for {subject}: {} runs, {} failed, {} PRs merged",
         capitalised(period),
         d.runs,
         d.failed_runs,
         d.merged_prs.len()
-    );
-    let mut body = Vec::new();
-    if !d.failing_jobs.is_empty() {
-        body.push("*Most failing jobs:*".to_owned());
-        body.extend(d.failing_jobs.iter().map(|(name, n)| format!("• {name} — {n}×")));
-    }
-    if !d.slowest.is_empty() {
-        body.push("*Slowest runs:*".to_owned());
-        body.extend(d.slowest.iter().map(|(t, secs)| format!("• {t} — {}", crate::jobs::human_duration((*secs * 1000.0) as u64))));
-    }
-    if !d.merged_prs.is_empty() {
-        body.push("*PRs merged:*".to_owned());
-        body.extend(d.merged_prs.iter().take(20).map(|t| format!("• {t}")));
-    }
+    )
+}
+
+/// The digest message for `subject` (an email, or a channel's list of them): Slack text and
+/// blocks.
+pub fn render(subject: &str, period: DigestPeriod, d: &Digest) -> (String, Value) {
+    let text = format!(":bar_chart: {}", headline(subject, period, d));
+    let body: Vec<String> = sections(d)
+        .into_iter()
+        .flat_map(|(heading, lines)| std::iter::once(format!("*{heading}:*")).chain(lines.into_iter().map(|l| format!("• {l}"))))
+        .collect();
     let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}})];
     if !body.is_empty() {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&body.join("\n"), 3000)}}));
     }
     (text, Value::Array(blocks))
+}
+
+/// The digest as a Discord webhook body: the headline as content, one embed per section, no
+/// mentions (a PR title saying `@everyone` must not ping anyone). Within Discord's limits.
+pub fn render_discord(subject: &str, period: DigestPeriod, d: &Digest) -> Value {
+    let embeds: Vec<Value> = sections(d)
+        .into_iter()
+        .map(|(heading, lines)| {
+            let description: Vec<String> = lines.into_iter().map(|l| format!("• {l}")).collect();
+            json!({"title": heading, "description": cut(&description.join("\n"), 1500), "color": 0x5865F2})
+        })
+        .collect();
+    json!({
+        "username": "Pulse",
+        "content": cut(&format!("📊 {}", headline(subject, period, d)), 2000),
+        "embeds": embeds,
+        "allowed_mentions": {"parse": []},
+    })
+}
+
+/// An e-mail digest: subject, plain text and HTML (escaped) bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailDigest {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub fn render_email(subject: &str, period: DigestPeriod, d: &Digest) -> EmailDigest {
+    let head = headline(subject, period, d);
+    let sections = sections(d);
+    let mut text = format!("{head}\n");
+    let mut html = format!("<h2>{}</h2>\n", escape_html(&head));
+    for (heading, lines) in &sections {
+        text.push_str(&format!("\n{heading}:\n"));
+        html.push_str(&format!("<h3>{}</h3>\n<ul>\n", escape_html(heading)));
+        for line in lines {
+            text.push_str(&format!("  - {line}\n"));
+            html.push_str(&format!("<li>{}</li>\n", escape_html(line)));
+        }
+        html.push_str("</ul>\n");
+    }
+    if sections.is_empty() {
+        text.push_str("\nNo failures, no slow runs, no merges: a quiet period.\n");
+        html.push_str("<p>No failures, no slow runs, no merges: a quiet period.</p>\n");
+    }
+    EmailDigest { subject: format!("[Pulse] {head}"), text, html }
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn capitalised(p: DigestPeriod) -> &'static str {
@@ -165,6 +240,22 @@ mod tests {
         assert!(text.contains("Daily CI digest for a@b: 2 runs, 1 failed, 1 PRs merged"), "{text}");
         assert!(blocks.to_string().contains("2h 30m 00s"));
         assert!(summarize(&[], (0, 1)).is_empty());
+
+        let discord = render_discord("a@b", DigestPeriod::Daily, &d);
+        assert!(discord["content"].as_str().unwrap().contains("Daily CI digest for a@b: 2 runs, 1 failed"));
+        assert_eq!(discord["embeds"][0]["title"], "Most failing jobs");
+        assert!(discord["embeds"][1]["description"].as_str().unwrap().contains("#7 Speed up — 2h 30m 00s"));
+        assert_eq!(discord["allowed_mentions"]["parse"], json!([]));
+        assert!(pulse_slack::fake::discord_validate(&discord).is_ok());
+
+        let mut hostile = d.clone();
+        hostile.merged_prs = vec!["#8 <script>alert('x')</script> & more".into()];
+        let email = render_email("a@b", DigestPeriod::Weekly, &hostile);
+        assert!(email.subject.starts_with("[Pulse] Weekly CI digest for a@b"), "{}", email.subject);
+        assert!(email.text.contains("PRs merged:\n  - #8 <script>"), "{}", email.text);
+        assert!(email.html.contains("<li>#8 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more</li>"), "{}", email.html);
+        assert!(!email.html.contains("<script>"));
+        assert!(render_email("a@b", DigestPeriod::Daily, &Digest::default()).text.contains("quiet period"));
     }
 
     #[test]

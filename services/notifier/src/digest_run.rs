@@ -1,5 +1,6 @@
 //! `digest.tick`: each subscriber whose preference asks for this period gets a DM digest of
-//! their feed, each configured channel one of its feeds; on the daily tick, soft-deleted
+//! their feed, each configured channel, Discord webhook and e-mail list one of its feeds; on the
+//! daily tick, soft-deleted
 //! subscriptions past retention are purged (each purge audited). Every digest is a ledger
 //! message keyed by (period, scheduled time, recipient), so a retried tick sends only what is
 //! missing. The run logs its counts (processed, sent, failed, purged) and nothing else about
@@ -8,19 +9,53 @@
 use std::collections::BTreeMap;
 
 use pulse_aws::s3json::GzipJsonStore;
+use pulse_aws::secrets::{SecretString, Secrets};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{DigestPeriod, DigestTick};
 use pulse_runtime::HandlerError;
 use tracing::{info, warn};
 
+use crate::config::SecretRef;
 use crate::delivery::{Delivered, Outgoing};
 use crate::digest;
 use crate::handler::Notifier;
+use crate::sinks::{Discord, Email};
 
 /// The feeds bucket and praktika's prefix in it.
 pub struct Feeds {
     pub store: GzipJsonStore,
     pub prefix: String,
+}
+
+/// What digests outside Slack go through.
+#[derive(Debug, Clone)]
+pub struct ExternalSinks {
+    pub discord: Discord,
+    /// `None` without `email_from`: e-mail digests fail with that reason.
+    pub email: Option<Email>,
+    /// Where webhook URLs are read (`url.ssm`).
+    pub secrets: Option<Secrets>,
+}
+
+impl Default for ExternalSinks {
+    fn default() -> Self {
+        Self { discord: Discord::new(std::time::Duration::from_secs(10)), email: None, secrets: None }
+    }
+}
+
+impl ExternalSinks {
+    /// A webhook URL: the environment variable when set and non-empty, else the SSM parameter.
+    /// Errors name where it looked, never a value.
+    async fn secret(&self, r: &SecretRef) -> Result<SecretString, String> {
+        if let Some(value) = r.env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|v| !v.is_empty()) {
+            return Ok(SecretString::new(value));
+        }
+        match (&r.ssm, &self.secrets) {
+            (Some(parameter), Some(secrets)) => secrets.get(parameter).await.map_err(|e| e.to_string()),
+            (Some(parameter), None) => Err(format!("no SSM client to read parameter {parameter}")),
+            (None, _) => Err(format!("environment variable {} is not set", r.env.as_deref().unwrap_or("?"))),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -36,6 +71,15 @@ impl Notifier {
         let key = digest::feed_key(&feeds.prefix, email);
         let feed = feeds.store.get::<EventFeed>(&key).await.map_err(|e| HandlerError::retryable(format!("reading feed {key}: {e}")))?;
         Ok(feed.map(|v| v.value.events).unwrap_or_default())
+    }
+
+    /// The events of several feeds together.
+    async fn feeds_of(&self, feeds: &Feeds, emails: &[String]) -> Result<Vec<FeedEvent>, HandlerError> {
+        let mut events = Vec::new();
+        for email in emails {
+            events.extend(self.feed_events(feeds, email).await?);
+        }
+        Ok(events)
     }
 
     pub(crate) async fn on_digest_tick(&self, tick: &DigestTick) -> Result<(), HandlerError> {
@@ -77,12 +121,36 @@ impl Notifier {
                 }
                 for dc in self.config.digest_channels.iter().filter(|c| c.period == tick.period) {
                     counts.processed += 1;
-                    let mut events = Vec::new();
-                    for email in &dc.emails {
-                        events.extend(self.feed_events(feeds, email).await?);
-                    }
-                    let summary = digest::summarize(&events, window);
+                    let summary = digest::summarize(&self.feeds_of(feeds, &dc.emails).await?, window);
                     let result = self.send_digest(tick, &dc.channel, dc.channel.clone(), &dc.emails.join(", "), &summary).await;
+                    tally(&mut counts, &mut errors, result);
+                }
+                for hook in self.config.digest_webhooks.iter().filter(|w| w.period == tick.period) {
+                    counts.processed += 1;
+                    let summary = digest::summarize(&self.feeds_of(feeds, &hook.emails).await?, window);
+                    let body = digest::render_discord(&hook.emails.join(", "), tick.period, &summary);
+                    let destination = format!("discord:{}", hook.name);
+                    let result = match self.sinks.secret(&hook.url).await {
+                        Err(why) => Err(HandlerError::retryable(format!("{destination}: webhook URL unavailable: {why}"))),
+                        Ok(url) => {
+                            let send = || self.sinks.discord.send(&url, &body);
+                            self.deliverer.deliver_external(&digest::ledger_key(tick, &destination), &destination, send).await.map_err(HandlerError::retryable)
+                        }
+                    };
+                    tally(&mut counts, &mut errors, result);
+                }
+                for mail in self.config.digest_emails.iter().filter(|m| m.period == tick.period) {
+                    counts.processed += 1;
+                    let summary = digest::summarize(&self.feeds_of(feeds, &mail.emails).await?, window);
+                    let content = digest::render_email(&mail.emails.join(", "), tick.period, &summary);
+                    let destination = format!("email:{}", mail.name);
+                    let result = match &self.sinks.email {
+                        None => Err(HandlerError::retryable(format!("{destination}: no e-mail sender (set `email_from`)"))),
+                        Some(email) => {
+                            let send = || email.send(&mail.to, &content);
+                            self.deliverer.deliver_external(&digest::ledger_key(tick, &destination), &destination, send).await.map_err(HandlerError::retryable)
+                        }
+                    };
                     tally(&mut counts, &mut errors, result);
                 }
             }

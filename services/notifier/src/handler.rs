@@ -35,6 +35,8 @@ pub struct Notifier {
     pub(crate) retention: chrono::Duration,
     /// For `/pulser health`: where Pulse's functions and queues are.
     health: Option<HealthSources>,
+    /// Digest destinations besides Slack.
+    pub(crate) sinks: crate::digest_run::ExternalSinks,
     /// When `health#` was last written, to write it at most every 30 s.
     last_ok_written: Mutex<Option<Instant>>,
 }
@@ -56,6 +58,7 @@ impl Notifier {
             feeds: None,
             retention: chrono::Duration::days(30),
             health: None,
+            sinks: crate::digest_run::ExternalSinks::default(),
             last_ok_written: Mutex::new(None),
         }
     }
@@ -69,6 +72,12 @@ impl Notifier {
     /// Keep soft-deleted subscriptions this long before purging them.
     pub fn with_retention(mut self, retention: chrono::Duration) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Send digests to Discord webhooks and e-mail (see `config.rs`).
+    pub fn with_external_sinks(mut self, sinks: crate::digest_run::ExternalSinks) -> Self {
+        self.sinks = sinks;
         self
     }
 

@@ -25,7 +25,8 @@ use pulse_aws::secrets::{Secrets, resolve};
 use pulse_notifier::config::Config;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_notifier::delivery::{Deliverer, UncertainPolicy};
-use pulse_notifier::digest_run::Feeds;
+use pulse_notifier::digest_run::{ExternalSinks, Feeds};
+use pulse_notifier::sinks::{Discord, Email};
 use pulse_notifier::handler::Notifier;
 use pulse_notifier::store::Store;
 use pulse_slack::ClientConfig;
@@ -73,9 +74,15 @@ async fn main() -> anyhow::Result<()> {
         Ok(v) => v.parse().context("PULSE_SUBSCRIPTION_RETENTION_DAYS must be a whole number of days")?,
         Err(_) => 30,
     };
+    let sinks = ExternalSinks {
+        discord: Discord::new(Duration::from_secs(10)),
+        email: routing.email_from.clone().map(|from| Email::new(aws_sdk_sesv2::Client::new(&config), from)),
+        secrets: Some(ssm.clone()),
+    };
     let feeds = Feeds { store: GzipJsonStore::new(pulse_aws::config::s3_client(&config), bucket), prefix };
     let notifier = Notifier::new(routing, deliverer, publisher)
         .with_feeds(feeds)
+        .with_external_sinks(sinks)
         .with_retention(chrono::Duration::days(retention_days))
         .with_health(aws_sdk_sqs::Client::new(&config), aws_sdk_lambda::Client::new(&config), names.clone());
     pulse_runtime::serve(&config, notifier).await.map_err(|e| anyhow::anyhow!(e))

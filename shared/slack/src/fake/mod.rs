@@ -9,6 +9,8 @@ mod chat;
 mod control;
 mod fault;
 mod history;
+mod discord;
+pub use discord::{DISCORD_METHOD, validate as discord_validate};
 mod record;
 mod server;
 mod state;
@@ -249,6 +251,17 @@ impl FakeSlack {
     /// The stored messages of `channel` (a user id means their DM), in post order.
     pub fn messages_in(&self, channel: &str) -> Vec<Value> {
         self.shared.lock().messages(Some(channel))
+    }
+
+    /// A Discord webhook URL on the fake for webhook `id`; what it receives is kept under `id`
+    /// ([`FakeSlack::discord_messages`]) and recorded as [`DISCORD_METHOD`] calls.
+    pub fn discord_webhook_url(&self, id: &str) -> String {
+        format!("{}/api/webhooks/{id}/fake-webhook-token", self.root_url())
+    }
+
+    /// Messages Discord webhook `id` created, oldest first.
+    pub fn discord_messages(&self, id: &str) -> Vec<Value> {
+        self.shared.lock().discord_messages(id)
     }
 
     /// The App Home view last published for `user`, with its `id` and `hash`.

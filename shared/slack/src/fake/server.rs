@@ -29,6 +29,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/{method}", get(web_api).post(web_api))
         .route("/response/{id}", post(response_url))
+        .route("/api/webhooks/{id}/{token}", post(discord_webhook))
         .merge(control::routes())
         .with_state(shared)
 }
@@ -103,6 +104,30 @@ async fn response_url(
         },
     })
     .await
+}
+
+/// Discord's webhook execution (`discord.rs`); `?wait=true` answers with the message.
+async fn discord_webhook(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Path((id, _token)): Path<(String, String)>,
+    Query(query): Query<Vec<(String, String)>>,
+    request: Request,
+) -> Response {
+    let wait = query.iter().any(|(k, v)| k == "wait" && v == "true");
+    let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let call = RecordedCall::new(super::discord::DISCORD_METHOD, body.clone().unwrap_or_else(|| json!({})), None);
+    let reply = handle(&shared, call, |state| match &body {
+        None => Reply::status(400, json!({"code": 50109, "message": "The request body contains invalid JSON."})),
+        Some(body) => match state.execute_webhook(&id, body) {
+            Ok(message) => Reply::slack(message),
+            Err(super::discord::Refused(error)) => Reply::status(400, error),
+        },
+    })
+    .await;
+    if reply.status == StatusCode::OK && !wait {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    reply.into_response()
 }
 
 /// Applies the next queued fault around `effect`, records the call with its outcome, and

@@ -49,6 +49,8 @@ pub struct State {
     home: BTreeMap<String, Value>,
     pub modals: Vec<Value>,
     pub responses: BTreeMap<String, Vec<Value>>,
+    /// Discord webhook messages by webhook id (see `discord.rs`).
+    pub(super) discord: BTreeMap<String, Vec<Value>>,
     faults: HashMap<String, VecDeque<(Fault, u32)>>,
     /// The last `ts` handed out, in microseconds.
     last_ts_micros: u64,
@@ -94,6 +96,7 @@ impl State {
         self.home.clear();
         self.modals.clear();
         self.responses.clear();
+        self.discord.clear();
         self.faults.clear();
     }
 
@@ -134,6 +137,15 @@ impl State {
         let micros = now.max(self.last_ts_micros + TS_STEP_MICROS);
         self.last_ts_micros = micros;
         format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+    }
+
+    pub(super) fn id_counter_bump(&mut self) {
+        self.id_counter += 1;
+    }
+
+    /// A Discord-style numeric id, unique within the fake.
+    pub(super) fn snowflake(&self) -> String {
+        format!("{}", 1_100_000_000_000_000_000u64 + self.id_counter)
     }
 
     fn next_id(&mut self, prefix: char) -> String {
