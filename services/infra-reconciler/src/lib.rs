@@ -34,12 +34,14 @@ mod fleet_rules;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod shutdown;
 
 pub use clients::{ApiCalls, Clients, Context, is_read_operation};
 pub use config::{Declared, LoadOptions, PULSE_STACK_JSON, StackConfig};
 pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
 pub use error::{Error, Result};
 pub use kinds::{ApplyInput, Resource, ResourceSpec};
+pub use shutdown::{ShutdownError, ShutdownPlan, ShutdownProgress, ShutdownReport, plan_shutdown, shutdown};
 pub use model::{Change, FieldChange, Kind, Properties, ResourceId, UnknownKind, diff, normalize};
 
 /// The SDK crates behind [`Clients`], for callers (tests, tools) that build requests for its
