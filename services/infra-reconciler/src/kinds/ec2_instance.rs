@@ -265,8 +265,13 @@ impl Ec2InstanceSpec {
             req = req.placement(placement.build());
         }
         let out = req.send().await.map_err(|e| Error::aws(&id, "ec2:RunInstances", e))?;
+        let ids: Vec<String> = out.instances().iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect();
+        if !self.iam_instance_profile_name.is_empty() && ids.len() > 1 {
+            // moto associates the profile with the first instance of a RunInstances call only;
+            // AWS with all of them. One read finds nothing to do on AWS.
+            self.sync_profile(clients, &ids).await?;
+        }
         if !self.start_on_deploy {
-            let ids: Vec<String> = out.instances().iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect();
             clients
                 .ec2
                 .stop_instances()
