@@ -55,3 +55,5 @@ pub mod sdk {
 
 #[cfg(test)]
 mod pulse_stack_tests;
+#[cfg(test)]
+mod schema_tests;
