@@ -516,3 +516,46 @@ async fn the_macos_example_deploys_end_to_end() {
     shutdown(&shut, &clients, |_| {}).await.unwrap();
     assert!(owned_hosts(&clients, &p).await.is_empty());
 }
+
+#[tokio::test]
+async fn instances_scale_in_place_and_an_image_change_is_refused_with_a_way_out() {
+    let clients = clients().await;
+    let p = unique("fq");
+    let name = format!("{p}-box");
+    let declare = |quantity: u32, image: &str| {
+        json!({"resources": [{"kind": "EC2Instance", "name": name, "quantity": quantity, "image_id": image, "instance_type": "t3.micro"}]})
+    };
+    deploy(&load(&declare(3, AMI), &p), &clients).await;
+    assert_eq!(live_instances(&clients, ("pulse:stack", &p)).await.len(), 3);
+
+    let fewer = plan_all(&load(&declare(1, AMI), &p), &clients).await;
+    assert!(fewer.to_string().contains("Quantity: 3 → 1"), "{fewer}");
+    let before = clients.api_calls();
+    apply(&fewer, &clients, |_| {}).await.unwrap();
+    let calls = clients.api_calls().since(&before);
+    assert_eq!(calls.writes(), ["ec2:TerminateInstances"], "{calls:?}");
+    assert_eq!(live_instances(&clients, ("pulse:stack", &p)).await.len(), 1);
+
+    let other_image = plan_all(&load(&declare(1, "ami-0000000000000dead"), &p), &clients).await;
+    let err = apply(&other_image, &clients, |_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("ImageId of the running instances is ami-12c6146b but ami-0000000000000dead is declared"), "{err}");
+    assert!(err.contains("pulse infra shutdown --only EC2Instance"), "{err}");
+}
+
+#[tokio::test]
+async fn a_same_named_resource_someone_else_made_is_not_taken_over() {
+    let clients = clients().await;
+    let p = unique("fx");
+    let lt = format!("{p}-lt");
+    clients
+        .ec2
+        .create_launch_template()
+        .launch_template_name(&lt)
+        .launch_template_data(RequestLaunchTemplateData::builder().image_id(AMI).build())
+        .send()
+        .await
+        .unwrap();
+    let stack = load(&json!({"resources": [{"kind": "LaunchTemplate", "name": lt, "image_id": AMI, "instance_type": "t3.micro"}]}), &p);
+    let err = plan(&stack, &clients, &PlanOptions::default()).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("LaunchTemplate {lt}: exists but is not owned by stack {p} (no pulse:stack tag)")), "{err}");
+}
