@@ -559,3 +559,35 @@ async fn a_same_named_resource_someone_else_made_is_not_taken_over() {
     let err = plan(&stack, &clients, &PlanOptions::default()).await.unwrap_err().to_string();
     assert!(err.contains(&format!("LaunchTemplate {lt}: exists but is not owned by stack {p} (no pulse:stack tag)")), "{err}");
 }
+
+#[tokio::test]
+async fn a_host_pool_follows_its_zones_and_quantity() {
+    let clients = clients().await;
+    let p = unique("fh");
+    let pool = |zones: Value| {
+        let mut r = json!({"kind": "DedicatedHost", "name": format!("{p}-pool"), "instance_type": "mac2.metal", "auto_placement": "on"});
+        match zones {
+            Value::Bool(true) => r["all_availability_zones"] = json!(true),
+            zones => {
+                r["availability_zones"] = zones;
+                r["quantity_per_az"] = json!(2);
+            }
+        }
+        json!({"resources": [r]})
+    };
+    let zones = clients.ec2.describe_availability_zones().send().await.unwrap().availability_zones().len();
+    deploy(&load(&pool(json!(true)), &p), &clients).await;
+    assert_eq!(owned_hosts(&clients, &p).await.len(), zones, "one host in each of the region's {zones} zones");
+    assert!(!plan_all(&load(&pool(json!(true)), &p), &clients).await.has_changes());
+
+    // Down to one zone with two hosts: the others are released, one more is allocated.
+    let narrowed = plan_all(&load(&pool(json!(["us-east-1a"])), &p), &clients).await;
+    let text = narrowed.to_string();
+    assert!(text.contains("HostsPerZone.us-east-1a: 1 → 2"), "{text}");
+    assert!(text.contains(&format!("OtherHosts: [\"h-")) && text.contains("] → []"), "{text}");
+    apply(&narrowed, &clients, |_| {}).await.unwrap();
+    let hosts = owned_hosts(&clients, &p).await;
+    assert_eq!(hosts.len(), 2);
+    assert!(hosts.iter().all(|h| h.availability_zone() == Some("us-east-1a")));
+    assert!(!plan_all(&load(&pool(json!(["us-east-1a"])), &p), &clients).await.has_changes());
+}

@@ -15,6 +15,7 @@
 //! }
 //! ```
 //!
+//! The top level may also hold `"$schema"` (the path of `infra/stack.schema.json`, for editors).
 //! Each resource has a `kind` (see [`Kind`]), a `name`, the kind's own fields (unknown fields are
 //! errors), and optionally `if` (a flag name, or `!flag`; the resource exists only when the
 //! condition holds) and `depends_on` (`[{"kind": ..., "name": ...}]`, for ordering the engine
