@@ -447,7 +447,7 @@ async fn a_failed_deploy_lists_the_resources_already_changed() {
     let err = apply(&plan, &clients, |p| lines.push(p.to_string())).await.unwrap_err();
     assert_eq!(err.failed, id(Kind::AutoScalingGroup, format!("{p}-asg")));
     let text = err.to_string();
-    assert!(text.contains(&format!("no VPC has this Name tag")), "{text}");
+    assert!(text.contains("no VPC has this Name tag"), "{text}");
     assert!(text.contains(&format!("Already changed (1): LaunchTemplate {p}-lt")), "{text}");
     assert!(lines[0].contains("created") && lines[1].contains("FAILED"), "{lines:?}");
 }
@@ -584,7 +584,7 @@ async fn a_host_pool_follows_its_zones_and_quantity() {
     let narrowed = plan_all(&load(&pool(json!(["us-east-1a"])), &p), &clients).await;
     let text = narrowed.to_string();
     assert!(text.contains("HostsPerZone.us-east-1a: 1 → 2"), "{text}");
-    assert!(text.contains(&format!("OtherHosts: [\"h-")) && text.contains("] → []"), "{text}");
+    assert!(text.contains("OtherHosts: [\"h-") && text.contains("] → []"), "{text}");
     apply(&narrowed, &clients, |_| {}).await.unwrap();
     let hosts = owned_hosts(&clients, &p).await;
     assert_eq!(hosts.len(), 2);
