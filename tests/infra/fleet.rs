@@ -9,7 +9,7 @@
 //! reconciler corrects it with one update); RunInstances with a count above 1 associates the
 //! instance profile with the first instance only (the reconciler associates the others).
 
-use pulse_infra_reconciler::sdk::ec2::types::{AutoPlacement, Filter, ResourceType, Tag, TagSpecification};
+use pulse_infra_reconciler::sdk::ec2::types::{AutoPlacement, Filter, Tag};
 use pulse_infra_reconciler::sdk::ec2::types::{InstanceType, RequestLaunchTemplateData};
 use pulse_infra_reconciler::{
     Change, Clients, Kind, LoadOptions, Plan, PlanOptions, ResourceId, StackConfig, apply, plan, plan_shutdown, shutdown,
@@ -17,7 +17,10 @@ use pulse_infra_reconciler::{
 use pulse_tests::{emulator_config, unique};
 use serde_json::{Value, json};
 
-const AMI: &str = "ami-12c6146b";
+mod shutdown_tests;
+mod validation;
+
+pub(super) const AMI: &str = "ami-12c6146b";
 
 /// Two managed policies of the account (moto does not load AWS's managed policies unless told
 /// to, so the tests make their own).
@@ -31,11 +34,11 @@ async fn policies(clients: &Clients, p: &str) -> (String, String) {
     (arns[0].clone(), arns[1].clone())
 }
 
-async fn clients() -> Clients {
+pub(super) async fn clients() -> Clients {
     Clients::new(&emulator_config().await)
 }
 
-fn load(stack: &Value, prefix: &str) -> StackConfig {
+pub(super) fn load(stack: &Value, prefix: &str) -> StackConfig {
     StackConfig::parse(&stack.to_string(), "fleet test", &LoadOptions::new(prefix)).expect("the stack loads")
 }
 
@@ -43,7 +46,7 @@ async fn plan_all(stack: &StackConfig, clients: &Clients) -> Plan {
     plan(stack, clients, &PlanOptions::default()).await.expect("plan")
 }
 
-async fn deploy(stack: &StackConfig, clients: &Clients) -> Plan {
+pub(super) async fn deploy(stack: &StackConfig, clients: &Clients) -> Plan {
     let p = plan_all(stack, clients).await;
     apply(&p, clients, |_| {}).await.expect("deploy");
     p
@@ -84,11 +87,11 @@ fn fleet(p: &str, subnet: &str, policy: &str) -> Value {
     })
 }
 
-fn id(kind: Kind, name: String) -> ResourceId {
+pub(super) fn id(kind: Kind, name: String) -> ResourceId {
     ResourceId::new(kind, name)
 }
 
-async fn owned_hosts(clients: &Clients, prefix: &str) -> Vec<pulse_infra_reconciler::sdk::ec2::types::Host> {
+pub(super) async fn owned_hosts(clients: &Clients, prefix: &str) -> Vec<pulse_infra_reconciler::sdk::ec2::types::Host> {
     let out = clients.ec2.describe_hosts().send().await.unwrap();
     out.hosts()
         .iter()
@@ -98,7 +101,7 @@ async fn owned_hosts(clients: &Clients, prefix: &str) -> Vec<pulse_infra_reconci
         .collect()
 }
 
-async fn live_instances(clients: &Clients, tag: (&str, &str)) -> Vec<pulse_infra_reconciler::sdk::ec2::types::Instance> {
+pub(super) async fn live_instances(clients: &Clients, tag: (&str, &str)) -> Vec<pulse_infra_reconciler::sdk::ec2::types::Instance> {
     let out = clients
         .ec2
         .describe_instances()
@@ -298,139 +301,6 @@ async fn only_plans_and_deploys_the_named_kinds() {
 }
 
 #[tokio::test]
-async fn shutdown_terminates_and_releases_only_what_the_stack_owns() {
-    let clients = clients().await;
-    let p = unique("fs");
-    let name = format!("{p}-builder");
-    let stack = load(
-        &json!({"resources": [
-            {"kind": "EC2Instance", "name": name, "quantity": 2, "image_id": AMI, "instance_type": "t3.micro"},
-            {"kind": "DedicatedHost", "name": format!("{p}-hosts"), "availability_zones": ["us-east-1a"],
-             "instance_type": "mac2.metal", "auto_placement": "on", "quantity_per_az": 2}
-        ]}),
-        &p,
-    );
-    deploy(&stack, &clients).await;
-
-    // Bystanders: an untagged instance with the same Name, an instance of another stack with the
-    // same resource name, and an untagged host.
-    let launch = |tags: Vec<(&str, String)>| {
-        let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
-        for (k, v) in tags {
-            spec = spec.tags(Tag::builder().key(k).value(v).build());
-        }
-        clients.ec2.run_instances().image_id(AMI).instance_type(InstanceType::T3Micro).min_count(1).max_count(1).tag_specifications(spec.build()).send()
-    };
-    let untagged = launch(vec![("Name", name.clone())]).await.unwrap().instances()[0].instance_id().unwrap().to_owned();
-    let other_stack = launch(vec![("pulse:stack", format!("{p}-other")), ("pulse:resource", name.clone()), ("pulse:kind", "EC2Instance".into())])
-        .await
-        .unwrap()
-        .instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_owned();
-    let stray_host = clients
-        .ec2
-        .allocate_hosts()
-        .availability_zone("us-east-1a")
-        .instance_type("mac2.metal")
-        .quantity(1)
-        .send()
-        .await
-        .unwrap()
-        .host_ids()[0]
-        .clone();
-
-    let owned: Vec<String> =
-        live_instances(&clients, ("pulse:stack", &p)).await.iter().filter_map(|i| i.instance_id().map(str::to_owned)).collect();
-    assert_eq!(owned.len(), 2);
-
-    let before = clients.api_calls();
-    let plan = plan_shutdown(&stack, &clients, &[Kind::EC2Instance]).await.unwrap();
-    assert_eq!(clients.api_calls().since(&before).write, 0, "the shutdown plan only reads");
-    assert_eq!(plan.targets.len(), 1);
-    let mut ids = plan.targets[0].ids.clone();
-    ids.sort();
-    let mut want = owned.clone();
-    want.sort();
-    assert_eq!(ids, want);
-    let text = plan.to_string();
-    assert!(text.contains(&format!("terminate   EC2Instance    {name}: 2 instance(s)")), "{text}");
-    assert!(!text.contains(&untagged) && !text.contains(&other_stack), "{text}");
-
-    let mut lines = Vec::new();
-    let report = shutdown(&plan, &clients, |p| lines.push(p.to_string())).await.unwrap();
-    assert_eq!(report.done.len(), 1);
-    assert!(lines[0].contains("terminated 2 instance(s)"), "{lines:?}");
-    let state = |iid: String| {
-        let clients = &clients;
-        async move {
-            let out = clients.ec2.describe_instances().instance_ids(iid).send().await.unwrap();
-            out.reservations()[0].instances()[0].state().unwrap().name().unwrap().as_str().to_owned()
-        }
-    };
-    for iid in &owned {
-        assert!(["shutting-down", "terminated"].contains(&state(iid.clone()).await.as_str()));
-    }
-    assert_eq!(state(untagged).await, "running", "an untagged instance survives");
-    assert_eq!(state(other_stack).await, "running", "another stack's instance survives");
-
-    // Hosts: only the pool's two are released.
-    let hosts = plan_shutdown(&stack, &clients, &[Kind::DedicatedHost]).await.unwrap();
-    assert_eq!(hosts.targets[0].ids.len(), 2);
-    assert!(!hosts.targets[0].ids.contains(&stray_host));
-    shutdown(&hosts, &clients, |_| {}).await.unwrap();
-    assert!(owned_hosts(&clients, &p).await.is_empty());
-    let stray = clients.ec2.describe_hosts().host_ids(&stray_host).send().await.unwrap();
-    assert_eq!(stray.hosts()[0].state().map(|s| s.as_str()), Some("available"), "an untagged host survives");
-
-    // Nothing left: a second shutdown has nothing to do.
-    let again = plan_shutdown(&stack, &clients, &[Kind::EC2Instance, Kind::DedicatedHost]).await.unwrap();
-    assert!(!again.has_work(), "{again}");
-    assert!(plan_shutdown(&stack, &clients, &[Kind::LaunchTemplate]).await.is_err());
-}
-
-#[tokio::test]
-async fn each_validation_error_stops_before_any_aws_call() {
-    let cases = [
-        (json!({"kind": "DedicatedHost", "name": "pool", "instance_type": "mac2-m2.metal", "availability_zones": ["us-east-1a"]}),
-         "DedicatedHost pool: auto_placement must be \"on\" for mac instance type mac2-m2.metal"),
-        (json!({"kind": "LaunchTemplate", "name": "mac-lt", "image_id": AMI, "instance_type": "mac2-m2.metal"}),
-         "LaunchTemplate mac-lt: tenancy must be \"host\" for mac instance type mac2-m2.metal"),
-        (json!({"kind": "EC2Instance", "name": "mac-box", "image_id": AMI, "instance_type": "mac2.metal", "tenancy": "default"}),
-         "EC2Instance mac-box: tenancy must be \"host\""),
-        (json!({"kind": "AutoScalingGroup", "name": "g", "launch_template_name": "x", "max_size": 1}),
-         "AutoScalingGroup g: no networking: set subnet_ids, or vpc_id / vpc_name"),
-        (json!({"kind": "AutoScalingGroup", "name": "g", "vpc_name": "ci-cd", "launch_template_name": "x", "max_size": 1, "desired_capacity": 2}),
-         "AutoScalingGroup g: desired_capacity 2 is greater than max_size 1"),
-        (json!({"kind": "LaunchTemplate", "name": "linux-lt", "image_builder_pipeline_name": "praktika-linux-ib-pipeline", "instance_type": "c6a.large"}),
-         "LaunchTemplate linux-lt: image_builder_pipeline_name \"praktika-linux-ib-pipeline\" names no ImageBuilder of this stack"),
-        (json!({"kind": "IAMInstanceProfile", "name": "prof"}), "IAMInstanceProfile prof: role_name must be set"),
-    ];
-    for (resource, message) in cases {
-        let text = json!({"resources": [resource]}).to_string();
-        let err = StackConfig::parse(&text, "bad.json", &LoadOptions::new("v1")).unwrap_err().to_string();
-        assert!(err.starts_with("invalid stack file bad.json:") && err.contains(message), "{err}\nexpected: {message}");
-    }
-    // The macOS group rule needs the template's type: checked across resources.
-    let text = json!({"resources": [
-        {"kind": "LaunchTemplate", "name": "mac-lt", "image_id": AMI, "instance_type": "mac2-m2.metal", "tenancy": "host"},
-        {"kind": "AutoScalingGroup", "name": "mac-asg", "vpc_name": "ci-cd", "launch_template_name": "mac-lt", "min_size": 1, "max_size": 1}
-    ]})
-    .to_string();
-    let err = StackConfig::parse(&text, "bad.json", &LoadOptions::new("v1")).unwrap_err().to_string();
-    assert!(err.contains("AutoScalingGroup mac-asg: min_size must be 0 for a group of mac instances"), "{err}");
-    // Duplicate names.
-    let text = json!({"resources": [
-        {"kind": "DedicatedHost", "name": "pool", "instance_type": "c5.metal", "availability_zones": ["us-east-1a"]},
-        {"kind": "DedicatedHost", "name": "pool", "instance_type": "c5.metal", "availability_zones": ["us-east-1b"]}
-    ]})
-    .to_string();
-    let err = StackConfig::parse(&text, "bad.json", &LoadOptions::new("v1")).unwrap_err().to_string();
-    assert!(err.contains("DedicatedHost pool is declared twice"), "{err}");
-}
-
-#[tokio::test]
 async fn a_failed_deploy_lists_the_resources_already_changed() {
     let clients = clients().await;
     let p = unique("ff");
@@ -591,3 +461,4 @@ async fn a_host_pool_follows_its_zones_and_quantity() {
     assert!(hosts.iter().all(|h| h.availability_zone() == Some("us-east-1a")));
     assert!(!plan_all(&load(&pool(json!(["us-east-1a"])), &p), &clients).await.has_changes());
 }
+
