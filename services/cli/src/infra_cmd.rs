@@ -1,5 +1,6 @@
-//! `pulse infra plan|deploy`: plan and deploy a declarative stack (by default Pulse's own,
-//! `infra/pulse-stack.json`) through the infra-reconciler.
+//! `pulse infra plan|deploy|shutdown`: plan and deploy a declarative stack (by default Pulse's
+//! own, `infra/pulse-stack.json`) through the infra-reconciler, and shut a CI fleet's instances
+//! and hosts down.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,7 +8,8 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use pulse_infra_reconciler::{
-    ApiCalls, ApplyReport, Clients, Kind, LoadOptions, Plan, PlanOptions, StackConfig, apply, plan,
+    ApiCalls, ApplyReport, Clients, Kind, LoadOptions, Plan, PlanOptions, StackConfig, apply, plan, plan_shutdown,
+    shutdown,
 };
 
 #[derive(Debug, Args)]
@@ -22,6 +24,9 @@ pub enum InfraCommand {
     Plan(PlanArgs),
     /// Plan, then apply the changes in dependency order (one line per resource as it is done).
     Deploy(DeployArgs),
+    /// Terminate the stack's EC2 instances and/or release its dedicated hosts (only those tagged
+    /// with the stack's ownership tags): shows what it will do, then does it.
+    Shutdown(ShutdownArgs),
 }
 
 /// What every infra command takes.
@@ -33,7 +38,8 @@ pub struct StackArgs {
     /// The stack prefix substituted for `${prefix}` in the file.
     #[arg(long, value_name = "NAME", env = "PULSE_STACK", default_value = "pulse")]
     pub prefix: String,
-    /// Only these kinds (EventBus, Queue, QueuePolicy, Rule, Schedule, Table, Bucket).
+    /// Only these kinds (EventBus, Queue, QueuePolicy, Rule, Schedule, Table, Bucket,
+    /// DedicatedHost, IAMInstanceProfile, EC2Instance, LaunchTemplate, AutoScalingGroup).
     #[arg(long, value_name = "KIND", num_args = 1.., value_parser = parse_kind)]
     pub only: Vec<Kind>,
     /// Print JSON instead of text (progress lines go to stderr).
@@ -56,14 +62,40 @@ pub struct DeployArgs {
     pub stack: StackArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ShutdownArgs {
+    /// The stack file.
+    #[arg(long, value_name = "PATH", default_value = "infra/pulse-stack.json")]
+    pub config: PathBuf,
+    /// The stack prefix (the `pulse:stack` tag of what may be shut down).
+    #[arg(long, value_name = "NAME", env = "PULSE_STACK", default_value = "pulse")]
+    pub prefix: String,
+    /// What to shut down: EC2Instance and/or DedicatedHost.
+    #[arg(long, value_name = "KIND", num_args = 1.., required = true, value_parser = parse_shutdown_kind)]
+    pub only: Vec<Kind>,
+    /// Print JSON instead of text (progress lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn parse_kind(s: &str) -> Result<Kind, String> {
     s.parse::<Kind>().map_err(|e| e.to_string())
+}
+
+fn parse_shutdown_kind(s: &str) -> Result<Kind, String> {
+    let kind = parse_kind(s)?;
+    if Kind::SHUTDOWN.contains(&kind) {
+        Ok(kind)
+    } else {
+        Err(format!("{kind} cannot be shut down; only EC2Instance and DedicatedHost can"))
+    }
 }
 
 pub async fn run(args: InfraArgs) -> anyhow::Result<()> {
     match args.command {
         InfraCommand::Plan(a) => run_plan(&a.stack).await,
         InfraCommand::Deploy(a) => run_deploy(&a.stack).await,
+        InfraCommand::Shutdown(a) => run_shutdown(&a).await,
     }
 }
 
@@ -170,4 +202,70 @@ fn summary(verb: &str, plan: &Plan, report: &ApplyReport, started: Instant) -> S
         calls(&report.api_calls),
         started.elapsed().as_secs_f64()
     )
+}
+
+async fn run_shutdown(args: &ShutdownArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let stack = StackConfig::load(&args.config, &LoadOptions::new(&args.prefix))?;
+    let clients = Clients::from_env().await;
+    let plan = plan_shutdown(&stack, &clients, &args.only)
+        .await
+        .with_context(|| format!("planning the shutdown of stack {}", stack.prefix))?;
+    if args.json {
+        eprintln!("{plan}");
+    } else {
+        println!("{plan}");
+        if plan.has_work() {
+            println!("Shutting down:");
+        }
+    }
+    let json = args.json;
+    let result = shutdown(&plan, &clients, |p| {
+        if json {
+            eprintln!("{p}");
+        } else {
+            println!("  {p}");
+        }
+    })
+    .await;
+    let count = |done: &[(pulse_infra_reconciler::ResourceId, Vec<String>)]| done.iter().map(|(_, ids)| ids.len()).sum::<usize>();
+    match result {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "shutdown": report}))?);
+            } else {
+                println!(
+                    "Shut down stack {}: {} resource(s), {} instance(s)/host(s); {} owned nothing · API calls: {} · {:.2} s",
+                    plan.stack,
+                    report.done.len(),
+                    count(&report.done),
+                    report.nothing.len(),
+                    calls(&ApiCalls {
+                        read: plan.api_calls.read + report.api_calls.read,
+                        write: report.api_calls.write,
+                        by_operation: Default::default()
+                    }),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            if json {
+                let doc = serde_json::json!({"plan": plan, "shutdown": failure.report, "failed": failure.failed, "error": failure.error.to_string()});
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            }
+            let done: Vec<String> =
+                failure.report.done.iter().map(|(id, ids)| format!("  {id}: {}", ids.join(", "))).collect();
+            bail!(
+                "shutdown of stack {} failed at {}: {}\nalready shut down ({}):\n{}\nnot attempted: {}",
+                plan.stack,
+                failure.failed,
+                failure.error,
+                done.len(),
+                if done.is_empty() { "  none".to_owned() } else { done.join("\n") },
+                failure.report.not_attempted.len()
+            )
+        }
+    }
 }

@@ -15,6 +15,7 @@
 //! }
 //! ```
 //!
+//! The top level may also hold `"$schema"` (the path of `infra/stack.schema.json`, for editors).
 //! Each resource has a `kind` (see [`Kind`]), a `name`, the kind's own fields (unknown fields are
 //! errors), and optionally `if` (a flag name, or `!flag`; the resource exists only when the
 //! condition holds) and `depends_on` (`[{"kind": ..., "name": ...}]`, for ordering the engine
@@ -123,6 +124,11 @@ impl StackConfig {
             return Err(invalid("the top level must be a JSON object".into()));
         };
         strip_comments(&mut top);
+        // Editors find the JSON Schema through it (`"$schema": "./stack.schema.json"`).
+        match top.remove("$schema") {
+            None | Some(Value::String(_)) => {}
+            Some(_) => return Err(invalid("$schema must be a string".into())),
+        }
         let description = match top.remove("description") {
             None => None,
             Some(Value::String(s)) => Some(s),
@@ -145,7 +151,7 @@ impl StackConfig {
             return Err(invalid("`resources` must be an array".into()));
         };
         if let Some(key) = top.keys().next() {
-            return Err(invalid(format!("unknown top-level key {key:?} (expected description, flags, resources)")));
+            return Err(invalid(format!("unknown top-level key {key:?} (expected $schema, description, flags, resources)")));
         }
 
         let mut resources = Vec::new();
@@ -193,6 +199,7 @@ impl StackConfig {
             resources,
         };
         stack.resolve_senders().map_err(invalid)?;
+        crate::fleet_rules::resolve(&stack.prefix, &mut stack.resources).map_err(invalid)?;
         stack.validate().map_err(invalid)?;
         stack.ordered()?;
         Ok(stack)
@@ -280,6 +287,11 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => &r.name,
             ResourceSpec::Table(r) => &r.name,
             ResourceSpec::Bucket(r) => &r.name,
+            ResourceSpec::DedicatedHost(r) => &r.name,
+            ResourceSpec::IAMInstanceProfile(r) => &r.name,
+            ResourceSpec::EC2Instance(r) => &r.name,
+            ResourceSpec::LaunchTemplate(r) => &r.name,
+            ResourceSpec::AutoScalingGroup(r) => &r.name,
         }
     }
 }

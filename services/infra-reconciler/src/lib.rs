@@ -20,7 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`. A new
+//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`, and the
+//! CI fleet's `DedicatedHost`, `IAMInstanceProfile`, `EC2Instance`, `LaunchTemplate`,
+//! `AutoScalingGroup` (see [`kinds::fleet`] for ownership). A new
 //! kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`] and a [`ResourceSpec`]
 //! variant.
 
@@ -28,16 +30,30 @@ pub mod clients;
 pub mod config;
 pub mod engine;
 pub mod error;
+mod fleet_rules;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod shutdown;
 
 pub use clients::{ApiCalls, Clients, Context, is_read_operation};
 pub use config::{Declared, LoadOptions, PULSE_STACK_JSON, StackConfig};
 pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
 pub use error::{Error, Result};
 pub use kinds::{ApplyInput, Resource, ResourceSpec};
+pub use shutdown::{ShutdownError, ShutdownPlan, ShutdownProgress, ShutdownReport, plan_shutdown, shutdown};
 pub use model::{Change, FieldChange, Kind, Properties, ResourceId, UnknownKind, diff, normalize};
+
+/// The SDK crates behind [`Clients`], for callers (tests, tools) that build requests for its
+/// clients without depending on the SDKs themselves.
+pub mod sdk {
+    pub use aws_sdk_autoscaling as autoscaling;
+    pub use aws_sdk_ec2 as ec2;
+    pub use aws_sdk_iam as iam;
+    pub use aws_sdk_imagebuilder as imagebuilder;
+}
 
 #[cfg(test)]
 mod pulse_stack_tests;
+#[cfg(test)]
+mod schema_tests;

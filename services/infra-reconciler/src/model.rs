@@ -22,11 +22,16 @@ pub enum Kind {
     Schedule,
     Table,
     Bucket,
+    DedicatedHost,
+    IAMInstanceProfile,
+    EC2Instance,
+    LaunchTemplate,
+    AutoScalingGroup,
 }
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 12] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -34,7 +39,15 @@ impl Kind {
         Kind::Schedule,
         Kind::Table,
         Kind::Bucket,
+        Kind::DedicatedHost,
+        Kind::IAMInstanceProfile,
+        Kind::EC2Instance,
+        Kind::LaunchTemplate,
+        Kind::AutoScalingGroup,
     ];
+
+    /// The kinds `pulse infra shutdown` can stop (praktika's `--shutdown`).
+    pub const SHUTDOWN: [Kind; 2] = [Kind::EC2Instance, Kind::DedicatedHost];
 
     /// The name used in stack files and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +59,11 @@ impl Kind {
             Kind::Schedule => "Schedule",
             Kind::Table => "Table",
             Kind::Bucket => "Bucket",
+            Kind::DedicatedHost => "DedicatedHost",
+            Kind::IAMInstanceProfile => "IAMInstanceProfile",
+            Kind::EC2Instance => "EC2Instance",
+            Kind::LaunchTemplate => "LaunchTemplate",
+            Kind::AutoScalingGroup => "AutoScalingGroup",
         }
     }
 }

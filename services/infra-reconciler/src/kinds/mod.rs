@@ -7,14 +7,26 @@ use crate::clients::{Clients, Context};
 use crate::error::Result;
 use crate::model::{self, Change, Kind, Properties, ResourceId};
 
+pub mod autoscaling_group;
 pub mod bucket;
+pub mod dedicated_host;
+pub mod ec2_instance;
 pub mod event_bus;
+pub mod fleet;
+pub mod iam_instance_profile;
+pub mod launch_template;
+pub mod launch_template_data;
 pub mod queue;
 pub mod queue_policy;
 pub mod rule;
 pub mod table;
 
+pub use autoscaling_group::AutoScalingGroupSpec;
 pub use bucket::BucketSpec;
+pub use dedicated_host::{AutoPlacement, DedicatedHostSpec};
+pub use ec2_instance::Ec2InstanceSpec;
+pub use iam_instance_profile::IamInstanceProfileSpec;
+pub use launch_template::LaunchTemplateSpec;
 pub use event_bus::EventBusSpec;
 pub use queue::{DeadLetterSpec, QueueSpec};
 pub use queue_policy::{QueuePolicySpec, RuleRef};
@@ -76,6 +88,11 @@ pub enum ResourceSpec {
     Schedule(ScheduleSpec),
     Table(TableSpec),
     Bucket(BucketSpec),
+    DedicatedHost(DedicatedHostSpec),
+    IAMInstanceProfile(IamInstanceProfileSpec),
+    EC2Instance(Ec2InstanceSpec),
+    LaunchTemplate(LaunchTemplateSpec),
+    AutoScalingGroup(AutoScalingGroupSpec),
 }
 
 impl ResourceSpec {
@@ -90,6 +107,11 @@ impl ResourceSpec {
             Kind::Schedule => ResourceSpec::Schedule(parse(value)?),
             Kind::Table => ResourceSpec::Table(parse(value)?),
             Kind::Bucket => ResourceSpec::Bucket(parse(value)?),
+            Kind::DedicatedHost => ResourceSpec::DedicatedHost(parse(value)?),
+            Kind::IAMInstanceProfile => ResourceSpec::IAMInstanceProfile(parse(value)?),
+            Kind::EC2Instance => ResourceSpec::EC2Instance(parse(value)?),
+            Kind::LaunchTemplate => ResourceSpec::LaunchTemplate(parse(value)?),
+            Kind::AutoScalingGroup => ResourceSpec::AutoScalingGroup(parse(value)?),
         })
     }
 
@@ -102,6 +124,11 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => r,
             ResourceSpec::Table(r) => r,
             ResourceSpec::Bucket(r) => r,
+            ResourceSpec::DedicatedHost(r) => r,
+            ResourceSpec::IAMInstanceProfile(r) => r,
+            ResourceSpec::EC2Instance(r) => r,
+            ResourceSpec::LaunchTemplate(r) => r,
+            ResourceSpec::AutoScalingGroup(r) => r,
         }
     }
 
