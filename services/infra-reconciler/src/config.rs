@@ -280,6 +280,7 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => &r.name,
             ResourceSpec::Table(r) => &r.name,
             ResourceSpec::Bucket(r) => &r.name,
+            ResourceSpec::ImageBuilder(r) => &r.name,
         }
     }
 }

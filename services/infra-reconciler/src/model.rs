@@ -22,11 +22,12 @@ pub enum Kind {
     Schedule,
     Table,
     Bucket,
+    ImageBuilder,
 }
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -34,6 +35,7 @@ impl Kind {
         Kind::Schedule,
         Kind::Table,
         Kind::Bucket,
+        Kind::ImageBuilder,
     ];
 
     /// The name used in stack files and on the command line.
@@ -46,6 +48,7 @@ impl Kind {
             Kind::Schedule => "Schedule",
             Kind::Table => "Table",
             Kind::Bucket => "Bucket",
+            Kind::ImageBuilder => "ImageBuilder",
         }
     }
 }

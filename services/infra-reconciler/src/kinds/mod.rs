@@ -9,6 +9,7 @@ use crate::model::{self, Change, Kind, Properties, ResourceId};
 
 pub mod bucket;
 pub mod event_bus;
+pub mod image_builder;
 pub mod queue;
 pub mod queue_policy;
 pub mod rule;
@@ -16,6 +17,7 @@ pub mod table;
 
 pub use bucket::BucketSpec;
 pub use event_bus::EventBusSpec;
+pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
 pub use queue::{DeadLetterSpec, QueueSpec};
 pub use queue_policy::{QueuePolicySpec, RuleRef};
 pub use rule::{InputTransformerSpec, RuleSpec, RuleState, ScheduleSpec, TargetSpec, TemplateSpec};
@@ -76,6 +78,7 @@ pub enum ResourceSpec {
     Schedule(ScheduleSpec),
     Table(TableSpec),
     Bucket(BucketSpec),
+    ImageBuilder(ImageBuilderSpec),
 }
 
 impl ResourceSpec {
@@ -90,6 +93,7 @@ impl ResourceSpec {
             Kind::Schedule => ResourceSpec::Schedule(parse(value)?),
             Kind::Table => ResourceSpec::Table(parse(value)?),
             Kind::Bucket => ResourceSpec::Bucket(parse(value)?),
+            Kind::ImageBuilder => ResourceSpec::ImageBuilder(parse(value)?),
         })
     }
 
@@ -102,6 +106,7 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => r,
             ResourceSpec::Table(r) => r,
             ResourceSpec::Bucket(r) => r,
+            ResourceSpec::ImageBuilder(r) => r,
         }
     }
 
