@@ -17,7 +17,7 @@ use crate::kinds::{ApplyInput, Resource};
 use crate::model::Change;
 
 fn s(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_owned)
+    v.get(key).and_then(wire::text)
 }
 
 pub(super) async fn run(spec: &ImageBuilderSpec, clients: &Clients, input: ApplyInput<'_>) -> Result<()> {
@@ -91,7 +91,7 @@ pub(super) async fn run(spec: &ImageBuilderSpec, clients: &Clients, input: Apply
     let infra = desired(INFRA);
     if observed(INFRA).is_none() || differs(INFRA) {
         let tags: Option<HashMap<String, String>> = infra.get("resourceTags").and_then(Value::as_object).map(|t| {
-            t.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+            t.iter().map(|(k, v)| (k.clone(), wire::text(v).unwrap_or_default())).collect()
         });
         let types = Some(str_list(infra.get("instanceTypes"))).filter(|t| !t.is_empty());
         let groups = Some(str_list(infra.get("securityGroupIds"))).filter(|t| !t.is_empty());

@@ -27,8 +27,19 @@ fn strings(v: &[String]) -> Value {
     json!(v)
 }
 
+/// A declared value as API text. Plans hold normalised properties (`"true"` became `true`,
+/// `"60"` became `60`), so scalars are turned back into the text that was declared.
+pub(crate) fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 pub(crate) fn str_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+    v.and_then(Value::as_array).into_iter().flatten().filter_map(text).collect()
 }
 
 pub(crate) fn recipe_json(r: &ImageRecipe) -> Map<String, Value> {
@@ -65,9 +76,9 @@ fn block_device_json(b: &InstanceBlockDeviceMapping) -> Value {
 }
 
 pub(crate) fn block_device_sdk(v: &Value) -> InstanceBlockDeviceMapping {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| v.get(k).and_then(text);
     let ebs = v.get("ebs").map(|e| {
-        let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
+        let s = |k: &str| e.get(k).and_then(text);
         let i = |k: &str| e.get(k).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
         let b = |k: &str| e.get(k).and_then(Value::as_bool);
         EbsInstanceBlockDeviceSpecification::builder()
@@ -153,9 +164,9 @@ pub(crate) fn distributions_sdk(v: Option<&Value>) -> Result<Vec<Distribution>, 
     let mut out = Vec::new();
     for d in v.and_then(Value::as_array).into_iter().flatten() {
         let ami = d.get("amiDistributionConfiguration").map(|a| {
-            let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
+            let s = |k: &str| a.get(k).and_then(text);
             let tags = a.get("amiTags").and_then(Value::as_object).map(|t| {
-                t.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+                t.iter().map(|(k, v)| (k.clone(), text(v).unwrap_or_default())).collect()
             });
             let permission = a.get("launchPermission").map(|p| {
                 LaunchPermissionConfiguration::builder()
@@ -177,15 +188,15 @@ pub(crate) fn distributions_sdk(v: Option<&Value>) -> Result<Vec<Distribution>, 
         let mut lts = Vec::new();
         for l in d.get("launchTemplateConfigurations").and_then(Value::as_array).into_iter().flatten() {
             let lt = LaunchTemplateConfiguration::builder()
-                .set_launch_template_id(l.get("launchTemplateId").and_then(Value::as_str).map(str::to_owned))
-                .set_account_id(l.get("accountId").and_then(Value::as_str).map(str::to_owned))
+                .set_launch_template_id(l.get("launchTemplateId").and_then(text))
+                .set_account_id(l.get("accountId").and_then(text))
                 .set_set_default_version(l.get("setDefaultVersion").and_then(Value::as_bool))
                 .build()
                 .map_err(|e| format!("launchTemplateConfigurations: {e}"))?;
             lts.push(lt);
         }
         let item = Distribution::builder()
-            .set_region(d.get("region").and_then(Value::as_str).map(str::to_owned))
+            .set_region(d.get("region").and_then(text))
             .set_ami_distribution_configuration(ami)
             .set_launch_template_configurations(Some(lts).filter(|l| !l.is_empty()))
             .build()
@@ -221,7 +232,7 @@ pub(crate) fn pipeline_json(p: &ImagePipeline) -> Map<String, Value> {
 
 pub(crate) fn schedule_sdk(v: Option<&Value>) -> Option<Schedule> {
     let v = v.filter(|v| v.is_object())?;
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| v.get(k).and_then(text);
     Some(
         Schedule::builder()
             .set_schedule_expression(s("scheduleExpression"))
