@@ -20,9 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`. A new
-//! kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`] and a [`ResourceSpec`]
-//! variant.
+//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`,
+//! `ImageBuilder`. A new kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`]
+//! and a [`ResourceSpec`] variant.
 
 pub mod clients;
 pub mod config;
