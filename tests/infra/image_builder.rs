@@ -3,6 +3,7 @@
 
 use aws_sdk_imagebuilder::types::{Filter, Platform};
 use pulse_fake_imagebuilder::FakeImageBuilder;
+use pulse_infra_reconciler::kinds::image_builder::newest_ami;
 use pulse_infra_reconciler::{Change, Clients, Kind, LoadOptions, Plan, PlanOptions, ResourceId, StackConfig, apply, plan};
 use pulse_tests::emulator_config;
 use serde_json::{Value, json};
@@ -83,13 +84,17 @@ async fn the_linux_example_deploys_once_and_its_newest_image_has_the_ami() {
         json!({"name": "praktika-linux-{{imagebuilder:buildDate}}", "amiTags": {"praktika": "true"}})
     );
 
-    // The flow a LaunchTemplate naming the pipeline follows: newest image → its AMI.
-    let ib = &clients.imagebuilder;
+    // What a LaunchTemplate naming the pipeline resolves: the newest image's AMI.
+    let cx = clients.context().await.unwrap();
+    let id = builder_id("praktika-linux-ami");
+    let ami = newest_ami(&clients, &cx, &id, "praktika-linux-ib-pipeline").await.unwrap();
+    assert_eq!(ami.as_deref(), Some("ami-0linuxbuild"));
     let pipeline_arn = format!("{ACCOUNT}:image-pipeline/praktika-linux-ib-pipeline");
-    let images = ib.list_image_pipeline_images().image_pipeline_arn(&pipeline_arn).send().await.unwrap();
-    let newest = images.image_summary_list().iter().max_by_key(|i| i.date_created().map(str::to_owned)).unwrap();
-    let image = ib.get_image().image_build_version_arn(newest.arn().unwrap()).send().await.unwrap().image.unwrap();
-    assert_eq!(image.output_resources().unwrap().amis()[0].image(), Some("ami-0linuxbuild"));
+    fake.set_next_ami("praktika-linux-ib-pipeline", "ami-0rebuilt");
+    clients.imagebuilder.start_image_pipeline_execution().image_pipeline_arn(&pipeline_arn).send().await.unwrap();
+    let ami = newest_ami(&clients, &cx, &id, "praktika-linux-ib-pipeline").await.unwrap();
+    assert_eq!(ami.as_deref(), Some("ami-0rebuilt"), "the newest build wins");
+    assert_eq!(newest_ami(&clients, &cx, &id, "no-such-pipeline").await.unwrap(), None);
 
     // A redeploy plans no change and makes no write call.
     let calls_before = fake.calls().len();
@@ -202,6 +207,29 @@ async fn inline_components_are_created_and_a_changed_recipe_gets_a_new_version()
         .unwrap();
     assert_eq!(listed.component_version_list().len(), 2);
     assert!(listed.component_version_list().iter().all(|c| c.platform() == Some(&Platform::Linux)));
+}
+
+/// A deploy that fails half way leaves what it made; the next plan sees exactly what is missing
+/// and the next deploy makes only that.
+#[tokio::test]
+async fn a_failed_deploy_resumes_where_it_stopped() {
+    let (fake, clients) = env().await;
+    let stack = example();
+    fake.inject("CreateImagePipeline", pulse_fake_imagebuilder::Fault::new(400, "ForbiddenException"), 1);
+    let first = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
+    let err = apply(&first, &clients, |_| {}).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("ImageBuilder praktika-linux-ami: imagebuilder:CreateImagePipeline failed"), "{text}");
+    assert!(text.contains("ForbiddenException"), "{text}");
+
+    let resumed = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
+    let change = &resumed.entry(&builder_id("praktika-linux-ami")).unwrap().change;
+    let fields: Vec<&str> = change.fields().iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["Pipeline"], "{resumed}");
+    let before = fake.calls().len();
+    apply(&resumed, &clients, |_| {}).await.unwrap();
+    assert_eq!(writes_since(&fake, before), ["CreateImagePipeline", "StartImagePipelineExecution"]);
+    assert!(!plan(&stack, &clients, &PlanOptions::default()).await.unwrap().has_changes());
 }
 
 #[tokio::test]

@@ -36,6 +36,7 @@ use aws_sdk_imagebuilder::types::{Filter, Ownership, Platform};
 use serde_json::{Map, Value, json};
 
 pub use spec::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
+// `newest_ami` is defined below, for the `LaunchTemplate` kind.
 
 use super::{ApplyInput, Resource};
 use crate::clients::{Clients, Context};
@@ -466,6 +467,45 @@ impl ImageBuilderSpec {
         versions.sort_by_key(|v| semver(v));
         Ok(versions)
     }
+}
+
+/// The AMI id of the newest image pipeline `pipeline_name` built in the context's region (any
+/// region when none matches), or `None` when it has built none with an AMI yet. What a
+/// `LaunchTemplate` naming an Image Builder pipeline resolves its image id with, as praktika's
+/// `resolve_latest_ami_id` does: `ListImagePipelineImages` newest first by `dateCreated`, then
+/// `GetImage` until an image has an output AMI. Read calls only.
+pub async fn newest_ami(clients: &Clients, cx: &Context, resource: &ResourceId, pipeline_name: &str) -> Result<Option<String>> {
+    let ib = &clients.imagebuilder;
+    let pipeline_arn = ib_arn(cx, "image-pipeline", &arn_name(pipeline_name));
+    let mut images = Vec::new();
+    let mut token = None;
+    loop {
+        let out = match ib.list_image_pipeline_images().image_pipeline_arn(&pipeline_arn).set_next_token(token).send().await {
+            Ok(out) => out,
+            Err(e) if error_is(&e, &NOT_FOUND) => return Ok(None),
+            Err(e) => return Err(Error::aws(resource, "imagebuilder:ListImagePipelineImages", e)),
+        };
+        images.extend(out.image_summary_list().iter().filter_map(|i| Some((i.date_created()?.to_owned(), i.arn()?.to_owned()))));
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    images.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, arn) in images {
+        let out = ib
+            .get_image()
+            .image_build_version_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws(resource, "imagebuilder:GetImage", e))?;
+        let amis = out.image().and_then(|i| i.output_resources()).map(|o| o.amis()).unwrap_or_default();
+        let here = amis.iter().find(|a| a.region() == Some(cx.region.as_str())).or(amis.first());
+        if let Some(ami) = here.and_then(|a| a.image()) {
+            return Ok(Some(ami.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 /// The version a changed recipe is created as: the declared one if free, else the next patch
