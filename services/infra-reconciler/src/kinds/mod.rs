@@ -78,7 +78,8 @@ pub enum ResourceSpec {
     Schedule(ScheduleSpec),
     Table(TableSpec),
     Bucket(BucketSpec),
-    ImageBuilder(ImageBuilderSpec),
+    /// Boxed: it declares a whole pipeline, many times larger than the other kinds.
+    ImageBuilder(Box<ImageBuilderSpec>),
 }
 
 impl ResourceSpec {
@@ -106,7 +107,7 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => r,
             ResourceSpec::Table(r) => r,
             ResourceSpec::Bucket(r) => r,
-            ResourceSpec::ImageBuilder(r) => r,
+            ResourceSpec::ImageBuilder(r) => &**r,
         }
     }
 
