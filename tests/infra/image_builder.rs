@@ -279,6 +279,8 @@ async fn from_env_honours_the_image_builder_endpoint_variable() {
     // SAFETY: set before any other thread of this test reads the environment.
     unsafe { std::env::set_var("AWS_ENDPOINT_URL_IMAGEBUILDER", fake.url()) };
     let clients = Clients::from_env().await;
+    // SAFETY: as above; the clients have read it.
+    unsafe { std::env::remove_var("AWS_ENDPOINT_URL_IMAGEBUILDER") };
     let p = plan(&example(), &clients, &PlanOptions::default()).await.unwrap();
     assert_eq!(p.entry(&builder_id("praktika-linux-ami")).unwrap().change, Change::Create);
     let ops: Vec<String> = fake.calls().into_iter().map(|c| c.operation).collect();
@@ -286,4 +288,63 @@ async fn from_env_honours_the_image_builder_endpoint_variable() {
     // The account context came from the emulator (the fake serves no EventBridge), or the plan
     // would have failed.
     assert_eq!(p.context.account_id, "123456789012");
+}
+
+/// Every optional field set: deployed as declared, and a redeploy finds nothing to change (the
+/// SDK round trip of each setting compares equal to its declaration).
+#[tokio::test]
+async fn every_field_deploys_and_redeploys_without_writes() {
+    let (fake, clients) = env().await;
+    let full = stack(json!([{
+        "kind": "ImageBuilder",
+        "name": "full-image",
+        "image_recipe_version": "3.1.4",
+        "parent_image": "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x",
+        "components": ["arn:aws:imagebuilder:us-east-1:aws:component/update-linux/1.0.0"],
+        "inline_components": [{"name": "tools", "platform": "linux", "script": "dnf install -y git\ngit --version", "description": "git"}],
+        "prebuilt_venvs": [{"name": "ci", "packages": ["boto3"], "version": "0.0.1"}],
+        "working_directory": "/opt/build",
+        "block_device_mappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100, "volumeType": "gp3", "deleteOnTermination": true, "encrypted": true}}],
+        "instance_profile_name": "builder-profile",
+        "instance_types": ["c6a.large", "c6a.xlarge"],
+        "subnet_id": "subnet-1",
+        "security_group_ids": ["sg-b", "sg-a"],
+        "key_pair": "builder-key",
+        "terminate_instance_on_failure": false,
+        "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:builds",
+        "ami_name": "full-{{ imagebuilder:buildDate }}",
+        "ami_tags": {"praktika": "true", "size": "100"},
+        "ami_launch_permission": {"userIds": ["210987654321"]},
+        "regions": ["us-east-1", "eu-west-1"],
+        "enabled": true,
+        "schedule_expression": "rate(7 days)",
+        "image_tests_enabled": false,
+        "image_tests_timeout_minutes": 90,
+        "recipe": {"description": "full recipe"},
+        "infrastructure_configuration": {"description": "where builds run", "resourceTags": {"team": "ci"}},
+        "distribution_configuration": {"description": "two regions"},
+        "pipeline": {"description": "the full pipeline", "enhancedImageMetadataEnabled": false}
+    }]));
+    deploy(&full, &clients).await;
+
+    let pipeline = fake.resource(&format!("{ACCOUNT}:image-pipeline/full-imagebuilder-pipeline")).unwrap();
+    assert_eq!(pipeline["schedule"], json!({"scheduleExpression": "rate(7 days)", "pipelineExecutionStartCondition": "EXPRESSION_MATCH_ONLY"}));
+    assert_eq!(pipeline["imageTestsConfiguration"], json!({"imageTestsEnabled": false, "timeoutMinutes": 90}));
+    assert_eq!(pipeline["description"], json!("the full pipeline"));
+    let recipe = fake.resource(&format!("{ACCOUNT}:image-recipe/full-image-recipe/3.1.4")).unwrap();
+    assert_eq!(recipe["components"].as_array().unwrap().len(), 3, "{recipe}");
+    assert_eq!(recipe["components"][2]["componentArn"], json!(format!("{ACCOUNT}:component/full-image-ci-venv/0.0.1/1")));
+    assert_eq!(recipe["blockDeviceMappings"][0]["ebs"]["volumeSize"], json!(100));
+    let infra = fake.resource(&format!("{ACCOUNT}:infrastructure-configuration/full-imagebuilder-infra")).unwrap();
+    assert_eq!(infra["terminateInstanceOnFailure"], json!(false));
+    assert_eq!(infra["resourceTags"], json!({"team": "ci"}));
+    let dist = fake.resource(&format!("{ACCOUNT}:distribution-configuration/full-imagebuilder-dist")).unwrap();
+    assert_eq!(dist["distributions"].as_array().unwrap().len(), 2);
+    assert_eq!(dist["distributions"][1]["amiDistributionConfiguration"]["launchPermission"], json!({"userIds": ["210987654321"]}));
+    assert_eq!(dist["distributions"][0]["amiDistributionConfiguration"]["amiTags"], json!({"praktika": "true", "size": "100"}));
+
+    let again = plan(&full, &clients, &PlanOptions::default()).await.unwrap();
+    assert!(!again.has_changes(), "{again}");
+    let report = apply(&again, &clients, |_| {}).await.unwrap();
+    assert_eq!(report.api_calls.write, 0);
 }
