@@ -348,3 +348,56 @@ async fn every_field_deploys_and_redeploys_without_writes() {
     let report = apply(&again, &clients, |_| {}).await.unwrap();
     assert_eq!(report.api_calls.write, 0);
 }
+
+/// praktika's `vpc_name` + `security_group_names`: the VPC (by `Name` tag, on the emulator) gives
+/// the subnet and the group ids that land in the infrastructure configuration.
+#[tokio::test]
+async fn security_groups_and_subnet_are_looked_up_by_vpc_name() {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let (fake, clients) = env().await;
+    let ec2 = &clients.ec2;
+    let vpc_name = pulse_tests::unique("ib-vpc");
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .tag_specifications(
+            TagSpecification::builder().resource_type(ResourceType::Vpc).tags(Tag::builder().key("Name").value(&vpc_name).build()).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.42.1.0/24").send().await.unwrap();
+    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
+    let group = ec2.create_security_group().vpc_id(&vpc_id).group_name("builders").description("image builds").send().await.unwrap();
+    let group_id = group.group_id().unwrap().to_owned();
+
+    let looked_up = stack(json!([{
+        "kind": "ImageBuilder",
+        "name": "vpc-image",
+        "parent_image": "ami-0base",
+        "components": ["arn:aws:imagebuilder:us-east-1:aws:component/update-linux/1.0.0"],
+        "instance_profile_name": "builder-profile",
+        "vpc_name": vpc_name,
+        "security_group_names": ["builders"],
+        "security_group_ids": ["sg-0explicit"],
+    }]));
+    let first = plan(&looked_up, &clients, &PlanOptions::default()).await.unwrap();
+    assert_eq!(first.entry(&builder_id("vpc-image")).unwrap().change, Change::Create, "{first}");
+    apply(&first, &clients, |_| {}).await.unwrap();
+    let infra = fake.resource(&format!("{ACCOUNT}:infrastructure-configuration/vpc-imagebuilder-infra")).unwrap();
+    assert_eq!(infra["subnetId"], json!(subnet_id));
+    let mut expected = vec![group_id.clone(), "sg-0explicit".to_owned()];
+    expected.sort();
+    assert_eq!(infra["securityGroupIds"], json!(expected));
+    let again = plan(&looked_up, &clients, &PlanOptions::default()).await.unwrap();
+    assert!(!again.has_changes(), "{again}");
+
+    let unknown = stack(json!([{
+        "kind": "ImageBuilder", "name": "vpc-image", "parent_image": "ami-0base",
+        "components": ["arn:aws:imagebuilder:us-east-1:aws:component/update-linux/1.0.0"],
+        "instance_profile_name": "builder-profile", "vpc_name": vpc_name, "security_group_names": ["nope"],
+    }]));
+    let err = plan(&unknown, &clients, &PlanOptions::default()).await.unwrap_err().to_string();
+    assert!(err.contains("ImageBuilder vpc-image: security_group_names: no group \"nope\""), "{err}");
+}

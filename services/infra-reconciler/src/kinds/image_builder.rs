@@ -27,6 +27,7 @@ mod apply;
 mod spec;
 #[cfg(test)]
 mod tests;
+mod vpc;
 mod wire;
 
 use std::cmp::Ordering;
@@ -249,8 +250,8 @@ impl ImageBuilderSpec {
         if self.instance_profile_name.trim().is_empty() && !self.infrastructure_configuration.contains_key("instanceProfileName") {
             return Err("instance_profile_name is required (the IAM instance profile the build instances use)".into());
         }
-        if !self.security_group_names.is_empty() || self.vpc_name.is_some() {
-            return Err("security_group_names / vpc_name: VPC lookups are not supported yet; give security_group_ids and subnet_id".into());
+        if !self.security_group_names.is_empty() && self.vpc_name.as_deref().is_none_or(str::is_empty) {
+            return Err("security_group_names needs vpc_name (the VPC's Name tag) to look the groups up in".into());
         }
         if !self.launch_templates.is_empty() {
             return Err("launch_templates: launch template propagation is not supported yet; name the pipeline in the LaunchTemplate (image_builder_pipeline_name) instead".into());
@@ -395,15 +396,16 @@ impl Resource for ImageBuilderSpec {
         if !components.is_empty() {
             props.insert(COMPONENTS.into(), Value::Object(components));
         }
+        vpc::resolve(self, clients, &id, &mut props).await?;
         Ok((!props.is_empty()).then_some(props))
     }
 
     /// Declared keys only, inside each section; `RecipeVersion` asks for "at least".
     fn diff(&self, desired: &Properties, observed: Option<&Properties>) -> Change {
-        let Some(observed) = observed else {
+        let Some(observed) = observed.filter(|o| !vpc::only_lookups(o)) else {
             return Change::Create;
         };
-        let mut want = desired.clone();
+        let mut want = vpc::with_resolved(desired, Some(observed));
         let declared_version = want.remove(RECIPE_VERSION);
         let mut projected = Properties::new();
         for (field, value) in &want {

@@ -54,9 +54,11 @@ pub struct ImageBuilderSpec {
     pub subnet_id: Option<String>,
     #[serde(default)]
     pub security_group_ids: Vec<String>,
-    /// praktika resolves these through a VPC lookup; not supported yet (validation says so).
+    /// Security groups by name, looked up in the VPC `vpc_name` (added to `security_group_ids`).
     #[serde(default)]
     pub security_group_names: Vec<String>,
+    /// A VPC's `Name` tag: where `security_group_names` are looked up, and whose first subnet
+    /// (by id) is used when `subnet_id` is unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
