@@ -401,3 +401,45 @@ async fn security_groups_and_subnet_are_looked_up_by_vpc_name() {
     let err = plan(&unknown, &clients, &PlanOptions::default()).await.unwrap_err().to_string();
     assert!(err.contains("ImageBuilder vpc-image: security_group_names: no group \"nope\""), "{err}");
 }
+
+/// praktika's `launch_templates`: each new AMI becomes the default version of the named
+/// templates; one not created yet is skipped, and the deploy after its creation adds it.
+#[tokio::test]
+async fn launch_templates_are_propagated_once_they_exist() {
+    use aws_sdk_ec2::types::RequestLaunchTemplateData;
+    let (fake, clients) = env().await;
+    let ec2 = &clients.ec2;
+    let (first, later) = (pulse_tests::unique("ib-lt"), pulse_tests::unique("ib-lt"));
+    let create = |name: String| {
+        ec2.create_launch_template()
+            .launch_template_name(name)
+            .launch_template_data(RequestLaunchTemplateData::builder().instance_type("c6a.large".into()).build())
+            .send()
+    };
+    let first_id = create(first.clone()).await.unwrap().launch_template().unwrap().launch_template_id().unwrap().to_owned();
+    let declared = stack(json!([{
+        "kind": "ImageBuilder", "name": "lt-image", "parent_image": "ami-0base",
+        "components": ["arn:aws:imagebuilder:us-east-1:aws:component/update-linux/1.0.0"],
+        "instance_profile_name": "builder-profile",
+        "launch_templates": [first, later],
+        "set_launch_template_default_version": false,
+    }]));
+    deploy(&declared, &clients).await;
+    let dist_arn = format!("{ACCOUNT}:distribution-configuration/lt-imagebuilder-dist");
+    let dist = fake.resource(&dist_arn).unwrap();
+    assert_eq!(dist["distributions"][0]["launchTemplateConfigurations"], json!([{"launchTemplateId": first_id, "setDefaultVersion": false}]));
+    assert!(!plan(&declared, &clients, &PlanOptions::default()).await.unwrap().has_changes());
+
+    let later_id = create(later.clone()).await.unwrap().launch_template().unwrap().launch_template_id().unwrap().to_owned();
+    let p = plan(&declared, &clients, &PlanOptions::default()).await.unwrap();
+    let fields: Vec<&str> = p.entry(&builder_id("lt-image")).unwrap().change.fields().iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, ["DistributionConfiguration"], "{p}");
+    let before = fake.calls().len();
+    apply(&p, &clients, |_| {}).await.unwrap();
+    assert_eq!(writes_since(&fake, before), ["UpdateDistributionConfiguration"]);
+    let dist = fake.resource(&dist_arn).unwrap();
+    assert_eq!(
+        dist["distributions"][0]["launchTemplateConfigurations"],
+        json!([{"launchTemplateId": first_id, "setDefaultVersion": false}, {"launchTemplateId": later_id, "setDefaultVersion": false}])
+    );
+}

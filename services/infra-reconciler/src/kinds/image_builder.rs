@@ -27,7 +27,7 @@ mod apply;
 mod spec;
 #[cfg(test)]
 mod tests;
-mod vpc;
+mod lookup;
 mod wire;
 
 use std::cmp::Ordering;
@@ -253,8 +253,8 @@ impl ImageBuilderSpec {
         if !self.security_group_names.is_empty() && self.vpc_name.as_deref().is_none_or(str::is_empty) {
             return Err("security_group_names needs vpc_name (the VPC's Name tag) to look the groups up in".into());
         }
-        if !self.launch_templates.is_empty() {
-            return Err("launch_templates: launch template propagation is not supported yet; name the pipeline in the LaunchTemplate (image_builder_pipeline_name) instead".into());
+        if self.launch_templates.iter().any(|t| t.trim().is_empty()) {
+            return Err("launch_templates contains an empty name".into());
         }
         if let Some(e) = &self.schedule_expression
             && !((e.starts_with("cron(") || e.starts_with("rate(")) && e.ends_with(')'))
@@ -396,16 +396,16 @@ impl Resource for ImageBuilderSpec {
         if !components.is_empty() {
             props.insert(COMPONENTS.into(), Value::Object(components));
         }
-        vpc::resolve(self, clients, &id, &mut props).await?;
+        lookup::resolve(self, clients, &id, &mut props).await?;
         Ok((!props.is_empty()).then_some(props))
     }
 
     /// Declared keys only, inside each section; `RecipeVersion` asks for "at least".
     fn diff(&self, desired: &Properties, observed: Option<&Properties>) -> Change {
-        let Some(observed) = observed.filter(|o| !vpc::only_lookups(o)) else {
+        let Some(observed) = observed.filter(|o| !lookup::only_lookups(o)) else {
             return Change::Create;
         };
-        let mut want = vpc::with_resolved(desired, Some(observed));
+        let mut want = lookup::with_resolved(desired, Some(observed), self.set_launch_template_default_version);
         let declared_version = want.remove(RECIPE_VERSION);
         let mut projected = Properties::new();
         for (field, value) in &want {

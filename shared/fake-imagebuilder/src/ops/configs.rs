@@ -134,7 +134,17 @@ fn distributions(p: &Value) -> Result<Value, ApiError> {
             return Err(ApiError::invalid("amiDistributionConfiguration.name", "It must be 1 to 127 characters long."));
         }
     }
-    Ok(Value::Array(list.clone()))
+    // The SDK leaves `setDefaultVersion: false` out (a default-valued boolean); the service
+    // answers it explicitly.
+    let mut list = list.clone();
+    for d in &mut list {
+        for lt in d.get_mut("launchTemplateConfigurations").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Value::Object(lt) = lt {
+                lt.entry("setDefaultVersion").or_insert(json!(false));
+            }
+        }
+    }
+    Ok(Value::Array(list))
 }
 
 pub(crate) fn create_distribution(state: &mut State, p: &Value) -> Result<Value, ApiError> {

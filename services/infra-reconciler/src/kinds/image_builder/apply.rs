@@ -26,7 +26,7 @@ pub(super) async fn run(spec: &ImageBuilderSpec, clients: &Clients, input: Apply
     let cx = input.cx;
     let observed = |field: &str| input.observed.and_then(|o| o.get(field));
     let differs = |field: &str| matches!(input.change, Change::Create) || input.change.touches(field);
-    let resolved = super::vpc::with_resolved(input.desired, input.observed);
+    let resolved = super::lookup::with_resolved(input.desired, input.observed, spec.set_launch_template_default_version);
     let desired = |field: &str| resolved.get(field).cloned().unwrap_or(Value::Null);
 
     // 1. Inline components: create the missing; a changed document needs a new version.

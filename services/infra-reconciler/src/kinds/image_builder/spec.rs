@@ -82,7 +82,8 @@ pub struct ImageBuilderSpec {
     /// Where the AMI is distributed; default: `region`, else the stack's region.
     #[serde(default)]
     pub regions: Vec<String>,
-    /// praktika's launch template propagation; not supported yet (validation says so).
+    /// Launch templates (by name) whose default version each new AMI updates (the
+    /// distribution's `launchTemplateConfigurations`); ones that do not exist yet are skipped.
     #[serde(default)]
     pub launch_templates: Vec<String>,
     #[serde(default = "yes")]
