@@ -8,8 +8,9 @@
 //! `Pipeline`. Only the keys a section declares are compared; unset optional settings are
 //! declared as "absent", so a subnet added out of band shows as drift.
 //!
-//! Observe makes only `Get*`/`List*` calls (ARNs are spelled from the stack's context, so each
-//! part is one `Get`). Apply creates what is missing, updates (one call each) what differs,
+//! Observe makes only `Get*`/`List*`/`Describe*` calls (ARNs are spelled from the stack's
+//! context, so each part is one `Get`; `vpc_name`, `security_group_names` and `launch_templates`
+//! are looked up in EC2, see `lookup.rs`). Apply creates what is missing, updates (one call each) what differs,
 //! and when it created or changed the pipeline of an enabled builder starts one build, so a
 //! `LaunchTemplate` naming the pipeline finds an image (praktika does the same).
 //!
@@ -231,7 +232,9 @@ impl ImageBuilderSpec {
             return Err(format!("image_recipe_version {:?} must be <major>.<minor>.<patch>", self.image_recipe_version));
         }
         if self.parent_image.trim().is_empty() && !self.recipe.contains_key("parentImage") {
-            return Err("parent_image is required (an AMI id or an Image Builder image ARN)".into());
+            return Err(
+                "parent_image is required (an AMI id, an Image Builder image ARN, or ssm:<parameter>, e.g. ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64)".into(),
+            );
         }
         for (i, c) in self.components.iter().enumerate() {
             if !(c.starts_with("arn:") && c.contains(":imagebuilder:") && c.contains(":component/")) {
