@@ -24,8 +24,10 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
-    /// Image Builder has no emulator: point `AWS_ENDPOINT_URL_IMAGEBUILDER` at the project's
-    /// fake (`pulse-fake-imagebuilder`) to run against it locally.
+    /// Image Builder has no emulator: point it alone at the project's fake
+    /// (`pulse-fake-imagebuilder`) with `AWS_ENDPOINT_URL_IMAGEBUILDER` (aws-config reads
+    /// service-specific endpoint variables, and they win over `AWS_ENDPOINT_URL`) or
+    /// [`Clients::with_imagebuilder_endpoint`].
     pub imagebuilder: aws_sdk_imagebuilder::Client,
     pub apigateway: aws_sdk_apigatewayv2::Client,
     region: Option<String>,
@@ -74,9 +76,19 @@ impl Clients {
         }
     }
 
-    /// Clients from the environment (`AWS_ENDPOINT_URL`, region, credentials).
+    /// Clients from the environment (`AWS_ENDPOINT_URL`, region, credentials). Service-specific
+    /// endpoints (`AWS_ENDPOINT_URL_IMAGEBUILDER`, ...) override `AWS_ENDPOINT_URL` for their
+    /// service: aws-config resolves them when each client is built from the shared config.
     pub async fn from_env() -> Self {
         Self::new(&pulse_aws::config::load().await)
+    }
+
+    /// The same clients with Image Builder alone sent to `url` (the fake, in tests), counted
+    /// like every other call.
+    pub fn with_imagebuilder_endpoint(mut self, url: impl Into<String>) -> Self {
+        let conf = self.imagebuilder.config().to_builder().endpoint_url(url).build();
+        self.imagebuilder = aws_sdk_imagebuilder::Client::from_conf(conf);
+        self
     }
 
     /// Every API call these clients have made so far.
@@ -285,11 +297,17 @@ mod tests {
         let _ = clients.eventbridge.put_rule().name("r").send().await;
         let _ = clients.dynamodb.describe_table().table_name("t").send().await;
         let _ = clients.s3.head_bucket().bucket("b").send().await;
+        // Moving Image Builder elsewhere keeps its calls counted.
+        let clients = clients.with_imagebuilder_endpoint("http://127.0.0.1:9");
+        let _ = clients.imagebuilder.create_image_pipeline().name("p").send().await;
         let calls = clients.api_calls();
-        assert_eq!((calls.read, calls.write), (3, 1), "{calls:?}");
+        assert_eq!((calls.read, calls.write), (3, 2), "{calls:?}");
         let ops: Vec<&str> = calls.by_operation.keys().map(String::as_str).collect();
-        assert_eq!(ops, ["dynamodb:DescribeTable", "events:PutRule", "s3:HeadBucket", "sqs:GetQueueUrl"]);
-        assert_eq!(calls.writes(), ["events:PutRule"]);
+        assert_eq!(
+            ops,
+            ["dynamodb:DescribeTable", "events:PutRule", "imagebuilder:CreateImagePipeline", "s3:HeadBucket", "sqs:GetQueueUrl"]
+        );
+        assert_eq!(calls.writes(), ["events:PutRule", "imagebuilder:CreateImagePipeline"]);
     }
 
     #[test]

@@ -290,6 +290,7 @@ impl ResourceSpec {
             ResourceSpec::DedicatedHost(r) => &r.name,
             ResourceSpec::IAMInstanceProfile(r) => &r.name,
             ResourceSpec::EC2Instance(r) => &r.name,
+            ResourceSpec::ImageBuilder(r) => &r.name,
             ResourceSpec::LaunchTemplate(r) => &r.name,
             ResourceSpec::AutoScalingGroup(r) => &r.name,
         }

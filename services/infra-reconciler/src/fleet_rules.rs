@@ -22,7 +22,8 @@ pub(crate) fn resolve(prefix: &str, resources: &mut [Declared]) -> Result<(), St
         .filter(|d| d.spec.kind() == Kind::IAMInstanceProfile)
         .map(|d| d.spec.resource_name().to_owned())
         .collect();
-    let pipelines = declared_pipeline_names(resources);
+    let builders = pipeline_builders(resources);
+    let pipelines: BTreeSet<String> = builders.keys().cloned().collect();
 
     for d in resources.iter_mut() {
         let mut needs = Vec::new();
@@ -38,6 +39,17 @@ pub(crate) fn resolve(prefix: &str, resources: &mut [Declared]) -> Result<(), St
             ResourceSpec::LaunchTemplate(r) => {
                 r.stack = prefix.to_owned();
                 check_pipeline(&r.name, &r.image_id, &r.image_builder_pipeline_name, &pipelines)?;
+                // The newest image of a pipeline of this stack: after the pipeline is deployed.
+                if r.image_id.is_empty()
+                    && let Some(builder) = builders.get(&r.image_builder_pipeline_name)
+                {
+                    needs.push(ResourceId::new(Kind::ImageBuilder, builder));
+                }
+            }
+            ResourceSpec::ImageBuilder(r) => {
+                if profiles.contains(&r.instance_profile_name) {
+                    needs.push(ResourceId::new(Kind::IAMInstanceProfile, &r.instance_profile_name));
+                }
             }
             ResourceSpec::AutoScalingGroup(r) => {
                 r.stack = prefix.to_owned();
@@ -57,17 +69,13 @@ pub(crate) fn resolve(prefix: &str, resources: &mut [Declared]) -> Result<(), St
     Ok(())
 }
 
-/// The Image Builder pipelines the stack declares (`image_pipeline_name` of each `ImageBuilder`).
-///
-/// The `ImageBuilder` kind lives in another change; when it lands, add its arm here (and drop
-/// the `allow`).
-#[allow(clippy::match_single_binding)]
-pub(crate) fn declared_pipeline_names(resources: &[Declared]) -> BTreeSet<String> {
+/// Pipeline name → the `ImageBuilder` resource that declares it.
+fn pipeline_builders(resources: &[Declared]) -> BTreeMap<String, String> {
     resources
         .iter()
         .filter_map(|d| match &d.spec {
-            // ResourceSpec::ImageBuilder(b) => Some(b.image_pipeline_name.clone()),
-            _ => None::<String>,
+            ResourceSpec::ImageBuilder(b) => Some((b.pipeline_name(), b.name.clone())),
+            _ => None,
         })
         .collect()
 }

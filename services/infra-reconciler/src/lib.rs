@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`, and the
-//! CI fleet's `DedicatedHost`, `IAMInstanceProfile`, `EC2Instance`, `LaunchTemplate`,
+//! CI fleet's `DedicatedHost`, `IAMInstanceProfile`, `EC2Instance`, `ImageBuilder`, `LaunchTemplate`,
 //! `AutoScalingGroup` (see [`kinds::fleet`] for ownership). A new
 //! kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`] and a [`ResourceSpec`]
 //! variant.

@@ -25,13 +25,14 @@ pub enum Kind {
     DedicatedHost,
     IAMInstanceProfile,
     EC2Instance,
+    ImageBuilder,
     LaunchTemplate,
     AutoScalingGroup,
 }
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -42,6 +43,7 @@ impl Kind {
         Kind::DedicatedHost,
         Kind::IAMInstanceProfile,
         Kind::EC2Instance,
+        Kind::ImageBuilder,
         Kind::LaunchTemplate,
         Kind::AutoScalingGroup,
     ];
@@ -62,6 +64,7 @@ impl Kind {
             Kind::DedicatedHost => "DedicatedHost",
             Kind::IAMInstanceProfile => "IAMInstanceProfile",
             Kind::EC2Instance => "EC2Instance",
+            Kind::ImageBuilder => "ImageBuilder",
             Kind::LaunchTemplate => "LaunchTemplate",
             Kind::AutoScalingGroup => "AutoScalingGroup",
         }

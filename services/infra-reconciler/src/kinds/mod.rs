@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod iam_instance_profile;
 pub mod launch_template;
 pub mod launch_template_data;
+pub mod image_builder;
 pub mod queue;
 pub mod queue_policy;
 pub mod rule;
@@ -28,6 +29,7 @@ pub use ec2_instance::Ec2InstanceSpec;
 pub use iam_instance_profile::IamInstanceProfileSpec;
 pub use launch_template::LaunchTemplateSpec;
 pub use event_bus::EventBusSpec;
+pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
 pub use queue::{DeadLetterSpec, QueueSpec};
 pub use queue_policy::{QueuePolicySpec, RuleRef};
 pub use rule::{InputTransformerSpec, RuleSpec, RuleState, ScheduleSpec, TargetSpec, TemplateSpec};
@@ -91,6 +93,8 @@ pub enum ResourceSpec {
     DedicatedHost(DedicatedHostSpec),
     IAMInstanceProfile(IamInstanceProfileSpec),
     EC2Instance(Ec2InstanceSpec),
+    /// Boxed: it declares a whole pipeline, many times larger than the other kinds.
+    ImageBuilder(Box<ImageBuilderSpec>),
     LaunchTemplate(LaunchTemplateSpec),
     AutoScalingGroup(AutoScalingGroupSpec),
 }
@@ -110,6 +114,7 @@ impl ResourceSpec {
             Kind::DedicatedHost => ResourceSpec::DedicatedHost(parse(value)?),
             Kind::IAMInstanceProfile => ResourceSpec::IAMInstanceProfile(parse(value)?),
             Kind::EC2Instance => ResourceSpec::EC2Instance(parse(value)?),
+            Kind::ImageBuilder => ResourceSpec::ImageBuilder(parse(value)?),
             Kind::LaunchTemplate => ResourceSpec::LaunchTemplate(parse(value)?),
             Kind::AutoScalingGroup => ResourceSpec::AutoScalingGroup(parse(value)?),
         })
@@ -127,6 +132,7 @@ impl ResourceSpec {
             ResourceSpec::DedicatedHost(r) => r,
             ResourceSpec::IAMInstanceProfile(r) => r,
             ResourceSpec::EC2Instance(r) => r,
+            ResourceSpec::ImageBuilder(r) => &**r,
             ResourceSpec::LaunchTemplate(r) => r,
             ResourceSpec::AutoScalingGroup(r) => r,
         }
