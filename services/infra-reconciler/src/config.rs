@@ -35,6 +35,10 @@ use crate::model::{Kind, ResourceId};
 /// Pulse's own stack file, built into the binary (the same file as `infra/pulse-stack.json`).
 pub const PULSE_STACK_JSON: &str = include_str!("../../../infra/pulse-stack.json");
 
+/// Pulse's whole deployment (functions, roles, API route, and by `include` the stack), built
+/// into the binary (the same file as `infra/examples/pulse-deployment.json`).
+pub const PULSE_DEPLOYMENT_JSON: &str = include_str!("../../../infra/examples/pulse-deployment.json");
+
 /// The environment variable that names the stack prefix.
 pub const PREFIX_ENV: &str = "PULSE_STACK";
 
@@ -123,6 +127,8 @@ impl StackConfig {
             return Err(invalid("the top level must be a JSON object".into()));
         };
         strip_comments(&mut top);
+        let base = Path::new(origin).parent().unwrap_or(Path::new("."));
+        expand_includes(&mut top, base, 0).map_err(invalid)?;
         let description = match top.remove("description") {
             None => None,
             Some(Value::String(s)) => Some(s),
@@ -145,7 +151,7 @@ impl StackConfig {
             return Err(invalid("`resources` must be an array".into()));
         };
         if let Some(key) = top.keys().next() {
-            return Err(invalid(format!("unknown top-level key {key:?} (expected description, flags, resources)")));
+            return Err(invalid(format!("unknown top-level key {key:?} (expected description, include, flags, resources)")));
         }
 
         let mut resources = Vec::new();
@@ -243,6 +249,24 @@ impl StackConfig {
                 return Err(format!("{id} is declared twice"));
             }
         }
+        // Lambda refuses an SQS event source whose visibility timeout is shorter than the
+        // function's timeout (a message would reappear while still being handled).
+        for d in &self.resources {
+            let ResourceSpec::Lambda(l) = &d.spec else { continue };
+            for source in &l.event_sources {
+                if let Some(Declared { spec: ResourceSpec::Queue(q), .. }) = self.get(&ResourceId::new(Kind::Queue, &source.queue)) {
+                    let visibility = q.visibility_timeout_seconds.unwrap_or(30);
+                    if i64::from(visibility) < i64::from(l.timeout_seconds()) {
+                        return Err(format!(
+                            "{}: event source {} has a visibility timeout of {visibility} s, shorter than the function's timeout of {} s",
+                            d.id(),
+                            q.name,
+                            l.timeout_seconds()
+                        ));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -280,6 +304,9 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => &r.name,
             ResourceSpec::Table(r) => &r.name,
             ResourceSpec::Bucket(r) => &r.name,
+            ResourceSpec::IamRole(r) => &r.name,
+            ResourceSpec::Lambda(r) => &r.name,
+            ResourceSpec::ApiRoute(r) => &r.name,
         }
     }
 }
@@ -296,6 +323,57 @@ pub fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The top-level `include`: a list of stack files (paths relative to the including file) whose
+/// flags and resources come first; the including file's flags override theirs. This is how
+/// `infra/examples/pulse-deployment.json` reuses `infra/pulse-stack.json` instead of copying it.
+/// A `pulse-stack.json` that is not on disk (a binary running away from the repository, e.g. in
+/// Lambda) is served from the copy built into the binary.
+fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> std::result::Result<(), String> {
+    let Some(include) = top.remove("include") else {
+        return Ok(());
+    };
+    if depth >= 4 {
+        return Err("includes nest more than 4 deep (a cycle?)".into());
+    }
+    let paths: Vec<String> =
+        Vec::deserialize(include).map_err(|e| format!("include must be a list of paths: {e}"))?;
+    let mut flags = Map::new();
+    let mut resources = Vec::new();
+    for rel in paths {
+        let path = base.join(&rel);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(_) if path.file_name().is_some_and(|n| n == "pulse-stack.json") => PULSE_STACK_JSON.to_owned(),
+            Err(e) => return Err(format!("include {rel:?} ({}): {e}", path.display())),
+        };
+        let Value::Object(mut inner) =
+            serde_json::from_str(&text).map_err(|e| format!("include {rel:?}: not valid JSON: {e}"))?
+        else {
+            return Err(format!("include {rel:?}: the top level must be a JSON object"));
+        };
+        strip_comments(&mut inner);
+        expand_includes(&mut inner, path.parent().unwrap_or(base), depth + 1)?;
+        if let Some(Value::Object(f)) = inner.remove("flags") {
+            flags.extend(f);
+        }
+        if let Some(Value::Array(r)) = inner.remove("resources") {
+            resources.extend(r);
+        }
+    }
+    if let Some(Value::Object(own)) = top.remove("flags") {
+        flags.extend(own);
+    }
+    if let Some(Value::Array(own)) = top.remove("resources") {
+        resources.extend(own);
+    }
+    top.insert("flags".into(), Value::Object(flags));
+    top.insert("resources".into(), Value::Array(resources));
+    Ok(())
+}
+
+/// Placeholders the loader leaves for [`crate::clients::Context::expand`].
+const LATE_PLACEHOLDERS: [&str; 3] = ["${partition}", "${region}", "${account}"];
+
 fn strip_comments(map: &mut Map<String, Value>) {
     map.retain(|k, _| !k.starts_with("//"));
 }
@@ -304,10 +382,19 @@ fn substitute(value: Value, prefix: &str) -> std::result::Result<Value, String> 
     Ok(match value {
         Value::String(s) => {
             let out = s.replace("${prefix}", prefix);
-            if let Some(pos) = out.find("${") {
+            // `${partition}`, `${region}` and `${account}` stay for the kinds to expand with the
+            // account they deploy to (`Context::expand`): the loader does not know it.
+            let mut rest_at = 0;
+            while let Some(pos) = out[rest_at..].find("${").map(|p| p + rest_at) {
                 let rest = &out[pos..];
                 let end = rest.find('}').map_or(rest.len(), |e| e + 1);
-                return Err(format!("unknown placeholder {} in {s:?}; only ${{prefix}} is defined", &rest[..end]));
+                if !LATE_PLACEHOLDERS.contains(&&rest[..end]) {
+                    return Err(format!(
+                        "unknown placeholder {} in {s:?}; only ${{prefix}} (and, in ARNs, ${{partition}}, ${{region}}, ${{account}}) are defined",
+                        &rest[..end]
+                    ));
+                }
+                rest_at = pos + end;
             }
             Value::String(out)
         }
@@ -388,8 +475,8 @@ mod tests {
         assert!(err.contains("Queue p1-q depends on Queue p1-q-dlq, which the stack does not declare"), "{err}");
 
         let mut v = minimal();
-        v["resources"][1]["kind"] = json!("Lambda");
-        assert!(parse(v).unwrap_err().to_string().contains("unknown resource kind \"Lambda\""));
+        v["resources"][1]["kind"] = json!("Lambada");
+        assert!(parse(v).unwrap_err().to_string().contains("unknown resource kind \"Lambada\""));
 
         assert!(StackConfig::parse("{}", "t", &LoadOptions::new("Bad_Prefix")).unwrap_err().to_string().contains("stack prefix"));
     }

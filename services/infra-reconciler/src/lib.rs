@@ -20,7 +20,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`. A new
+//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`,
+//! `IamRole`, `Lambda` (with its SQS event source mappings), `ApiRoute`. [`service`] is the
+//! `deploy.requested` consumer; [`rollback`] moves Lambda aliases and launch template defaults
+//! back. A new
 //! kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`] and a [`ResourceSpec`]
 //! variant.
 
@@ -31,9 +34,11 @@ pub mod error;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod rollback;
+pub mod service;
 
 pub use clients::{ApiCalls, Clients, Context, is_read_operation};
-pub use config::{Declared, LoadOptions, PULSE_STACK_JSON, StackConfig};
+pub use config::{Declared, LoadOptions, PULSE_DEPLOYMENT_JSON, PULSE_STACK_JSON, StackConfig};
 pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
 pub use error::{Error, Result};
 pub use kinds::{ApplyInput, Resource, ResourceSpec};

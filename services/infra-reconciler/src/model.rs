@@ -22,11 +22,14 @@ pub enum Kind {
     Schedule,
     Table,
     Bucket,
+    IamRole,
+    Lambda,
+    ApiRoute,
 }
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -34,6 +37,9 @@ impl Kind {
         Kind::Schedule,
         Kind::Table,
         Kind::Bucket,
+        Kind::IamRole,
+        Kind::Lambda,
+        Kind::ApiRoute,
     ];
 
     /// The name used in stack files and on the command line.
@@ -46,6 +52,9 @@ impl Kind {
             Kind::Schedule => "Schedule",
             Kind::Table => "Table",
             Kind::Bucket => "Bucket",
+            Kind::IamRole => "IamRole",
+            Kind::Lambda => "Lambda",
+            Kind::ApiRoute => "ApiRoute",
         }
     }
 }
@@ -240,7 +249,7 @@ mod tests {
     fn kinds_parse_by_name_case_insensitively() {
         assert_eq!("Queue".parse::<Kind>().unwrap(), Kind::Queue);
         assert_eq!("queuepolicy".parse::<Kind>().unwrap(), Kind::QueuePolicy);
-        let err = "Lambda".parse::<Kind>().unwrap_err();
+        let err = "Lambada".parse::<Kind>().unwrap_err();
         assert!(err.to_string().contains("known kinds: EventBus, Queue"), "{err}");
         for kind in Kind::ALL {
             assert_eq!(kind.as_str().parse::<Kind>().unwrap(), kind);

@@ -7,14 +7,22 @@ use crate::clients::{Clients, Context};
 use crate::error::Result;
 use crate::model::{self, Change, Kind, Properties, ResourceId};
 
+pub mod api_route;
 pub mod bucket;
 pub mod event_bus;
+pub mod iam_role;
+pub mod lambda;
+pub mod lambda_code;
+pub(crate) mod lambda_deploy;
 pub mod queue;
 pub mod queue_policy;
 pub mod rule;
 pub mod table;
 
+pub use api_route::ApiRouteSpec;
 pub use bucket::BucketSpec;
+pub use iam_role::IamRoleSpec;
+pub use lambda::{Architecture, EventSourceSpec, LambdaSpec};
 pub use event_bus::EventBusSpec;
 pub use queue::{DeadLetterSpec, QueueSpec};
 pub use queue_policy::{QueuePolicySpec, RuleRef};
@@ -76,6 +84,9 @@ pub enum ResourceSpec {
     Schedule(ScheduleSpec),
     Table(TableSpec),
     Bucket(BucketSpec),
+    IamRole(IamRoleSpec),
+    Lambda(LambdaSpec),
+    ApiRoute(ApiRouteSpec),
 }
 
 impl ResourceSpec {
@@ -90,6 +101,9 @@ impl ResourceSpec {
             Kind::Schedule => ResourceSpec::Schedule(parse(value)?),
             Kind::Table => ResourceSpec::Table(parse(value)?),
             Kind::Bucket => ResourceSpec::Bucket(parse(value)?),
+            Kind::IamRole => ResourceSpec::IamRole(parse(value)?),
+            Kind::Lambda => ResourceSpec::Lambda(parse(value)?),
+            Kind::ApiRoute => ResourceSpec::ApiRoute(parse(value)?),
         })
     }
 
@@ -102,6 +116,9 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => r,
             ResourceSpec::Table(r) => r,
             ResourceSpec::Bucket(r) => r,
+            ResourceSpec::IamRole(r) => r,
+            ResourceSpec::Lambda(r) => r,
+            ResourceSpec::ApiRoute(r) => r,
         }
     }
 
