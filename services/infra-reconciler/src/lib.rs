@@ -37,6 +37,12 @@ pub mod model;
 pub mod rollback;
 pub mod service;
 
+/// The SDK crates behind [`Clients`], so that tests and tools can name their types without
+/// depending on (and compiling) them separately.
+pub mod sdk {
+    pub use {aws_sdk_apigatewayv2 as apigateway, aws_sdk_ec2 as ec2, aws_sdk_iam as iam, aws_sdk_lambda as lambda};
+}
+
 pub use clients::{ApiCalls, Clients, Context, is_read_operation};
 pub use config::{Declared, LoadOptions, PULSE_DEPLOYMENT_JSON, PULSE_STACK_JSON, StackConfig};
 pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
