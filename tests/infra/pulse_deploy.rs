@@ -184,7 +184,11 @@ async fn code_is_uploaded_only_when_its_sha_differs_and_configuration_drift_show
     let p = plan(&v2, &clients, &PlanOptions::default()).await.unwrap();
     let entry = p.entry(&ResourceId::new(Kind::Lambda, &function)).unwrap();
     let Change::Update { fields } = &entry.change else { panic!("{p}") };
-    assert_eq!((fields[0].field.as_str(), fields[0].from.clone(), fields[0].to.clone()), ("MemorySize", Some(json!(512)), json!(128)));
+    let memory = fields.iter().find(|f| f.field == "MemorySize").expect("MemorySize drift");
+    assert_eq!((memory.from.clone(), memory.to.clone()), (Some(json!(512)), json!(128)));
+    // $LATEST no longer matches what the alias serves: shown too (the alias still serves 2).
+    assert_eq!(fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["Alias", "MemorySize"]);
+    assert!(p.to_string().contains("Alias: live (at version 2, older than $LATEST) → live"), "{p}");
     assert!(p.to_string().contains("MemorySize: 512 → 128"), "{p}");
     let report = apply(&p, &clients, |_| {}).await.unwrap();
     assert_eq!(report.api_calls.writes(), ["lambda:PublishVersion", "lambda:UpdateAlias", "lambda:UpdateFunctionConfiguration"]);
@@ -352,6 +356,23 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     let got = statuses(&tap, 2).await;
     assert_eq!((got[1].action, got[1].from_version.as_deref(), got[1].to_version.as_deref()), (DeployAction::Rollback, Some("2"), Some("1")));
     assert_eq!(alias_version(&clients, &function).await, "1");
+
+    // Deploying again after a rollback moves the alias forward to the version of the file's
+    // code, even though $LATEST already holds it (`only` narrows the reconcile to kinds).
+    let mut only = deploy_request("worker", DeployAction::Deploy);
+    if let Event::DeployRequestedV1(d) = &mut only.detail {
+        d.only = vec!["Lambda".into()];
+    }
+    bus.publish_one(&only).await.unwrap();
+    poll_until_settled(&v2, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    let got = statuses(&tap, 2).await;
+    assert_eq!(got[1].phase, DeployPhase::Completed, "{got:?}");
+    let kinds: Vec<(&str, pulse_contracts::ChangeKind)> = got[1].changes.iter().map(|c| (c.kind.as_str(), c.change)).collect();
+    assert_eq!(kinds, [("Lambda", pulse_contracts::ChangeKind::Update)], "{got:?}");
+    assert_eq!(got[1].changes[0].fields, ["Alias"]);
+    // PublishVersion finds version 2 already holds $LATEST: no new version, the alias moves.
+    assert_eq!((got[1].from_version.as_deref(), got[1].to_version.as_deref()), (Some("1"), Some("2")));
+    assert_eq!(alias_version(&clients, &function).await, "2");
 
     // An unknown component fails loudly, with the reason, and is not retried.
     bus.publish_one(&deploy_request("billing", DeployAction::Deploy)).await.unwrap();

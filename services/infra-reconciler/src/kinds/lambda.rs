@@ -9,6 +9,8 @@
 //! - configuration is updated only when one of its fields differs;
 //! - every deploy that changes code or configuration (or finds no alias) publishes a version and
 //!   points the alias at it, so a rollback can move the alias back ([`crate::rollback`]);
+//! - the alias is observed through the version it serves: after a rollback the plan shows
+//!   `Alias: live (at version 1, older than $LATEST) → live` and a deploy moves it forward;
 //! - event source mappings target the alias, so they follow it.
 //!
 //! Secrets: `secrets` maps an SSM parameter to an environment variable. Plans read the parameter

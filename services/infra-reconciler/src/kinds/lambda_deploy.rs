@@ -52,13 +52,20 @@ pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) 
     }
     p.insert("Environment".into(), json!(env));
 
-    match clients.lambda.get_alias().function_name(&spec.name).name(&spec.alias).send().await {
-        Ok(alias) => {
-            p.insert("Alias".into(), json!(alias.name()));
-            p.insert("AliasVersion".into(), json!(alias.function_version()));
+    // The alias is observed through the version it serves: after a rollback it serves an older
+    // version than $LATEST, and a deploy must move it forward even if $LATEST matches the file.
+    match clients.lambda.get_function_configuration().function_name(&spec.name).qualifier(&spec.alias).send().await {
+        Ok(aliased) => {
+            let version = aliased.version().unwrap_or_default().to_owned();
+            let serves_latest = same_deployment(&config, &aliased);
+            p.insert("AliasVersion".into(), json!(version));
+            p.insert(
+                "Alias".into(),
+                json!(if serves_latest { spec.alias.clone() } else { format!("{} (at version {version}, older than $LATEST)", spec.alias) }),
+            );
         }
         Err(err) if error_is(&err, &["ResourceNotFoundException"]) => {}
-        Err(err) => return Err(Error::aws(&id, "lambda:GetAlias", err)),
+        Err(err) => return Err(Error::aws(&id, "lambda:GetFunctionConfiguration", err)),
     }
 
     let (sources, uuids) = observe_event_sources(spec, clients, cx).await?;
@@ -73,6 +80,25 @@ pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) 
 /// alias under the version the alias pointed to (`fn:2`, where AWS keeps `fn:live`), so a
 /// list by the alias's ARN finds nothing there once the alias moves. Matching on the unqualified
 /// function ARN works on both.
+/// Whether a published version has $LATEST's code and configuration (compared raw, so secrets
+/// are compared here and never leave this function).
+fn same_deployment(
+    latest: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+    aliased: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput,
+) -> bool {
+    let env = |c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
+        c.environment().and_then(|e| e.variables()).cloned().unwrap_or_default()
+    };
+    latest.code_sha256() == aliased.code_sha256()
+        && latest.runtime() == aliased.runtime()
+        && latest.handler() == aliased.handler()
+        && latest.role() == aliased.role()
+        && latest.timeout() == aliased.timeout()
+        && latest.memory_size() == aliased.memory_size()
+        && latest.architectures() == aliased.architectures()
+        && env(latest) == env(aliased)
+}
+
 async fn observe_event_sources(spec: &LambdaSpec, clients: &Clients, cx: &Context) -> Result<(Value, Value)> {
     let id = spec.id_();
     let function_arn = cx.lambda_arn(&spec.name, None);
@@ -222,8 +248,10 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
         }
     }
 
-    let alias_exists = input.observed.is_some_and(|o| o.get("Alias").is_some_and(|a| a == &json!(spec.alias)));
-    if done.code_uploaded || done.config_updated || !alias_exists {
+    let alias_exists = input.observed.is_some_and(|o| o.get("AliasVersion").is_some());
+    // PublishVersion returns the existing version when $LATEST has not changed since it was
+    // published, so moving a stale alias forward publishes nothing new.
+    if done.code_uploaded || done.config_updated || !alias_exists || input.change.touches("Alias") {
         let version = clients
             .lambda
             .publish_version()
