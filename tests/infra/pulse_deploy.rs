@@ -319,6 +319,7 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     apply(&queues, &clients, |_| {}).await.unwrap();
 
     // First deploy, through the bus, the rule, the queue and the shared consumer.
+    let (logs, _guard) = capture_logs();
     let v1 = service(&write_zip("v1"));
     let request = deploy_request("worker", DeployAction::Deploy);
     bus.publish_one(&request).await.unwrap();
@@ -333,6 +334,14 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     let kinds: Vec<(&str, &str)> = done.changes.iter().map(|c| (c.kind.as_str(), c.name.as_str())).collect();
     assert_eq!(kinds, [("IamRole", function.as_str()), ("Lambda", function.as_str())]);
     assert!(done.changes.iter().all(|c| c.change == pulse_contracts::ChangeKind::Create));
+    // Structured logs: the status lines carry the request's event id; the secret is nowhere.
+    let status_line = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["message"] == json!("deploy status published"))
+        .expect("a status log line");
+    assert_eq!(status_line["span"]["event_id"], json!(request.id.to_string()), "{status_line}");
+    assert!(!logs.text().contains("xoxb-x"), "a secret reached the logs");
 
     // The same request again (a redelivery, or a double click): processed once.
     bus.publish_one(&request).await.unwrap();
