@@ -490,4 +490,45 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("Queue p1-q-dlq") && text.contains("QueuePolicy p1-q") && text.contains("Queue p1-q →"), "{text}");
     }
+
+    #[test]
+    fn includes_come_first_and_their_flags_can_be_overridden() {
+        let dir = std::env::temp_dir().join(format!("pulse-include-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(
+            dir.join("base.json"),
+            json!({"flags": {"extra": false}, "resources": [
+                {"kind": "Queue", "name": "${prefix}-base"},
+                {"kind": "Queue", "name": "${prefix}-extra", "if": "extra"}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        let top = json!({"include": ["../base.json"], "flags": {"extra": true},
+            "resources": [{"kind": "Queue", "name": "${prefix}-own"}]});
+        std::fs::write(dir.join("sub/top.json"), top.to_string()).unwrap();
+        let stack = StackConfig::load(dir.join("sub/top.json"), &LoadOptions::new("p1")).unwrap();
+        assert_eq!(stack.names(Kind::Queue), ["p1-base", "p1-extra", "p1-own"]);
+
+        std::fs::write(dir.join("sub/bad.json"), json!({"include": ["nope.json"], "resources": []}).to_string()).unwrap();
+        let err = StackConfig::load(dir.join("sub/bad.json"), &LoadOptions::new("p1")).unwrap_err().to_string();
+        assert!(err.contains("include \"nope.json\""), "{err}");
+
+        // Away from the repository, pulse-stack.json is the built-in copy.
+        let away = json!({"include": ["/nowhere/pulse-stack.json"], "resources": []}).to_string();
+        let stack = StackConfig::parse(&away, "x/y.json", &LoadOptions::new("p1")).unwrap();
+        assert!(stack.get(&ResourceId::new(Kind::EventBus, "p1-bus")).is_some());
+    }
+
+    #[test]
+    fn arn_placeholders_are_left_for_the_account_and_others_are_refused() {
+        let v = json!({"resources": [{"kind": "IamRole", "name": "r", "policies": {"p": [{"Effect": "Allow",
+            "Action": "sqs:SendMessage", "Resource": "arn:${partition}:sqs:${region}:${account}:${prefix}-q"}]}}]});
+        let stack = parse(v).unwrap();
+        let cx = crate::clients::Context::new("aws", "us-east-1", "123");
+        let desired = stack.resources[0].spec.resource().desired(&cx);
+        assert_eq!(desired["Policy/p"]["Statement"][0]["Resource"], json!("arn:aws:sqs:us-east-1:123:p1-q"));
+        let v = json!({"resources": [{"kind": "Queue", "name": "${account}-${stack}"}]});
+        assert!(parse(v).unwrap_err().to_string().contains("unknown placeholder ${stack}"));
+    }
 }
