@@ -17,9 +17,12 @@ async fn env() -> (FakeImageBuilder, Clients) {
     (fake, clients)
 }
 
+/// The Linux example, its launch template renamed per test: the fake Image Builder is each
+/// test's own, but EC2 (moto) is shared by every test.
 fn example() -> StackConfig {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/examples/linux-ami-pipeline.json");
-    StackConfig::load(path, &LoadOptions::new("ex")).expect("the Linux example loads")
+    let text = std::fs::read_to_string(path).unwrap().replace("\"praktika-linux-lt\"", &format!("\"{}\"", pulse_tests::unique("praktika-linux-lt")));
+    StackConfig::parse(&text, path, &LoadOptions::new("ex")).expect("the Linux example loads")
 }
 
 fn stack(resources: Value) -> StackConfig {
@@ -55,7 +58,10 @@ async fn the_linux_example_deploys_once_and_its_newest_image_has_the_ami() {
     assert_eq!(first.api_calls.write, 0, "planning only reads");
     assert_eq!(first.entry(&builder_id("praktika-linux-ami")).unwrap().change, Change::Create);
     let report = apply(&first, &clients, |_| {}).await.unwrap();
-    assert_eq!(report.created, [builder_id("praktika-linux-ami")]);
+    // The pipeline, then (after its first build) the launch template that takes its image.
+    assert_eq!(report.created.len(), 2, "{:?}", report.created);
+    assert_eq!(report.created[0], builder_id("praktika-linux-ami"));
+    assert_eq!(report.created[1].kind, Kind::LaunchTemplate);
     assert_eq!(
         writes_since(&fake, 0),
         [
@@ -96,14 +102,22 @@ async fn the_linux_example_deploys_once_and_its_newest_image_has_the_ami() {
     assert_eq!(ami.as_deref(), Some("ami-0rebuilt"), "the newest build wins");
     assert_eq!(newest_ami(&clients, &cx, &id, "no-such-pipeline").await.unwrap(), None);
 
-    // A redeploy plans no change and makes no write call.
+    // The launch template follows the pipeline's newest build...
+    let follow = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
+    let shown = follow.to_string();
+    assert!(shown.contains("LaunchTemplateData.ImageId: ami-0linuxbuild → ami-0rebuilt"), "{shown}");
+    assert!(shown.contains("= no change  ImageBuilder  praktika-linux-ami"), "{shown}");
+    apply(&follow, &clients, |_| {}).await.unwrap();
+
+    // ...and then a redeploy plans no change and makes no write call.
     let calls_before = fake.calls().len();
     let again = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
     assert!(!again.has_changes(), "{again}");
     let report = apply(&again, &clients, |_| {}).await.unwrap();
     assert_eq!(report.api_calls.write, 0, "{:?}", report.api_calls);
     assert!(writes_since(&fake, calls_before).is_empty(), "{:?}", writes_since(&fake, calls_before));
-    assert_eq!(report.unchanged, [builder_id("praktika-linux-ami")]);
+    assert_eq!(report.unchanged.len(), 2, "{:?}", report.unchanged);
+    assert_eq!(report.unchanged[0], builder_id("praktika-linux-ami"));
 }
 
 #[tokio::test]

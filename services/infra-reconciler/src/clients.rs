@@ -30,6 +30,9 @@ pub struct Clients {
     /// [`Clients::with_imagebuilder_endpoint`].
     pub imagebuilder: aws_sdk_imagebuilder::Client,
     pub apigateway: aws_sdk_apigatewayv2::Client,
+    /// Parameter Store: Lambda secrets are read from it at plan time (to compare, masked) and at
+    /// deploy time (to set), never printed.
+    pub ssm: aws_sdk_ssm::Client,
     region: Option<String>,
     counter: ApiCounter,
 }
@@ -71,6 +74,7 @@ impl Clients {
             autoscaling: client!(aws_sdk_autoscaling),
             imagebuilder: client!(aws_sdk_imagebuilder),
             apigateway: client!(aws_sdk_apigatewayv2),
+            ssm: client!(aws_sdk_ssm),
             region: config.region().map(|r| r.to_string()),
             counter,
         }
@@ -144,6 +148,25 @@ impl Context {
 
     pub fn bus_arn(&self, bus: &str) -> String {
         format!("arn:{}:events:{}:{}:event-bus/{bus}", self.partition, self.region, self.account_id)
+    }
+
+    /// An IAM role's ARN (IAM is global: no region).
+    pub fn role_arn(&self, role: &str) -> String {
+        format!("arn:{}:iam::{}:role/{role}", self.partition, self.account_id)
+    }
+
+    /// A Lambda function's ARN, with a qualifier (version or alias) when given.
+    pub fn lambda_arn(&self, function: &str, qualifier: Option<&str>) -> String {
+        let q = qualifier.map(|q| format!(":{q}")).unwrap_or_default();
+        format!("arn:{}:lambda:{}:{}:function:{function}{q}", self.partition, self.region, self.account_id)
+    }
+
+    /// Replace `${partition}`, `${region}` and `${account}` (left in place by the stack loader)
+    /// with this account's values: policy documents name ARNs without hard-coding the account.
+    pub fn expand(&self, text: &str) -> String {
+        text.replace("${partition}", &self.partition)
+            .replace("${region}", &self.region)
+            .replace("${account}", &self.account_id)
     }
 
     /// A rule's ARN: rules on the default bus have no bus segment.

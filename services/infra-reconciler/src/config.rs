@@ -36,6 +36,10 @@ use crate::model::{Kind, ResourceId};
 /// Pulse's own stack file, built into the binary (the same file as `infra/pulse-stack.json`).
 pub const PULSE_STACK_JSON: &str = include_str!("../../../infra/pulse-stack.json");
 
+/// Pulse's whole deployment (functions, roles, API route, and by `include` the stack), built
+/// into the binary (the same file as `infra/examples/pulse-deployment.json`).
+pub const PULSE_DEPLOYMENT_JSON: &str = include_str!("../../../infra/examples/pulse-deployment.json");
+
 /// The environment variable that names the stack prefix.
 pub const PREFIX_ENV: &str = "PULSE_STACK";
 
@@ -124,6 +128,8 @@ impl StackConfig {
             return Err(invalid("the top level must be a JSON object".into()));
         };
         strip_comments(&mut top);
+        let base = Path::new(origin).parent().unwrap_or(Path::new("."));
+        expand_includes(&mut top, base, 0).map_err(invalid)?;
         // Editors find the JSON Schema through it (`"$schema": "./stack.schema.json"`).
         match top.remove("$schema") {
             None | Some(Value::String(_)) => {}
@@ -151,7 +157,7 @@ impl StackConfig {
             return Err(invalid("`resources` must be an array".into()));
         };
         if let Some(key) = top.keys().next() {
-            return Err(invalid(format!("unknown top-level key {key:?} (expected $schema, description, flags, resources)")));
+            return Err(invalid(format!("unknown top-level key {key:?} (expected $schema, description, include, flags, resources)")));
         }
 
         let mut resources = Vec::new();
@@ -250,6 +256,24 @@ impl StackConfig {
                 return Err(format!("{id} is declared twice"));
             }
         }
+        // Lambda refuses an SQS event source whose visibility timeout is shorter than the
+        // function's timeout (a message would reappear while still being handled).
+        for d in &self.resources {
+            let ResourceSpec::Lambda(l) = &d.spec else { continue };
+            for source in &l.event_sources {
+                if let Some(Declared { spec: ResourceSpec::Queue(q), .. }) = self.get(&ResourceId::new(Kind::Queue, &source.queue)) {
+                    let visibility = q.visibility_timeout_seconds.unwrap_or(30);
+                    if i64::from(visibility) < i64::from(l.timeout_seconds()) {
+                        return Err(format!(
+                            "{}: event source {} has a visibility timeout of {visibility} s, shorter than the function's timeout of {} s",
+                            d.id(),
+                            q.name,
+                            l.timeout_seconds()
+                        ));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -293,6 +317,9 @@ impl ResourceSpec {
             ResourceSpec::ImageBuilder(r) => &r.name,
             ResourceSpec::LaunchTemplate(r) => &r.name,
             ResourceSpec::AutoScalingGroup(r) => &r.name,
+            ResourceSpec::IamRole(r) => &r.name,
+            ResourceSpec::Lambda(r) => &r.name,
+            ResourceSpec::ApiRoute(r) => &r.name,
         }
     }
 }
@@ -309,6 +336,57 @@ pub fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The top-level `include`: a list of stack files (paths relative to the including file) whose
+/// flags and resources come first; the including file's flags override theirs. This is how
+/// `infra/examples/pulse-deployment.json` reuses `infra/pulse-stack.json` instead of copying it.
+/// A `pulse-stack.json` that is not on disk (a binary running away from the repository, e.g. in
+/// Lambda) is served from the copy built into the binary.
+fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> std::result::Result<(), String> {
+    let Some(include) = top.remove("include") else {
+        return Ok(());
+    };
+    if depth >= 4 {
+        return Err("includes nest more than 4 deep (a cycle?)".into());
+    }
+    let paths: Vec<String> =
+        Vec::deserialize(include).map_err(|e| format!("include must be a list of paths: {e}"))?;
+    let mut flags = Map::new();
+    let mut resources = Vec::new();
+    for rel in paths {
+        let path = base.join(&rel);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(_) if path.file_name().is_some_and(|n| n == "pulse-stack.json") => PULSE_STACK_JSON.to_owned(),
+            Err(e) => return Err(format!("include {rel:?} ({}): {e}", path.display())),
+        };
+        let Value::Object(mut inner) =
+            serde_json::from_str(&text).map_err(|e| format!("include {rel:?}: not valid JSON: {e}"))?
+        else {
+            return Err(format!("include {rel:?}: the top level must be a JSON object"));
+        };
+        strip_comments(&mut inner);
+        expand_includes(&mut inner, path.parent().unwrap_or(base), depth + 1)?;
+        if let Some(Value::Object(f)) = inner.remove("flags") {
+            flags.extend(f);
+        }
+        if let Some(Value::Array(r)) = inner.remove("resources") {
+            resources.extend(r);
+        }
+    }
+    if let Some(Value::Object(own)) = top.remove("flags") {
+        flags.extend(own);
+    }
+    if let Some(Value::Array(own)) = top.remove("resources") {
+        resources.extend(own);
+    }
+    top.insert("flags".into(), Value::Object(flags));
+    top.insert("resources".into(), Value::Array(resources));
+    Ok(())
+}
+
+/// Placeholders the loader leaves for [`crate::clients::Context::expand`].
+const LATE_PLACEHOLDERS: [&str; 3] = ["${partition}", "${region}", "${account}"];
+
 fn strip_comments(map: &mut Map<String, Value>) {
     map.retain(|k, _| !k.starts_with("//"));
 }
@@ -317,10 +395,19 @@ fn substitute(value: Value, prefix: &str) -> std::result::Result<Value, String> 
     Ok(match value {
         Value::String(s) => {
             let out = s.replace("${prefix}", prefix);
-            if let Some(pos) = out.find("${") {
+            // `${partition}`, `${region}` and `${account}` stay for the kinds to expand with the
+            // account they deploy to (`Context::expand`): the loader does not know it.
+            let mut rest_at = 0;
+            while let Some(pos) = out[rest_at..].find("${").map(|p| p + rest_at) {
                 let rest = &out[pos..];
                 let end = rest.find('}').map_or(rest.len(), |e| e + 1);
-                return Err(format!("unknown placeholder {} in {s:?}; only ${{prefix}} is defined", &rest[..end]));
+                if !LATE_PLACEHOLDERS.contains(&&rest[..end]) {
+                    return Err(format!(
+                        "unknown placeholder {} in {s:?}; only ${{prefix}} (and, in ARNs, ${{partition}}, ${{region}}, ${{account}}) are defined",
+                        &rest[..end]
+                    ));
+                }
+                rest_at = pos + end;
             }
             Value::String(out)
         }
@@ -401,8 +488,8 @@ mod tests {
         assert!(err.contains("Queue p1-q depends on Queue p1-q-dlq, which the stack does not declare"), "{err}");
 
         let mut v = minimal();
-        v["resources"][1]["kind"] = json!("Lambda");
-        assert!(parse(v).unwrap_err().to_string().contains("unknown resource kind \"Lambda\""));
+        v["resources"][1]["kind"] = json!("Lambada");
+        assert!(parse(v).unwrap_err().to_string().contains("unknown resource kind \"Lambada\""));
 
         assert!(StackConfig::parse("{}", "t", &LoadOptions::new("Bad_Prefix")).unwrap_err().to_string().contains("stack prefix"));
     }
@@ -415,5 +502,46 @@ mod tests {
         assert!(matches!(err, Error::DependencyCycle { .. }), "{err}");
         let text = err.to_string();
         assert!(text.contains("Queue p1-q-dlq") && text.contains("QueuePolicy p1-q") && text.contains("Queue p1-q →"), "{text}");
+    }
+
+    #[test]
+    fn includes_come_first_and_their_flags_can_be_overridden() {
+        let dir = std::env::temp_dir().join(format!("pulse-include-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(
+            dir.join("base.json"),
+            json!({"flags": {"extra": false}, "resources": [
+                {"kind": "Queue", "name": "${prefix}-base"},
+                {"kind": "Queue", "name": "${prefix}-extra", "if": "extra"}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        let top = json!({"include": ["../base.json"], "flags": {"extra": true},
+            "resources": [{"kind": "Queue", "name": "${prefix}-own"}]});
+        std::fs::write(dir.join("sub/top.json"), top.to_string()).unwrap();
+        let stack = StackConfig::load(dir.join("sub/top.json"), &LoadOptions::new("p1")).unwrap();
+        assert_eq!(stack.names(Kind::Queue), ["p1-base", "p1-extra", "p1-own"]);
+
+        std::fs::write(dir.join("sub/bad.json"), json!({"include": ["nope.json"], "resources": []}).to_string()).unwrap();
+        let err = StackConfig::load(dir.join("sub/bad.json"), &LoadOptions::new("p1")).unwrap_err().to_string();
+        assert!(err.contains("include \"nope.json\""), "{err}");
+
+        // Away from the repository, pulse-stack.json is the built-in copy.
+        let away = json!({"include": ["/nowhere/pulse-stack.json"], "resources": []}).to_string();
+        let stack = StackConfig::parse(&away, "x/y.json", &LoadOptions::new("p1")).unwrap();
+        assert!(stack.get(&ResourceId::new(Kind::EventBus, "p1-bus")).is_some());
+    }
+
+    #[test]
+    fn arn_placeholders_are_left_for_the_account_and_others_are_refused() {
+        let v = json!({"resources": [{"kind": "IamRole", "name": "r", "policies": {"p": [{"Effect": "Allow",
+            "Action": "sqs:SendMessage", "Resource": "arn:${partition}:sqs:${region}:${account}:${prefix}-q"}]}}]});
+        let stack = parse(v).unwrap();
+        let cx = crate::clients::Context::new("aws", "us-east-1", "123");
+        let desired = stack.resources[0].spec.resource().desired(&cx);
+        assert_eq!(desired["Policy/p"]["Statement"][0]["Resource"], json!("arn:aws:sqs:us-east-1:123:p1-q"));
+        let v = json!({"resources": [{"kind": "Queue", "name": "${account}-${stack}"}]});
+        assert!(parse(v).unwrap_err().to_string().contains("unknown placeholder ${stack}"));
     }
 }

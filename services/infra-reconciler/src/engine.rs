@@ -21,15 +21,19 @@ const OBSERVE_CONCURRENCY: usize = 8;
 pub struct PlanOptions {
     /// Only these kinds (all when empty). Dependencies of other kinds are assumed to exist.
     pub only: Vec<Kind>,
+    /// Only these resources (all when empty), e.g. one service's function and role for a deploy
+    /// requested from Slack. Combines with `only`.
+    pub resources: Vec<ResourceId>,
 }
 
 impl PlanOptions {
     pub fn only(kinds: impl IntoIterator<Item = Kind>) -> Self {
-        Self { only: kinds.into_iter().collect() }
+        Self { only: kinds.into_iter().collect(), resources: Vec::new() }
     }
 
-    fn selects(&self, kind: Kind) -> bool {
-        self.only.is_empty() || self.only.contains(&kind)
+    fn selects(&self, id: &ResourceId) -> bool {
+        (self.only.is_empty() || self.only.contains(&id.kind))
+            && (self.resources.is_empty() || self.resources.contains(id))
     }
 }
 
@@ -78,7 +82,7 @@ pub async fn plan(config: &StackConfig, clients: &Clients, options: &PlanOptions
     let started = Instant::now();
     let calls_before = clients.api_calls();
     let context = clients.context().await?;
-    let selected: Vec<_> = config.ordered()?.into_iter().filter(|d| options.selects(d.spec.kind())).collect();
+    let selected: Vec<_> = config.ordered()?.into_iter().filter(|d| options.selects(&d.id())).collect();
 
     // The futures are built up front (not in a stream closure) so the plan future stays `Send`.
     let observing: Vec<_> = selected.into_iter().map(|d| observe_one(d, clients, &context)).collect();

@@ -20,9 +20,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`, and the
+//! Kinds today: `EventBus`, `Queue`, `QueuePolicy`, `Rule`, `Schedule`, `Table`, `Bucket`; the
 //! CI fleet's `DedicatedHost`, `IAMInstanceProfile`, `EC2Instance`, `ImageBuilder`, `LaunchTemplate`,
-//! `AutoScalingGroup` (see [`kinds::fleet`] for ownership). A new
+//! `AutoScalingGroup` (see [`kinds::fleet`] for ownership); and for deploying Pulse itself
+//! `IamRole`, `Lambda` (with its SQS event source mappings), `ApiRoute`. [`service`] is the
+//! `deploy.requested` consumer; [`rollback`] moves Lambda aliases and launch template defaults
+//! back. A new
 //! kind is a module in `kinds/` implementing [`Resource`], plus a [`Kind`] and a [`ResourceSpec`]
 //! variant.
 
@@ -34,10 +37,12 @@ mod fleet_rules;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod rollback;
+pub mod service;
 pub mod shutdown;
 
 pub use clients::{ApiCalls, Clients, Context, is_read_operation};
-pub use config::{Declared, LoadOptions, PULSE_STACK_JSON, StackConfig};
+pub use config::{Declared, LoadOptions, PULSE_DEPLOYMENT_JSON, PULSE_STACK_JSON, StackConfig};
 pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
 pub use error::{Error, Result};
 pub use kinds::{ApplyInput, Resource, ResourceSpec};
@@ -47,10 +52,12 @@ pub use model::{Change, FieldChange, Kind, Properties, ResourceId, UnknownKind, 
 /// The SDK crates behind [`Clients`], for callers (tests, tools) that build requests for its
 /// clients without depending on the SDKs themselves.
 pub mod sdk {
+    pub use aws_sdk_apigatewayv2 as apigateway;
     pub use aws_sdk_autoscaling as autoscaling;
     pub use aws_sdk_ec2 as ec2;
     pub use aws_sdk_iam as iam;
     pub use aws_sdk_imagebuilder as imagebuilder;
+    pub use aws_sdk_lambda as lambda;
 }
 
 #[cfg(test)]

@@ -28,11 +28,14 @@ pub enum Kind {
     ImageBuilder,
     LaunchTemplate,
     AutoScalingGroup,
+    IamRole,
+    Lambda,
+    ApiRoute,
 }
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 16] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -46,6 +49,9 @@ impl Kind {
         Kind::ImageBuilder,
         Kind::LaunchTemplate,
         Kind::AutoScalingGroup,
+        Kind::IamRole,
+        Kind::Lambda,
+        Kind::ApiRoute,
     ];
 
     /// The kinds `pulse infra shutdown` can stop (praktika's `--shutdown`).
@@ -67,6 +73,9 @@ impl Kind {
             Kind::ImageBuilder => "ImageBuilder",
             Kind::LaunchTemplate => "LaunchTemplate",
             Kind::AutoScalingGroup => "AutoScalingGroup",
+            Kind::IamRole => "IamRole",
+            Kind::Lambda => "Lambda",
+            Kind::ApiRoute => "ApiRoute",
         }
     }
 }
@@ -261,7 +270,7 @@ mod tests {
     fn kinds_parse_by_name_case_insensitively() {
         assert_eq!("Queue".parse::<Kind>().unwrap(), Kind::Queue);
         assert_eq!("queuepolicy".parse::<Kind>().unwrap(), Kind::QueuePolicy);
-        let err = "Lambda".parse::<Kind>().unwrap_err();
+        let err = "Lambada".parse::<Kind>().unwrap_err();
         assert!(err.to_string().contains("known kinds: EventBus, Queue"), "{err}");
         for kind in Kind::ALL {
             assert_eq!(kind.as_str().parse::<Kind>().unwrap(), kind);

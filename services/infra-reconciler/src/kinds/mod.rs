@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::model::{self, Change, Kind, Properties, ResourceId};
 
 pub mod autoscaling_group;
+pub mod api_route;
 pub mod bucket;
 pub mod dedicated_host;
 pub mod ec2_instance;
@@ -17,17 +18,24 @@ pub mod iam_instance_profile;
 pub mod launch_template;
 pub mod launch_template_data;
 pub mod image_builder;
+pub mod iam_role;
+pub mod lambda;
+pub mod lambda_code;
+pub(crate) mod lambda_deploy;
 pub mod queue;
 pub mod queue_policy;
 pub mod rule;
 pub mod table;
 
 pub use autoscaling_group::AutoScalingGroupSpec;
-pub use bucket::BucketSpec;
 pub use dedicated_host::{AutoPlacement, DedicatedHostSpec};
 pub use ec2_instance::Ec2InstanceSpec;
 pub use iam_instance_profile::IamInstanceProfileSpec;
 pub use launch_template::LaunchTemplateSpec;
+pub use api_route::ApiRouteSpec;
+pub use bucket::BucketSpec;
+pub use iam_role::IamRoleSpec;
+pub use lambda::{Architecture, EventSourceSpec, LambdaSpec};
 pub use event_bus::EventBusSpec;
 pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
 pub use queue::{DeadLetterSpec, QueueSpec};
@@ -97,6 +105,9 @@ pub enum ResourceSpec {
     ImageBuilder(Box<ImageBuilderSpec>),
     LaunchTemplate(LaunchTemplateSpec),
     AutoScalingGroup(AutoScalingGroupSpec),
+    IamRole(IamRoleSpec),
+    Lambda(LambdaSpec),
+    ApiRoute(ApiRouteSpec),
 }
 
 impl ResourceSpec {
@@ -117,6 +128,9 @@ impl ResourceSpec {
             Kind::ImageBuilder => ResourceSpec::ImageBuilder(parse(value)?),
             Kind::LaunchTemplate => ResourceSpec::LaunchTemplate(parse(value)?),
             Kind::AutoScalingGroup => ResourceSpec::AutoScalingGroup(parse(value)?),
+            Kind::IamRole => ResourceSpec::IamRole(parse(value)?),
+            Kind::Lambda => ResourceSpec::Lambda(parse(value)?),
+            Kind::ApiRoute => ResourceSpec::ApiRoute(parse(value)?),
         })
     }
 
@@ -135,6 +149,9 @@ impl ResourceSpec {
             ResourceSpec::ImageBuilder(r) => &**r,
             ResourceSpec::LaunchTemplate(r) => r,
             ResourceSpec::AutoScalingGroup(r) => r,
+            ResourceSpec::IamRole(r) => r,
+            ResourceSpec::Lambda(r) => r,
+            ResourceSpec::ApiRoute(r) => r,
         }
     }
 

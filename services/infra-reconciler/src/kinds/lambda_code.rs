@@ -1,0 +1,216 @@
+//! A Lambda's code package: where its zip comes from, the zip's bytes and the base64 SHA-256 that
+//! Lambda reports as `CodeSha256` (praktika's rule: upload only when they differ).
+//!
+//! Sources, in the order a `Lambda` declaration is read:
+//! - `path` to a `.zip`: used as is;
+//! - `path` to a directory: zipped here, with `include_files`, deterministically (sorted entries,
+//!   fixed timestamps), so the same tree always has the same SHA and a redeploy uploads nothing;
+//! - `crate` (a binary of this workspace): cargo-lambda's `bootstrap.zip`, looked up in
+//!   `$PULSE_LAMBDA_ZIP_DIR/<bin>.zip` (prebuilt artifacts, e.g. from CI) or
+//!   `$CARGO_TARGET_DIR/lambda/<bin>/bootstrap.zip`; built with
+//!   `cargo lambda build --release --arm64 --output-format zip --bin <bin>` at deploy time when
+//!   missing. Plans never build: a missing crate zip plans as a code change.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// A code package ready to upload.
+#[derive(Clone)]
+pub struct Package {
+    pub bytes: Vec<u8>,
+    /// base64(SHA-256(bytes)), as Lambda's `CodeSha256`.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Package({} bytes, {})", self.bytes.len(), self.sha256)
+    }
+}
+
+impl Package {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let sha256 = code_sha256(&bytes);
+        Self { bytes, sha256 }
+    }
+}
+
+/// Lambda's `CodeSha256` of a zip.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// Why a package is not available (yet).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackageError {
+    /// The crate's zip has not been built; a deploy builds it.
+    #[error("the zip of crate binary `{bin}` is not built yet (expected at {})", expected.display())]
+    NotBuilt { bin: String, expected: PathBuf },
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Where a crate binary's zip is (or will be after a build).
+pub fn crate_zip_path(bin: &str) -> PathBuf {
+    if let Ok(dir) = std::env::var("PULSE_LAMBDA_ZIP_DIR")
+        && !dir.is_empty()
+    {
+        return Path::new(&dir).join(format!("{bin}.zip"));
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_owned());
+    Path::new(&target).join("lambda").join(bin).join("bootstrap.zip")
+}
+
+/// Read (or zip) the package of a `path` source.
+pub fn from_path(path: &Path, include_files: &[String]) -> Result<Package, PackageError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| PackageError::Unavailable(format!("code path {}: {e}", path.display())))?;
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        collect(path, path, &mut files).map_err(|e| PackageError::Unavailable(format!("reading {}: {e}", path.display())))?;
+        for extra in include_files {
+            let p = Path::new(extra);
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| extra.clone());
+            let data = std::fs::read(p).map_err(|e| PackageError::Unavailable(format!("include file {extra}: {e}")))?;
+            files.push((name, data));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.dedup_by(|a, b| a.0 == b.0);
+        return Ok(Package::new(zip(&files).map_err(|e| PackageError::Unavailable(format!("zipping: {e}")))?));
+    }
+    let bytes = std::fs::read(path).map_err(|e| PackageError::Unavailable(format!("code path {}: {e}", path.display())))?;
+    Ok(Package::new(bytes))
+}
+
+/// The package of a crate binary, if built.
+pub fn from_crate(bin: &str) -> Result<Package, PackageError> {
+    let expected = crate_zip_path(bin);
+    match std::fs::read(&expected) {
+        Ok(bytes) => Ok(Package::new(bytes)),
+        Err(_) => Err(PackageError::NotBuilt { bin: bin.to_owned(), expected }),
+    }
+}
+
+/// Build a crate binary's zip with cargo-lambda (for `provided.al2023`, cross-linked by zig).
+/// cargo-lambda is looked up on `PATH`, then in the project's `.venv/bin`.
+pub fn build_crate(bin: &str, arm64: bool, include_files: &[String]) -> Result<(), String> {
+    let venv = Path::new(".venv/bin/cargo-lambda");
+    let program = if venv.exists() { venv.to_path_buf() } else { PathBuf::from("cargo-lambda") };
+    let mut cmd = Command::new(&program);
+    cmd.args(["lambda", "build", "--release", "--output-format", "zip", "--bin", bin]);
+    if arm64 {
+        cmd.arg("--arm64");
+    }
+    for f in include_files {
+        cmd.args(["--include", f]);
+    }
+    tracing::info!(bin, "building the Lambda zip with cargo-lambda");
+    let status = cmd.status().map_err(|e| {
+        format!(
+            "cannot run {} ({e}); install it with `.venv/bin/pip install cargo-lambda` or prebuild the zips into PULSE_LAMBDA_ZIP_DIR",
+            program.display()
+        )
+    })?;
+    if !status.success() {
+        return Err(format!("cargo lambda build --bin {bin} failed ({status})"));
+    }
+    Ok(())
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else {
+            let name = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            out.push((name, std::fs::read(&path)?));
+        }
+    }
+    Ok(())
+}
+
+/// A deflated zip of `files` with fixed timestamps (1980-01-01) and mode 0755, so the bytes
+/// depend only on names and contents.
+pub fn zip(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in files {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data)?;
+        let packed = enc.finish()?;
+        let offset = out.len() as u32;
+        let header = |sig: u32, central: bool| {
+            let mut h = Vec::new();
+            h.extend(sig.to_le_bytes());
+            if central {
+                h.extend(0x031e_u16.to_le_bytes()); // made by: Unix, spec 3.0
+            }
+            h.extend(20_u16.to_le_bytes()); // version needed
+            h.extend(0_u16.to_le_bytes()); // flags
+            h.extend(8_u16.to_le_bytes()); // deflate
+            h.extend(0_u16.to_le_bytes()); // time
+            h.extend(0x21_u16.to_le_bytes()); // date 1980-01-01
+            h.extend(crc.sum().to_le_bytes());
+            h.extend((packed.len() as u32).to_le_bytes());
+            h.extend((data.len() as u32).to_le_bytes());
+            h.extend((name.len() as u16).to_le_bytes());
+            h.extend(0_u16.to_le_bytes()); // extra
+            if central {
+                h.extend(0_u16.to_le_bytes()); // comment
+                h.extend(0_u16.to_le_bytes()); // disk
+                h.extend(0_u16.to_le_bytes()); // internal attrs
+                h.extend(((0o100755_u32) << 16).to_le_bytes()); // external attrs: -rwxr-xr-x
+                h.extend(offset.to_le_bytes());
+            }
+            h.extend(name.as_bytes());
+            h
+        };
+        out.extend(header(0x0403_4b50, false));
+        out.extend(&packed);
+        central.extend(header(0x0201_4b50, true));
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50_u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((files.len() as u16).to_le_bytes());
+    out.extend((files.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0_u16.to_le_bytes());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sha_is_lambdas_and_directories_zip_deterministically() {
+        // Lambda's CodeSha256 of the empty input, as AWS spells it.
+        assert_eq!(code_sha256(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        let dir = std::env::temp_dir().join(format!("pulse-lambda-code-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("lib")).unwrap();
+        std::fs::write(dir.join("bootstrap"), b"#!/bin/sh\necho hi\n").unwrap();
+        std::fs::write(dir.join("lib/data.txt"), b"data").unwrap();
+        let extra = dir.with_extension("extra.json");
+        std::fs::write(&extra, b"{}").unwrap();
+        let include = vec![extra.display().to_string()];
+        let a = from_path(&dir, &include).unwrap();
+        let b = from_path(&dir, &include).unwrap();
+        assert_eq!(a.sha256, b.sha256);
+        let names = String::from_utf8_lossy(&a.bytes);
+        assert!(names.contains("bootstrap") && names.contains("lib/data.txt") && names.contains("extra.json"));
+        std::fs::write(dir.join("lib/data.txt"), b"data2").unwrap();
+        assert_ne!(from_path(&dir, &include).unwrap().sha256, a.sha256);
+        let missing = from_crate("surely-not-built-binary").unwrap_err();
+        assert!(matches!(missing, PackageError::NotBuilt { .. }));
+    }
+}
