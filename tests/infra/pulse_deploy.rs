@@ -513,3 +513,76 @@ async fn measure_plan_and_noop_deploy_of_50_resources() {
         println!("{r}");
     }
 }
+
+/// A `crate` function whose package is missing: the plan says so and builds nothing; the deploy
+/// builds it with cargo-lambda — here a stand-in on `PATH` that records its arguments and writes
+/// the zip where cargo-lambda does — and uploads it; the next deploy neither builds nor writes.
+#[tokio::test]
+async fn a_crate_function_is_built_with_cargo_lambda_at_deploy_never_at_plan() {
+    let clients = Clients::new(&emulator_config().await);
+    let prefix = unique("lc");
+    let dir = std::env::temp_dir().join(unique("cargo-lambda"));
+    let (bin_dir, target) = (dir.join("bin"), dir.join("target"));
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let built = write_zip("built-by-cargo-lambda");
+    let calls = dir.join("calls.log");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> '{calls}'\nprev=''\nfor a in \"$@\"; do [ \"$prev\" = --bin ] && bin=\"$a\"; prev=\"$a\"; done\n\
+         mkdir -p \"$CARGO_TARGET_DIR/lambda/$bin\" && cp '{built}' \"$CARGO_TARGET_DIR/lambda/$bin/bootstrap.zip\"\n",
+        calls = calls.display(),
+        built = built.display()
+    );
+    let stand_in = bin_dir.join("cargo-lambda");
+    std::fs::write(&stand_in, script).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    // SAFETY: nextest runs every test in its own process, and nothing else here reads these.
+    unsafe {
+        std::env::set_var("PATH", path);
+        std::env::set_var("CARGO_TARGET_DIR", &target);
+        std::env::remove_var("PULSE_LAMBDA_ZIP_DIR");
+    }
+    let text = json!({"resources": [
+        {"kind": "IamRole", "name": "${prefix}-built", "policies": {"logs": [{
+            "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "arn:${partition}:logs:${region}:${account}:log-group:/aws/lambda/${prefix}-built:*"}]}},
+        {"kind": "Lambda", "name": "${prefix}-built", "crate": "demo-fn", "role": "${prefix}-built"}
+    ]});
+    let stack = StackConfig::parse(&text.to_string(), "test", &LoadOptions::new(&prefix)).unwrap();
+    let function = format!("{prefix}-built");
+
+    let first = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
+    let entry = first.entry(&ResourceId::new(Kind::Lambda, &function)).unwrap();
+    assert_eq!(entry.change, Change::Create);
+    assert_eq!(entry.desired["CodeSha256"], json!("(crate demo-fn not built yet: built at deploy)"));
+    assert!(!calls.exists(), "a plan never builds");
+
+    apply(&first, &clients, |_| {}).await.unwrap();
+    let invoked = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(invoked.trim(), "lambda build --release --output-format zip --bin demo-fn --arm64");
+    let expected = lambda_code::Package::new(std::fs::read(&built).unwrap()).sha256;
+    let config = clients.lambda.get_function_configuration().function_name(&function).send().await.unwrap();
+    assert_eq!(config.code_sha256(), Some(expected.as_str()), "the built zip is what was uploaded");
+
+    let again = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
+    assert!(!again.has_changes(), "{again}");
+    let report = apply(&again, &clients, |_| {}).await.unwrap();
+    assert_eq!(report.api_calls.write, 0);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1, "built once");
+
+    // With PULSE_LAMBDA_ZIP_DIR the packages are the operator's: a missing one is an error that
+    // says what to do, and nothing is built.
+    let zips = dir.join("zips");
+    std::fs::create_dir_all(&zips).unwrap();
+    // SAFETY: as above.
+    unsafe { std::env::set_var("PULSE_LAMBDA_ZIP_DIR", &zips) };
+    let other = StackConfig::parse(&text.to_string().replace("demo-fn", "other-fn"), "test", &LoadOptions::new(&prefix)).unwrap();
+    let p = plan(&other, &clients, &PlanOptions::default()).await.unwrap();
+    let failed = apply(&p, &clients, |_| {}).await.unwrap_err();
+    let message = failed.to_string();
+    assert!(message.contains("other-fn.zip is not in PULSE_LAMBDA_ZIP_DIR"), "{message}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1, "nothing was built");
+}

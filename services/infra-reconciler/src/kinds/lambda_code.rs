@@ -98,6 +98,14 @@ pub fn from_crate(bin: &str) -> Result<Package, PackageError> {
 /// Build a crate binary's zip with cargo-lambda (for `provided.al2023`, cross-linked by zig).
 /// cargo-lambda is looked up on `PATH`, then in the project's `.venv/bin`.
 pub fn build_crate(bin: &str, arm64: bool, include_files: &[String]) -> Result<(), String> {
+    // Prebuilt packages are the operator's to provide: cargo-lambda writes elsewhere.
+    if let Ok(dir) = std::env::var("PULSE_LAMBDA_ZIP_DIR")
+        && !dir.is_empty()
+    {
+        return Err(format!(
+            "{bin}.zip is not in PULSE_LAMBDA_ZIP_DIR ({dir}): build it with `cargo lambda build --release --output-format zip --bin {bin}` and copy target/lambda/{bin}/bootstrap.zip there as {bin}.zip"
+        ));
+    }
     let venv = Path::new(".venv/bin/cargo-lambda");
     let program = if venv.exists() { venv.to_path_buf() } else { PathBuf::from("cargo-lambda") };
     let mut cmd = Command::new(&program);
