@@ -159,13 +159,15 @@ impl fmt::Display for Plan {
             "Stack {} · {} · account {}{only}",
             self.stack, self.context.region, self.context.account_id
         )?;
+        // Kind names line up whatever kinds the stack has (IAMInstanceProfile is the longest).
+        let width = self.entries.iter().map(|e| e.id.kind.as_str().len()).max().unwrap_or(0).max(11);
         for e in &self.entries {
             let (mark, label) = match e.change {
                 Change::Create => ('+', "create"),
                 Change::Update { .. } => ('~', "update"),
                 Change::NoChange => ('=', "no change"),
             };
-            writeln!(f, "  {mark} {label:<9}  {:<11}  {}", e.id.kind.as_str(), e.id.name)?;
+            writeln!(f, "  {mark} {label:<9}  {:<width$}  {}", e.id.kind.as_str(), e.id.name)?;
             for change in e.change.fields() {
                 for line in field_lines(&change.field, change.from.as_ref(), Some(&change.to)) {
                     writeln!(f, "                  {line}")?;
