@@ -32,6 +32,9 @@ use tracing::{info, warn};
 use crate::pacing::Pacer;
 use crate::store::{Claimed, LedgerStatus, Store, StoreError};
 
+/// A boxed, sendable future: what [`Deliverer::deliver_once`]'s callbacks return.
+pub(crate) type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The metadata `event_type` of every message Pulse posts.
 pub const METADATA_EVENT_TYPE: &str = "pulse_message";
 
@@ -163,9 +166,9 @@ pub struct Deliverer {
     pub(crate) slack: SlackClient,
     /// `chat.postMessage` only: one attempt per call, retries decided here.
     post_client: SlackClient,
-    pub(crate) store: Store,
+    store: Store,
     pub(crate) pacer: Pacer,
-    pub(crate) policy: UncertainPolicy,
+    policy: UncertainPolicy,
     lease: Duration,
     /// The most time one post spends waiting out 429s before giving up (the event is retried
     /// later by SQS): kept well under the queue's 60 s visibility timeout.
@@ -202,42 +205,60 @@ impl Deliverer {
         &self.store
     }
 
-    pub(crate) fn lease_ms(&self) -> i64 {
+    fn lease_ms(&self) -> i64 {
         i64::try_from(self.lease.as_millis()).unwrap_or(30_000)
     }
 
     /// Post `message` once per `key`, however often this is called. `context` is kept with the
     /// ledger entry (e.g. the alert, to re-render it when a button is clicked).
     pub async fn deliver(&self, key: &str, message: &Outgoing, context: Option<&Value>) -> Result<Delivered, DeliveryError> {
+        let probe = |started_ms: i64, channel: String| -> Boxed<'_, Probe> {
+            Box::pin(async move { self.probe(&channel, key, started_ms, message.thread_ts.as_deref()).await })
+        };
+        let send = |attempt: String| -> Boxed<'_, _> { Box::pin(async move { self.send(key, &attempt, message).await }) };
+        self.deliver_once(key, &message.channel, context, probe, send).await
+    }
+
+    /// The ledger around any destination: claim `key` → `send(attempt)`. When an earlier attempt
+    /// holds the key: sent → nothing to do; still in its lease → in progress; abandoned or
+    /// uncertain → `probe(attempt started at, channel)` whether it delivered (found → recorded; absent → sent again; unknown →
+    /// the [`UncertainPolicy`]). `send` records its own outcome in the ledger.
+    pub(crate) async fn deliver_once<'a, P, S>(
+        &self,
+        key: &str,
+        channel: &str,
+        context: Option<&Value>,
+        probe: P,
+        send: S,
+    ) -> Result<Delivered, DeliveryError>
+    where
+        P: Fn(i64, String) -> Boxed<'a, Probe>,
+        S: Fn(String) -> Boxed<'a, Result<Delivered, DeliveryError>>,
+    {
         for _ in 0..3 {
             let attempt = uuid::Uuid::new_v4().to_string();
             let now = chrono::Utc::now().timestamp_millis();
-            let entry = match self.store.claim(key, &attempt, &message.channel, now, self.lease_ms(), context).await? {
-                Claimed::Acquired => return self.send(key, &attempt, message).await,
+            let entry = match self.store.claim(key, &attempt, channel, now, self.lease_ms(), context).await? {
+                Claimed::Acquired => return send(attempt).await,
                 Claimed::Existing(entry) => entry,
-            };
-            let posted = |e: &crate::store::LedgerEntry| match (&e.channel, &e.ts) {
-                (Some(channel), Some(ts)) => Some(PostedMessage { channel: channel.clone(), ts: ts.clone() }),
-                _ => None,
             };
             match entry.status {
                 LedgerStatus::Sent => {
-                    let Some(p) = posted(&entry) else {
+                    let (Some(channel), Some(ts)) = (entry.channel.clone(), entry.ts.clone()) else {
                         return Err(StoreError::Malformed { table: self.store.messages.clone(), pk: key.into(), sk: "ledger".into(), message: "SENT without channel and ts".into() }.into());
                     };
-                    info!(dedup_key = key, "message already sent; not posting again");
-                    return Ok(Delivered::AlreadySent(p));
+                    info!(dedup_key = key, "message already sent; not sending again");
+                    return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
                 }
                 LedgerStatus::Unconfirmed => return Ok(Delivered::Unconfirmed),
                 LedgerStatus::Sending if entry.lease_until_ms > now => return Err(DeliveryError::InProgress { key: key.into() }),
                 LedgerStatus::Sending | LedgerStatus::Uncertain => {}
             }
-            // A previous attempt may have posted: look before sending again.
-            let channel = entry.channel.clone().unwrap_or_else(|| message.channel.clone());
-            let probe = self.probe(&channel, key, entry.attempt_started_ms, message.thread_ts.as_deref()).await;
-            let resend = match probe {
+            // A previous attempt may have delivered: look before sending again.
+            let channel = entry.channel.clone().unwrap_or_else(|| channel.to_owned());
+            let resend = match probe(entry.attempt_started_ms, channel.clone()).await {
                 Probe::Found(ts) => {
-                    info!(dedup_key = key, "a previous attempt did post; recorded");
+                    info!(dedup_key = key, "a previous attempt did deliver; recorded");
                     self.store.mark_sent(key, &entry.attempt, &channel, &ts).await?;
                     return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
                 }
@@ -246,14 +267,14 @@ impl Deliverer {
                     UncertainPolicy::Resend => true,
                     UncertainPolicy::Hold => return Err(DeliveryError::Held { key: key.into(), reason }),
                     UncertainPolicy::AssumeSent => {
-                        warn!(dedup_key = key, reason = %reason, "cannot verify whether a previous attempt posted; taking it as delivered (UNCONFIRMED)");
+                        warn!(dedup_key = key, reason = %reason, "cannot verify whether a previous attempt delivered; taking it as delivered (UNCONFIRMED)");
                         self.store.mark_unconfirmed(key, &entry.attempt, &reason).await?;
                         return Ok(Delivered::Unconfirmed);
                     }
                 },
             };
             if resend && self.store.take_over(key, &entry.attempt, &attempt, now, self.lease_ms()).await? {
-                return self.send(key, &attempt, message).await;
+                return send(attempt).await;
             }
         }
         Err(DeliveryError::Contended { key: key.into() })

@@ -1,6 +1,6 @@
 //! Exactly-once delivery to destinations other than Slack (Discord webhooks, e-mail), through
-//! the same message ledger as Slack posts: claim the key → pace → send once → record the
-//! destination's message id. A failure that certainly did not deliver releases the claim (the
+//! the same message ledger loop as Slack posts ([`Deliverer::deliver_once`]): claim the key →
+//! pace → send once → record the destination's message id. A failure that certainly did not deliver releases the claim (the
 //! event is retried); one that may have delivered is marked `UNCERTAIN`.
 //!
 //! Unlike a Slack channel, neither destination can be searched for an earlier delivery, so an
@@ -10,11 +10,10 @@
 use std::future::Future;
 
 use pulse_slack::PostedMessage;
-use tracing::{info, warn};
+use tracing::warn;
 
-use crate::delivery::{Delivered, Deliverer, DeliveryError, UncertainPolicy};
+use crate::delivery::{Boxed, Delivered, Deliverer, DeliveryError, Probe};
 use crate::sinks::SinkError;
-use crate::store::{Claimed, LedgerStatus};
 
 impl Deliverer {
     /// Deliver once per `key` to `destination` (a label such as `discord:ci-team`, kept in the
@@ -22,62 +21,38 @@ impl Deliverer {
     /// what it delivered.
     pub async fn deliver_external<F, Fut>(&self, key: &str, destination: &str, send: F) -> Result<Delivered, DeliveryError>
     where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<String, SinkError>>,
+        F: Fn() -> Fut + Sync,
+        Fut: Future<Output = Result<String, SinkError>> + Send,
     {
-        for _ in 0..3 {
-            let attempt = uuid::Uuid::new_v4().to_string();
-            let now = chrono::Utc::now().timestamp_millis();
-            let entry = match self.store.claim(key, &attempt, destination, now, self.lease_ms(), None).await? {
-                Claimed::Acquired => return self.send_external(key, &attempt, destination, &send).await,
-                Claimed::Existing(entry) => entry,
-            };
-            match entry.status {
-                LedgerStatus::Sent => {
-                    info!(dedup_key = key, destination, "already delivered; not sending again");
-                    let (channel, ts) = (entry.channel.unwrap_or_else(|| destination.to_owned()), entry.ts.unwrap_or_default());
-                    return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
-                }
-                LedgerStatus::Unconfirmed => return Ok(Delivered::Unconfirmed),
-                LedgerStatus::Sending if entry.lease_until_ms > now => return Err(DeliveryError::InProgress { key: key.into() }),
-                LedgerStatus::Sending | LedgerStatus::Uncertain => {}
-            }
-            let reason = format!("{destination} cannot be searched for an earlier delivery");
-            match self.policy {
-                UncertainPolicy::Hold => return Err(DeliveryError::Held { key: key.into(), reason }),
-                UncertainPolicy::AssumeSent => {
-                    warn!(dedup_key = key, destination, "a previous attempt may have delivered; taking it as delivered (UNCONFIRMED)");
-                    self.store.mark_unconfirmed(key, &entry.attempt, &reason).await?;
-                    return Ok(Delivered::Unconfirmed);
-                }
-                UncertainPolicy::Resend => {
-                    if self.store.take_over(key, &entry.attempt, &attempt, now, self.lease_ms()).await? {
-                        return self.send_external(key, &attempt, destination, &send).await;
-                    }
-                }
-            }
-        }
-        Err(DeliveryError::Contended { key: key.into() })
+        let reason = format!("{destination} cannot be searched for an earlier delivery");
+        let probe = |_: i64, _: String| -> Boxed<'_, Probe> {
+            let reason = reason.clone();
+            Box::pin(async move { Probe::Unavailable(reason) })
+        };
+        let send_once = &send;
+        let send = |attempt: String| -> Boxed<'_, _> { Box::pin(async move { self.send_external(key, &attempt, destination, send_once).await }) };
+        self.deliver_once(key, destination, None, probe, send).await
     }
 
     async fn send_external<F, Fut>(&self, key: &str, attempt: &str, destination: &str, send: &F) -> Result<Delivered, DeliveryError>
     where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<String, SinkError>>,
+        F: Fn() -> Fut + Sync,
+        Fut: Future<Output = Result<String, SinkError>> + Send,
     {
         self.pacer.wait(destination).await;
+        let store = self.store();
         match send().await {
             Ok(id) => {
-                if !self.store.mark_sent(key, attempt, destination, &id).await? {
+                if !store.mark_sent(key, attempt, destination, &id).await? {
                     warn!(dedup_key = key, destination, "ledger entry changed hands while sending");
                 }
                 Ok(Delivered::Posted(PostedMessage { channel: destination.to_owned(), ts: id }))
             }
             Err(err) => {
                 match &err {
-                    SinkError::NotSent(_) => self.store.release(key, attempt).await?,
+                    SinkError::NotSent(_) => store.release(key, attempt).await?,
                     SinkError::Uncertain(why) => {
-                        self.store.mark_uncertain(key, attempt, why).await?;
+                        store.mark_uncertain(key, attempt, why).await?;
                     }
                 }
                 Err(DeliveryError::Sink { key: key.into(), destination: destination.into(), source: err })
