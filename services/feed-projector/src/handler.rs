@@ -13,7 +13,7 @@ use pulse_runtime::{HandlerError, MessageHandler};
 use tracing::{info, warn};
 
 use crate::cache::FeedCache;
-use crate::merge::MergeOutcome;
+use crate::merge::{MergeOutcome, Rules};
 use crate::project::{self, FeedTarget};
 use crate::stored::StoredFeed;
 
@@ -35,6 +35,7 @@ pub struct FeedProjector {
     conflict_backoff: Backoff,
     clock: Clock,
     cache: FeedCache,
+    rules: Rules,
 }
 
 impl FeedProjector {
@@ -53,7 +54,14 @@ impl FeedProjector {
             conflict_backoff: default_update_backoff(),
             clock,
             cache: FeedCache::from_env(),
+            rules: Rules::default(),
         }
+    }
+
+    /// Merge with these rules (retention) instead of praktika's defaults.
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Replace the feed cache (tests use this to compare warm and cold paths).
@@ -63,7 +71,15 @@ impl FeedProjector {
     }
 
     async fn project(&self, dedup_key: &str, event: FeedEvent) -> Result<(), HandlerError> {
-        let targets = project::targets(&event, &self.location.prefix).map_err(HandlerError::rejected)?;
+        if !event.dropped.is_empty() {
+            let keys: Vec<&str> = event.dropped.keys().map(String::as_str).collect();
+            warn!(?keys, "top-level keys praktika's Event does not have are not stored: praktika would discard a feed holding them");
+        }
+        let targets = project::targets(&event, &self.location).map_err(HandlerError::rejected)?;
+        if targets.is_empty() {
+            info!(repo = %event.ext.repo_name, sha = %event.sha, "the event has no commit_authors: accepted and projected into no feed");
+            return Ok(());
+        }
         match self.idempotency.claim(dedup_key).await.map_err(HandlerError::retryable)? {
             Claim::Acquired => {}
             Claim::AlreadyCompleted { .. } => {
@@ -129,7 +145,7 @@ impl FeedProjector {
                 }
                 (RawObject::Missing, _) => (StoredFeed::default(), None),
             };
-            let outcome = stored.merge(event.clone(), now);
+            let outcome = stored.merge(event.clone(), now, self.rules);
             if !outcome.changed {
                 let merged = Merged::of(stored.feed(), event, outcome);
                 if let Some(etag) = etag {

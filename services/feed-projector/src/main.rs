@@ -3,31 +3,30 @@
 //! Configuration (environment):
 //! - `PULSE_STACK`: stack prefix naming the queue, DLQ, idempotency table and bus (default `pulse`);
 //! - `EVENT_FEED_S3_PATH`: praktika's `bucket/prefix` for feeds (default: the stack's feed bucket,
-//!   no prefix);
+//!   no prefix), split exactly as praktika splits it;
+//! - `PULSE_FEED_RETENTION_DAYS`: praktika's `MAX_TIMELINE_DAYS` (default 30);
 //! - `AWS_ENDPOINT_URL`: an emulator, if any.
 
-use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
-use pulse_feed_projector::handler::{FeedLocation, FeedProjector, system_clock};
+use pulse_feed_projector::handler::{FeedProjector, system_clock};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     pulse_runtime::logging::init();
     let config = pulse_aws::config::load().await;
     let names = StackNames::from_env();
-    let location = match std::env::var("EVENT_FEED_S3_PATH") {
-        Ok(path) => FeedLocation::parse(&path).context("EVENT_FEED_S3_PATH must look like `bucket/prefix`")?,
-        Err(_) => FeedLocation { bucket: names.feed_bucket(), prefix: String::new() },
-    };
+    let location = names.feed_location()?;
+    let rules = pulse_feed_projector::merge::Rules::from_env().map_err(anyhow::Error::msg)?;
     let projector = FeedProjector::new(
         GzipJsonStore::new(pulse_aws::config::s3_client(&config), location.bucket.clone()),
         location,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
         IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&config), names.table("feed-projector", "idempotency")),
         system_clock(),
-    );
+    )
+    .with_rules(rules);
     pulse_runtime::serve(&config, projector).await.map_err(|e| anyhow::anyhow!(e))
 }

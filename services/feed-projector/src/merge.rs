@@ -1,14 +1,18 @@
 //! Merging one `ci.workflow` event into a commit author's feed: praktika's `EventFeed.add`
-//! (ClickHouse `ci/praktika/event.py`), made deterministic and safe against redelivery and
-//! out-of-order delivery.
+//! (ClickHouse/praktika `praktika/event.py`, as CI runs it today), made deterministic and safe
+//! against redelivery and out-of-order delivery.
 //!
-//! [`merge`] is pure: it takes the feed as read from S3, the incoming event and the current time
-//! (Unix seconds) and edits the feed in place. One call does, in this order:
+//! [`merge`] is pure: it takes the feed as read from S3, the incoming event, the current time
+//! (Unix seconds) and the [`Rules`] (retention) and edits the feed in place. One call does, in
+//! this order:
 //!
-//! 1. **Stale runs.** Every stored event still `running` or `pending` whose timestamp is more
-//!    than 12 h before `now` (strictly: `timestamp < now - 12 h`) becomes `failure` with
-//!    `ext.is_cancelled = true`. The feed is brought up to `now` before the incoming event is
-//!    compared with it, so [`Change::Replaced`] reports the status the old event has at `now`.
+//! 1. **Stale runs and compaction.** Every stored event whose status is still `RUNNING` or
+//!    `PENDING` (any case) and whose timestamp is more than 12 h before `now` (strictly:
+//!    `timestamp < now - 12 h`) gets praktika's `FAIL` with `ext.is_cancelled = true`. Every
+//!    stored event's `result` is compacted as praktika compacts it (jobs keep `name` and
+//!    `status`, `result.ext` keeps `report_url`; see [`RunResult::compact`]). The feed is brought
+//!    up to `now` before the incoming event is compared with it, so [`Change::Replaced`] reports
+//!    the status the old event has at `now`.
 //! 2. **Slot.** The incoming event's slot is (`pr_number`, `repo_name`) for a PR event and
 //!    (`sha`, `repo_name`) among merge results (`pr_number == 0`) for a merge result. A stored
 //!    event in the slot with a newer timestamp wins (the incoming one is dropped); on equal
@@ -18,7 +22,8 @@
 //!    event that is not newer than a merge result in the feed that names it (as
 //!    `parent_pr_number` or `linked_pr_number`, same non-empty repo) is `merged` — the state it
 //!    would have had had the two arrived in order. An empty `pr_title` takes the title of the
-//!    event it replaces. A stale in-flight incoming event is cancelled as in step 1.
+//!    event it replaces. The incoming event is compacted, and cancelled if stale, as in step 1.
+//!    Its status strings are kept exactly as received.
 //! 4. **Store.** If the normalised event equals the stored one this is a redelivery and nothing
 //!    changes; otherwise it replaces the stored one (or is added).
 //! 5. **Mark merged.** A stored merge result marks the PR events named by its
@@ -26,10 +31,13 @@
 //!    praktika requires) `merged`, unless that PR event is newer than the merge result.
 //! 6. **Order.** Newest first; ties are broken by `repo_name`, then `pr_number` (descending),
 //!    then `sha`, so the order is a function of the feed's contents alone.
-//! 7. **Trim.** Retention is 120 days. Events are grouped per `repo_name` by `parent_pr_number`,
-//!    or their own `pr_number` when that is 0; a merge result without a parent is a group of its
-//!    own (keyed by `sha`). A group is dropped only when every member is older than the cutoff
-//!    (`timestamp < now - 120 d`).
+//! 7. **Trim.** Retention is [`Rules::retention_days`] (praktika's `MAX_TIMELINE_DAYS`, 30 by
+//!    default). Events are grouped exactly as praktika groups them: by `parent_pr_number`, or
+//!    their own `pr_number` when that is 0, across repositories (so every merge result without
+//!    a parent is in group 0). A group is dropped only when every member is older than the
+//!    cutoff (`timestamp < now - retention`). Pulse therefore keeps exactly the set praktika
+//!    keeps (a property test checks it against a transliteration of praktika's loop); its
+//!    per-repository view of PR numbers is the Home tab's, not retention's.
 //!
 //! [`MergeOutcome::changed`] is true exactly when [`MergeOutcome::changes`] is non-empty, i.e.
 //! when the feed must be written back. Reordering an unsorted feed is not a change on its own.
@@ -42,8 +50,38 @@ use pulse_contracts::praktika::{EventFeed, EventKind, FeedEvent, PrStatus, Statu
 #[cfg(test)]
 mod tests;
 
-/// Events older than this (relative to `now`) are dropped, a whole group at a time.
-pub const RETENTION_SECS: i64 = 120 * 24 * 60 * 60;
+/// praktika's `MAX_TIMELINE_DAYS`: the default retention.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+/// The settings a merge follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Events older than this many days (relative to `now`) are dropped, a whole group at a time.
+    pub retention_days: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { retention_days: DEFAULT_RETENTION_DAYS }
+    }
+}
+
+impl Rules {
+    /// `PULSE_FEED_RETENTION_DAYS` (a whole number of days, at least 1), else praktika's 30.
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var("PULSE_FEED_RETENTION_DAYS") {
+            Err(_) => Ok(Rules::default()),
+            Ok(v) => match v.trim().parse::<u32>() {
+                Ok(days) if days > 0 => Ok(Rules { retention_days: days }),
+                _ => Err(format!("PULSE_FEED_RETENTION_DAYS must be a whole number of days, at least 1 (got {v:?})")),
+            },
+        }
+    }
+
+    pub fn retention_secs(&self) -> i64 {
+        i64::from(self.retention_days) * 24 * 60 * 60
+    }
+}
 
 /// Events still running or pending this long after their timestamp are cancelled.
 pub const STALE_AFTER_SECS: i64 = 12 * 60 * 60;
@@ -67,8 +105,10 @@ pub enum Change {
     MarkedMerged { pr_numbers: Vec<u64> },
     /// This many events were still running/pending after 12 h and were cancelled.
     CancelledStale { count: usize },
-    /// This many events were dropped by the 120-day retention.
+    /// This many events were dropped by the retention.
     Trimmed { count: usize },
+    /// This many stored events had results praktika's compaction shrinks, and were compacted.
+    Compacted { count: usize },
 }
 
 impl Change {
@@ -83,6 +123,7 @@ impl Change {
             Change::MarkedMerged { .. } => "marked_merged",
             Change::CancelledStale { .. } => "cancelled_stale",
             Change::Trimmed { .. } => "trimmed",
+            Change::Compacted { .. } => "compacted",
         }
     }
 }
@@ -93,7 +134,7 @@ pub struct MergeOutcome {
     /// The feed differs from what it was and must be written back (`!changes.is_empty()`).
     pub changed: bool,
     /// What changed, in this order: new_event or replaced, status_changed, new_failure,
-    /// completed, marked_merged, cancelled_stale, trimmed.
+    /// completed, marked_merged, cancelled_stale, trimmed, compacted.
     pub changes: Vec<Change>,
 }
 
@@ -109,17 +150,23 @@ impl MergeOutcome {
     }
 }
 
+/// Merges `incoming` into `feed` as of `now` (Unix seconds) with the default [`Rules`].
+pub fn merge(feed: &mut EventFeed, incoming: FeedEvent, now: i64) -> MergeOutcome {
+    merge_with(feed, incoming, now, Rules::default())
+}
+
 /// Merges `incoming` into `feed` as of `now` (Unix seconds). See the module docs for the rules.
-pub fn merge(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64) -> MergeOutcome {
+pub fn merge_with(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64, rules: Rules) -> MergeOutcome {
     let mut changes = Vec::new();
     let events = &mut feed.events;
 
-    // 1. Bring the stored feed up to `now`.
+    // 1. Bring the stored feed up to `now`, compacted.
     let mut cancelled = events
         .iter_mut()
         .map(|e| cancel_if_stale(e, now))
         .filter(|&c| c)
         .count();
+    let compacted = events.iter_mut().map(|e| e.result.compact()).filter(|&c| c).count();
 
     // 2. Find the incoming event's slot; a newer stored event wins.
     let slot = events.iter().position(|e| same_slot(e, &incoming));
@@ -131,6 +178,7 @@ pub fn merge(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64) -> MergeOu
         if let Some(i) = slot.filter(|_| incoming.ext.pr_title.is_empty()) {
             incoming.ext.pr_title.clone_from(&events[i].ext.pr_title);
         }
+        incoming.result.compact();
         let incoming_cancelled = cancel_if_stale(&mut incoming, now);
 
         // 4. Store, unless it is a redelivery of what is stored.
@@ -166,9 +214,12 @@ pub fn merge(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64) -> MergeOu
     events.sort_by(newest_first);
 
     // 7. Retention.
-    let trimmed = trim(events, now);
+    let trimmed = trim(events, now, rules);
     if trimmed > 0 {
         changes.push(Change::Trimmed { count: trimmed });
+    }
+    if compacted > 0 {
+        changes.push(Change::Compacted { count: compacted });
     }
 
     MergeOutcome {
@@ -177,11 +228,11 @@ pub fn merge(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64) -> MergeOu
     }
 }
 
-/// Cancels `e` if it is still in flight more than 12 h after its timestamp. Returns whether it
-/// did.
+/// Cancels `e` (praktika's `FAIL` and `is_cancelled`) if it is still in flight more than 12 h
+/// after its timestamp. Returns whether it did.
 fn cancel_if_stale(e: &mut FeedEvent, now: i64) -> bool {
     if e.ci_status.is_in_flight() && e.timestamp < now.saturating_sub(STALE_AFTER_SECS) {
-        e.ci_status = Status::Failure;
+        e.ci_status = Status::new(Status::FAIL);
         e.ext.is_cancelled = true;
         true
     } else {
@@ -202,7 +253,7 @@ fn supersedes(stored: &FeedEvent, incoming: &FeedEvent) -> bool {
     match stored.timestamp.cmp(&incoming.timestamp) {
         Ordering::Greater => true,
         Ordering::Equal => {
-            stored.kind == EventKind::Completed && incoming.kind == EventKind::Running
+            stored.kind.is_completed() && incoming.kind == EventKind::Running
         }
         Ordering::Less => false,
     }
@@ -261,8 +312,7 @@ fn mark_merged_by(events: &mut [FeedEvent], mr: usize) -> Vec<u64> {
 
 /// A failure worth telling someone about: a failing verdict or job, not a cancellation.
 fn is_failing(e: &FeedEvent) -> bool {
-    !e.ext.is_cancelled
-        && (e.ci_status.is_failure() || e.result.results.iter().any(|r| r.status.is_failure()))
+    !e.ext.is_cancelled && (e.ci_status.is_failing() || e.has_failing_job())
 }
 
 fn record_replacement(changes: &mut Vec<Change>, previous: Option<&FeedEvent>, new: &FeedEvent) {
@@ -270,12 +320,12 @@ fn record_replacement(changes: &mut Vec<Change>, previous: Option<&FeedEvent>, n
         None => changes.push(Change::NewEvent),
         Some(prev) => {
             changes.push(Change::Replaced {
-                previous_ci_status: prev.ci_status,
+                previous_ci_status: prev.ci_status.clone(),
             });
             if prev.ci_status != new.ci_status {
                 changes.push(Change::StatusChanged {
-                    from: prev.ci_status,
-                    to: new.ci_status,
+                    from: prev.ci_status.clone(),
+                    to: new.ci_status.clone(),
                 });
             }
         }
@@ -283,7 +333,7 @@ fn record_replacement(changes: &mut Vec<Change>, previous: Option<&FeedEvent>, n
     if is_failing(new) && !previous.is_some_and(is_failing) {
         changes.push(Change::NewFailure);
     }
-    if new.kind == EventKind::Completed
+    if new.kind.is_completed()
         && previous.is_none_or(|prev| prev.kind == EventKind::Running)
     {
         changes.push(Change::Completed);
@@ -299,47 +349,23 @@ fn newest_first(a: &FeedEvent, b: &FeedEvent) -> Ordering {
         .then_with(|| a.sha.cmp(&b.sha))
 }
 
-/// The retention group of an event: within a repo, the parent PR, else its own PR, else (a
-/// merge result without a parent) its sha.
-#[derive(PartialEq, Eq, Hash)]
-struct GroupKey<'a> {
-    repo: &'a str,
-    pr: u64,
-    sha: &'a str,
-}
-
-fn group_key(e: &FeedEvent) -> GroupKey<'_> {
-    let pr = if e.ext.parent_pr_number > 0 {
-        e.ext.parent_pr_number
-    } else {
-        e.ext.pr_number
-    };
-    GroupKey {
-        repo: &e.ext.repo_name,
-        pr,
-        sha: if pr == 0 { &e.sha } else { "" },
-    }
+/// praktika's retention group: the parent PR, else the event's own PR number (0 for every
+/// merge result without a parent), whatever the repository.
+fn group_key(e: &FeedEvent) -> u64 {
+    if e.ext.parent_pr_number > 0 { e.ext.parent_pr_number } else { e.ext.pr_number }
 }
 
 /// Drops every group whose members are all older than the retention cutoff. Returns how many
 /// events it dropped.
-fn trim(events: &mut Vec<FeedEvent>, now: i64) -> usize {
-    let cutoff = now.saturating_sub(RETENTION_SECS);
+fn trim(events: &mut Vec<FeedEvent>, now: i64, rules: Rules) -> usize {
+    let cutoff = now.saturating_sub(rules.retention_secs());
     let recent = |e: &FeedEvent| e.timestamp >= cutoff;
     if events.iter().all(recent) {
         return 0;
     }
-    let keep: Vec<bool> = {
-        let live: HashSet<GroupKey<'_>> =
-            events.iter().filter(|e| recent(e)).map(group_key).collect();
-        events
-            .iter()
-            .map(|e| recent(e) || live.contains(&group_key(e)))
-            .collect()
-    };
+    let live: HashSet<u64> = events.iter().filter(|e| recent(e)).map(group_key).collect();
     let before = events.len();
-    let mut keep = keep.into_iter();
-    // `retain` visits every element once, in order.
-    events.retain(|_| keep.next().unwrap_or(true));
+    events.retain(|e| recent(e) || live.contains(&group_key(e)));
     before - events.len()
 }
+

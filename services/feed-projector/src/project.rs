@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Email, FeedChange};
 
-use pulse_contracts::feed_layout::feed_key;
+use pulse_contracts::feed_layout::FeedLocation;
 use crate::merge::{Change, MergeOutcome};
 
 /// One feed an incoming event must be merged into.
@@ -19,24 +19,15 @@ pub struct FeedTarget {
 /// Why an event cannot be projected at all (the message is rejected to the DLQ).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProjectError {
-    #[error("ci.workflow event for {repo}@{sha} has no commit_authors: there is no feed to update")]
-    NoAuthors { repo: String, sha: String },
     #[error("ci.workflow event for {repo}@{sha}: commit author {reason}")]
     BadAuthor { repo: String, sha: String, reason: String },
 }
 
 /// The feeds `event` belongs in: one per distinct commit-author email, in a stable order.
-pub fn targets(event: &FeedEvent, prefix: &str) -> Result<Vec<FeedTarget>, ProjectError> {
-    let emails: BTreeSet<&str> = event
-        .ext
-        .commit_authors
-        .iter()
-        .map(|e| e.trim())
-        .filter(|e| !e.is_empty())
-        .collect();
-    if emails.is_empty() {
-        return Err(ProjectError::NoAuthors { repo: event.ext.repo_name.clone(), sha: event.sha.clone() });
-    }
+/// Emails are used as written (praktika neither trims nor lowercases them); empty ones are
+/// skipped. No authors at all is not an error: praktika's runner updates no feed then either.
+pub fn targets(event: &FeedEvent, location: &FeedLocation) -> Result<Vec<FeedTarget>, ProjectError> {
+    let emails: BTreeSet<&str> = event.ext.commit_authors.iter().map(String::as_str).filter(|e| !e.is_empty()).collect();
     emails
         .into_iter()
         .map(|email| {
@@ -45,7 +36,7 @@ pub fn targets(event: &FeedEvent, prefix: &str) -> Result<Vec<FeedTarget>, Proje
                 sha: event.sha.clone(),
                 reason: err.to_string(),
             })?;
-            Ok(FeedTarget { key: feed_key(prefix, email.as_str()), email })
+            Ok(FeedTarget { key: location.key(email.as_str()), email })
         })
         .collect()
 }
@@ -68,6 +59,7 @@ fn contract_change(change: &Change) -> FeedChange {
         Change::MarkedMerged { .. } => FeedChange::MarkedMerged,
         Change::CancelledStale { .. } => FeedChange::CancelledStale,
         Change::Trimmed { .. } => FeedChange::Trimmed,
+        Change::Compacted { .. } => FeedChange::Compacted,
     }
 }
 
@@ -102,15 +94,20 @@ mod tests {
 
     #[test]
     fn one_target_per_distinct_author() {
-        let t = targets(&event(&["b@x.io", "a@x.io", "b@x.io", " "]), "p").unwrap();
+        let t = targets(&event(&["b@x.io", "a@x.io", "b@x.io", ""]), &FeedLocation::praktika("b", "p")).unwrap();
         assert_eq!(t.iter().map(|t| t.email.as_str()).collect::<Vec<_>>(), ["a@x.io", "b@x.io"]);
         assert_eq!(t[1].key, "p/events/b_at_x.io.json.gz");
         assert_eq!(t[0].key, "p/events/a_at_x.io.json.gz");
     }
 
     #[test]
-    fn no_authors_is_rejected_with_the_run_named() {
-        let err = targets(&event(&[]), "p").unwrap_err();
+    fn no_authors_is_no_feed_and_no_error() {
+        assert_eq!(targets(&event(&[]), &FeedLocation::praktika("b", "p")), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_malformed_author_is_rejected_with_the_run_named() {
+        let err = targets(&event(&[" a@x.io"]), &FeedLocation::praktika("b", "p")).unwrap_err();
         assert!(err.to_string().contains("org/repo@abc"), "{err}");
     }
 

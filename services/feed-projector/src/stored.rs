@@ -24,7 +24,7 @@ use flate2::write::GzEncoder;
 use pulse_contracts::codec::{CodecError, decode_gzip_json};
 use pulse_contracts::praktika::{EventFeed, EventKind, FeedEvent, PrStatus, Status};
 
-use crate::merge::{Change, MergeOutcome, merge};
+use crate::merge::{Change, MergeOutcome, Rules, merge_with};
 
 static HEADER: LazyLock<Vec<u8>> = LazyLock::new(|| member(br#"{"events":["#));
 static FOOTER: LazyLock<Vec<u8>> = LazyLock::new(|| member(b"]}"));
@@ -40,7 +40,7 @@ struct Identity {
 }
 
 /// The fields a merge may change in a stored event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Mutable {
     ci_status: Status,
     pr_status: Option<PrStatus>,
@@ -76,13 +76,17 @@ impl StoredFeed {
     }
 
     /// Merge `incoming` (see [`crate::merge`]) and forget the members it invalidated.
-    pub fn merge(&mut self, incoming: FeedEvent, now: i64) -> MergeOutcome {
+    pub fn merge(&mut self, incoming: FeedEvent, now: i64, rules: Rules) -> MergeOutcome {
         let incoming_identity = identity(&incoming);
-        let outcome = merge(&mut self.feed, incoming, now);
+        let outcome = merge_with(&mut self.feed, incoming, now, rules);
         let inserted = outcome.changes.iter().any(|c| matches!(c, Change::NewEvent | Change::Replaced { .. }));
         if inserted {
             // Same identity, new content (e.g. a rerun reported at the same second).
             self.members.remove(&incoming_identity);
+        }
+        if outcome.changes.iter().any(|c| matches!(c, Change::Compacted { .. })) {
+            // Compaction rewrote stored results: no cached member is known to match.
+            self.members.clear();
         }
         outcome
     }
@@ -122,12 +126,12 @@ fn identity(e: &FeedEvent) -> Identity {
         pr_number: e.ext.pr_number,
         sha: e.sha.clone(),
         timestamp: e.timestamp,
-        kind: e.kind,
+        kind: e.kind.clone(),
     }
 }
 
 fn mutable(e: &FeedEvent) -> Mutable {
-    Mutable { ci_status: e.ci_status, pr_status: e.ext.pr_status, is_cancelled: e.ext.is_cancelled }
+    Mutable { ci_status: e.ci_status.clone(), pr_status: e.ext.pr_status, is_cancelled: e.ext.is_cancelled }
 }
 
 fn event_member(event: &FeedEvent) -> Result<Vec<u8>, CodecError> {

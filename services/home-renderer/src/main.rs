@@ -19,7 +19,6 @@ use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::secrets::{Secrets, resolve};
-use pulse_home_renderer::feed::FeedLocation;
 use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
 use pulse_home_renderer::views::{ViewPublisher, system_clock};
@@ -30,10 +29,7 @@ async fn main() -> anyhow::Result<()> {
     pulse_runtime::logging::init();
     let config = pulse_aws::config::load().await;
     let names = StackNames::from_env();
-    let location = match std::env::var("EVENT_FEED_S3_PATH") {
-        Ok(path) => FeedLocation::parse(&path).context("EVENT_FEED_S3_PATH must look like `bucket/prefix`")?,
-        Err(_) => FeedLocation { bucket: names.feed_bucket(), prefix: String::new() },
-    };
+    let location = names.feed_location()?;
     let retention_days: u64 = match std::env::var("PULSE_SUBSCRIPTION_RETENTION_DAYS") {
         Ok(v) => v.parse().context("PULSE_SUBSCRIPTION_RETENTION_DAYS must be a whole number of days")?,
         Err(_) => 30,

@@ -11,13 +11,6 @@ use serde_json::{Value, json};
 
 use crate::blocks::cut;
 
-/// praktika's feed object key: `{prefix}/events/{name}.json.gz`, `@` → `_at_`, `+` → `_plus_`.
-pub fn feed_key(prefix: &str, email: &str) -> String {
-    let name = email.trim().replace('@', "_at_").replace('+', "_plus_");
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() { format!("events/{name}.json.gz") } else { format!("{prefix}/events/{name}.json.gz") }
-}
-
 /// The period a tick covers, in unix seconds: `(scheduled_for − length, scheduled_for]`.
 pub fn window(tick: &DigestTick) -> (i64, i64) {
     let end = tick.scheduled_for.timestamp();
@@ -213,8 +206,6 @@ mod tests {
 
     #[test]
     fn keys_follow_praktika() {
-        assert_eq!(feed_key("", "bob+ci@users.noreply.github.com"), "events/bob_plus_ci_at_users.noreply.github.com.json.gz");
-        assert_eq!(feed_key("/ci/slack/", "a@b.c"), "ci/slack/events/a_at_b.c.json.gz");
     }
 
     #[test]

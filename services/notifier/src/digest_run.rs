@@ -21,10 +21,10 @@ use crate::digest;
 use crate::handler::Notifier;
 use crate::sinks::{Discord, Email};
 
-/// The feeds bucket and praktika's prefix in it.
+/// The feeds bucket and where in it the feeds are.
 pub struct Feeds {
     pub store: GzipJsonStore,
-    pub prefix: String,
+    pub location: pulse_contracts::feed_layout::FeedLocation,
 }
 
 /// What digests outside Slack go through.
@@ -68,7 +68,7 @@ struct Counts {
 
 impl Notifier {
     async fn feed_events(&self, feeds: &Feeds, email: &str) -> Result<Vec<FeedEvent>, HandlerError> {
-        let key = digest::feed_key(&feeds.prefix, email);
+        let key = feeds.location.key(email);
         let feed = feeds.store.get::<EventFeed>(&key).await.map_err(|e| HandlerError::retryable(format!("reading feed {key}: {e}")))?;
         Ok(feed.map(|v| v.value.events).unwrap_or_default())
     }

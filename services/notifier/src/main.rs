@@ -61,15 +61,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let deliverer = Deliverer::new(slack_config, store, Duration::from_millis(pacing_ms), policy);
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus());
-    let (bucket, prefix) = match std::env::var("EVENT_FEED_S3_PATH") {
-        Ok(path) => {
-            let path = path.trim().trim_matches('/').to_owned();
-            let (bucket, prefix) = path.split_once('/').unwrap_or((path.as_str(), ""));
-            anyhow::ensure!(!bucket.is_empty(), "EVENT_FEED_S3_PATH must look like `bucket/prefix`");
-            (bucket.to_owned(), prefix.to_owned())
-        }
-        Err(_) => (names.feed_bucket(), String::new()),
-    };
+    let location = names.feed_location()?;
     let retention_days: i64 = match std::env::var("PULSE_SUBSCRIPTION_RETENTION_DAYS") {
         Ok(v) => v.parse().context("PULSE_SUBSCRIPTION_RETENTION_DAYS must be a whole number of days")?,
         Err(_) => 30,
@@ -79,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         email: routing.email_from.clone().map(|from| Email::new(aws_sdk_sesv2::Client::new(&config), from)),
         secrets: Some(ssm.clone()),
     };
-    let feeds = Feeds { store: GzipJsonStore::new(pulse_aws::config::s3_client(&config), bucket), prefix };
+    let feeds = Feeds { store: GzipJsonStore::new(pulse_aws::config::s3_client(&config), location.bucket.clone()), location };
     let notifier = Notifier::new(routing, deliverer, publisher)
         .with_feeds(feeds)
         .with_external_sinks(sinks)

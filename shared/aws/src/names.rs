@@ -60,6 +60,18 @@ impl StackNames {
     pub fn feed_bucket(&self) -> String {
         format!("{}-feeds", self.prefix)
     }
+
+    /// Where the feeds are: `EVENT_FEED_S3_PATH` (praktika's `bucket/prefix`, split exactly as
+    /// praktika splits it) when set, else this stack's feed bucket. A value that looks like a
+    /// mistake is logged as a warning and used as it is, as praktika would.
+    pub fn feed_location(&self) -> Result<pulse_contracts::feed_layout::FeedLocation, pulse_contracts::feed_layout::NoBucket> {
+        let setting = std::env::var("EVENT_FEED_S3_PATH").ok();
+        let location = pulse_contracts::feed_layout::FeedLocation::from_setting(setting.as_deref(), self.feed_bucket())?;
+        for warning in location.warnings() {
+            tracing::warn!(EVENT_FEED_S3_PATH = ?setting, "suspicious EVENT_FEED_S3_PATH: {warning}");
+        }
+        Ok(location)
+    }
 }
 
 #[cfg(test)]

@@ -1,154 +1,305 @@
-//! praktika's feed model (ClickHouse `ci/praktika/event.py`, `result.py`), byte-compatible.
+//! praktika's feed model, as the praktika that CI runs today writes and reads it
+//! (ClickHouse/praktika: `praktika/event.py` `Event` / `EventFeed`, `praktika/result.py`
+//! `Result.to_event`).
 //!
-//! A `ci.workflow` event's `detail` is one [`FeedEvent`]; the feed-projector stores a list of them
-//! per commit author as praktika's `EventFeed` (`{"events": [...]}`). Every struct keeps fields it
-//! does not know in `extra`, so a newer praktika's fields survive a round trip through Pulse.
+//! A `ci.workflow` event's `detail` is one [`FeedEvent`]; the feed-projector stores a list of
+//! them per commit author as praktika's `EventFeed` (`{"events": [...]}`). Three rules shape
+//! the types:
+//!
+//! - **Read anything praktika can write.** Statuses are open strings ([`Status`]): praktika's
+//!   `OK FAIL ERROR SKIPPED UNKNOWN XFAIL XPASS PENDING RUNNING DROPPED`, the older lower-case
+//!   `success failure error skipped dropped pending running`, the empty string its compaction
+//!   writes for a missing status, and anything else, in any letter case, stored exactly as
+//!   received. Numbers that praktika writes as `null` read as 0; an unknown `pr_status` reads
+//!   as absent (praktika infers it). No value of a known field makes an event unreadable.
+//! - **Write only what praktika's `Event` accepts.** praktika's `EventFeed.from_s3` builds
+//!   `Event(**e)` from every stored event; one unknown top-level key and the whole feed is
+//!   replaced by an empty one on praktika's next write. A [`FeedEvent`] therefore serializes
+//!   exactly praktika's seven fields, in praktika's order; unknown top-level keys are kept in
+//!   [`FeedEvent::dropped`] only so that the caller can say what it dropped. `ext` and
+//!   `result` are open dictionaries in praktika, so unknown keys there are kept.
+//! - **Compact as praktika compacts.** [`RunResult::compact`] is `Result.to_event`'s pruning
+//!   (and `EventFeed.add`'s for older entries): a job keeps `name` and `status`, `result.ext`
+//!   keeps `report_url`, and `info`, `start_time`, `duration`, `files`, `assets`, `links` go.
 
-use serde::{Deserialize, Serialize};
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-/// One workflow run as praktika reports it.
+/// One workflow run as praktika reports it (praktika's `Event`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedEvent {
     #[serde(rename = "type")]
     pub kind: EventKind,
     /// Unix seconds when the event was produced.
+    #[serde(deserialize_with = "lenient::int")]
     pub timestamp: i64,
     pub sha: String,
-    pub ci_status: Status,
     pub result: RunResult,
+    pub ci_status: Status,
     pub ext: EventExt,
-    #[serde(default)]
-    pub linked_events: Vec<FeedEvent>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// Kept as praktika keeps them: plain dictionaries, never interpreted.
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub linked_events: Vec<Value>,
+    /// Top-level keys praktika's `Event` does not have. Never written back: praktika would
+    /// discard the whole feed (see the module docs). Read them only to report what was dropped.
+    #[serde(flatten, skip_serializing)]
+    pub dropped: Map<String, Value>,
 }
 
-/// praktika's `Event.Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// praktika's `Event.Type`: `completed` unless the workflow is pending or running.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventKind {
     Running,
     Completed,
+    /// Any other string, kept as written.
+    Other(String),
 }
 
-/// praktika's result status values (`Result.Status`), also used for `ci_status`, plus
-/// `Result.StatusExtended` (`OK`, `FAIL`, `SKIPPED`, `ERROR`), which praktika writes for test
-/// cases nested inside job results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Skipped,
-    Dropped,
-    Success,
-    Failure,
-    Pending,
-    Running,
+impl EventKind {
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Running => "running",
+            EventKind::Completed => "completed",
+            EventKind::Other(s) => s,
+        }
+    }
+
+    pub fn is_completed(&self) -> bool {
+        *self == EventKind::Completed
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match lenient::string(d)?.as_str() {
+            "running" => EventKind::Running,
+            "completed" => EventKind::Completed,
+            other => EventKind::Other(other.to_owned()),
+        })
+    }
+}
+
+/// A status string exactly as praktika wrote it (`ci_status`, a result's or a job's `status`).
+///
+/// praktika's vocabulary changed (lower-case `success`/`failure` before, upper-case
+/// `OK`/`FAIL` now) and its readers compare case-insensitively, so Pulse keeps the string and
+/// classifies it with [`Status::class`] instead of parsing it into a closed enum.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(transparent)]
+pub struct Status(String);
+
+/// What a status string means, whatever its letter case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusClass {
+    /// `OK`, `success`.
+    Ok,
+    /// `FAIL`, `failure`.
+    Fail,
+    /// `ERROR`.
     Error,
-    #[serde(rename = "OK")]
-    TestOk,
-    #[serde(rename = "FAIL")]
-    TestFail,
-    #[serde(rename = "SKIPPED")]
-    TestSkipped,
-    #[serde(rename = "ERROR")]
-    TestError,
+    /// `SKIPPED`.
+    Skipped,
+    /// `XFAIL`: failed as expected, not a problem (praktika's `is_ok` and `is_success`).
+    XFail,
+    /// `XPASS`: passed though expected to fail (praktika's `is_failure`, but its Slack worker
+    /// does not count it as a failing job).
+    XPass,
+    /// `UNKNOWN`.
+    Unknown,
+    /// `PENDING`.
+    Pending,
+    /// `RUNNING`.
+    Running,
+    /// `DROPPED`: not run because of an earlier failure.
+    Dropped,
+    /// The empty string praktika's compaction writes when a status was missing.
+    Missing,
+    /// Anything else.
+    Other,
 }
 
 impl Status {
-    /// Still in flight: the run has not reached a verdict.
-    pub fn is_in_flight(self) -> bool {
-        matches!(self, Status::Pending | Status::Running)
+    /// praktika's `Result.Status.FAIL`, which its stale-run rule writes.
+    pub const FAIL: &'static str = "FAIL";
+
+    pub fn new(s: impl Into<String>) -> Self {
+        Status(s.into())
     }
 
-    /// A verdict that means something broke.
-    pub fn is_failure(self) -> bool {
-        matches!(self, Status::Failure | Status::Error | Status::TestFail | Status::TestError)
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
-    /// A passing verdict.
-    pub fn is_success(self) -> bool {
-        matches!(self, Status::Success | Status::TestOk)
+    pub fn class(&self) -> StatusClass {
+        let s = self.0.as_str();
+        let is = |word: &str| s.eq_ignore_ascii_case(word);
+        match () {
+            _ if s.is_empty() => StatusClass::Missing,
+            _ if is("ok") || is("success") => StatusClass::Ok,
+            _ if is("fail") || is("failure") => StatusClass::Fail,
+            _ if is("error") => StatusClass::Error,
+            _ if is("skipped") => StatusClass::Skipped,
+            _ if is("xfail") => StatusClass::XFail,
+            _ if is("xpass") => StatusClass::XPass,
+            _ if is("unknown") => StatusClass::Unknown,
+            _ if is("pending") => StatusClass::Pending,
+            _ if is("running") => StatusClass::Running,
+            _ if is("dropped") => StatusClass::Dropped,
+            _ => StatusClass::Other,
+        }
+    }
+
+    /// Still in flight (`pending`, `running`): praktika's stale-run rule applies.
+    pub fn is_in_flight(&self) -> bool {
+        matches!(self.class(), StatusClass::Pending | StatusClass::Running)
+    }
+
+    /// Failing as praktika's Slack worker counts it: `failure`, `error` or `fail`, any case.
+    /// `XPASS` is not failing here.
+    pub fn is_failing(&self) -> bool {
+        matches!(self.class(), StatusClass::Fail | StatusClass::Error)
+    }
+
+    /// Passing: `OK`, `success`, `XFAIL` (praktika's `is_success`).
+    pub fn is_success(&self) -> bool {
+        matches!(self.class(), StatusClass::Ok | StatusClass::XFail)
     }
 
     /// Skipped, in either vocabulary.
-    pub fn is_skipped(self) -> bool {
-        matches!(self, Status::Skipped | Status::TestSkipped)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Skipped => "skipped",
-            Status::Dropped => "dropped",
-            Status::Success => "success",
-            Status::Failure => "failure",
-            Status::Pending => "pending",
-            Status::Running => "running",
-            Status::Error => "error",
-            Status::TestOk => "OK",
-            Status::TestFail => "FAIL",
-            Status::TestSkipped => "SKIPPED",
-            Status::TestError => "ERROR",
-        }
+    pub fn is_skipped(&self) -> bool {
+        self.class() == StatusClass::Skipped
     }
 }
 
-/// praktika's `Result.to_dict()`: the workflow result, whose `results` are the jobs (which may
-/// nest further).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl From<&str> for Status {
+    fn from(s: &str) -> Self {
+        Status(s.to_owned())
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::string(d).map(Status)
+    }
+}
+
+/// praktika's `Result.to_dict()`: the workflow result, whose `results` are the jobs.
+///
+/// Fields Pulse does not interpret (`start_time`, `duration`, `links`, `files`, `info`, ... of
+/// an uncompacted result) are kept in `extra` until [`RunResult::compact`] drops them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunResult {
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
+    #[serde(default)]
     pub status: Status,
-    #[serde(default)]
-    pub start_time: Option<f64>,
-    #[serde(default)]
-    pub duration: Option<f64>,
-    #[serde(default)]
-    pub results: Vec<RunResult>,
-    #[serde(default)]
-    pub links: Vec<String>,
-    #[serde(default)]
-    pub ext: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::results")]
+    pub results: Option<Vec<RunResult>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::object")]
+    pub ext: Option<Map<String, Value>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The keys of a result that praktika's feed compaction removes.
+pub const COMPACTED_AWAY: [&str; 6] = ["info", "start_time", "duration", "files", "assets", "links"];
+
+impl RunResult {
+    /// A job or result with just a name and a status, as compaction leaves it.
+    pub fn named(name: impl Into<String>, status: impl Into<String>) -> Self {
+        RunResult { name: name.into(), status: Status::new(status), ..RunResult::default() }
+    }
+
+    /// The jobs (empty when `results` is absent).
+    pub fn jobs(&self) -> &[RunResult] {
+        self.results.as_deref().unwrap_or_default()
+    }
+
+    /// `result.ext.report_url`, the one `ext` key compaction keeps.
+    pub fn report_url(&self) -> Option<&str> {
+        self.ext.as_ref()?.get("report_url")?.as_str().filter(|s| !s.is_empty())
+    }
+
+    /// praktika's feed compaction, applied to the workflow result: drops [`COMPACTED_AWAY`],
+    /// reduces every job to `{name, status}` and `ext` to `{report_url}` (or `{}`). Returns
+    /// whether anything changed. Idempotent.
+    ///
+    /// praktika compacts the jobs only when the first one has more than two keys and `ext` only
+    /// when it has more than one; Pulse compacts every job and every `ext`, which reaches the
+    /// same result on everything praktika writes and a smaller one on hand-made input.
+    pub fn compact(&mut self) -> bool {
+        let before = self.extra.len();
+        self.extra.retain(|k, _| !COMPACTED_AWAY.contains(&k.as_str()));
+        let mut changed = self.extra.len() != before;
+        for job in self.results.iter_mut().flatten() {
+            if job.results.is_some() || job.ext.is_some() || !job.extra.is_empty() {
+                *job = RunResult::named(std::mem::take(&mut job.name), std::mem::take(&mut job.status).0);
+                changed = true;
+            }
+        }
+        if let Some(ext) = &mut self.ext {
+            let want: Map<String, Value> = match ext.get("report_url").and_then(Value::as_str) {
+                Some(url) if !url.is_empty() => [("report_url".to_owned(), Value::String(url.to_owned()))].into_iter().collect(),
+                _ => Map::new(),
+            };
+            if *ext != want {
+                *ext = want;
+                changed = true;
+            }
+        }
+        changed
+    }
 }
 
 /// praktika's `Event.ext`: PR and repository metadata.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EventExt {
     /// 0 for a merge result or a push.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::uint")]
     pub pr_number: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub pr_title: String,
     /// Set by the feed-projector: `open` for PR events, `merged` for merge results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::pr_status")]
     pub pr_status: Option<PrStatus>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub branch: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub commit_message: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::uint")]
     pub linked_pr_number: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::uint")]
     pub parent_pr_number: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub repo_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub report_url: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub change_url: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub workflow_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub base_branch: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<RunId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub run_url: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::strings")]
     pub commit_authors: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub is_cancelled: bool,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -193,13 +344,122 @@ impl FeedEvent {
         self.ext.pr_number == 0
     }
 
-    /// Names of jobs whose status is failure or error (praktika's failure-DM list).
+    /// The jobs of the run.
+    pub fn jobs(&self) -> &[RunResult] {
+        self.result.jobs()
+    }
+
+    /// Names of the failing jobs, as praktika's worker lists them in DMs.
     pub fn failing_job_names(&self) -> Vec<&str> {
-        self.result
-            .results
-            .iter()
-            .filter(|r| r.status.is_failure())
-            .map(|r| r.name.as_str())
-            .collect()
+        self.jobs().iter().filter(|r| r.status.is_failing()).map(|r| r.name.as_str()).collect()
+    }
+
+    /// Whether any job is failing (praktika's worker: `failure`, `error`, `fail`, any case).
+    pub fn has_failing_job(&self) -> bool {
+        self.jobs().iter().any(|r| r.status.is_failing())
+    }
+
+    /// The run's report: `result.ext.report_url`, else `ext.report_url`.
+    pub fn report_url(&self) -> Option<&str> {
+        self.result.report_url().or_else(|| Some(self.ext.report_url.as_str()).filter(|s| !s.is_empty()))
     }
 }
+
+/// Deserializers that accept what praktika's Python may leave in a field (`null`, a float for
+/// an int) instead of failing the whole feed.
+mod lenient {
+    use super::{PrStatus, RunResult};
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_json::{Map, Value};
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            other => return Err(D::Error::custom(format!("expected a string, found {other}"))),
+        })
+    }
+
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+                .ok_or_else(|| D::Error::custom(format!("integer out of range: {n}"))),
+            Value::Null => Ok(0),
+            Value::String(s) => s.trim().parse().map_err(|_| D::Error::custom(format!("expected an integer, found {s:?}"))),
+            other => Err(D::Error::custom(format!("expected an integer, found {other}"))),
+        }
+    }
+
+    pub fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        Ok(u64::try_from(int(d)?).unwrap_or(0))
+    }
+
+    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => b,
+            Value::Null => false,
+            Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+            other => return Err(D::Error::custom(format!("expected a boolean, found {other}"))),
+        })
+    }
+
+    pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            Value::Null => Vec::new(),
+            other => return Err(D::Error::custom(format!("expected a list of strings, found {other}"))),
+        })
+    }
+
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            other => return Err(D::Error::custom(format!("expected a list, found {other}"))),
+        })
+    }
+
+    pub fn object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Map<String, Value>>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Object(m) => Some(m),
+            Value::Null => None,
+            other => return Err(D::Error::custom(format!("expected an object, found {other}"))),
+        })
+    }
+
+    /// Job results; entries that are not objects are skipped, as praktika's compaction skips them.
+    pub fn results<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RunResult>>, D::Error> {
+        Ok(match Option::<Vec<Value>>::deserialize(d)? {
+            None => None,
+            Some(items) => Some(
+                items
+                    .into_iter()
+                    .filter(Value::is_object)
+                    .map(|v| RunResult::deserialize(v).map_err(D::Error::custom))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// `open`, `queued`, `merged` in any case; anything else reads as absent, and praktika's
+    /// renderer infers it again.
+    pub fn pr_status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PrStatus>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "open" => Some(PrStatus::Open),
+                "queued" => Some(PrStatus::Queued),
+                "merged" => Some(PrStatus::Merged),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

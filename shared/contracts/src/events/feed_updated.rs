@@ -41,8 +41,10 @@ pub enum FeedChange {
     MarkedMerged,
     /// Events still running after 12 h became failures with `is_cancelled`.
     CancelledStale,
-    /// Groups past the 120-day retention were dropped.
+    /// Groups past the retention (praktika's 30 days by default) were dropped.
     Trimmed,
+    /// Older stored events were compacted as praktika compacts them (jobs keep name and status).
+    Compacted,
     /// Nothing changed: the event was already in the feed as is. A retry after an attempt that
     /// stored the feed but stopped before announcing it announces it again, so consumers that
     /// never heard of the change still do.
@@ -50,7 +52,7 @@ pub enum FeedChange {
 }
 
 impl FeedChange {
-    pub const ALL: [FeedChange; 9] = [
+    pub const ALL: [FeedChange; 10] = [
         FeedChange::NewEvent,
         FeedChange::Replaced,
         FeedChange::StatusChanged,
@@ -59,6 +61,7 @@ impl FeedChange {
         FeedChange::MarkedMerged,
         FeedChange::CancelledStale,
         FeedChange::Trimmed,
+        FeedChange::Compacted,
         FeedChange::Republished,
     ];
 }

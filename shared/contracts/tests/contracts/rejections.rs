@@ -159,10 +159,7 @@ fn a_wrongly_typed_detail_field_is_named() {
 
 #[test]
 fn the_schema_enforces_what_praktika_leaves_optional() {
-    let cases = [
-        ("/detail/ext/commit_authors", json!([])),
-        ("/detail/ext/commit_authors/0", json!(["not an email"])),
-    ];
+    let cases = [("/detail/ext/commit_authors/0", json!(["not an email"]))];
     for (path, authors) in cases {
         let mut doc = example("ci.workflow.v1", "running-pr.json");
         doc["detail"]["ext"]["commit_authors"] = authors;

@@ -93,7 +93,7 @@ fn into_envelope_makes_a_wire_envelope_with_the_bare_detail() {
 #[test]
 fn from_sqs_body_validated_also_runs_the_schema() {
     let mut doc = example("ci.workflow.v1", "running-pr.json");
-    doc["detail"]["ext"]["commit_authors"] = json!([]);
+    doc["detail"]["ext"]["commit_authors"] = json!(["not an email"]);
     let body =
         json!({"version": "0", "detail-type": "ci.workflow.v1", "source": "ci", "detail": doc});
     assert!(
@@ -106,7 +106,7 @@ fn from_sqs_body_validated_also_runs_the_schema() {
     };
     assert_eq!(
         schema_err.violations()[0].instance_path,
-        "/detail/ext/commit_authors"
+        "/detail/ext/commit_authors/0"
     );
 
     let mut mislabelled = body.clone();
