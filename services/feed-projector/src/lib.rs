@@ -4,14 +4,16 @@
 //! - [`merge`]: praktika's feed rules as a pure function (the logic); the feed's S3 key is
 //!   `pulse_contracts::feed_layout`, shared with the readers.
 //! - [`project`]: pure planning around them: which feeds an event touches, what to announce.
-//! - [`stored`] and [`cache`]: a feed kept in memory between updates and written as one gzip
-//!   member per event, so a warm worker recompresses only what a merge touched.
+//! - [`stored`], [`layout`] and [`cache`]: a feed kept in memory between updates and written as
+//!   one gzip member of reusable deflate segments, so a worker recompresses only what a merge
+//!   touched, at praktika's object size.
 //! - [`handler`]: the I/O shell (S3 conditional writes, idempotency record, EventBridge), plugged
 //!   into the shared SQS transports by `main.rs`.
 
 pub mod cache;
 #[cfg(feature = "aws")]
 pub mod handler;
+pub mod layout;
 pub mod merge;
 pub mod project;
 pub mod stored;

@@ -20,15 +20,12 @@ impl B {
             kind: EventKind::Completed,
             timestamp: ts,
             sha: sha.to_owned(),
-            ci_status: Status::Success,
+            ci_status: Status::from("success"),
             result: RunResult {
                 name: "PR".to_owned(),
-                status: Status::Success,
-                start_time: Some(ts as f64),
-                duration: Some(60.0),
-                results: Vec::new(),
-                links: Vec::new(),
-                ext: Map::new(),
+                status: Status::from("success"),
+                results: Some(Vec::new()),
+                ext: Some(Map::new()),
                 extra: Map::new(),
             },
             ext: EventExt {
@@ -43,7 +40,7 @@ impl B {
                 ..EventExt::default()
             },
             linked_events: Vec::new(),
-            extra: Map::new(),
+            dropped: Map::new(),
         })
     }
 
@@ -82,22 +79,19 @@ impl B {
         self
     }
     fn ci(mut self, s: Status) -> B {
-        self.0.ci_status = s;
+        self.0.ci_status = s.clone();
         self.0.result.status = s;
         self
     }
     fn running(self) -> B {
-        self.kind(EventKind::Running).ci(Status::Running)
+        self.kind(EventKind::Running).ci(Status::from("running"))
     }
     fn kind(mut self, k: EventKind) -> B {
         self.0.kind = k;
         self
     }
     fn job(mut self, name: &str, status: Status) -> B {
-        let mut job = self.0.result.clone();
-        job.name = name.to_owned();
-        job.status = status;
-        self.0.result.results.push(job);
+        self.0.result.results.get_or_insert_default().push(RunResult::named(name, status.as_str()));
         self
     }
     fn build(self) -> FeedEvent {
@@ -181,11 +175,11 @@ fn replaces_same_pr_and_repo() {
         out.changes,
         vec![
             Change::Replaced {
-                previous_ci_status: Status::Running
+                previous_ci_status: Status::from("running")
             },
             Change::StatusChanged {
-                from: Status::Running,
-                to: Status::Success
+                from: Status::from("running"),
+                to: Status::from("success")
             },
             Change::Completed,
         ]
@@ -213,7 +207,7 @@ fn merge_result_is_matched_on_sha_and_repo() {
     assert_eq!(
         out.changes[0],
         Change::Replaced {
-            previous_ci_status: Status::Running
+            previous_ci_status: Status::from("running")
         }
     );
     assert_eq!(f.events.len(), 3);
@@ -376,7 +370,7 @@ fn running_does_not_replace_completed_with_the_same_timestamp() {
 #[test]
 fn identical_redelivery_changes_nothing() {
     let event = B::pr(1, NOW - 10)
-        .job("Build", Status::Failure)
+        .job("Build", Status::from("failure"))
         .title("")
         .build();
     let mut f = feed([B::pr(1, NOW - 500).title("Old title")]);
@@ -424,7 +418,7 @@ fn identical_redelivery_of_a_merge_result_changes_nothing() {
 fn running_or_pending_more_than_12h_old_becomes_cancelled_failure() {
     let mut f = feed([
         B::pr(1, NOW - 12 * HOUR - 1).running(),
-        B::pr(2, NOW - 13 * HOUR).ci(Status::Pending),
+        B::pr(2, NOW - 13 * HOUR).ci(Status::from("pending")),
         B::pr(3, NOW - 11 * HOUR - 59 * MINUTE).running(),
         B::pr(4, NOW - 12 * HOUR).running(),
         B::pr(5, NOW - 20 * HOUR),
@@ -434,27 +428,27 @@ fn running_or_pending_more_than_12h_old_becomes_cancelled_failure() {
     for n in [1, 2] {
         let e = find_pr(&f, REPO, n);
         assert_eq!(
-            (e.ci_status, e.ext.is_cancelled),
-            (Status::Failure, true),
+            (e.ci_status.clone(), e.ext.is_cancelled),
+            (Status::from("FAIL"), true),
             "PR {n}"
         );
     }
     let e = find_pr(&f, REPO, 3);
     assert_eq!(
-        (e.ci_status, e.ext.is_cancelled),
-        (Status::Running, false),
+        (e.ci_status.clone(), e.ext.is_cancelled),
+        (Status::from("running"), false),
         "11h59m"
     );
     let e = find_pr(&f, REPO, 4);
     assert_eq!(
-        (e.ci_status, e.ext.is_cancelled),
-        (Status::Running, false),
+        (e.ci_status.clone(), e.ext.is_cancelled),
+        (Status::from("running"), false),
         "exactly 12h"
     );
     let e = find_pr(&f, REPO, 5);
     assert_eq!(
-        (e.ci_status, e.ext.is_cancelled),
-        (Status::Success, false),
+        (e.ci_status.clone(), e.ext.is_cancelled),
+        (Status::from("success"), false),
         "finished"
     );
 }
@@ -467,7 +461,7 @@ fn stale_incoming_event_is_cancelled_and_counted_but_is_not_a_new_failure() {
         out.changes,
         vec![Change::NewEvent, Change::CancelledStale { count: 1 }]
     );
-    assert_eq!(f.events[0].ci_status, Status::Failure);
+    assert_eq!(f.events[0].ci_status, Status::from("FAIL"));
     assert!(f.events[0].ext.is_cancelled);
 }
 
@@ -489,32 +483,30 @@ fn group_is_kept_if_any_member_is_recent_and_dropped_when_all_are_old() {
         B::pr(11, NOW - DAY).parent(10),
         B::merge_result("m10", NOW - 150 * DAY).parent(10),
         // Group 20: all old → dropped.
-        B::pr(20, NOW - 130 * DAY),
-        B::pr(21, NOW - 125 * DAY).parent(20),
-        // Group 10 of another repo: old, not kept alive by the recent group 10 above.
+        B::pr(20, NOW - 40 * DAY),
+        B::pr(21, NOW - 35 * DAY).parent(20),
+        // PR 10 of another repo: praktika groups by PR number alone, so the recent group 10
+        // above keeps it too.
         B::pr(10, NOW - 200 * DAY).repo("org/other"),
-        // Merge results without a parent: each its own group.
-        B::merge_result("old", NOW - 121 * DAY),
+        // Merge results without a parent are all group 0: one recent one keeps them all.
+        B::merge_result("old", NOW - 31 * DAY),
         B::merge_result("new", NOW - DAY),
+        // PR 40 alone and old → dropped.
+        B::pr(40, NOW - 31 * DAY),
     ]);
     let out = merge(&mut f, B::pr(30, NOW).build(), NOW);
-    assert!(
-        out.changes.contains(&Change::Trimmed { count: 4 }),
-        "{:?}",
-        out.changes
-    );
-    let mut left: Vec<(String, u64, String)> = f
-        .events
-        .iter()
-        .map(|e| (e.ext.repo_name.clone(), e.ext.pr_number, e.sha.clone()))
-        .collect();
+    assert!(out.changes.contains(&Change::Trimmed { count: 3 }), "{:?}", out.changes);
+    let mut left: Vec<(String, u64, String)> =
+        f.events.iter().map(|e| (e.ext.repo_name.clone(), e.ext.pr_number, e.sha.clone())).collect();
     left.sort();
     let mut expected: Vec<(String, u64, String)> = vec![
         (REPO.into(), 0, "m10".into()),
         (REPO.into(), 0, "new".into()),
+        (REPO.into(), 0, "old".into()),
         (REPO.into(), 10, format!("pr10-{}", NOW - 200 * DAY)),
         (REPO.into(), 11, format!("pr11-{}", NOW - DAY)),
         (REPO.into(), 30, format!("pr30-{NOW}")),
+        ("org/other".into(), 10, format!("pr10-{}", NOW - 200 * DAY)),
     ];
     expected.sort();
     assert_eq!(left, expected);
@@ -522,10 +514,45 @@ fn group_is_kept_if_any_member_is_recent_and_dropped_when_all_are_old() {
 
 #[test]
 fn event_exactly_at_the_cutoff_is_kept() {
-    let mut f = feed([B::pr(1, NOW - 120 * DAY), B::pr(2, NOW - 120 * DAY - 1)]);
+    let mut f = feed([B::pr(1, NOW - 30 * DAY), B::pr(2, NOW - 30 * DAY - 1)]);
     let out = merge(&mut f, B::pr(3, NOW).build(), NOW);
     assert!(out.changes.contains(&Change::Trimmed { count: 1 }));
-    assert_eq!(find_pr(&f, REPO, 1).timestamp, NOW - 120 * DAY);
+    assert_eq!(find_pr(&f, REPO, 1).timestamp, NOW - 30 * DAY);
+}
+
+#[test]
+fn retention_is_configurable() {
+    let mut f = feed([B::pr(1, NOW - 50 * DAY), B::pr(2, NOW - 70 * DAY)]);
+    let out = merge_with(&mut f, B::pr(3, NOW).build(), NOW, Rules { retention_days: 60 });
+    assert!(out.changes.contains(&Change::Trimmed { count: 1 }));
+    assert_eq!(f.events.iter().map(|e| e.ext.pr_number).collect::<Vec<_>>(), [3, 1]);
+}
+
+#[test]
+fn a_stale_run_gets_praktikas_fail_and_every_status_is_kept_as_received() {
+    let mut f = feed([
+        B::pr(1, NOW - 13 * HOUR).ci(Status::from("RUNNING")).kind(EventKind::Running),
+        B::pr(2, NOW - 13 * HOUR).ci(Status::from("Pending")).kind(EventKind::Running),
+        B::pr(3, NOW - HOUR).ci(Status::from("XPASS")).job("a", Status::from("XFAIL")).job("b", Status::from("")),
+    ]);
+    merge(&mut f, B::pr(4, NOW).ci(Status::from("UNKNOWN")).build(), NOW);
+    let status = |n| find_pr(&f, REPO, n).ci_status.as_str().to_owned();
+    assert_eq!((status(1), status(2), status(3), status(4)), ("FAIL".into(), "FAIL".into(), "XPASS".into(), "UNKNOWN".into()));
+    assert!(find_pr(&f, REPO, 1).ext.is_cancelled);
+    let jobs: Vec<&str> = find_pr(&f, REPO, 3).jobs().iter().map(|j| j.status.as_str()).collect();
+    assert_eq!(jobs, ["XFAIL", ""]);
+}
+
+#[test]
+fn older_stored_entries_are_compacted_and_that_alone_is_a_change() {
+    let mut old = B::pr(1, NOW - HOUR).job("Build", Status::from("OK")).build();
+    old.result.extra.insert("duration".into(), serde_json::json!(12.5));
+    old.result.results.as_mut().unwrap()[0].extra.insert("links".into(), serde_json::json!(["x"]));
+    let mut f = EventFeed { events: vec![old] };
+    let out = merge(&mut f, B::pr(1, NOW - 2 * HOUR).build(), NOW); // older: dropped
+    assert_eq!(out.changes, vec![Change::Compacted { count: 1 }]);
+    assert!(f.events[0].result.extra.is_empty());
+    assert_eq!(serde_json::to_value(&f.events[0].result.results).unwrap(), serde_json::json!([{"name": "Build", "status": "OK"}]));
 }
 
 // --- ordering --------------------------------------------------------------------------------
@@ -593,7 +620,7 @@ fn new_failure_when_the_replaced_event_was_not_failing() {
         &mut f,
         B::pr(1, NOW - 50)
             .running()
-            .job("Build", Status::Failure)
+            .job("Build", Status::from("failure"))
             .build(),
         NOW,
     );
@@ -604,8 +631,8 @@ fn new_failure_when_the_replaced_event_was_not_failing() {
     let out = merge(
         &mut f,
         B::pr(1, NOW - 40)
-            .ci(Status::Failure)
-            .job("Build", Status::Failure)
+            .ci(Status::from("failure"))
+            .job("Build", Status::from("failure"))
             .build(),
         NOW,
     );
@@ -614,7 +641,7 @@ fn new_failure_when_the_replaced_event_was_not_failing() {
     assert!(out.has("status_changed"));
 
     // A new event with ci_status error.
-    let out = merge(&mut f, B::pr(2, NOW).ci(Status::Error).build(), NOW);
+    let out = merge(&mut f, B::pr(2, NOW).ci(Status::from("error")).build(), NOW);
     assert_eq!(
         out.changes,
         vec![Change::NewEvent, Change::NewFailure, Change::Completed]
@@ -623,7 +650,7 @@ fn new_failure_when_the_replaced_event_was_not_failing() {
     // A passing event is no failure.
     let out = merge(
         &mut f,
-        B::pr(3, NOW).job("Build", Status::Success).build(),
+        B::pr(3, NOW).job("Build", Status::from("success")).build(),
         NOW,
     );
     assert!(!out.has("new_failure"));
@@ -632,7 +659,7 @@ fn new_failure_when_the_replaced_event_was_not_failing() {
 #[test]
 fn a_real_failure_after_a_stale_cancellation_is_new() {
     let mut f = feed([B::pr(1, NOW - 13 * HOUR).running()]);
-    let out = merge(&mut f, B::pr(1, NOW).ci(Status::Failure).build(), NOW);
+    let out = merge(&mut f, B::pr(1, NOW).ci(Status::from("failure")).build(), NOW);
     assert!(out.has("new_failure"), "{:?}", out.changes);
     assert!(out.has("cancelled_stale"));
 }
@@ -646,7 +673,7 @@ fn completed_only_when_the_replaced_event_was_running_or_absent() {
     assert_eq!(
         out.changes,
         vec![Change::Replaced {
-            previous_ci_status: Status::Success
+            previous_ci_status: Status::from("success")
         }]
     );
     assert!(merge(&mut f, B::merge_result("m", NOW).build(), NOW).has("completed"));
@@ -658,14 +685,14 @@ fn change_names_match_the_feed_updated_contract() {
         (Change::NewEvent, "new_event"),
         (
             Change::Replaced {
-                previous_ci_status: Status::Running,
+                previous_ci_status: Status::from("running"),
             },
             "replaced",
         ),
         (
             Change::StatusChanged {
-                from: Status::Running,
-                to: Status::Success,
+                from: Status::from("running"),
+                to: Status::from("success"),
             },
             "status_changed",
         ),
