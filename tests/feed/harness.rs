@@ -13,7 +13,6 @@ use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::sqs::{Queue, ReceivedMessage};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Envelope, Event};
-use pulse_contracts::feed_layout::feed_key;
 use pulse_feed_projector::handler::{Clock, FeedLocation, FeedProjector};
 use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
 use pulse_runtime::DeadLetters;
@@ -47,11 +46,16 @@ impl Stack {
 
     /// A projector whose feed bucket may not exist (to provoke retryable failures).
     pub fn projector_with_bucket(&self, bucket: String) -> FeedProjector {
+        self.projector_with_s3(pulse_aws::config::s3_client(&self.config), bucket)
+    }
+
+    /// A projector on this S3 client (tests intercept its calls).
+    pub fn projector_with_s3(&self, s3: aws_sdk_s3::Client, bucket: String) -> FeedProjector {
         let now = self.now.clone();
         let clock: Clock = Arc::new(move || now.load(Ordering::SeqCst));
         FeedProjector::new(
-            GzipJsonStore::new(pulse_aws::config::s3_client(&self.config), bucket.clone()),
-            FeedLocation { bucket, prefix: String::new() },
+            GzipJsonStore::new(s3, bucket.clone()),
+            FeedLocation::own_bucket(bucket),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus()),
             IdempotencyStore::new(
                 aws_sdk_dynamodb::Client::new(&self.config),
@@ -96,7 +100,7 @@ impl Stack {
 
     pub async fn feed(&self, email: &str) -> Option<EventFeed> {
         let store = GzipJsonStore::new(pulse_aws::config::s3_client(&self.config), self.names.feed_bucket());
-        store.get::<EventFeed>(&feed_key("", email)).await.expect("read feed").map(|v| v.value)
+        store.get::<EventFeed>(&FeedLocation::own_bucket(self.names.feed_bucket()).key(email)).await.expect("read feed").map(|v| v.value)
     }
 
     /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.

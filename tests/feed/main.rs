@@ -5,4 +5,5 @@
 mod failures;
 mod harness;
 mod logs;
+mod praktika_today;
 mod projection;

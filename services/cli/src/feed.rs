@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use pulse_aws::names::StackNames;
+use pulse_contracts::feed_layout::FeedLocation;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_contracts::praktika::EventFeed;
 
@@ -16,20 +17,18 @@ enum FeedCommand {
     /// Print the feed of one commit-author email.
     Show {
         email: String,
-        /// Feed bucket (default: the stack's).
-        #[arg(long)]
-        bucket: Option<String>,
-        /// Key prefix inside the bucket (praktika's EVENT_FEED_S3_PATH prefix).
-        #[arg(long, default_value = "")]
-        prefix: String,
+        /// Where the feeds are, as praktika's `bucket/prefix` (default: the stack's feed bucket).
+        #[arg(long, env = "EVENT_FEED_S3_PATH")]
+        path: Option<String>,
         /// Print the stored JSON instead of a summary.
         #[arg(long)]
         json: bool,
     },
     /// List the feeds in the bucket.
     List {
-        #[arg(long)]
-        bucket: Option<String>,
+        /// Where the feeds are, as praktika's `bucket/prefix` (default: the stack's feed bucket).
+        #[arg(long, env = "EVENT_FEED_S3_PATH")]
+        path: Option<String>,
     },
 }
 
@@ -37,9 +36,10 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
     let config = pulse_aws::config::load().await;
     let s3 = pulse_aws::config::s3_client(&config);
     match args.command {
-        FeedCommand::Show { email, bucket, prefix, json } => {
-            let bucket = bucket.unwrap_or_else(|| StackNames::from_env().feed_bucket());
-            let key = pulse_contracts::feed_layout::feed_key(&prefix, &email);
+        FeedCommand::Show { email, path, json } => {
+            let location = location(path.as_deref())?;
+            let bucket = location.bucket.clone();
+            let key = location.key(&email);
             let store = GzipJsonStore::new(s3, bucket.clone());
             let Some(feed) = store.get::<EventFeed>(&key).await.with_context(|| format!("reading s3://{bucket}/{key}"))? else {
                 println!("no feed for {email} (s3://{bucket}/{key})");
@@ -66,13 +66,29 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        FeedCommand::List { bucket } => {
-            let bucket = bucket.unwrap_or_else(|| StackNames::from_env().feed_bucket());
-            let listed = s3.list_objects_v2().bucket(&bucket).send().await.with_context(|| format!("listing s3://{bucket}"))?;
+        FeedCommand::List { path } => {
+            let location = location(path.as_deref())?;
+            let bucket = &location.bucket;
+            let listed = s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(location.events_prefix())
+                .send()
+                .await
+                .with_context(|| format!("listing s3://{bucket}"))?;
             for object in listed.contents() {
                 println!("s3://{bucket}/{}  {} bytes", object.key().unwrap_or_default(), object.size().unwrap_or_default());
             }
         }
     }
     Ok(())
+}
+
+/// The feeds' location: praktika's `bucket/prefix`, split by the one parser every service uses.
+fn location(path: Option<&str>) -> anyhow::Result<FeedLocation> {
+    let location = FeedLocation::from_setting(path, StackNames::from_env().feed_bucket())?;
+    for warning in location.warnings() {
+        eprintln!("warning: suspicious feed path: {warning}");
+    }
+    Ok(location)
 }
