@@ -15,7 +15,7 @@ use pulse_contracts::{
     CommandAction, Container, Email, Envelope, Event, FeedChange, FeedUpdated, HomeTab, InteractionKind, SlackCommand,
     SlackHomeOpened, SlackInteraction, SlashCommand, SubscriptionChanged,
 };
-use pulse_home_renderer::feed::{FeedLocation, feed_key};
+use pulse_home_renderer::feed::FeedLocation;
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
@@ -52,7 +52,7 @@ impl Home {
     }
 
     pub fn views(&self) -> ViewPublisher {
-        let location = FeedLocation { bucket: self.names.feed_bucket(), prefix: String::new() };
+        let location = FeedLocation::own_bucket(self.names.feed_bucket());
         ViewPublisher::new(self.store(), self.feeds(), location, SlackClient::new(self.slack.client_config("xoxb-test")), system_clock())
     }
 
@@ -69,7 +69,7 @@ impl Home {
     /// Writes `email`'s feed where the feed-projector would; returns the `feed.updated` it would
     /// announce.
     pub async fn write_feed(&self, email: &str, events: Vec<FeedEvent>) -> Envelope<Event> {
-        let key = feed_key("", email);
+        let key = FeedLocation::own_bucket(self.names.feed_bucket()).key(email);
         let newest = events.first().cloned().expect("a feed with events");
         let count = events.len() as u64;
         self.feeds().put(&key, &EventFeed { events }, Precondition::None).await.expect("write the feed");

@@ -44,7 +44,7 @@ async fn subscribe_with_the_profile_email_then_a_feed_update_fills_the_home_tab(
     assert_eq!(buttons.len(), 6);
     for ((action, label), t) in buttons.iter().zip(Toggle::ALL) {
         assert_eq!(action, t.action_id());
-        assert!(label.ends_with(": Off"), "{label}");
+        assert_eq!(label, &t.button_label(false), "everything shown, no opt-in");
     }
 
     let item = home.item("U2CERLKJA").await.expect("the subscription is stored");
@@ -68,7 +68,7 @@ async fn subscribe_with_the_profile_email_then_a_feed_update_fills_the_home_tab(
     assert!(text.contains("|#91234>* Speed up parallel replicas for FINAL queries"), "{text}");
     assert!(text.contains("*CI failed* · open · `PR` · ClickHouse/ClickHouse"), "{text}");
     assert!(text.contains("Failing: `Stateless tests (amd_debug, parallel)`"), "{text}");
-    assert!(text.contains("Hide merged PRs: Off"), "{text}");
+    assert!(text.contains("Merged PRs: Shown"), "{text}");
 
     let announced = home.announcements(1).await;
     assert_eq!(announced.len(), 1, "{announced:?}");
@@ -152,7 +152,7 @@ async fn unsubscribe_soft_deletes_shows_the_not_subscribed_view_and_resubscribin
     assert!(text.contains("How to subscribe") && text.contains("You unsubscribed from the CI feed of alice@clickhouse.com"), "{text}");
     let button = view["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "actions").unwrap();
     assert_eq!(button["elements"][0]["action_id"], "home_subscribe");
-    assert!(!text.contains("Hide merges"), "no toggles when not subscribed");
+    assert!(!text.contains("Merges:"), "no toggles when not subscribed");
 
     let item = home.item("U1").await.expect("soft delete keeps the item");
     assert_eq!(s(&item, "state"), Some("unsubscribed"));
@@ -176,7 +176,7 @@ async fn unsubscribe_soft_deletes_shows_the_not_subscribed_view_and_resubscribin
     let item = home.item("U1").await.unwrap();
     assert_eq!((s(&item, "state"), num(&item, "revision")), (Some("subscribed"), Some(4)));
     assert!(!item.contains_key("deleted_at") && !item.contains_key("expires_at"));
-    assert!(home.home_text("U1").contains("Hide merges: On"));
+    assert!(home.home_text("U1").contains("Merges: Hidden"));
 }
 
 #[tokio::test]

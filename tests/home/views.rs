@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use pulse_contracts::praktika::PrStatus;
+use pulse_contracts::praktika::{FeedEvent, PrStatus, RunResult, Status};
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::views::{Committed, Mode, Published};
 use pulse_slack::fake::Fault;
@@ -12,6 +12,89 @@ use crate::harness::{Home, example, handle, recent, toggle_buttons};
 
 const ALICE: &str = "alice@clickhouse.com";
 const BOB: &str = "bob+ci@users.noreply.github.com";
+
+/// `e` with these jobs (name, status string) and this `ci_status`.
+fn jobs(mut e: FeedEvent, ci_status: &str, jobs: &[(&str, &str)]) -> FeedEvent {
+    e.ci_status = Status::new(ci_status);
+    e.result.status = Status::new(ci_status);
+    e.result.results = Some(jobs.iter().map(|(n, s)| RunResult::named(*n, *s)).collect());
+    e
+}
+
+/// Alice's feed as praktika writes it today: PR #91301 with every status (FAIL, ERROR, XFAIL,
+/// XPASS, DROPPED, SKIPPED, UNKNOWN, ""), its backport #91310 (running), a backport of the
+/// backport #91320 (no status at all) and the merge of #91301 into master. No `pr_status` on
+/// #91301: praktika infers `merged` from the merge result.
+fn todays_feed() -> Vec<FeedEvent> {
+    let mut root = example("completed-today-every-status");
+    root.ext.pr_status = None;
+    let nested = |pr: u64, parent: u64| {
+        let mut e = example("running-today");
+        e.ext.pr_number = pr;
+        e.ext.parent_pr_number = parent;
+        e.ext.pr_title = format!("Backport #{parent} to 25.8");
+        e.ext.change_url = format!("https://github.com/ClickHouse/ClickHouse/pull/{pr}");
+        e
+    };
+    let backport = jobs(nested(91310, 91301), "RUNNING", &[("Fast test", "RUNNING"), ("Stateless tests", "XFAIL"), ("Finish Workflow", "")]);
+    let second = jobs(nested(91320, 91310), "", &[("Fast test", "unknown")]);
+    let mut merge = example("merge-result");
+    merge.ext.parent_pr_number = 91301;
+    merge.ext.linked_pr_number = 0;
+    let merge = jobs(merge, "ok", &[("Build (amd_release)", "OK"), ("Stress test", "XPASS"), ("Perf", "UNKNOWN")]);
+    recent(vec![second, merge, backport, root])
+}
+
+#[tokio::test]
+async fn todays_statuses_and_nested_prs_on_the_home_tab_and_toggles_reshape_them() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+    handle(&renderer, &home.write_feed(ALICE, todays_feed()).await).await.unwrap();
+
+    let view = home.home("U1").unwrap();
+    let labels: Vec<String> = toggle_buttons(&view).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(labels, ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]);
+    let text = home.home_text("U1");
+    // One group: #91301 heads it, merged by its merge result, every job counted.
+    assert!(text.contains("Feed of *alice@clickhouse.com* · 1 PR · 🔴 1 failing"), "{text}");
+    assert!(text.contains("🔴 *<https://github.com/ClickHouse/ClickHouse/pull/91301|#91301>* Vectorize arrayFold"), "{text}");
+    assert!(text.contains("*CI failed* · merged · `PR` · ClickHouse/ClickHouse"), "{text}");
+    assert!(text.contains("*2 failed* · 1 dropped · 2 ok · 1 skipped · 1 xpass · 2 unknown · <https://s3.amazonaws.com/"), "{text}");
+    assert!(text.contains(":x: Failing: `Fast test`, `Build (amd_debug)`"), "{text}");
+    // Its children, the backport of the backport included, newest first.
+    let line = |needle: &str| text.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} in {text}")).to_owned();
+    let second = line("|#91320>");
+    assert!(second.starts_with("↳ ❔ ") && second.contains("Backport #91310 to 25.8 · CI state unknown (no status) · 1 unknown"), "{second}");
+    let merge = line("merge into `master`");
+    assert!(merge.starts_with("↳ 🟢 ") && merge.contains("CI passed · 1 ok · 1 xpass · 1 unknown"), "{merge}");
+    let backport = line("|#91310>");
+    assert!(backport.starts_with("↳ 🟡 ") && backport.contains("CI running · 1 running · 1 ok · 1 unknown"), "{backport}");
+    let at = |needle: &str| text.find(needle).unwrap();
+    assert!(at("|#91301>") < at("|#91320>") && at("|#91320>") < at("merge into") && at("merge into") < at("|#91310>"), "{text}");
+
+    // Auxiliary PRs hidden: both backports go, the merge stays under #91301.
+    handle(&renderer, &home.toggle("U1", Toggle::HideSecondaryPrs, true)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("Auxiliary PRs: Hidden"), "{text}");
+    assert!(!text.contains("|#91310>") && !text.contains("|#91320>"), "{text}");
+    assert!(text.contains("|#91301>") && text.contains("merge into `master`"), "{text}");
+    assert!(text.contains("Hidden by your filters: 2 auxiliary PRs"), "{text}");
+
+    // Merged PRs hidden too: #91301 (inferred merged) goes; its merge result is now a root.
+    handle(&renderer, &home.toggle("U1", Toggle::HideMergedPrs, true)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("Merged PRs: Hidden") && !text.contains("|#91301>"), "{text}");
+    assert!(text.contains("9b1e44c0") && text.contains("Hidden by your filters: 1 merged PR · 2 auxiliary PRs"), "{text}");
+
+    // Auxiliary PRs shown again: the backports are back, as roots of their own now that #91301
+    // is hidden (#91320 under #91310).
+    handle(&renderer, &home.toggle("U1", Toggle::HideSecondaryPrs, false)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("Auxiliary PRs: Shown"), "{text}");
+    assert!(text.contains("Backport #91301 to 25.8 _(of #91301)_"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("↳ ❔ ") && l.contains("|#91320>")), "#91320 under #91310: {text}");
+}
 
 /// Alice's feed: the merge of #91234 (newest), then #91234 itself, merged.
 fn merged_feed() -> Vec<pulse_contracts::praktika::FeedEvent> {
@@ -40,7 +123,7 @@ async fn a_toggle_is_stored_and_changes_the_view() {
     assert_eq!(stored.sub.revision, 2);
     let view = home.home("U1").unwrap();
     let text = home.home_text("U1");
-    assert!(toggle_buttons(&view).contains(&("toggle_hide_merges".into(), "Hide merges: On".into())));
+    assert!(toggle_buttons(&view).contains(&("toggle_hide_merges".into(), "Merges: Hidden".into())));
     assert!(!text.contains("9b1e44c0"), "the merge result is hidden: {text}");
     assert!(text.contains("|#91234>* Speed up") && text.contains("Hidden by your filters: 1 merge"), "{text}");
 
@@ -57,7 +140,7 @@ async fn a_toggle_is_stored_and_changes_the_view() {
     // Notification preferences are stored, shown and announced, and filter nothing.
     handle(&renderer, &home.toggle("U1", Toggle::NotifyOnFailure, true)).await.unwrap();
     assert!(home.store().get("U1").await.unwrap().unwrap().sub.preferences.notify_on_failure);
-    assert!(home.home_text("U1").contains("DM on failure: On"));
+    assert!(home.home_text("U1").contains("Notify failure: On"));
     let announced = home.announcements(5).await;
     let last = announced.last().unwrap();
     assert_eq!(last.revision, 5);
@@ -111,8 +194,8 @@ async fn concurrent_toggles_of_different_preferences_all_persist() {
     // The view on screen shows the final state, not one of the intermediate ones.
     let view = home.home("U1").unwrap();
     assert_eq!(metadata_rev(&view), 7);
-    for (_, label) in toggle_buttons(&view) {
-        assert!(label.ends_with(": On"), "{label}");
+    for ((_, label), t) in toggle_buttons(&view).into_iter().zip(Toggle::ALL) {
+        assert_eq!(label, t.button_label(true));
     }
     let announced = home.announcements(7).await;
     assert_eq!(announced.last().map(|a| a.revision), Some(7));

@@ -8,7 +8,7 @@
 use pulse_aws::s3json::{GzipJsonStore, S3JsonError};
 use pulse_contracts::praktika::EventFeed;
 
-pub use pulse_contracts::feed_layout::{FeedLocation, feed_key};
+pub use pulse_contracts::feed_layout::FeedLocation;
 
 /// A feed as read: its events (newest first) and the object's ETag (`None` when absent).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,7 +6,7 @@
 //! `feed.updated`; publishes `subscription.changed`.
 //!
 //! Pure logic (no I/O, unit-tested):
-//! - [`filters`]: the six toggles and the seed's filter semantics;
+//! - [`filters`]: the six toggles, their labels and praktika's filter rules of today;
 //! - [`render`]: feed + preferences + now → the Block Kit Home view, within Slack's limits;
 //! - [`subscriptions`]: subscribe / switch / unsubscribe / toggle as state transitions;
 //! - [`commands`]: which events are this service's and what each asks for;

@@ -5,14 +5,17 @@
 //! 1. a header and a one-line summary: whose feed, how many PRs, how many failing / running /
 //!    passing, so the state of everything is readable without scrolling;
 //! 2. the six toggles, the first `actions` block (`block_id` [`CONTROLS_BLOCK_ID`]), each
-//!    button saying `Label: On/Off` (green when on) and carrying the state a click asks for;
-//! 3. when filters hide anything, a line saying what and how much, so nothing vanishes silently;
-//! 4. per root PR, newest first: one section with the CI state emoji, the link to the PR (`#N`)
-//!    or the short sha for a merge, the title; the CI state and PR state in words, the workflow,
-//!    the repository and how long ago; the job summary (failed · dropped · running · ok ·
-//!    skipped, zero counts left out) with the report and run links; the failing job names
-//!    inline; then the nested PRs and merge results of that root as compact lines in a context
-//!    block; a divider after each group;
+//!    button naming what praktika's named with an unambiguous state ([`Toggle::button_label`]:
+//!    `Merged PRs: Shown`, `< 7d: Off`, ...; green when the preference is on) and carrying the
+//!    state a click asks for;
+//! 3. when filters hide anything ([`filters`]), a line saying what and how much, so nothing
+//!    vanishes silently;
+//! 4. per root ([`groups`]: parents resolved transitively, per repository), in feed order: one
+//!    section with the CI state emoji, the link to the PR (`#N`) or the short sha for a merge,
+//!    the title; the CI state and PR state in words, the workflow, the repository and how long
+//!    ago; the job summary with the report and run links; the failing job names inline; then
+//!    the nested PRs and merge results of that root, newest first, as compact lines in a
+//!    context block; a divider after each group;
 //! 5. a truncation notice when something did not fit, and a footer with the email followed,
 //!    since when, when the view was rendered (in the reader's time zone) and an Unsubscribe
 //!    button (with a confirmation).
@@ -21,6 +24,31 @@
 //! section and context text at most [`MAX_TEXT_CHARS`] characters (cut with `…`), and the
 //! serialized view under [`VIEW_BYTE_BUDGET`] bytes (Slack refuses about 250 kB). Groups are
 //! added whole, newest first, while they fit; what is left out is counted in the notice.
+//!
+//! ## Statuses
+//!
+//! Every status string is read in any letter case ([`pulse_contracts::praktika::StatusClass`]).
+//! The run's state ([`CiState`]) comes from `ci_status`: `RUNNING`/`PENDING` → 🟡 running (🔴
+//! "failing (still running)" once a job fails, as praktika's failure sign while running);
+//! `OK`/`success`/`XFAIL` → 🟢 passed; `FAIL`/`failure`/`ERROR` → 🔴 failed; `XPASS` → 🔴 "failed
+//! (XPASS: passed, expected to fail)", because praktika's `Result` counts XPASS as a failure and
+//! its view shows the failure sign; `ext.is_cancelled` → ⚪ cancelled whatever the status;
+//! `DROPPED` → ⚫, `SKIPPED` → ⚪; `UNKNOWN`, `""` and any other string → ❔ "CI state unknown"
+//! followed by what praktika wrote (`UNKNOWN`, "no status", the string), never a pass or a
+//! failure. praktika shows its failure sign for all of these but OK/success.
+//!
+//! The job summary ([`JobCounts`]) is praktika's `N failed · N dropped · N running · N ok · N
+//! skipped` (failed = FAIL/failure/ERROR, running = RUNNING/PENDING, ok = OK/success and XFAIL),
+//! followed by Pulse's `N xpass` and `N unknown` (UNKNOWN, `""`, any other string), where
+//! praktika counted those jobs nowhere. Zero counts are left out.
+//!
+//! ## Links, now that praktika compacts results
+//!
+//! Stored results keep only `name`, `status`, the jobs' `name`/`status` and
+//! `result.ext.report_url`; `result.links`, `start_time` and `duration` are gone. The PR link is
+//! `ext.change_url`, else `ext.run_url` (it was `result.links`); a merge links its sha the same
+//! way; the report is [`FeedEvent::report_url`] (`result.ext.report_url`, else
+//! `ext.report_url`); times come from the event's `timestamp` only.
 //!
 //! Compared with praktika's layout (`[workflow][repo]`, a bare summary, quoted children): the
 //! CI state is spelled out as well as shown by emoji, failing job names are inline, times are
@@ -36,7 +64,7 @@ use pulse_contracts::praktika::FeedEvent;
 use serde_json::{Value, json};
 
 use crate::actions::{SUBSCRIBE_ACTION_ID, UNSUBSCRIBE_ACTION_ID};
-use crate::filters::{self, HiddenCounts, Toggle};
+use crate::filters::{self, HiddenCounts, PrStatuses, Toggle};
 use groups::Group;
 use text::{CiState, JobCounts, cut, cut_in_place, push_escaped, push_link};
 
@@ -103,8 +131,9 @@ impl Rendered {
 
 /// Renders a subscriber's Home view. Pure and deterministic for a given model.
 pub fn home_view(model: &HomeModel<'_>) -> Rendered {
-    let (shown, hidden) = filters::apply(model.preferences, model.events, model.now);
-    let groups = groups::group(&shown);
+    let statuses = PrStatuses::of_feed(model.events);
+    let (shown, hidden) = filters::apply(model.preferences, model.events, &statuses, model.now);
+    let groups = groups::group(&shown, &statuses);
 
     let mut top = Vec::with_capacity(6);
     top.push(header("Your CI feed"));
@@ -149,10 +178,10 @@ pub fn home_view(model: &HomeModel<'_>) -> Rendered {
     }
     if groups_shown < groups.len() {
         body.push(context(format!(
-            ":scissors: Showing the newest {groups_shown} of {} PRs: Slack fits no more on one Home tab. Turn on *{}* or *{}* to shorten the list.",
+            ":scissors: Showing the newest {groups_shown} of {} PRs: Slack fits no more on one Home tab. Click *{}* or *{}* above to shorten the list.",
             groups.len(),
-            Toggle::ShowLast7d.label(),
-            Toggle::HideMergedPrs.label(),
+            Toggle::ShowLast7d.button_label(false),
+            Toggle::HideMergedPrs.button_label(false),
         )));
     }
 
@@ -260,7 +289,7 @@ fn controls(prefs: &Preferences) -> Value {
         .iter()
         .map(|&t| {
             let on = t.get(prefs);
-            let label = format!("{}: {}", t.label(), if on { "On" } else { "Off" });
+            let label = t.button_label(on);
             // The value is the state the click asks for, so a repeated click is idempotent.
             button(t.action_id(), &label, if on { "off" } else { "on" }, on.then_some("primary"))
         })
@@ -311,19 +340,16 @@ fn group_blocks(group: &Group<'_>, now: i64) -> Vec<Value> {
     blocks
 }
 
-/// `#N` linked to the PR, or the short sha linked to the commit for a merge result.
+/// `#N` for a PR, or the short sha (`commit` without one) for a merge result, linked to
+/// `ext.change_url`, else `ext.run_url` (praktika's compaction dropped `result.links`).
 fn push_event_link(out: &mut String, e: &FeedEvent) {
+    let url = [e.ext.change_url.as_str(), e.ext.run_url.as_str()].into_iter().find(|u| text::linkable(u).is_some()).unwrap_or("");
     if e.ext.pr_number > 0 {
-        let label = format!("#{}", e.ext.pr_number);
-        let url = Some(e.ext.change_url.as_str())
-            .filter(|u| !u.is_empty())
-            .or_else(|| e.result.links.iter().map(String::as_str).find(|l| l.contains("/pull/")))
-            .unwrap_or("");
-        push_link(out, url, &label);
+        push_link(out, url, &format!("#{}", e.ext.pr_number));
     } else {
-        let url = Some(e.ext.change_url.as_str()).filter(|u| !u.is_empty()).unwrap_or(&e.ext.run_url);
+        let sha = text::short_sha(&e.sha);
         out.push('`');
-        push_link(out, url, text::short_sha(&e.sha));
+        push_link(out, url, if sha.is_empty() { "commit" } else { sha });
         out.push('`');
     }
 }
@@ -349,12 +375,14 @@ fn head_text(group: &Group<'_>, now: i64) -> String {
     push_event_link(&mut t, e);
     t.push_str("* ");
     push_escaped(&mut t, &cut(title_of(e), MAX_TITLE_CHARS));
-    if !group.head_is_root && group.root_pr > 0 && e.ext.pr_number != group.root_pr {
-        let _ = write!(t, " _(of #{})_", group.root_pr);
+    if text::is_orphan_pr(e) {
+        let _ = write!(t, " _(of #{})_", e.ext.parent_pr_number);
     }
     t.push('\n');
 
-    let _ = write!(t, "*{}* · {}", state.label(), text::pr_state(e));
+    t.push('*');
+    text::push_ci_state(&mut t, state, &e.ci_status);
+    let _ = write!(t, "* · {}", text::pr_state(e, group.pr_status));
     if e.ext.pr_number == 0 && !e.ext.branch.is_empty() {
         t.push_str(" into `");
         push_escaped(&mut t, &cut(&e.ext.branch, 60));
@@ -383,19 +411,19 @@ fn head_text(group: &Group<'_>, now: i64) -> String {
         push_link(&mut t, &e.ext.run_url, "run");
     }
 
-    let failing = e.result.results.iter().filter(|j| j.status.is_failure());
+    let failing = e.jobs().iter().filter(|j| j.status.is_failing());
     if failing.clone().next().is_some() {
         t.push_str("\n:x: Failing: ");
         text::push_names(&mut t, failing.map(|j| j.name.as_str()), MAX_FAILING_NAMES, MAX_JOB_NAME_CHARS);
     }
     if state.is_in_flight() {
-        let running = e.result.results.iter().filter(|j| j.status.is_in_flight());
+        let running = e.jobs().iter().filter(|j| j.status.is_in_flight());
         if running.clone().next().is_some() {
             t.push_str("\n:hourglass_flowing_sand: Running: ");
             text::push_names(&mut t, running.map(|j| j.name.as_str()), MAX_RUNNING_NAMES, MAX_JOB_NAME_CHARS);
         }
     }
-    if e.ext.linked_pr_number > 0 && e.ext.linked_pr_number != group.root_pr {
+    if e.ext.linked_pr_number > 0 && e.ext.linked_pr_number != e.ext.pr_number && e.ext.linked_pr_number != e.ext.parent_pr_number {
         let _ = write!(t, "\n:link: Related: #{}", e.ext.linked_pr_number);
     }
     cut_in_place(&mut t, MAX_TEXT_CHARS);
@@ -424,7 +452,9 @@ fn children_text(group: &Group<'_>, now: i64) -> String {
         } else {
             push_escaped(&mut t, &cut(title_of(e), MAX_CHILD_TITLE_CHARS));
         }
-        let _ = write!(t, " · {} · ", state.label());
+        t.push_str(" · ");
+        text::push_ci_state(&mut t, state, &e.ci_status);
+        t.push_str(" · ");
         JobCounts::of(&e.result).push_summary(&mut t);
         if let Some(report) = text::report_url(e) {
             t.push_str(" · ");
@@ -432,7 +462,7 @@ fn children_text(group: &Group<'_>, now: i64) -> String {
         }
         t.push_str(" · ");
         t.push_str(&text::ago(now, e.timestamp));
-        let failing = e.result.results.iter().filter(|j| j.status.is_failure());
+        let failing = e.jobs().iter().filter(|j| j.status.is_failing());
         if failing.clone().next().is_some() {
             t.push_str(" · failing: ");
             text::push_names(&mut t, failing.map(|j| j.name.as_str()), 3, 60);

@@ -1,4 +1,5 @@
 use pulse_contracts::praktika::{EventKind, PrStatus, Status};
+use crate::filters::PrStatuses;
 use pulse_slack::SlackClient;
 use pulse_slack::fake::FakeSlack;
 
@@ -79,7 +80,7 @@ fn the_first_actions_block_holds_the_six_toggles_showing_their_state() {
             assert_eq!(button["action_id"], t.action_id());
             let on = t == toggle;
             let label = button["text"]["text"].as_str().unwrap();
-            assert_eq!(label, format!("{}: {}", t.label(), if on { "On" } else { "Off" }));
+            assert_eq!(label, t.button_label(on));
             assert_eq!(button["value"], if on { "off" } else { "on" }, "the value asks for the other state");
             assert_eq!(button.get("style").and_then(Value::as_str), on.then_some("primary"));
         }
@@ -90,7 +91,7 @@ fn the_first_actions_block_holds_the_six_toggles_showing_their_state() {
 fn an_open_pr_shows_state_link_title_workflow_repo_summary_and_report() {
     let e = with_jobs(
         event(91234, NOW - 300, Some(PrStatus::Open)),
-        &[("Style check", Status::Success), ("Fast test", Status::Success), ("Docs", Status::Skipped)],
+        &[("Style check", "OK"), ("Fast test", "success"), ("Docs", "SKIPPED")],
     );
     let view = render(&[e]).view;
     let s = section_about(&view, "#91234");
@@ -100,7 +101,8 @@ fn an_open_pr_shows_state_link_title_workflow_repo_summary_and_report() {
         "🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91234|#91234>* Improve thing number 91234"
     );
     assert_eq!(lines[1], "*CI passed* · open · `PR` · ClickHouse/ClickHouse · 5 min ago");
-    assert!(lines[2].starts_with("2 ok · 1 skipped · <https://reports.example.com/91234|report> · <https://github.com/ClickHouse/ClickHouse/actions/runs/"), "{}", lines[2]);
+    assert!(lines[2].starts_with("2 ok · 1 skipped · <https://reports.example.com/91234/"), "the result's report: {}", lines[2]);
+    assert!(lines[2].ends_with("|report> · <https://github.com/ClickHouse/ClickHouse/actions/runs/1091234|run>"), "{}", lines[2]);
     assert_eq!(lines.len(), 3, "no failure or running lines: {s}");
     let summary = all_text(&blocks(&view)[1]);
     assert!(summary.contains("Feed of *alice@clickhouse.com* · 1 PR · 🟢 1 passed"), "{summary}");
@@ -111,10 +113,10 @@ fn failures_show_the_failing_job_names_inline() {
     let e = with_jobs(
         event(7, NOW - 60, Some(PrStatus::Open)),
         &[
-            ("Stateless tests (amd_debug, parallel)", Status::Failure),
-            ("Build (arm_release)", Status::Dropped),
-            ("Integration tests", Status::Error),
-            ("Style check", Status::Success),
+            ("Stateless tests (amd_debug, parallel)", "FAIL"),
+            ("Build (arm_release)", "DROPPED"),
+            ("Integration tests", "error"),
+            ("Style check", "OK"),
         ],
     );
     let view = render(&[e]).view;
@@ -129,15 +131,15 @@ fn failures_show_the_failing_job_names_inline() {
 
 #[test]
 fn many_failures_are_capped_with_a_count() {
-    let jobs: Vec<(String, Status)> = (0..9).map(|i| (format!("job {i}"), Status::Failure)).collect();
-    let jobs: Vec<(&str, Status)> = jobs.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+    let jobs: Vec<String> = (0..9).map(|i| format!("job {i}")).collect();
+    let jobs: Vec<(&str, &str)> = jobs.iter().map(|n| (n.as_str(), "FAIL")).collect();
     let view = render(&[with_jobs(event(7, NOW, Some(PrStatus::Open)), &jobs)]).view;
     assert!(section_about(&view, "#7").contains("`job 4` +4 more"));
 }
 
 #[test]
 fn a_running_pr_shows_what_is_running() {
-    let e = with_jobs(event(8, NOW - 30, Some(PrStatus::Open)), &[("Style check", Status::Success), ("Fast test", Status::Running)]);
+    let e = with_jobs(event(8, NOW - 30, Some(PrStatus::Open)), &[("Style check", "OK"), ("Fast test", "RUNNING")]);
     assert_eq!(e.kind, EventKind::Running);
     let view = render(&[e]).view;
     let s = section_about(&view, "#8");
@@ -147,16 +149,16 @@ fn a_running_pr_shows_what_is_running() {
     assert!(s.contains(":hourglass_flowing_sand: Running: `Fast test`"), "{s}");
     assert!(s.contains("just now"), "{s}");
 
-    let failing = with_jobs(event(9, NOW - 30, Some(PrStatus::Open)), &[("Fast test", Status::Failure), ("Build", Status::Running)]);
+    let failing = with_jobs(event(9, NOW - 30, Some(PrStatus::Open)), &[("Fast test", "FAIL"), ("Build", "Running")]);
     let s = section_about(&render(&[failing]).view, "#9");
     assert!(s.starts_with("🔴 ") && s.contains("*CI failing (still running)*"), "{s}");
 }
 
 #[test]
 fn a_cancelled_run_says_cancelled_not_failed() {
-    let mut e = with_jobs(event(10, NOW - 13 * 3600, Some(PrStatus::Open)), &[("Fast test", Status::Running)]);
-    e.kind = EventKind::Running;
-    e.ci_status = Status::Failure;
+    let mut e = with_jobs(event(10, NOW - 13 * 3600, Some(PrStatus::Open)), &[("Fast test", "RUNNING")]);
+    e.kind = EventKind::Completed;
+    e.ci_status = Status::new(Status::FAIL);
     e.ext.is_cancelled = true;
     let s = section_about(&render(&[e]).view, "#10");
     assert!(s.starts_with("⚪ "), "{s}");
@@ -169,13 +171,13 @@ fn a_merged_pr_with_its_merge_result_and_backport() {
     let events = [
         nested_pr(91240, 91234, NOW - 100),
         merge_result("9b1e44c07d2a5f6e8d3c1b0a9e8f7d6c5b4a3921", 91234, NOW - 200),
-        event(91234, NOW - 3000, Some(PrStatus::Merged)),
+        event(91234, NOW - 3000, Some(PrStatus::Open)),
     ];
     let rendered = render(&events);
     let view = rendered.view;
     assert_eq!(rendered.groups_total, 1, "one root PR");
     let head = section_about(&view, "#91234");
-    assert!(head.contains("*CI passed* · merged"), "{head}");
+    assert!(head.contains("*CI passed* · merged"), "its merge-result child makes the root merged: {head}");
     // The children sit right under the root, in a context block, newest first.
     let at = blocks(&view).iter().position(|b| b["type"] == "section" && b["text"]["text"].as_str().unwrap().contains("#91234")).unwrap();
     let children = &blocks(&view)[at + 1];
@@ -250,7 +252,7 @@ fn toggles_filter_the_view_and_say_what_they_hid() {
     for t in [Toggle::NotifyOnComplete, Toggle::NotifyOnFailure] {
         let v = all_text(&with(t));
         assert!(v.contains("|#5>") && v.contains("9b1e44c0") && v.contains("|#91240>"), "{t:?} filters nothing");
-        assert!(v.contains(&format!("{}: On", t.label())));
+        assert!(v.contains(&t.button_label(true)));
     }
 }
 
@@ -298,7 +300,7 @@ fn five_hundred_events_fit_in_100_blocks_with_a_truncation_notice() {
     );
     // The newest group comes first, right after the controls.
     let refs: Vec<&FeedEvent> = feed.iter().collect();
-    let newest = groups::group(&refs)[0].head;
+    let newest = groups::group(&refs, &PrStatuses::of_feed(&feed))[0].head;
     let mut link = String::new();
     push_event_link(&mut link, newest);
     let first_group = blocks(view).iter().skip_while(|b| b["type"] != "divider").nth(1).unwrap();
@@ -323,7 +325,7 @@ fn the_view_stays_under_slacks_size_limit_whatever_the_feed() {
     // Huge titles, long job names and many children in every group: bytes, not blocks, limit.
     let mut feed = Vec::new();
     for g in 0..60u64 {
-        let mut root = with_jobs(event(1000 + g, NOW - g as i64 * 60, Some(PrStatus::Open)), &[("x".repeat(400).as_str(), Status::Failure); 6]);
+        let mut root = with_jobs(event(1000 + g, NOW - g as i64 * 60, Some(PrStatus::Open)), &[("x".repeat(400).as_str(), "FAIL"); 6]);
         root.ext.pr_title = "Ω".repeat(3000);
         root.ext.repo_name = "r".repeat(500);
         feed.push(root);
@@ -348,7 +350,7 @@ fn the_not_subscribed_view_explains_how_to_subscribe() {
     let actions = controls_block(&view);
     assert_eq!(actions["elements"][0]["action_id"], SUBSCRIBE_ACTION_ID);
     assert_eq!(actions["elements"][0]["text"]["text"], "Subscribe");
-    assert!(!text.contains("Hide merged PRs"), "no toggles without a subscription");
+    assert!(!text.contains("Merged PRs:"), "no toggles without a subscription");
     assert_within_limits(&view);
 }
 
@@ -381,4 +383,118 @@ async fn the_fake_slack_accepts_every_rendered_view() {
     for (i, view) in views.into_iter().enumerate() {
         client.views_publish("U1", view, None).await.unwrap_or_else(|e| panic!("view {i} rejected: {e}"));
     }
+}
+
+#[test]
+fn the_default_view_shows_praktikas_toggle_names_with_unambiguous_states() {
+    let view = render(&[event(1, NOW, Some(PrStatus::Open))]).view;
+    let labels: Vec<&str> = controls_block(&view)["elements"].as_array().unwrap().iter().map(|b| b["text"]["text"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]);
+}
+
+#[test]
+fn every_job_status_in_any_case_is_counted_and_none_vanishes() {
+    let statuses = [
+        "OK", "ok", "Success", "XFAIL", "xfail", // ok
+        "FAIL", "failure", "Error", // failed
+        "DROPPED", "dropped", // dropped
+        "RUNNING", "pending", // running
+        "SKIPPED", "Skipped", // skipped
+        "XPASS", "xPass", // xpass
+        "UNKNOWN", "", "weird", // unknown
+    ];
+    let names: Vec<String> = (0..statuses.len()).map(|i| format!("job {i}")).collect();
+    let jobs: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(statuses).collect();
+    let mut e = with_jobs(event(12, NOW - 60, Some(PrStatus::Open)), &jobs);
+    e.ci_status = Status::new("fail");
+    let s = section_about(&render(&[e.clone()]).view, "#12");
+    assert!(s.contains("*3 failed* · 2 dropped · 2 running · 5 ok · 2 skipped · 2 xpass · 3 unknown · <"), "{s}");
+    assert_eq!(text::JobCounts::of(&e.result).total(), statuses.len(), "every job is in one bucket");
+    assert!(s.contains(":x: Failing: `job 5`, `job 6`, `job 7`"), "FAIL, failure and Error are failing; XPASS is not: {s}");
+}
+
+#[test]
+fn the_run_state_follows_ci_status_in_any_case() {
+    let cases = [
+        ("OK", "🟢", "*CI passed*"),
+        ("success", "🟢", "*CI passed*"),
+        ("XFail", "🟢", "*CI passed*"),
+        ("FAIL", "🔴", "*CI failed*"),
+        ("failure", "🔴", "*CI failed*"),
+        ("ERROR", "🔴", "*CI failed*"),
+        ("XPASS", "🔴", "*CI failed (XPASS: passed, expected to fail)*"),
+        ("running", "🟡", "*CI running*"),
+        ("PENDING", "🟡", "*CI pending*"),
+        ("Dropped", "⚫", "*CI dropped*"),
+        ("SKIPPED", "⚪", "*CI skipped*"),
+        ("UNKNOWN", "❔", "*CI state unknown (`UNKNOWN`)*"),
+        ("", "❔", "*CI state unknown (no status)*"),
+        ("stale", "❔", "*CI state unknown (`stale`)*"),
+    ];
+    for (status, emoji, words) in cases {
+        let mut e = event(13, NOW - 60, Some(PrStatus::Open));
+        e.ci_status = Status::new(status);
+        let s = section_about(&render(&[e]).view, "#13");
+        assert!(s.starts_with(&format!("{emoji} ")), "{status:?}: {s}");
+        assert!(s.contains(&format!("\n{words} · open")), "{status:?}: {s}");
+    }
+}
+
+#[test]
+fn links_use_change_url_then_run_url_and_the_report_falls_back_to_ext() {
+    let mut e = event(14, NOW, Some(PrStatus::Open));
+    e.ext.change_url = String::new();
+    e.result.ext = None;
+    let s = section_about(&render(&[e]).view, "#14");
+    assert!(s.contains("*<https://github.com/ClickHouse/ClickHouse/actions/runs/1000014|#14>*"), "run_url links the PR: {s}");
+    assert!(s.contains("<https://reports.example.com/14|report>"), "ext.report_url: {s}");
+
+    let mut bare = merge_result("", 0, NOW);
+    bare.ext.change_url = String::new();
+    bare.ext.run_url = String::new();
+    let s = sections(&render(&[bare]).view).into_iter().find(|s| s.contains("`commit`")).expect("a merge without sha says commit");
+    assert!(s.starts_with("🟢 *`commit`*"), "{s}");
+}
+
+#[test]
+fn a_nested_chain_renders_under_its_ultimate_root_and_a_toggle_reshapes_it() {
+    // #3 → #2 → #1, a merge result of #2 on master.
+    let events = [nested_pr(3, 2, NOW - 10), merge_result("aaaaaaaa11", 2, NOW - 20), nested_pr(2, 1, NOW - 30), event(1, NOW - 40, None)];
+    let view = render(&events).view;
+    let head = section_about(&view, "|#1>");
+    assert!(head.contains("· merged"), "merged by the merge result two levels down: {head}");
+    let children = all_text(&view);
+    let at = |needle: &str| children.find(needle).unwrap_or_else(|| panic!("{needle} in {children}"));
+    assert!(at("|#1>") < at("|#3>") && at("|#3>") < at("aaaaaaaa") && at("aaaaaaaa") < at("|#2>"), "children newest first: {children}");
+    assert_eq!(render(&events).groups_total, 1);
+
+    // Hiding auxiliary PRs removes #2 and #3: the merge result's parent is gone, so it is a root.
+    let p = Preferences { hide_secondary_prs: true, ..Preferences::default() };
+    let rendered = render_with(&events, &p);
+    assert_eq!(rendered.groups_total, 2);
+    let v = all_text(&rendered.view);
+    assert!(!v.contains("|#2>") && !v.contains("|#3>") && v.contains("2 auxiliary PRs"), "{v}");
+}
+
+#[test]
+fn the_contract_example_with_every_status_of_today_renders_as_a_user_reads_it() {
+    let doc: Value = serde_json::from_str(include_str!("../../../../contracts/examples/ci.workflow.v1/completed-today-every-status.json")).unwrap();
+    let e: FeedEvent = serde_json::from_value(doc["detail"].clone()).unwrap();
+    let now = e.timestamp + 600;
+    let events = [e];
+    let view = home_view(&HomeModel {
+        email: EMAIL,
+        preferences: &Preferences::default(),
+        subscribed_at: None,
+        events: &events,
+        now,
+        notice: None,
+        private_metadata: None,
+    })
+    .view;
+    let s = section_about(&view, "#91301");
+    assert!(s.starts_with("🔴 *<https://github.com/ClickHouse/ClickHouse/pull/91301|#91301>* Vectorize arrayFold"), "{s}");
+    assert!(s.contains("*CI failed* · open · `PR` · ClickHouse/ClickHouse · 10 min ago"), "{s}");
+    assert!(s.contains("*2 failed* · 1 dropped · 2 ok · 1 skipped · 1 xpass · 2 unknown · <https://s3.amazonaws.com/clickhouse-test-reports/json.html?PR=91301&amp;sha="), "{s}");
+    assert!(s.contains(":x: Failing: `Fast test`, `Build (amd_debug)`"), "{s}");
 }

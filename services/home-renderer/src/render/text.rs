@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use pulse_contracts::praktika::{EventKind, FeedEvent, PrStatus, RunResult, Status};
+use pulse_contracts::praktika::{FeedEvent, PrStatus, RunResult, Status, StatusClass};
 
 /// The ellipsis that marks cut text.
 pub const ELLIPSIS: char = '…';
@@ -112,45 +112,54 @@ pub fn slack_date(unix: i64, fallback: &str) -> String {
     format!("<!date^{unix}^{{date_short_pretty}} at {{time}}|{}>", escape(fallback))
 }
 
-/// How a run is doing, in one emoji and one word.
+/// How a run is doing, in one emoji and a few words, from its `ci_status` (any letter case),
+/// `ext.is_cancelled` and, while in flight, whether a job already fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CiState {
+    /// `OK`, `success`, `XFAIL`.
     Passed,
+    /// `FAIL`, `failure`, `ERROR`.
     Failed,
-    /// Still running, with a job already failed.
+    /// `XPASS`: passed though expected to fail, which praktika's `Result` counts as a failure.
+    UnexpectedPass,
+    /// Still running or pending, with a job already failing.
     Failing,
     Running,
     Pending,
+    /// `ext.is_cancelled` (praktika's stale-run rule: `FAIL` + cancelled).
     Cancelled,
     Dropped,
     Skipped,
+    /// `UNKNOWN`, the empty string, or any other string.
+    Unknown,
 }
 
 impl CiState {
     pub fn of(event: &FeedEvent) -> CiState {
-        let status = event.ci_status;
         if event.ext.is_cancelled {
             return CiState::Cancelled;
         }
-        let in_flight = event.kind == EventKind::Running || status.is_in_flight();
-        match status {
-            s if s.is_failure() && in_flight => CiState::Failing,
-            s if s.is_failure() => CiState::Failed,
-            Status::Pending => CiState::Pending,
-            _ if in_flight => CiState::Running,
-            s if s.is_success() => CiState::Passed,
-            Status::Dropped => CiState::Dropped,
-            _ => CiState::Skipped,
+        match event.ci_status.class() {
+            StatusClass::Running | StatusClass::Pending if event.has_failing_job() => CiState::Failing,
+            StatusClass::Running => CiState::Running,
+            StatusClass::Pending => CiState::Pending,
+            StatusClass::Ok | StatusClass::XFail => CiState::Passed,
+            StatusClass::Fail | StatusClass::Error => CiState::Failed,
+            StatusClass::XPass => CiState::UnexpectedPass,
+            StatusClass::Dropped => CiState::Dropped,
+            StatusClass::Skipped => CiState::Skipped,
+            StatusClass::Unknown | StatusClass::Missing | StatusClass::Other => CiState::Unknown,
         }
     }
 
     pub fn emoji(self) -> &'static str {
         match self {
             CiState::Passed => "🟢",
-            CiState::Failed | CiState::Failing => "🔴",
+            CiState::Failed | CiState::Failing | CiState::UnexpectedPass => "🔴",
             CiState::Running | CiState::Pending => "🟡",
             CiState::Cancelled | CiState::Skipped => "⚪",
             CiState::Dropped => "⚫",
+            CiState::Unknown => "❔",
         }
     }
 
@@ -158,17 +167,19 @@ impl CiState {
         match self {
             CiState::Passed => "CI passed",
             CiState::Failed => "CI failed",
+            CiState::UnexpectedPass => "CI failed (XPASS: passed, expected to fail)",
             CiState::Failing => "CI failing (still running)",
             CiState::Running => "CI running",
             CiState::Pending => "CI pending",
             CiState::Cancelled => "CI cancelled",
             CiState::Dropped => "CI dropped",
             CiState::Skipped => "CI skipped",
+            CiState::Unknown => "CI state unknown",
         }
     }
 
     pub fn is_bad(self) -> bool {
-        matches!(self, CiState::Failed | CiState::Failing)
+        matches!(self, CiState::Failed | CiState::Failing | CiState::UnexpectedPass)
     }
 
     pub fn is_in_flight(self) -> bool {
@@ -176,19 +187,40 @@ impl CiState {
     }
 }
 
-/// The PR's state in words (`open`, `in merge queue`, `merged`); merge results say `merged`.
-pub fn pr_state(event: &FeedEvent) -> &'static str {
-    if event.ext.pr_number == 0 {
-        return "merged";
-    }
-    match event.ext.pr_status {
-        Some(PrStatus::Merged) => "merged",
-        Some(PrStatus::Queued) => "in merge queue",
-        Some(PrStatus::Open) | None => "open",
+/// Appends the CI state in words; an unknown state says what praktika wrote (`UNKNOWN`,
+/// `(no status)` for the empty string, or the string itself), so nothing reads as a pass.
+pub fn push_ci_state(out: &mut String, state: CiState, status: &Status) {
+    out.push_str(state.label());
+    if state == CiState::Unknown {
+        if status.as_str().is_empty() {
+            out.push_str(" (no status)");
+        } else {
+            out.push_str(" (`");
+            push_escaped(out, &cut(&status.as_str().replace('`', "'"), 40));
+            out.push_str("`)");
+        }
     }
 }
 
-/// Job counts of a run (its direct `results`).
+/// The PR's state in words (`open`, `in merge queue`, `merged`), given its PR status (stored,
+/// inferred, or merged by its group); merge results say `merged`.
+pub fn pr_state(event: &FeedEvent, status: PrStatus) -> &'static str {
+    if event.ext.pr_number == 0 {
+        return "merged";
+    }
+    match status {
+        PrStatus::Merged => "merged",
+        PrStatus::Queued => "in merge queue",
+        PrStatus::Open => "open",
+    }
+}
+
+/// Job counts of a run (its direct `results`), every job in exactly one bucket.
+///
+/// praktika's five (`failed` = FAIL/failure/ERROR, `dropped`, `running` = RUNNING/PENDING,
+/// `ok` = OK/success, `skipped`), with `XFAIL` counted as ok (praktika's `is_success`), plus
+/// two of Pulse's own so that no job silently vanishes from the counts as in praktika's view:
+/// `xpass` (`XPASS`) and `unknown` (`UNKNOWN`, the empty string, any other string).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JobCounts {
     pub failed: usize,
@@ -196,34 +228,35 @@ pub struct JobCounts {
     pub running: usize,
     pub ok: usize,
     pub skipped: usize,
+    pub xpass: usize,
+    pub unknown: usize,
 }
 
 impl JobCounts {
     pub fn of(result: &RunResult) -> JobCounts {
         let mut c = JobCounts::default();
-        for job in &result.results {
-            let s = job.status;
-            if s.is_failure() {
-                c.failed += 1;
-            } else if s == Status::Dropped {
-                c.dropped += 1;
-            } else if s.is_in_flight() {
-                c.running += 1;
-            } else if s.is_success() {
-                c.ok += 1;
-            } else if s.is_skipped() {
-                c.skipped += 1;
-            }
+        for job in result.jobs() {
+            let bucket = match job.status.class() {
+                StatusClass::Fail | StatusClass::Error => &mut c.failed,
+                StatusClass::Dropped => &mut c.dropped,
+                StatusClass::Running | StatusClass::Pending => &mut c.running,
+                StatusClass::Ok | StatusClass::XFail => &mut c.ok,
+                StatusClass::Skipped => &mut c.skipped,
+                StatusClass::XPass => &mut c.xpass,
+                StatusClass::Unknown | StatusClass::Missing | StatusClass::Other => &mut c.unknown,
+            };
+            *bucket += 1;
         }
         c
     }
 
     pub fn total(&self) -> usize {
-        self.failed + self.dropped + self.running + self.ok + self.skipped
+        self.failed + self.dropped + self.running + self.ok + self.skipped + self.xpass + self.unknown
     }
 
-    /// `2 failed · 1 dropped · 30 ok` in praktika's order (failed, dropped, running, ok,
-    /// skipped), zero counts left out so the eye lands on what matters; `no jobs yet` when empty.
+    /// `*2 failed* · 1 dropped · 30 ok · 1 xpass · 1 unknown` in praktika's order (failed,
+    /// dropped, running, ok, skipped), then Pulse's xpass and unknown; zero counts left out so
+    /// the eye lands on what matters; `no jobs yet` when there are none.
     pub fn push_summary(&self, out: &mut String) {
         let parts = [
             (self.failed, "failed"),
@@ -231,6 +264,8 @@ impl JobCounts {
             (self.running, "running"),
             (self.ok, "ok"),
             (self.skipped, "skipped"),
+            (self.xpass, "xpass"),
+            (self.unknown, "unknown"),
         ];
         let mut first = true;
         for (n, word) in parts {
@@ -253,12 +288,15 @@ impl JobCounts {
     }
 }
 
-/// The report link of an event: `ext.report_url`, else the result's `ext.report_url`.
+/// The report link of an event ([`FeedEvent::report_url`]: `result.ext.report_url`, else
+/// `ext.report_url`), when Slack can link it.
 pub fn report_url(event: &FeedEvent) -> Option<&str> {
-    let from_ext = Some(event.ext.report_url.as_str()).filter(|u| !u.is_empty());
-    from_ext
-        .or_else(|| event.result.ext.get("report_url").and_then(|v| v.as_str()))
-        .and_then(linkable)
+    event.report_url().and_then(linkable)
+}
+
+/// A nested PR shown as a root because its parent is not in the view: it says whose it is.
+pub fn is_orphan_pr(event: &FeedEvent) -> bool {
+    event.ext.pr_number > 0 && event.ext.parent_pr_number > 0 && event.ext.parent_pr_number != event.ext.pr_number
 }
 
 /// The first 8 characters of a sha.
@@ -335,8 +373,8 @@ mod tests {
     #[test]
     fn summary_skips_zero_counts() {
         let mut out = String::new();
-        JobCounts { failed: 2, dropped: 0, running: 1, ok: 30, skipped: 0 }.push_summary(&mut out);
-        assert_eq!(out, "*2 failed* · 1 running · 30 ok");
+        JobCounts { failed: 2, running: 1, ok: 30, unknown: 1, ..JobCounts::default() }.push_summary(&mut out);
+        assert_eq!(out, "*2 failed* · 1 running · 30 ok · 1 unknown");
         let mut out = String::new();
         JobCounts::default().push_summary(&mut out);
         assert_eq!(out, "no jobs yet");
