@@ -199,19 +199,25 @@ impl<'de> Deserialize<'de> for Status {
 /// praktika's `Result.to_dict()`: the workflow result, whose `results` are the jobs.
 ///
 /// Fields Pulse does not interpret (`start_time`, `duration`, `links`, `files`, `info`, ... of
-/// an uncompacted result) are kept in `extra` until [`RunResult::compact`] drops them.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// an uncompacted result) are kept in `extra` until [`RunResult::compact`] drops them. A feed
+/// holds tens of thousands of these, so it is deserialized by hand (see [`lenient::run_result`])
+/// rather than through serde's `flatten`, which buffers every map twice.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunResult {
-    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    #[serde(default)]
     pub status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::results")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<RunResult>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::object")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<Map<String, Value>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RunResult {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(lenient::RunResultVisitor)
+    }
 }
 
 /// The keys of a result that praktika's feed compaction removes.
@@ -368,18 +374,12 @@ impl FeedEvent {
 /// Deserializers that accept what praktika's Python may leave in a field (`null`, a float for
 /// an int) instead of failing the whole feed.
 mod lenient {
-    use super::{PrStatus, RunResult};
-    use serde::de::{Deserialize, Deserializer, Error};
+    use super::{PrStatus, RunResult, Status};
+    use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use serde_json::{Map, Value};
 
     pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(match Value::deserialize(d)? {
-            Value::String(s) => s,
-            Value::Null => String::new(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            other => return Err(D::Error::custom(format!("expected a string, found {other}"))),
-        })
+        LenientString::deserialize(d).map(|s| s.0)
     }
 
     pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
@@ -432,18 +432,146 @@ mod lenient {
         })
     }
 
-    /// Job results; entries that are not objects are skipped, as praktika's compaction skips them.
-    pub fn results<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RunResult>>, D::Error> {
-        Ok(match Option::<Vec<Value>>::deserialize(d)? {
-            None => None,
-            Some(items) => Some(
-                items
-                    .into_iter()
-                    .filter(Value::is_object)
-                    .map(|v| RunResult::deserialize(v).map_err(D::Error::custom))
-                    .collect::<Result<_, _>>()?,
-            ),
-        })
+    /// Reads a result map key by key: the four known fields leniently, the rest into `extra`.
+    pub struct RunResultVisitor;
+
+    impl<'de> Visitor<'de> for RunResultVisitor {
+        type Value = RunResult;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a praktika result object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RunResult, A::Error> {
+            let mut result = RunResult::default();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "name" => result.name = map.next_value::<LenientString>()?.0,
+                    "status" => result.status = Status(map.next_value::<LenientString>()?.0),
+                    "results" => result.results = map.next_value::<Option<Jobs>>()?.map(|j| j.0),
+                    "ext" => result.ext = map.next_value::<LenientObject>()?.0,
+                    _ => {
+                        let value: Value = map.next_value()?;
+                        result.extra.insert(key.into_owned(), value);
+                    }
+                }
+            }
+            Ok(result)
+        }
+    }
+
+    /// A list of job results; entries that are not objects are skipped, as praktika's
+    /// compaction skips them.
+    struct Jobs(Vec<RunResult>);
+
+    impl<'de> Deserialize<'de> for Jobs {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct JobsVisitor;
+            impl<'de> Visitor<'de> for JobsVisitor {
+                type Value = Jobs;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a list of job results")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Jobs, A::Error> {
+                    let mut jobs = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                    while let Some(job) = seq.next_element::<MaybeJob>()? {
+                        jobs.extend(job.0);
+                    }
+                    Ok(Jobs(jobs))
+                }
+            }
+            d.deserialize_seq(JobsVisitor)
+        }
+    }
+
+    /// An element of `results`: a result object, or anything else (skipped).
+    struct MaybeJob(Option<RunResult>);
+
+    impl<'de> Deserialize<'de> for MaybeJob {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct MaybeJobVisitor;
+            impl<'de> Visitor<'de> for MaybeJobVisitor {
+                type Value = MaybeJob;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a job result")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeJob, A::Error> {
+                    RunResultVisitor.visit_map(map).map(|r| MaybeJob(Some(r)))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeJob, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(MaybeJob(None))
+                }
+                fn visit_str<E: Error>(self, _: &str) -> Result<MaybeJob, E> {
+                    Ok(MaybeJob(None))
+                }
+                fn visit_i64<E: Error>(self, _: i64) -> Result<MaybeJob, E> {
+                    Ok(MaybeJob(None))
+                }
+                fn visit_u64<E: Error>(self, _: u64) -> Result<MaybeJob, E> {
+                    Ok(MaybeJob(None))
+                }
+                fn visit_f64<E: Error>(self, _: f64) -> Result<MaybeJob, E> {
+                    Ok(MaybeJob(None))
+                }
+                fn visit_bool<E: Error>(self, _: bool) -> Result<MaybeJob, E> {
+                    Ok(MaybeJob(None))
+                }
+                fn visit_unit<E: Error>(self) -> Result<MaybeJob, E> {
+                    Ok(MaybeJob(None))
+                }
+            }
+            d.deserialize_any(MaybeJobVisitor)
+        }
+    }
+
+    /// A string field: a string as is, `null` as "", a number or boolean as its text.
+    struct LenientString(String);
+
+    impl<'de> Deserialize<'de> for LenientString {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = LenientString;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_str<E: Error>(self, v: &str) -> Result<LenientString, E> {
+                    Ok(LenientString(v.to_owned()))
+                }
+                fn visit_string<E: Error>(self, v: String) -> Result<LenientString, E> {
+                    Ok(LenientString(v))
+                }
+                fn visit_unit<E: Error>(self) -> Result<LenientString, E> {
+                    Ok(LenientString(String::new()))
+                }
+                fn visit_none<E: Error>(self) -> Result<LenientString, E> {
+                    Ok(LenientString(String::new()))
+                }
+                fn visit_i64<E: Error>(self, v: i64) -> Result<LenientString, E> {
+                    Ok(LenientString(v.to_string()))
+                }
+                fn visit_u64<E: Error>(self, v: u64) -> Result<LenientString, E> {
+                    Ok(LenientString(v.to_string()))
+                }
+                fn visit_f64<E: Error>(self, v: f64) -> Result<LenientString, E> {
+                    Ok(LenientString(v.to_string()))
+                }
+                fn visit_bool<E: Error>(self, v: bool) -> Result<LenientString, E> {
+                    Ok(LenientString(v.to_string()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// An object field: `null` (or absent) as `None`.
+    struct LenientObject(Option<Map<String, Value>>);
+
+    impl<'de> Deserialize<'de> for LenientObject {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            object(d).map(LenientObject)
+        }
     }
 
     /// `open`, `queued`, `merged` in any case; anything else reads as absent, and praktika's
