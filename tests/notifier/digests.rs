@@ -9,7 +9,7 @@ use pulse_contracts::praktika::EventFeed;
 use pulse_contracts::{DigestPeriod, DigestSchedule, Event};
 use pulse_aws::secrets::Secrets;
 use pulse_notifier::config::Config;
-use pulse_notifier::digest::feed_key;
+use pulse_contracts::feed_layout::FeedLocation;
 use pulse_notifier::digest_run::{ExternalSinks, Feeds};
 use pulse_notifier::sinks::{Discord, Email};
 use pulse_slack::fake::{DISCORD_METHOD, Fault};
@@ -22,17 +22,19 @@ const ALICE: &str = "alice@clickhouse.com";
 async fn a_daily_tick_sends_one_digest_per_subscriber_and_purges_expired_subscriptions() {
     let stack = Stack::deploy().await;
     let feeds = GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket());
-    let notifier = stack.notifier().with_feeds(Feeds { store: feeds.clone(), prefix: String::new() });
+    let notifier = stack.notifier().with_feeds(Feeds { store: feeds.clone(), location: FeedLocation::own_bucket(stack.names.feed_bucket()) });
     let now = chrono::Utc::now();
 
     // Alice's feed: one failed run an hour ago, one three days ago (outside the daily period).
     let Event::FeedUpdatedV1(update) = example("feed.updated", "new-failure").detail else { unreachable!() };
     let mut recent = update.newest_event.clone();
     recent.timestamp = now.timestamp() - 3600;
+    // Stored as praktika stores it: compacted, no durations.
+    recent.result.compact();
     let mut old = recent.clone();
     old.timestamp -= 3 * 86_400;
     old.ext.pr_number = 1;
-    feeds.put(&feed_key("", ALICE), &EventFeed { events: vec![recent, old] }, Precondition::None).await.expect("write feed");
+    feeds.put(&FeedLocation::own_bucket(stack.names.feed_bucket()).key(ALICE), &EventFeed { events: vec![recent, old] }, Precondition::None).await.expect("write feed");
 
     // U2CERLKJA wants a daily digest; Bob unsubscribed 40 days ago.
     let mut alice_sub = example("subscription.changed", "subscribed");
@@ -57,6 +59,7 @@ async fn a_daily_tick_sends_one_digest_per_subscriber_and_purges_expired_subscri
     let shown = dms[0].to_string();
     assert!(shown.contains("Daily CI digest for alice@clickhouse.com: 1 runs, 1 failed"), "{shown}");
     assert!(shown.contains("Stateless tests (amd_debug, parallel) — 1×"), "{shown}");
+    assert!(shown.contains("Still red") && shown.contains("#91234 Speed up parallel replicas for FINAL queries — 1 failing job"), "{shown}");
 
     // Bob's soft-deleted row is gone and the purge is in the audit log.
     let store = stack.store();
@@ -85,7 +88,7 @@ async fn discord_and_email_digests_are_delivered_once_and_the_webhook_url_never_
     let Event::FeedUpdatedV1(update) = example("feed.updated", "new-failure").detail else { unreachable!() };
     let mut recent = update.newest_event.clone();
     recent.timestamp = now.timestamp() - 3600;
-    feeds.put(&feed_key("", ALICE), &EventFeed { events: vec![recent] }, Precondition::None).await.expect("write feed");
+    feeds.put(&FeedLocation::own_bucket(stack.names.feed_bucket()).key(ALICE), &EventFeed { events: vec![recent] }, Precondition::None).await.expect("write feed");
 
     // The webhook URL is a secret in SSM; the sender a verified SES identity.
     let webhook = stack.slack.discord_webhook_url("4242");
@@ -119,7 +122,7 @@ async fn discord_and_email_digests_are_delivered_once_and_the_webhook_url_never_
     };
     let notifier = stack
         .notifier_with(routing, Duration::from_millis(50))
-        .with_feeds(Feeds { store: feeds.clone(), prefix: String::new() })
+        .with_feeds(Feeds { store: feeds.clone(), location: FeedLocation::own_bucket(stack.names.feed_bucket()) })
         .with_external_sinks(sinks);
 
     // Discord rate-limits the first execution; the tick arrives twice.
@@ -175,7 +178,7 @@ async fn an_email_digest_from_an_unverified_sender_is_refused_retried_and_not_lo
     };
     let notifier = stack
         .notifier_with(routing, Duration::from_millis(50))
-        .with_feeds(Feeds { store: feeds, prefix: String::new() })
+        .with_feeds(Feeds { store: feeds, location: FeedLocation::own_bucket(stack.names.feed_bucket()) })
         .with_external_sinks(sinks);
     let mut tick = example("digest.tick", "daily");
     let Event::DigestTickV1(ref mut t) = tick.detail else { unreachable!() };

@@ -1,8 +1,11 @@
-//! Personal DMs on `feed.updated`: one per (user, praktika key), whatever happens on the way.
+//! Personal DMs on `feed.updated`: one per (user, praktika key), whatever happens on the way;
+//! one DM per run when both "complete" and "failure" apply, stating the real outcome.
 
 use std::time::Duration;
 
-use pulse_contracts::{Event, SubscriptionChanged};
+use pulse_contracts::praktika::{RunResult, Status};
+use pulse_contracts::{Envelope, Event, SubscriptionChanged};
+use pulse_notifier::dm::DmKind;
 use pulse_slack::fake::Fault;
 
 use crate::harness::{Stack, again, example};
@@ -10,20 +13,63 @@ use crate::harness::{Stack, again, example};
 const USER: &str = "U2CERLKJA";
 const DM: &str = "DU2CERLKJA";
 
-fn subscription(revision: u64, notify_on_failure: bool) -> pulse_contracts::Envelope<Event> {
+fn subscription(revision: u64, notify_on_failure: bool) -> Envelope<Event> {
+    subscription_with(revision, false, notify_on_failure)
+}
+
+fn subscription_with(revision: u64, notify_on_complete: bool, notify_on_failure: bool) -> Envelope<Event> {
     let mut env = example("subscription.changed", "subscribed");
     let Event::SubscriptionChangedV1(ref mut sub) = env.detail else { unreachable!() };
     let sub: &mut SubscriptionChanged = sub;
     sub.revision = revision;
+    sub.preferences.notify_on_complete = notify_on_complete;
     sub.preferences.notify_on_failure = notify_on_failure;
     env.dedup_key = format!("subscription.changed:{USER}:{revision}");
     env
 }
 
+/// The ledger key of `update`'s DM of `kind` to [`USER`].
+fn key_of(update: &Envelope<Event>, kind: DmKind) -> String {
+    let Event::FeedUpdatedV1(ref u) = update.detail else { unreachable!() };
+    pulse_notifier::dm::ledger_key(USER, kind, u.email.as_str(), &u.newest_event)
+}
+
 fn dm_key() -> String {
-    let env = example("feed.updated", "new-failure");
-    let Event::FeedUpdatedV1(u) = env.detail else { unreachable!() };
-    pulse_notifier::dm::ledger_key(USER, u.email.as_str(), &u.newest_event)
+    key_of(&example("feed.updated", "new-failure"), DmKind::Failure)
+}
+
+/// A `feed.updated` as praktika's CI writes it today: `ci_status: "FAIL"`, upper-case job
+/// statuses, the event compacted (jobs keep name and status, no durations or links).
+fn fail_update() -> Envelope<Event> {
+    let mut env = example("feed.updated", "new-failure");
+    let Event::FeedUpdatedV1(ref mut u) = env.detail else { unreachable!() };
+    let e = &mut u.newest_event;
+    e.ci_status = Status::new("FAIL");
+    e.result.status = Status::new("FAIL");
+    let jobs = [
+        ("Style check", "OK"),
+        ("Stateless tests (amd_debug, parallel)", "FAIL"),
+        ("Integration tests (asan, 2/4)", "ERROR"),
+        ("Build (arm_release)", "DROPPED"),
+        ("Unit tests (xpass)", "XPASS"),
+        ("Stress test", "UNKNOWN"),
+    ];
+    e.result.results = Some(jobs.iter().map(|(n, s)| RunResult::named(*n, *s)).collect());
+    e.result.compact();
+    env.dedup_key = format!("feed.updated:{}:fail", u.email.as_str());
+    env
+}
+
+/// Apply `subscription`, then deliver `copies` of `update`.
+async fn deliver(stack: &Stack, subscription: Envelope<Event>, update: &Envelope<Event>, copies: usize) {
+    let notifier = stack.notifier();
+    stack.publish(&[subscription]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    let batch: Vec<_> = (0..copies).map(|_| again(update)).collect();
+    stack.publish(&batch).await;
+    let stats = stack.run(&notifier, copies, Duration::from_secs(30)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (copies, 0), "{stats:?}");
 }
 
 /// Subscribe, then announce the failure; returns the stack and notifier after both are settled.
@@ -147,4 +193,99 @@ async fn a_slack_outage_fails_the_event_for_redelivery_and_nothing_is_lost() {
     assert_eq!((stats.done, stats.retried), (1, 2), "{stats:?}");
     assert_eq!(stack.slack.messages_in(DM).len(), 1);
     assert_eq!(stack.ledger_status(&dm_key()).await.as_deref(), Some("SENT"));
+}
+
+#[tokio::test]
+async fn complete_only_on_a_fail_run_sends_one_dm_that_says_it_failed_and_names_the_failing_jobs() {
+    let stack = Stack::deploy().await;
+    let update = fail_update();
+    deliver(&stack, subscription_with(4, true, false), &update, 1).await;
+
+    let dms = stack.slack.messages_in(DM);
+    assert_eq!(dms.len(), 1, "{dms:#?}");
+    let shown = dms[0].to_string();
+    assert!(shown.contains("CI failed"), "{shown}");
+    assert!(!shown.contains("white_check_mark"), "a failed run is not shown as passed: {shown}");
+    assert!(shown.contains("• Stateless tests (amd_debug, parallel)") && shown.contains("• Integration tests (asan, 2/4)"), "{shown}");
+    for not_failing in ["• Style check", "• Build (arm_release)", "• Unit tests (xpass)", "• Stress test"] {
+        assert!(!shown.contains(not_failing), "{not_failing} is not a failing job: {shown}");
+    }
+    assert!(shown.contains("notification: complete"), "{shown}");
+    // praktika's key, ci_status lower-cased; the failure kind was not asked for and not recorded.
+    let complete = key_of(&update, DmKind::Complete);
+    assert!(complete.starts_with("dm:U2CERLKJA:complete:alice@clickhouse.com:") && complete.contains(":fail:91234:ClickHouse/ClickHouse"), "{complete}");
+    assert_eq!(stack.ledger_status(&complete).await.as_deref(), Some("SENT"));
+    assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Failure)).await, None);
+}
+
+#[tokio::test]
+async fn both_toggles_send_one_dm_recorded_under_both_keys_and_a_redelivery_sends_nothing() {
+    let stack = Stack::deploy().await;
+    let update = fail_update();
+    // Two copies race each other through the ledger.
+    deliver(&stack, subscription_with(4, true, true), &update, 2).await;
+
+    let dms = stack.slack.messages_in(DM);
+    assert_eq!(dms.len(), 1, "{dms:#?}");
+    let shown = dms[0].to_string();
+    assert!(shown.contains("CI failed") && shown.contains("• Stateless tests (amd_debug, parallel)"), "{shown}");
+    assert!(shown.contains("notification: failure + complete"), "{shown}");
+    let store = stack.store();
+    let failure = store.ledger(&key_of(&update, DmKind::Failure)).await.unwrap().expect("failure key recorded");
+    let complete = store.ledger(&key_of(&update, DmKind::Complete)).await.unwrap().expect("complete key recorded");
+    assert_eq!((failure.status.as_str(), complete.status.as_str()), ("SENT", "SENT"));
+    assert_eq!((&failure.channel, &failure.ts), (&complete.channel, &complete.ts), "both keys name the one DM");
+
+    // A late redelivery: still one DM.
+    stack.publish(&[again(&update)]).await;
+    let stats = stack.run(&stack.notifier(), 1, Duration::from_secs(20)).await;
+    assert_eq!(stats.done, 1, "{stats:?}");
+    assert_eq!(stack.slack.messages_in(DM).len(), 1);
+    assert_eq!(stack.slack.calls_to("chat.postMessage").len(), 1);
+}
+
+#[tokio::test]
+async fn a_kind_turned_on_later_gets_its_dm_once() {
+    let stack = Stack::deploy().await;
+    let update = fail_update();
+    deliver(&stack, subscription_with(4, false, true), &update, 1).await;
+    assert_eq!(stack.slack.messages_in(DM).len(), 1);
+    assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Complete)).await, None);
+
+    // "Notify on complete" turned on; the same run is announced again (e.g. republished).
+    deliver(&stack, subscription_with(5, true, true), &update, 1).await;
+    let dms = stack.slack.messages_in(DM);
+    assert_eq!(dms.len(), 2, "the complete DM is not swallowed by the failure DM: {dms:#?}");
+    let shown = dms[1].to_string();
+    assert!(shown.contains("notification: complete") && shown.contains("CI failed") && shown.contains("• Integration tests (asan, 2/4)"), "{shown}");
+    assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Complete)).await.as_deref(), Some("SENT"));
+
+    stack.publish(&[again(&update)]).await;
+    stack.run(&stack.notifier(), 1, Duration::from_secs(20)).await;
+    assert_eq!(stack.slack.messages_in(DM).len(), 2, "and each only once");
+}
+
+#[tokio::test]
+async fn a_dm_whose_second_key_was_lost_is_recorded_on_redelivery_without_a_second_dm() {
+    let stack = Stack::deploy().await;
+    let update = fail_update();
+    deliver(&stack, subscription_with(4, true, true), &update, 1).await;
+    let complete = key_of(&update, DmKind::Complete);
+    let posted = stack.store().ledger(&complete).await.unwrap().expect("recorded");
+    // As if the worker had stopped after posting, before recording the second key.
+    aws_sdk_dynamodb::Client::new(&stack.config)
+        .delete_item()
+        .table_name(stack.names.table("notifier", "messages"))
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("msg#{complete}")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ledger".into()))
+        .send()
+        .await
+        .expect("delete");
+
+    stack.publish(&[again(&update)]).await;
+    let stats = stack.run(&stack.notifier(), 1, Duration::from_secs(20)).await;
+    assert_eq!(stats.done, 1, "{stats:?}");
+    assert_eq!(stack.slack.messages_in(DM).len(), 1, "no second DM");
+    let restored = stack.store().ledger(&complete).await.unwrap().expect("recorded again");
+    assert_eq!((restored.status.as_str(), &restored.ts), ("SENT", &posted.ts));
 }

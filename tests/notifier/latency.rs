@@ -47,7 +47,7 @@ async fn latency_from_ci_workflow_to_failure_dm() {
 
     let projector = Arc::new(FeedProjector::new(
         GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket()),
-        FeedLocation { bucket: stack.names.feed_bucket(), prefix: String::new() },
+        FeedLocation::own_bucket(stack.names.feed_bucket()),
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&stack.config), stack.names.bus()),
         IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&stack.config), stack.names.table("feed-projector", "idempotency")),
         system_clock(),

@@ -1,6 +1,13 @@
 //! Scheduled digests (seed 003) as pure functions: the period a tick covers, the summary of a
-//! feed over it (runs, failures, most-failing jobs, slowest runs, PRs merged), its message, and
-//! the retention rule for soft-deleted subscriptions.
+//! feed over it (runs, failed runs, most-failing jobs, runs still red, PRs merged), its message,
+//! and the retention rule for soft-deleted subscriptions.
+//!
+//! Everything here is computable from praktika's compacted feeds, where a run keeps its status
+//! and its jobs' names and statuses but no durations or links. "Slowest runs" (from
+//! `result.duration`) was dropped for that reason; "Still red" took its place: each PR (or
+//! pushed commit) whose newest run in the period is failing, with its failing-job count. A run
+//! is failing when `ci_status` is or a job is failing by `Status::is_failing` (`failure`,
+//! `error`, `fail`, any case).
 
 use std::collections::BTreeMap;
 
@@ -24,8 +31,9 @@ pub struct Digest {
     pub failed_runs: usize,
     /// Job name → runs it failed in, most first (top 5).
     pub failing_jobs: Vec<(String, usize)>,
-    /// Title and duration in seconds of the slowest runs (top 3).
-    pub slowest: Vec<(String, f64)>,
+    /// PRs (or pushed commits) whose newest run in the period is failing, newest first (top
+    /// 10): `#number title — N failing jobs`.
+    pub still_red: Vec<String>,
     /// `#number title` of PRs merged in the period.
     pub merged_prs: Vec<String>,
 }
@@ -48,7 +56,7 @@ pub fn summarize(events: &[FeedEvent], (start, end): (i64, i64)) -> Digest {
     let mut failed_runs = 0;
     for e in &in_period {
         let names = e.failing_job_names();
-        if !names.is_empty() || e.ci_status.is_failure() {
+        if is_red(e) {
             failed_runs += 1;
         }
         for name in names {
@@ -58,15 +66,40 @@ pub fn summarize(events: &[FeedEvent], (start, end): (i64, i64)) -> Digest {
     let mut failing_jobs: Vec<(String, usize)> = failing.into_iter().collect();
     failing_jobs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     failing_jobs.truncate(5);
-    let mut slowest: Vec<(String, f64)> = in_period.iter().filter_map(|e| Some((title(e), e.result.duration?))).collect();
-    slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
-    slowest.truncate(3);
+    let still_red = still_red(&in_period);
     let merged_prs = in_period
         .iter()
         .filter(|e| e.ext.pr_number > 0 && e.ext.pr_status == Some(PrStatus::Merged))
         .map(|e| title(e))
         .collect();
-    Digest { runs: in_period.len(), failed_runs, failing_jobs, slowest, merged_prs }
+    Digest { runs: in_period.len(), failed_runs, failing_jobs, still_red, merged_prs }
+}
+
+/// A failing run: `ci_status` failing, or a failing job.
+fn is_red(e: &FeedEvent) -> bool {
+    e.ci_status.is_failing() || e.has_failing_job()
+}
+
+/// The newest run of each PR (or pushed commit, by sha) in the period, when it is failing.
+fn still_red(in_period: &[&FeedEvent]) -> Vec<String> {
+    let mut newest: BTreeMap<(&str, u64, &str), &FeedEvent> = BTreeMap::new();
+    for e in in_period {
+        let sha = if e.ext.pr_number > 0 { "" } else { e.sha.as_str() };
+        let slot = newest.entry((e.ext.repo_name.as_str(), e.ext.pr_number, sha)).or_insert(e);
+        if e.timestamp > slot.timestamp {
+            *slot = e;
+        }
+    }
+    let mut red: Vec<&FeedEvent> = newest.into_values().filter(|e| is_red(e)).collect();
+    red.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| title(a).cmp(&title(b))));
+    red.truncate(10);
+    red.into_iter()
+        .map(|e| match e.failing_job_names().len() {
+            0 => format!("{} — {}", title(e), e.ci_status),
+            1 => format!("{} — 1 failing job", title(e)),
+            n => format!("{} — {n} failing jobs", title(e)),
+        })
+        .collect()
 }
 
 /// The digest's sections after its headline: heading and lines, empty sections left out. Every
@@ -76,9 +109,8 @@ fn sections(d: &Digest) -> Vec<(&'static str, Vec<String>)> {
     if !d.failing_jobs.is_empty() {
         out.push(("Most failing jobs", d.failing_jobs.iter().map(|(name, n)| format!("{name} — {n}×")).collect()));
     }
-    if !d.slowest.is_empty() {
-        let slow = d.slowest.iter().map(|(t, secs)| format!("{t} — {}", crate::jobs::human_duration((*secs * 1000.0) as u64)));
-        out.push(("Slowest runs", slow.collect()));
+    if !d.still_red.is_empty() {
+        out.push(("Still red", d.still_red.clone()));
     }
     if !d.merged_prs.is_empty() {
         out.push(("PRs merged", d.merged_prs.iter().take(20).cloned().collect()));
@@ -152,8 +184,8 @@ pub fn render_email(subject: &str, period: DigestPeriod, d: &Digest) -> EmailDig
         html.push_str("</ul>\n");
     }
     if sections.is_empty() {
-        text.push_str("\nNo failures, no slow runs, no merges: a quiet period.\n");
-        html.push_str("<p>No failures, no slow runs, no merges: a quiet period.</p>\n");
+        text.push_str("\nNo failing jobs, nothing red, no merges: a quiet period.\n");
+        html.push_str("<p>No failing jobs, nothing red, no merges: a quiet period.</p>\n");
     }
     EmailDigest { subject: format!("[Pulse] {head}"), text, html }
 }
@@ -193,7 +225,7 @@ pub fn purge_due(deleted_at: Option<DateTime<Utc>>, now: DateTime<Utc>, retentio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pulse_contracts::praktika::Status;
+    use pulse_contracts::praktika::{RunResult, Status};
     use pulse_contracts::{Event, parse_str};
 
     fn event() -> FeedEvent {
@@ -204,38 +236,44 @@ mod tests {
         }
     }
 
-    #[test]
-    fn keys_follow_praktika() {
+    fn job_statuses(e: &mut FeedEvent, statuses: &[(&str, &str)]) {
+        e.result.results = Some(statuses.iter().map(|(n, s)| RunResult::named(*n, *s)).collect());
     }
 
     #[test]
-    fn summary_counts_only_the_period() {
+    fn summary_counts_only_the_period_from_compacted_feeds() {
         let failed = event();
         let t = failed.timestamp;
         let mut ok = failed.clone();
         ok.timestamp = t - 100;
-        ok.ci_status = Status::Success;
-        ok.result.results.retain(|r| !r.status.is_failure());
-        ok.result.duration = Some(9_000.0);
+        ok.ci_status = Status::new("OK");
+        job_statuses(&mut ok, &[("Style check", "OK"), ("Flaky", "XPASS"), ("Odd", "UNKNOWN"), ("None", "")]);
         ok.ext.pr_number = 7;
         ok.ext.pr_title = "Speed up".into();
         ok.ext.pr_status = Some(PrStatus::Merged);
         let mut old = failed.clone();
         old.timestamp = t - 2 * 86_400;
-        let d = summarize(&[failed.clone(), ok, old], (t - 86_400, t));
+        // Compacted as praktika stores it: no durations, no links; statuses in any case.
+        let mut events = vec![failed.clone(), ok, old];
+        for e in &mut events {
+            e.result.compact();
+        }
+        let d = summarize(&events, (t - 86_400, t));
         assert_eq!((d.runs, d.failed_runs), (2, 1));
         assert_eq!(d.failing_jobs, vec![("Stateless tests (amd_debug, parallel)".to_owned(), 1)]);
-        assert_eq!(d.slowest[0], ("#7 Speed up".to_owned(), 9_000.0));
+        assert_eq!(d.still_red, vec!["#91234 Speed up parallel replicas for FINAL queries — 1 failing job".to_owned()]);
         assert_eq!(d.merged_prs, vec!["#7 Speed up".to_owned()]);
         let (text, blocks) = render("a@b", DigestPeriod::Daily, &d);
         assert!(text.contains("Daily CI digest for a@b: 2 runs, 1 failed, 1 PRs merged"), "{text}");
-        assert!(blocks.to_string().contains("2h 30m 00s"));
+        let shown = blocks[1]["text"]["text"].as_str().unwrap();
+        assert!(shown.contains("*Still red:*\n• #91234 Speed up parallel replicas for FINAL queries — 1 failing job"), "{shown}");
+        assert!(!shown.contains("Slowest"), "{shown}");
         assert!(summarize(&[], (0, 1)).is_empty());
 
         let discord = render_discord("a@b", DigestPeriod::Daily, &d);
         assert!(discord["content"].as_str().unwrap().contains("Daily CI digest for a@b: 2 runs, 1 failed"));
         assert_eq!(discord["embeds"][0]["title"], "Most failing jobs");
-        assert!(discord["embeds"][1]["description"].as_str().unwrap().contains("#7 Speed up — 2h 30m 00s"));
+        assert_eq!(discord["embeds"][1]["title"], "Still red");
         assert_eq!(discord["allowed_mentions"]["parse"], json!([]));
         assert!(pulse_slack::fake::discord_validate(&discord).is_ok());
 
@@ -244,9 +282,31 @@ mod tests {
         let email = render_email("a@b", DigestPeriod::Weekly, &hostile);
         assert!(email.subject.starts_with("[Pulse] Weekly CI digest for a@b"), "{}", email.subject);
         assert!(email.text.contains("PRs merged:\n  - #8 <script>"), "{}", email.text);
+        assert!(email.text.contains("Still red:\n  - #91234"), "{}", email.text);
         assert!(email.html.contains("<li>#8 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more</li>"), "{}", email.html);
         assert!(!email.html.contains("<script>"));
         assert!(render_email("a@b", DigestPeriod::Daily, &Digest::default()).text.contains("quiet period"));
+    }
+
+    #[test]
+    fn a_pr_fixed_later_in_the_period_is_not_still_red() {
+        let failed = event();
+        let t = failed.timestamp;
+        let mut fixed = failed.clone();
+        fixed.timestamp = t + 60;
+        fixed.ci_status = Status::new("success");
+        job_statuses(&mut fixed, &[("Stateless tests (amd_debug, parallel)", "OK")]);
+        // A push that failed by its status alone (praktika's stale-run rule), no job failing.
+        let mut push = failed.clone();
+        push.ext.pr_number = 0;
+        push.sha = "abcdef0123456789".into();
+        push.ext.pr_title = String::new();
+        push.result.name = "MasterCI".into();
+        push.ci_status = Status::new("FAIL");
+        job_statuses(&mut push, &[("Build", "RUNNING")]);
+        let d = summarize(&[fixed, failed, push], (t - 86_400, t + 3600));
+        assert_eq!((d.runs, d.failed_runs), (3, 2));
+        assert_eq!(d.still_red, vec!["abcdef01 MasterCI — FAIL".to_owned()]);
     }
 
     #[test]

@@ -1,156 +1,225 @@
-//! Personal DMs on `feed.updated` (seed 000, "DM Notifications"), as pure functions: whether a
-//! subscriber gets one, its dedup key, and its text.
+//! Personal DMs on `feed.updated` (seed 000, "DM Notifications") as one pure decision: the
+//! newest event, the subscriber's preferences and what the message ledger already holds go in;
+//! what to send (or record, or nothing) comes out as data. No I/O, no clock. The handler reads
+//! the ledger, calls [`decide`], and carries the decision out through the `Deliverer`.
 //!
-//! praktika's rules: a "complete" DM when the newest event is `type == completed` and
-//! `notify_on_complete`; a "failure" DM when the newest event has a job in `failure` / `error`
-//! and `notify_on_failure`, listing the failing job names. When both apply, one DM is sent — the
-//! failure one, which also says the run completed — because both would share praktika's dedup
-//! key and a user should not get two messages about one run.
+//! ## praktika's rules, and where Pulse differs
+//!
+//! - **complete** applies when the newest event is `type == completed` and `notify_on_complete`;
+//!   **failure** when it has a failing job (`Status::is_failing`: `failure`, `error`, `fail`, any
+//!   case — praktika's worker rule; `XPASS`, `UNKNOWN`, `""` are not failing) and
+//!   `notify_on_failure`.
+//! - Each kind has praktika's dedup key, `{kind}:{email}:{sha}:{ci_status lower-cased}:{pr_number}:{repo_name}`
+//!   ([`praktika_key`]); the ledger key is `dm:{slack user}:{praktika key}` ([`ledger_key`]), so
+//!   the keys praktika kept in `last_notified_key` can be imported as ledger entries.
+//! - praktika sends "complete" *instead of* "failure" when both apply, and its "complete" DM of
+//!   a failed run shows no failure. Pulse sends **one** DM that covers every kind that applies
+//!   and was not sent yet; whatever triggered it, the DM states the run's real outcome and lists
+//!   the failing jobs (see `dm_text`). Every covered kind's key ends up in the ledger, so turning
+//!   the other kind on later is not swallowed by an earlier DM, and a DM is never sent when all
+//!   the kinds it would cover were.
+//!
+//! ## One DM, several keys (how the ledger keeps it exactly once)
+//!
+//! The DM is delivered under one covered kind's key (the *primary*: a kind whose earlier attempt
+//! is still pending, else the first of failure, complete). The ledger entry's context says which
+//! kinds it covers (`{"dm_covers": ["failure", "complete"]}`). Once posted, the other covered
+//! keys are recorded as the same message ([`Store::record_covered`](crate::store::Store::record_covered),
+//! a put-if-absent). If the worker stops between the post and those records, the redelivery
+//! reads the primary's entry, sees that it covers them, and records them without posting
+//! ([`DmDecision::Record`]).
 
-use pulse_contracts::praktika::{EventKind, FeedEvent};
 use pulse_contracts::Preferences;
+use pulse_contracts::praktika::FeedEvent;
 use serde_json::{Value, json};
 
-/// Which DM a subscriber gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::dm_text;
+
+/// One reason to DM, with its own dedup key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DmKind {
-    Complete,
     Failure,
+    Complete,
 }
 
-/// The DM `prefs` ask for about `event`, if any.
-pub fn decide(event: &FeedEvent, prefs: &Preferences) -> Option<DmKind> {
-    let failing = !event.failing_job_names().is_empty();
-    if failing && prefs.notify_on_failure {
-        return Some(DmKind::Failure);
-    }
-    if event.kind == EventKind::Completed && prefs.notify_on_complete {
-        return Some(DmKind::Complete);
-    }
-    None
-}
+impl DmKind {
+    /// In the order a primary key is chosen.
+    pub const ALL: [DmKind; 2] = [DmKind::Failure, DmKind::Complete];
 
-/// praktika's DM dedup key: `{type}:{email}:{sha}:{ci_status}:{pr_number}:{repo_name}`.
-pub fn praktika_key(email: &str, event: &FeedEvent) -> String {
-    let kind = match event.kind {
-        EventKind::Running => "running",
-        EventKind::Completed => "completed",
-    };
-    format!("{kind}:{email}:{}:{}:{}:{}", event.sha, event.ci_status.as_str(), event.ext.pr_number, event.ext.repo_name)
-}
-
-/// The ledger key of one user's DM: exactly one per (user, praktika key).
-pub fn ledger_key(slack_user: &str, email: &str, event: &FeedEvent) -> String {
-    format!("dm:{slack_user}:{}", praktika_key(email, event))
-}
-
-/// The links praktika's DM shows: PR (or commit), run, report.
-fn links(event: &FeedEvent) -> Vec<String> {
-    let mut links = Vec::new();
-    let ext = &event.ext;
-    let pr_url = if !ext.change_url.is_empty() {
-        Some(ext.change_url.clone())
-    } else {
-        event.result.links.first().cloned()
-    };
-    let subject = if ext.pr_number > 0 { format!("PR #{}", ext.pr_number) } else { format!("commit {}", short_sha(&event.sha)) };
-    match pr_url {
-        Some(url) => links.push(format!("<{url}|{subject}>")),
-        None => links.push(subject),
-    }
-    let run_url = if !ext.run_url.is_empty() { Some(ext.run_url.clone()) } else { event.result.links.get(1).cloned() };
-    if let Some(url) = run_url {
-        links.push(format!("<{url}|run>"));
-    }
-    let report = if !ext.report_url.is_empty() {
-        Some(ext.report_url.clone())
-    } else {
-        event.result.ext.get("report_url").and_then(Value::as_str).map(str::to_owned)
-    };
-    if let Some(url) = report {
-        links.push(format!("<{url}|report>"));
-    }
-    links
-}
-
-fn short_sha(sha: &str) -> &str {
-    sha.get(..8).unwrap_or(sha)
-}
-
-/// The DM: a text fallback and Block Kit sections.
-pub fn render(kind: DmKind, event: &FeedEvent) -> (String, Value) {
-    let ext = &event.ext;
-    let what = if ext.pr_title.is_empty() { event.result.name.clone() } else { ext.pr_title.clone() };
-    let repo = if ext.repo_name.is_empty() { String::new() } else { format!(" [{}]", ext.repo_name) };
-    let headline = match kind {
-        DmKind::Failure => format!(":red_circle: CI failure: {what}{repo}"),
-        DmKind::Complete => format!(":white_check_mark: CI {}: {what}{repo}", event.ci_status.as_str()),
-    };
-    let mut body = links(event).join(" · ");
-    if kind == DmKind::Failure {
-        let failing = event.failing_job_names();
-        body.push_str("\n*Failing jobs:*");
-        for name in &failing {
-            body.push_str(&format!("\n• {name}"));
+    /// As in praktika's dedup key and `last_notified_key`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmKind::Failure => "failure",
+            DmKind::Complete => "complete",
         }
     }
-    let text = match kind {
-        DmKind::Failure => format!("{headline} — failing: {}", event.failing_job_names().join(", ")),
-        DmKind::Complete => headline.clone(),
-    };
-    let blocks = json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": crate::blocks::cut(&headline, 3000)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": crate::blocks::cut(&body, 3000)}},
-    ]);
-    (text, blocks)
+
+    pub fn parse(s: &str) -> Option<Self> {
+        DmKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether `prefs` ask for this kind about `event`.
+    pub fn applies(self, event: &FeedEvent, prefs: &Preferences) -> bool {
+        match self {
+            DmKind::Complete => prefs.notify_on_complete && event.kind.is_completed(),
+            DmKind::Failure => prefs.notify_on_failure && event.has_failing_job(),
+        }
+    }
+}
+
+/// praktika's DM dedup key: `{kind}:{email}:{sha}:{ci_status lower-cased}:{pr_number}:{repo_name}`.
+pub fn praktika_key(kind: DmKind, email: &str, event: &FeedEvent) -> String {
+    format!(
+        "{}:{email}:{}:{}:{}:{}",
+        kind.as_str(),
+        event.sha,
+        event.ci_status.as_str().to_lowercase(),
+        event.ext.pr_number,
+        event.ext.repo_name
+    )
+}
+
+/// The ledger key of one user's DM of one kind: `dm:{slack user}:{praktika key}`.
+pub fn ledger_key(slack_user: &str, kind: DmKind, email: &str, event: &FeedEvent) -> String {
+    format!("dm:{slack_user}:{}", praktika_key(kind, email, event))
+}
+
+/// A message the ledger knows was posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// What the ledger holds under one kind's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// `SENT` (`posted` known) or `UNCONFIRMED` (taken as delivered, `posted` unknown), by a DM
+    /// that covered `covers`.
+    Done { covers: Vec<DmKind>, posted: Option<Posted> },
+    /// `SENDING` / `UNCERTAIN`: an attempt may have posted; only the ledger may settle it.
+    Pending { covers: Vec<DmKind> },
+}
+
+impl Recorded {
+    fn covers(&self) -> &[DmKind] {
+        match self {
+            Recorded::Done { covers, .. } | Recorded::Pending { covers } => covers,
+        }
+    }
+}
+
+/// The ledger context of a DM covering `kinds`.
+pub fn covers_context(kinds: &[DmKind]) -> Value {
+    json!({"dm_covers": kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()})
+}
+
+/// The kinds a ledger entry of `own` kind covers, from its context (an entry without one, e.g.
+/// imported from praktika's `last_notified_key`, covers its own kind).
+pub fn covers_of(own: DmKind, context: Option<&Value>) -> Vec<DmKind> {
+    let mut kinds: Vec<DmKind> = context
+        .and_then(|c| c.get("dm_covers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().and_then(DmKind::parse))
+        .collect();
+    kinds.push(own);
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+/// Everything the decision needs.
+#[derive(Debug, Clone, Copy)]
+pub struct DmInput<'a> {
+    pub slack_user: &'a str,
+    /// Whose feed changed (the commit author).
+    pub email: &'a str,
+    pub event: &'a FeedEvent,
+    pub prefs: &'a Preferences,
+    /// What the ledger holds under each kind's key for this event; a kind not listed has no
+    /// entry.
+    pub recorded: &'a [(DmKind, Recorded)],
+}
+
+impl DmInput<'_> {
+    fn recorded(&self, kind: DmKind) -> Option<&Recorded> {
+        self.recorded.iter().find(|(k, _)| *k == kind).map(|(_, r)| r)
+    }
+
+    /// Delivered under its own key or covered by a delivered DM of another kind.
+    fn is_done(&self, kind: DmKind) -> bool {
+        self.recorded.iter().any(|(_, r)| matches!(r, Recorded::Done { .. }) && r.covers().contains(&kind))
+    }
+}
+
+/// A DM to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dm {
+    /// The ledger key it is delivered under (the primary kind's).
+    pub key: String,
+    /// Every kind it answers; the first is the primary.
+    pub covers: Vec<DmKind>,
+    /// The other covered kinds' ledger keys, recorded as this same message once it is posted.
+    pub also_record: Vec<String>,
+    /// The notification fallback.
+    pub text: String,
+    pub blocks: Value,
+}
+
+/// What to do for one subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DmDecision {
+    /// No preference asks for a DM about this event.
+    NotWanted,
+    /// Every kind that applies was already sent.
+    AlreadySent { kinds: Vec<DmKind> },
+    /// Post this DM (through the ledger).
+    Send(Dm),
+    /// A DM already posted covered these kinds but their keys were never recorded (the worker
+    /// stopped in between): record them as that DM (`posted`, or unconfirmed), post nothing.
+    Record { keys: Vec<String>, posted: Option<Posted>, covered_by: String, covers: Vec<DmKind> },
+}
+
+/// The DM decision for one subscriber.
+pub fn decide(input: &DmInput<'_>) -> DmDecision {
+    let key = |kind: DmKind| ledger_key(input.slack_user, kind, input.email, input.event);
+    let applicable: Vec<DmKind> = DmKind::ALL.into_iter().filter(|k| k.applies(input.event, input.prefs)).collect();
+    if applicable.is_empty() {
+        return DmDecision::NotWanted;
+    }
+    let todo: Vec<DmKind> = applicable.iter().copied().filter(|k| !input.is_done(*k)).collect();
+    if todo.is_empty() {
+        return match unrecorded_cover(input) {
+            Some((source, covers, missing, posted)) => {
+                DmDecision::Record { keys: missing.into_iter().map(key).collect(), posted, covered_by: key(source), covers }
+            }
+            None => DmDecision::AlreadySent { kinds: applicable },
+        };
+    }
+    let primary = todo.iter().copied().find(|k| matches!(input.recorded(*k), Some(Recorded::Pending { .. }))).unwrap_or(todo[0]);
+    let mut covers = vec![primary];
+    covers.extend(todo.iter().copied().filter(|k| *k != primary));
+    let (text, blocks) = dm_text::render(input.event, &covers);
+    DmDecision::Send(Dm {
+        key: key(primary),
+        also_record: covers[1..].iter().map(|k| key(*k)).collect(),
+        covers,
+        text,
+        blocks,
+    })
+}
+
+/// A delivered DM's entry that covers kinds with no entry of their own.
+#[allow(clippy::type_complexity)]
+fn unrecorded_cover(input: &DmInput<'_>) -> Option<(DmKind, Vec<DmKind>, Vec<DmKind>, Option<Posted>)> {
+    input.recorded.iter().find_map(|(source, r)| {
+        let Recorded::Done { covers, posted } = r else { return None };
+        let missing: Vec<DmKind> = covers.iter().copied().filter(|k| input.recorded(*k).is_none()).collect();
+        (!missing.is_empty()).then(|| (*source, covers.clone(), missing, posted.clone()))
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pulse_contracts::{Event, parse_str};
-
-    fn example() -> FeedEvent {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/examples/feed.updated.v1/new-failure.json")).unwrap();
-        match parse_str(&text).unwrap().detail {
-            Event::FeedUpdatedV1(u) => u.newest_event,
-            _ => unreachable!(),
-        }
-    }
-
-    fn prefs(complete: bool, failure: bool) -> Preferences {
-        Preferences { notify_on_complete: complete, notify_on_failure: failure, ..Preferences::default() }
-    }
-
-    #[test]
-    fn preferences_decide_which_dm() {
-        let failed = example();
-        assert_eq!(decide(&failed, &prefs(false, false)), None);
-        assert_eq!(decide(&failed, &prefs(false, true)), Some(DmKind::Failure));
-        assert_eq!(decide(&failed, &prefs(true, true)), Some(DmKind::Failure));
-        assert_eq!(decide(&failed, &prefs(true, false)), Some(DmKind::Complete));
-        let mut running_ok = failed.clone();
-        running_ok.kind = EventKind::Running;
-        running_ok.result.results.retain(|r| !r.status.is_failure());
-        assert_eq!(decide(&running_ok, &prefs(true, true)), None);
-    }
-
-    #[test]
-    fn keys_follow_praktika() {
-        let e = example();
-        let key = praktika_key("alice@clickhouse.com", &e);
-        assert_eq!(key, format!("completed:alice@clickhouse.com:{}:failure:91234:{}", e.sha, e.ext.repo_name));
-        assert_eq!(ledger_key("U1", "alice@clickhouse.com", &e), format!("dm:U1:{key}"));
-    }
-
-    #[test]
-    fn failure_dm_lists_failing_jobs_and_links() {
-        let e = example();
-        let (text, blocks) = render(DmKind::Failure, &e);
-        assert!(text.contains("Stateless tests (amd_debug, parallel)"), "{text}");
-        let body = blocks[1]["text"]["text"].as_str().unwrap();
-        assert!(body.contains("• Stateless tests (amd_debug, parallel)"), "{body}");
-        assert!(!body.contains("Fast test"), "{body}");
-        assert!(body.contains("|PR #91234>") && body.contains("|run>") && body.contains("|report>"), "{body}");
-    }
-}
+mod tests;

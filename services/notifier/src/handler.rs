@@ -8,7 +8,7 @@ use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::{CONSUMERS, SERVICES, StackNames};
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{
-    Actor, CommandAction, Container, DeployRequested, DeployStatus, Envelope, Event, EventDetail, FeedUpdated, InteractionKind,
+    Actor, CommandAction, Container, DeployRequested, DeployStatus, Envelope, Event, EventDetail, InteractionKind,
     OpsAlert, SlackCommand, SlackInteraction, UserRegistered,
 };
 use pulse_runtime::{HandlerError, MessageHandler};
@@ -16,11 +16,11 @@ use tracing::{info, warn};
 
 use crate::audit::Click;
 use crate::config::Config;
-use crate::delivery::{Delivered, Deliverer, DeliveryError, Outgoing};
+use crate::delivery::{Deliverer, DeliveryError, Outgoing};
 use crate::ops::{self, AlertContext, OpsAction};
 use crate::store::StoreError;
 use crate::commands::{self, FunctionHealth, FunctionState, QueueHealth, StatusEntry};
-use crate::{announce, dm, jobs};
+use crate::{announce, jobs};
 
 /// The envelope `source` of events this service publishes.
 pub const SOURCE: &str = "pulse.notifier";
@@ -101,33 +101,6 @@ impl Notifier {
         let channel = self.deliverer.slack().conversations_open(&[user]).await.map_err(HandlerError::retryable)?;
         store.put_value(&pk, "channel", &channel, None).await.map_err(retryable_store)?;
         Ok(channel)
-    }
-
-    async fn on_feed_updated(&self, update: &FeedUpdated) -> Result<(), HandlerError> {
-        let email = update.email.as_str();
-        let subscribers = self.deliverer.store().subscribers(email).await.map_err(retryable_store)?;
-        let mut failures = Vec::new();
-        for sub in subscribers.iter().filter(|s| s.subscribed) {
-            let Some(kind) = dm::decide(&update.newest_event, &sub.preferences) else { continue };
-            let key = dm::ledger_key(&sub.slack_user_id, email, &update.newest_event);
-            let result = async {
-                let channel = self.dm_channel(&sub.slack_user_id).await?;
-                let (text, blocks) = dm::render(kind, &update.newest_event);
-                let message = Outgoing { channel, text, blocks: Some(blocks), thread_ts: None };
-                self.deliverer.deliver(&key, &message, None).await.map_err(delivery_error)
-            }
-            .await;
-            match result {
-                Ok(Delivered::Posted(_)) => info!(user = %sub.slack_user_id, dedup_key = %key, ?kind, "DM sent"),
-                Ok(_) => info!(user = %sub.slack_user_id, dedup_key = %key, "DM already handled"),
-                // Keep going: the others' DMs are recorded, so the retry resends only this one.
-                Err(err) => {
-                    warn!(user = %sub.slack_user_id, dedup_key = %key, error = %err, "DM failed");
-                    failures.push(err.to_string());
-                }
-            }
-        }
-        if failures.is_empty() { Ok(()) } else { Err(HandlerError::retryable(failures.join("; "))) }
     }
 
     async fn on_ops_alert(&self, alert: OpsAlert, occurred_at: chrono::DateTime<chrono::Utc>) -> Result<(), HandlerError> {

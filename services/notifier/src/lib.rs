@@ -3,7 +3,8 @@
 //!
 //! Pure logic (unit-tested, no I/O):
 //! - [`config`]: the routing table (alert kind/severity → channel, per-job channels, defaults);
-//! - [`dm`]: who gets which DM, praktika's dedup key, the DM's text;
+//! - [`dm`]: which DM a subscriber gets (given what the ledger already holds), praktika's
+//!   per-kind dedup keys; [`dm_text`]: what the DM says (the run's real outcome, failing jobs);
 //! - [`ops`]: the alert's Block Kit message, button action ids, re-rendering after clicks;
 //! - [`deploy`]: the `/pulser deploy` modal submission as a deploy request;
 //! - [`jobs`]: job start / completion messages (and their thin delivery);
@@ -15,7 +16,7 @@
 //!   and did it.
 //!
 //! I/O shell: [`store`] (message ledger and other items), [`subscriptions`] (the projection of
-//! `subscription.changed`), [`audit`] (button clicks), [`board`] (status board), [`digest_run`] (digest ticks), [`delivery::Deliverer`] (claim → pace →
+//! `subscription.changed`), [`audit`] (button clicks), [`board`] (status board), [`digest_run`] (digest ticks), [`dm_run`] (`feed.updated` DMs), [`delivery::Deliverer`] (claim → pace →
 //! post → record), [`handler::Notifier`] (the `MessageHandler`), `main.rs` (`serve`).
 
 pub mod announce;
@@ -29,6 +30,8 @@ pub mod deploy;
 pub mod digest;
 pub mod digest_run;
 pub mod dm;
+pub mod dm_run;
+pub mod dm_text;
 pub mod external;
 pub mod handler;
 pub mod jobs;

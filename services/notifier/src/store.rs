@@ -5,7 +5,7 @@
 //!
 //! | pk | sk | what |
 //! |---|---|---|
-//! | `msg#{dedup key}` | `ledger` | one outgoing message: `status`, `attempt`, `lease_until` (ms), `channel`, `ts`, `attempt_started` (ms), `last_error`, `context` (JSON) |
+//! | `msg#{dedup key}` | `ledger` | one outgoing message: `status`, `attempt`, `lease_until` (ms), `channel`, `ts`, `attempt_started` (ms), `last_error`, `context` (JSON; a DM's `{"dm_covers": [...]}`). A DM covering two kinds has one entry per kind's key; the second has `attempt` `covered-by:{first key}` and the first's `channel` / `ts` |
 //! | `sub#{email}` | `{team}#{slack user}` | projection of `subscription.changed`: `revision`, `state`, `prefs` (JSON), `deleted_at` |
 //! | `dm#{slack user}` | `channel` | the user's DM channel id (opened once, cached) |
 //! | `status#` | `{service}` | the latest ops alert per service, for `/pulser status` |
@@ -239,6 +239,33 @@ impl Store {
             .send()
             .await;
         match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
+        }
+    }
+
+    /// Record `key` as delivered by the message already delivered under `covered_by` (one DM
+    /// answering several dedup keys): `SENT` with its `channel` and `ts`, or `UNCONFIRMED` when
+    /// the covering message was itself taken as delivered. Put only if `key` has no entry, so it
+    /// is written once however often it is retried, and never overwrites an attempt of its own.
+    pub async fn record_covered(&self, key: &str, covered_by: &str, posted: Option<(&str, &str)>, context: &Value, now_ms: i64) -> Result<(), StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.messages)
+            .item("pk", s(ledger_pk(key)))
+            .item("sk", s(LEDGER_SK))
+            .item("attempt", s(format!("covered-by:{covered_by}")))
+            .item("attempt_started", n(now_ms))
+            .item("context", s(context.to_string()))
+            .item("expires_at", n(now_ms / 1000 + LEDGER_TTL_SECS))
+            .condition_expression("attribute_not_exists(pk)");
+        put = match posted {
+            Some((channel, ts)) => put.item("status", s(LedgerStatus::Sent.as_str())).item("channel", s(channel)).item("ts", s(ts)),
+            None => put.item("status", s(LedgerStatus::Unconfirmed.as_str())).item("last_error", s(format!("covered by {covered_by}, itself unconfirmed"))),
+        };
+        match put.send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
             Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
