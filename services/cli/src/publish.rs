@@ -133,7 +133,7 @@ pub fn workflow_dedup_key(event: &FeedEvent) -> String {
         event.ext.repo_name,
         event.ext.pr_number,
         event.sha,
-        serde_json::to_value(event.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        event.kind.as_str(),
         event.ci_status.as_str(),
         event.timestamp
     )
