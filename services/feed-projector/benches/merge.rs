@@ -20,7 +20,7 @@ use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_feed_projector::merge::{Rules, merge};
 use pulse_feed_projector::stored::StoredFeed;
 
-#[path = "corpus.rs"]
+#[path = "../testdata/corpus.rs"]
 mod corpus;
 
 /// praktika's writer: `gzip.compress(json.dumps(feed))` is level 9 (spaces after separators

@@ -15,7 +15,7 @@ use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_feed_projector::merge::{Rules, merge};
 use pulse_feed_projector::stored::StoredFeed;
 
-#[path = "../benches/corpus.rs"]
+#[path = "../testdata/corpus.rs"]
 mod corpus;
 
 const RUNS: usize = 41;
@@ -51,6 +51,7 @@ fn main() -> anyhow_free::Result {
     };
     let mut first = StoredFeed::decode(&praktika_object)?;
     let pulse_before = first.encode()?;
+    std::fs::write(dir.join("pulse.json.gz"), &pulse_before)?;
     first.merge(incoming.clone(), now, rules);
     let pulse_after = first.encode()?;
 

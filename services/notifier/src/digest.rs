@@ -237,7 +237,7 @@ mod tests {
     }
 
     fn job_statuses(e: &mut FeedEvent, statuses: &[(&str, &str)]) {
-        e.result.results = Some(statuses.iter().map(|(n, s)| RunResult::named(*n, *s)).collect());
+        e.result.results = Some(statuses.iter().map(|(n, s)| RunResult::named(*n, s)).collect());
     }
 
     #[test]

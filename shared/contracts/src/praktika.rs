@@ -22,29 +22,37 @@
 //!   (and `EventFeed.add`'s for older entries): a job keeps `name` and `status`, `result.ext`
 //!   keeps `report_url`, and `info`, `start_time`, `duration`, `files`, `assets`, `links` go.
 
+use std::borrow::Cow;
+
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-/// One workflow run as praktika reports it (praktika's `Event`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One workflow run as praktika reports it (praktika's `Event`). Deserialized by hand
+/// ([`lenient::FeedEventVisitor`]): serde's `flatten` would buffer the whole event, jobs
+/// included, before reading it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeedEvent {
     #[serde(rename = "type")]
     pub kind: EventKind,
     /// Unix seconds when the event was produced.
-    #[serde(deserialize_with = "lenient::int")]
     pub timestamp: i64,
     pub sha: String,
     pub result: RunResult,
     pub ci_status: Status,
     pub ext: EventExt,
     /// Kept as praktika keeps them: plain dictionaries, never interpreted.
-    #[serde(default, deserialize_with = "lenient::list")]
     pub linked_events: Vec<Value>,
     /// Top-level keys praktika's `Event` does not have. Never written back: praktika would
     /// discard the whole feed (see the module docs). Read them only to report what was dropped.
-    #[serde(flatten, skip_serializing)]
+    #[serde(skip_serializing)]
     pub dropped: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for FeedEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(lenient::FeedEventVisitor)
+    }
 }
 
 /// praktika's `Event.Type`: `completed` unless the workflow is pending or running.
@@ -91,9 +99,18 @@ impl<'de> Deserialize<'de> for EventKind {
 /// praktika's vocabulary changed (lower-case `success`/`failure` before, upper-case
 /// `OK`/`FAIL` now) and its readers compare case-insensitively, so Pulse keeps the string and
 /// classifies it with [`Status::class`] instead of parsing it into a closed enum.
+///
+/// The statuses praktika writes are shared, not allocated per job (a feed holds tens of
+/// thousands of jobs): see [`Status::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(transparent)]
-pub struct Status(String);
+pub struct Status(Cow<'static, str>);
+
+/// Every status string praktika writes, old and new, kept once.
+const KNOWN: [&str; 18] = [
+    "OK", "FAIL", "ERROR", "SKIPPED", "UNKNOWN", "XFAIL", "XPASS", "PENDING", "RUNNING", "DROPPED", "success", "failure",
+    "error", "skipped", "dropped", "pending", "running", "",
+];
 
 /// What a status string means, whatever its letter case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,8 +146,11 @@ impl Status {
     /// praktika's `Result.Status.FAIL`, which its stale-run rule writes.
     pub const FAIL: &'static str = "FAIL";
 
-    pub fn new(s: impl Into<String>) -> Self {
-        Status(s.into())
+    pub fn new(s: &str) -> Self {
+        match KNOWN.iter().find(|k| **k == s) {
+            Some(known) => Status(Cow::Borrowed(known)),
+            None => Status(Cow::Owned(s.to_owned())),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -138,7 +158,7 @@ impl Status {
     }
 
     pub fn class(&self) -> StatusClass {
-        let s = self.0.as_str();
+        let s: &str = &self.0;
         let is = |word: &str| s.eq_ignore_ascii_case(word);
         match () {
             _ if s.is_empty() => StatusClass::Missing,
@@ -180,7 +200,7 @@ impl Status {
 
 impl From<&str> for Status {
     fn from(s: &str) -> Self {
-        Status(s.to_owned())
+        Status::new(s)
     }
 }
 
@@ -192,7 +212,7 @@ impl std::fmt::Display for Status {
 
 impl<'de> Deserialize<'de> for Status {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        lenient::string(d).map(Status)
+        d.deserialize_any(lenient::StatusVisitor)
     }
 }
 
@@ -225,7 +245,7 @@ pub const COMPACTED_AWAY: [&str; 6] = ["info", "start_time", "duration", "files"
 
 impl RunResult {
     /// A job or result with just a name and a status, as compaction leaves it.
-    pub fn named(name: impl Into<String>, status: impl Into<String>) -> Self {
+    pub fn named(name: impl Into<String>, status: &str) -> Self {
         RunResult { name: name.into(), status: Status::new(status), ..RunResult::default() }
     }
 
@@ -252,7 +272,8 @@ impl RunResult {
         let mut changed = self.extra.len() != before;
         for job in self.results.iter_mut().flatten() {
             if job.results.is_some() || job.ext.is_some() || !job.extra.is_empty() {
-                *job = RunResult::named(std::mem::take(&mut job.name), std::mem::take(&mut job.status).0);
+                let status = std::mem::take(&mut job.status);
+                *job = RunResult { name: std::mem::take(&mut job.name), status, ..RunResult::default() };
                 changed = true;
             }
         }
@@ -270,45 +291,38 @@ impl RunResult {
     }
 }
 
-/// praktika's `Event.ext`: PR and repository metadata.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// praktika's `Event.ext`: PR and repository metadata. Every field is optional and read
+/// leniently; unknown keys are kept in `extra`. Deserialized by hand ([`lenient::ExtVisitor`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct EventExt {
     /// 0 for a merge result or a push.
-    #[serde(default, deserialize_with = "lenient::uint")]
     pub pr_number: u64,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub pr_title: String,
     /// Set by the feed-projector: `open` for PR events, `merged` for merge results.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::pr_status")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pr_status: Option<PrStatus>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub branch: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub commit_message: String,
-    #[serde(default, deserialize_with = "lenient::uint")]
     pub linked_pr_number: u64,
-    #[serde(default, deserialize_with = "lenient::uint")]
     pub parent_pr_number: u64,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub repo_name: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub report_url: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub change_url: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub workflow_name: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub base_branch: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<RunId>,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub run_url: String,
-    #[serde(default, deserialize_with = "lenient::strings")]
     pub commit_authors: Vec<String>,
-    #[serde(default, deserialize_with = "lenient::boolean")]
     pub is_cancelled: bool,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for EventExt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(lenient::ExtVisitor)
+    }
 }
 
 /// praktika's `Event.PRStatus`.
@@ -394,10 +408,6 @@ mod lenient {
         }
     }
 
-    pub fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        Ok(u64::try_from(int(d)?).unwrap_or(0))
-    }
-
     pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::Bool(b) => b,
@@ -447,7 +457,7 @@ mod lenient {
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                 match key.as_ref() {
                     "name" => result.name = map.next_value::<LenientString>()?.0,
-                    "status" => result.status = Status(map.next_value::<LenientString>()?.0),
+                    "status" => result.status = map.next_value::<Status>()?,
                     "results" => result.results = map.next_value::<Option<Jobs>>()?.map(|j| j.0),
                     "ext" => result.ext = map.next_value::<LenientObject>()?.0,
                     _ => {
@@ -457,6 +467,131 @@ mod lenient {
                 }
             }
             Ok(result)
+        }
+    }
+
+    /// Reads an event map key by key; praktika's seven fields typed (the first six required),
+    /// any other key into `dropped`.
+    pub struct FeedEventVisitor;
+
+    impl<'de> Visitor<'de> for FeedEventVisitor {
+        type Value = super::FeedEvent;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a praktika event object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<super::FeedEvent, A::Error> {
+            let (mut kind, mut timestamp, mut sha, mut result, mut ci_status, mut ext) = (None, None, None, None, None, None);
+            let mut linked_events = Vec::new();
+            let mut dropped = Map::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "type" => kind = Some(map.next_value::<super::EventKind>()?),
+                    "timestamp" => timestamp = Some(map.next_value::<LenientInt>()?.0),
+                    "sha" => sha = Some(map.next_value::<LenientString>()?.0),
+                    "result" => result = Some(map.next_value::<RunResult>()?),
+                    "ci_status" => ci_status = Some(map.next_value::<Status>()?),
+                    "ext" => ext = Some(map.next_value::<super::EventExt>()?),
+                    "linked_events" => linked_events = map.next_value::<LenientList>()?.0,
+                    _ => {
+                        let value: Value = map.next_value()?;
+                        dropped.insert(key.into_owned(), value);
+                    }
+                }
+            }
+            Ok(super::FeedEvent {
+                kind: kind.ok_or_else(|| A::Error::missing_field("type"))?,
+                timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
+                sha: sha.ok_or_else(|| A::Error::missing_field("sha"))?,
+                result: result.ok_or_else(|| A::Error::missing_field("result"))?,
+                ci_status: ci_status.ok_or_else(|| A::Error::missing_field("ci_status"))?,
+                ext: ext.ok_or_else(|| A::Error::missing_field("ext"))?,
+                linked_events,
+                dropped,
+            })
+        }
+    }
+
+    /// Reads `ext` key by key.
+    pub struct ExtVisitor;
+
+    impl<'de> Visitor<'de> for ExtVisitor {
+        type Value = super::EventExt;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a praktika ext object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<super::EventExt, A::Error> {
+            let mut ext = super::EventExt::default();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                let text = |map: &mut A| map.next_value::<LenientString>().map(|s| s.0);
+                let number = |map: &mut A| map.next_value::<LenientInt>().map(|n| u64::try_from(n.0).unwrap_or(0));
+                match key.as_ref() {
+                    "pr_number" => ext.pr_number = number(&mut map)?,
+                    "pr_title" => ext.pr_title = text(&mut map)?,
+                    "pr_status" => ext.pr_status = map.next_value::<LenientPrStatus>()?.0,
+                    "branch" => ext.branch = text(&mut map)?,
+                    "commit_message" => ext.commit_message = text(&mut map)?,
+                    "linked_pr_number" => ext.linked_pr_number = number(&mut map)?,
+                    "parent_pr_number" => ext.parent_pr_number = number(&mut map)?,
+                    "repo_name" => ext.repo_name = text(&mut map)?,
+                    "report_url" => ext.report_url = text(&mut map)?,
+                    "change_url" => ext.change_url = text(&mut map)?,
+                    "workflow_name" => ext.workflow_name = text(&mut map)?,
+                    "base_branch" => ext.base_branch = text(&mut map)?,
+                    "run_id" => ext.run_id = map.next_value::<Option<super::RunId>>()?,
+                    "run_url" => ext.run_url = text(&mut map)?,
+                    "commit_authors" => ext.commit_authors = map.next_value::<LenientStrings>()?.0,
+                    "is_cancelled" => ext.is_cancelled = map.next_value::<LenientBool>()?.0,
+                    _ => {
+                        let value: Value = map.next_value()?;
+                        ext.extra.insert(key.into_owned(), value);
+                    }
+                }
+            }
+            Ok(ext)
+        }
+    }
+
+    struct LenientPrStatus(Option<PrStatus>);
+
+    impl<'de> Deserialize<'de> for LenientPrStatus {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            pr_status(d).map(LenientPrStatus)
+        }
+    }
+
+    struct LenientStrings(Vec<String>);
+
+    impl<'de> Deserialize<'de> for LenientStrings {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            strings(d).map(LenientStrings)
+        }
+    }
+
+    struct LenientBool(bool);
+
+    impl<'de> Deserialize<'de> for LenientBool {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            boolean(d).map(LenientBool)
+        }
+    }
+
+    struct LenientInt(i64);
+
+    impl<'de> Deserialize<'de> for LenientInt {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            int(d).map(LenientInt)
+        }
+    }
+
+    struct LenientList(Vec<Value>);
+
+    impl<'de> Deserialize<'de> for LenientList {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            list(d).map(LenientList)
         }
     }
 
@@ -562,6 +697,37 @@ mod lenient {
                 }
             }
             d.deserialize_any(V)
+        }
+    }
+
+    /// A status: a known string without allocating, anything else as [`LenientString`] reads it.
+    pub struct StatusVisitor;
+
+    impl<'de> Visitor<'de> for StatusVisitor {
+        type Value = Status;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a status string")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Status, E> {
+            Ok(Status::new(v))
+        }
+        fn visit_unit<E: Error>(self) -> Result<Status, E> {
+            Ok(Status::default())
+        }
+        fn visit_none<E: Error>(self) -> Result<Status, E> {
+            Ok(Status::default())
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Status, E> {
+            Ok(Status::new(&v.to_string()))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Status, E> {
+            Ok(Status::new(&v.to_string()))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Status, E> {
+            Ok(Status::new(&v.to_string()))
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<Status, E> {
+            Ok(Status::new(&v.to_string()))
         }
     }
 

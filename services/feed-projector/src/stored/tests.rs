@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-#[path = "../../benches/corpus.rs"]
+#[path = "../../testdata/corpus.rs"]
 mod corpus;
 
 const NOW: i64 = corpus::NOW;

@@ -18,7 +18,7 @@ fn run(kind: EventKind, ci_status: &str, jobs: &[(&str, &str)]) -> FeedEvent {
         result: RunResult {
             name: "PR".into(),
             status: Status::new(ci_status),
-            results: Some(jobs.iter().map(|(n, s)| RunResult::named(*n, *s)).collect()),
+            results: Some(jobs.iter().map(|(n, s)| RunResult::named(*n, s)).collect()),
             ext: Some(report),
             extra: Map::new(),
         },

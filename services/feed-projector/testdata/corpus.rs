@@ -5,8 +5,9 @@
 //! under parent PRs, merge results naming their PRs, runs left `RUNNING`, and the 15 `ext` keys
 //! `to_event` writes plus the `pr_status` `add` sets.
 //!
-//! Shared by the criterion bench (`benches/merge.rs`), the praktika comparison
-//! (`examples/praktika_compare.rs`) and the unit tests (`src/corpus_tests.rs`), by path.
+//! Shared by path (it is test data, not part of the library): the criterion bench
+//! (`benches/merge.rs`), the praktika comparison (`examples/praktika_compare.rs`) and the
+//! layout property tests (`src/stored/tests.rs`).
 
 #![allow(dead_code)]
 
@@ -47,12 +48,12 @@ const CONFIGS: [&str; 8] = [
 pub struct Lcg(pub u64);
 
 impl Lcg {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -96,7 +97,7 @@ pub fn job_status(rng: &mut Lcg, running: bool) -> &'static str {
 }
 
 fn sha(rng: &mut Lcg) -> String {
-    format!("{:016x}{:016x}{:08x}", rng.next(), rng.next(), rng.next() as u32)
+    format!("{:016x}{:016x}{:08x}", rng.next_u64(), rng.next_u64(), rng.next_u64() as u32)
 }
 
 /// One event as `Result.to_event` writes it (compacted), for `pr_number` (0: a merge result).
