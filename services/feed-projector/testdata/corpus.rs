@@ -171,14 +171,17 @@ pub fn feed(shape: Shape, seed: u64) -> Value {
     json!({ "events": events })
 }
 
-/// The next run of the PR at `index` of `feed` (a replacement, the common case), newest.
+/// The next run of the first PR event at or after `index` of `feed` (a replacement, the common
+/// case), newest.
 pub fn next_run_of(feed: &Value, index: usize, seed: u64) -> Value {
     let mut rng = Lcg(seed);
-    let existing = &feed["events"][index]["ext"];
+    let events = feed["events"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let at = (index..events.len()).find(|&i| events[i]["ext"]["pr_number"].as_u64().unwrap_or(0) > 0).unwrap_or(index);
+    let existing = &feed["events"][at]["ext"];
     let pr = existing["pr_number"].as_u64().unwrap_or(0);
     let parent = existing["parent_pr_number"].as_u64().unwrap_or(0);
     let repo = existing["repo_name"].as_str().unwrap_or(REPOS[0]).to_owned();
-    let jobs = feed["events"][index]["result"]["results"].as_array().map_or(0, Vec::len);
+    let jobs = feed["events"][at]["result"]["results"].as_array().map_or(0, Vec::len);
     let mut e = event(&mut rng, pr, parent, &repo, NOW + 60, jobs, "dev@clickhouse.com");
     // praktika's own events carry no pr_status: `EventFeed.add` sets it.
     e["ext"].as_object_mut().map(|ext| ext.remove("pr_status"));
