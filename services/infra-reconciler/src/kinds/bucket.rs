@@ -1,7 +1,15 @@
-//! `Bucket`: an S3 bucket, optionally with every public-access block switched on.
+//! `Bucket`: an S3 bucket, optionally with every public-access block switched on and with
+//! EventBridge notifications (S3 then sends all its object events to the default bus).
+//!
+//! EventBridge delivery is one flag of the bucket's notification configuration, which S3 only
+//! replaces whole: applying it reads the configuration and writes it back with the flag changed,
+//! keeping any queue, topic or Lambda notifications.
 
 use async_trait::async_trait;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, EventBridgeConfiguration, NotificationConfiguration,
+    PublicAccessBlockConfiguration,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -20,6 +28,10 @@ pub struct BucketSpec {
     /// `true`: all four public-access blocks on; `false`: all off; absent: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_public_access: Option<bool>,
+    /// `true`: object events go to EventBridge's default bus; `false`: they do not; absent: not
+    /// managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eventbridge_notifications: Option<bool>,
 }
 
 fn block_value(on: bool) -> Value {
@@ -52,6 +64,35 @@ impl BucketSpec {
     }
 }
 
+impl BucketSpec {
+    /// Turn EventBridge delivery on or off, keeping the rest of the notification configuration.
+    async fn put_eventbridge(&self, clients: &Clients, on: bool) -> Result<()> {
+        let id = self.id();
+        let current = clients
+            .s3
+            .get_bucket_notification_configuration()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&id, "s3:GetBucketNotificationConfiguration", e))?;
+        let config = NotificationConfiguration::builder()
+            .set_topic_configurations(current.topic_configurations)
+            .set_queue_configurations(current.queue_configurations)
+            .set_lambda_function_configurations(current.lambda_function_configurations)
+            .set_event_bridge_configuration(on.then(|| EventBridgeConfiguration::builder().build()))
+            .build();
+        clients
+            .s3
+            .put_bucket_notification_configuration()
+            .bucket(&self.name)
+            .notification_configuration(config)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&id, "s3:PutBucketNotificationConfiguration", e))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Resource for BucketSpec {
     fn id(&self) -> ResourceId {
@@ -81,6 +122,9 @@ impl Resource for BucketSpec {
         let mut p = Properties::new();
         if let Some(on) = self.block_public_access {
             p.insert("PublicAccessBlock".into(), block_value(on));
+        }
+        if let Some(on) = self.eventbridge_notifications {
+            p.insert("EventBridgeNotifications".into(), json!(on));
         }
         p
     }
@@ -118,6 +162,16 @@ impl Resource for BucketSpec {
                 Err(err) => return Err(Error::aws(&id, "s3:GetPublicAccessBlock", err)),
             }
         }
+        if self.eventbridge_notifications.is_some() {
+            let out = clients
+                .s3
+                .get_bucket_notification_configuration()
+                .bucket(&self.name)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&id, "s3:GetBucketNotificationConfiguration", e))?;
+            p.insert("EventBridgeNotifications".into(), json!(out.event_bridge_configuration().is_some()));
+        }
         Ok(Some(p))
     }
 
@@ -143,10 +197,16 @@ impl Resource for BucketSpec {
                 if let Some(on) = self.block_public_access {
                     self.put_block(clients, on).await?;
                 }
+                if let Some(on) = self.eventbridge_notifications {
+                    self.put_eventbridge(clients, on).await?;
+                }
             }
             Change::Update { .. } => {
                 if let (true, Some(on)) = (input.change.touches("PublicAccessBlock"), self.block_public_access) {
                     self.put_block(clients, on).await?;
+                }
+                if let (true, Some(on)) = (input.change.touches("EventBridgeNotifications"), self.eventbridge_notifications) {
+                    self.put_eventbridge(clients, on).await?;
                 }
             }
         }
