@@ -6,6 +6,8 @@
 //! keeping any queue, topic or Lambda notifications.
 
 use async_trait::async_trait;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, EventBridgeConfiguration, NotificationConfiguration,
     PublicAccessBlockConfiguration,
@@ -65,16 +67,26 @@ impl BucketSpec {
 }
 
 impl BucketSpec {
+    /// The bucket's notification configuration; `None` when it is empty and the endpoint said so
+    /// in a form the SDK cannot parse (moto answers an empty configuration with a bare
+    /// `<GetBucketNotificationResponse/>` root instead of `<NotificationConfiguration/>`).
+    async fn notifications(&self, clients: &Clients) -> Result<Option<GetBucketNotificationConfigurationOutput>> {
+        match clients.s3.get_bucket_notification_configuration().bucket(&self.name).send().await {
+            Ok(out) => Ok(Some(out)),
+            Err(SdkError::ServiceError(e))
+                if e.raw().status().as_u16() == 200
+                    && e.raw().body().bytes().is_some_and(|b| String::from_utf8_lossy(b).contains("<GetBucketNotificationResponse")) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(Error::aws(&self.id(), "s3:GetBucketNotificationConfiguration", err)),
+        }
+    }
+
     /// Turn EventBridge delivery on or off, keeping the rest of the notification configuration.
     async fn put_eventbridge(&self, clients: &Clients, on: bool) -> Result<()> {
         let id = self.id();
-        let current = clients
-            .s3
-            .get_bucket_notification_configuration()
-            .bucket(&self.name)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&id, "s3:GetBucketNotificationConfiguration", e))?;
+        let current = self.notifications(clients).await?.unwrap_or_else(|| GetBucketNotificationConfigurationOutput::builder().build());
         let config = NotificationConfiguration::builder()
             .set_topic_configurations(current.topic_configurations)
             .set_queue_configurations(current.queue_configurations)
@@ -163,14 +175,8 @@ impl Resource for BucketSpec {
             }
         }
         if self.eventbridge_notifications.is_some() {
-            let out = clients
-                .s3
-                .get_bucket_notification_configuration()
-                .bucket(&self.name)
-                .send()
-                .await
-                .map_err(|e| Error::aws(&id, "s3:GetBucketNotificationConfiguration", e))?;
-            p.insert("EventBridgeNotifications".into(), json!(out.event_bridge_configuration().is_some()));
+            let on = self.notifications(clients).await?.is_some_and(|out| out.event_bridge_configuration().is_some());
+            p.insert("EventBridgeNotifications".into(), json!(on));
         }
         Ok(Some(p))
     }
