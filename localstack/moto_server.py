@@ -10,7 +10,8 @@ concurrent) and then runs moto's own `moto_server` entry point with the given ar
 It also keeps scheduled rules out of event delivery: moto hands every S3 EventBridge
 notification to every rule of every bus, and a scheduled rule (no event pattern) matches them
 all, so each stack's digest schedules would forward S3 events to its notifier queue. In AWS a
-scheduled rule fires only on its schedule.
+scheduled rule fires only on its schedule. And it reports a bucket's EventBridge notification
+setting, which moto applies but leaves out of GetBucketNotificationConfiguration.
 """
 
 import sys
@@ -48,6 +49,29 @@ def _send_unless_scheduled(rule, event, *args, **kwargs):
 
 
 events.Rule.send_to_targets = _send_unless_scheduled
+
+_get_bucket_notification = s3.S3Response.get_bucket_notification
+
+
+def _get_bucket_notification_with_eventbridge(self):
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is None or config.event_bridge is None:
+        return _get_bucket_notification(self)
+    serialized = self.serialized
+
+    def with_eventbridge(action_result):
+        if isinstance(action_result.result, dict):
+            action_result.result["EventBridgeConfiguration"] = {}
+        return serialized(action_result)
+
+    self.serialized = with_eventbridge
+    try:
+        return _get_bucket_notification(self)
+    finally:
+        del self.serialized
+
+
+s3.S3Response.get_bucket_notification = _get_bucket_notification_with_eventbridge
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
