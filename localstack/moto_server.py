@@ -6,12 +6,19 @@ concurrent conditional writes can both succeed where AWS lets exactly one throug
 exactly-once guarantees rest on those conditions, and its tests check them under concurrency, so
 this launcher serialises the few write handlers involved (reads and SQS long polls stay
 concurrent) and then runs moto's own `moto_server` entry point with the given arguments.
+
+It also keeps scheduled rules out of event delivery: moto hands every S3 EventBridge
+notification to every rule of every bus, and a scheduled rule (no event pattern) matches them
+all, so each stack's digest schedules would forward S3 events to its notifier queue. In AWS a
+scheduled rule fires only on its schedule. And it reports a bucket's EventBridge notification
+setting, which moto applies but leaves out of GetBucketNotificationConfiguration.
 """
 
 import sys
 import threading
 
 import moto.dynamodb.responses as dynamodb
+import moto.events.models as events
 import moto.s3.responses as s3
 from moto.server import main
 
@@ -31,6 +38,40 @@ s3.S3Response.put_object = _atomic(s3.S3Response.put_object)
 s3.S3Response.delete_object = _atomic(s3.S3Response.delete_object)
 for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
     setattr(dynamodb.DynamoHandler, name, _atomic(getattr(dynamodb.DynamoHandler, name)))
+
+_send_to_targets = events.Rule.send_to_targets
+
+
+def _send_unless_scheduled(rule, event, *args, **kwargs):
+    if rule.scheduled_expression and not rule.event_pattern.get_pattern():
+        return None
+    return _send_to_targets(rule, event, *args, **kwargs)
+
+
+events.Rule.send_to_targets = _send_unless_scheduled
+
+_get_bucket_notification = s3.S3Response.get_bucket_notification
+
+
+def _get_bucket_notification_with_eventbridge(self):
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is None or config.event_bridge is None:
+        return _get_bucket_notification(self)
+    serialized = self.serialized
+
+    def with_eventbridge(action_result):
+        if isinstance(action_result.result, dict):
+            action_result.result["EventBridgeConfiguration"] = {}
+        return serialized(action_result)
+
+    self.serialized = with_eventbridge
+    try:
+        return _get_bucket_notification(self)
+    finally:
+        del self.serialized
+
+
+s3.S3Response.get_bucket_notification = _get_bucket_notification_with_eventbridge
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -25,8 +25,26 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Deploy the whole stack (with the tap queue) under a fresh prefix.
+    /// Deploy the whole stack (with the tap queue) under a fresh prefix, then switch the feed
+    /// bucket's EventBridge notifications off again: with them on, every feed the projector
+    /// writes comes back to its queue as a `feed.written` (ignored: Pulse's own write), which
+    /// the tests counting messages do not expect. `praktika_writes` tests that path with
+    /// [`Stack::deploy_with_s3_notifications`].
     pub async fn deploy() -> Stack {
+        let stack = Self::deploy_with_s3_notifications().await;
+        pulse_aws::config::s3_client(&stack.config)
+            .put_bucket_notification_configuration()
+            .bucket(stack.names.feed_bucket())
+            .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+            .send()
+            .await
+            .expect("turn the feed bucket's notifications off");
+        stack
+    }
+
+    /// The whole stack as `infra/pulse-stack.json` declares it: S3 notifies EventBridge of every
+    /// feed object written.
+    pub async fn deploy_with_s3_notifications() -> Stack {
         let config = pulse_tests::emulator_config().await;
         let prefix = pulse_tests::unique("feed");
         let stack = StackConfig::pulse(&LoadOptions::new(prefix.clone()).flag("local_tap", true)).expect("stack file loads");

@@ -93,6 +93,6 @@ pub fn count(plan: &Plan, pred: impl Fn(&Change) -> bool) -> usize {
     plan.entries.iter().filter(|e| pred(&e.change)).count()
 }
 
-/// Resources in Pulse's stack without the local tap: 1 bus, 8 queues, 4 queue policies, 12
+/// Resources in Pulse's stack without the local tap: 1 bus, 8 queues, 4 queue policies, 14
 /// rules, 2 schedules, 8 tables, 1 bucket.
-pub const STACK_SIZE: usize = 36;
+pub const STACK_SIZE: usize = 38;

@@ -1,4 +1,8 @@
-//! The feed-projector's I/O shell: idempotency record, conditional S3 writes, `feed.updated`.
+//! The feed-projector's I/O shell: idempotency record, conditional S3 writes, `feed.updated`;
+//! and, for `feed.written`, the read of a feed someone else wrote (rules in [`crate::external`]).
+//!
+//! Every feed this service writes carries `x-amz-meta-pulse-writer: feed-projector`
+//! ([`WRITER`]), which is how `feed.written` tells Pulse's own writes from praktika's.
 
 use std::sync::Arc;
 
@@ -7,18 +11,22 @@ use pulse_aws::idempotency::{Claim, IdempotencyStore};
 use pulse_aws::retry::Backoff;
 use pulse_aws::s3json::{GzipJsonStore, Precondition, RawObject, default_update_backoff};
 pub use pulse_contracts::feed_layout::FeedLocation;
-use pulse_contracts::{Envelope, Event, FeedUpdated};
+use pulse_contracts::{Envelope, Event, FeedUpdated, FeedWritten};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_runtime::{HandlerError, MessageHandler};
 use tracing::{info, warn};
 
 use crate::cache::FeedCache;
+use crate::external::{self, Plan, Seen};
 use crate::merge::{MergeOutcome, Rules};
 use crate::project::{self, FeedTarget};
 use crate::stored::StoredFeed;
 
 /// The envelope `source` of events this service publishes.
 pub const SOURCE: &str = "pulse.feed-projector";
+
+/// The `pulse-writer` mark on every feed this service writes.
+pub const WRITER: &str = "feed-projector";
 
 /// Unix seconds now; injectable so tests can move time.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -47,7 +55,7 @@ impl FeedProjector {
         clock: Clock,
     ) -> Self {
         Self {
-            feeds,
+            feeds: feeds.with_writer(WRITER),
             location,
             publisher,
             idempotency,
@@ -118,6 +126,47 @@ impl FeedProjector {
         }
         self.publisher.publish(&announcements).await.map_err(HandlerError::retryable)?;
         Ok(())
+    }
+
+    /// `feed.written`: read the object and announce it unless Pulse wrote it. No idempotency
+    /// record: nothing is written, and the announcement's dedup key is the object version, so a
+    /// redelivery (or the other path's event for the same write) repeats the same announcement,
+    /// which consumers process once.
+    async fn on_feed_written(&self, written: FeedWritten) -> Result<(), HandlerError> {
+        let learned_from = written.learned_from.as_str();
+        let target = match external::target(&written, &self.location) {
+            Ok(target) => target,
+            Err(plan) => return self.settle(plan, learned_from, &written.key).await,
+        };
+        let object = self
+            .feeds
+            .read(&target.key)
+            .await
+            .map_err(|err| HandlerError::retryable(format!("reading feed {}: {err}", target.key)))?;
+        let seen = object.as_ref().map(|o| Seen { etag: &o.etag, writer: o.writer.as_deref(), bytes: &o.bytes });
+        if let (Some(notified), Some(read)) = (written.etag.as_deref(), object.as_ref()) {
+            if notified.trim_matches('"') != read.etag.trim_matches('"') {
+                info!(key = %target.key, notified, read = %read.etag, "the object changed since the notification; the version read is the one considered");
+            }
+        }
+        let plan = external::plan(&target, &self.location.bucket, seen);
+        self.settle(plan, learned_from, &target.key).await
+    }
+
+    async fn settle(&self, plan: Plan, learned_from: &str, key: &str) -> Result<(), HandlerError> {
+        match plan {
+            Plan::Ignore(reason) => {
+                info!(key, learned_from, %reason, "feed write not announced");
+                Ok(())
+            }
+            Plan::Reject(reason) => Err(HandlerError::rejected(reason)),
+            Plan::Announce { update, dedup_key } => {
+                info!(key, learned_from, email = %update.email, newest_sha = %update.newest_event.sha, event_count = update.event_count, "feed written by someone else; announcing it");
+                let envelope = Event::FeedUpdatedV1(*update).into_envelope(SOURCE, dedup_key).to_raw();
+                self.publisher.publish(std::slice::from_ref(&envelope)).await.map_err(HandlerError::retryable)?;
+                Ok(())
+            }
+        }
     }
 
     /// Read-modify-write one feed under its ETag, retrying the whole cycle on a conflict. A cached
@@ -216,6 +265,7 @@ impl MessageHandler for FeedProjector {
     async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
         match envelope.detail {
             Event::CiWorkflowV1(event) => self.project(&envelope.dedup_key, event).await,
+            Event::FeedWrittenV1(written) => self.on_feed_written(written).await,
             other => Err(HandlerError::unsupported(self.service(), &other)),
         }
     }

@@ -1,4 +1,4 @@
-//! feed-projector: consumes `ci.workflow` events and keeps one praktika-compatible feed per
+//! feed-projector: consumes `ci.workflow` (and `feed.written`) events and keeps one praktika-compatible feed per
 //! commit-author email in S3, then announces each change as `feed.updated`.
 //!
 //! - [`merge`]: praktika's feed rules as a pure function (the logic); the feed's S3 key is
@@ -7,10 +7,13 @@
 //! - [`stored`], [`layout`] and [`cache`]: a feed kept in memory between updates and written as
 //!   one gzip member of reusable deflate segments, so a worker recompresses only what a merge
 //!   touched, at praktika's object size.
+//! - [`external`]: feeds written by someone else (praktika's runner), announced unless Pulse
+//!   wrote them (`feed.written` → `feed.updated` with `external_write`).
 //! - [`handler`]: the I/O shell (S3 conditional writes, idempotency record, EventBridge), plugged
 //!   into the shared SQS transports by `main.rs`.
 
 pub mod cache;
+pub mod external;
 #[cfg(feature = "aws")]
 pub mod handler;
 pub mod layout;

@@ -122,8 +122,9 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 14] = [
+    let cases: [(&str, &[&str]); 15] = [
         ("ci.workflow.v1", &["feed-projector"]),
+        ("feed.written.v1", &["feed-projector"]),
         ("ci.workflow.v99", &["feed-projector"]),
         ("feed.updated.v1", &["home-renderer", "notifier"]),
         ("slack.home_opened.v1", &["home-renderer"]),
@@ -143,6 +144,36 @@ fn events_reach_the_services_that_consume_them() {
     }
     // The services' own outputs never loop back to their producer by accident.
     assert!(!route(&stack, "feed.updated.v1").contains("feed-projector"));
+}
+
+#[test]
+fn s3_writes_to_feeds_reach_the_feed_projector_from_the_default_bus() {
+    let stack = stack();
+    let names = StackNames::new(PREFIX);
+    let bucket = stack
+        .resources
+        .iter()
+        .find_map(|d| match &d.spec {
+            ResourceSpec::Bucket(b) if b.name == names.feed_bucket() => Some(b),
+            _ => None,
+        })
+        .expect("the feed bucket");
+    assert_eq!(bucket.eventbridge_notifications, Some(true), "S3 only notifies EventBridge when asked");
+    let rules: Vec<_> = stack
+        .resources
+        .iter()
+        .filter_map(|d| match &d.spec {
+            ResourceSpec::Rule(r) if r.event_pattern["source"] == serde_json::json!(["aws.s3"]) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let [rule] = rules.as_slice() else { panic!("one S3 rule, found {}", rules.len()) };
+    assert_eq!(rule.bus, "default", "S3 notifications only reach the default bus");
+    let p = &rule.event_pattern;
+    assert_eq!(p["detail-type"], serde_json::json!(["Object Created"]));
+    assert_eq!(p["detail"]["bucket"]["name"], serde_json::json!([names.feed_bucket()]));
+    assert_eq!(p["detail"]["object"]["key"], serde_json::json!([{"prefix": "events/"}]));
+    assert_eq!(rule.targets.iter().map(|t| t.queue.as_str()).collect::<Vec<_>>(), [names.queue("feed-projector")]);
 }
 
 #[test]

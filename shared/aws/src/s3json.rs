@@ -5,6 +5,11 @@
 //! the object's ETag (`If-Match`) or create-only (`If-None-Match: *`); a lost race surfaces as
 //! [`S3JsonError::Conflict`] and [`GzipJsonStore::update`] redoes the whole cycle with backoff.
 //!
+//! A store may name its writer ([`GzipJsonStore::with_writer`]): every object it writes then
+//! carries the user metadata `x-amz-meta-pulse-writer: <name>`, and [`GzipJsonStore::read`]
+//! returns it, so a reader can tell Pulse's own writes from anyone else's (praktika's runner
+//! writes the same feed objects without it).
+//!
 //! [`encode_gzip_json`] and [`decode_gzip_json`] are pure and usable without the `s3` SDK client
 //! (the feed-projector benchmarks them).
 
@@ -124,16 +129,59 @@ pub enum RawObject {
     Missing,
 }
 
+/// The user-metadata key (`x-amz-meta-pulse-writer`) naming the Pulse component that wrote an
+/// object.
+pub const WRITER_METADATA: &str = "pulse-writer";
+
+/// An object as [`GzipJsonStore::read`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    /// The `pulse-writer` metadata: which Pulse component wrote it; `None` for anyone else.
+    pub writer: Option<String>,
+}
+
 /// Gzip JSON objects in one bucket.
 #[derive(Debug, Clone)]
 pub struct GzipJsonStore {
     client: aws_sdk_s3::Client,
     bucket: String,
+    writer: Option<String>,
 }
 
 impl GzipJsonStore {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self { client, bucket: bucket.into(), writer: None }
+    }
+
+    /// Mark every object this store writes with `x-amz-meta-pulse-writer: <writer>`.
+    pub fn with_writer(mut self, writer: impl Into<String>) -> Self {
+        self.writer = Some(writer.into());
+        self
+    }
+
+    /// The writer name this store marks its objects with, if any.
+    pub fn writer(&self) -> Option<&str> {
+        self.writer.as_deref()
+    }
+
+    /// The stored bytes, ETag and writer mark of an object; `None` when the key does not exist.
+    pub async fn read(&self, key: &str) -> Result<Option<StoredObject>, S3JsonError> {
+        let output = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => output,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => return Err(self.sdk_error("GetObject", key, &err)),
+        };
+        let etag = output.e_tag().unwrap_or_default().to_owned();
+        let writer = output.metadata().and_then(|m| m.get(WRITER_METADATA)).cloned();
+        let bytes = output.body.collect().await.map_err(|err| S3JsonError::Sdk {
+            operation: "GetObject (body)",
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            message: err.to_string(),
+        })?;
+        Ok(Some(StoredObject { bytes: bytes.into_bytes().to_vec(), etag, writer }))
     }
 
     pub fn bucket(&self) -> &str {
@@ -214,6 +262,7 @@ impl GzipJsonStore {
             .key(key)
             .content_type("application/json")
             .content_encoding("gzip")
+            .set_metadata(self.writer.as_ref().map(|w| [(WRITER_METADATA.to_owned(), w.clone())].into()))
             .body(ByteStream::from(body));
         request = match precondition {
             Precondition::None => request,

@@ -51,6 +51,12 @@ pub enum ContractError {
         version: u32,
     },
 
+    /// An event from outside Pulse that Pulse recognises (an S3 notification delivered by an
+    /// EventBridge rule, see [`crate::foreign`]) but cannot use: `what` names it, `reason` the
+    /// field.
+    #[error("{what}: {reason}")]
+    Foreign { what: String, reason: String },
+
     /// The document violates its JSON Schema (only from [`crate::validate_and_parse`]).
     #[error(transparent)]
     Schema(#[from] SchemaError),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod events;
 pub mod feed_layout;
+pub mod foreign;
 pub mod parse;
 pub mod praktika;
 pub mod schema;
@@ -23,7 +24,7 @@ pub use event::{CATALOGUE, Event, EventDetail, TypedEnvelope, supported_versions
 pub use events::{
     AlertKind, ChangeKind, CiJob, CommandAction, Container, DeployAction, DeployPhase,
     DeployRequested, DeployStatus, DeployTrigger, DigestPeriod, DigestSchedule, DigestTick,
-    FeedChange, FeedUpdated, HomeTab, InteractionKind, JobCompletion, JobPhase, JobStatus, Link,
+    FeedChange, FeedUpdated, FeedWritten, HomeTab, InteractionKind, JobCompletion, JobPhase, JobStatus, LearnedFrom, Link,
     OpsAlert, Preferences, ResourceChange, Severity, SlackCommand, SlackHomeOpened,
     SlackInteraction, SlashCommand, StatValue, SubscriptionChanged, SubscriptionState,
     UserRegistered,

@@ -86,8 +86,14 @@ pub fn parse_raw_envelope(value: Value) -> Result<Envelope<Value>, ContractError
 /// Parse an SQS message body: either an envelope (sent by a Pulse producer to a queue) or an
 /// EventBridge event delivered by a rule (`{"detail-type": "ci.workflow.v1", "detail":
 /// {<envelope>}, ...}`), whose `detail-type` must agree with the envelope inside.
+///
+/// An EventBridge event from a foreign source Pulse reads (S3's `Object Created`) has no
+/// envelope: it becomes the Pulse event it means (see [`crate::foreign`]).
 pub fn from_sqs_body(body: &str) -> Result<Envelope<Event>, ContractError> {
-    let (value, label) = unwrap_sqs_body(body)?;
+    let (value, label) = match unwrap_sqs_body(body)? {
+        Unwrapped::Foreign(envelope) => return Ok(*envelope),
+        Unwrapped::Pulse(value, label) => (value, label),
+    };
     let raw = parse_raw_envelope(value)?;
     check_label(label, &raw)?;
     typed(raw)
@@ -96,7 +102,13 @@ pub fn from_sqs_body(body: &str) -> Result<Envelope<Event>, ContractError> {
 /// [`from_sqs_body`], plus the JSON Schema check of [`validate_and_parse`]: for consumers of
 /// events that may come straight from outside producers (PutEvents without `pulse publish`).
 pub fn from_sqs_body_validated(body: &str) -> Result<Envelope<Event>, ContractError> {
-    let (value, label) = unwrap_sqs_body(body)?;
+    let (value, label) = match unwrap_sqs_body(body)? {
+        Unwrapped::Foreign(envelope) => {
+            check_schema(&envelope.to_raw(), &serde_json::to_value(&*envelope).map_err(|err| not_envelope(err.to_string()))?)?;
+            return Ok(*envelope);
+        }
+        Unwrapped::Pulse(value, label) => (value, label),
+    };
     let raw = parse_raw_envelope(value.clone())?;
     check_label(label, &raw)?;
     check_schema(&raw, &value)?;
@@ -113,14 +125,25 @@ pub fn validate_and_parse(value: Value) -> Result<Envelope<Event>, ContractError
     typed(raw)
 }
 
+/// What an SQS body holds.
+enum Unwrapped {
+    /// A Pulse envelope (not yet checked), and the EventBridge `detail-type` if it came wrapped.
+    Pulse(Value, Option<String>),
+    /// A foreign event, already turned into its Pulse event.
+    Foreign(Box<Envelope<Event>>),
+}
+
 /// The envelope in an SQS body, and the EventBridge `detail-type` if it came wrapped.
-fn unwrap_sqs_body(body: &str) -> Result<(Value, Option<String>), ContractError> {
+fn unwrap_sqs_body(body: &str) -> Result<Unwrapped, ContractError> {
     let value = json(body)?;
     let Value::Object(mut object) = value else {
-        return Ok((value, None));
+        return Ok(Unwrapped::Pulse(value, None));
     };
+    if crate::foreign::is_foreign(&object) {
+        return crate::foreign::from_eventbridge(&object).map(|e| Unwrapped::Foreign(Box::new(e)));
+    }
     let label = match object.remove("detail-type") {
-        None => return Ok((Value::Object(object), None)),
+        None => return Ok(Unwrapped::Pulse(Value::Object(object), None)),
         Some(Value::String(label)) => label,
         Some(other) => {
             return Err(not_envelope(format!(
@@ -132,7 +155,7 @@ fn unwrap_sqs_body(body: &str) -> Result<(Value, Option<String>), ContractError>
     let inner = object
         .remove("detail")
         .ok_or_else(|| not_envelope(format!("EventBridge event `{label}` has no `detail`")))?;
-    Ok((inner, Some(label)))
+    Ok(Unwrapped::Pulse(inner, Some(label)))
 }
 
 /// An EventBridge `detail-type` must name the envelope's own type and version.

@@ -49,10 +49,13 @@ pub enum FeedChange {
     /// stored the feed but stopped before announcing it announces it again, so consumers that
     /// never heard of the change still do.
     Republished,
+    /// Someone other than Pulse (praktika's runner) wrote the feed: `newest_event` is the feed's
+    /// newest event as that writer left it, and nothing is known about what the write changed.
+    ExternalWrite,
 }
 
 impl FeedChange {
-    pub const ALL: [FeedChange; 10] = [
+    pub const ALL: [FeedChange; 11] = [
         FeedChange::NewEvent,
         FeedChange::Replaced,
         FeedChange::StatusChanged,
@@ -63,6 +66,7 @@ impl FeedChange {
         FeedChange::Trimmed,
         FeedChange::Compacted,
         FeedChange::Republished,
+        FeedChange::ExternalWrite,
     ];
 }
 
