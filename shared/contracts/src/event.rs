@@ -106,6 +106,8 @@ catalogue! {
     DeployStatusV1(DeployStatus) = ("deploy.status", 1),
     /// A digest schedule fired.
     DigestTickV1(DigestTick) = ("digest.tick", 1),
+    /// A user's subscription imported from praktika (`pulse migrate praktika`).
+    SubscriptionImportedV1(SubscriptionImported) = ("subscription.imported", 1),
 }
 
 /// The versions of `event_type` in the catalogue (empty when the type is unknown).
@@ -215,7 +217,7 @@ mod tests {
         for entry in CATALOGUE {
             assert!(seen.insert(entry), "{entry:?} listed twice");
         }
-        assert_eq!(CATALOGUE.len(), 12);
+        assert_eq!(CATALOGUE.len(), 13);
         assert_eq!(supported_versions("ci.workflow"), vec![1]);
         assert!(supported_versions("ci.nope").is_empty());
     }

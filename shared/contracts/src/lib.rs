@@ -23,9 +23,9 @@ pub use event::{CATALOGUE, Event, EventDetail, TypedEnvelope, supported_versions
 pub use events::{
     AlertKind, ChangeKind, CiJob, CommandAction, Container, DeployAction, DeployPhase,
     DeployRequested, DeployStatus, DeployTrigger, DigestPeriod, DigestSchedule, DigestTick,
-    FeedChange, FeedUpdated, HomeTab, InteractionKind, JobCompletion, JobPhase, JobStatus, Link,
+    FeedChange, FeedUpdated, HomeTab, ImportSource, InteractionKind, LastNotified, JobCompletion, JobPhase, JobStatus, Link,
     OpsAlert, Preferences, ResourceChange, Severity, SlackCommand, SlackHomeOpened,
-    SlackInteraction, SlashCommand, StatValue, SubscriptionChanged, SubscriptionState,
+    SlackInteraction, SlashCommand, StatValue, SubscriptionChanged, SubscriptionImported, SubscriptionState,
     UserRegistered,
 };
 pub use parse::{

@@ -30,7 +30,7 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Entry; 12] = schemas![
+static SCHEMAS: [Entry; 13] = schemas![
     ("ci.workflow", 1),
     ("ci.job", 1),
     ("ops.alert", 1),
@@ -43,6 +43,7 @@ static SCHEMAS: [Entry; 12] = schemas![
     ("deploy.requested", 1),
     ("deploy.status", 1),
     ("digest.tick", 1),
+    ("subscription.imported", 1),
 ];
 
 /// Every `(type, version)` in the catalogue (the same list as [`crate::CATALOGUE`]).
