@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::subscription_changed::Preferences;
 use crate::types::Email;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionImported {
     pub team_id: String,
     pub slack_user_id: String,
