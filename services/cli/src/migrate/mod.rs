@@ -140,3 +140,27 @@ pub fn summary(report: &Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_imports_conflicts_and_skips() {
+        let at = chrono::DateTime::parse_from_rfc3339("2025-11-20T09:00:00Z").unwrap().to_utc();
+        let fetched = |name: &str, body: &str| Fetched { key: format!("p/subscriptions/{name}"), etag: "\"e\"".into(), last_modified: at, parsed: files::parse(name, body.as_bytes()) };
+        let files = [
+            fetched("email_a_at_x.io.json", r#"{"user_ids": ["U1"], "user_prefs": {"U1": {"notify_on_failure": true}}}"#),
+            fetched("email_b_at_x.io.json", r#"{"user_ids": ["U1"]}"#),
+            fetched("slack_U2.json", "{"),
+        ];
+        let target = Target { bucket: "b".into(), team_id: "T1".into(), publish_home: false };
+        let report = Report { dry_run: true, files_read: 3, published: 0, plan: plan::plan(&target, &files) };
+        let text = summary(&report);
+        assert!(text.starts_with("3 file(s) read; would import 1 user(s); 1 file(s) skipped; 1 conflict(s)"), "{text}");
+        assert!(text.contains("U1 → b@x.io (most recent email file; all toggles off;"), "{text}");
+        assert!(text.contains("U1: chose b@x.io by rule"), "{text}");
+        assert!(text.contains("p/subscriptions/slack_U2.json: malformed JSON"), "{text}");
+        assert!(serde_json::to_value(&report).unwrap()["imports"][0]["event"]["slack_user_id"] == "U1");
+    }
+}
