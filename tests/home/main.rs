@@ -5,5 +5,6 @@
 
 mod harness;
 mod latency;
+mod migrate;
 mod subscriptions;
 mod views;

@@ -7,6 +7,7 @@ mod digests;
 mod dms;
 mod failures;
 mod harness;
+mod imported;
 mod jobs;
 mod latency;
 mod logs;

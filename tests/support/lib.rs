@@ -4,6 +4,8 @@
 
 use aws_config::SdkConfig;
 
+pub mod praktika;
+
 /// The SDK configuration for the emulator. Panics with instructions when `AWS_ENDPOINT_URL` is
 /// unset: these tests must never run against a real account by accident.
 pub async fn emulator_config() -> SdkConfig {

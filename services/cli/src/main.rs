@@ -4,12 +4,14 @@
 //! - `pulse infra plan|deploy`: the reconciler for Pulse's stack (and, later, the CI fleet);
 //! - `pulse dlq list|replay`: see and replay what a service could not process;
 //! - `pulse feed show`: print a commit author's feed as stored in S3;
-//! - `pulse tap`: print the events seen on the local stack's tap queue.
+//! - `pulse tap`: print the events seen on the local stack's tap queue;
+//! - `pulse migrate praktika`: import praktika's subscriptions (see the home-renderer's README).
 
 mod dlq;
 mod feed;
 mod infra_cmd;
 mod loadtest;
+mod migrate_cmd;
 mod publish;
 mod run_cmd;
 mod slack_cmd;
@@ -42,6 +44,8 @@ enum Command {
     Loadtest(loadtest::LoadtestArgs),
     /// Run a command as a job: publish ci.job started / completed (duration, status, stats, error).
     Run(run_cmd::RunArgs),
+    /// Import state from the system Pulse replaces (`migrate praktika`).
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 #[tokio::main]
@@ -63,6 +67,7 @@ async fn main() -> std::process::ExitCode {
         Command::Slack(args) => slack_cmd::run(args).await,
         Command::Loadtest(args) => loadtest::run(args).await,
         Command::Run(args) => run_cmd::run(args).await,
+        Command::Migrate(args) => migrate_cmd::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

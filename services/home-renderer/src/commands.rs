@@ -4,7 +4,8 @@
 //! - `slack.command` `/praktika subscribe [email]` and `/praktika unsubscribe`;
 //! - `slack.interaction` `block_actions` with one of [`crate::actions`]' ids;
 //! - `slack.home_opened` for the `home` tab;
-//! - `feed.updated`.
+//! - `feed.updated`;
+//! - `subscription.imported` (from `pulse migrate praktika`).
 //!
 //! Everything else that reaches the queue through the shared Slack rules (`/pulser …`, ops
 //! buttons, modal submissions, the Messages tab) belongs to the notifier or to nobody, and is
@@ -12,7 +13,7 @@
 //! at all are rejected to the dead-letter queue ([`Classified::Reject`]).
 
 use pulse_contracts::{
-    CommandAction, Email, Event, FeedUpdated, HomeTab, InteractionKind, SlashCommand,
+    CommandAction, Email, Event, FeedUpdated, HomeTab, InteractionKind, SlashCommand, SubscriptionImported,
 };
 
 use crate::actions::{self, SUBSCRIBE_ACTION_ID, Toggle, UNSUBSCRIBE_ACTION_ID};
@@ -47,6 +48,8 @@ pub enum Work {
     /// Republish the user's view (the Home tab was opened).
     Refresh { team_id: String, user_id: String },
     FeedUpdated(Box<FeedUpdated>),
+    /// A subscription imported from praktika (`pulse migrate praktika`).
+    Import(Box<SubscriptionImported>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +118,7 @@ pub fn classify(event: Event) -> Classified {
             HomeTab::Messages => Classified::Ignore("the Messages tab has no view to publish".into()),
         },
         Event::FeedUpdatedV1(update) => Classified::Work(Work::FeedUpdated(Box::new(update))),
+        Event::SubscriptionImportedV1(import) => Classified::Work(Work::Import(Box::new(import))),
         other => Classified::Reject(format!(
             "home-renderer does not consume `{}` version {}",
             other.event_type(),

@@ -17,12 +17,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::idempotency::{Claim, IdempotencyStore};
-use pulse_contracts::{Email, Envelope, Event, FeedUpdated};
+use pulse_contracts::{Email, Envelope, Event, FeedUpdated, SubscriptionImported};
 use pulse_runtime::{HandlerError, MessageHandler};
 use serde_json::json;
 use tracing::{error, info, warn};
 
 use crate::commands::{self, Classified, EmailChoice, Reply, Work};
+use crate::import::Kept;
 use crate::store::{Store, Stored};
 use crate::subscriptions::{Change, NoChange, Op, Outcome};
 use crate::views::{Clock, FeedRef, Mode, Published, ViewError, ViewPublisher};
@@ -70,7 +71,34 @@ impl HomeRenderer {
             }
             Work::Refresh { user_id, .. } => self.publish_view(&user_id, Mode::Always, None, None).await,
             Work::FeedUpdated(update) => self.feed_updated(&update).await,
+            Work::Import(import) => self.import(import).await,
         }
+    }
+
+    /// A subscription imported from praktika: stored unless the user has Pulse state of their
+    /// own ([`crate::import`]), announced, and with `publish_home` the Home view published.
+    async fn import(&self, import: Box<SubscriptionImported>) -> Result<(), HandlerError> {
+        let user = import.slack_user_id.clone();
+        let publish_home = import.publish_home;
+        let (email, key, etag) = (import.email.to_string(), import.source.key.clone(), import.source.etag.clone());
+        let (outcome, current) = self.apply(&user, &Op::Import(import)).await?;
+        match &outcome {
+            Outcome::Changed { next, change } => {
+                info!(user, email, source_key = %key, source_etag = %etag, revision = next.revision, ?change, "subscription import: stored praktika's subscription")
+            }
+            Outcome::Unchanged(NoChange::ImportKept(Kept::AlreadyImported)) => {
+                info!(user, email, source_key = %key, "subscription import: already imported, nothing to change")
+            }
+            Outcome::Unchanged(why) => {
+                let pulse = current.as_ref().map(|c| (c.sub.email.to_string(), c.sub.state, c.sub.revision));
+                info!(user, praktika_email = email, source_key = %key, ?why, ?pulse, "subscription import: kept the user's Pulse state")
+            }
+        }
+        self.announce(&user, current.as_ref()).await?;
+        if publish_home {
+            self.publish_view(&user, Mode::Always, None, None).await?;
+        }
+        Ok(())
     }
 
     async fn apply(&self, user: &str, op: &Op) -> Result<(Outcome, Option<Stored>), HandlerError> {
@@ -251,9 +279,11 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
         Outcome::Changed { change: Change::Switched { .. }, .. } => "switched",
         Outcome::Changed { change: Change::Unsubscribed, .. } => "unsubscribed",
         Outcome::Changed { change: Change::Toggled { .. }, .. } => "toggled",
+        Outcome::Changed { change: Change::Imported { .. }, .. } => "imported",
         Outcome::Unchanged(NoChange::AlreadySubscribed) => "already subscribed",
         Outcome::Unchanged(NoChange::NotSubscribed) => "not subscribed",
         Outcome::Unchanged(NoChange::AlreadySet { .. }) => "already set",
+        Outcome::Unchanged(NoChange::ImportKept(_)) => "import kept the Pulse state",
     }
 }
 

@@ -3,12 +3,13 @@
 //!
 //! Consumes `slack.command` (`/praktika subscribe [email]`, `/praktika unsubscribe`),
 //! `slack.interaction` (the Home-tab buttons, [`actions`]), `slack.home_opened` and
-//! `feed.updated`; publishes `subscription.changed`.
+//! `feed.updated` and `subscription.imported`; publishes `subscription.changed`.
 //!
 //! Pure logic (no I/O, unit-tested):
 //! - [`filters`]: the six toggles, their labels and praktika's filter rules of today;
 //! - [`render`]: feed + preferences + now → the Block Kit Home view, within Slack's limits;
 //! - [`subscriptions`]: subscribe / switch / unsubscribe / toggle as state transitions;
+//! - [`import`]: a subscription imported from praktika, never over the user's own Pulse state;
 //! - [`commands`]: which events are this service's and what each asks for;
 //! - [`feed`]: the feed's S3 key rule.
 //!
@@ -25,6 +26,7 @@ pub mod commands;
 pub mod feed;
 pub mod filters;
 pub mod handler;
+pub mod import;
 pub mod render;
 pub mod store;
 pub mod subscriptions;

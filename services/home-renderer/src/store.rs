@@ -6,7 +6,7 @@
 //!
 //! | pk | sk | what |
 //! |---|---|---|
-//! | `user#<slack_user_id>` | `sub` | the subscription: `team_id`, `slack_user_id`, `feed_email` (followed, or followed last), `email` (only while subscribed), `state`, `subscribed_at`, `deleted_at`, `preferences` (map of the six booleans and `digest`), `revision`, `published_revision`, `updated_at`, `expires_at` (only once soft-deleted) |
+//! | `user#<slack_user_id>` | `sub` | the subscription: `team_id`, `slack_user_id`, `feed_email` (followed, or followed last), `email` (only while subscribed), `state`, `subscribed_at`, `deleted_at`, `preferences` (map of the six booleans and `digest`), `revision`, `imported_revision` (the revision a praktika import produced, see [`crate::import`]), `published_revision`, `updated_at`, `expires_at` (only once soft-deleted) |
 //! | `email#<email>` | `user#<slack_user_id>` | membership: this user follows this feed (`slack_user_id`, `team_id`, `since`) |
 //! | `user#<slack_user_id>` | `view` | the last Home view published: `seq`, `hash`, `feed_etag`, `sub_revision`, `published_at` (see [`crate::views`]) |
 //!
@@ -237,6 +237,7 @@ impl Store {
             ("#email", "email"),
             ("#deleted_at", "deleted_at"),
             ("#expires_at", "expires_at"),
+            ("#imported_revision", "imported_revision"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -250,6 +251,10 @@ impl Store {
         values.insert(":preferences".into(), prefs_value(&next.preferences));
         values.insert(":revision".into(), n(next.revision));
         values.insert(":updated_at".into(), s(&now));
+        if let Some(imported) = next.imported_revision {
+            set.push("#imported_revision = :imported_revision");
+            values.insert(":imported_revision".into(), n(imported));
+        }
         if next.is_active() {
             set.push("#email = :feed_email");
             remove.extend(["#deleted_at", "#expires_at"]);
@@ -496,6 +501,7 @@ impl Store {
                 deleted_at,
                 preferences,
                 revision,
+                imported_revision: Some(num("imported_revision")?).filter(|r| *r > 0),
             },
             published_revision: num("published_revision")?,
         })

@@ -9,11 +9,13 @@
 //!   after the retention period (DynamoDB TTL, see [`crate::store`]).
 //! - **Set** a toggle: only while subscribed; setting the value it already has changes nothing.
 //!
+//! - **Import** from praktika: see [`crate::import`] (Pulse state the user made always wins).
+//!
 //! Every change increases `revision` by one; [`Subscription::changed_event`] is the
 //! `subscription.changed` event announcing the full new state.
 
 use chrono::{DateTime, Utc};
-use pulse_contracts::{Email, Envelope, Event, Preferences, SubscriptionChanged, SubscriptionState};
+use pulse_contracts::{Email, Envelope, Event, Preferences, SubscriptionChanged, SubscriptionImported, SubscriptionState};
 
 use crate::filters::Toggle;
 
@@ -33,6 +35,9 @@ pub struct Subscription {
     pub preferences: Preferences,
     /// Starts at 1; +1 per change.
     pub revision: u64,
+    /// The revision the last praktika import produced (`None`: never imported). Carried along
+    /// by every other change, so `revision > imported_revision` means "changed in Pulse since".
+    pub imported_revision: Option<u64>,
 }
 
 impl Subscription {
@@ -69,6 +74,8 @@ pub enum Op {
     Unsubscribe,
     /// `on: None` flips the toggle.
     Set { toggle: Toggle, on: Option<bool> },
+    /// A subscription imported from praktika ([`crate::import`]).
+    Import(Box<SubscriptionImported>),
 }
 
 /// What changed.
@@ -81,6 +88,8 @@ pub enum Change {
     Switched { from: Email },
     Unsubscribed,
     Toggled { toggle: Toggle, on: bool },
+    /// Created from praktika's files (`again`: an earlier import, untouched since, updated).
+    Imported { again: bool },
 }
 
 /// Why nothing changed.
@@ -89,6 +98,8 @@ pub enum NoChange {
     AlreadySubscribed,
     NotSubscribed,
     AlreadySet { toggle: Toggle, on: bool },
+    /// An import left the user's state as it was.
+    ImportKept(crate::import::Kept),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +111,7 @@ pub enum Outcome {
 /// The transition `op` makes from `current` (the state of `slack_user_id`) at `now`.
 pub fn apply(current: Option<&Subscription>, slack_user_id: &str, op: &Op, now: DateTime<Utc>) -> Outcome {
     match (op, current) {
+        (Op::Import(import), _) => crate::import::apply(current, slack_user_id, import),
         (Op::Subscribe { team_id, email }, None) => Outcome::Changed {
             next: Subscription {
                 team_id: team_id.clone(),
@@ -110,6 +122,7 @@ pub fn apply(current: Option<&Subscription>, slack_user_id: &str, op: &Op, now: 
                 deleted_at: None,
                 preferences: Preferences::default(),
                 revision: 1,
+                imported_revision: None,
             },
             change: Change::Subscribed,
         },

@@ -122,7 +122,7 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 15] = [
+    let cases: [(&str, &[&str]); 16] = [
         ("ci.workflow.v1", &["feed-projector"]),
         ("feed.written.v1", &["feed-projector"]),
         ("ci.workflow.v99", &["feed-projector"]),
@@ -131,6 +131,7 @@ fn events_reach_the_services_that_consume_them() {
         ("slack.command.v1", &["home-renderer", "notifier"]),
         ("slack.interaction.v1", &["home-renderer", "notifier"]),
         ("subscription.changed.v1", &["notifier"]),
+        ("subscription.imported.v1", &["home-renderer", "notifier"]),
         ("ops.alert.v1", &["notifier"]),
         ("ci.job.v1", &["notifier"]),
         ("user.registered.v1", &["notifier"]),

@@ -321,6 +321,7 @@ impl Notifier {
             // comes back as a `slack.interaction`).
             Event::SlackCommandV1(c) => self.on_command(&dedup_key, &c).await,
             Event::DigestTickV1(tick) => self.on_digest_tick(&tick).await,
+            Event::SubscriptionImportedV1(import) => self.on_subscription_imported(&import).await,
             other => Err(HandlerError::unsupported(self.service(), &other)),
         }
     }

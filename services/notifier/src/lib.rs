@@ -16,7 +16,7 @@
 //!   and did it.
 //!
 //! I/O shell: [`store`] (message ledger and other items), [`subscriptions`] (the projection of
-//! `subscription.changed`), [`audit`] (button clicks), [`board`] (status board), [`digest_run`] (digest ticks), [`dm_run`] (`feed.updated` DMs), [`delivery::Deliverer`] (claim → pace →
+//! `subscription.changed`), [`audit`] (button clicks), [`board`] (status board), [`digest_run`] (digest ticks), [`dm_run`] (`feed.updated` DMs), [`import`] (praktika's last DMs as ledger entries), [`delivery::Deliverer`] (claim → pace →
 //! post → record), [`handler::Notifier`] (the `MessageHandler`), `main.rs` (`serve`).
 
 pub mod announce;
@@ -34,6 +34,7 @@ pub mod dm_run;
 pub mod dm_text;
 pub mod external;
 pub mod handler;
+pub mod import;
 pub mod jobs;
 pub mod ops;
 pub mod pacing;

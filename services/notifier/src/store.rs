@@ -272,6 +272,32 @@ impl Store {
         }
     }
 
+    /// Record `key` as a DM praktika sent before the switch (`subscription.imported`):
+    /// `UNCONFIRMED` (delivered, no `ts` known), attempt `imported:praktika`, unless `key` has an
+    /// entry already. Returns whether it was written.
+    pub async fn record_imported(&self, key: &str, context: &Value, now_ms: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.messages)
+            .item("pk", s(ledger_pk(key)))
+            .item("sk", s(LEDGER_SK))
+            .item("status", s(LedgerStatus::Unconfirmed.as_str()))
+            .item("attempt", s("imported:praktika"))
+            .item("attempt_started", n(now_ms))
+            .item("last_error", s("sent by praktika before the switch (imported last_notified_key)"))
+            .item("context", s(context.to_string()))
+            .item("expires_at", n(now_ms / 1000 + LEDGER_TTL_SECS))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
+        }
+    }
+
     /// Take over an entry whose previous attempt is known not to have posted (or proven not to
     /// have by reconciliation). Conditional on the previous attempt id, so two workers cannot
     /// both take over. Returns whether it was taken.

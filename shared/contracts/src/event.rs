@@ -108,6 +108,8 @@ catalogue! {
     DigestTickV1(DigestTick) = ("digest.tick", 1),
     /// A feed object may have been written by someone else (praktika's runner).
     FeedWrittenV1(FeedWritten) = ("feed.written", 1),
+    /// A user's subscription imported from praktika (`pulse migrate praktika`).
+    SubscriptionImportedV1(SubscriptionImported) = ("subscription.imported", 1),
 }
 
 /// The versions of `event_type` in the catalogue (empty when the type is unknown).

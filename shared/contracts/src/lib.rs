@@ -24,9 +24,10 @@ pub use event::{CATALOGUE, Event, EventDetail, TypedEnvelope, supported_versions
 pub use events::{
     AlertKind, ChangeKind, CiJob, CommandAction, Container, DeployAction, DeployPhase,
     DeployRequested, DeployStatus, DeployTrigger, DigestPeriod, DigestSchedule, DigestTick,
-    FeedChange, FeedUpdated, FeedWritten, HomeTab, InteractionKind, JobCompletion, JobPhase, JobStatus, LearnedFrom, Link,
+    FeedChange, FeedUpdated, FeedWritten, HomeTab, ImportSource, InteractionKind, LastNotified, JobCompletion, JobPhase, JobStatus,
+    LearnedFrom, Link,
     OpsAlert, Preferences, ResourceChange, Severity, SlackCommand, SlackHomeOpened,
-    SlackInteraction, SlashCommand, StatValue, SubscriptionChanged, SubscriptionState,
+    SlackInteraction, SlashCommand, StatValue, SubscriptionChanged, SubscriptionImported, SubscriptionState,
     UserRegistered,
 };
 pub use parse::{

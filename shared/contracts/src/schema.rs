@@ -30,7 +30,7 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Entry; 13] = schemas![
+static SCHEMAS: [Entry; 14] = schemas![
     ("ci.workflow", 1),
     ("ci.job", 1),
     ("ops.alert", 1),
@@ -44,6 +44,7 @@ static SCHEMAS: [Entry; 13] = schemas![
     ("deploy.status", 1),
     ("digest.tick", 1),
     ("feed.written", 1),
+    ("subscription.imported", 1),
 ];
 
 /// Every `(type, version)` in the catalogue (the same list as [`crate::CATALOGUE`]).

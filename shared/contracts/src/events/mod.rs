@@ -18,6 +18,7 @@ pub mod slack_command;
 pub mod slack_home_opened;
 pub mod slack_interaction;
 pub mod subscription_changed;
+pub mod subscription_imported;
 pub mod user_registered;
 
 pub use ci_job::{CiJob, JobCompletion, JobPhase, JobStatus, StatValue};
@@ -33,4 +34,5 @@ pub use slack_interaction::{Container, InteractionKind, SlackInteraction};
 pub use subscription_changed::{
     DigestSchedule, Preferences, SubscriptionChanged, SubscriptionState,
 };
+pub use subscription_imported::{ImportSource, LastNotified, SubscriptionImported};
 pub use user_registered::UserRegistered;

@@ -1,0 +1,3 @@
+//! The parts of the `pulse` command that tests drive directly.
+
+pub mod migrate;
