@@ -95,4 +95,4 @@ pub fn count(plan: &Plan, pred: impl Fn(&Change) -> bool) -> usize {
 
 /// Resources in Pulse's stack without the local tap: 1 bus, 8 queues, 4 queue policies, 14
 /// rules, 2 schedules, 8 tables, 1 bucket.
-pub const STACK_SIZE: usize = 38;
+pub const STACK_SIZE: usize = 39;

@@ -1,4 +1,5 @@
-//! Personal DMs on `feed.updated` (seed 000, "DM Notifications") as one pure decision: the
+//! Personal DMs on `feed.updated` (praktika's Slack worker as CI runs it today, which wins over
+//! seed 000's "DM Notifications" wording) as one pure decision: the
 //! newest event, the subscriber's preferences and what the message ledger already holds go in;
 //! what to send (or record, or nothing) comes out as data. No I/O, no clock. The handler reads
 //! the ledger, calls [`decide`], and carries the decision out through the `Deliverer`.

@@ -6,6 +6,8 @@
 //! - `EVENT_FEED_S3_PATH`: praktika's `bucket/prefix` for feeds, the same value praktika and the
 //!   feed-projector use (default: the stack's feed bucket, no prefix);
 //! - `PULSE_SLACK_TEAM_ID`: the Slack workspace praktika's app serves (required);
+//! - `PULSE_BUS_REGION`: the region of Pulse's bus when it is not the function's own (praktika
+//!   invokes the worker in us-east-1 whatever region Pulse runs in);
 //! - `AWS_ENDPOINT_URL`: an emulator, if any.
 
 use anyhow::Context;
@@ -22,7 +24,14 @@ async fn main() -> anyhow::Result<()> {
     let names = StackNames::from_env();
     let location = names.feed_location()?;
     let team_id = std::env::var("PULSE_SLACK_TEAM_ID").ok().filter(|t| !t.trim().is_empty()).context("PULSE_SLACK_TEAM_ID must name the Slack workspace praktika's app serves")?;
-    let compat = Compat::new(Config { location, team_id }, EventPublisher::new(aws_sdk_eventbridge::Client::new(&aws), names.bus()));
+    let eventbridge = match std::env::var("PULSE_BUS_REGION").ok().filter(|r| !r.trim().is_empty()) {
+        Some(region) => {
+            let config = aws_sdk_eventbridge::config::Builder::from(&aws).region(aws_sdk_eventbridge::config::Region::new(region)).build();
+            aws_sdk_eventbridge::Client::from_conf(config)
+        }
+        None => aws_sdk_eventbridge::Client::new(&aws),
+    };
+    let compat = Compat::new(Config { location, team_id }, EventPublisher::new(eventbridge, names.bus()));
     let compat = &compat;
     // Boxed: the runtime's future is too deep for the compiler's layout query otherwise.
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

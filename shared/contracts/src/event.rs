@@ -219,7 +219,7 @@ mod tests {
         for entry in CATALOGUE {
             assert!(seen.insert(entry), "{entry:?} listed twice");
         }
-        assert_eq!(CATALOGUE.len(), 13);
+        assert_eq!(CATALOGUE.len(), 14);
         assert_eq!(supported_versions("ci.workflow"), vec![1]);
         assert!(supported_versions("ci.nope").is_empty());
     }

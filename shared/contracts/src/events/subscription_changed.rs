@@ -42,13 +42,14 @@ pub enum SubscriptionState {
     Unsubscribed,
 }
 
-/// The Home tab toggles (seed 000, praktika's `user_prefs`; all off by default) plus the digest
-/// choice.
+/// The Home tab toggles (praktika's `user_prefs`, all off by default; their meaning is praktika's
+/// worker of today, which wins over the seed's wording) plus the digest choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Preferences {
-    /// Hide merged PR roots (merge results stay unless `hide_merges`).
+    /// Hide every merged PR event (`pr_number > 0`), nested PRs included; a missing `pr_status` is
+    /// inferred as praktika infers it. Merge results stay unless `hide_merges`.
     pub hide_merged_prs: bool,
-    /// Hide merge results (`pr_number == 0`).
+    /// Hide merge results (`pr_number == 0`) on `master`, `main` and `release*` branches.
     pub hide_merges: bool,
     /// Hide nested PRs (`parent_pr_number > 0` and `pr_number > 0`).
     pub hide_secondary_prs: bool,
@@ -56,7 +57,7 @@ pub struct Preferences {
     pub show_last_7d: bool,
     /// DM when the newest event is `completed`.
     pub notify_on_complete: bool,
-    /// DM when the newest event has a failing or erroring job.
+    /// DM when the newest event has a failing job (`failure`, `error`, `fail`, any case).
     pub notify_on_failure: bool,
     /// Which digest the user gets; absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
