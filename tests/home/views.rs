@@ -96,6 +96,70 @@ async fn todays_statuses_and_nested_prs_on_the_home_tab_and_toggles_reshape_them
     assert!(text.lines().any(|l| l.starts_with("↳ ❔ ") && l.contains("|#91320>")), "#91320 under #91310: {text}");
 }
 
+/// praktika's other rules end to end: *Merges* hides pushes only on master/main/release*, *< 7d*
+/// hides what is older than a week, and the same PR number in two repositories is two groups.
+#[tokio::test]
+async fn merges_only_on_release_branches_the_last_seven_days_and_prs_per_repository() {
+    let home = Home::deploy().await;
+    let renderer = home.renderer();
+    handle(&renderer, &home.subscribe("U1", "subscribe", Some(ALICE), "r1")).await.unwrap();
+
+    let push = |sha: &str, branch: &str| {
+        let mut e = example("merge-result");
+        e.sha = sha.repeat(40 / sha.len());
+        e.ext.branch = branch.into();
+        e.ext.parent_pr_number = 0;
+        e.ext.linked_pr_number = 0;
+        e.ext.commit_message = format!("push to {branch}");
+        e
+    };
+    let pr_in = |repo: &str, title: &str| {
+        let mut e = example("running-today");
+        e.ext.repo_name = repo.into();
+        e.ext.pr_title = title.into();
+        e.ext.change_url = format!("https://github.com/{repo}/pull/{}", e.ext.pr_number);
+        e
+    };
+    let backport = {
+        let mut e = pr_in("ClickHouse/keeper", "Backport to keeper 25.8");
+        e.ext.pr_number = 91_399;
+        e.ext.parent_pr_number = 91_301;
+        e.ext.change_url = "https://github.com/ClickHouse/keeper/pull/91399".into();
+        e
+    };
+    let mut events = recent(vec![
+        push("a1", "Release-25.8"),
+        push("b2", "feature/x"),
+        pr_in("ClickHouse/ClickHouse", "Vectorize in ClickHouse"),
+        pr_in("ClickHouse/keeper", "Same number in keeper"),
+        backport,
+        push("c3", "master"),
+    ]);
+    events[5].timestamp -= 8 * 24 * 3600; // the master push is eight days old
+    handle(&renderer, &home.write_feed(ALICE, events).await).await.unwrap();
+
+    let text = home.home_text("U1");
+    assert!(text.contains("push to Release-25.8") && text.contains("push to feature/x") && text.contains("push to master"), "{text}");
+    // #91301 of each repository heads its own group; the keeper backport sits under keeper's.
+    let heads: Vec<&str> = text.lines().filter(|l| l.contains("|#91301>") && !l.starts_with('↳')).collect();
+    assert_eq!(heads.len(), 2, "two groups for one PR number in two repositories: {text}");
+    let keeper = text.find("Same number in keeper").unwrap();
+    let clickhouse = text.find("Vectorize in ClickHouse").unwrap();
+    let nested = text.find("Backport to keeper 25.8").unwrap();
+    assert!(keeper < nested && (nested < clickhouse || clickhouse < keeper), "the backport is in keeper's group: {text}");
+
+    handle(&renderer, &home.toggle("U1", Toggle::HideMerges, true)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(!text.contains("push to Release-25.8") && !text.contains("push to master"), "release and master pushes hidden: {text}");
+    assert!(text.contains("push to feature/x"), "a feature-branch push stays: {text}");
+
+    handle(&renderer, &home.toggle("U1", Toggle::HideMerges, false)).await.unwrap();
+    handle(&renderer, &home.toggle("U1", Toggle::ShowLast7d, true)).await.unwrap();
+    let text = home.home_text("U1");
+    assert!(text.contains("< 7d: On") && !text.contains("push to master"), "the 8-day-old push is hidden: {text}");
+    assert!(text.contains("push to Release-25.8") && text.contains("push to feature/x"), "{text}");
+}
+
 /// Alice's feed: the merge of #91234 (newest), then #91234 itself, merged.
 fn merged_feed() -> Vec<pulse_contracts::praktika::FeedEvent> {
     let mut pr = example("completed-pr-failed-job");

@@ -289,3 +289,31 @@ async fn a_dm_whose_second_key_was_lost_is_recorded_on_redelivery_without_a_seco
     let restored = stack.store().ledger(&complete).await.unwrap().expect("recorded again");
     assert_eq!((restored.status.as_str(), &restored.ts), ("SENT", &posted.ts));
 }
+
+/// praktika's run reaching Pulse both ways (issue #10): the feed-projector's own projection of
+/// the `ci.workflow` event, and the announcement of praktika's write of the same feed (the
+/// worker's `update` or S3's notification, `external_write`), with different envelopes and
+/// dedup keys and the same newest run: one DM.
+#[tokio::test]
+async fn the_same_run_announced_both_ways_sends_one_dm() {
+    let stack = Stack::deploy().await;
+    let projected = fail_update();
+    let mut external = fail_update();
+    external.id = uuid::Uuid::new_v4();
+    let Event::FeedUpdatedV1(ref mut u) = external.detail else { unreachable!() };
+    u.changes = vec![pulse_contracts::FeedChange::ExternalWrite];
+    external.dedup_key = format!("feed.updated:{}:external:\"etag-of-praktikas-write\"", u.email.as_str());
+    assert_ne!(projected.dedup_key, external.dedup_key);
+
+    let notifier = stack.notifier();
+    stack.publish(&[subscription(4, true)]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    stack.publish(&[projected, external]).await;
+    let stats = stack.run(&notifier, 2, Duration::from_secs(30)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (2, 0), "{stats:?}");
+
+    let dms = stack.slack.messages_in(DM);
+    assert_eq!(dms.len(), 1, "one DM for one run: {dms:#?}");
+    assert!(dms[0].to_string().contains("Stateless tests (amd_debug, parallel)"), "{}", dms[0]);
+}
