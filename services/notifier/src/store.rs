@@ -223,24 +223,29 @@ impl Store {
     /// Record a message posted by other means (e.g. an alert that becomes a deploy's thread) as
     /// `key`'s, unless `key` already has an entry.
     pub async fn record_existing(&self, key: &str, channel: &str, ts: &str, now_ms: i64) -> Result<(), StoreError> {
-        let result = self
-            .client
+        let put = self.new_entry(key, "adopted", now_ms).item("status", s(LedgerStatus::Sent.as_str())).item("channel", s(channel)).item("ts", s(ts));
+        self.put_if_absent(put).await.map(|_| ())
+    }
+
+    /// A ledger entry for `key` written by `attempt`, expiring with the ledger's TTL, only if
+    /// `key` has none yet; the caller adds the status and what it knows.
+    fn new_entry(&self, key: &str, attempt: &str, now_ms: i64) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        self.client
             .put_item()
             .table_name(&self.messages)
             .item("pk", s(ledger_pk(key)))
             .item("sk", s(LEDGER_SK))
-            .item("status", s(LedgerStatus::Sent.as_str()))
-            .item("attempt", s("adopted"))
+            .item("attempt", s(attempt))
             .item("attempt_started", n(now_ms))
-            .item("channel", s(channel))
-            .item("ts", s(ts))
             .item("expires_at", n(now_ms / 1000 + LEDGER_TTL_SECS))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
+    }
+
+    /// Sends a [`Store::new_entry`]; whether it was written (false: `key` had an entry).
+    async fn put_if_absent(&self, put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder) -> Result<bool, StoreError> {
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
         }
     }
@@ -250,52 +255,24 @@ impl Store {
     /// the covering message was itself taken as delivered. Put only if `key` has no entry, so it
     /// is written once however often it is retried, and never overwrites an attempt of its own.
     pub async fn record_covered(&self, key: &str, covered_by: &str, posted: Option<(&str, &str)>, context: &Value, now_ms: i64) -> Result<(), StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.messages)
-            .item("pk", s(ledger_pk(key)))
-            .item("sk", s(LEDGER_SK))
-            .item("attempt", s(format!("covered-by:{covered_by}")))
-            .item("attempt_started", n(now_ms))
-            .item("context", s(context.to_string()))
-            .item("expires_at", n(now_ms / 1000 + LEDGER_TTL_SECS))
-            .condition_expression("attribute_not_exists(pk)");
-        put = match posted {
+        let put = self.new_entry(key, &format!("covered-by:{covered_by}"), now_ms).item("context", s(context.to_string()));
+        let put = match posted {
             Some((channel, ts)) => put.item("status", s(LedgerStatus::Sent.as_str())).item("channel", s(channel)).item("ts", s(ts)),
             None => put.item("status", s(LedgerStatus::Unconfirmed.as_str())).item("last_error", s(format!("covered by {covered_by}, itself unconfirmed"))),
         };
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
-        }
+        self.put_if_absent(put).await.map(|_| ())
     }
 
     /// Record `key` as a DM praktika sent before the switch (`subscription.imported`):
     /// `UNCONFIRMED` (delivered, no `ts` known), attempt `imported:praktika`, unless `key` has an
     /// entry already. Returns whether it was written.
     pub async fn record_imported(&self, key: &str, context: &Value, now_ms: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.messages)
-            .item("pk", s(ledger_pk(key)))
-            .item("sk", s(LEDGER_SK))
+        let put = self
+            .new_entry(key, "imported:praktika", now_ms)
             .item("status", s(LedgerStatus::Unconfirmed.as_str()))
-            .item("attempt", s("imported:praktika"))
-            .item("attempt_started", n(now_ms))
             .item("last_error", s("sent by praktika before the switch (imported last_notified_key)"))
-            .item("context", s(context.to_string()))
-            .item("expires_at", n(now_ms / 1000 + LEDGER_TTL_SECS))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
-            Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
-        }
+            .item("context", s(context.to_string()));
+        self.put_if_absent(put).await
     }
 
     /// Take over an entry whose previous attempt is known not to have posted (or proven not to

@@ -173,15 +173,21 @@ impl GzipJsonStore {
             Err(err) if is_not_found(&err) => return Ok(None),
             Err(err) => return Err(self.sdk_error("GetObject", key, &err)),
         };
-        let etag = output.e_tag().unwrap_or_default().to_owned();
         let writer = output.metadata().and_then(|m| m.get(WRITER_METADATA)).cloned();
+        let (bytes, etag) = self.body(key, output).await?;
+        Ok(Some(StoredObject { bytes, etag, writer }))
+    }
+
+    /// The bytes and ETag of a `GetObject` answer.
+    async fn body(&self, key: &str, output: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Result<(Vec<u8>, String), S3JsonError> {
+        let etag = output.e_tag().unwrap_or_default().to_owned();
         let bytes = output.body.collect().await.map_err(|err| S3JsonError::Sdk {
             operation: "GetObject (body)",
             bucket: self.bucket.clone(),
             key: key.to_owned(),
             message: err.to_string(),
         })?;
-        Ok(Some(StoredObject { bytes: bytes.into_bytes().to_vec(), etag, writer }))
+        Ok((bytes.into_bytes().to_vec(), etag))
     }
 
     pub fn bucket(&self) -> &str {
@@ -219,14 +225,8 @@ impl GzipJsonStore {
             Err(err) if is_not_found(&err) => return Ok(RawObject::Missing),
             Err(err) => return Err(self.sdk_error("GetObject", key, &err)),
         };
-        let etag = output.e_tag().unwrap_or_default().to_owned();
-        let bytes = output.body.collect().await.map_err(|err| S3JsonError::Sdk {
-            operation: "GetObject (body)",
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            message: err.to_string(),
-        })?;
-        Ok(RawObject::Found { bytes: bytes.into_bytes().to_vec(), etag })
+        let (bytes, etag) = self.body(key, output).await?;
+        Ok(RawObject::Found { bytes, etag })
     }
 
     /// Write already gzip-encoded JSON under `precondition`; returns the new ETag. A lost

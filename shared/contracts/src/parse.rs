@@ -204,7 +204,8 @@ fn not_envelope(reason: String) -> ContractError {
     ContractError::NotAnEnvelope { reason }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// What kind of JSON value this is, for error messages ("a string", "an array", ...).
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

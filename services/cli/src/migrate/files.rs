@@ -81,7 +81,7 @@ pub fn parse(name: &str, body: &[u8]) -> Result<SubFile, String> {
     let kind = file_name(name).ok_or_else(|| "not a praktika subscription file (email_*.json or slack_*.json)".to_owned())?;
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("malformed JSON: {e}"))?;
     let Value::Object(object) = value else {
-        return Err(format!("not a JSON object but {}", type_name(&value)));
+        return Err(format!("not a JSON object but {}", pulse_contracts::parse::json_kind(&value)));
     };
     let text = |k: &str| object.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
     match kind {
@@ -138,17 +138,6 @@ pub fn iso_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc()))
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
