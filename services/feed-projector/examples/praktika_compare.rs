@@ -20,6 +20,10 @@ mod corpus;
 
 const RUNS: usize = 41;
 
+/// The feed-projector binary's allocator (`src/main.rs`), so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut f: impl FnMut() -> Duration) -> f64 {
     let mut times: Vec<f64> = (0..RUNS).map(|_| f().as_secs_f64() * 1e3).collect();
     times.sort_by(f64::total_cmp);
