@@ -533,6 +533,27 @@ mod tests {
     }
 
     #[test]
+    fn an_on_failure_queue_must_be_declared_and_is_deployed_first() {
+        let v = json!({"resources": [
+            {"kind": "IamRole", "name": "w"},
+            {"kind": "Lambda", "name": "w", "path": "w.zip", "role": "w",
+             "asynchronous": {"on_failure_queue": "${prefix}-failed"}},
+            {"kind": "Queue", "name": "${prefix}-failed"}
+        ]});
+        let stack = parse(v.clone()).unwrap();
+        let order: Vec<String> = stack.ordered().unwrap().iter().map(|d| d.id().to_string()).collect();
+        assert_eq!(order, ["IamRole w", "Queue p1-failed", "Lambda w"]);
+        let mut missing = v.clone();
+        missing["resources"].as_array_mut().unwrap().pop();
+        let err = parse(missing).unwrap_err().to_string();
+        assert!(err.contains("Lambda w depends on Queue p1-failed, which the stack does not declare"), "{err}");
+        let mut bad = v;
+        bad["resources"][1]["asynchronous"]["maximum_event_age_seconds"] = json!(30);
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(err.contains("Lambda w") && err.contains("asynchronous.maximum_event_age_seconds 30"), "{err}");
+    }
+
+    #[test]
     fn variables_reach_included_files_and_overrides_are_checked() {
         let dir = std::env::temp_dir().join(format!("pulse-vars-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
