@@ -274,6 +274,18 @@ impl StackConfig {
                 return Err(format!("{id} is declared twice"));
             }
         }
+        // A bucket the file owns has its notifications declared on its `Bucket`.
+        for d in &self.resources {
+            if let ResourceSpec::BucketNotifications(n) = &d.spec
+                && self.get(&ResourceId::new(Kind::Bucket, &n.name)).is_some()
+            {
+                return Err(format!(
+                    "{}: bucket {} is declared by this file as a Bucket; BucketNotifications is for buckets the file does not own (set eventbridge_notifications on the Bucket)",
+                    d.id(),
+                    n.name
+                ));
+            }
+        }
         // Lambda refuses an SQS event source whose visibility timeout is shorter than the
         // function's timeout (a message would reappear while still being handled).
         for d in &self.resources {
@@ -329,6 +341,7 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => &r.name,
             ResourceSpec::Table(r) => &r.name,
             ResourceSpec::Bucket(r) => &r.name,
+            ResourceSpec::BucketNotifications(r) => &r.name,
             ResourceSpec::DedicatedHost(r) => &r.name,
             ResourceSpec::IAMInstanceProfile(r) => &r.name,
             ResourceSpec::EC2Instance(r) => &r.name,
@@ -551,6 +564,18 @@ mod tests {
         bad["resources"][1]["asynchronous"]["maximum_event_age_seconds"] = json!(30);
         let err = parse(bad).unwrap_err().to_string();
         assert!(err.contains("Lambda w") && err.contains("asynchronous.maximum_event_age_seconds 30"), "{err}");
+    }
+
+    #[test]
+    fn notifications_of_an_owned_bucket_are_refused() {
+        let v = json!({"resources": [
+            {"kind": "Bucket", "name": "${prefix}-feeds"},
+            {"kind": "BucketNotifications", "name": "${prefix}-feeds"}
+        ]});
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("BucketNotifications p1-feeds: bucket p1-feeds is declared by this file as a Bucket"), "{err}");
+        let v = json!({"resources": [{"kind": "BucketNotifications", "name": "someone-elses"}]});
+        assert_eq!(parse(v).unwrap().names(Kind::BucketNotifications), ["someone-elses"]);
     }
 
     #[test]
