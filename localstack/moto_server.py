@@ -11,7 +11,9 @@ It also keeps scheduled rules out of event delivery: moto hands every S3 EventBr
 notification to every rule of every bus, and a scheduled rule (no event pattern) matches them
 all, so each stack's digest schedules would forward S3 events to its notifier queue. In AWS a
 scheduled rule fires only on its schedule. And it reports a bucket's EventBridge notification
-setting, which moto applies but leaves out of GetBucketNotificationConfiguration.
+setting, which moto applies but leaves out of GetBucketNotificationConfiguration. And a
+function's PutFunctionEventInvokeConfig replaces its configuration, as in AWS (moto appends each
+one and GetFunctionEventInvokeConfig keeps answering the first).
 """
 
 import sys
@@ -19,6 +21,7 @@ import threading
 
 import moto.dynamodb.responses as dynamodb
 import moto.events.models as events
+import moto.awslambda.models as awslambda
 import moto.s3.responses as s3
 from moto.server import main
 
@@ -72,6 +75,16 @@ def _get_bucket_notification_with_eventbridge(self):
 
 
 s3.S3Response.get_bucket_notification = _get_bucket_notification_with_eventbridge
+
+_put_event_invoke_config = awslambda.LambdaBackend.put_function_event_invoke_config
+
+
+def _put_event_invoke_config_replacing(self, function_name, config):
+    self.get_function(function_name).event_invoke_config = []
+    return _put_event_invoke_config(self, function_name, config)
+
+
+awslambda.LambdaBackend.put_function_event_invoke_config = _put_event_invoke_config_replacing
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

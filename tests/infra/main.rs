@@ -4,4 +4,5 @@
 
 mod fleet;
 mod image_builder;
+mod praktika_deploy;
 mod pulse_deploy;

@@ -48,6 +48,28 @@ pub struct StackArgs {
     /// Add the local demo's tap queue (`<prefix>-tap`), which sees every event on the bus.
     #[arg(long)]
     pub local_tap: bool,
+    /// Set a variable the file declares under `variables` (`${var.NAME}`); repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Set a flag the file declares under `flags` (`NAME` = true, or `NAME=false`); repeatable.
+    #[arg(long = "flag", value_name = "NAME[=BOOL]", value_parser = parse_flag)]
+    pub flags: Vec<(String, bool)>,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
+fn parse_flag(s: &str) -> Result<(String, bool), String> {
+    match s.split_once('=') {
+        None => Ok((s.to_owned(), true)),
+        Some((name, "true")) => Ok((name.to_owned(), true)),
+        Some((name, "false")) => Ok((name.to_owned(), false)),
+        Some(_) => Err(format!("{s:?} is not NAME, NAME=true or NAME=false")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +125,12 @@ fn load(args: &StackArgs) -> anyhow::Result<StackConfig> {
     let mut options = LoadOptions::new(&args.prefix);
     if args.local_tap {
         options = options.flag("local_tap", true);
+    }
+    for (name, value) in &args.flags {
+        options = options.flag(name, *value);
+    }
+    for (name, value) in &args.vars {
+        options = options.var(name, value);
     }
     Ok(StackConfig::load(&args.config, &options)?)
 }

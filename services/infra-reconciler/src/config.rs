@@ -20,7 +20,9 @@
 //! errors), and optionally `if` (a flag name, or `!flag`; the resource exists only when the
 //! condition holds) and `depends_on` (`[{"kind": ..., "name": ...}]`, for ordering the engine
 //! cannot infer). Keys starting with `//` are comments. `${prefix}` in any string value becomes
-//! the stack prefix; no other `${...}` placeholder exists.
+//! the stack prefix; `"variables"` (top level) declares `${var.NAME}` placeholders, overridable
+//! with [`LoadOptions::var`] (rules in [`crate::variables`]); no other `${...}` placeholder exists
+//! (`${partition}`, `${region}`, `${account}` are left for the kinds).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::graph::topological_order;
 use crate::kinds::{ResourceSpec, RuleRef};
 use crate::model::{Kind, ResourceId};
+use crate::variables::Scope;
 
 /// Pulse's own stack file, built into the binary (the same file as `infra/pulse-stack.json`).
 pub const PULSE_STACK_JSON: &str = include_str!("../../../infra/pulse-stack.json");
@@ -50,11 +53,13 @@ pub struct LoadOptions {
     pub prefix: String,
     /// Overrides of the file's `flags` (each must be declared there).
     pub flags: BTreeMap<String, bool>,
+    /// Overrides of the file's `variables` (`--var name=value`; each must be declared there).
+    pub variables: BTreeMap<String, String>,
 }
 
 impl LoadOptions {
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into(), flags: BTreeMap::new() }
+        Self { prefix: prefix.into(), flags: BTreeMap::new(), variables: BTreeMap::new() }
     }
 
     /// The prefix from `PULSE_STACK`, defaulting to `pulse`.
@@ -65,6 +70,12 @@ impl LoadOptions {
     /// Set a flag (for example `local_tap`).
     pub fn flag(mut self, name: impl Into<String>, value: bool) -> Self {
         self.flags.insert(name.into(), value);
+        self
+    }
+
+    /// Set a variable (for example `feed_bucket`), as `--var name=value` does.
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.insert(name.into(), value.into());
         self
     }
 }
@@ -101,6 +112,8 @@ pub struct StackConfig {
     pub description: Option<String>,
     /// The effective flags (the file's, with the options' overrides).
     pub flags: BTreeMap<String, bool>,
+    /// The effective variables (defaults, with the options' overrides), by name.
+    pub variables: BTreeMap<String, String>,
     /// In declaration order, without the resources whose `if` does not hold.
     pub resources: Vec<Declared>,
 }
@@ -153,17 +166,21 @@ impl StackConfig {
                 }
             }
         }
+        let declared = crate::variables::declarations(top.remove("variables")).map_err(invalid)?;
+        let scope = Scope::resolve(&options.prefix, &declared, &options.variables).map_err(invalid)?;
         let Some(Value::Array(items)) = top.remove("resources") else {
             return Err(invalid("`resources` must be an array".into()));
         };
         if let Some(key) = top.keys().next() {
-            return Err(invalid(format!("unknown top-level key {key:?} (expected $schema, description, include, flags, resources)")));
+            return Err(invalid(format!(
+                "unknown top-level key {key:?} (expected $schema, description, include, flags, variables, resources)"
+            )));
         }
 
         let mut resources = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
             let at = |message: String| invalid(format!("resources[{i}]: {message}"));
-            let item = substitute(item, &options.prefix).map_err(at)?;
+            let item = scope.substitute(item).map_err(at)?;
             let Value::Object(mut fields) = item else {
                 return Err(at("each resource must be a JSON object".into()));
             };
@@ -202,6 +219,7 @@ impl StackConfig {
             origin: origin.to_owned(),
             description,
             flags,
+            variables: scope.values,
             resources,
         };
         stack.resolve_senders().map_err(invalid)?;
@@ -254,6 +272,18 @@ impl StackConfig {
             d.spec.resource().validate().map_err(|e| format!("{id}: {e}"))?;
             if !seen.insert(id.clone()) {
                 return Err(format!("{id} is declared twice"));
+            }
+        }
+        // A bucket the file owns has its notifications declared on its `Bucket`.
+        for d in &self.resources {
+            if let ResourceSpec::BucketNotifications(n) = &d.spec
+                && self.get(&ResourceId::new(Kind::Bucket, &n.name)).is_some()
+            {
+                return Err(format!(
+                    "{}: bucket {} is declared by this file as a Bucket; BucketNotifications is for buckets the file does not own (set eventbridge_notifications on the Bucket)",
+                    d.id(),
+                    n.name
+                ));
             }
         }
         // Lambda refuses an SQS event source whose visibility timeout is shorter than the
@@ -311,6 +341,7 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => &r.name,
             ResourceSpec::Table(r) => &r.name,
             ResourceSpec::Bucket(r) => &r.name,
+            ResourceSpec::BucketNotifications(r) => &r.name,
             ResourceSpec::DedicatedHost(r) => &r.name,
             ResourceSpec::IAMInstanceProfile(r) => &r.name,
             ResourceSpec::EC2Instance(r) => &r.name,
@@ -337,7 +368,9 @@ pub fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
 }
 
 /// The top-level `include`: a list of stack files (paths relative to the including file) whose
-/// flags and resources come first; the including file's flags override theirs. This is how
+/// flags, variables and resources come first; the including file's flags and variable
+/// declarations override theirs (variables are then substituted in every resource alike, so an
+/// included file sees the including file's values: see [`crate::variables`]). This is how
 /// `infra/examples/pulse-deployment.json` reuses `infra/pulse-stack.json` instead of copying it.
 /// A `pulse-stack.json` that is not on disk (a binary running away from the repository, e.g. in
 /// Lambda) is served from the copy built into the binary.
@@ -351,6 +384,7 @@ fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> s
     let paths: Vec<String> =
         Vec::deserialize(include).map_err(|e| format!("include must be a list of paths: {e}"))?;
     let mut flags = Map::new();
+    let mut variables = Map::new();
     let mut resources = Vec::new();
     for rel in paths {
         let path = base.join(&rel);
@@ -369,6 +403,11 @@ fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> s
         if let Some(Value::Object(f)) = inner.remove("flags") {
             flags.extend(f);
         }
+        match inner.remove("variables") {
+            None => {}
+            Some(Value::Object(v)) => variables.extend(v),
+            Some(_) => return Err(format!("include {rel:?}: `variables` must be an object")),
+        }
         if let Some(Value::Array(r)) = inner.remove("resources") {
             resources.extend(r);
         }
@@ -376,6 +415,12 @@ fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> s
     if let Some(Value::Object(own)) = top.remove("flags") {
         flags.extend(own);
     }
+    match top.remove("variables") {
+        None => {}
+        Some(Value::Object(own)) => variables.extend(own),
+        Some(_) => return Err("`variables` must be an object".into()),
+    }
+    top.insert("variables".into(), Value::Object(variables));
     if let Some(Value::Array(own)) = top.remove("resources") {
         resources.extend(own);
     }
@@ -384,41 +429,8 @@ fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> s
     Ok(())
 }
 
-/// Placeholders the loader leaves for [`crate::clients::Context::expand`].
-const LATE_PLACEHOLDERS: [&str; 3] = ["${partition}", "${region}", "${account}"];
-
 fn strip_comments(map: &mut Map<String, Value>) {
     map.retain(|k, _| !k.starts_with("//"));
-}
-
-fn substitute(value: Value, prefix: &str) -> std::result::Result<Value, String> {
-    Ok(match value {
-        Value::String(s) => {
-            let out = s.replace("${prefix}", prefix);
-            // `${partition}`, `${region}` and `${account}` stay for the kinds to expand with the
-            // account they deploy to (`Context::expand`): the loader does not know it.
-            let mut rest_at = 0;
-            while let Some(pos) = out[rest_at..].find("${").map(|p| p + rest_at) {
-                let rest = &out[pos..];
-                let end = rest.find('}').map_or(rest.len(), |e| e + 1);
-                if !LATE_PLACEHOLDERS.contains(&&rest[..end]) {
-                    return Err(format!(
-                        "unknown placeholder {} in {s:?}; only ${{prefix}} (and, in ARNs, ${{partition}}, ${{region}}, ${{account}}) are defined",
-                        &rest[..end]
-                    ));
-                }
-                rest_at = pos + end;
-            }
-            Value::String(out)
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| substitute(v, prefix)).collect::<std::result::Result<_, _>>()?),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| Ok((k, substitute(v, prefix)?)))
-                .collect::<std::result::Result<_, String>>()?,
-        ),
-        other => other,
-    })
 }
 
 #[cfg(test)]
@@ -531,6 +543,70 @@ mod tests {
         let away = json!({"include": ["/nowhere/pulse-stack.json"], "resources": []}).to_string();
         let stack = StackConfig::parse(&away, "x/y.json", &LoadOptions::new("p1")).unwrap();
         assert!(stack.get(&ResourceId::new(Kind::EventBus, "p1-bus")).is_some());
+    }
+
+    #[test]
+    fn an_on_failure_queue_must_be_declared_and_is_deployed_first() {
+        let v = json!({"resources": [
+            {"kind": "IamRole", "name": "w"},
+            {"kind": "Lambda", "name": "w", "path": "w.zip", "role": "w",
+             "asynchronous": {"on_failure_queue": "${prefix}-failed"}},
+            {"kind": "Queue", "name": "${prefix}-failed"}
+        ]});
+        let stack = parse(v.clone()).unwrap();
+        let order: Vec<String> = stack.ordered().unwrap().iter().map(|d| d.id().to_string()).collect();
+        assert_eq!(order, ["IamRole w", "Queue p1-failed", "Lambda w"]);
+        let mut missing = v.clone();
+        missing["resources"].as_array_mut().unwrap().pop();
+        let err = parse(missing).unwrap_err().to_string();
+        assert!(err.contains("Lambda w depends on Queue p1-failed, which the stack does not declare"), "{err}");
+        let mut bad = v;
+        bad["resources"][1]["asynchronous"]["maximum_event_age_seconds"] = json!(30);
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(err.contains("Lambda w") && err.contains("asynchronous.maximum_event_age_seconds 30"), "{err}");
+    }
+
+    #[test]
+    fn notifications_of_an_owned_bucket_are_refused() {
+        let v = json!({"resources": [
+            {"kind": "Bucket", "name": "${prefix}-feeds"},
+            {"kind": "BucketNotifications", "name": "${prefix}-feeds"}
+        ]});
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("BucketNotifications p1-feeds: bucket p1-feeds is declared by this file as a Bucket"), "{err}");
+        let v = json!({"resources": [{"kind": "BucketNotifications", "name": "someone-elses"}]});
+        assert_eq!(parse(v).unwrap().names(Kind::BucketNotifications), ["someone-elses"]);
+    }
+
+    #[test]
+    fn variables_reach_included_files_and_overrides_are_checked() {
+        let dir = std::env::temp_dir().join(format!("pulse-vars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("base.json"),
+            json!({"variables": {"queue": {"default": "base"}}, "resources": [
+                {"kind": "Queue", "name": "${prefix}-${var.queue}"}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+        let top = json!({"include": ["base.json"],
+            "variables": {"queue": {"default": "top"}, "bucket": {"default": "${prefix}-b", "description": "d"}},
+            "resources": [{"kind": "Bucket", "name": "${var.bucket}"}]});
+        std::fs::write(dir.join("top.json"), top.to_string()).unwrap();
+        let stack = StackConfig::load(dir.join("top.json"), &LoadOptions::new("p1")).unwrap();
+        assert_eq!(stack.names(Kind::Queue), ["p1-top"], "the including file's declaration wins");
+        assert_eq!(stack.names(Kind::Bucket), ["p1-b"]);
+        let set = LoadOptions::new("p1").var("queue", "cli").var("bucket", "theirs");
+        let stack = StackConfig::load(dir.join("top.json"), &set).unwrap();
+        assert_eq!((stack.names(Kind::Queue), stack.names(Kind::Bucket)), (vec!["p1-cli"], vec!["theirs"]));
+        assert_eq!(stack.variables["bucket"], "theirs");
+
+        let err = StackConfig::load(dir.join("top.json"), &LoadOptions::new("p1").var("nope", "x")).unwrap_err().to_string();
+        assert!(err.contains("--var nope") && err.contains("[\"bucket\", \"queue\"]"), "{err}");
+        let v = json!({"resources": [{"kind": "Queue", "name": "${var.missing}"}]});
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("resources[0]") && err.contains("no variable \"missing\""), "{err}");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub mod model;
 pub mod rollback;
 pub mod service;
 pub mod shutdown;
+pub mod variables;
 
 pub use clients::{ApiCalls, Clients, Context, is_read_operation};
 pub use config::{Declared, LoadOptions, PULSE_DEPLOYMENT_JSON, PULSE_STACK_JSON, StackConfig};

@@ -22,6 +22,7 @@ pub enum Kind {
     Schedule,
     Table,
     Bucket,
+    BucketNotifications,
     DedicatedHost,
     IAMInstanceProfile,
     EC2Instance,
@@ -35,7 +36,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -43,6 +44,7 @@ impl Kind {
         Kind::Schedule,
         Kind::Table,
         Kind::Bucket,
+        Kind::BucketNotifications,
         Kind::DedicatedHost,
         Kind::IAMInstanceProfile,
         Kind::EC2Instance,
@@ -67,6 +69,7 @@ impl Kind {
             Kind::Schedule => "Schedule",
             Kind::Table => "Table",
             Kind::Bucket => "Bucket",
+            Kind::BucketNotifications => "BucketNotifications",
             Kind::DedicatedHost => "DedicatedHost",
             Kind::IAMInstanceProfile => "IAMInstanceProfile",
             Kind::EC2Instance => "EC2Instance",

@@ -222,3 +222,51 @@ fn the_local_tap_is_off_unless_asked_for() {
     assert!(tapped.names(Kind::Rule).contains(&tap.as_str()));
     assert!(tapped.names(Kind::QueuePolicy).contains(&tap.as_str()));
 }
+
+/// `infra/examples/pulse-deployment.json`'s feed location: Pulse's own bucket by default (no
+/// `EVENT_FEED_S3_PATH`, keys `events/`), praktika's with the variables and the flag.
+#[test]
+fn the_deployment_example_follows_the_feed_variables() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/examples/pulse-deployment.json");
+    let cx = crate::clients::Context::new("aws", "us-east-1", "123");
+    let env_of = |stack: &StackConfig, name: &str| -> Option<String> {
+        stack.resources.iter().find_map(|d| match &d.spec {
+            ResourceSpec::Lambda(l) if l.name == name => l.environments.get("EVENT_FEED_S3_PATH").cloned(),
+            _ => None,
+        })
+    };
+    let policies_of = |stack: &StackConfig, name: &str| -> String {
+        let d = stack.get(&crate::model::ResourceId::new(Kind::IamRole, name)).unwrap();
+        serde_json::to_string(&d.spec.resource().desired(&cx)).unwrap()
+    };
+
+    let own = StackConfig::load(path, &LoadOptions::new(PREFIX)).unwrap();
+    for svc in ["feed-projector", "home-renderer", "notifier"] {
+        assert_eq!(env_of(&own, &format!("{PREFIX}-{svc}")).as_deref(), Some(""), "{svc}: empty = Pulse's own bucket");
+        assert!(policies_of(&own, &format!("{PREFIX}-{svc}")).contains(&format!("arn:aws:s3:::{PREFIX}-feeds/events/*")), "{svc}");
+    }
+    assert!(own.names(Kind::BucketNotifications).is_empty());
+    assert!(!own.names(Kind::Rule).contains(&format!("{PREFIX}-praktika-feed-objects").as_str()));
+
+    let praktika = LoadOptions::new(PREFIX).var("feed_bucket", "ci-reports").var("feed_prefix", "praktika/feeds").flag("praktika_bucket", true);
+    let theirs = StackConfig::load(path, &praktika).unwrap();
+    for svc in ["feed-projector", "home-renderer", "notifier"] {
+        assert_eq!(env_of(&theirs, &format!("{PREFIX}-{svc}")).as_deref(), Some("ci-reports/praktika/feeds"), "{svc}");
+        let policies = policies_of(&theirs, &format!("{PREFIX}-{svc}"));
+        assert!(policies.contains("arn:aws:s3:::ci-reports/praktika/feeds/events/*"), "{svc}: {policies}");
+        assert!(!policies.contains(&format!("{PREFIX}-feeds")), "{svc}: {policies}");
+        assert_eq!(policies.contains("s3:PutObject"), svc == "feed-projector", "{svc}: only the feed-projector writes");
+    }
+    let projector = policies_of(&theirs, &format!("{PREFIX}-feed-projector"));
+    assert!(projector.contains("s3:if-match") && projector.contains("s3:if-none-match"), "{projector}");
+    assert_eq!(theirs.names(Kind::BucketNotifications), ["ci-reports"]);
+    let rule = theirs.get(&crate::model::ResourceId::new(Kind::Rule, format!("{PREFIX}-praktika-feed-objects"))).unwrap();
+    let pattern = &rule.spec.resource().desired(&cx)["EventPattern"];
+    let pattern: Value = if let Value::String(s) = pattern { serde_json::from_str(s).unwrap() } else { pattern.clone() };
+    assert_eq!(pattern["detail"]["bucket"]["name"][0], "ci-reports");
+    assert_eq!(pattern["detail"]["object"]["key"][0]["prefix"], "praktika/feeds/events/");
+
+    // The flag without moving the bucket would claim Pulse's own bucket: refused.
+    let err = StackConfig::load(path, &LoadOptions::new(PREFIX).flag("praktika_bucket", true)).unwrap_err().to_string();
+    assert!(err.contains("is declared by this file as a Bucket"), "{err}");
+}

@@ -85,8 +85,10 @@ fn mistakes_the_loader_rejects_are_rejected_by_the_schema() {
     let ok = json!({"$schema": "./stack.schema.json", "// why": "comments are fine", "resources": [
         {"kind": "DedicatedHost", "name": "pool", "instance_type": "mac2.metal", "auto_placement": "on",
          "availability_zones": ["us-east-1a"], "// note": "here too", "depends_on": [{"kind": "Queue", "name": "q"}]},
-        {"kind": "AutoScalingGroup", "name": "g", "vpc_name": "ci-cd", "launch_template_name": "lt", "desired_capacity": null}
-    ]});
+        {"kind": "AutoScalingGroup", "name": "g", "vpc_name": "ci-cd", "launch_template_name": "lt", "desired_capacity": null},
+        {"kind": "Lambda", "name": "f", "path": "f.zip", "role": "r", "asynchronous": {"on_failure_queue": "q", "maximum_retry_attempts": 0}},
+        {"kind": "BucketNotifications", "name": "${var.bucket}"}
+    ], "variables": {"bucket": {"default": "${prefix}-b", "description": "d"}, "// c": "comment"}});
     assert_eq!(errors(&validator, &ok), Vec::<String>::new());
     let bad = [
         json!({"resources": [{"kind": "DedicatedHost", "name": "p", "auto_placement": "yes"}]}),
@@ -96,6 +98,11 @@ fn mistakes_the_loader_rejects_are_rejected_by_the_schema() {
         json!({"resources": [{"kind": "AutoScalingGroup", "name": "g", "min_size": -1}]}),
         json!({"resources": [{"kind": "LaunchTemplate", "name": "lt", "data": {"CpuOptions": {}}}]}),
         json!({"resources": [], "extra": 1}),
+        json!({"resources": [{"kind": "Lambda", "name": "f", "path": "f.zip", "role": "r", "asynchronous": {"maximum_retry_attempts": 3}}]}),
+        json!({"resources": [{"kind": "Lambda", "name": "f", "path": "f.zip", "role": "r", "asynchronous": {"maximum_event_age_seconds": 30}}]}),
+        json!({"resources": [{"kind": "BucketNotifications", "name": "b", "eventbridge_notifications": true}]}),
+        json!({"resources": [], "variables": {"x": {"value": "y"}}}),
+        json!({"resources": [], "variables": {"Bad-Name": {}}}),
     ];
     for doc in bad {
         assert!(!errors(&validator, &doc).is_empty(), "the schema accepts {doc}");

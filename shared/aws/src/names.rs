@@ -62,10 +62,11 @@ impl StackNames {
     }
 
     /// Where the feeds are: `EVENT_FEED_S3_PATH` (praktika's `bucket/prefix`, split exactly as
-    /// praktika splits it) when set, else this stack's feed bucket. A value that looks like a
+    /// praktika splits it) when set and not empty, else this stack's feed bucket (an empty value
+    /// is how a deployment file says "Pulse's own bucket": `infra/examples/pulse-deployment.json`). A value that looks like a
     /// mistake is logged as a warning and used as it is, as praktika would.
     pub fn feed_location(&self) -> Result<pulse_contracts::feed_layout::FeedLocation, pulse_contracts::feed_layout::NoBucket> {
-        let setting = std::env::var("EVENT_FEED_S3_PATH").ok();
+        let setting = std::env::var("EVENT_FEED_S3_PATH").ok().filter(|v| !v.is_empty());
         let location = pulse_contracts::feed_layout::FeedLocation::from_setting(setting.as_deref(), self.feed_bucket())?;
         for warning in location.warnings() {
             tracing::warn!(EVENT_FEED_S3_PATH = ?setting, "suspicious EVENT_FEED_S3_PATH: {warning}");

@@ -3,7 +3,9 @@
 //!
 //! EventBridge delivery is one flag of the bucket's notification configuration, which S3 only
 //! replaces whole: applying it reads the configuration and writes it back with the flag changed,
-//! keeping any queue, topic or Lambda notifications.
+//! keeping any queue, topic or Lambda notifications ([`eventbridge_notifications`] and
+//! [`put_eventbridge`], shared with `BucketNotifications`, the kind for buckets the file does
+//! not own).
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
@@ -66,43 +68,58 @@ impl BucketSpec {
     }
 }
 
-impl BucketSpec {
-    /// The bucket's notification configuration; `None` when the endpoint answered in moto's form
-    /// (a `<GetBucketNotificationResponse>` root instead of `<NotificationConfiguration>`, which
-    /// the SDK cannot parse and which never shows the EventBridge setting moto does apply).
-    async fn notifications(&self, clients: &Clients) -> Result<Option<GetBucketNotificationConfigurationOutput>> {
-        match clients.s3.get_bucket_notification_configuration().bucket(&self.name).send().await {
-            Ok(out) => Ok(Some(out)),
-            Err(SdkError::ServiceError(e))
-                if e.raw().status().as_u16() == 200
-                    && e.raw().body().bytes().is_some_and(|b| String::from_utf8_lossy(b).contains("<GetBucketNotificationResponse")) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(Error::aws(&self.id(), "s3:GetBucketNotificationConfiguration", err)),
-        }
-    }
+/// Whether `bucket` sends its object events to EventBridge; `None` when the endpoint cannot say
+/// (moto's `<GetBucketNotificationResponse>` root, which the SDK cannot parse; the project's
+/// `localstack/moto_server.py` answers properly). `id` names the resource in errors.
+pub(crate) async fn eventbridge_notifications(clients: &Clients, bucket: &str, id: &ResourceId) -> Result<Option<bool>> {
+    Ok(notifications(clients, bucket, id).await?.map(|out| out.event_bridge_configuration().is_some()))
+}
 
-    /// Turn EventBridge delivery on or off, keeping the rest of the notification configuration.
-    async fn put_eventbridge(&self, clients: &Clients, on: bool) -> Result<()> {
-        let id = self.id();
-        let current = self.notifications(clients).await?.unwrap_or_else(|| GetBucketNotificationConfigurationOutput::builder().build());
-        let config = NotificationConfiguration::builder()
-            .set_topic_configurations(current.topic_configurations)
-            .set_queue_configurations(current.queue_configurations)
-            .set_lambda_function_configurations(current.lambda_function_configurations)
-            .set_event_bridge_configuration(on.then(|| EventBridgeConfiguration::builder().build()))
-            .build();
-        clients
-            .s3
-            .put_bucket_notification_configuration()
-            .bucket(&self.name)
-            .notification_configuration(config)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&id, "s3:PutBucketNotificationConfiguration", e))?;
-        Ok(())
+/// The bucket's notification configuration; `None` when the endpoint answered in moto's form
+/// (a `<GetBucketNotificationResponse>` root instead of `<NotificationConfiguration>`, which
+/// the SDK cannot parse and which never shows the EventBridge setting moto does apply).
+async fn notifications(clients: &Clients, bucket: &str, id: &ResourceId) -> Result<Option<GetBucketNotificationConfigurationOutput>> {
+    match clients.s3.get_bucket_notification_configuration().bucket(bucket).send().await {
+        Ok(out) => Ok(Some(out)),
+        Err(SdkError::ServiceError(e))
+            if e.raw().status().as_u16() == 200
+                && e.raw().body().bytes().is_some_and(|b| String::from_utf8_lossy(b).contains("<GetBucketNotificationResponse")) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(Error::aws(id, "s3:GetBucketNotificationConfiguration", err)),
     }
+}
+
+/// Turn EventBridge delivery of `bucket` on or off, keeping the rest of its notification
+/// configuration (queue, topic and Lambda notifications).
+pub(crate) async fn put_eventbridge(clients: &Clients, bucket: &str, id: &ResourceId, on: bool) -> Result<()> {
+    let current = notifications(clients, bucket, id).await?.unwrap_or_else(|| GetBucketNotificationConfigurationOutput::builder().build());
+    let config = NotificationConfiguration::builder()
+        .set_topic_configurations(current.topic_configurations)
+        .set_queue_configurations(current.queue_configurations)
+        .set_lambda_function_configurations(current.lambda_function_configurations)
+        .set_event_bridge_configuration(on.then(|| EventBridgeConfiguration::builder().build()))
+        .build();
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(config)
+        .send()
+        .await
+        .map_err(|e| Error::aws(id, "s3:PutBucketNotificationConfiguration", e))?;
+    Ok(())
+}
+
+/// S3's bucket naming rules (the subset a stack can get wrong).
+pub(crate) fn check_bucket_name(name: &str) -> std::result::Result<(), String> {
+    check_name("bucket", name, 3..=63, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c), "a-z 0-9 . -")?;
+    let edges = [name.chars().next(), name.chars().last()];
+    if edges.iter().any(|c| !c.is_some_and(|c| c.is_ascii_alphanumeric())) {
+        return Err(format!("bucket name {name:?} must begin and end with a letter or digit"));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -116,18 +133,7 @@ impl Resource for BucketSpec {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        check_name(
-            "bucket",
-            &self.name,
-            3..=63,
-            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c),
-            "a-z 0-9 . -",
-        )?;
-        let edges = [self.name.chars().next(), self.name.chars().last()];
-        if edges.iter().any(|c| !c.is_some_and(|c| c.is_ascii_alphanumeric())) {
-            return Err(format!("bucket name {:?} must begin and end with a letter or digit", self.name));
-        }
-        Ok(())
+        check_bucket_name(&self.name)
     }
 
     fn desired(&self, _cx: &Context) -> Properties {
@@ -175,9 +181,9 @@ impl Resource for BucketSpec {
             }
         }
         if self.eventbridge_notifications.is_some() {
-            match self.notifications(clients).await? {
-                Some(out) => {
-                    p.insert("EventBridgeNotifications".into(), json!(out.event_bridge_configuration().is_some()));
+            match eventbridge_notifications(clients, &self.name, &id).await? {
+                Some(on) => {
+                    p.insert("EventBridgeNotifications".into(), json!(on));
                 }
                 None => {
                     tracing::warn!(bucket = %self.name, "the S3 endpoint does not report EventBridge notifications; not compared");
@@ -213,7 +219,7 @@ impl Resource for BucketSpec {
                     self.put_block(clients, on).await?;
                 }
                 if let Some(on) = self.eventbridge_notifications {
-                    self.put_eventbridge(clients, on).await?;
+                    put_eventbridge(clients, &self.name, &id, on).await?;
                 }
             }
             Change::Update { .. } => {
@@ -221,7 +227,7 @@ impl Resource for BucketSpec {
                     self.put_block(clients, on).await?;
                 }
                 if let (true, Some(on)) = (input.change.touches("EventBridgeNotifications"), self.eventbridge_notifications) {
-                    self.put_eventbridge(clients, on).await?;
+                    put_eventbridge(clients, &self.name, &id, on).await?;
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! `include_files`, `secrets`, `environments`, `timeout_ms` 3000, `memory_size_mb` 128), plus what
 //! Pulse needs: `crate` (a workspace binary built with cargo-lambda), `role` (an `IamRole` of the
 //! file), `runtime` (`provided.al2023`), `architecture` (`arm64`), `event_sources` (SQS queues of
-//! the file, always with `ReportBatchItemFailures`) and an `alias` (`live`).
+//! the file, always with `ReportBatchItemFailures`), an `alias` (`live`) and `asynchronous`
+//! (retries, event age and on-failure queue of asynchronous invocations: [`super::lambda_async`]).
 //!
 //! Deploy rules:
 //! - code is uploaded only when the package's base64 SHA-256 differs from `CodeSha256`;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::lambda_async::{self, AsynchronousSpec};
 use super::lambda_code::{self, Package, PackageError};
 use super::{ApplyInput, Resource, check_name};
 use crate::clients::{Clients, Context};
@@ -70,6 +72,10 @@ pub struct LambdaSpec {
     /// The alias every deploy moves to the version it publishes.
     #[serde(default = "default_alias")]
     pub alias: String,
+    /// How asynchronous invocations of the unqualified function are retried and where the
+    /// failed ones go; absent: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asynchronous: Option<AsynchronousSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +243,9 @@ impl Resource for LambdaSpec {
     fn references(&self) -> Vec<ResourceId> {
         let mut refs = vec![ResourceId::new(Kind::IamRole, &self.role)];
         refs.extend(self.event_sources.iter().map(|s| ResourceId::new(Kind::Queue, &s.queue)));
+        if let Some(queue) = self.asynchronous.as_ref().and_then(|a| a.on_failure_queue.as_ref()) {
+            refs.push(ResourceId::new(Kind::Queue, queue));
+        }
         refs
     }
 
@@ -280,6 +289,9 @@ impl Resource for LambdaSpec {
                 ));
             }
         }
+        if let Some(a) = &self.asynchronous {
+            a.validate()?;
+        }
         Ok(())
     }
 
@@ -295,6 +307,9 @@ impl Resource for LambdaSpec {
         p.insert("CodeSha256".into(), json!(self.desired_code_sha()));
         p.insert("Alias".into(), json!(self.alias));
         p.insert("EventSources".into(), self.desired_event_sources());
+        if let Some(a) = &self.asynchronous {
+            p.insert(lambda_async::FIELD.into(), a.desired(cx));
+        }
         p
     }
 
@@ -348,6 +363,32 @@ mod tests {
         let zip_include = spec(json!({"include_files": ["a.json"]}));
         assert!(zip_include.validate().unwrap_err().contains("include_files"));
         assert!(spec(json!({"alias": "7"})).validate().is_err());
+    }
+
+    #[test]
+    fn the_asynchronous_block_is_a_dependency_and_a_planned_property() {
+        let s = spec(json!({"asynchronous": {"on_failure_queue": "p-failed", "maximum_retry_attempts": 1}}));
+        s.validate().unwrap();
+        assert!(s.references().contains(&ResourceId::new(Kind::Queue, "p-failed")));
+        let cx = Context::new("aws", "us-east-1", "123456789012");
+        let desired = s.desired(&cx);
+        assert_eq!(desired["Asynchronous"]["OnFailure"], json!("arn:aws:sqs:us-east-1:123456789012:p-failed"));
+        // A function without a configuration (GetFunctionEventInvokeConfig: not found) plans it.
+        let mut observed = desired.clone();
+        observed.remove("Asynchronous");
+        let change = diff(&desired, Some(&observed));
+        assert_eq!(change.fields().iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["Asynchronous"]);
+        // AWS's answer in another key order and with numbers as it sends them: no change.
+        observed.insert("Asynchronous".into(), json!({"OnFailure": "arn:aws:sqs:us-east-1:123456789012:p-failed",
+            "MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 1}));
+        assert_eq!(diff(&desired, Some(&observed)), Change::NoChange);
+        // A hand-made on-success destination is drift.
+        observed.get_mut("Asynchronous").unwrap()["OnSuccess"] = json!("arn:aws:sqs:us-east-1:123456789012:x");
+        assert!(diff(&desired, Some(&observed)).touches("Asynchronous"));
+        // Without the block the configuration is not looked at.
+        assert!(!spec(json!({})).desired(&cx).contains_key("Asynchronous"));
+        let bad = spec(json!({"asynchronous": {"maximum_retry_attempts": 5}}));
+        assert!(bad.validate().unwrap_err().contains("asynchronous.maximum_retry_attempts 5"));
     }
 
     #[test]

@@ -71,6 +71,11 @@ pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) 
     let (sources, uuids) = observe_event_sources(spec, clients, cx).await?;
     p.insert("EventSources".into(), sources);
     p.insert("EventSourceUuids".into(), uuids);
+    if spec.asynchronous.is_some()
+        && let Some(config) = super::lambda_async::observe(&id, &spec.name, clients).await?
+    {
+        p.insert(super::lambda_async::FIELD.into(), config);
+    }
     Ok(Some(p))
 }
 
@@ -289,6 +294,11 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
 
     if input.change.touches("EventSources") || matches!(input.change, Change::Create) {
         apply_event_sources(spec, clients, input).await?;
+    }
+    if let Some(asynchronous) = &spec.asynchronous
+        && (input.change.touches(super::lambda_async::FIELD) || matches!(input.change, Change::Create))
+    {
+        super::lambda_async::apply(&id, &spec.name, asynchronous, clients, cx).await?;
     }
     Ok(done)
 }

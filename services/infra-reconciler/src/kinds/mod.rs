@@ -10,6 +10,7 @@ use crate::model::{self, Change, Kind, Properties, ResourceId};
 pub mod autoscaling_group;
 pub mod api_route;
 pub mod bucket;
+pub mod bucket_notifications;
 pub mod dedicated_host;
 pub mod ec2_instance;
 pub mod event_bus;
@@ -20,6 +21,7 @@ pub mod launch_template_data;
 pub mod image_builder;
 pub mod iam_role;
 pub mod lambda;
+pub mod lambda_async;
 pub mod lambda_code;
 pub(crate) mod lambda_deploy;
 pub mod queue;
@@ -34,8 +36,10 @@ pub use iam_instance_profile::IamInstanceProfileSpec;
 pub use launch_template::LaunchTemplateSpec;
 pub use api_route::ApiRouteSpec;
 pub use bucket::BucketSpec;
+pub use bucket_notifications::BucketNotificationsSpec;
 pub use iam_role::IamRoleSpec;
 pub use lambda::{Architecture, EventSourceSpec, LambdaSpec};
+pub use lambda_async::AsynchronousSpec;
 pub use event_bus::EventBusSpec;
 pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
 pub use queue::{DeadLetterSpec, QueueSpec};
@@ -98,6 +102,7 @@ pub enum ResourceSpec {
     Schedule(ScheduleSpec),
     Table(TableSpec),
     Bucket(BucketSpec),
+    BucketNotifications(BucketNotificationsSpec),
     DedicatedHost(DedicatedHostSpec),
     IAMInstanceProfile(IamInstanceProfileSpec),
     EC2Instance(Ec2InstanceSpec),
@@ -122,6 +127,7 @@ impl ResourceSpec {
             Kind::Schedule => ResourceSpec::Schedule(parse(value)?),
             Kind::Table => ResourceSpec::Table(parse(value)?),
             Kind::Bucket => ResourceSpec::Bucket(parse(value)?),
+            Kind::BucketNotifications => ResourceSpec::BucketNotifications(parse(value)?),
             Kind::DedicatedHost => ResourceSpec::DedicatedHost(parse(value)?),
             Kind::IAMInstanceProfile => ResourceSpec::IAMInstanceProfile(parse(value)?),
             Kind::EC2Instance => ResourceSpec::EC2Instance(parse(value)?),
@@ -143,6 +149,7 @@ impl ResourceSpec {
             ResourceSpec::Schedule(r) => r,
             ResourceSpec::Table(r) => r,
             ResourceSpec::Bucket(r) => r,
+            ResourceSpec::BucketNotifications(r) => r,
             ResourceSpec::DedicatedHost(r) => r,
             ResourceSpec::IAMInstanceProfile(r) => r,
             ResourceSpec::EC2Instance(r) => r,
