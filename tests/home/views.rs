@@ -17,7 +17,7 @@ const BOB: &str = "bob+ci@users.noreply.github.com";
 fn jobs(mut e: FeedEvent, ci_status: &str, jobs: &[(&str, &str)]) -> FeedEvent {
     e.ci_status = Status::new(ci_status);
     e.result.status = Status::new(ci_status);
-    e.result.results = Some(jobs.iter().map(|(n, s)| RunResult::named(*n, *s)).collect());
+    e.result.results = Some(jobs.iter().map(|(n, s)| RunResult::named(*n, s)).collect());
     e
 }
 

@@ -26,7 +26,7 @@ fn stand_in_zip() -> PathBuf {
 }
 
 /// An example with every `crate` function deployed from `zip`, in the emulator's region.
-fn example(file: &str, options: &LoadOptions, zip: &PathBuf, region: &str) -> StackConfig {
+fn example(file: &str, options: &LoadOptions, zip: &std::path::Path, region: &str) -> StackConfig {
     let mut stack = StackConfig::load(format!("{EXAMPLES}/{file}"), options).unwrap();
     for d in &mut stack.resources {
         if let ResourceSpec::Lambda(l) = &mut d.spec {

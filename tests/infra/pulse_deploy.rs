@@ -412,7 +412,7 @@ async fn a_launch_template_rollback_makes_the_previous_version_the_default() {
 /// The example, as a real account would get it, with each `crate` replaced by a test zip (tests
 /// never build with cargo-lambda; `PULSE_LAMBDA_ZIP_DIR` does the same for operators with
 /// prebuilt zips).
-pub fn pulse_deployment(prefix: &str, zip: &PathBuf) -> StackConfig {
+pub fn pulse_deployment(prefix: &str, zip: &std::path::Path) -> StackConfig {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/examples/pulse-deployment.json");
     let mut stack = StackConfig::load(path, &LoadOptions::new(prefix)).unwrap();
     for d in &mut stack.resources {

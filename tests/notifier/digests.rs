@@ -131,7 +131,7 @@ async fn discord_and_email_digests_are_delivered_once_and_the_webhook_url_never_
     let Event::DigestTickV1(ref mut t) = tick.detail else { unreachable!() };
     t.period = DigestPeriod::Daily;
     t.scheduled_for = now;
-    let scheduled = t.clone();
+    let scheduled = *t;
     let (captured, _guard) = crate::logs::capture();
     stack.publish(&[tick.clone(), again(&tick)]).await;
     let stats = stack.run(&notifier, 2, Duration::from_secs(30)).await;
@@ -183,7 +183,7 @@ async fn an_email_digest_from_an_unverified_sender_is_refused_retried_and_not_lo
     let mut tick = example("digest.tick", "daily");
     let Event::DigestTickV1(ref mut t) = tick.detail else { unreachable!() };
     t.period = DigestPeriod::Weekly;
-    let scheduled = t.clone();
+    let scheduled = *t;
     let (captured, _guard) = crate::logs::capture();
     stack.publish(&[tick]).await;
     // Refused every time: retried with each receive until SQS's redrive moves it to the DLQ.

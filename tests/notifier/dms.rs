@@ -54,7 +54,7 @@ fn fail_update() -> Envelope<Event> {
         ("Unit tests (xpass)", "XPASS"),
         ("Stress test", "UNKNOWN"),
     ];
-    e.result.results = Some(jobs.iter().map(|(n, s)| RunResult::named(*n, *s)).collect());
+    e.result.results = Some(jobs.iter().map(|(n, s)| RunResult::named(*n, s)).collect());
     e.result.compact();
     env.dedup_key = format!("feed.updated:{}:fail", u.email.as_str());
     env

@@ -144,10 +144,10 @@ impl FeedProjector {
             .await
             .map_err(|err| HandlerError::retryable(format!("reading feed {}: {err}", target.key)))?;
         let seen = object.as_ref().map(|o| Seen { etag: &o.etag, writer: o.writer.as_deref(), bytes: &o.bytes });
-        if let (Some(notified), Some(read)) = (written.etag.as_deref(), object.as_ref()) {
-            if notified.trim_matches('"') != read.etag.trim_matches('"') {
-                info!(key = %target.key, notified, read = %read.etag, "the object changed since the notification; the version read is the one considered");
-            }
+        if let (Some(notified), Some(read)) = (written.etag.as_deref(), object.as_ref())
+            && notified.trim_matches('"') != read.etag.trim_matches('"')
+        {
+            info!(key = %target.key, notified, read = %read.etag, "the object changed since the notification; the version read is the one considered");
         }
         let plan = external::plan(&target, &self.location.bucket, seen);
         self.settle(plan, learned_from, &target.key).await

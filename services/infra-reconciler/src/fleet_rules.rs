@@ -46,10 +46,8 @@ pub(crate) fn resolve(prefix: &str, resources: &mut [Declared]) -> Result<(), St
                     needs.push(ResourceId::new(Kind::ImageBuilder, builder));
                 }
             }
-            ResourceSpec::ImageBuilder(r) => {
-                if profiles.contains(&r.instance_profile_name) {
-                    needs.push(ResourceId::new(Kind::IAMInstanceProfile, &r.instance_profile_name));
-                }
+            ResourceSpec::ImageBuilder(r) if profiles.contains(&r.instance_profile_name) => {
+                needs.push(ResourceId::new(Kind::IAMInstanceProfile, &r.instance_profile_name));
             }
             ResourceSpec::AutoScalingGroup(r) => {
                 r.stack = prefix.to_owned();

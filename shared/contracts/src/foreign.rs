@@ -91,7 +91,7 @@ fn event_time(value: &Value) -> Option<DateTime<Utc>> {
         Value::String(s) => DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)),
         Value::Number(n) => {
             let seconds = n.as_f64()?;
-            if !seconds.is_finite() || seconds < 0.0 || seconds > 1e11 {
+            if !seconds.is_finite() || !(0.0..=1e11).contains(&seconds) {
                 return None;
             }
             Utc.timestamp_opt(seconds.trunc() as i64, ((seconds.fract()) * 1e9) as u32).single()
