@@ -10,9 +10,9 @@
 //! - **Which email they follow.** The user's `slack_{user}.json` decides: it is what praktika's
 //!   worker reads to find a user's subscription. Without one (or with one that cannot be read),
 //!   the email files listing the user in `user_ids` are the candidates and the most recently
-//!   modified wins: by praktika's own `subscribed_at` (rewritten on every subscribe and
-//!   unsubscribe; a file without one counts by its LastModified), then S3 LastModified, then the
-//!   key, so the choice never depends on listing order. Whenever the candidates disagree with
+//!   modified wins, as the issue asks: by S3 LastModified, then praktika's own `subscribed_at`
+//!   (rewritten on every subscribe and unsubscribe), then the key, so the choice never depends
+//!   on listing order. Whenever the candidates disagree with
 //!   the choice (several email files list the user, or the slack file names another email than
 //!   a file listing them) the plan names a [`Conflict`].
 //! - **What is imported.** From the chosen email's file, `user_prefs[user]`: the six toggles
@@ -98,11 +98,11 @@ struct EmailSource<'a> {
 }
 
 impl EmailSource<'_> {
-    /// Ordered by `subscribed_at` (its LastModified when it has none), then LastModified, then
+    /// Ordered by LastModified, then `subscribed_at` (its LastModified when it has none), then
     /// the key.
     fn recency(&self) -> (DateTime<Utc>, DateTime<Utc>, &str) {
         let lm = self.fetched.last_modified;
-        (self.file.subscribed_at.unwrap_or(lm), lm, self.fetched.key.as_str())
+        (lm, self.file.subscribed_at.unwrap_or(lm), self.fetched.key.as_str())
     }
 
     fn candidate(&self) -> Candidate {
@@ -149,7 +149,7 @@ pub fn plan(target: &Target, files: &[Fetched]) -> Plan {
             None => match listing.first() {
                 Some(first) => {
                     let by = if listing.len() == 1 { "only email file" } else { "most recent email file" };
-                    (&first.file.email, Some(*first), by, "most recently modified email file (subscribed_at, then S3 LastModified)")
+                    (&first.file.email, Some(*first), by, "most recently modified email file (S3 LastModified, then subscribed_at)")
                 }
                 None => continue,
             },

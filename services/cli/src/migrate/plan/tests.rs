@@ -62,17 +62,24 @@ fn the_slack_file_decides_and_the_chosen_files_prefs_are_imported() {
 #[test]
 fn without_a_slack_file_the_most_recently_modified_email_file_wins() {
     let files = [
-        file("email_old_at_x.io.json", 50, r#"{"user_ids": ["U1"], "subscribed_at": "2025-01-01T00:00:00+00:00", "user_prefs": {"U1": {"hide_merges": true}}}"#),
-        file("email_new_at_x.io.json", 10, r#"{"user_ids": ["U1"], "subscribed_at": "2025-06-01T00:00:00+00:00", "user_prefs": {"U1": {"show_last_7d": true}}}"#),
+        file("email_old_at_x.io.json", 10, r#"{"user_ids": ["U1"], "subscribed_at": "2025-06-01T00:00:00+00:00", "user_prefs": {"U1": {"hide_merges": true}}}"#),
+        file("email_new_at_x.io.json", 50, r#"{"user_ids": ["U1"], "subscribed_at": "2025-01-01T00:00:00+00:00", "user_prefs": {"U1": {"show_last_7d": true}}}"#),
     ];
     let plan = plan(&target(), &files);
     let u1 = import(&plan, "U1");
-    assert_eq!((u1.event.email.as_str(), u1.chosen_by), ("new@x.io", "most recent email file"), "praktika's subscribed_at first");
+    assert_eq!((u1.event.email.as_str(), u1.chosen_by), ("new@x.io", "most recent email file"), "S3 LastModified first");
     assert!(u1.event.preferences.show_last_7d && !u1.event.preferences.hide_merges);
     assert_eq!(plan.conflicts.len(), 1);
     assert_eq!(plan.conflicts[0].candidates.len(), 2);
 
-    // With no subscribed_at to tell them apart, S3 LastModified decides.
+    // With the same LastModified, praktika's subscribed_at decides.
+    let files = [
+        file("email_old_at_x.io.json", 50, r#"{"user_ids": ["U1"], "subscribed_at": "2025-01-01T00:00:00+00:00"}"#),
+        file("email_new_at_x.io.json", 50, r#"{"user_ids": ["U1"], "subscribed_at": "2025-06-01T00:00:00+00:00"}"#),
+    ];
+    assert_eq!(import(&super::plan(&target(), &files), "U1").event.email.as_str(), "new@x.io");
+
+    // With neither, S3 LastModified decides and is the subscription time.
     let files = [
         file("email_old_at_x.io.json", 10, r#"{"user_ids": ["U1"]}"#),
         file("email_new_at_x.io.json", 50, r#"{"user_ids": ["U1"]}"#),
