@@ -9,6 +9,7 @@ mod common;
 mod eventbridge;
 mod fake_eventbridge;
 mod idempotency;
+mod runtime;
 mod s3;
 mod sqs;
 mod ssm;
