@@ -158,12 +158,22 @@ impl Queue {
     }
 
     async fn receive_raw(&self, max_messages: i32, wait_time_seconds: i32) -> Result<Vec<Message>, SqsError> {
+        self.receive_raw_for(max_messages, wait_time_seconds, None).await
+    }
+
+    async fn receive_raw_for(
+        &self,
+        max_messages: i32,
+        wait_time_seconds: i32,
+        visibility: Option<std::time::Duration>,
+    ) -> Result<Vec<Message>, SqsError> {
         let output = self
             .client
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(max_messages.clamp(1, MAX_BATCH as i32))
             .wait_time_seconds(wait_time_seconds.clamp(0, MAX_WAIT_SECONDS))
+            .set_visibility_timeout(visibility.map(clamp_visibility))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_attribute_names("All")
             .send()
@@ -435,19 +445,8 @@ impl Queue {
         wait_time_seconds: i32,
         visibility: std::time::Duration,
     ) -> Result<Vec<ReceivedMessage>, SqsError> {
-        let output = self
-            .client
-            .receive_message()
-            .queue_url(&self.url)
-            .max_number_of_messages(max_messages.clamp(1, MAX_BATCH as i32))
-            .wait_time_seconds(wait_time_seconds.clamp(0, MAX_WAIT_SECONDS))
-            .visibility_timeout(clamp_visibility(visibility))
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|err| self.sdk_error("ReceiveMessage", &err))?;
-        Ok(output.messages.unwrap_or_default().iter().map(ReceivedMessage::from_sdk).collect())
+        let messages = self.receive_raw_for(max_messages, wait_time_seconds, Some(visibility)).await?;
+        Ok(messages.iter().map(ReceivedMessage::from_sdk).collect())
     }
 
     /// Send one message that becomes visible after `delay` (SQS allows at most 15 minutes).

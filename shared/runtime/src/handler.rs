@@ -56,47 +56,32 @@ pub trait MessageHandler: Send + Sync {
     fn handle(&self, attempt: &Attempt, input: Self::Input) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
-/// A borrowed handler is a handler (tests and tools run one they keep).
-impl<H: MessageHandler> MessageHandler for &H {
-    type Input = H::Input;
+/// A borrowed or shared handler is a handler (tests and tools run one they keep).
+macro_rules! forward_handler {
+    ($($wrapper:ty),*) => {$(
+        impl<H: MessageHandler> MessageHandler for $wrapper {
+            type Input = H::Input;
 
-    fn service(&self) -> &'static str {
-        (**self).service()
-    }
+            fn service(&self) -> &'static str {
+                (**self).service()
+            }
 
-    fn accept(&self, event: Event) -> Accept<Self::Input> {
-        (**self).accept(event)
-    }
+            fn accept(&self, event: Event) -> Accept<Self::Input> {
+                (**self).accept(event)
+            }
 
-    fn dedup_key(&self, meta: &Meta, input: &Self::Input) -> Option<String> {
-        (**self).dedup_key(meta, input)
-    }
+            fn dedup_key(&self, meta: &Meta, input: &Self::Input) -> Option<String> {
+                (**self).dedup_key(meta, input)
+            }
 
-    fn handle(&self, attempt: &Attempt, input: Self::Input) -> impl Future<Output = Result<(), HandlerError>> + Send {
-        (**self).handle(attempt, input)
-    }
+            fn handle(&self, attempt: &Attempt, input: Self::Input) -> impl Future<Output = Result<(), HandlerError>> + Send {
+                (**self).handle(attempt, input)
+            }
+        }
+    )*};
 }
 
-/// A shared handler is a handler.
-impl<H: MessageHandler> MessageHandler for std::sync::Arc<H> {
-    type Input = H::Input;
-
-    fn service(&self) -> &'static str {
-        (**self).service()
-    }
-
-    fn accept(&self, event: Event) -> Accept<Self::Input> {
-        (**self).accept(event)
-    }
-
-    fn dedup_key(&self, meta: &Meta, input: &Self::Input) -> Option<String> {
-        (**self).dedup_key(meta, input)
-    }
-
-    fn handle(&self, attempt: &Attempt, input: Self::Input) -> impl Future<Output = Result<(), HandlerError>> + Send {
-        (**self).handle(attempt, input)
-    }
-}
+forward_handler!(&H, std::sync::Arc<H>);
 
 /// Why a message was not handled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
