@@ -238,7 +238,7 @@ impl Merged {
 
 /// What the feed-projector consumes.
 pub enum Input {
-    Workflow(FeedEvent),
+    Workflow(Box<FeedEvent>),
     Written(FeedWritten),
 }
 
@@ -251,7 +251,7 @@ impl MessageHandler for FeedProjector {
 
     fn accept(&self, event: Event) -> Accept<Input> {
         match event {
-            Event::CiWorkflowV1(event) => Accept::Consume(Input::Workflow(event)),
+            Event::CiWorkflowV1(event) => Accept::Consume(Input::Workflow(Box::new(event))),
             Event::FeedWrittenV1(written) => Accept::Consume(Input::Written(written)),
             other => not_consumed(self.service(), &other),
         }
@@ -268,7 +268,7 @@ impl MessageHandler for FeedProjector {
 
     async fn handle(&self, attempt: &Attempt, input: Input) -> Result<(), HandlerError> {
         match input {
-            Input::Workflow(event) => self.project(&attempt.meta.dedup_key, event).await,
+            Input::Workflow(event) => self.project(&attempt.meta.dedup_key, *event).await,
             Input::Written(written) => self.on_feed_written(written).await,
         }
     }

@@ -34,10 +34,14 @@ pub async fn run<H: MessageHandler + 'static>(worker: Arc<Worker<H>>, sqs: aws_s
     .await
 }
 
+/// A record's source queue and its `maxReceiveCount`.
+type Source = (Queue, Option<u32>);
+
 /// The source queues of records, looked up once per ARN (with their redrive limit).
 pub struct Queues {
     client: aws_sdk_sqs::Client,
-    known: tokio::sync::Mutex<HashMap<String, Option<(Queue, Option<u32>)>>>,
+    /// `None`: the ARN did not resolve to a queue.
+    known: tokio::sync::Mutex<HashMap<String, Option<Source>>>,
 }
 
 impl Queues {
@@ -45,7 +49,7 @@ impl Queues {
         Self { client, known: tokio::sync::Mutex::new(HashMap::new()) }
     }
 
-    async fn get(&self, arn: &str) -> Option<(Queue, Option<u32>)> {
+    async fn get(&self, arn: &str) -> Option<Source> {
         let mut known = self.known.lock().await;
         if let Some(found) = known.get(arn) {
             return found.clone();
