@@ -74,7 +74,7 @@ pub enum DeliveryError {
     #[error("message ledger: {0}")]
     Store(#[from] StoreError),
     #[error("message {key} is being sent by another attempt")]
-    InProgress { key: String },
+    InProgress { key: String, until_ms: i64 },
     #[error("message {key} was not posted: {source}")]
     NotSent { key: String, source: SlackError },
     #[error("message {key} may have been posted (answer lost); the retry reconciles: {source}")]
@@ -251,7 +251,9 @@ impl Deliverer {
                     return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
                 }
                 LedgerStatus::Unconfirmed => return Ok(Delivered::Unconfirmed),
-                LedgerStatus::Sending if entry.lease_until_ms > now => return Err(DeliveryError::InProgress { key: key.into() }),
+                LedgerStatus::Sending if entry.lease_until_ms > now => {
+                    return Err(DeliveryError::InProgress { key: key.into(), until_ms: entry.lease_until_ms });
+                }
                 LedgerStatus::Sending | LedgerStatus::Uncertain => {}
             }
             // A previous attempt may have delivered: look before sending again.

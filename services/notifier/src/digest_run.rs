@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use crate::config::SecretRef;
 use crate::delivery::{Delivered, Outgoing};
 use crate::digest;
-use crate::handler::Notifier;
+use crate::handler::{Notifier, delivery_error};
 use crate::sinks::{Discord, Email};
 
 /// The feeds bucket and where in it the feeds are.
@@ -134,7 +134,7 @@ impl Notifier {
                         Err(why) => Err(HandlerError::retryable(format!("{destination}: webhook URL unavailable: {why}"))),
                         Ok(url) => {
                             let send = || self.sinks.discord.send(&url, &body);
-                            self.deliverer.deliver_external(&digest::ledger_key(tick, &destination), &destination, send).await.map_err(HandlerError::retryable)
+                            self.deliverer.deliver_external(&digest::ledger_key(tick, &destination), &destination, send).await.map_err(delivery_error)
                         }
                     };
                     tally(&mut counts, &mut errors, result);
@@ -148,7 +148,7 @@ impl Notifier {
                         None => Err(HandlerError::retryable(format!("{destination}: no e-mail sender (set `email_from`)"))),
                         Some(email) => {
                             let send = || email.send(&mail.to, &content);
-                            self.deliverer.deliver_external(&digest::ledger_key(tick, &destination), &destination, send).await.map_err(HandlerError::retryable)
+                            self.deliverer.deliver_external(&digest::ledger_key(tick, &destination), &destination, send).await.map_err(delivery_error)
                         }
                     };
                     tally(&mut counts, &mut errors, result);
@@ -162,7 +162,7 @@ impl Notifier {
     async fn send_digest(&self, tick: &DigestTick, recipient: &str, channel: String, subject: &str, summary: &digest::Digest) -> Result<Delivered, HandlerError> {
         let (text, blocks) = digest::render(subject, tick.period, summary);
         let message = Outgoing { channel, text, blocks: Some(blocks), thread_ts: None };
-        self.deliverer.deliver(&digest::ledger_key(tick, recipient), &message, None).await.map_err(HandlerError::retryable)
+        self.deliverer.deliver(&digest::ledger_key(tick, recipient), &message, None).await.map_err(delivery_error)
     }
 }
 

@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use crate::delivery::{Delivered, Outgoing};
 use crate::dm::{self, DmDecision, DmInput, DmKind, Posted, Recorded};
-use crate::handler::Notifier;
+use crate::handler::{Notifier, delivery_error};
 use crate::store::LedgerStatus;
 use crate::subscriptions::Subscriber;
 
@@ -29,11 +29,11 @@ impl Notifier {
                 // Keep going: the others' DMs are recorded, so the retry resends only this one.
                 Err(err) => {
                     warn!(user, error = %err, "DM failed");
-                    failures.push(err.to_string());
+                    failures.push(err);
                 }
             }
         }
-        if failures.is_empty() { Ok(()) } else { Err(HandlerError::retryable(failures.join("; "))) }
+        HandlerError::combine(failures).map_or(Ok(()), Err)
     }
 
     /// Decide on one subscriber's DM and carry the decision out; returns the decision.
@@ -59,7 +59,7 @@ impl Notifier {
                 let channel = self.dm_channel(user).await?;
                 let message = Outgoing { channel, text: dm.text.clone(), blocks: Some(dm.blocks.clone()), thread_ts: None };
                 let context = dm::covers_context(&dm.covers);
-                let delivered = self.deliverer.deliver(&dm.key, &message, Some(&context)).await.map_err(HandlerError::retryable)?;
+                let delivered = self.deliverer.deliver(&dm.key, &message, Some(&context)).await.map_err(delivery_error)?;
                 match &delivered {
                     Delivered::Posted(_) => info!(user, dedup_key = %dm.key, covers = ?dm.covers, "DM sent"),
                     other => info!(user, dedup_key = %dm.key, outcome = ?other, "DM already handled"),

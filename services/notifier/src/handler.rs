@@ -45,8 +45,16 @@ fn retryable_store(err: StoreError) -> HandlerError {
     HandlerError::retryable(err)
 }
 
-fn delivery_error(err: DeliveryError) -> HandlerError {
-    HandlerError::retryable(err)
+/// A message another attempt is sending comes back when that attempt's ledger lease ends (the
+/// runtime puts the event back until then); any other delivery failure is retried.
+pub(crate) fn delivery_error(err: DeliveryError) -> HandlerError {
+    match err {
+        DeliveryError::InProgress { until_ms, .. } => HandlerError::Wait {
+            reason: err.to_string(),
+            until: pulse_runtime::Deadline::from_unix_ms(u64::try_from(until_ms).unwrap_or(0)),
+        },
+        err => HandlerError::retryable(err),
+    }
 }
 
 impl Notifier {

@@ -11,6 +11,7 @@ use pulse_runtime::HandlerError;
 use serde_json::{Value, json};
 
 use crate::blocks::cut;
+use crate::handler::delivery_error;
 use crate::config::Config;
 use crate::delivery::{Deliverer, Outgoing};
 
@@ -88,7 +89,7 @@ pub async fn handle(config: &Config, deliverer: &Deliverer, job: &CiJob) -> Resu
     let channel = config.job_channel(&job.job, job.channel.as_deref()).to_owned();
     let (text, blocks) = render_start(job);
     let start = Outgoing { channel: channel.clone(), text, blocks: Some(blocks), thread_ts: None };
-    let started = deliverer.deliver(&start_key(&job.run_id), &start, None).await.map_err(HandlerError::retryable)?;
+    let started = deliverer.deliver(&start_key(&job.run_id), &start, None).await.map_err(delivery_error)?;
     let Some(completion) = job.completion() else { return Ok(()) };
     let (text, blocks) = render_completion(job, completion);
     // Without a confirmed start ts (UNCONFIRMED), the completion goes to the channel itself.
@@ -97,7 +98,7 @@ pub async fn handle(config: &Config, deliverer: &Deliverer, job: &CiJob) -> Resu
         None => (channel, None),
     };
     let reply = Outgoing { channel, text, blocks: Some(blocks), thread_ts };
-    deliverer.deliver(&completion_key(&job.run_id), &reply, None).await.map_err(HandlerError::retryable)?;
+    deliverer.deliver(&completion_key(&job.run_id), &reply, None).await.map_err(delivery_error)?;
     Ok(())
 }
 

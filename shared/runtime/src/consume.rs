@@ -70,9 +70,19 @@ pub trait Inflight: Sync {
     /// Keep the message hidden for `period` from now.
     fn hide(&self, period: Duration) -> impl Future<Output = Result<(), String>> + Send;
 
-    /// Send a fresh copy of the message (`body`, with `attributes`) visible after `after`, then
-    /// delete the original.
-    fn replace(&self, body: &str, attributes: &[(&str, &str)], after: Duration) -> impl Future<Output = Result<(), String>> + Send;
+    /// Send a fresh copy of the message (`body`, with `attributes`) visible after `after`.
+    fn copy(&self, body: &str, attributes: &[(&str, &str)], after: Duration) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Delete the original.
+    fn delete(&self) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// A fresh copy in place of the original: its receive count starts again.
+    fn replace(&self, body: &str, attributes: &[(&str, &str)], after: Duration) -> impl Future<Output = Result<(), String>> + Send {
+        async move {
+            self.copy(body, attributes, after).await?;
+            self.delete().await
+        }
+    }
 }
 
 /// No queue behind the message ([`InboundMessage::detached`]): nothing to hide or replace.
@@ -87,8 +97,12 @@ impl Inflight for Detached {
         Ok(())
     }
 
-    async fn replace(&self, _body: &str, _attributes: &[(&str, &str)], _after: Duration) -> Result<(), String> {
+    async fn copy(&self, _body: &str, _attributes: &[(&str, &str)], _after: Duration) -> Result<(), String> {
         Err("a detached message is on no queue".to_owned())
+    }
+
+    async fn delete(&self) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -201,7 +215,7 @@ impl<H: MessageHandler> Worker<H> {
         if ran == Ran::Ok {
             fault::point("handled", key).await;
         }
-        let disposition = decide::after_run(ran, message.receive(), self.max_retry_delay);
+        let disposition = decide::after_run(ran, message.receive(), self.max_retry_delay, chrono::Utc::now().timestamp_millis());
         let disposition = match disposition {
             Disposition::Done => {
                 if let Err(err) = self.claims.complete(key, &attempt.id, None).await {
@@ -213,10 +227,26 @@ impl<H: MessageHandler> Worker<H> {
                 Disposition::Done
             }
             Disposition::DeadLettered { reason } => self.dead_letter_claimed(message, key, &attempt, reason).await,
+            Disposition::Retry { reason, after } | Disposition::Requeue { reason, after } if replaced => {
+                // The original is gone and the copy standing in for this attempt will drop itself
+                // (the attempt settled): a plain copy brings the event back.
+                warn!(%reason, ?after, "not finished on its last receive; a fresh copy will bring it back");
+                self.record(self.claims.fail(key, &attempt.id, &reason).await);
+                let attributes = plain_attributes(message);
+                if let Err(err) = inflight.copy(&message.body, &attributes, after).await {
+                    error!(error = %err, "could not send the copy; the event is lost unless redelivered");
+                }
+                Disposition::Replaced { dead_lettered: None }
+            }
             Disposition::Retry { reason, after } => {
-                warn!(%reason, ?after, "handling failed; the message will be retried");
+                warn!(%reason, ?after, "not handled; the message will be retried");
                 self.record(self.claims.fail(key, &attempt.id, &reason).await);
                 Disposition::Retry { reason, after }
+            }
+            Disposition::Requeue { reason, after } => {
+                warn!(%reason, ?after, "not handled on its last receive; replaced by a fresh copy");
+                self.record(self.claims.fail(key, &attempt.id, &reason).await);
+                Disposition::Requeue { reason, after }
             }
             other => other,
         };
@@ -247,12 +277,7 @@ impl<H: MessageHandler> Worker<H> {
     /// The last receive: swap the message for a copy that shows up when this attempt's lease ends.
     async fn replace_before_run(&self, message: &InboundMessage, inflight: &impl Inflight, attempt: &Attempt) -> bool {
         let after = attempt.deadline.remaining() + Duration::from_secs(1);
-        let mut attributes: Vec<(&str, &str)> = message
-            .attributes
-            .iter()
-            .filter(|(k, _)| k.as_str() != GUARD_ATTRIBUTE)
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let mut attributes = plain_attributes(message);
         attributes.push((GUARD_ATTRIBUTE, attempt.id.as_str()));
         match inflight.replace(&message.body, &attributes, after).await {
             Ok(()) => {
@@ -267,7 +292,10 @@ impl<H: MessageHandler> Worker<H> {
     }
 
     /// Run the handler with panics caught and, where the transport has one, a heartbeat that
-    /// keeps the message hidden and the claim held while it runs.
+    /// keeps the message hidden and the claim held while it runs. An attempt whose lease could not
+    /// be renewed before it ended (the claims table unreachable, or the key taken over) stops
+    /// there, as if it had died: another attempt may own the event now, and two live attempts at
+    /// once is what the lease exists to prevent.
     async fn run(&self, attempt: &Attempt, input: H::Input, key: Option<&str>, inflight: &impl Inflight) -> Ran {
         let work = async {
             if let Some(key) = key {
@@ -278,10 +306,13 @@ impl<H: MessageHandler> Worker<H> {
         let guarded = AssertUnwindSafe(work).catch_unwind();
         let result = match (inflight.heartbeat(), key) {
             (Some(period), Some(key)) => {
-                let beats = self.heartbeat(&attempt.id, key, period, inflight);
+                let beats = self.heartbeat(attempt, key, period, inflight);
                 tokio::select! {
                     result = guarded => result,
-                    never = beats => match never {},
+                    lost = beats => {
+                        error!(reason = %lost, "lease lost; stopping this attempt");
+                        Ok(Err(HandlerError::Retryable(format!("stopped: {lost}"))))
+                    }
                 }
             }
             _ => guarded.await,
@@ -290,6 +321,7 @@ impl<H: MessageHandler> Worker<H> {
             Ok(Ok(())) => Ran::Ok,
             Ok(Err(HandlerError::Rejected(reason))) => Ran::Rejected(reason),
             Ok(Err(HandlerError::Retryable(reason))) => Ran::Retryable(reason),
+            Ok(Err(HandlerError::Wait { reason, until })) => Ran::Wait { reason, until_ms: until.unix_ms() },
             Err(panic) => {
                 let message = panic_message(panic.as_ref());
                 error!(panic = %message, "the handler panicked");
@@ -298,25 +330,36 @@ impl<H: MessageHandler> Worker<H> {
         }
     }
 
-    async fn heartbeat(&self, attempt: &str, key: &str, period: Duration, inflight: &impl Inflight) -> std::convert::Infallible {
+    /// Renew the lease every third of `period`; returns why it was lost, if it ever is.
+    async fn heartbeat(&self, attempt: &Attempt, key: &str, period: Duration, inflight: &impl Inflight) -> String {
+        use tokio::time::{Instant, sleep, timeout_at};
         let every = (period / 3).max(Duration::from_millis(200));
+        // A second short of the message's visibility, as the poller's first lease.
+        let length = period.saturating_sub(Duration::from_secs(1));
+        let mut lease_end = Instant::now() + attempt.deadline.remaining();
         loop {
-            tokio::time::sleep(every).await;
-            // A second short of the message's visibility, as the poller's first lease.
-            let lease = Deadline::after(period.saturating_sub(Duration::from_secs(1))).unix_ms();
-            if let Err(err) = inflight.hide(period).await {
-                warn!(error = %err, "heartbeat: could not keep the message hidden");
+            sleep(every).await;
+            let next_end = Instant::now() + length;
+            let renewal = async {
+                if let Err(err) = inflight.hide(period).await {
+                    warn!(error = %err, "heartbeat: could not keep the message hidden");
+                }
+                self.claims.extend(key, &attempt.id, Deadline::after(length).unix_ms()).await
+            };
+            match timeout_at(lease_end, renewal).await {
+                Ok(Ok(true)) => lease_end = next_end,
+                Ok(Ok(false)) => return "another attempt holds the claim now".to_owned(),
+                Ok(Err(err)) => warn!(error = %err, "heartbeat: could not extend the claim"),
+                Err(_) => return "the lease ended before the heartbeat could renew it".to_owned(),
             }
-            match self.claims.extend(key, attempt, lease).await {
-                Ok(true) => {}
-                Ok(false) => warn!("heartbeat: this attempt no longer holds its claim"),
-                Err(err) => warn!(error = %err, "heartbeat: could not extend the claim"),
+            if Instant::now() >= lease_end {
+                return "the lease ended before the heartbeat could renew it".to_owned();
             }
         }
     }
 
     async fn settle_unclaimed(&self, message: &InboundMessage, ran: Ran) -> Disposition {
-        match decide::after_run(ran, message.receive(), self.max_retry_delay) {
+        match decide::after_run(ran, message.receive(), self.max_retry_delay, chrono::Utc::now().timestamp_millis()) {
             Disposition::DeadLettered { reason } => self.dead_letter(message, reason).await,
             Disposition::Retry { reason, after } => {
                 warn!(%reason, ?after, "handling failed; the message will be retried");
@@ -367,6 +410,11 @@ impl<H: MessageHandler> Worker<H> {
             }
         }
     }
+}
+
+/// The message's attributes, less the guard mark of an earlier copy.
+fn plain_attributes(message: &InboundMessage) -> Vec<(&str, &str)> {
+    message.attributes.iter().filter(|(k, _)| k.as_str() != GUARD_ATTRIBUTE).map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 fn split(envelope: Envelope<Event>) -> (Meta, Event) {

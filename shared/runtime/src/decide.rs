@@ -104,10 +104,12 @@ pub enum Ran {
     Rejected(String),
     Retryable(String),
     Panicked(String),
+    /// Another holder has an effect it needs until `until_ms`.
+    Wait { reason: String, until_ms: i64 },
 }
 
-/// Rule 5.
-pub fn after_run(ran: Ran, receive: Receive, max_retry_delay: Duration) -> Disposition {
+/// Rule 5; a wait for another holder is rule 2 again.
+pub fn after_run(ran: Ran, receive: Receive, max_retry_delay: Duration, now_ms: i64) -> Disposition {
     let retry = |reason: String| {
         if receive.is_last() {
             Disposition::DeadLettered { reason: format!("{reason} (receive {} of {}: giving up)", receive.count, receive.death_limit()) }
@@ -120,6 +122,10 @@ pub fn after_run(ran: Ran, receive: Receive, max_retry_delay: Duration) -> Dispo
         Ran::Rejected(reason) => Disposition::DeadLettered { reason },
         Ran::Retryable(reason) => retry(reason),
         Ran::Panicked(message) => retry(format!("the handler panicked: {message}")),
+        Ran::Wait { reason, until_ms } => {
+            let after = just_after(until_ms, now_ms);
+            if receive.is_last() { Disposition::Requeue { reason, after } } else { Disposition::Retry { reason, after } }
+        }
     }
 }
 
@@ -167,14 +173,21 @@ mod tests {
 
     #[test]
     fn failures_retry_with_backoff_until_the_last_receive() {
-        assert_eq!(after_run(Ran::Ok, receive(5), MAX), Disposition::Done);
-        assert_eq!(after_run(Ran::Rejected("bad".into()), receive(1), MAX), Disposition::DeadLettered { reason: "bad".into() });
+        assert_eq!(after_run(Ran::Ok, receive(5), MAX, 0), Disposition::Done);
+        assert_eq!(after_run(Ran::Rejected("bad".into()), receive(1), MAX, 0), Disposition::DeadLettered { reason: "bad".into() });
         assert_eq!(
-            after_run(Ran::Retryable("slack down".into()), receive(3), MAX),
+            after_run(Ran::Retryable("slack down".into()), receive(3), MAX, 0),
             Disposition::Retry { reason: "slack down".into(), after: Duration::from_secs(4) }
         );
-        let Disposition::DeadLettered { reason } = after_run(Ran::Panicked("boom".into()), receive(5), MAX) else { panic!() };
+        let Disposition::DeadLettered { reason } = after_run(Ran::Panicked("boom".into()), receive(5), MAX, 0) else { panic!() };
         assert!(reason.starts_with("the handler panicked: boom"), "{reason}");
+    }
+
+    #[test]
+    fn waiting_for_another_holder_comes_back_when_it_is_done_and_never_dead_letters() {
+        let wait = || Ran::Wait { reason: "ledger entry held".into(), until_ms: 30_000 };
+        assert_eq!(after_run(wait(), receive(2), MAX, 10_000), Disposition::Retry { reason: "ledger entry held".into(), after: Duration::from_secs(21) });
+        assert!(matches!(after_run(wait(), receive(5), MAX, 10_000), Disposition::Requeue { .. }));
     }
 
     #[test]

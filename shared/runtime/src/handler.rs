@@ -14,7 +14,7 @@ use std::future::Future;
 
 use pulse_contracts::{Envelope, Event};
 
-use crate::attempt::Attempt;
+use crate::attempt::{Attempt, Deadline};
 
 /// The envelope without its detail: what the runtime and a handler know of an event besides
 /// its typed content.
@@ -94,6 +94,10 @@ pub enum HandlerError {
     /// retried with backoff and, on its last receive, dead-lettered with this reason.
     #[error("retryable: {0}")]
     Retryable(String),
+    /// Another attempt holds an effect this event needs (a message-ledger entry being sent) until
+    /// `until`: the message comes back just after, without counting as a failure.
+    #[error("waiting: {reason}")]
+    Wait { reason: String, until: Deadline },
 }
 
 impl HandlerError {
@@ -103,6 +107,21 @@ impl HandlerError {
 
     pub fn retryable(reason: impl std::fmt::Display) -> Self {
         Self::Retryable(reason.to_string())
+    }
+
+    /// One error for several independent failures of one event (say, one per subscriber): a
+    /// wait when every one is a wait (until the last of them ends), otherwise retryable.
+    pub fn combine(errors: Vec<HandlerError>) -> Option<HandlerError> {
+        let reasons = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let until = errors.iter().try_fold(None::<Deadline>, |latest, err| match err {
+            HandlerError::Wait { until, .. } => Some(Some(latest.map_or(*until, |l| l.max(*until)))),
+            _ => None,
+        });
+        match until {
+            _ if errors.is_empty() => None,
+            Some(Some(until)) => Some(HandlerError::Wait { reason: reasons, until }),
+            _ => Some(HandlerError::Retryable(reasons)),
+        }
     }
 }
 

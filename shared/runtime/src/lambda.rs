@@ -171,9 +171,11 @@ impl Inflight for Record<'_> {
         self.queue()?.change_visibility(&self.receipt, clamp_visibility(period)).await.map_err(|e| e.to_string())
     }
 
-    async fn replace(&self, body: &str, attributes: &[(&str, &str)], after: Duration) -> Result<(), String> {
-        let queue = self.queue()?;
-        queue.send_delayed(body, attributes, after).await.map_err(|e| e.to_string())?;
-        queue.delete(&self.receipt).await.map_err(|e| e.to_string())
+    async fn copy(&self, body: &str, attributes: &[(&str, &str)], after: Duration) -> Result<(), String> {
+        self.queue()?.send_delayed(body, attributes, after).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    async fn delete(&self) -> Result<(), String> {
+        self.queue()?.delete(&self.receipt).await.map_err(|e| e.to_string())
     }
 }

@@ -24,7 +24,11 @@ pub async fn serve<H: MessageHandler + 'static>(
     config: &aws_config::SdkConfig,
     handler: H,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    crate::fault::check_env()?;
+    if let Err(why) = crate::fault::check_env() {
+        // The fault suite's contract: a binary that cannot inject faults refuses them, exit 2.
+        eprintln!("error: {why}");
+        std::process::exit(2);
+    }
     let names = StackNames::from_env();
     let service = handler.service();
     let queue_name = std::env::var("PULSE_QUEUE").unwrap_or_else(|_| names.queue(service));
