@@ -18,13 +18,6 @@ fn envelope(event_type: &str, source: &str, dedup_key: String, detail: Value) ->
     })
 }
 
-/// The same envelope again under a new id, as a producer's retry would send it.
-pub fn again(envelope: &Value) -> Value {
-    let mut copy = envelope.clone();
-    copy["id"] = json!(uuid::Uuid::new_v4().to_string());
-    copy
-}
-
 pub fn dedup_key(envelope: &Value) -> String {
     envelope["dedup_key"].as_str().unwrap_or_default().to_owned()
 }
@@ -204,7 +197,6 @@ pub fn home_toggle(user: &str, action_id: &str, value: &str) -> Value {
 #[derive(Debug, Clone)]
 pub struct Deploy {
     pub envelope: Value,
-    pub dedup_key: String,
     pub deploy_id: String,
 }
 
@@ -225,7 +217,7 @@ pub fn deploy_requested(service: &str) -> Deploy {
         "channel_id": "C0DEPLOY",
     });
     let dedup_key = format!("deploy.requested:{deploy_id}");
-    Deploy { envelope: envelope("deploy.requested", "pulse.notifier", dedup_key.clone(), detail), dedup_key, deploy_id }
+    Deploy { envelope: envelope("deploy.requested", "pulse.notifier", dedup_key, detail), deploy_id }
 }
 
 #[cfg(test)]

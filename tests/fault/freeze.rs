@@ -26,7 +26,9 @@ async fn a_frozen_emulator_delays_effects_but_never_doubles_them() {
     );
     seen::subscribe(&scene, USER, &ann, &services).await;
 
-    // Six runs (ann's newest one failed: exactly one DM), four alerts.
+    // Six runs (ann's newest one failed: exactly one DM), four alerts; half of them published
+    // before the freeze, half by a publisher that starts while the emulator is frozen (its
+    // PutEvents call hangs until the thaw).
     let runs: Vec<_> = (1..=6)
         .map(|n| {
             let authors = match n % 3 {
@@ -38,22 +40,29 @@ async fn a_frozen_emulator_delays_effects_but_never_doubles_them() {
         })
         .collect();
     let alerts: Vec<_> = (1..=4).map(|n| alert(&tag, n)).collect();
-    let mut batch: Vec<_> = runs.iter().map(|r| r.envelope.clone()).collect();
-    batch.extend(alerts.iter().map(|a| a.envelope.clone()));
-    scene.publish(&batch).await;
+    let first: Vec<_> = runs[..3].iter().map(|r| r.envelope.clone()).chain(alerts[..2].iter().map(|a| a.envelope.clone())).collect();
+    let second: Vec<_> = runs[3..].iter().map(|r| r.envelope.clone()).chain(alerts[2..].iter().map(|a| a.envelope.clone())).collect();
+    scene.publish(&first).await;
 
-    // Freeze as soon as the first effects show: the rest is in flight or still queued.
-    let flowing = eventually(Duration::from_secs(20), Duration::from_millis(50), || async {
-        (!scene.slack.succeeded("chat.postMessage").await.is_empty()).then_some(())
+    // Freeze as soon as the first effect shows: the rest is in flight or still queued.
+    let flowing = eventually(Duration::from_secs(20), Duration::from_millis(20), || async {
+        (!scene.slack.succeeded("chat.postMessage").await.is_empty() || scene.feed(&bob).await.is_some()).then_some(())
     })
     .await;
     assert!(flowing.is_some(), "nothing flowed before the freeze");
+    let mut at_freeze = serde_json::Map::new();
+    for service in services {
+        let (visible, in_flight) = scene.queue_counts(service).await;
+        at_freeze.insert(service.to_owned(), serde_json::json!({"visible": visible, "in_flight": in_flight}));
+    }
     let pids = [projector.pid(), renderer.pid(), notifier.pid()];
     scene.moto.freeze();
-    tokio::time::sleep(FREEZE).await;
-    scene.moto.thaw();
-    let thawed = Instant::now();
-
+    let frozen_at = Instant::now();
+    let (_, thawed) = tokio::join!(scene.publish(&second), async {
+        tokio::time::sleep(FREEZE.saturating_sub(frozen_at.elapsed())).await;
+        scene.moto.thaw();
+        Instant::now()
+    });
     let drained = scene.drained(&services, Duration::from_secs(90)).await.expect("the queues did not drain after the thaw");
     let recovery = drained.duration_since(thawed);
     assert!(scene.settle(&services, Duration::from_secs(30)).await);
@@ -62,9 +71,10 @@ async fn a_frozen_emulator_delays_effects_but_never_doubles_them() {
     }
     assert_eq!(pids, [projector.pid(), renderer.pid(), notifier.pid()]);
 
-    let mut tally = Tally::new(batch.len() + 1);
+    let mut tally = Tally::new(first.len() + second.len() + 2);
     tally.recovery = Some(recovery);
     tally.note("frozen_s", FREEZE.as_secs());
+    tally.note("queues_at_freeze", serde_json::Value::Object(at_freeze));
     seen::count_subscription(&scene, &mut tally, USER).await;
     seen::count_feeds(&scene, &mut tally, &runs).await;
     seen::count_alerts(&scene, &mut tally, &alerts).await;
