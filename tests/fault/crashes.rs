@@ -45,8 +45,9 @@ async fn feed_projector(point: &str) {
     let mut worker = scene.worker("feed-projector", WorkerOptions::fault(format!("{point}=kill@{}", target.sha))).await;
     scene.publish(&runs.iter().map(|r| r.envelope.clone()).collect::<Vec<_>>()).await;
 
-    let killed = crash(&mut worker, None).await;
+    let killed = worker.killed_by_fault(KILL_TIMEOUT).await;
     let at_kill = scene.feed_holds(&ann, &target.sha).await + scene.feed_holds(&bob, &target.sha).await;
+    worker.restart().await;
     let recovery = recovered(&scene, "feed-projector", killed).await;
     assert!(scene.settle(&["feed-projector"], Duration::from_secs(30)).await);
 
@@ -132,8 +133,9 @@ async fn infra_reconciler(point: &str) {
     let deploy = deploy_requested("demo-runner");
     let mut worker = scene.worker("infra-reconciler", WorkerOptions::fault(format!("{point}=kill@{}", deploy.deploy_id))).await;
     scene.publish(std::slice::from_ref(&deploy.envelope)).await;
-    let killed = crash(&mut worker, None).await;
+    let killed = worker.killed_by_fault(KILL_TIMEOUT).await;
     let at_kill = scene.on_bus(&deploy.status_key("started")).await;
+    worker.restart().await;
     let recovery = recovered(&scene, "infra-reconciler", killed).await;
     assert!(scene.settle(&["infra-reconciler"], Duration::from_secs(30)).await);
 
