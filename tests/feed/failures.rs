@@ -3,7 +3,9 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsMessage;
 use pulse_contracts::Event;
 use pulse_runtime::dead_letter::REASON_ATTRIBUTE;
-use pulse_runtime::lambda::process_batch;
+use pulse_runtime::Deadline;
+use pulse_runtime::lambda::{Queues, process_batch};
+use pulse_runtime::poller::PollerOptions;
 
 use crate::harness::{Stack, example, fast_poller, workflow};
 use crate::logs;
@@ -62,14 +64,23 @@ async fn a_failing_dependency_is_retried_then_dead_lettered_and_can_be_replayed(
     let broken = stack.projector_with_bucket(format!("{}-missing", stack.names.feed_bucket()));
     let queue = stack.work_queue().await;
     let dlq = stack.queue(&stack.names.dead_letter_queue("feed-projector")).await;
-    let dead_letters = stack.dead_letters();
-    let mut retried = 0;
+    let worker = stack.worker(&broken);
+    // The queue's redrive policy says 5 receives: the runtime retries 4 times, then dead-letters
+    // it itself on the last one, with the reason (SQS would move it without one).
+    let options = PollerOptions { max_receive_count: Some(5), ..fast_poller() };
+    let (mut retried, mut dead_lettered) = (0, 0);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while dlq.approximate_depth().await.unwrap() == 0 && std::time::Instant::now() < deadline {
-        retried += pulse_runtime::poller::poll_once(&broken, &queue, &dead_letters, &fast_poller()).await.unwrap().retried;
+    while dead_lettered == 0 && std::time::Instant::now() < deadline {
+        let round = pulse_runtime::poller::poll_once(&worker, &queue, &options).await.unwrap();
+        retried += round.retried;
+        dead_lettered += round.dead_lettered;
     }
-    assert_eq!(retried, 5, "retried up to the redrive count (5) before SQS dead-lettered it");
-    assert_eq!(dlq.approximate_depth().await.unwrap(), 1);
+    assert_eq!((retried, dead_lettered), (4, 1), "retried until the last receive, then dead-lettered by the runtime");
+    let dead = pulse_tests::drain(&dlq, 1).await;
+    assert_eq!(dead.len(), 1);
+    let reason = &dead[0].attributes[REASON_ATTRIBUTE];
+    assert!(reason.contains("missing") && reason.contains("receive 5 of 5"), "{reason}");
+    dlq.send(&dead[0].body, &[(REASON_ATTRIBUTE, reason)]).await.unwrap();
     assert!(stack.feed("alice@clickhouse.com").await.is_none());
 
     // Replay once the cause is fixed: back to the work queue, then projected.
@@ -102,11 +113,13 @@ async fn the_lambda_transport_reports_only_the_failed_message_ids() {
     // With S3 failing, the valid message is reported for retry; the malformed one is settled in
     // the DLQ and must not be redelivered.
     let broken = stack.projector_with_bucket(format!("{}-missing", stack.names.feed_bucket()));
-    let response = process_batch(&broken, &stack.dead_letters(), batch()).await;
+    let queues = Queues::new(aws_sdk_sqs::Client::new(&stack.config));
+    let deadline = Deadline::after(Duration::from_secs(60));
+    let response = process_batch(&stack.worker(&broken), &queues, batch(), deadline).await;
     let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["m-good"]);
 
-    let response = process_batch(&stack.projector(), &stack.dead_letters(), batch()).await;
+    let response = process_batch(&stack.worker(&stack.projector()), &queues, batch(), deadline).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
     assert_eq!(stack.feed("alice@clickhouse.com").await.expect("feed").events.len(), 1);
     assert_eq!(stack.drain(&stack.names.dead_letter_queue("feed-projector"), 2).await.len(), 2, "the malformed record was dead-lettered in each batch");

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::sqs::{Queue, ReceivedMessage};
@@ -15,7 +14,7 @@ use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Envelope, Event};
 use pulse_feed_projector::handler::{Clock, FeedLocation, FeedProjector};
 use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
-use pulse_runtime::DeadLetters;
+use pulse_runtime::Worker;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
 
 pub struct Stack {
@@ -75,10 +74,6 @@ impl Stack {
             GzipJsonStore::new(s3, bucket.clone()),
             FeedLocation::own_bucket(bucket),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus()),
-            IdempotencyStore::new(
-                aws_sdk_dynamodb::Client::new(&self.config),
-                self.names.table("feed-projector", "idempotency"),
-            ),
             clock,
         )
     }
@@ -91,13 +86,6 @@ impl Stack {
         self.queue(&self.names.queue("feed-projector")).await
     }
 
-    pub fn dead_letters(&self) -> DeadLetters {
-        DeadLetters::new(
-            aws_sdk_sqs::Client::new(&self.config),
-            self.names.dead_letter_queue("feed-projector"),
-            "feed-projector",
-        )
-    }
 
     pub fn publisher(&self) -> EventPublisher {
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus())
@@ -113,7 +101,12 @@ impl Stack {
     /// dead-lettered, or `timeout` passes.
     pub async fn project(&self, projector: &FeedProjector, options: &PollerOptions, until_settled: usize, timeout: Duration) -> RoundStats {
         let queue = self.work_queue().await;
-        pulse_tests::poll_until_settled(projector, &queue, &self.dead_letters(), options, until_settled, timeout).await
+        pulse_tests::poll_until_settled(&self.worker(projector), &queue, options, until_settled, timeout).await
+    }
+
+    /// `projector` as the runtime runs it: with its dead-letter queue and claims.
+    pub fn worker<'a>(&self, projector: &'a FeedProjector) -> Worker<&'a FeedProjector> {
+        pulse_tests::worker(&self.config, &self.names, projector)
     }
 
     pub async fn feed(&self, email: &str) -> Option<EventFeed> {
@@ -154,5 +147,5 @@ pub fn delivered_envelope(message: &ReceivedMessage) -> Envelope<Event> {
 
 /// Poller settings for tests: short polls, retries visible again at once.
 pub fn fast_poller() -> PollerOptions {
-    PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::ZERO }
+    PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, ..PollerOptions::default() }
 }

@@ -145,14 +145,8 @@ async fn twenty_concurrent_updates_to_one_feed_all_land() {
     // Four receive loops of ten messages each, all merging into one S3 object at once.
     let (shutdown, stop) = Shutdown::new();
     let options = PollerOptions { concurrency: 4, ..fast_poller() };
-    let projector = std::sync::Arc::new(stack.projector());
-    let run = tokio::spawn(poller::run(
-        projector,
-        stack.work_queue().await,
-        std::sync::Arc::new(stack.dead_letters()),
-        options,
-        stop,
-    ));
+    let worker = std::sync::Arc::new(pulse_tests::worker(&stack.config, &stack.names, stack.projector()));
+    let run = tokio::spawn(poller::run(worker, stack.work_queue().await, options, stop));
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     let mut count = 0;
     while std::time::Instant::now() < deadline {
@@ -163,7 +157,7 @@ async fn twenty_concurrent_updates_to_one_feed_all_land() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     shutdown.trigger();
-    let totals = run.await.unwrap();
+    let totals = run.await.unwrap().expect("the poller's loops lived");
     assert_eq!(count, 20, "every concurrent update must land (poller: {totals:?})");
     assert_eq!(totals.dead_lettered, 0);
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::{GzipJsonStore, Precondition};
 use pulse_aws::sqs::{Queue, ReceivedMessage};
@@ -21,12 +20,23 @@ use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
 use pulse_home_renderer::views::{ViewPublisher, system_clock};
 use pulse_runtime::poller::{PollerOptions, RoundStats};
-use pulse_runtime::{DeadLetters, HandlerError, MessageHandler};
+use pulse_runtime::{Disposition, HandlerError, Worker};
 use pulse_slack::SlackClient;
 use pulse_slack::fake::FakeSlack;
 use serde_json::Value;
 
 pub const TEAM: &str = "T1DC2JH3J";
+
+/// A home-renderer as the runtime runs it; derefs to the handler.
+pub struct Renderer(pub Worker<HomeRenderer>);
+
+impl std::ops::Deref for Renderer {
+    type Target = HomeRenderer;
+
+    fn deref(&self) -> &HomeRenderer {
+        &self.0.handler
+    }
+}
 
 pub struct Home {
     pub config: SdkConfig,
@@ -56,12 +66,16 @@ impl Home {
         ViewPublisher::new(self.store(), self.feeds(), location, SlackClient::new(self.slack.client_config("xoxb-test")), system_clock())
     }
 
-    pub fn renderer(&self) -> HomeRenderer {
+    /// The home-renderer inside its runtime worker (it derefs to the handler).
+    pub fn renderer(&self) -> Renderer {
+        Renderer(pulse_tests::worker(&self.config, &self.names, self.handler()))
+    }
+
+    pub fn handler(&self) -> HomeRenderer {
         HomeRenderer::new(
             self.store(),
             self.views(),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus()),
-            IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&self.config), self.names.table("home-renderer", "idempotency")),
             system_clock(),
         )
     }
@@ -94,17 +108,13 @@ impl Home {
         Queue::from_name(aws_sdk_sqs::Client::new(&self.config), name).await.expect("queue exists")
     }
 
-    pub fn dead_letters(&self) -> DeadLetters {
-        DeadLetters::new(aws_sdk_sqs::Client::new(&self.config), self.names.dead_letter_queue("home-renderer"), "home-renderer")
-    }
 
     /// Runs the home-renderer's poller on its queue until `until_settled` messages were handled
     /// or dead-lettered, or `timeout` passes.
-    pub async fn process(&self, renderer: &HomeRenderer, until_settled: usize, timeout: Duration) -> RoundStats {
+    pub async fn process(&self, renderer: &Renderer, until_settled: usize, timeout: Duration) -> RoundStats {
         let queue = self.queue(&self.names.queue("home-renderer")).await;
-        let dead_letters = self.dead_letters();
-        let options = PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::ZERO };
-        pulse_tests::poll_until_settled(renderer, &queue, &dead_letters, &options, until_settled, timeout).await
+        let options = PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, ..PollerOptions::default() };
+        pulse_tests::poll_until_settled(&renderer.0, &queue, &options, until_settled, timeout).await
     }
 
     /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
@@ -219,9 +229,14 @@ impl Home {
     }
 }
 
-/// Handles `envelope` directly (no queue), as the transports would.
-pub async fn handle(renderer: &HomeRenderer, envelope: &Envelope<Event>) -> Result<(), HandlerError> {
-    renderer.handle(envelope.clone()).await
+/// Handles `envelope` through the runtime (accept, claim, run) with no queue: `Ok` when done,
+/// the reason when it was dead-lettered (`Rejected`) or would be retried (`Retryable`).
+pub async fn handle(renderer: &Renderer, envelope: &Envelope<Event>) -> Result<(), HandlerError> {
+    match pulse_tests::process_envelope(&renderer.0, envelope).await {
+        Disposition::Done | Disposition::Replaced { dead_lettered: None } => Ok(()),
+        Disposition::DeadLettered { reason } | Disposition::Replaced { dead_lettered: Some(reason) } => Err(HandlerError::Rejected(reason)),
+        Disposition::Retry { reason, .. } | Disposition::Requeue { reason, .. } => Err(HandlerError::Retryable(reason)),
+    }
 }
 
 /// Every `text` string in a view, joined by newlines.

@@ -40,16 +40,16 @@ async fn latency_feed_updated_to_home_view() {
     let samples = env_usize("PULSE_LATENCY_SAMPLES", 100);
     let feed_len = env_usize("PULSE_LATENCY_FEED", 50);
     let home = Home::deploy().await;
-    let renderer = Arc::new(home.renderer());
+    let renderer = home.renderer();
     handle(&renderer, &home.subscribe("U0LATENCY", "subscribe", Some(EMAIL), "r")).await.unwrap();
 
     let queue = home.queue(&home.names.queue("home-renderer")).await;
     let (shutdown, stop) = Shutdown::new();
+    let worker = Arc::new(pulse_tests::worker(&home.config, &home.names, home.handler()).with_max_retry_delay(Duration::from_secs(1)));
     let worker = tokio::spawn(poller::run(
-        renderer.clone(),
+        worker,
         queue,
-        Arc::new(home.dead_letters()),
-        PollerOptions { concurrency: 2, batch_size: 10, wait_seconds: 20, max_retry_delay: Duration::from_secs(1) },
+        PollerOptions { concurrency: 2, batch_size: 10, wait_seconds: 20, ..PollerOptions::default() },
         stop,
     ));
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_contracts::{CommandAction, Event, SubscriptionState};
 use pulse_home_renderer::filters::Toggle;
-use pulse_runtime::MessageHandler;
 use pulse_slack::fake::Fault;
 
 use crate::harness::{Home, example, handle, recent, toggle_buttons};
@@ -212,7 +211,7 @@ async fn other_services_events_are_ignored_and_foreign_ones_dead_lettered() {
         scheduled_for: chrono::Utc::now(),
     })
     .into_envelope("pulse.schedule", "digest.tick:daily:x");
-    let err = renderer.handle(tick).await.unwrap_err();
+    let err = handle(&renderer, &tick).await.unwrap_err();
     assert!(err.to_string().contains("does not consume `digest.tick`"), "{err}");
 }
 

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{
     Actor, DeployAction, DeployPhase, DeployRequested, DeployStatus, DeployTrigger, Event, EventDetail, from_sqs_body,
@@ -26,7 +25,6 @@ use pulse_contracts::{
 use pulse_infra_reconciler::kinds::lambda_code;
 use pulse_infra_reconciler::service::InfraReconciler;
 use pulse_infra_reconciler::{Change, Clients, Kind, LoadOptions, PlanOptions, ResourceId, StackConfig, apply, plan};
-use pulse_runtime::DeadLetters;
 use pulse_runtime::poller::PollerOptions;
 use pulse_tests::{capture_logs, deploy_stack, drain, emulator_config, poll_until_settled, unique};
 use serde_json::{Value, json};
@@ -300,7 +298,6 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     let sqs = aws_sdk_sqs::Client::new(&config);
     let tap = Queue::from_name(sqs.clone(), &format!("{prefix}-tap")).await.unwrap();
     let work = Queue::from_name(sqs.clone(), &names.queue("infra-reconciler")).await.unwrap();
-    let dead_letters = DeadLetters::new(sqs, names.dead_letter_queue("infra-reconciler"), "infra-reconciler");
     let bus = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus());
     let options = PollerOptions { wait_seconds: 1, ..PollerOptions::default() };
     let function = format!("{prefix}-worker");
@@ -309,7 +306,6 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
             Clients::new(&config),
             worker_stack(&prefix, zip, &param, json!({})),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
-            IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&config), names.table("infra-reconciler", "idempotency")),
         )
     };
 
@@ -323,7 +319,7 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     let v1 = service(&write_zip("v1"));
     let request = deploy_request("worker", DeployAction::Deploy);
     bus.publish_one(&request).await.unwrap();
-    let settled = poll_until_settled(&v1, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    let settled = poll_until_settled(&pulse_tests::worker(&config, &names, &v1), &work, &options, 1, Duration::from_secs(60)).await;
     assert_eq!(settled.done, 1, "{settled:?}");
     let got = statuses(&tap, 3).await;
     let phases: Vec<DeployPhase> = got.iter().map(|s| s.phase).collect();
@@ -345,14 +341,14 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
 
     // The same request again (a redelivery, or a double click): processed once.
     bus.publish_one(&request).await.unwrap();
-    let settled = poll_until_settled(&v1, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    let settled = poll_until_settled(&pulse_tests::worker(&config, &names, &v1), &work, &options, 1, Duration::from_secs(60)).await;
     assert_eq!(settled.done, 1);
     assert!(statuses(&tap, 0).await.is_empty(), "a duplicate published statuses again");
 
     // New code: 1 → 2.
     let v2 = service(&write_zip("v2"));
     bus.publish_one(&deploy_request("worker", DeployAction::Deploy)).await.unwrap();
-    poll_until_settled(&v2, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    poll_until_settled(&pulse_tests::worker(&config, &names, &v2), &work, &options, 1, Duration::from_secs(60)).await;
     let got = statuses(&tap, 2).await;
     assert_eq!((got[1].phase, got[1].from_version.as_deref(), got[1].to_version.as_deref()), (DeployPhase::Completed, Some("1"), Some("2")));
     let lambda_change = got[1].changes.iter().find(|c| c.kind == "Lambda").unwrap();
@@ -361,7 +357,7 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
 
     // Rollback: the alias goes back to 1, and the status says so.
     bus.publish_one(&deploy_request("worker", DeployAction::Rollback)).await.unwrap();
-    poll_until_settled(&v2, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    poll_until_settled(&pulse_tests::worker(&config, &names, &v2), &work, &options, 1, Duration::from_secs(60)).await;
     let got = statuses(&tap, 2).await;
     assert_eq!((got[1].action, got[1].from_version.as_deref(), got[1].to_version.as_deref()), (DeployAction::Rollback, Some("2"), Some("1")));
     assert_eq!(alias_version(&clients, &function).await, "1");
@@ -373,7 +369,7 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
         d.only = vec!["Lambda".into()];
     }
     bus.publish_one(&only).await.unwrap();
-    poll_until_settled(&v2, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    poll_until_settled(&pulse_tests::worker(&config, &names, &v2), &work, &options, 1, Duration::from_secs(60)).await;
     let got = statuses(&tap, 2).await;
     assert_eq!(got[1].phase, DeployPhase::Completed, "{got:?}");
     let kinds: Vec<(&str, pulse_contracts::ChangeKind)> = got[1].changes.iter().map(|c| (c.kind.as_str(), c.change)).collect();
@@ -385,7 +381,7 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
 
     // An unknown component fails loudly, with the reason, and is not retried.
     bus.publish_one(&deploy_request("billing", DeployAction::Deploy)).await.unwrap();
-    let settled = poll_until_settled(&v2, &work, &dead_letters, &options, 1, Duration::from_secs(60)).await;
+    let settled = poll_until_settled(&pulse_tests::worker(&config, &names, &v2), &work, &options, 1, Duration::from_secs(60)).await;
     assert_eq!(settled.done, 1);
     let got = statuses(&tap, 2).await;
     assert_eq!(got[1].phase, DeployPhase::Failed);

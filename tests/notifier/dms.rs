@@ -252,8 +252,10 @@ async fn a_kind_turned_on_later_gets_its_dm_once() {
     assert_eq!(stack.slack.messages_in(DM).len(), 1);
     assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Complete)).await, None);
 
-    // "Notify on complete" turned on; the same run is announced again (e.g. republished).
-    deliver(&stack, subscription_with(5, true, true), &update, 1).await;
+    // "Notify on complete" turned on; the same run is announced again by a later write of the
+    // feed (a new announcement: its own dedup key).
+    let republished = Envelope { id: uuid::Uuid::new_v4(), dedup_key: format!("{}:rewritten", update.dedup_key), ..update.clone() };
+    deliver(&stack, subscription_with(5, true, true), &republished, 1).await;
     let dms = stack.slack.messages_in(DM);
     assert_eq!(dms.len(), 2, "the complete DM is not swallowed by the failure DM: {dms:#?}");
     let shown = dms[1].to_string();
@@ -272,7 +274,9 @@ async fn a_dm_whose_second_key_was_lost_is_recorded_on_redelivery_without_a_seco
     deliver(&stack, subscription_with(4, true, true), &update, 1).await;
     let complete = key_of(&update, DmKind::Complete);
     let posted = stack.store().ledger(&complete).await.unwrap().expect("recorded");
-    // As if the worker had stopped after posting, before recording the second key.
+    // As if the worker had died after posting, before recording the second key (so before its
+    // completion was recorded too).
+    stack.forget_claim(&update.dedup_key).await;
     aws_sdk_dynamodb::Client::new(&stack.config)
         .delete_item()
         .table_name(stack.names.table("notifier", "messages"))

@@ -13,7 +13,6 @@ use pulse_notifier::config::Config;
 use pulse_notifier::delivery::{Deliverer, UncertainPolicy};
 use pulse_notifier::handler::Notifier;
 use pulse_notifier::store::Store;
-use pulse_runtime::DeadLetters;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_slack::fake::FakeSlack;
 
@@ -82,16 +81,29 @@ impl Stack {
         Queue::from_name(aws_sdk_sqs::Client::new(&self.config), name).await.expect("queue exists")
     }
 
-    pub fn dead_letters(&self) -> DeadLetters {
-        DeadLetters::new(aws_sdk_sqs::Client::new(&self.config), self.names.dead_letter_queue("notifier"), "notifier")
-    }
 
     /// Run the notifier's poller until `until_settled` messages are done or dead-lettered, or
     /// `timeout` passes.
     pub async fn run(&self, notifier: &Notifier, until_settled: usize, timeout: Duration) -> RoundStats {
         let queue = self.queue(&self.names.queue("notifier")).await;
-        let dead_letters = self.dead_letters();
-        pulse_tests::poll_until_settled(notifier, &queue, &dead_letters, &fast_poller(), until_settled, timeout).await
+        pulse_tests::poll_until_settled(&self.worker(notifier), &queue, &fast_poller(), until_settled, timeout).await
+    }
+
+    /// `notifier` as the runtime runs it: with its dead-letter queue and claims.
+    pub fn worker<'a>(&self, notifier: &'a Notifier) -> pulse_runtime::Worker<&'a Notifier> {
+        pulse_tests::worker(&self.config, &self.names, notifier)
+    }
+
+    /// Drop the runtime's claim on `dedup_key`, as if the attempt that handled it had died before
+    /// recording its completion.
+    pub async fn forget_claim(&self, dedup_key: &str) {
+        aws_sdk_dynamodb::Client::new(&self.config)
+            .delete_item()
+            .table_name(self.names.table("notifier", "idempotency"))
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(dedup_key.to_owned()))
+            .send()
+            .await
+            .expect("delete the claim");
     }
 
     /// Everything currently in a queue (received and deleted), waiting briefly for stragglers.
@@ -140,5 +152,5 @@ pub fn delivered_envelope(message: &ReceivedMessage) -> Envelope<Event> {
 
 /// Poller settings for tests: short polls, retries visible again at once.
 pub fn fast_poller() -> PollerOptions {
-    PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::ZERO }
+    PollerOptions { concurrency: 1, batch_size: 10, wait_seconds: 1, ..PollerOptions::default() }
 }

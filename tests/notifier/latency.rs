@@ -11,11 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_contracts::{Envelope, Event};
 use pulse_feed_projector::handler::{FeedLocation, FeedProjector, system_clock};
-use pulse_runtime::DeadLetters;
 use pulse_runtime::poller::{self, PollerOptions, Shutdown};
 
 use crate::harness::{Stack, example};
@@ -45,30 +43,17 @@ async fn latency_from_ci_workflow_to_failure_dm() {
     let stats = stack.run(&notifier, n, Duration::from_secs(120)).await;
     assert_eq!(stats.done, n, "{stats:?}");
 
-    let projector = Arc::new(FeedProjector::new(
+    let projector = Arc::new(pulse_tests::worker(&stack.config, &stack.names, FeedProjector::new(
         GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket()),
         FeedLocation::own_bucket(stack.names.feed_bucket()),
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&stack.config), stack.names.bus()),
-        IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&stack.config), stack.names.table("feed-projector", "idempotency")),
         system_clock(),
-    ));
+    )).with_max_retry_delay(Duration::from_secs(1)));
     let (shutdown, stop) = Shutdown::new();
-    let options = PollerOptions { concurrency: 4, batch_size: 10, wait_seconds: 1, max_retry_delay: Duration::from_secs(1) };
-    let sqs = aws_sdk_sqs::Client::new(&stack.config);
-    let fp = tokio::spawn(poller::run(
-        projector,
-        stack.queue(&stack.names.queue("feed-projector")).await,
-        Arc::new(DeadLetters::new(sqs.clone(), stack.names.dead_letter_queue("feed-projector"), "feed-projector")),
-        options.clone(),
-        stop.clone(),
-    ));
-    let nt = tokio::spawn(poller::run(
-        notifier.clone(),
-        stack.queue(&stack.names.queue("notifier")).await,
-        Arc::new(stack.dead_letters()),
-        options,
-        stop,
-    ));
+    let options = PollerOptions { concurrency: 4, batch_size: 10, wait_seconds: 1, ..PollerOptions::default() };
+    let fp = tokio::spawn(poller::run(projector, stack.queue(&stack.names.queue("feed-projector")).await, options.clone(), stop.clone()));
+    let notifier_worker = Arc::new(pulse_tests::worker(&stack.config, &stack.names, notifier.clone()).with_max_retry_delay(Duration::from_secs(1)));
+    let nt = tokio::spawn(poller::run(notifier_worker, stack.queue(&stack.names.queue("notifier")).await, options, stop));
 
     // One failed workflow per author, published in PutEvents batches of 10.
     let base = example("ci.workflow", "completed-pr-failed-job");

@@ -105,12 +105,35 @@ pub async fn drain(queue: &pulse_aws::sqs::Queue, expect_at_least: usize) -> Vec
     all
 }
 
-/// Run `handler` on `queue` (one receive round at a time, as the local worker does) until
+/// `handler` with its dead-letter queue and its claims table in the stack named `names`, as
+/// `pulse_runtime::serve` builds it; failed messages are retried at once.
+pub fn worker<H: pulse_runtime::MessageHandler>(
+    config: &aws_config::SdkConfig,
+    names: &pulse_aws::names::StackNames,
+    handler: H,
+) -> pulse_runtime::Worker<H> {
+    let service = handler.service();
+    let dead_letters =
+        pulse_runtime::DeadLetters::new(aws_sdk_sqs::Client::new(config), names.dead_letter_queue(service), service);
+    let claims =
+        pulse_aws::idempotency::IdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), names.table(service, "idempotency"));
+    pulse_runtime::Worker::new(handler, dead_letters, claims).with_max_retry_delay(std::time::Duration::ZERO)
+}
+
+/// Handle one envelope through the runtime (accept, claim, run, settle) outside any queue.
+pub async fn process_envelope<H: pulse_runtime::MessageHandler>(
+    worker: &pulse_runtime::Worker<H>,
+    envelope: &pulse_contracts::Envelope<pulse_contracts::Event>,
+) -> pulse_runtime::Disposition {
+    let message = pulse_runtime::InboundMessage::detached(envelope.to_json());
+    worker.process(&message, &pulse_runtime::Detached).await
+}
+
+/// Run `worker` on `queue` (one receive round at a time, as the local worker does) until
 /// `until_settled` messages were handled or dead-lettered, or `timeout` passes.
 pub async fn poll_until_settled<H: pulse_runtime::MessageHandler>(
-    handler: &H,
+    worker: &pulse_runtime::Worker<H>,
     queue: &pulse_aws::sqs::Queue,
-    dead_letters: &pulse_runtime::DeadLetters,
     options: &pulse_runtime::poller::PollerOptions,
     until_settled: usize,
     timeout: std::time::Duration,
@@ -118,7 +141,7 @@ pub async fn poll_until_settled<H: pulse_runtime::MessageHandler>(
     let deadline = std::time::Instant::now() + timeout;
     let mut totals = pulse_runtime::poller::RoundStats::default();
     while totals.done + totals.dead_lettered < until_settled && std::time::Instant::now() < deadline {
-        let round = pulse_runtime::poller::poll_once(handler, queue, dead_letters, options).await.expect("poll");
+        let round = pulse_runtime::poller::poll_once(worker, queue, options).await.expect("poll");
         totals.received += round.received;
         totals.done += round.done;
         totals.dead_lettered += round.dead_lettered;

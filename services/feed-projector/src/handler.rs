@@ -1,5 +1,8 @@
-//! The feed-projector's I/O shell: idempotency record, conditional S3 writes, `feed.updated`;
-//! and, for `feed.written`, the read of a feed someone else wrote (rules in [`crate::external`]).
+//! The feed-projector's I/O shell: conditional S3 writes and `feed.updated`; and, for
+//! `feed.written`, the read of a feed someone else wrote (rules in [`crate::external`]). The
+//! runtime claims each `ci.workflow` event's dedup key before [`FeedProjector`] sees it; a merge is
+//! idempotent by itself (an event already in the feed changes nothing), so an attempt that died
+//! after its write and before its completion is redone harmlessly.
 //!
 //! Every feed this service writes carries `x-amz-meta-pulse-writer: feed-projector`
 //! ([`WRITER`]), which is how `feed.written` tells Pulse's own writes from praktika's.
@@ -7,13 +10,12 @@
 use std::sync::Arc;
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::{Claim, IdempotencyStore};
 use pulse_aws::retry::Backoff;
 use pulse_aws::s3json::{GzipJsonStore, Precondition, RawObject, default_update_backoff};
 pub use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::{Envelope, Event, FeedUpdated, FeedWritten};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
-use pulse_runtime::{HandlerError, MessageHandler};
+use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, Meta, not_consumed};
 use tracing::{info, warn};
 
 use crate::cache::FeedCache;
@@ -39,7 +41,6 @@ pub struct FeedProjector {
     feeds: GzipJsonStore,
     location: FeedLocation,
     publisher: EventPublisher,
-    idempotency: IdempotencyStore,
     conflict_backoff: Backoff,
     clock: Clock,
     cache: FeedCache,
@@ -51,14 +52,12 @@ impl FeedProjector {
         feeds: GzipJsonStore,
         location: FeedLocation,
         publisher: EventPublisher,
-        idempotency: IdempotencyStore,
         clock: Clock,
     ) -> Self {
         Self {
             feeds: feeds.with_writer(WRITER),
             location,
             publisher,
-            idempotency,
             conflict_backoff: default_update_backoff(),
             clock,
             cache: FeedCache::from_env(),
@@ -88,28 +87,10 @@ impl FeedProjector {
             info!(repo = %event.ext.repo_name, sha = %event.sha, "the event has no commit_authors: accepted and projected into no feed");
             return Ok(());
         }
-        match self.idempotency.claim(dedup_key).await.map_err(HandlerError::retryable)? {
-            Claim::Acquired => {}
-            Claim::AlreadyCompleted { .. } => {
-                info!("duplicate delivery of an event already projected; nothing to do");
-                return Ok(());
-            }
-            Claim::InProgress { until } => {
-                return Err(HandlerError::retryable(format!("another worker is projecting this event (claim held until {until})")));
-            }
-        }
-        match self.project_claimed(dedup_key, &event, &targets).await {
-            Ok(()) => self.idempotency.complete(dedup_key, None).await.map_err(HandlerError::retryable),
-            Err(err) => {
-                if let Err(record_err) = self.idempotency.fail(dedup_key, &err.to_string()).await {
-                    warn!(error = %record_err, "could not record the failure; the claim will expire instead");
-                }
-                Err(err)
-            }
-        }
+        self.project_targets(dedup_key, &event, &targets).await
     }
 
-    async fn project_claimed(&self, dedup_key: &str, event: &FeedEvent, targets: &[FeedTarget]) -> Result<(), HandlerError> {
+    async fn project_targets(&self, dedup_key: &str, event: &FeedEvent, targets: &[FeedTarget]) -> Result<(), HandlerError> {
         let now = (self.clock)();
         let mut announcements = Vec::with_capacity(targets.len());
         for target in targets {
@@ -128,10 +109,8 @@ impl FeedProjector {
         Ok(())
     }
 
-    /// `feed.written`: read the object and announce it unless Pulse wrote it. No idempotency
-    /// record: nothing is written, and the announcement's dedup key is the object version, so a
-    /// redelivery (or the other path's event for the same write) repeats the same announcement,
-    /// which consumers process once.
+    /// `feed.written`: read the object and announce it unless Pulse wrote it (no claim: see
+    /// [`MessageHandler::dedup_key`] below).
     async fn on_feed_written(&self, written: FeedWritten) -> Result<(), HandlerError> {
         let learned_from = written.learned_from.as_str();
         let target = match external::target(&written, &self.location) {
@@ -257,16 +236,40 @@ impl Merged {
     }
 }
 
+/// What the feed-projector consumes.
+pub enum Input {
+    Workflow(FeedEvent),
+    Written(FeedWritten),
+}
+
 impl MessageHandler for FeedProjector {
+    type Input = Input;
+
     fn service(&self) -> &'static str {
         "feed-projector"
     }
 
-    async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
-        match envelope.detail {
-            Event::CiWorkflowV1(event) => self.project(&envelope.dedup_key, event).await,
-            Event::FeedWrittenV1(written) => self.on_feed_written(written).await,
-            other => Err(HandlerError::unsupported(self.service(), &other)),
+    fn accept(&self, event: Event) -> Accept<Input> {
+        match event {
+            Event::CiWorkflowV1(event) => Accept::Consume(Input::Workflow(event)),
+            Event::FeedWrittenV1(written) => Accept::Consume(Input::Written(written)),
+            other => not_consumed(self.service(), &other),
+        }
+    }
+
+    /// `feed.written` needs no claim: nothing is written, and the announcement's dedup key is the
+    /// object version, so a redelivery repeats the same announcement, which consumers take once.
+    fn dedup_key(&self, meta: &Meta, input: &Input) -> Option<String> {
+        match input {
+            Input::Workflow(_) => Some(meta.dedup_key.clone()),
+            Input::Written(_) => None,
+        }
+    }
+
+    async fn handle(&self, attempt: &Attempt, input: Input) -> Result<(), HandlerError> {
+        match input {
+            Input::Workflow(event) => self.project(&attempt.meta.dedup_key, event).await,
+            Input::Written(written) => self.on_feed_written(written).await,
         }
     }
 }

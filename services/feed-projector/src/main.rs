@@ -8,7 +8,6 @@
 //! - `AWS_ENDPOINT_URL`: an emulator, if any.
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_feed_projector::handler::{FeedProjector, system_clock};
@@ -29,7 +28,6 @@ async fn main() -> anyhow::Result<()> {
         GzipJsonStore::new(pulse_aws::config::s3_client(&config), location.bucket.clone()),
         location,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
-        IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&config), names.table("feed-projector", "idempotency")),
         system_clock(),
     )
     .with_rules(rules);

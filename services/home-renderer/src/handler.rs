@@ -1,24 +1,19 @@
-//! The home-renderer's I/O shell: idempotency record, subscription store, `subscription.changed`,
-//! Slack (`users.info`, `views.publish`, `response_url`).
+//! The home-renderer's I/O shell: subscription store, `subscription.changed`, Slack
+//! (`users.info`, `views.publish`, `response_url`).
 //!
-//! Per event (after [`crate::commands::classify`]):
-//! - claim the envelope's `dedup_key` in the idempotency table (a redelivered command does not
-//!   toggle twice; a duplicate is acknowledged without doing anything);
-//! - do the work; on success mark the key completed, on failure mark it failed (so the SQS retry
-//!   may claim it again) and report `Retryable`.
+//! [`crate::commands::classify`] decides what an event is to this service; the runtime claims the
+//! envelope's `dedup_key` before [`HomeRenderer::run`] does the work (a redelivered command does
+//! not toggle twice; a duplicate is acknowledged without doing anything).
 //!
 //! A subscription change is stored first (conditional transaction), then announced, then the
 //! view is published, then the user is told. Each step is safe to redo: a retry after a failure
 //! further down finds the change already stored, announces it if the announcement was lost (the
 //! item's `published_revision` lags its `revision`), and republishes the view.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::{Claim, IdempotencyStore};
-use pulse_contracts::{Email, Envelope, Event, FeedUpdated, SubscriptionImported};
-use pulse_runtime::{HandlerError, MessageHandler};
+use pulse_contracts::{Email, Event, FeedUpdated, SubscriptionImported};
+use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler};
 use serde_json::json;
 use tracing::{error, info, warn};
 
@@ -35,16 +30,12 @@ pub struct HomeRenderer {
     store: Store,
     views: ViewPublisher,
     publisher: EventPublisher,
-    idempotency: IdempotencyStore,
     clock: Clock,
 }
 
 impl HomeRenderer {
-    pub fn new(store: Store, views: ViewPublisher, publisher: EventPublisher, idempotency: IdempotencyStore, clock: Clock) -> Self {
-        // An attempt that crashed is taken over once its claim is older than the queue's
-        // visibility timeout (60 s), i.e. when SQS shows the message again.
-        let idempotency = idempotency.with_expiry(Duration::from_secs(7 * 24 * 3600), Duration::from_secs(60));
-        Self { store, views, publisher, idempotency, clock }
+    pub fn new(store: Store, views: ViewPublisher, publisher: EventPublisher, clock: Clock) -> Self {
+        Self { store, views, publisher, clock }
     }
 
     pub fn views(&self) -> &ViewPublisher {
@@ -55,7 +46,7 @@ impl HomeRenderer {
         &self.store
     }
 
-    /// Does one unit of work, without the idempotency record (tests and tools call this).
+    /// Does one unit of work (the runtime's claim is around it; tests and tools call it bare).
     pub async fn run(&self, work: Work) -> Result<(), HandlerError> {
         match work {
             Work::Subscribe { team_id, user_id, email, reply } => self.subscribe(&team_id, &user_id, email, &reply).await,
@@ -288,38 +279,21 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
 }
 
 impl MessageHandler for HomeRenderer {
+    type Input = Work;
+
     fn service(&self) -> &'static str {
         "home-renderer"
     }
 
-    async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
-        let work = match commands::classify(envelope.detail) {
-            Classified::Work(work) => work,
-            Classified::Ignore(reason) => {
-                info!(%reason, "not for the home-renderer; acknowledged");
-                return Ok(());
-            }
-            Classified::Reject(reason) => return Err(HandlerError::Rejected(reason)),
-        };
-        let key = envelope.dedup_key.as_str();
-        match self.idempotency.claim(key).await.map_err(HandlerError::retryable)? {
-            Claim::Acquired => {}
-            Claim::AlreadyCompleted { .. } => {
-                info!("duplicate delivery of an event already handled; nothing to do");
-                return Ok(());
-            }
-            Claim::InProgress { until } => {
-                return Err(HandlerError::retryable(format!("another worker is handling this event (claim held until {until})")));
-            }
+    fn accept(&self, event: Event) -> Accept<Work> {
+        match commands::classify(event) {
+            Classified::Work(work) => Accept::Consume(work),
+            Classified::Ignore(reason) => Accept::Ignore(reason),
+            Classified::Reject(reason) => Accept::Reject(reason),
         }
-        match self.run(work).await {
-            Ok(()) => self.idempotency.complete(key, None).await.map_err(HandlerError::retryable),
-            Err(err) => {
-                if let Err(record_err) = self.idempotency.fail(key, &err.to_string()).await {
-                    warn!(error = %record_err, "could not record the failure; the claim will expire instead");
-                }
-                Err(err)
-            }
-        }
+    }
+
+    async fn handle(&self, _attempt: &Attempt, work: Work) -> Result<(), HandlerError> {
+        self.run(work).await
     }
 }

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::secrets::{Secrets, resolve};
@@ -45,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     let slack = SlackClient::new(slack_config);
 
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
-    let store = Store::new(dynamo.clone(), names.table("home-renderer", "subscriptions"))
+    let store = Store::new(dynamo, names.table("home-renderer", "subscriptions"))
         .with_retention(Duration::from_secs(retention_days * 86_400));
     let clock = system_clock();
     let views = ViewPublisher::new(
@@ -60,7 +59,6 @@ async fn main() -> anyhow::Result<()> {
         store,
         views,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
-        IdempotencyStore::new(dynamo, names.table("home-renderer", "idempotency")),
         clock,
     );
     pulse_runtime::serve(&config, renderer).await.map_err(|e| anyhow::anyhow!(e))

@@ -12,7 +12,6 @@
 
 use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_infra_reconciler::service::InfraReconciler;
 use pulse_infra_reconciler::{Clients, LoadOptions, PULSE_DEPLOYMENT_JSON, StackConfig};
@@ -32,7 +31,6 @@ async fn main() -> anyhow::Result<()> {
         Clients::new(&config),
         stack,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
-        IdempotencyStore::new(aws_sdk_dynamodb::Client::new(&config), names.table("infra-reconciler", "idempotency")),
     );
     pulse_runtime::serve(&config, service).await.map_err(|e| anyhow::anyhow!(e))
 }

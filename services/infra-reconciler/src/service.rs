@@ -2,24 +2,20 @@
 //! and the Approve / Rollback buttons) and answers with `deploy.status` `started`, then
 //! `completed` (what changed, from which version to which) or `failed` (why).
 //!
-//! Exactly once per request: the envelope's `dedup_key` is claimed in
-//! `<prefix>-infra-reconciler-idempotency` before anything happens; a redelivery of a completed
-//! request does nothing. The status envelopes carry deterministic dedup keys
+//! Exactly once per request: the runtime claims the envelope's `dedup_key` in
+//! `<prefix>-infra-reconciler-idempotency` before anything happens, and its heartbeat holds the
+//! claim for as long as a deploy takes; a redelivery of a completed request does nothing. The status envelopes carry deterministic dedup keys
 //! (`deploy.status:<deploy_id>:<phase>`), so if a crash between publishing and completing makes
 //! SQS redeliver, the notifier still posts each phase once.
 //!
 //! A deploy that fails is a *completed request* (it published `failed`): it is not retried by
 //! SQS, because redeploying blindly is worse than telling the requester.
 
-use std::time::Duration;
-
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::idempotency::{Claim, IdempotencyStore};
 use pulse_contracts::{
-    ChangeKind, DeployAction, DeployPhase, DeployRequested, DeployStatus, Envelope, Event, EventDetail, ResourceChange,
+    ChangeKind, DeployAction, DeployPhase, DeployRequested, DeployStatus, Event, EventDetail, ResourceChange,
 };
-use pulse_runtime::{HandlerError, MessageHandler};
-use serde_json::json;
+use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, not_consumed};
 use tracing::{info, warn};
 
 use crate::clients::Clients;
@@ -87,7 +83,6 @@ pub struct InfraReconciler {
     clients: Clients,
     stack: StackConfig,
     publisher: EventPublisher,
-    idempotency: IdempotencyStore,
 }
 
 /// The outcome of one request, before it becomes a `deploy.status`.
@@ -98,11 +93,8 @@ struct Outcome {
 }
 
 impl InfraReconciler {
-    pub fn new(clients: Clients, stack: StackConfig, publisher: EventPublisher, idempotency: IdempotencyStore) -> Self {
-        // A deploy may take minutes (a role propagating, a function settling): keep the claim
-        // for longer than the queue's visibility timeout would suggest.
-        let idempotency = idempotency.with_expiry(Duration::from_secs(30 * 24 * 3600), Duration::from_secs(900));
-        Self { clients, stack, publisher, idempotency }
+    pub fn new(clients: Clients, stack: StackConfig, publisher: EventPublisher) -> Self {
+        Self { clients, stack, publisher }
     }
 
     async fn publish(&self, req: &DeployRequested, phase: DeployPhase, outcome: Option<&Outcome>) -> Result<(), HandlerError> {
@@ -197,50 +189,30 @@ impl InfraReconciler {
 }
 
 impl MessageHandler for InfraReconciler {
+    type Input = DeployRequested;
+
     fn service(&self) -> &'static str {
         "infra-reconciler"
     }
 
-    async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
-        let Event::DeployRequestedV1(req) = &envelope.detail else {
-            return Err(HandlerError::unsupported(self.service(), &envelope.detail));
-        };
-        let key = envelope.dedup_key.as_str();
-        match self.idempotency.claim(key).await.map_err(HandlerError::retryable)? {
-            Claim::Acquired => {}
-            Claim::AlreadyCompleted { .. } => {
-                info!(deploy_id = %req.deploy_id, "duplicate deploy.requested; already carried out");
-                return Ok(());
-            }
-            Claim::InProgress { until } => {
-                return Err(HandlerError::retryable(format!("this deploy is being carried out (claim held until {until})")));
-            }
+    fn accept(&self, event: Event) -> Accept<DeployRequested> {
+        match event {
+            Event::DeployRequestedV1(req) => Accept::Consume(req),
+            other => not_consumed(self.service(), &other),
         }
+    }
+
+    async fn handle(&self, _attempt: &Attempt, req: DeployRequested) -> Result<(), HandlerError> {
         info!(deploy_id = %req.deploy_id, service = %req.service, action = req.action.as_str(), "deploy requested");
-        let result = async {
-            self.publish(req, DeployPhase::Started, None).await?;
-            let outcome = self.run(req).await;
-            let phase = if outcome.error.is_some() { DeployPhase::Failed } else { DeployPhase::Completed };
-            if let Some(error) = &outcome.error {
-                warn!(deploy_id = %req.deploy_id, %error, "deploy failed");
-            }
-            self.publish(req, phase, Some(&outcome)).await?;
-            Ok::<_, HandlerError>(json!({
-                "phase": phase,
-                "from_version": outcome.versions.from,
-                "to_version": outcome.versions.to,
-            }))
+        self.publish(&req, DeployPhase::Started, None).await?;
+        let outcome = self.run(&req).await;
+        let phase = if outcome.error.is_some() { DeployPhase::Failed } else { DeployPhase::Completed };
+        if let Some(error) = &outcome.error {
+            warn!(deploy_id = %req.deploy_id, %error, "deploy failed");
         }
-        .await;
-        match result {
-            Ok(summary) => self.idempotency.complete(key, Some(&summary)).await.map_err(HandlerError::retryable),
-            Err(err) => {
-                if let Err(record_err) = self.idempotency.fail(key, &err.to_string()).await {
-                    warn!(error = %record_err, "could not record the failure; the claim will expire instead");
-                }
-                Err(err)
-            }
-        }
+        self.publish(&req, phase, Some(&outcome)).await?;
+        info!(deploy_id = %req.deploy_id, phase = ?phase, from_version = ?outcome.versions.from, to_version = ?outcome.versions.to, "deploy finished");
+        Ok(())
     }
 }
 
@@ -248,6 +220,7 @@ impl MessageHandler for InfraReconciler {
 mod tests {
     use super::*;
     use crate::config::LoadOptions;
+    use serde_json::json;
 
     fn stack() -> StackConfig {
         let text = json!({"resources": [

@@ -8,10 +8,10 @@ use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::{CONSUMERS, SERVICES, StackNames};
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{
-    Actor, CommandAction, Container, DeployRequested, DeployStatus, Envelope, Event, EventDetail, InteractionKind,
+    Actor, CommandAction, Container, DeployRequested, DeployStatus, Event, EventDetail, InteractionKind,
     OpsAlert, SlackCommand, SlackInteraction, UserRegistered,
 };
-use pulse_runtime::{HandlerError, MessageHandler};
+use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, not_consumed};
 use tracing::{info, warn};
 
 use crate::audit::Click;
@@ -217,9 +217,6 @@ impl Notifier {
     /// marker so the retry answers (an answer lost in flight may then repeat — ephemeral,
     /// harmless).
     async fn on_command(&self, dedup_key: &str, command: &SlackCommand) -> Result<(), HandlerError> {
-        if !matches!(command.action, CommandAction::Status | CommandAction::Health) {
-            return Ok(());
-        }
         let store = self.deliverer.store();
         let marker = format!("resp#{dedup_key}");
         let expires = chrono::Utc::now().timestamp() + 86_400;
@@ -302,9 +299,9 @@ impl Notifier {
         }
     }
 
-    async fn dispatch(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
-        let (dedup_key, at) = (envelope.dedup_key, envelope.occurred_at);
-        match envelope.detail {
+    async fn dispatch(&self, attempt: &Attempt, event: Event) -> Result<(), HandlerError> {
+        let (dedup_key, at) = (attempt.meta.dedup_key.clone(), attempt.meta.occurred_at);
+        match event {
             Event::SubscriptionChangedV1(ev) => {
                 let applied = self.deliverer.store().apply_subscription(&ev).await.map_err(retryable_store)?;
                 info!(user = %ev.slack_user_id, revision = ev.revision, ?applied, "subscription projected");
@@ -316,13 +313,10 @@ impl Notifier {
             Event::CiJobV1(job) => jobs::handle(&self.config, &self.deliverer, &job).await,
             Event::UserRegisteredV1(user) => self.on_user_registered(&user).await,
             Event::DeployStatusV1(status) => self.on_deploy_status(&status).await,
-            // `/pulser status|health` are answered here; `/praktika` commands are the
-            // home-renderer's and `/pulser deploy`'s modal is opened by ingress (its submission
-            // comes back as a `slack.interaction`).
             Event::SlackCommandV1(c) => self.on_command(&dedup_key, &c).await,
             Event::DigestTickV1(tick) => self.on_digest_tick(&tick).await,
             Event::SubscriptionImportedV1(import) => self.on_subscription_imported(&import).await,
-            other => Err(HandlerError::unsupported(self.service(), &other)),
+            other => Err(HandlerError::rejected(format!("the notifier accepted `{}` but has no handling for it", other.event_type()))),
         }
     }
 }
@@ -359,13 +353,49 @@ impl Notifier {
     }
 }
 
+/// Whether a slash command or an interaction is the notifier's: `/pulser status|health`, the ops
+/// buttons and the deploy modal's submission. `/praktika` commands and the Home tab's buttons are
+/// the home-renderer's; `/pulser deploy`'s modal is opened by ingress (its submission comes back
+/// as a `slack.interaction`).
+fn is_ours(event: &Event) -> bool {
+    match event {
+        Event::SlackCommandV1(c) => matches!(c.action, CommandAction::Status | CommandAction::Health),
+        Event::SlackInteractionV1(i) => match &i.kind {
+            InteractionKind::BlockActions { action_id, .. } => OpsAction::from_action_id(action_id).is_some(),
+            InteractionKind::ViewSubmission { callback_id, .. } => callback_id == crate::deploy::DEPLOY_CALLBACK_ID,
+        },
+        _ => true,
+    }
+}
+
 impl MessageHandler for Notifier {
+    type Input = Event;
+
     fn service(&self) -> &'static str {
         "notifier"
     }
 
-    async fn handle(&self, envelope: Envelope<Event>) -> Result<(), HandlerError> {
-        let result = self.dispatch(envelope).await;
+    fn accept(&self, event: Event) -> Accept<Event> {
+        match event {
+            Event::SlackCommandV1(_) | Event::SlackInteractionV1(_) if !is_ours(&event) => {
+                Accept::Ignore(format!("this `{}` is another service's", event.event_type()))
+            }
+            Event::SubscriptionChangedV1(_)
+            | Event::FeedUpdatedV1(_)
+            | Event::OpsAlertV1(_)
+            | Event::SlackInteractionV1(_)
+            | Event::CiJobV1(_)
+            | Event::UserRegisteredV1(_)
+            | Event::DeployStatusV1(_)
+            | Event::SlackCommandV1(_)
+            | Event::DigestTickV1(_)
+            | Event::SubscriptionImportedV1(_) => Accept::Consume(event),
+            other => not_consumed(self.service(), &other),
+        }
+    }
+
+    async fn handle(&self, attempt: &Attempt, event: Event) -> Result<(), HandlerError> {
+        let result = self.dispatch(attempt, event).await;
         if result.is_ok() {
             self.touch().await;
         }

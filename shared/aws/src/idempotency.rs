@@ -1,15 +1,27 @@
-//! Idempotency records in DynamoDB, in the style of Powertools for AWS Lambda.
+//! Claims on idempotency keys in DynamoDB: who is handling an event, until when, and how often an
+//! attempt died holding it.
 //!
-//! One item per key (partition key `pk`, a string) with a `status` of `INPROGRESS`, `COMPLETED`
-//! or `FAILED`, an `expires_at` (unix seconds, the table's TTL attribute) and, while in progress,
-//! an `in_progress_expires_at` (unix milliseconds) after which a crashed attempt may be taken
-//! over. A consumer [`claim`](IdempotencyStore::claim)s a key with one conditional put before
-//! doing the work, then [`complete`](IdempotencyStore::complete)s it (optionally with a result
-//! that later duplicates get back) or [`fail`](IdempotencyStore::fail)s it so a retry may claim
-//! it again.
+//! One item per key (partition key `pk`, a string):
 //!
-//! DynamoDB deletes expired items lazily (up to days late), so every read and the claim's
-//! condition compare `expires_at` with the clock instead of trusting the item's presence.
+//! | attribute | meaning |
+//! |---|---|
+//! | `status` | `INPROGRESS`, `COMPLETED`, `FAILED` (a clean, retryable failure) or `DEADLETTERED` |
+//! | `attempt` | the id of the attempt that wrote the item |
+//! | `lease_until` | unix ms; while `INPROGRESS`, the attempt may still be running until then |
+//! | `died` | attempts that held the key and never finished (their lease ran out) |
+//! | `expires_at` | unix seconds, the table's TTL attribute |
+//! | `result`, `last_error` | what `complete` kept for duplicates; why the last attempt failed |
+//!
+//! A claim is one conditional put when the key is new. Otherwise the stored item decides: a
+//! completed key is reported done; an in-progress key whose lease has not ended is held by a live
+//! attempt; an in-progress key whose lease ended belonged to an attempt that died, and is taken
+//! over (`died` + 1); a failed or dead-lettered key is taken over as is. A takeover is a put
+//! conditioned on the item still being the one read, so two takers never both win.
+//!
+//! The lease is the caller's promise that its attempt cannot be running after `lease_until` (the
+//! runtime passes the Lambda deadline or the message's visibility timeout, and extends it with a
+//! heartbeat). DynamoDB deletes expired items lazily (up to days late), so the claim compares
+//! `expires_at` with the clock instead of trusting the item's presence.
 
 use crate::dynamo::{n, s};
 use crate::text::truncate_utf8 as truncate;
@@ -27,13 +39,6 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Longest `last_error` kept, in bytes.
 pub const MAX_ERROR_BYTES: usize = 1024;
 
-const STATUS_IN_PROGRESS: &str = "INPROGRESS";
-const STATUS_COMPLETED: &str = "COMPLETED";
-const STATUS_FAILED: &str = "FAILED";
-
-const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR expires_at < :now \
-     OR (#status = :inprogress AND in_progress_expires_at < :now_ms) OR #status = :failed";
-
 #[derive(Debug, thiserror::Error)]
 pub enum IdempotencyError {
     #[error("DynamoDB {operation} on table {table} for key {key} failed: {message}")]
@@ -47,18 +52,13 @@ pub enum IdempotencyError {
 /// The outcome of [`IdempotencyStore::claim`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// The caller owns the key: do the work, then `complete` or `fail` it.
-    Acquired,
+    /// The caller's attempt owns the key: do the work, then `complete`, `fail` or
+    /// `dead_lettered` it. `died` counts earlier attempts that held the key and never finished.
+    Acquired { died: u32 },
     /// The work was done before; `result` is what `complete` stored.
-    AlreadyCompleted { result: Option<Value> },
-    /// Another attempt holds the key until `until` (unix milliseconds); retry later.
-    InProgress { until: i64 },
-}
-
-impl Claim {
-    pub fn is_acquired(&self) -> bool {
-        matches!(self, Claim::Acquired)
-    }
+    Completed { result: Option<Value> },
+    /// A live attempt holds the key until `until_ms` (unix ms).
+    Held { attempt: Option<String>, until_ms: i64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,25 +66,24 @@ pub enum Status {
     InProgress,
     Completed,
     Failed,
+    DeadLettered,
 }
 
 impl Status {
-    /// The stored form: `INPROGRESS`, `COMPLETED` or `FAILED`.
+    /// The stored form.
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::InProgress => STATUS_IN_PROGRESS,
-            Status::Completed => STATUS_COMPLETED,
-            Status::Failed => STATUS_FAILED,
+            Status::InProgress => "INPROGRESS",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+            Status::DeadLettered => "DEADLETTERED",
         }
     }
 
     fn parse(s: &str) -> Option<Self> {
-        match s {
-            STATUS_IN_PROGRESS => Some(Status::InProgress),
-            STATUS_COMPLETED => Some(Status::Completed),
-            STATUS_FAILED => Some(Status::Failed),
-            _ => None,
-        }
+        [Status::InProgress, Status::Completed, Status::Failed, Status::DeadLettered]
+            .into_iter()
+            .find(|status| status.as_str() == s)
     }
 }
 
@@ -93,10 +92,14 @@ impl Status {
 pub struct Record {
     pub key: String,
     pub status: Status,
+    /// The attempt that wrote it (absent in records written before attempts had ids).
+    pub attempt: Option<String>,
+    /// Unix milliseconds; while in progress, the end of the holder's lease.
+    pub lease_until: Option<i64>,
+    /// Attempts that held the key and never finished.
+    pub died: u32,
     /// Unix seconds; the TTL.
     pub expires_at: i64,
-    /// Unix milliseconds; set while in progress.
-    pub in_progress_expires_at: Option<i64>,
     pub result: Option<Value>,
     pub last_error: Option<String>,
 }
@@ -107,6 +110,32 @@ impl Record {
     pub fn is_expired(&self, now: i64) -> bool {
         self.expires_at < now
     }
+
+    /// Whether an attempt may still be running at `now_ms`.
+    pub fn is_held(&self, now_ms: i64) -> bool {
+        self.status == Status::InProgress && self.lease_until.is_some_and(|until| until >= now_ms)
+    }
+}
+
+/// What a claim does with the record it found (pure; see the module doc).
+#[derive(Debug, Clone, PartialEq)]
+enum Found {
+    Done(Claim),
+    TakeOver { died: u32 },
+}
+
+fn judge(record: &Record, now_ms: i64) -> Found {
+    if record.is_expired(now_ms.div_euclid(1000)) {
+        return Found::TakeOver { died: 0 };
+    }
+    match record.status {
+        Status::Completed => Found::Done(Claim::Completed { result: record.result.clone() }),
+        Status::InProgress if record.is_held(now_ms) => {
+            Found::Done(Claim::Held { attempt: record.attempt.clone(), until_ms: record.lease_until.unwrap_or(0) })
+        }
+        Status::InProgress => Found::TakeOver { died: record.died.saturating_add(1) },
+        Status::Failed | Status::DeadLettered => Found::TakeOver { died: record.died },
+    }
 }
 
 /// Idempotency records in one DynamoDB table (partition key `pk` of type S, TTL on
@@ -116,26 +145,17 @@ pub struct IdempotencyStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     completed_expiry: Duration,
-    in_progress_expiry: Duration,
 }
 
 impl IdempotencyStore {
-    /// Records expire 7 days after completion; an in-progress claim may be taken over after
-    /// 5 minutes.
+    /// Records are kept 7 days after they were last written.
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            completed_expiry: Duration::from_secs(7 * 24 * 3600),
-            in_progress_expiry: Duration::from_secs(300),
-        }
+        Self { client, table: table.into(), completed_expiry: Duration::from_secs(7 * 24 * 3600) }
     }
 
-    /// `completed`: how long a record is kept (TTL); `in_progress`: how long a claim holds before
-    /// another attempt may take it over (set it above the handler's timeout).
-    pub fn with_expiry(mut self, completed: Duration, in_progress: Duration) -> Self {
-        self.completed_expiry = completed;
-        self.in_progress_expiry = in_progress;
+    /// Keep records this long (the TTL) instead of 7 days.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.completed_expiry = retention;
         self
     }
 
@@ -157,88 +177,114 @@ impl IdempotencyStore {
         }
     }
 
-    fn expires_at(&self, now: i64) -> i64 {
-        now + i64::try_from(self.completed_expiry.as_secs()).unwrap_or(i64::MAX / 2)
+    fn expires_at(&self, now_s: i64) -> i64 {
+        now_s + i64::try_from(self.completed_expiry.as_secs()).unwrap_or(i64::MAX / 2)
     }
 
-    /// Claim `key`: one conditional put that succeeds when there is no live record, the record
-    /// expired, it is in progress past its in-progress expiry, or it failed. Otherwise reports
-    /// whether the work is done ([`Claim::AlreadyCompleted`]) or under way ([`Claim::InProgress`]).
-    pub async fn claim(&self, key: &str) -> Result<Claim, IdempotencyError> {
-        for _ in 0..3 {
-            let now = chrono::Utc::now();
-            let (now_s, now_ms) = (now.timestamp(), now.timestamp_millis());
-            let in_progress_until =
-                now_ms + i64::try_from(self.in_progress_expiry.as_millis()).unwrap_or(i64::MAX / 2);
-            let result = self
+    /// Claim `key` for `attempt`, holding it until `lease_until_ms` (unix ms). See the module doc.
+    pub async fn claim(&self, key: &str, attempt: &str, lease_until_ms: i64) -> Result<Claim, IdempotencyError> {
+        let mut expected: Option<Record> = None;
+        for _ in 0..4 {
+            let died = match &expected {
+                None => 0,
+                Some(record) => match judge(record, now_ms()) {
+                    Found::Done(claim) => return Ok(claim),
+                    Found::TakeOver { died } => died,
+                },
+            };
+            let mut request = self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .item(KEY_ATTRIBUTE, s(key))
-                .item("status", s(STATUS_IN_PROGRESS))
-                .item("in_progress_expires_at", n(in_progress_until))
-                .item(TTL_ATTRIBUTE, n(self.expires_at(now_s)))
-                .condition_expression(CLAIM_CONDITION)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":now", n(now_s))
-                .expression_attribute_values(":now_ms", n(now_ms))
-                .expression_attribute_values(":inprogress", s(STATUS_IN_PROGRESS))
-                .expression_attribute_values(":failed", s(STATUS_FAILED))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            let existing = match result {
+                .item("status", s(Status::InProgress.as_str()))
+                .item("attempt", s(attempt))
+                .item("lease_until", n(lease_until_ms))
+                .item("died", n(i64::from(died)))
+                .item(TTL_ATTRIBUTE, n(self.expires_at(now_ms() / 1000)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            request = match &expected {
+                None => request.condition_expression("attribute_not_exists(pk)"),
+                // Take over only the very item judged: same status, same attempt, same lease.
+                Some(old) => {
+                    let mut condition = "#status = :old_status".to_owned();
+                    request = request
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":old_status", s(old.status.as_str()));
+                    match &old.attempt {
+                        Some(a) => {
+                            condition.push_str(" AND attempt = :old_attempt");
+                            request = request.expression_attribute_values(":old_attempt", s(a));
+                        }
+                        None => condition.push_str(" AND attribute_not_exists(attempt)"),
+                    }
+                    match old.lease_until {
+                        Some(l) => {
+                            condition.push_str(" AND lease_until = :old_lease");
+                            request = request.expression_attribute_values(":old_lease", n(l));
+                        }
+                        None => condition.push_str(" AND attribute_not_exists(lease_until)"),
+                    }
+                    request.condition_expression(condition)
+                }
+            };
+            match request.send().await {
                 Ok(_) => {
-                    tracing::debug!(table = %self.table, key, "idempotency key claimed");
-                    return Ok(Claim::Acquired);
+                    tracing::debug!(table = %self.table, key, attempt, died, "idempotency key claimed");
+                    return Ok(Claim::Acquired { died });
                 }
                 Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                     let old_item = match e.err() {
                         aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item(),
                         _ => None,
                     };
-                    match old_item {
+                    expected = match old_item {
                         Some(item) => Some(self.parse(key, item)?),
                         // The emulator or an old API may not return the item: read it.
                         None => self.get(key).await?,
-                    }
+                    };
                 }
                 Err(err) => return Err(self.dynamo_error(key, "PutItem (claim)", &err)),
-            };
-            let now = chrono::Utc::now();
-            match existing {
-                Some(record) if !record.is_expired(now.timestamp()) => match record.status {
-                    Status::Completed => {
-                        tracing::debug!(table = %self.table, key, "idempotency key already completed");
-                        return Ok(Claim::AlreadyCompleted { result: record.result });
-                    }
-                    Status::InProgress => {
-                        let until = record.in_progress_expires_at.unwrap_or(0);
-                        if until >= now.timestamp_millis() {
-                            tracing::debug!(table = %self.table, key, until, "idempotency key in progress elsewhere");
-                            return Ok(Claim::InProgress { until });
-                        }
-                    }
-                    Status::Failed => {}
-                },
-                _ => {}
             }
-            // The record changed between the put and the read (expired, failed, deleted): retry.
         }
         Err(IdempotencyError::Contended { table: self.table.clone(), key: key.to_owned() })
     }
 
-    /// Mark `key` done, keeping `result` (JSON) for duplicates; the record lives for the
-    /// completed expiry.
-    pub async fn complete(&self, key: &str, result: Option<&Value>) -> Result<(), IdempotencyError> {
-        let now = chrono::Utc::now().timestamp();
+    /// Move the lease of `attempt` on `key` to `lease_until_ms`. `false` when the attempt no
+    /// longer holds the key (it was taken over or settled).
+    pub async fn extend(&self, key: &str, attempt: &str, lease_until_ms: i64) -> Result<bool, IdempotencyError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, s(key))
+            .update_expression("SET lease_until = :lease")
+            .condition_expression("#status = :inprogress AND attempt = :attempt")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":lease", n(lease_until_ms))
+            .expression_attribute_values(":inprogress", s(Status::InProgress.as_str()))
+            .expression_attribute_values(":attempt", s(attempt))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(err) => Err(self.dynamo_error(key, "UpdateItem (extend)", &err)),
+        }
+    }
+
+    /// Mark `key` done, keeping `result` (JSON) for duplicates. Unconditional: the work is done,
+    /// whoever held the key meanwhile.
+    pub async fn complete(&self, key: &str, attempt: &str, result: Option<&Value>) -> Result<(), IdempotencyError> {
         let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
             .item(KEY_ATTRIBUTE, s(key))
-            .item("status", s(STATUS_COMPLETED))
-            .item(TTL_ATTRIBUTE, n(self.expires_at(now)));
+            .item("status", s(Status::Completed.as_str()))
+            .item("attempt", s(attempt))
+            .item("died", n(0))
+            .item(TTL_ATTRIBUTE, n(self.expires_at(now_ms() / 1000)));
         if let Some(result) = result {
             request = request.item("result", s(&result.to_string()));
         }
@@ -247,33 +293,49 @@ impl IdempotencyStore {
         Ok(())
     }
 
-    /// Mark `key` failed with `error` (truncated to 1 KB) so that a retry may claim it again.
-    /// Does nothing if the key was completed meanwhile (by an attempt that took it over).
-    pub async fn fail(&self, key: &str, error: &str) -> Result<(), IdempotencyError> {
-        let now = chrono::Utc::now().timestamp();
-        let result = self
+    /// Record that `attempt` failed cleanly with `error` (cut to 1 KB), so that a retry may take
+    /// the key at once. Does nothing if the attempt no longer holds the key.
+    pub async fn fail(&self, key: &str, attempt: &str, error: &str) -> Result<(), IdempotencyError> {
+        self.settle(key, attempt, Status::Failed, error, false).await
+    }
+
+    /// Record that `attempt` sent the event to the dead-letter queue. The count of dead attempts
+    /// starts again, so a replay after a fix is one fresh try.
+    pub async fn dead_lettered(&self, key: &str, attempt: &str, reason: &str) -> Result<(), IdempotencyError> {
+        self.settle(key, attempt, Status::DeadLettered, reason, true).await
+    }
+
+    async fn settle(&self, key: &str, attempt: &str, status: Status, error: &str, reset_died: bool) -> Result<(), IdempotencyError> {
+        let update = if reset_died {
+            "SET #status = :status, last_error = :error, died = :zero REMOVE lease_until"
+        } else {
+            "SET #status = :status, last_error = :error REMOVE lease_until"
+        };
+        let mut request = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .item(KEY_ATTRIBUTE, s(key))
-            .item("status", s(STATUS_FAILED))
-            .item("last_error", s(truncate(error, MAX_ERROR_BYTES)))
-            .item(TTL_ATTRIBUTE, n(self.expires_at(now)))
-            .condition_expression("attribute_not_exists(pk) OR #status <> :completed")
+            .key(KEY_ATTRIBUTE, s(key))
+            .update_expression(update)
+            .condition_expression("#status = :inprogress AND attempt = :attempt")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":completed", s(STATUS_COMPLETED))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":error", s(truncate(error, MAX_ERROR_BYTES)))
+            .expression_attribute_values(":inprogress", s(Status::InProgress.as_str()))
+            .expression_attribute_values(":attempt", s(attempt));
+        if reset_died {
+            request = request.expression_attribute_values(":zero", n(0));
+        }
+        match request.send().await {
             Ok(_) => {
-                tracing::debug!(table = %self.table, key, "idempotency key failed");
+                tracing::debug!(table = %self.table, key, status = status.as_str(), "idempotency key settled");
                 Ok(())
             }
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                tracing::debug!(table = %self.table, key, "idempotency key already completed; not marking it failed");
+                tracing::debug!(table = %self.table, key, "the attempt no longer holds the key; leaving the record as it is");
                 Ok(())
             }
-            Err(err) => Err(self.dynamo_error(key, "PutItem (fail)", &err)),
+            Err(err) => Err(self.dynamo_error(key, "UpdateItem (settle)", &err)),
         }
     }
 
@@ -318,17 +380,59 @@ impl IdempotencyStore {
         Ok(Record {
             key: key.to_owned(),
             status,
+            attempt: item.get("attempt").and_then(|v| v.as_s().ok()).cloned(),
+            // Records written before leases had names kept it as `in_progress_expires_at`.
+            lease_until: number("lease_until")?.or(number("in_progress_expires_at")?),
+            died: number("died")?.and_then(|d| u32::try_from(d).ok()).unwrap_or(0),
             expires_at,
-            in_progress_expires_at: number("in_progress_expires_at")?,
             result,
             last_error: item.get("last_error").and_then(|v| v.as_s().ok()).cloned(),
         })
     }
 }
 
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(status: Status, lease_until: Option<i64>, died: u32) -> Record {
+        Record {
+            key: "k".into(),
+            status,
+            attempt: Some("a1".into()),
+            lease_until,
+            died,
+            expires_at: 2_000_000_000,
+            result: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_live_lease_holds_and_an_ended_one_counts_a_death() {
+        let now = 1_000_000;
+        assert_eq!(
+            judge(&record(Status::InProgress, Some(now + 5), 0), now),
+            Found::Done(Claim::Held { attempt: Some("a1".into()), until_ms: now + 5 })
+        );
+        assert_eq!(judge(&record(Status::InProgress, Some(now - 1), 2), now), Found::TakeOver { died: 3 });
+        assert_eq!(judge(&record(Status::InProgress, None, 0), now), Found::TakeOver { died: 1 });
+    }
+
+    #[test]
+    fn failures_are_taken_over_without_counting_a_death_and_completions_are_final() {
+        let now = 1_000_000;
+        assert_eq!(judge(&record(Status::Failed, None, 2), now), Found::TakeOver { died: 2 });
+        assert_eq!(judge(&record(Status::DeadLettered, None, 0), now), Found::TakeOver { died: 0 });
+        assert_eq!(judge(&record(Status::Completed, None, 0), now), Found::Done(Claim::Completed { result: None }));
+        let mut expired = record(Status::Completed, None, 0);
+        expired.expires_at = now / 1000 - 1;
+        assert_eq!(judge(&expired, now), Found::TakeOver { died: 0 }, "an expired record is as good as absent");
+    }
 
     #[test]
     fn truncates_at_char_boundaries() {
@@ -342,7 +446,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for status in [Status::InProgress, Status::Completed, Status::Failed] {
+        for status in [Status::InProgress, Status::Completed, Status::Failed, Status::DeadLettered] {
             assert_eq!(Status::parse(status.as_str()), Some(status));
         }
         assert_eq!(Status::parse("nope"), None);

@@ -396,6 +396,98 @@ impl Queue {
     }
 }
 
+/// What a consumer needs to know of its queue's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuePolicy {
+    /// The queue's default visibility timeout (SQS's default is 30 s).
+    pub visibility_timeout: std::time::Duration,
+    /// The RedrivePolicy's `maxReceiveCount`: on the receive after this many, SQS moves the
+    /// message to the dead-letter queue. `None` when the queue has no redrive policy.
+    pub max_receive_count: Option<u32>,
+}
+
+impl Queue {
+    /// Find a queue from its ARN (`arn:aws:sqs:<region>:<account>:<name>`), as Lambda's SQS
+    /// records name it.
+    pub async fn from_arn(client: aws_sdk_sqs::Client, arn: &str) -> Result<Queue, SqsError> {
+        let (account, name) =
+            parse_queue_arn(arn).ok_or_else(|| SqsError::QueueNotFound { queue: format!("(not an SQS queue ARN: {arn})") })?;
+        Self::lookup(client, name, Some(account)).await
+    }
+
+    /// The visibility timeout and redrive limit, read from the queue's attributes.
+    pub async fn policy(&self) -> Result<QueuePolicy, SqsError> {
+        let attrs = self.attributes(&[QueueAttributeName::VisibilityTimeout, QueueAttributeName::RedrivePolicy]).await?;
+        let visibility = attrs.get(&QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse::<u64>().ok()).unwrap_or(30);
+        let max_receive_count = match attrs.get(&QueueAttributeName::RedrivePolicy).filter(|p| !p.trim().is_empty()) {
+            None => None,
+            Some(policy) => Some(
+                max_receive_count(policy).map_err(|message| SqsError::BadRedrivePolicy { queue: self.name.clone(), message })?,
+            ),
+        };
+        Ok(QueuePolicy { visibility_timeout: std::time::Duration::from_secs(visibility), max_receive_count })
+    }
+
+    /// Receive like [`Queue::receive`], asking for this visibility timeout instead of the queue's.
+    pub async fn receive_for(
+        &self,
+        max_messages: i32,
+        wait_time_seconds: i32,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<ReceivedMessage>, SqsError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max_messages.clamp(1, MAX_BATCH as i32))
+            .wait_time_seconds(wait_time_seconds.clamp(0, MAX_WAIT_SECONDS))
+            .visibility_timeout(clamp_visibility(visibility))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|err| self.sdk_error("ReceiveMessage", &err))?;
+        Ok(output.messages.unwrap_or_default().iter().map(ReceivedMessage::from_sdk).collect())
+    }
+
+    /// Send one message that becomes visible after `delay` (SQS allows at most 15 minutes).
+    pub async fn send_delayed(
+        &self,
+        body: &str,
+        attributes: &[(&str, &str)],
+        delay: std::time::Duration,
+    ) -> Result<String, SqsError> {
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(delay.as_secs().min(900) as i32);
+        for (name, value) in attributes {
+            request = request.message_attributes(*name, string_attribute(value));
+        }
+        let output = request.send().await.map_err(|err| self.sdk_error("SendMessage", &err))?;
+        Ok(output.message_id().unwrap_or_default().to_owned())
+    }
+}
+
+/// A visibility timeout in whole seconds within SQS's 0..=12 h.
+pub fn clamp_visibility(visibility: std::time::Duration) -> i32 {
+    visibility.as_secs().min(12 * 3600) as i32
+}
+
+/// `maxReceiveCount` from a RedrivePolicy document (SQS writes it as a string or a number).
+fn max_receive_count(policy: &str) -> Result<u32, String> {
+    let doc: serde_json::Value = serde_json::from_str(policy).map_err(|e| format!("not JSON: {e}"))?;
+    let value = doc.get("maxReceiveCount").ok_or_else(|| "no maxReceiveCount".to_owned())?;
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("maxReceiveCount {value} is not a positive integer"))
+}
+
 fn string_attribute(value: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type("String")
@@ -435,6 +527,10 @@ mod tests {
         assert!(dead_letter_target_arn("nope").is_err());
         assert_eq!(parse_queue_arn("arn:aws:sns:us-east-1:1:topic"), None);
         assert_eq!(parse_queue_arn("arn:aws-cn:sqs:cn-north-1:1:q"), Some(("1", "q")));
+        assert_eq!(max_receive_count(r#"{"maxReceiveCount":"5"}"#), Ok(5));
+        assert_eq!(max_receive_count(r#"{"maxReceiveCount":3}"#), Ok(3));
+        assert!(max_receive_count(r#"{"maxReceiveCount":0}"#).is_err());
+        assert!(max_receive_count("{}").is_err());
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! Long-polling SQS transport for the local stack and integration tests.
+//!
+//! Each receive asks for `visibility` (not the queue's, which is sized for Lambda): an attempt's
+//! lease ends with it, and while the handler runs a heartbeat every third of it keeps the message
+//! hidden and the claim held. A worker killed mid-message is thus recovered from a `visibility`
+//! later, however long the queue's own timeout.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::future::join_all;
-use pulse_aws::sqs::{Queue, ReceivedMessage, SqsError};
+use pulse_aws::sqs::{Queue, ReceivedMessage, SqsError, clamp_visibility};
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
 
-use crate::consume::{Disposition, InboundMessage, process};
-use crate::dead_letter::DeadLetters;
+use crate::attempt::Deadline;
+use crate::consume::{InboundMessage, Inflight, Worker};
+use crate::decide::Disposition;
 use crate::handler::MessageHandler;
 
 /// How the poller behaves.
@@ -21,13 +28,16 @@ pub struct PollerOptions {
     pub batch_size: i32,
     /// Long-poll wait (0..=20 s).
     pub wait_seconds: i32,
-    /// Longest delay before a retryable failure is seen again.
-    pub max_retry_delay: Duration,
+    /// The visibility timeout each receive asks for: the lease of an attempt, renewed by its
+    /// heartbeat.
+    pub visibility: Duration,
+    /// The queue's `maxReceiveCount`; [`run`] reads it from the queue when `None`.
+    pub max_receive_count: Option<u32>,
 }
 
 impl Default for PollerOptions {
     fn default() -> Self {
-        Self { concurrency: 2, batch_size: 10, wait_seconds: 20, max_retry_delay: Duration::from_secs(300) }
+        Self { concurrency: 2, batch_size: 10, wait_seconds: 20, visibility: Duration::from_secs(30), max_receive_count: None }
     }
 }
 
@@ -64,24 +74,44 @@ impl Shutdown {
     }
 }
 
-/// Poll `queue` until `stop` turns true, with `options.concurrency` loops. Returns the totals.
-pub async fn run<H: MessageHandler>(
-    handler: Arc<H>,
+/// A receive loop ended without being asked to: the worker must not carry on as if healthy.
+#[derive(Debug, thiserror::Error)]
+#[error("a receive loop of queue {queue} died: {reason}")]
+pub struct LoopDied {
+    pub queue: String,
+    pub reason: String,
+}
+
+/// Poll `queue` until `stop` turns true, with `options.concurrency` loops. Returns the totals, or
+/// an error if a loop died (the others are stopped).
+pub async fn run<H: MessageHandler + 'static>(
+    worker: Arc<Worker<H>>,
     queue: Queue,
-    dead_letters: Arc<DeadLetters>,
-    options: PollerOptions,
+    mut options: PollerOptions,
     stop: watch::Receiver<bool>,
-) -> RoundStats {
-    let loops = (0..options.concurrency.max(1)).map(|_| {
-        let (handler, queue, dead_letters, options, mut stop) =
-            (handler.clone(), queue.clone(), dead_letters.clone(), options.clone(), stop.clone());
-        tokio::spawn(async move {
+) -> Result<RoundStats, LoopDied> {
+    if options.max_receive_count.is_none() {
+        options.max_receive_count = match queue.policy().await {
+            Ok(policy) => policy.max_receive_count,
+            Err(err) => {
+                warn!(queue = queue.name(), error = %err, "could not read the redrive policy; SQS alone decides when a message is dead");
+                None
+            }
+        };
+    }
+    let (stop_all, _) = Shutdown::new();
+    let mut loops = JoinSet::new();
+    for _ in 0..options.concurrency.max(1) {
+        let (worker, queue, options, mut stop, mut stop_all) =
+            (worker.clone(), queue.clone(), options.clone(), stop.clone(), stop_all.0.subscribe());
+        loops.spawn(async move {
             let mut totals = RoundStats::default();
             let mut failures = 0u32;
-            while !*stop.borrow() {
+            while !*stop.borrow() && !*stop_all.borrow() {
                 let round = tokio::select! {
-                    round = poll_once(&*handler, &queue, &dead_letters, &options) => round,
+                    round = poll_once(&worker, &queue, &options) => round,
                     _ = stop.changed() => break,
+                    _ = stop_all.changed() => break,
                 };
                 match round {
                     Ok(stats) => {
@@ -97,48 +127,66 @@ pub async fn run<H: MessageHandler>(
                 }
             }
             totals
-        })
-    });
+        });
+    }
     let mut totals = RoundStats::default();
-    for stats in join_all(loops).await.into_iter().flatten() {
-        totals.add(&stats);
+    let mut died = None;
+    while let Some(joined) = loops.join_next().await {
+        match joined {
+            Ok(stats) => totals.add(&stats),
+            Err(err) => {
+                error!(queue = queue.name(), error = %err, "a receive loop died; stopping the worker");
+                stop_all.trigger();
+                died.get_or_insert(LoopDied { queue: queue.name().to_owned(), reason: err.to_string() });
+            }
+        }
     }
     info!(?totals, "poller stopped");
-    totals
+    died.map_or(Ok(totals), Err)
 }
 
 /// One receive (long poll), every message processed concurrently, settled ones deleted in one
-/// batch, retryable ones made visible again after a delay that grows with the receive count.
-pub async fn poll_once<H: MessageHandler>(
-    handler: &H,
-    queue: &Queue,
-    dead_letters: &DeadLetters,
-    options: &PollerOptions,
-) -> Result<RoundStats, SqsError> {
-    let received = queue.receive(options.batch_size, options.wait_seconds).await?;
+/// batch, the others made visible again when their disposition says.
+pub async fn poll_once<H: MessageHandler>(worker: &Worker<H>, queue: &Queue, options: &PollerOptions) -> Result<RoundStats, SqsError> {
+    let received = queue.receive_for(options.batch_size, options.wait_seconds, options.visibility).await?;
+    // SQS started each message's visibility before this moment; a lease a second shorter ends
+    // before the message can be received again, so a redelivery after a crash never finds it held.
+    let deadline = Deadline::at(SystemTime::now() + options.visibility.saturating_sub(Duration::from_secs(1)));
     let mut stats = RoundStats { received: received.len(), ..RoundStats::default() };
     if received.is_empty() {
         return Ok(stats);
     }
-    let inbound: Vec<InboundMessage> = received.iter().map(to_inbound).collect();
-    let dispositions = join_all(inbound.iter().map(|m| process(handler, dead_letters, m))).await;
+    let dispositions = join_all(received.iter().map(|message| {
+        let inbound = to_inbound(message, options.max_receive_count, deadline);
+        let inflight = Polled { queue, receipt: &message.receipt_handle, visibility: options.visibility };
+        async move { worker.process(&inbound, &inflight).await }
+    }))
+    .await;
 
     let mut settled = Vec::new();
     for (message, disposition) in received.iter().zip(&dispositions) {
+        let inflight = Polled { queue, receipt: &message.receipt_handle, visibility: options.visibility };
         match disposition {
             Disposition::Done => {
                 stats.done += 1;
                 settled.push(message.receipt_handle.clone());
             }
+            Disposition::Replaced { dead_lettered: None } => stats.done += 1,
+            Disposition::Replaced { dead_lettered: Some(_) } => stats.dead_lettered += 1,
             Disposition::DeadLettered { .. } => {
                 stats.dead_lettered += 1;
                 settled.push(message.receipt_handle.clone());
             }
-            Disposition::Retry { .. } => {
+            Disposition::Retry { after, .. } => {
                 stats.retried += 1;
-                let delay = retry_delay(message.receive_count, options.max_retry_delay);
-                if let Err(err) = queue.change_visibility(&message.receipt_handle, delay.as_secs() as i32).await {
-                    warn!(message_id = %message.message_id, error = %err, "could not delay the retry; SQS visibility timeout applies");
+                if let Err(err) = queue.change_visibility(&message.receipt_handle, clamp_visibility(*after)).await {
+                    warn!(message_id = %message.message_id, error = %err, "could not delay the retry; the visibility timeout applies");
+                }
+            }
+            Disposition::Requeue { after, .. } => {
+                stats.retried += 1;
+                if let Err(err) = inflight.replace(&message.body, &attributes(message), *after).await {
+                    warn!(message_id = %message.message_id, error = %err, "could not replace the message on its last receive");
                 }
             }
         }
@@ -149,30 +197,39 @@ pub async fn poll_once<H: MessageHandler>(
     Ok(stats)
 }
 
-/// 1 s, 2 s, 4 s ... capped: a failing dependency is not hammered, a transient blip retries fast.
-pub fn retry_delay(receive_count: u32, max: Duration) -> Duration {
-    let secs = 1u64 << receive_count.saturating_sub(1).min(16);
-    Duration::from_secs(secs).min(max)
+fn attributes(message: &ReceivedMessage) -> Vec<(&str, &str)> {
+    message.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-fn to_inbound(message: &ReceivedMessage) -> InboundMessage {
+fn to_inbound(message: &ReceivedMessage, max_receive_count: Option<u32>, deadline: Deadline) -> InboundMessage {
     InboundMessage {
         message_id: message.message_id.clone(),
         body: message.body.clone(),
         receive_count: message.receive_count,
+        max_receive_count,
+        attributes: message.attributes.clone(),
+        deadline,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A received message of the poller's queue.
+struct Polled<'a> {
+    queue: &'a Queue,
+    receipt: &'a str,
+    visibility: Duration,
+}
 
-    #[test]
-    fn retry_delay_doubles_and_caps() {
-        let max = Duration::from_secs(300);
-        assert_eq!(retry_delay(1, max), Duration::from_secs(1));
-        assert_eq!(retry_delay(2, max), Duration::from_secs(2));
-        assert_eq!(retry_delay(4, max), Duration::from_secs(8));
-        assert_eq!(retry_delay(30, max), max);
+impl Inflight for Polled<'_> {
+    fn heartbeat(&self) -> Option<Duration> {
+        Some(self.visibility)
+    }
+
+    async fn hide(&self, period: Duration) -> Result<(), String> {
+        self.queue.change_visibility(self.receipt, clamp_visibility(period)).await.map_err(|e| e.to_string())
+    }
+
+    async fn replace(&self, body: &str, attributes: &[(&str, &str)], after: Duration) -> Result<(), String> {
+        self.queue.send_delayed(body, attributes, after).await.map_err(|e| e.to_string())?;
+        self.queue.delete(self.receipt).await.map_err(|e| e.to_string())
     }
 }

@@ -2,57 +2,78 @@
 //! long-polling runner otherwise.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::sqs::Queue;
 use tracing::info;
 
+use crate::consume::Worker;
 use crate::dead_letter::DeadLetters;
 use crate::handler::MessageHandler;
 use crate::logging::in_lambda;
 use crate::poller::{self, PollerOptions, Shutdown};
 
-/// Run `handler` on its queue. Queue names come from `PULSE_STACK` (see `StackNames`), or
-/// `PULSE_QUEUE` / `PULSE_DLQ` when set. The local runner stops on Ctrl-C / SIGTERM.
-pub async fn serve<H: MessageHandler>(
+/// Run `handler` on its queue, with its claims in `<stack>-<service>-idempotency`. Queue names
+/// come from `PULSE_STACK` (see `StackNames`), or `PULSE_QUEUE` / `PULSE_DLQ` when set. The local
+/// runner reads `PULSE_POLLER_CONCURRENCY` (2) and `PULSE_POLLER_VISIBILITY_SECONDS` (30) and
+/// stops on Ctrl-C / SIGTERM; it returns an error if a receive loop died, so the process never
+/// exits 0 with its loops dead.
+pub async fn serve<H: MessageHandler + 'static>(
     config: &aws_config::SdkConfig,
     handler: H,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    crate::fault::check_env()?;
     let names = StackNames::from_env();
     let service = handler.service();
     let queue_name = std::env::var("PULSE_QUEUE").unwrap_or_else(|_| names.queue(service));
     let dlq_name = std::env::var("PULSE_DLQ").unwrap_or_else(|_| names.dead_letter_queue(service));
     let sqs = aws_sdk_sqs::Client::new(config);
-    let dead_letters = Arc::new(DeadLetters::new(sqs.clone(), dlq_name, service));
-    let handler = Arc::new(handler);
+    let claims = IdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), names.table(service, "idempotency"));
+    let worker = Arc::new(Worker::new(handler, DeadLetters::new(sqs.clone(), dlq_name, service), claims));
 
     if in_lambda() {
-        return crate::lambda::run(handler, dead_letters).await;
+        return crate::lambda::run(worker, sqs).await;
     }
 
     let queue = Queue::from_name(sqs, &queue_name).await?;
     let options = PollerOptions {
-        concurrency: std::env::var("PULSE_POLLER_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(2),
+        concurrency: env_number("PULSE_POLLER_CONCURRENCY")?.unwrap_or(2),
+        visibility: Duration::from_secs(env_number("PULSE_POLLER_VISIBILITY_SECONDS")?.unwrap_or(30).max(3) as u64),
         ..PollerOptions::default()
     };
-    info!(service, queue = %queue_name, concurrency = options.concurrency, "polling");
+    info!(service, queue = %queue_name, concurrency = options.concurrency, visibility = ?options.visibility, "polling");
     let (shutdown, stop) = Shutdown::new();
     tokio::spawn(async move {
         wait_for_signal().await;
         shutdown.trigger();
     });
-    poller::run(handler, queue, dead_letters, options, stop).await;
+    poller::run(worker, queue, options, stop).await?;
     Ok(())
+}
+
+fn env_number(name: &str) -> Result<Option<usize>, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| format!("{name}={v:?} is not a whole number")),
+    }
 }
 
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
     #[cfg(not(unix))]
