@@ -692,7 +692,7 @@ impl Scene {
     }
 
     /// Wait until the queues of `services` are empty (nothing visible, nothing in flight) twice in
-    /// a row 500 ms apart, and the tap is quiet for a second. Returns false on timeout.
+    /// a row 500 ms apart, and the tap is quiet for half a second. Returns false on timeout.
     pub async fn settle(&self, services: &[&str], timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut quiet = 0;
@@ -703,7 +703,7 @@ impl Scene {
             }
             quiet = if total == 0 { quiet + 1 } else { 0 };
             if quiet >= 2 {
-                self.tap(Duration::from_secs(1)).await;
+                self.tap(Duration::from_millis(500)).await;
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
