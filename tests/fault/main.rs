@@ -1,0 +1,54 @@
+//! # The fault suite: exactly once, proven by breaking things (issue #11)
+//!
+//! Every test here runs Pulse's real binaries — the `feed-projector`, `home-renderer`,
+//! `notifier` and `infra-reconciler` workers, the `pulse` CLI and `pulse-fake-slack` — against
+//! its **own** moto (started per test, so freezing it stalls nobody else), with Pulse's stack
+//! deployed by `pulse infra deploy --local-tap`. It then breaks something on purpose while
+//! events flow, counts what it sent and what took effect (feed entries in S3, events on the bus
+//! read from the tap queue, Slack calls recorded by the fake, dead letters) and asserts that
+//! **every effect happened exactly once** and that **nothing was dead-lettered** unless the test
+//! poisoned that message. What each test proves:
+//!
+//! | test | the fault | proven |
+//! |---|---|---|
+//! | `baseline::*` | none | the counting itself: every consumer's effects once, no dead letter |
+//! | `crashes::*` | `PULSE_FAULT=claimed=kill` (after the runtime's claim, before the handler) and `handled=kill` (after the handler, before completion is recorded), then a restart without the fault | a worker killed mid-message completes it once after a restart (feed entry and `feed.updated`; Home view, never an older over a newer; DM and channel post; `deploy.status` started and completed), within about one visibility timeout |
+//! | `slow::*` | `claimed=sleep:20` with a 6 s visibility timeout, a second worker polling the same queue | the heartbeat keeps the message: one attempt, one effect, no takeover |
+//! | `freeze::*` | the emulator SIGSTOPped for 10 s while events flow | effects once, workers recover without a restart |
+//! | `poison::*` | `claimed=panic@<key>` on one message among others | the others flow, the poll loop survives, the poisoned one is dead-lettered on its last receive with the panic text as its reason, and `pulse dlq replay` then processes it once |
+//! | `slack_storms::*` | the fake Slack answering 5xx and 429 storms | each DM and channel post once |
+//! | `duplicates::*` | the same envelope published twice; one event delivered 5 times at once to two workers | one effect |
+//! | `partial_put::*` | a proxy failing part of the entries of PutEvents calls (the CLI's and the workers') | resent, each event on the bus once, each effect once |
+//!
+//! Every test prints one `fault-summary {...}` line (messages, effects, duplicates, losses,
+//! dead letters, recovery time, wall time) and appends it to `target/fault/summary.jsonl`;
+//! BENCHMARKS.md ("Reliability") records them.
+//!
+//! ## Running it
+//!
+//! ```sh
+//! ./tests/run -p pulse-tests -E 'binary(fault)'
+//! ```
+//!
+//! `tests/run` builds the binaries once with the fault hooks (`cargo build --bins --features
+//! pulse-runtime/fault-hooks`, the same features nextest then uses), exports `PULSE_BIN_DIR` and
+//! makes sure moto is installed in `.venv`. The tests run one at a time (the `fault` test group
+//! in `.config/nextest.toml`; under `cargo test` a lock does the same). A failing test prints
+//! the last lines of every process's log; `PULSE_FAULT_KEEP_LOGS=1` keeps the logs of passing
+//! tests too, under `target/fault/<test>-<id>/`. `PULSE_FAULT_RUST_LOG` sets the workers'
+//! `RUST_LOG` (default `info`).
+
+mod fixtures;
+mod harness;
+mod proxy;
+mod seen;
+mod tally;
+
+mod baseline;
+mod crashes;
+mod duplicates;
+mod freeze;
+mod partial_put;
+mod poison;
+mod slack_storms;
+mod slow;
