@@ -56,7 +56,7 @@ pub async fn count_feeds(scene: &Scene, tally: &mut Tally, runs: &[Run]) {
         for author in &run.authors {
             tally.effect(format!("feed {author} {}", run.sha), scene.feed_holds(author, &run.sha).await);
             let key = run.feed_updated_key(author);
-            tally.effect(format!("bus {key}"), scene.on_bus(&key).await);
+            tally.bus_event(&key, scene.on_bus(&key).await);
         }
     }
 }
@@ -108,7 +108,7 @@ pub async fn count_home(scene: &Scene, tally: &mut Tally, user: &str, runs: &[Ru
 pub async fn count_deploy(scene: &Scene, tally: &mut Tally, deploy: &crate::fixtures::Deploy) {
     for phase in ["started", "completed"] {
         let key = deploy.status_key(phase);
-        tally.effect(format!("bus {key}"), scene.on_bus(&key).await);
+        tally.bus_event(&key, scene.on_bus(&key).await);
     }
     let failed = scene.on_bus(&deploy.status_key("failed")).await;
     assert_eq!(failed, 0, "the deploy {} failed: see the infra-reconciler's log", deploy.deploy_id);
@@ -158,6 +158,6 @@ pub async fn count_subscription(scene: &Scene, tally: &mut Tally, user: &str) {
     let revisions = subscription_revisions(scene, user).await;
     assert_eq!(revisions.len(), 2, "subscription.changed of {user}: {revisions:?}");
     for (key, copies) in revisions {
-        tally.effect(format!("bus {key}"), copies);
+        tally.bus_event(&key, copies);
     }
 }

@@ -33,6 +33,20 @@ impl Tally {
         *self.effects.entry(item.into()).or_default() += count;
     }
 
+    /// Record the `copies` of an event published under `dedup_key`. A publish is exactly once
+    /// by its dedup key, which every consumer's claim collapses (ARCHITECTURE.md, "Exactly
+    /// once"): an attempt that died after publishing and before its completion was recorded
+    /// publishes the same key again on its takeover. So the effect is the key being on the bus;
+    /// the extra copies are noted as `republished`, and what consumers did with them is counted
+    /// where it shows (posts, DMs, views).
+    pub fn bus_event(&mut self, dedup_key: &str, copies: usize) {
+        self.effect(format!("bus {dedup_key}"), copies.min(1));
+        if copies > 1 {
+            let republished = self.notes.get("republished").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            self.note("republished", republished + (copies as u64 - 1));
+        }
+    }
+
     pub fn note(&mut self, key: &str, value: impl Into<serde_json::Value>) {
         self.notes.insert(key.to_owned(), value.into());
     }
