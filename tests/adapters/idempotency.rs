@@ -27,7 +27,7 @@ fn in_secs(secs: i64) -> i64 {
 #[tokio::test]
 async fn a_live_lease_holds_and_completion_is_final() {
     let store = store().await;
-    assert_eq!(store.claim("k", "a1", in_secs(60)).await.unwrap(), Claim::Acquired { died: 0 });
+    assert_eq!(store.claim("k", "a1", in_secs(60)).await.unwrap(), Claim::Acquired { died: 0, previous: None });
     match store.claim("k", "a2", in_secs(60)).await.unwrap() {
         Claim::Held { attempt, until_ms } => {
             assert_eq!(attempt.as_deref(), Some("a1"));
@@ -45,11 +45,11 @@ async fn a_live_lease_holds_and_completion_is_final() {
 #[tokio::test]
 async fn an_ended_lease_is_taken_over_and_counted_as_a_death() {
     let store = store().await;
-    assert_eq!(store.claim("k", "a1", now_ms() + 300).await.unwrap(), Claim::Acquired { died: 0 });
+    assert_eq!(store.claim("k", "a1", now_ms() + 300).await.unwrap(), Claim::Acquired { died: 0, previous: None });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(store.claim("k", "a2", now_ms() + 300).await.unwrap(), Claim::Acquired { died: 1 }, "a1 died holding it");
+    assert_eq!(store.claim("k", "a2", now_ms() + 300).await.unwrap(), Claim::Acquired { died: 1, previous: Some("a1".into()) }, "a1 died holding it");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(store.claim("k", "a3", in_secs(60)).await.unwrap(), Claim::Acquired { died: 2 });
+    assert_eq!(store.claim("k", "a3", in_secs(60)).await.unwrap(), Claim::Acquired { died: 2, previous: Some("a2".into()) });
     // The dead attempt's late settling changes nothing: a3 holds the key.
     store.fail("k", "a1", "too late").await.unwrap();
     assert!(matches!(store.claim("k", "a4", in_secs(60)).await.unwrap(), Claim::Held { .. }));
@@ -72,16 +72,16 @@ async fn a_failed_key_is_taken_at_once_and_a_dead_lettered_one_starts_afresh() {
     let store = store().await;
     store.claim("k", "a1", now_ms() + 100).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(store.claim("k", "a2", in_secs(60)).await.unwrap(), Claim::Acquired { died: 1 });
+    assert_eq!(store.claim("k", "a2", in_secs(60)).await.unwrap(), Claim::Acquired { died: 1, previous: Some("a1".into()) });
     let long_error = "x".repeat(5000);
     store.fail("k", "a2", &long_error).await.unwrap();
     let record = store.get("k").await.unwrap().unwrap();
     assert_eq!(record.status, Status::Failed);
     assert_eq!(record.last_error.unwrap().len(), MAX_ERROR_BYTES);
-    assert_eq!(store.claim("k", "a3", in_secs(60)).await.unwrap(), Claim::Acquired { died: 1 }, "a failure is not a death");
+    assert_eq!(store.claim("k", "a3", in_secs(60)).await.unwrap(), Claim::Acquired { died: 1, previous: None }, "a failure is not a death");
     store.dead_lettered("k", "a3", "attempt did not finish 5 times").await.unwrap();
     assert_eq!(store.get("k").await.unwrap().unwrap().status, Status::DeadLettered);
-    assert_eq!(store.claim("k", "a4", in_secs(60)).await.unwrap(), Claim::Acquired { died: 0 }, "a replay is a fresh try");
+    assert_eq!(store.claim("k", "a4", in_secs(60)).await.unwrap(), Claim::Acquired { died: 0, previous: None }, "a replay is a fresh try");
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn an_expired_completed_record_can_be_claimed_again() {
     store.claim("k", "a1", in_secs(60)).await.unwrap();
     store.complete("k", "a1", None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(store.claim("k", "a2", in_secs(60)).await.unwrap(), Claim::Acquired { died: 0 });
+    assert_eq!(store.claim("k", "a2", in_secs(60)).await.unwrap(), Claim::Acquired { died: 0, previous: None });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -154,7 +154,7 @@ async fn a_live_lease_puts_a_redelivery_back_until_just_after_it_ends() {
     let rig = rig(5).await;
     // Another worker's attempt holds the key for 5 s more.
     let held_until = chrono::Utc::now().timestamp_millis() + 5_000;
-    assert_eq!(rig.claims.claim("ok:held", "elsewhere", held_until).await.unwrap(), Claim::Acquired { died: 0 });
+    assert_eq!(rig.claims.claim("ok:held", "elsewhere", held_until).await.unwrap(), Claim::Acquired { died: 0, previous: None });
     rig.queue.send(&body("ok:held"), &[]).await.unwrap();
 
     let first = poller::poll_once(&rig.worker, &rig.queue, &options(5, 10)).await.unwrap();

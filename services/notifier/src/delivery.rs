@@ -20,8 +20,11 @@
 //!   delivered (`UNCONFIRMED` in the ledger, a warning in the log), because a duplicate is what
 //!   users complain about and the 5xx-after-effect case is the common one.
 //!
-//! A crash between Slack's answer and the ledger write leaves `SENDING`; after the lease it is
-//! reconciled the same way.
+//! A crash between Slack's answer and the ledger write leaves `SENDING`; it is reconciled the same
+//! way after its lease, or at once by the runtime attempt that took the event over from the one
+//! that died (ledger attempt ids start with their runtime attempt's id), and meanwhile an event
+//! that needs the entry waits for the lease ([`DeliveryError::InProgress`] becomes the runtime's
+//! `Wait`) rather than spending its receives.
 
 use std::time::Duration;
 
@@ -85,6 +88,23 @@ pub enum DeliveryError {
     Contended { key: String },
     #[error("message {key} to {destination}: {source}")]
     Sink { key: String, destination: String, source: crate::sinks::SinkError },
+}
+
+/// A ledger attempt id: the runtime attempt it runs in (when it runs in one), then its own.
+fn ledger_attempt(runtime: Option<&pulse_runtime::Attempt>) -> String {
+    let own = uuid::Uuid::new_v4();
+    match runtime {
+        Some(attempt) => format!("{}/{own}", attempt.id),
+        None => own.to_string(),
+    }
+}
+
+/// Whether a `SENDING` entry was written by the runtime attempt this one took its event over
+/// from: that attempt died, so the entry is abandoned however long its lease, and is probed
+/// like any abandoned entry instead of waited for.
+fn abandoned_by_the_dead(entry_attempt: &str, runtime: Option<&pulse_runtime::Attempt>) -> bool {
+    let Some(dead) = runtime.and_then(|a| a.took_over_from.as_deref()) else { return false };
+    entry_attempt.split_once('/').is_some_and(|(holder, _)| holder == dead)
 }
 
 /// Whether a failed post may have taken effect.
@@ -235,8 +255,9 @@ impl Deliverer {
         P: Fn(i64, String) -> Boxed<'a, Probe>,
         S: Fn(String) -> Boxed<'a, Result<Delivered, DeliveryError>>,
     {
+        let runtime = pulse_runtime::Attempt::current();
         for _ in 0..3 {
-            let attempt = uuid::Uuid::new_v4().to_string();
+            let attempt = ledger_attempt(runtime.as_ref());
             let now = chrono::Utc::now().timestamp_millis();
             let entry = match self.store.claim(key, &attempt, channel, now, self.lease_ms(), context).await? {
                 Claimed::Acquired => return send(attempt).await,
@@ -251,7 +272,7 @@ impl Deliverer {
                     return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
                 }
                 LedgerStatus::Unconfirmed => return Ok(Delivered::Unconfirmed),
-                LedgerStatus::Sending if entry.lease_until_ms > now => {
+                LedgerStatus::Sending if entry.lease_until_ms > now && !abandoned_by_the_dead(&entry.attempt, runtime.as_ref()) => {
                     return Err(DeliveryError::InProgress { key: key.into(), until_ms: entry.lease_until_ms });
                 }
                 LedgerStatus::Sending | LedgerStatus::Uncertain => {}
@@ -383,6 +404,24 @@ mod tests {
         assert_eq!(find_marked(&answer, "x"), Probe::Absent);
         assert!(matches!(find_marked(&json!({"ok": true, "has_more": true, "messages": []}), "x"), Probe::Unavailable(_)));
         assert!(matches!(find_marked(&json!({"ok": true}), "x"), Probe::Unavailable(_)));
+    }
+
+    #[test]
+    fn only_the_dead_attempt_s_entries_are_abandoned() {
+        let meta = pulse_contracts::Envelope { id: uuid::Uuid::nil(), event_type: "x".into(), version: 1, occurred_at: chrono::Utc::now(), source: "t".into(), dedup_key: "k".into(), detail: () };
+        let attempt = |took_over_from: Option<&str>| pulse_runtime::Attempt {
+            id: "new".into(),
+            meta: meta.clone(),
+            receive_count: 2,
+            took_over_from: took_over_from.map(str::to_owned),
+            deadline: pulse_runtime::Deadline::after(Duration::from_secs(5)),
+        };
+        assert!(abandoned_by_the_dead("dead/1234", Some(&attempt(Some("dead")))));
+        assert!(!abandoned_by_the_dead("alive/1234", Some(&attempt(Some("dead")))), "another event's live sender");
+        assert!(!abandoned_by_the_dead("dead/1234", Some(&attempt(None))));
+        assert!(!abandoned_by_the_dead("1234", Some(&attempt(Some("dead")))), "an entry from before runtime ids");
+        assert!(!abandoned_by_the_dead("dead/1234", None));
+        assert!(ledger_attempt(Some(&attempt(None))).starts_with("new/"));
     }
 
     #[test]

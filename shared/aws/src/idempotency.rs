@@ -53,8 +53,10 @@ pub enum IdempotencyError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// The caller's attempt owns the key: do the work, then `complete`, `fail` or
-    /// `dead_lettered` it. `died` counts earlier attempts that held the key and never finished.
-    Acquired { died: u32 },
+    /// `dead_lettered` it. `died` counts earlier attempts that held the key and never finished;
+    /// `previous` is the one this claim took the key from, when it died holding it (its own
+    /// effect records may name it).
+    Acquired { died: u32, previous: Option<String> },
     /// The work was done before; `result` is what `complete` stored.
     Completed { result: Option<Value> },
     /// A live attempt holds the key until `until_ms` (unix ms).
@@ -121,20 +123,20 @@ impl Record {
 #[derive(Debug, Clone, PartialEq)]
 enum Found {
     Done(Claim),
-    TakeOver { died: u32 },
+    TakeOver { died: u32, previous: Option<String> },
 }
 
 fn judge(record: &Record, now_ms: i64) -> Found {
     if record.is_expired(now_ms.div_euclid(1000)) {
-        return Found::TakeOver { died: 0 };
+        return Found::TakeOver { died: 0, previous: None };
     }
     match record.status {
         Status::Completed => Found::Done(Claim::Completed { result: record.result.clone() }),
         Status::InProgress if record.is_held(now_ms) => {
             Found::Done(Claim::Held { attempt: record.attempt.clone(), until_ms: record.lease_until.unwrap_or(0) })
         }
-        Status::InProgress => Found::TakeOver { died: record.died.saturating_add(1) },
-        Status::Failed | Status::DeadLettered => Found::TakeOver { died: record.died },
+        Status::InProgress => Found::TakeOver { died: record.died.saturating_add(1), previous: record.attempt.clone() },
+        Status::Failed | Status::DeadLettered => Found::TakeOver { died: record.died, previous: None },
     }
 }
 
@@ -185,11 +187,11 @@ impl IdempotencyStore {
     pub async fn claim(&self, key: &str, attempt: &str, lease_until_ms: i64) -> Result<Claim, IdempotencyError> {
         let mut expected: Option<Record> = None;
         for _ in 0..4 {
-            let died = match &expected {
-                None => 0,
+            let (died, previous) = match &expected {
+                None => (0, None),
                 Some(record) => match judge(record, now_ms()) {
                     Found::Done(claim) => return Ok(claim),
-                    Found::TakeOver { died } => died,
+                    Found::TakeOver { died, previous } => (died, previous),
                 },
             };
             let mut request = self
@@ -231,7 +233,7 @@ impl IdempotencyStore {
             match request.send().await {
                 Ok(_) => {
                     tracing::debug!(table = %self.table, key, attempt, died, "idempotency key claimed");
-                    return Ok(Claim::Acquired { died });
+                    return Ok(Claim::Acquired { died, previous });
                 }
                 Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                     let old_item = match e.err() {
@@ -419,19 +421,19 @@ mod tests {
             judge(&record(Status::InProgress, Some(now + 5), 0), now),
             Found::Done(Claim::Held { attempt: Some("a1".into()), until_ms: now + 5 })
         );
-        assert_eq!(judge(&record(Status::InProgress, Some(now - 1), 2), now), Found::TakeOver { died: 3 });
-        assert_eq!(judge(&record(Status::InProgress, None, 0), now), Found::TakeOver { died: 1 });
+        assert_eq!(judge(&record(Status::InProgress, Some(now - 1), 2), now), Found::TakeOver { died: 3, previous: Some("a1".into()) });
+        assert_eq!(judge(&record(Status::InProgress, None, 0), now), Found::TakeOver { died: 1, previous: Some("a1".into()) });
     }
 
     #[test]
     fn failures_are_taken_over_without_counting_a_death_and_completions_are_final() {
         let now = 1_000_000;
-        assert_eq!(judge(&record(Status::Failed, None, 2), now), Found::TakeOver { died: 2 });
-        assert_eq!(judge(&record(Status::DeadLettered, None, 0), now), Found::TakeOver { died: 0 });
+        assert_eq!(judge(&record(Status::Failed, None, 2), now), Found::TakeOver { died: 2, previous: None });
+        assert_eq!(judge(&record(Status::DeadLettered, None, 0), now), Found::TakeOver { died: 0, previous: None });
         assert_eq!(judge(&record(Status::Completed, None, 0), now), Found::Done(Claim::Completed { result: None }));
         let mut expired = record(Status::Completed, None, 0);
         expired.expires_at = now / 1000 - 1;
-        assert_eq!(judge(&expired, now), Found::TakeOver { died: 0 }, "an expired record is as good as absent");
+        assert_eq!(judge(&expired, now), Found::TakeOver { died: 0, previous: None }, "an expired record is as good as absent");
     }
 
     #[test]

@@ -167,6 +167,7 @@ impl<H: MessageHandler> Worker<H> {
             id: uuid::Uuid::new_v4().to_string(),
             meta,
             receive_count: message.receive_count,
+            took_over_from: None,
             deadline: message.deadline,
         };
         match self.handler.dedup_key(&attempt.meta, &input) {
@@ -178,7 +179,7 @@ impl<H: MessageHandler> Worker<H> {
         }
     }
 
-    async fn claimed(&self, message: &InboundMessage, inflight: &impl Inflight, attempt: Attempt, input: H::Input, key: &str) -> Disposition {
+    async fn claimed(&self, message: &InboundMessage, inflight: &impl Inflight, mut attempt: Attempt, input: H::Input, key: &str) -> Disposition {
         if let Some(guarded) = message.attributes.get(GUARD_ATTRIBUTE) {
             match self.claims.get(key).await {
                 Ok(Some(record)) if record.status == Status::InProgress && record.attempt.as_deref() == Some(guarded) => {}
@@ -193,10 +194,11 @@ impl<H: MessageHandler> Worker<H> {
             Ok(claim) => claim,
             Err(err) => return self.retry(message, format!("claiming {key}: {err}")),
         };
-        if let Claim::Acquired { died } = &claim
+        if let Claim::Acquired { died, previous } = &claim
             && *died > 0
         {
-            warn!(died, "taking over an event whose earlier attempt(s) did not finish");
+            warn!(died, previous, "taking over an event whose earlier attempt(s) did not finish");
+            attempt.took_over_from = previous.clone();
         }
         let replace_first = match decide::after_claim(&claim, message.receive(), chrono::Utc::now().timestamp_millis()) {
             Step::Settle(disposition) => {
@@ -301,7 +303,7 @@ impl<H: MessageHandler> Worker<H> {
             if let Some(key) = key {
                 fault::point("claimed", key).await;
             }
-            self.handler.handle(attempt, input).await
+            attempt.scope(self.handler.handle(attempt, input)).await
         };
         let guarded = AssertUnwindSafe(work).catch_unwind();
         let result = match (inflight.heartbeat(), key) {

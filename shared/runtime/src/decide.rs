@@ -90,7 +90,7 @@ pub fn after_claim(claim: &Claim, receive: Receive, now_ms: i64) -> Step {
                 Disposition::Retry { reason, after }
             })
         }
-        Claim::Acquired { died } if *died >= receive.death_limit() => {
+        Claim::Acquired { died, .. } if *died >= receive.death_limit() => {
             Step::DeadLetter(format!("attempt did not finish {died} times"))
         }
         Claim::Acquired { .. } => Step::Run { replace_first: receive.is_last() },
@@ -161,14 +161,14 @@ mod tests {
 
     #[test]
     fn deaths_below_the_limit_run_again_and_the_last_receive_is_replaced_first() {
-        assert_eq!(after_claim(&Claim::Acquired { died: 0 }, receive(1), 0), Step::Run { replace_first: false });
-        assert_eq!(after_claim(&Claim::Acquired { died: 4 }, receive(5), 0), Step::Run { replace_first: true });
+        assert_eq!(after_claim(&Claim::Acquired { died: 0, previous: None }, receive(1), 0), Step::Run { replace_first: false });
+        assert_eq!(after_claim(&Claim::Acquired { died: 4, previous: None }, receive(5), 0), Step::Run { replace_first: true });
         assert_eq!(
-            after_claim(&Claim::Acquired { died: 5 }, receive(1), 0),
+            after_claim(&Claim::Acquired { died: 5, previous: None }, receive(1), 0),
             Step::DeadLetter("attempt did not finish 5 times".into())
         );
         let no_policy = Receive { count: 40, max: None };
-        assert_eq!(after_claim(&Claim::Acquired { died: 4 }, no_policy, 0), Step::Run { replace_first: false });
+        assert_eq!(after_claim(&Claim::Acquired { died: 4, previous: None }, no_policy, 0), Step::Run { replace_first: false });
     }
 
     #[test]
