@@ -41,8 +41,9 @@ pub struct HomeRenderer {
 
 impl HomeRenderer {
     pub fn new(store: Store, views: ViewPublisher, publisher: EventPublisher, idempotency: IdempotencyStore, clock: Clock) -> Self {
-        // An attempt that crashed is taken over once its claim is older than the queue's
-        // visibility timeout (60 s), i.e. when SQS shows the message again.
+        // An attempt that crashed is taken over once its claim is older than 60 s: longer than
+        // the function's 30 s timeout, so a live attempt is never taken over, and shorter than
+        // the queue's 180 s visibility timeout, so the redelivery finds the claim expired.
         let idempotency = idempotency.with_expiry(Duration::from_secs(7 * 24 * 3600), Duration::from_secs(60));
         Self { store, views, publisher, idempotency, clock }
     }
