@@ -126,6 +126,42 @@ async fn change_visibility_makes_a_message_visible_again() {
 }
 
 #[tokio::test]
+async fn a_reader_pages_through_hidden_messages_and_shows_them_all_again_at_once() {
+    let client = client().await;
+    let (url, _) = create_queue(&client, &unique("peek"), &[]).await;
+    let queue = Queue::from_url(client, url);
+    let bodies: Vec<String> = (0..12).map(|i| format!("m{i}")).collect();
+    queue.send_batch(&bodies).await.unwrap();
+
+    let mut seen = Vec::new();
+    loop {
+        let batch = queue.receive_hidden_for(10, 1, 120).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        seen.extend(batch);
+    }
+    let mut got: Vec<String> = seen.iter().map(|m| m.body.clone()).collect();
+    got.sort();
+    let mut want = bodies.clone();
+    want.sort();
+    assert_eq!(got, want, "each message once: hidden messages are not received again");
+
+    // 12 handles: two calls of at most 10.
+    let handles: Vec<String> = seen.iter().map(|m| m.receipt_handle.clone()).collect();
+    queue.change_visibility_batch(&handles, 0).await.unwrap();
+    let mut again = 0;
+    loop {
+        let batch = queue.receive_hidden_for(10, 1, 120).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        again += batch.len();
+    }
+    assert_eq!(again, 12, "visible again at once, without waiting for the 120 s");
+}
+
+#[tokio::test]
 async fn poison_message_lands_in_the_dlq_and_redrive_brings_it_back() {
     let client = client().await;
     let (dlq_url, dlq_arn) = create_queue(&client, &unique("poison-dlq"), &[]).await;

@@ -53,7 +53,7 @@ async fn drift_is_planned_as_an_update_and_fixed() {
     assert_eq!(
         queue_change,
         &Change::Update {
-            fields: vec![FieldChange { field: "VisibilityTimeout".into(), from: Some(json!(30)), to: json!(60) }]
+            fields: vec![FieldChange { field: "VisibilityTimeout".into(), from: Some(json!(30)), to: json!(180) }]
         }
     );
     let rule_change = &plan.entry(&ResourceId::new(Kind::Rule, &ci_job)).unwrap().change;
@@ -72,7 +72,7 @@ async fn drift_is_planned_as_an_update_and_fixed() {
     assert_eq!(targets_change.fields()[0].field, "Targets");
     let text = plan.to_string();
     assert!(text.contains(&format!("~ update     Queue        {queue}\n")), "{text}");
-    assert!(text.contains("VisibilityTimeout: 30 → 60"), "{text}");
+    assert!(text.contains("VisibilityTimeout: 30 → 180"), "{text}");
     assert!(text.contains(&format!("Targets.{}: (absent) → {{\"Arn\":", env.name("home-renderer"))), "{text}");
 
     let report = apply(&plan, &env.clients, |_| {}).await.expect("apply");

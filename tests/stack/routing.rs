@@ -99,7 +99,9 @@ async fn queues_redrive_to_their_dlqs_and_tables_expire_items() {
         assert!(target.ends_with(&format!(":{}", names.dead_letter_queue(c))), "{c}: {redrive}");
         let max = &redrive["maxReceiveCount"];
         assert!(max == &json!(5) || max == &json!("5"), "{c}: {redrive}");
-        assert_eq!(attrs[&QueueAttributeName::VisibilityTimeout], "60");
+        // 6 × the consuming function's timeout in infra/examples/pulse-deployment.json.
+        let visibility = if matches!(c, "notifier" | "infra-reconciler") { "360" } else { "180" };
+        assert_eq!(attrs[&QueueAttributeName::VisibilityTimeout], visibility, "{c}");
         assert_eq!(attrs[&QueueAttributeName::ReceiveMessageWaitTimeSeconds], "20");
 
         let policy: Value = serde_json::from_str(&attrs[&QueueAttributeName::Policy]).unwrap();

@@ -1,8 +1,10 @@
 //! `pulse dlq`: what a service could not process, and putting it back once fixed.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use pulse_aws::names::{CONSUMERS, StackNames};
-use pulse_aws::sqs::Queue;
+use pulse_aws::sqs::{MAX_BATCH, Queue, ReceivedMessage, SqsError};
 
 #[derive(clap::Args)]
 pub struct DlqArgs {
@@ -12,7 +14,8 @@ pub struct DlqArgs {
 
 #[derive(clap::Subcommand)]
 enum DlqCommand {
-    /// Show up to N dead-lettered messages with the reason they were rejected (they stay in the DLQ).
+    /// Show up to N dead-lettered messages, each once, with the reason they were rejected (they
+    /// stay in the DLQ, visible again as soon as the listing ends).
     List {
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(CONSUMERS))]
         service: String,
@@ -36,25 +39,17 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         DlqCommand::List { service, max } => {
             let name = names.dead_letter_queue(&service);
             let dlq = Queue::from_name(sqs, &name).await.with_context(|| format!("opening {name}"))?;
-            let mut shown = 0;
-            while shown < max {
-                let batch = dlq.receive((max - shown).min(10) as i32, 0).await?;
-                if batch.is_empty() {
-                    break;
-                }
-                for message in &batch {
-                    let reason = message
-                        .attributes
-                        .get(pulse_runtime::dead_letter::REASON_ATTRIBUTE)
-                        .map(String::as_str)
-                        .unwrap_or("(no reason attribute: redriven by SQS after repeated failures; see the service log)");
-                    println!("{}  received {}x\n  reason: {reason}\n  body: {}\n", message.message_id, message.receive_count, preview(&message.body));
-                    // Leave it in the DLQ, visible again at once.
-                    dlq.change_visibility(&message.receipt_handle, 0).await?;
-                }
-                shown += batch.len();
+            let messages = peek(&dlq, max).await?;
+            for message in &messages {
+                let reason = message
+                    .attributes
+                    .get(pulse_runtime::dead_letter::REASON_ATTRIBUTE)
+                    .map(String::as_str)
+                    .unwrap_or("(no reason attribute: redriven by SQS after repeated failures; see the service log)");
+                println!("{}  received {}x\n  reason: {reason}\n  body: {}\n", message.message_id, message.receive_count, preview(&message.body));
             }
-            println!("{shown} message(s) shown from {name}");
+            let more = if messages.len() == max { format!(" (stopped at --max {max}; there may be more)") } else { String::new() };
+            println!("{} message(s) shown from {name}{more}", messages.len());
         }
         DlqCommand::Replay { service, max } => {
             let name = names.queue(&service);
@@ -64,6 +59,47 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How long [`peek`] hides what it received: long enough to page through `--max` messages, so
+/// each receive returns messages not seen yet instead of the same ones again.
+const HIDDEN_WHILE_LISTING_SECONDS: i32 = 30;
+
+/// Up to `max` messages of the queue, each once, left in the queue: received with a visibility
+/// timeout so paging moves on, de-duplicated by message id (a listing that outlasts the timeout
+/// meets the first messages again), until a receive brings nothing new; then every received
+/// message is made visible again at once, even when a receive failed.
+async fn peek(dlq: &Queue, max: usize) -> anyhow::Result<Vec<ReceivedMessage>> {
+    let mut seen: Vec<ReceivedMessage> = Vec::new();
+    // The newest receipt handle of each message: only that one changes its visibility.
+    let mut handles: BTreeMap<String, String> = BTreeMap::new();
+    let paged: Result<(), SqsError> = async {
+        while seen.len() < max {
+            let want = (max - seen.len()).min(MAX_BATCH) as i32;
+            // A 1 s long poll asks every SQS server; a short poll may miss a few messages.
+            let batch = dlq.receive_hidden_for(want, 1, HIDDEN_WHILE_LISTING_SECONDS).await?;
+            let before = seen.len();
+            for message in batch {
+                if handles.insert(message.message_id.clone(), message.receipt_handle.clone()).is_none() {
+                    seen.push(message);
+                }
+            }
+            if seen.len() == before {
+                break;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let handles: Vec<String> = handles.into_values().collect();
+    let restored = match dlq.change_visibility_batch(&handles, 0).await {
+        // A message whose hiding already ran out is visible again: nothing to undo.
+        Err(SqsError::BatchFailures { failed, .. }) if failed.iter().all(|(_, code, _)| code.ends_with("MessageNotInflight")) => Ok(()),
+        other => other,
+    };
+    paged.with_context(|| format!("listing {}", dlq.name()))?;
+    restored.with_context(|| format!("making the {} listed message(s) of {} visible again", handles.len(), dlq.name()))?;
+    Ok(seen)
 }
 
 fn preview(body: &str) -> String {

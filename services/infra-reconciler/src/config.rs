@@ -286,24 +286,8 @@ impl StackConfig {
                 ));
             }
         }
-        // Lambda refuses an SQS event source whose visibility timeout is shorter than the
-        // function's timeout (a message would reappear while still being handled).
-        for d in &self.resources {
-            let ResourceSpec::Lambda(l) = &d.spec else { continue };
-            for source in &l.event_sources {
-                if let Some(Declared { spec: ResourceSpec::Queue(q), .. }) = self.get(&ResourceId::new(Kind::Queue, &source.queue)) {
-                    let visibility = q.visibility_timeout_seconds.unwrap_or(30);
-                    if i64::from(visibility) < i64::from(l.timeout_seconds()) {
-                        return Err(format!(
-                            "{}: event source {} has a visibility timeout of {visibility} s, shorter than the function's timeout of {} s",
-                            d.id(),
-                            q.name,
-                            l.timeout_seconds()
-                        ));
-                    }
-                }
-            }
-        }
+        // AWS's guidance for SQS event sources: visibility ≥ 6 × the function's timeout.
+        crate::queue_visibility::check(self)?;
         Ok(())
     }
 

@@ -37,6 +37,7 @@ mod fleet_rules;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod queue_visibility;
 pub mod rollback;
 pub mod service;
 pub mod shutdown;

@@ -33,6 +33,11 @@ const TABLES: [(&str, &str); 8] = [
     ("infra-reconciler", "idempotency"),
 ];
 
+/// Each work queue's visibility timeout: 6 × its function's timeout in
+/// `infra/examples/pulse-deployment.json` (see [`crate::queue_visibility`]).
+const VISIBILITY: [(&str, u32); 4] =
+    [("feed-projector", 180), ("home-renderer", 180), ("notifier", 360), ("infra-reconciler", 360)];
+
 #[test]
 fn the_built_in_copy_is_the_file() {
     let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/pulse-stack.json")).unwrap();
@@ -66,7 +71,7 @@ fn each_work_queue_redrives_to_its_own_dlq() {
         let dl = queue.dead_letter.as_ref().expect("a dead-letter queue");
         assert_eq!(dl.queue, names.dead_letter_queue(c));
         assert_eq!(dl.max_receive_count, 5);
-        assert_eq!(queue.visibility_timeout_seconds, Some(60));
+        assert_eq!(queue.visibility_timeout_seconds, Some(VISIBILITY.iter().find(|(s, _)| *s == c).unwrap().1), "{c}");
         assert_eq!(queue.receive_wait_time_seconds, Some(20));
         let dlq = stack.resources.iter().find_map(|d| match &d.spec {
             ResourceSpec::Queue(q) if q.name == names.dead_letter_queue(c) => Some(q),

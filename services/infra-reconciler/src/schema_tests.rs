@@ -1,6 +1,6 @@
 //! `infra/stack.schema.json` (the JSON Schema editors use for stack files) against the loader:
-//! Pulse's stack and every example validate, every kind has a definition, and mistakes the
-//! loader rejects are rejected by the schema too.
+//! Pulse's stack, every example and the local stack's deployment validate and load, every kind
+//! has a definition, and mistakes the loader rejects are rejected by the schema too.
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,8 @@ fn errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
     validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
 }
 
-/// The stack files the schema must accept: Pulse's own and every example.
+/// The stack files the schema must accept: Pulse's own, every example, and the local stack's
+/// deployment (`PULSE_DEPLOY_CONFIG` in `localstack/up`).
 fn stack_files() -> Vec<PathBuf> {
     let mut files = vec![infra_dir().join("pulse-stack.json")];
     let mut examples: Vec<PathBuf> = std::fs::read_dir(infra_dir().join("examples"))
@@ -41,6 +42,7 @@ fn stack_files() -> Vec<PathBuf> {
     examples.sort();
     assert!(!examples.is_empty());
     files.extend(examples);
+    files.push(infra_dir().join("../localstack/demo-deployment.json"));
     files
 }
 

@@ -281,15 +281,4 @@ mod tests {
         let ResourceSpec::Lambda(ingress) = &s.get(&ResourceId::new(Kind::Lambda, "pulse-ingress")).unwrap().spec else { panic!() };
         assert_eq!(ingress.secrets.get("/pulse/slack/signing-secret").map(String::as_str), Some("SLACK_SIGNING_SECRET"));
     }
-
-    #[test]
-    fn a_queue_must_outlast_its_function() {
-        let text = json!({"resources": [
-            {"kind": "Queue", "name": "q", "visibility_timeout_seconds": 30},
-            {"kind": "IamRole", "name": "r"},
-            {"kind": "Lambda", "name": "f", "path": "x.zip", "role": "r", "timeout_ms": 60000, "event_sources": [{"queue": "q"}]}
-        ]});
-        let err = StackConfig::parse(&text.to_string(), "t", &LoadOptions::new("p")).unwrap_err().to_string();
-        assert!(err.contains("Lambda f: event source q has a visibility timeout of 30 s, shorter than the function's timeout of 60 s"), "{err}");
-    }
 }

@@ -191,7 +191,8 @@ pub struct Deliverer {
     policy: UncertainPolicy,
     lease: Duration,
     /// The most time one post spends waiting out 429s before giving up (the event is retried
-    /// later by SQS): kept well under the queue's 60 s visibility timeout.
+    /// later by SQS): kept well under the function's 60 s timeout (its queue's visibility
+    /// timeout is six times that).
     rate_limit_budget: Duration,
     max_retry_after: Duration,
 }

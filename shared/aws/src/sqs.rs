@@ -1,5 +1,5 @@
-//! An SQS work queue: long-poll receive, batched delete and send, visibility changes, depth, and
-//! the dead-letter queue behind it with a redrive ("replay") path.
+//! An SQS work queue: long-poll receive, batched delete and send, visibility changes (one or
+//! batched), depth, and the dead-letter queue behind it with a redrive ("replay") path.
 //!
 //! Batch operations go in chunks of 10 (the SQS limit); per-entry failures of a batch call are
 //! reported as [`SqsError::BatchFailures`], never swallowed.
@@ -8,14 +8,16 @@ use std::collections::HashMap;
 
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 
 /// SQS's limit on entries per batch call.
 pub const MAX_BATCH: usize = 10;
 /// The longest long-poll SQS allows.
 pub const MAX_WAIT_SECONDS: i32 = 20;
+/// The longest visibility timeout SQS allows (12 hours).
+pub const MAX_VISIBILITY_SECONDS: i32 = 43_200;
 /// Total body bytes per SendMessageBatch call we allow ourselves (the classic SQS limit; queues
 /// may allow more, but never less).
 const MAX_BATCH_BYTES: usize = 256 * 1024;
@@ -145,7 +147,29 @@ impl Queue {
     /// Receive up to `max_messages` (clamped to 1..=10), long-polling up to `wait_time_seconds`
     /// (clamped to 0..=20). Returns an empty list when nothing arrived in time.
     pub async fn receive(&self, max_messages: i32, wait_time_seconds: i32) -> Result<Vec<ReceivedMessage>, SqsError> {
-        let messages = self.receive_raw(max_messages, wait_time_seconds).await?;
+        self.receive_messages(max_messages, wait_time_seconds, None).await
+    }
+
+    /// Receive as [`Queue::receive`] does, hiding what is received for `visibility_seconds`
+    /// (0..=43200) instead of the queue's visibility timeout: a reader that only looks (`pulse
+    /// dlq list`) pages through the queue without meeting the same messages again, then makes
+    /// them visible with [`Queue::change_visibility_batch`].
+    pub async fn receive_hidden_for(
+        &self,
+        max_messages: i32,
+        wait_time_seconds: i32,
+        visibility_seconds: i32,
+    ) -> Result<Vec<ReceivedMessage>, SqsError> {
+        self.receive_messages(max_messages, wait_time_seconds, Some(visibility_seconds.clamp(0, MAX_VISIBILITY_SECONDS))).await
+    }
+
+    async fn receive_messages(
+        &self,
+        max_messages: i32,
+        wait_time_seconds: i32,
+        visibility_seconds: Option<i32>,
+    ) -> Result<Vec<ReceivedMessage>, SqsError> {
+        let messages = self.receive_raw(max_messages, wait_time_seconds, visibility_seconds).await?;
         let received: Vec<ReceivedMessage> = messages.iter().map(ReceivedMessage::from_sdk).collect();
         if !received.is_empty() {
             tracing::debug!(
@@ -157,15 +181,11 @@ impl Queue {
         Ok(received)
     }
 
-    async fn receive_raw(&self, max_messages: i32, wait_time_seconds: i32) -> Result<Vec<Message>, SqsError> {
-        self.receive_raw_for(max_messages, wait_time_seconds, None).await
-    }
-
-    async fn receive_raw_for(
+    async fn receive_raw(
         &self,
         max_messages: i32,
         wait_time_seconds: i32,
-        visibility: Option<std::time::Duration>,
+        visibility_seconds: Option<i32>,
     ) -> Result<Vec<Message>, SqsError> {
         let output = self
             .client
@@ -173,7 +193,7 @@ impl Queue {
             .queue_url(&self.url)
             .max_number_of_messages(max_messages.clamp(1, MAX_BATCH as i32))
             .wait_time_seconds(wait_time_seconds.clamp(0, MAX_WAIT_SECONDS))
-            .set_visibility_timeout(visibility.map(clamp_visibility))
+            .set_visibility_timeout(visibility_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_attribute_names("All")
             .send()
@@ -245,6 +265,47 @@ impl Queue {
             .await
             .map_err(|err| self.sdk_error("ChangeMessageVisibility", &err))?;
         Ok(())
+    }
+
+    /// Make received messages visible again after `seconds` (0 = at once), by receipt handle,
+    /// in calls of 10. Every handle is tried; entries SQS rejects are reported together as
+    /// [`SqsError::BatchFailures`] (positions in `receipt_handles`).
+    pub async fn change_visibility_batch(&self, receipt_handles: &[String], seconds: i32) -> Result<(), SqsError> {
+        let mut failed = Vec::new();
+        for (chunk_index, chunk) in receipt_handles.chunks(MAX_BATCH).enumerate() {
+            let offset = chunk_index * MAX_BATCH;
+            let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .visibility_timeout(seconds.clamp(0, MAX_VISIBILITY_SECONDS))
+                        .build()
+                        .expect("id and receipt handle are set")
+                })
+                .collect();
+            let output = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|err| self.sdk_error("ChangeMessageVisibilityBatch", &err))?;
+            for entry in output.failed() {
+                let position = offset + entry.id().parse::<usize>().unwrap_or(0);
+                failed.push((position, entry.code().to_owned(), entry.message().unwrap_or_default().to_owned()));
+            }
+        }
+        if failed.is_empty() {
+            tracing::debug!(queue = %self.name, count = receipt_handles.len(), seconds, "changed message visibility");
+            Ok(())
+        } else {
+            tracing::warn!(queue = %self.name, failed = failed.len(), "some visibility changes failed");
+            Err(SqsError::BatchFailures { queue: self.name.clone(), operation: "ChangeMessageVisibilityBatch", failed })
+        }
     }
 
     /// Send one message with string attributes; returns its message id.
@@ -376,7 +437,7 @@ impl Queue {
         let mut moved = 0;
         while moved < max {
             let want = (max - moved).min(MAX_BATCH) as i32;
-            let messages = dlq.receive_raw(want, 1).await?;
+            let messages = dlq.receive_raw(want, 1, None).await?;
             if messages.is_empty() {
                 break;
             }
@@ -438,15 +499,15 @@ impl Queue {
         Ok(QueuePolicy { visibility_timeout: std::time::Duration::from_secs(visibility), max_receive_count })
     }
 
-    /// Receive like [`Queue::receive`], asking for this visibility timeout instead of the queue's.
+    /// Receive like [`Queue::receive`], asking for this visibility timeout instead of the queue's
+    /// (a consumer's lease: see `pulse_runtime::poller`).
     pub async fn receive_for(
         &self,
         max_messages: i32,
         wait_time_seconds: i32,
         visibility: std::time::Duration,
     ) -> Result<Vec<ReceivedMessage>, SqsError> {
-        let messages = self.receive_raw_for(max_messages, wait_time_seconds, Some(visibility)).await?;
-        Ok(messages.iter().map(ReceivedMessage::from_sdk).collect())
+        self.receive_messages(max_messages, wait_time_seconds, Some(clamp_visibility(visibility))).await
     }
 
     /// Send one message that becomes visible after `delay` (SQS allows at most 15 minutes).
@@ -472,7 +533,7 @@ impl Queue {
 
 /// A visibility timeout in whole seconds within SQS's 0..=12 h.
 pub fn clamp_visibility(visibility: std::time::Duration) -> i32 {
-    visibility.as_secs().min(12 * 3600) as i32
+    visibility.as_secs().min(MAX_VISIBILITY_SECONDS as u64) as i32
 }
 
 /// `maxReceiveCount` from a RedrivePolicy document (SQS writes it as a string or a number).
