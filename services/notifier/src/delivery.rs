@@ -90,6 +90,10 @@ pub enum DeliveryError {
     Sink { key: String, destination: String, source: crate::sinks::SinkError },
 }
 
+/// How long a message another attempt is sending is watched for that attempt to finish before
+/// the event waits for the ledger lease instead.
+const SENDER_PATIENCE: Duration = Duration::from_secs(3);
+
 /// A ledger attempt id: the runtime attempt it runs in (when it runs in one), then its own.
 fn ledger_attempt(runtime: Option<&pulse_runtime::Attempt>) -> String {
     let own = uuid::Uuid::new_v4();
@@ -257,7 +261,9 @@ impl Deliverer {
         S: Fn(String) -> Boxed<'a, Result<Delivered, DeliveryError>>,
     {
         let runtime = pulse_runtime::Attempt::current();
-        for _ in 0..3 {
+        let patience = tokio::time::Instant::now() + SENDER_PATIENCE;
+        let mut takeovers = 0;
+        while takeovers < 3 {
             let attempt = ledger_attempt(runtime.as_ref());
             let now = chrono::Utc::now().timestamp_millis();
             let entry = match self.store.claim(key, &attempt, channel, now, self.lease_ms(), context).await? {
@@ -274,6 +280,12 @@ impl Deliverer {
                 }
                 LedgerStatus::Unconfirmed => return Ok(Delivered::Unconfirmed),
                 LedgerStatus::Sending if entry.lease_until_ms > now && !abandoned_by_the_dead(&entry.attempt, runtime.as_ref()) => {
+                    // Another event's attempt is posting this very message (two announcements
+                    // of one run): it usually takes a moment, so look again before giving up.
+                    if tokio::time::Instant::now() < patience {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
                     return Err(DeliveryError::InProgress { key: key.into(), until_ms: entry.lease_until_ms });
                 }
                 LedgerStatus::Sending | LedgerStatus::Uncertain => {}
@@ -300,6 +312,7 @@ impl Deliverer {
             if resend && self.store.take_over(key, &entry.attempt, &attempt, now, self.lease_ms()).await? {
                 return send(attempt).await;
             }
+            takeovers += 1;
         }
         Err(DeliveryError::Contended { key: key.into() })
     }
