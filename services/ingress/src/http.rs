@@ -126,7 +126,7 @@ fn to_axum(reply: &Reply) -> Response {
 
 /// Serve [`router`] on `listener` until Ctrl-C / SIGTERM.
 pub async fn serve(ingress: Arc<Ingress>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(ingress)).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router(ingress)).with_graceful_shutdown(pulse_runtime::shutdown::signal()).await
 }
 
 /// Bind `addr` and [`serve`].
@@ -134,26 +134,4 @@ pub async fn serve_on(ingress: Arc<Ingress>, addr: SocketAddr) -> std::io::Resul
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(addr = %listener.local_addr()?, routes = ?ROUTES, "ingress listening");
     serve(ingress, listener).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -59,18 +59,5 @@ async fn socket_mode(config: &aws_config::SdkConfig, ingress: Arc<pulse_ingress:
     let token = pulse_aws::secrets::resolve("SLACK_APP_TOKEN", &parameter, Some(&ssm)).await.context("the app-level token")?;
     let base_url = std::env::var("SLACK_API_URL").unwrap_or_else(|_| "https://slack.com/api".to_owned());
     let client = SocketModeClient::new(SocketModeConfig::new(base_url, AppToken::new(token.expose())));
-    client.run(ingress, shutdown_signal()).await.map_err(|e| anyhow::anyhow!(e))
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    client.run(ingress, pulse_runtime::shutdown::signal()).await.map_err(|e| anyhow::anyhow!(e))
 }

@@ -23,6 +23,7 @@ pub mod lambda;
 pub mod logging;
 pub mod poller;
 pub mod serve;
+pub mod shutdown;
 
 pub use attempt::{Attempt, Deadline};
 pub use consume::{Detached, InboundMessage, Worker};

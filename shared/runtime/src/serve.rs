@@ -50,7 +50,7 @@ pub async fn serve<H: MessageHandler + 'static>(
     info!(service, queue = %queue_name, concurrency = options.concurrency, visibility = ?options.visibility, "polling");
     let (shutdown, stop) = Shutdown::new();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        crate::shutdown::signal().await;
         shutdown.trigger();
     });
     poller::run(worker, queue, options, stop).await?;
@@ -63,23 +63,4 @@ fn env_number(name: &str) -> Result<Option<usize>, String> {
         Ok(v) if v.trim().is_empty() => Ok(None),
         Ok(v) => v.trim().parse().map(Some).map_err(|_| format!("{name}={v:?} is not a whole number")),
     }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
