@@ -263,7 +263,9 @@ impl<H: MessageHandler> Worker<H> {
     /// receive: a duplicate delivered alongside the original is then settled as soon as the
     /// original finishes, not a whole lease later.
     async fn claim(&self, key: &str, attempt: &Attempt) -> Result<Claim, pulse_aws::idempotency::IdempotencyError> {
-        let patience = tokio::time::Instant::now() + HOLDER_PATIENCE;
+        // Never more than a third of this attempt's own time, so that it still has most of its
+        // lease left if the holder finishes without completing (a failure: the key is free).
+        let patience = tokio::time::Instant::now() + HOLDER_PATIENCE.min(attempt.deadline.remaining() / 3);
         loop {
             let claim = self.claims.claim(key, &attempt.id, attempt.deadline.unix_ms()).await?;
             match claim {
