@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 
@@ -206,10 +206,8 @@ impl Queue {
     /// rejects are reported together as [`SqsError::BatchFailures`] (positions in
     /// `receipt_handles`).
     pub async fn delete_batch(&self, receipt_handles: &[String]) -> Result<(), SqsError> {
-        let mut failed = Vec::new();
-        for (chunk_index, chunk) in receipt_handles.chunks(MAX_BATCH).enumerate() {
-            let offset = chunk_index * MAX_BATCH;
-            let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
+        self.per_chunk(receipt_handles, "DeleteMessageBatch", |chunk| async move {
+            let entries = chunk
                 .iter()
                 .enumerate()
                 .map(|(i, handle)| {
@@ -220,25 +218,35 @@ impl Queue {
                         .expect("id and receipt handle are set")
                 })
                 .collect();
-            let output = self
-                .client
-                .delete_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|err| self.sdk_error("DeleteMessageBatch", &err))?;
-            for entry in output.failed() {
+            let output = self.client.delete_message_batch().queue_url(&self.url).set_entries(Some(entries)).send().await;
+            output.map(|o| o.failed).map_err(|err| self.sdk_error("DeleteMessageBatch", &err))
+        })
+        .await
+    }
+
+    /// Run a batch call over `receipt_handles` in chunks of 10: every chunk is tried, and the
+    /// entries SQS rejects are reported together as [`SqsError::BatchFailures`] (positions in
+    /// `receipt_handles`). `call` sends one chunk (entry ids are positions in the chunk) and
+    /// returns the failed entries.
+    async fn per_chunk<'a, F, Fut>(&self, receipt_handles: &'a [String], operation: &'static str, call: F) -> Result<(), SqsError>
+    where
+        F: Fn(&'a [String]) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<BatchResultErrorEntry>, SqsError>>,
+    {
+        let mut failed = Vec::new();
+        for (chunk_index, chunk) in receipt_handles.chunks(MAX_BATCH).enumerate() {
+            let offset = chunk_index * MAX_BATCH;
+            for entry in call(chunk).await? {
                 let position = offset + entry.id().parse::<usize>().unwrap_or(0);
                 failed.push((position, entry.code().to_owned(), entry.message().unwrap_or_default().to_owned()));
             }
         }
         if failed.is_empty() {
-            tracing::debug!(queue = %self.name, count = receipt_handles.len(), "deleted messages");
+            tracing::debug!(queue = %self.name, count = receipt_handles.len(), operation, "batch call done");
             Ok(())
         } else {
-            tracing::warn!(queue = %self.name, failed = failed.len(), "some deletes failed");
-            Err(SqsError::BatchFailures { queue: self.name.clone(), operation: "DeleteMessageBatch", failed })
+            tracing::warn!(queue = %self.name, failed = failed.len(), operation, "some entries of a batch call failed");
+            Err(SqsError::BatchFailures { queue: self.name.clone(), operation, failed })
         }
     }
 
@@ -271,10 +279,8 @@ impl Queue {
     /// in calls of 10. Every handle is tried; entries SQS rejects are reported together as
     /// [`SqsError::BatchFailures`] (positions in `receipt_handles`).
     pub async fn change_visibility_batch(&self, receipt_handles: &[String], seconds: i32) -> Result<(), SqsError> {
-        let mut failed = Vec::new();
-        for (chunk_index, chunk) in receipt_handles.chunks(MAX_BATCH).enumerate() {
-            let offset = chunk_index * MAX_BATCH;
-            let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
+        self.per_chunk(receipt_handles, "ChangeMessageVisibilityBatch", |chunk| async move {
+            let entries = chunk
                 .iter()
                 .enumerate()
                 .map(|(i, handle)| {
@@ -286,26 +292,10 @@ impl Queue {
                         .expect("id and receipt handle are set")
                 })
                 .collect();
-            let output = self
-                .client
-                .change_message_visibility_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|err| self.sdk_error("ChangeMessageVisibilityBatch", &err))?;
-            for entry in output.failed() {
-                let position = offset + entry.id().parse::<usize>().unwrap_or(0);
-                failed.push((position, entry.code().to_owned(), entry.message().unwrap_or_default().to_owned()));
-            }
-        }
-        if failed.is_empty() {
-            tracing::debug!(queue = %self.name, count = receipt_handles.len(), seconds, "changed message visibility");
-            Ok(())
-        } else {
-            tracing::warn!(queue = %self.name, failed = failed.len(), "some visibility changes failed");
-            Err(SqsError::BatchFailures { queue: self.name.clone(), operation: "ChangeMessageVisibilityBatch", failed })
-        }
+            let output = self.client.change_message_visibility_batch().queue_url(&self.url).set_entries(Some(entries)).send().await;
+            output.map(|o| o.failed).map_err(|err| self.sdk_error("ChangeMessageVisibilityBatch", &err))
+        })
+        .await
     }
 
     /// Send one message with string attributes; returns its message id.
