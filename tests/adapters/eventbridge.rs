@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs::types::QueueAttributeName;
 use pulse_aws::eventbridge::{EventPublisher, MAX_CALL_BYTES, PublishError, PublishReport};
-use pulse_aws::retry::Backoff;
+use pulse_core::retry::Backoff;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::Envelope;
 use pulse_tests::{emulator_config, unique};

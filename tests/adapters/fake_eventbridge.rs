@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use pulse_aws::eventbridge::{EventPublisher, PublishError, PublishReport};
-use pulse_aws::retry::Backoff;
+use pulse_core::retry::Backoff;
 use pulse_contracts::Envelope;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

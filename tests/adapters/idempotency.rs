@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use pulse_aws::idempotency::{Claim, IdempotencyStore, MAX_ERROR_BYTES, Status};
+use pulse_core::Clock;
 use pulse_tests::{emulator_config, unique};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ async fn store() -> IdempotencyStore {
     let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
     let table = unique("idem");
     create_key_table(&client, &table).await;
-    IdempotencyStore::new(client, table)
+    IdempotencyStore::new(client, table, Clock::system())
 }
 
 fn now_ms() -> i64 {
@@ -123,7 +124,7 @@ async fn errors_name_the_table_and_key() {
     init_tracing();
     let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
     let table = unique("no-such-table");
-    let err = IdempotencyStore::new(client, &table).claim("some-key", "a1", in_secs(60)).await.expect_err("no table");
+    let err = IdempotencyStore::new(client, &table, Clock::system()).claim("some-key", "a1", in_secs(60)).await.expect_err("no table");
     let text = err.to_string();
     assert!(text.contains(&table) && text.contains("some-key"), "{text}");
 }

@@ -8,6 +8,7 @@
 mod common;
 mod eventbridge;
 mod fake_eventbridge;
+mod house_rules;
 mod idempotency;
 mod runtime;
 mod s3;

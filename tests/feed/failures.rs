@@ -20,7 +20,7 @@ async fn bad_messages_go_to_the_dead_letter_queue_with_their_reason() {
     let not_ours = Event::SlackHomeOpenedV1(
         serde_json::from_value(serde_json::json!({"team_id": "T1", "user_id": "U1", "tab": "home", "event_ts": "1.2"})).unwrap(),
     )
-    .into_envelope("pulse.ingress", "home:U1")
+    .into_envelope("pulse.ingress", "home:U1", uuid::Uuid::new_v4(), chrono::Utc::now())
     .to_raw();
     let mut missing_field = serde_json::to_value(example("running-pr").to_raw()).unwrap();
     missing_field["detail"].as_object_mut().unwrap().remove("sha");

@@ -1,8 +1,6 @@
 //! A deployed copy of Pulse's stack on the emulator, unique to one test, plus the feed-projector
 //! wired to it exactly as `main.rs` wires it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -12,7 +10,9 @@ use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::sqs::{Queue, ReceivedMessage};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Envelope, Event};
-use pulse_feed_projector::handler::{Clock, FeedLocation, FeedProjector};
+use pulse_core::clock::ManualTime;
+use pulse_core::{Clock, Ids};
+use pulse_feed_projector::handler::{FeedLocation, FeedProjector};
 use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, apply, plan};
 use pulse_runtime::Worker;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
@@ -20,7 +20,9 @@ use pulse_runtime::poller::{PollerOptions, RoundStats};
 pub struct Stack {
     pub config: SdkConfig,
     pub names: StackNames,
-    pub now: Arc<AtomicI64>,
+    /// The projectors' clock (the epoch until a test sets it).
+    clock: Clock,
+    now: ManualTime,
 }
 
 impl Stack {
@@ -50,11 +52,12 @@ impl Stack {
         let clients = Clients::new(&config);
         let plan = plan(&stack, &clients, &PlanOptions::default()).await.expect("plan");
         apply(&plan, &clients, |_| {}).await.expect("apply");
-        Stack { config, names: StackNames::new(prefix), now: Arc::new(AtomicI64::new(0)) }
+        let (clock, now) = Clock::manual(chrono::DateTime::UNIX_EPOCH);
+        Stack { config, names: StackNames::new(prefix), clock, now }
     }
 
     pub fn set_now(&self, unix_seconds: i64) {
-        self.now.store(unix_seconds, Ordering::SeqCst);
+        self.now.set(chrono::DateTime::from_timestamp(unix_seconds, 0).expect("a time in range"));
     }
 
     pub fn projector(&self) -> FeedProjector {
@@ -68,13 +71,12 @@ impl Stack {
 
     /// A projector on this S3 client (tests intercept its calls).
     pub fn projector_with_s3(&self, s3: aws_sdk_s3::Client, bucket: String) -> FeedProjector {
-        let now = self.now.clone();
-        let clock: Clock = Arc::new(move || now.load(Ordering::SeqCst));
         FeedProjector::new(
             GzipJsonStore::new(s3, bucket.clone()),
             FeedLocation::own_bucket(bucket),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus()),
-            clock,
+            self.clock.clone(),
+            Ids::random(),
         )
     }
 
@@ -130,7 +132,7 @@ pub fn example(name: &str) -> Envelope<Event> {
 /// A fresh ci.workflow envelope for `event` (dedup key from the run's identity, as `pulse publish`).
 pub fn envelope(event: FeedEvent) -> Envelope<Event> {
     let key = format!("ci.workflow:{}:{}:{}:{}", event.ext.repo_name, event.ext.pr_number, event.sha, event.timestamp);
-    Event::CiWorkflowV1(event).into_envelope("ci", key)
+    Event::CiWorkflowV1(event).into_envelope("ci", key, uuid::Uuid::new_v4(), chrono::Utc::now())
 }
 
 pub fn workflow(envelope: &Envelope<Event>) -> FeedEvent {

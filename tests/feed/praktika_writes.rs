@@ -20,7 +20,7 @@ const RESPONSE_URL: &str = "https://hooks.slack.com/commands/T1DC2JH3J/397700885
 
 fn compat(stack: &Stack) -> Compat {
     let config = Config { location: FeedLocation::own_bucket(stack.names.feed_bucket()), team_id: "T1DC2JH3J".into() };
-    Compat::new(config, stack.publisher())
+    Compat::new(config, stack.publisher(), pulse_core::Clock::system(), pulse_core::Ids::random())
 }
 
 /// A feed object as praktika's `EventFeed.to_s3` writes it: `gzip.compress(json, 9)`, no Pulse mark.

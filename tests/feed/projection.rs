@@ -118,6 +118,7 @@ async fn the_same_message_delivered_twice_changes_the_feed_once() {
     let record = pulse_aws::idempotency::IdempotencyStore::new(
         aws_sdk_dynamodb::Client::new(&stack.config),
         stack.names.table("feed-projector", "idempotency"),
+        pulse_core::Clock::system(),
     )
     .get(&event.dedup_key)
     .await

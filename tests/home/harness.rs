@@ -18,7 +18,8 @@ use pulse_home_renderer::feed::FeedLocation;
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
-use pulse_home_renderer::views::{ViewPublisher, system_clock};
+use pulse_core::{Clock, Ids};
+use pulse_home_renderer::views::ViewPublisher;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_runtime::{Disposition, HandlerError, Worker};
 use pulse_slack::SlackClient;
@@ -54,7 +55,7 @@ impl Home {
     }
 
     pub fn store(&self) -> Store {
-        Store::new(aws_sdk_dynamodb::Client::new(&self.config), self.names.table("home-renderer", "subscriptions"))
+        Store::new(aws_sdk_dynamodb::Client::new(&self.config), self.names.table("home-renderer", "subscriptions"), Clock::system())
     }
 
     pub fn feeds(&self) -> GzipJsonStore {
@@ -63,7 +64,7 @@ impl Home {
 
     pub fn views(&self) -> ViewPublisher {
         let location = FeedLocation::own_bucket(self.names.feed_bucket());
-        ViewPublisher::new(self.store(), self.feeds(), location, SlackClient::new(self.slack.client_config("xoxb-test")), system_clock())
+        ViewPublisher::new(self.store(), self.feeds(), location, SlackClient::new(self.slack.client_config("xoxb-test")), Clock::system())
     }
 
     /// The home-renderer inside its runtime worker (it derefs to the handler).
@@ -76,7 +77,8 @@ impl Home {
             self.store(),
             self.views(),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus()),
-            system_clock(),
+            Clock::system(),
+            Ids::random(),
         )
     }
 
@@ -95,7 +97,7 @@ impl Home {
             changes: vec![FeedChange::NewEvent],
             event_count: count,
         };
-        Event::FeedUpdatedV1(detail).into_envelope("pulse.feed-projector", format!("feed.updated:{email}:{}", uuid::Uuid::new_v4()))
+        Event::FeedUpdatedV1(detail).into_envelope("pulse.feed-projector", format!("feed.updated:{email}:{}", uuid::Uuid::new_v4()), uuid::Uuid::new_v4(), chrono::Utc::now())
     }
 
     /// Publishes envelopes on the bus, so the stack's rules route them.
@@ -196,7 +198,7 @@ impl Home {
             response_url: self.slack.response_url(response_id),
             trigger_id: trigger.clone(),
         })
-        .into_envelope("pulse.ingress", format!("slack.command:{TEAM}:{trigger}"))
+        .into_envelope("pulse.ingress", format!("slack.command:{TEAM}:{trigger}"), uuid::Uuid::new_v4(), chrono::Utc::now())
     }
 
     /// A click on a Home-tab button.
@@ -215,7 +217,7 @@ impl Home {
             response_url: None,
             trigger_id: Some(trigger.clone()),
         })
-        .into_envelope("pulse.ingress", format!("slack.interaction:{TEAM}:{trigger}"))
+        .into_envelope("pulse.ingress", format!("slack.interaction:{TEAM}:{trigger}"), uuid::Uuid::new_v4(), chrono::Utc::now())
     }
 
     pub fn toggle(&self, user: &str, toggle: Toggle, on: bool) -> Envelope<Event> {
@@ -225,7 +227,7 @@ impl Home {
     pub fn home_opened(&self, user: &str) -> Envelope<Event> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         Event::SlackHomeOpenedV1(SlackHomeOpened { team_id: TEAM.into(), user_id: user.into(), tab: HomeTab::Home, event_ts: "1763630282.000300".into() })
-            .into_envelope("pulse.ingress", format!("slack.home_opened:{TEAM}:{id}"))
+            .into_envelope("pulse.ingress", format!("slack.home_opened:{TEAM}:{id}"), uuid::Uuid::new_v4(), chrono::Utc::now())
     }
 }
 

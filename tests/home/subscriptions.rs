@@ -210,7 +210,7 @@ async fn other_services_events_are_ignored_and_foreign_ones_dead_lettered() {
         period: pulse_contracts::DigestPeriod::Daily,
         scheduled_for: chrono::Utc::now(),
     })
-    .into_envelope("pulse.schedule", "digest.tick:daily:x");
+    .into_envelope("pulse.schedule", "digest.tick:daily:x", uuid::Uuid::new_v4(), chrono::Utc::now());
     let err = handle(&renderer, &tick).await.unwrap_err();
     assert!(err.to_string().contains("does not consume `digest.tick`"), "{err}");
 }
@@ -224,7 +224,7 @@ async fn concurrent_changes_conflict_and_are_retried_never_lost() {
 
     let ops: Vec<pulse_home_renderer::subscriptions::Op> =
         Toggle::ALL.iter().map(|t| pulse_home_renderer::subscriptions::Op::Set { toggle: *t, on: Some(true) }).collect();
-    let applied = futures::future::join_all(ops.iter().map(|op| store.apply("U1", op, chrono::Utc::now))).await;
+    let applied = futures::future::join_all(ops.iter().map(|op| store.apply("U1", op))).await;
     let attempts: u32 = applied.iter().map(|a| a.as_ref().expect("applied").attempts).sum();
     assert!(attempts > 6, "the six writers raced (total attempts {attempts}), so conditional writes were exercised");
     let revisions: std::collections::BTreeSet<u64> =
@@ -248,7 +248,7 @@ async fn a_concurrent_switch_and_toggles_all_land_and_membership_follows() {
         Op::Set { toggle: Toggle::HideMerges, on: Some(true) },
         Op::Set { toggle: Toggle::NotifyOnFailure, on: Some(true) },
     ];
-    let applied = futures::future::join_all(ops.iter().map(|op| store.apply("U1", op, chrono::Utc::now))).await;
+    let applied = futures::future::join_all(ops.iter().map(|op| store.apply("U1", op))).await;
     for a in &applied {
         a.as_ref().expect("applied");
     }

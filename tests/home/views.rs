@@ -293,7 +293,7 @@ async fn a_render_that_loses_the_race_never_overwrites_the_newer_view() {
     // A slow worker reads the running feed and renders...
     home.write_feed(ALICE, recent(vec![example("running-pr")])).await;
     let slow = views.prepare("U1", None, None).await.unwrap();
-    assert!(crate::harness::texts(&slow.view).contains("CI running"));
+    assert!(crate::harness::texts(&slow.view.to_json()).contains("CI running"));
     // ...meanwhile the run completes and another worker publishes it...
     let newer = home.write_feed(ALICE, recent(vec![example("completed-pr-failed-job")])).await;
     handle(&renderer, &newer).await.unwrap();

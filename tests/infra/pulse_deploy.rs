@@ -266,7 +266,7 @@ fn deploy_request(service: &str, action: DeployAction) -> pulse_contracts::Envel
         only: Vec::new(),
     };
     let key = format!("deploy.requested:{}", detail.deploy_id);
-    detail.into_envelope("pulse.notifier", key)
+    detail.into_envelope("pulse.notifier", key, uuid::Uuid::new_v4(), chrono::Utc::now())
 }
 
 /// Every `deploy.status` on the tap queue, in arrival order.
@@ -306,6 +306,8 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
             Clients::new(&config),
             worker_stack(&prefix, zip, &param, json!({})),
             EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
+            pulse_core::Clock::system(),
+            pulse_core::Ids::random(),
         )
     };
 

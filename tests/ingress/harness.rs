@@ -8,6 +8,7 @@ use pulse_aws::names::StackNames;
 use pulse_aws::secrets::SecretString;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{Envelope, Event};
+use pulse_core::{Clock, Ids};
 use pulse_ingress::decide::LedgerKey;
 use pulse_ingress::ledger::{EnvelopeLedger, Record};
 use pulse_ingress::testkit::Signed;
@@ -34,7 +35,7 @@ impl Stack {
     }
 
     pub fn ledger(&self) -> EnvelopeLedger {
-        EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&self.config), config::ledger_table(&self.names))
+        EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&self.config), config::ledger_table(&self.names), Clock::system())
     }
 
     /// Ingress publishing to the stack's bus.
@@ -45,10 +46,11 @@ impl Stack {
     /// Ingress publishing to `bus` (one that does not exist, to make publishing fail).
     pub fn ingress_on_bus(&self, bus: &str) -> Ingress {
         Ingress::new(
-            Core::new(Verifier::new(SECRET).unwrap()),
+            Core::new(Verifier::new(SECRET).unwrap(), Ids::random()),
             self.ledger(),
             config::publisher(aws_sdk_eventbridge::Client::new(&self.config), bus),
             Some(config::slack_client(Some(self.slack.base_url()), &SecretString::new(BOT_TOKEN))),
+            Clock::system(),
         )
     }
 

@@ -10,7 +10,8 @@ use pulse_contracts::{DigestPeriod, DigestSchedule, Event};
 use pulse_aws::secrets::Secrets;
 use pulse_notifier::config::Config;
 use pulse_contracts::feed_layout::FeedLocation;
-use pulse_notifier::digest_run::{ExternalSinks, Feeds};
+use pulse_notifier::gather::Feeds;
+use pulse_notifier::sinks::ExternalSinks;
 use pulse_notifier::sinks::{Discord, Email};
 use pulse_slack::fake::{DISCORD_METHOD, Fault};
 

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_contracts::{Envelope, Event};
-use pulse_feed_projector::handler::{FeedLocation, FeedProjector, system_clock};
+use pulse_core::{Clock, Ids};
+use pulse_feed_projector::handler::{FeedLocation, FeedProjector};
 use pulse_runtime::poller::{self, PollerOptions, Shutdown};
 
 use crate::harness::{Stack, example};
@@ -47,7 +48,8 @@ async fn latency_from_ci_workflow_to_failure_dm() {
         GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket()),
         FeedLocation::own_bucket(stack.names.feed_bucket()),
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&stack.config), stack.names.bus()),
-        system_clock(),
+        Clock::system(),
+        Ids::random(),
     )).with_max_retry_delay(Duration::from_secs(1)));
     let (shutdown, stop) = Shutdown::new();
     let options = PollerOptions { concurrency: 4, batch_size: 10, wait_seconds: 1, ..PollerOptions::default() };

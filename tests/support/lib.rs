@@ -115,9 +115,14 @@ pub fn worker<H: pulse_runtime::MessageHandler>(
     let service = handler.service();
     let dead_letters =
         pulse_runtime::DeadLetters::new(aws_sdk_sqs::Client::new(config), names.dead_letter_queue(service), service);
-    let claims =
-        pulse_aws::idempotency::IdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), names.table(service, "idempotency"));
-    pulse_runtime::Worker::new(handler, dead_letters, claims).with_max_retry_delay(std::time::Duration::ZERO)
+    let clock = pulse_core::Clock::system();
+    let claims = pulse_aws::idempotency::IdempotencyStore::new(
+        aws_sdk_dynamodb::Client::new(config),
+        names.table(service, "idempotency"),
+        clock.clone(),
+    );
+    pulse_runtime::Worker::new(handler, dead_letters, claims, clock, pulse_core::Ids::random())
+        .with_max_retry_delay(std::time::Duration::ZERO)
 }
 
 /// Handle one envelope through the runtime (accept, claim, run, settle) outside any queue.

@@ -45,5 +45,6 @@ pub async fn migrate(config: &SdkConfig, bus: &str, location: &FeedLocation, tea
     let s3 = pulse_aws::config::s3_client(config);
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(config), bus);
     let options = Options { from: location.clone(), team_id: team.to_owned(), publish_home, dry_run };
-    migrate::run(&s3, &publisher, &options, &|_| {}).await.expect("the migration runs")
+    let (clock, ids) = (pulse_core::Clock::system(), pulse_core::Ids::random());
+    migrate::run(&s3, &publisher, &options, &clock, &ids, &|_| {}).await.expect("the migration runs")
 }

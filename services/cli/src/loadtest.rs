@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::praktika::FeedEvent;
 use pulse_contracts::{Envelope, Event};
+use pulse_core::{Clock, Ids};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -36,7 +38,7 @@ enum Target {
     },
 }
 
-pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
+pub async fn run(args: LoadtestArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let Target::Feed { events, authors, timeout } = args.target;
     let config = pulse_aws::config::load().await;
     let names = StackNames::from_env();
@@ -45,10 +47,10 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         .await
         .context("opening the notifier queue (is the stack deployed?)")?;
 
-    let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let now = chrono::Utc::now().timestamp();
+    let run_id = ids.uuid().simple().to_string();
+    let now = clock.now();
     let envelopes: Vec<Envelope> =
-        (0..events).map(|i| synthetic(i, authors.max(1), now, &run_id)).map(|e| e.to_raw()).collect();
+        (0..events).map(|i| synthetic(i, authors.max(1), now, &run_id, ids)).map(|e| e.to_raw()).collect();
 
     let started = Instant::now();
     let mut published_at: HashMap<String, Instant> = HashMap::with_capacity(events);
@@ -100,7 +102,8 @@ pub async fn run(args: LoadtestArgs) -> anyhow::Result<()> {
 }
 
 /// A completed PR run with a few jobs, by author `i % authors`, unique per run of the test.
-fn synthetic(i: usize, authors: usize, now: i64, run_id: &str) -> Envelope<Event> {
+fn synthetic(i: usize, authors: usize, at: DateTime<Utc>, run_id: &str, ids: &Ids) -> Envelope<Event> {
+    let now = at.timestamp();
     let author = format!("dev{}@load.test", i % authors);
     let sha = format!("{:040x}", i as u128 * 7919 + 1);
     let failing = i.is_multiple_of(7);
@@ -129,5 +132,5 @@ fn synthetic(i: usize, authors: usize, now: i64, run_id: &str) -> Envelope<Event
         },
     });
     let event: FeedEvent = serde_json::from_value(detail).expect("synthetic events are valid");
-    Event::CiWorkflowV1(event).into_envelope("loadtest", format!("ci.workflow:loadtest:{run_id}:{i}"))
+    Event::CiWorkflowV1(event).into_envelope("loadtest", format!("ci.workflow:loadtest:{run_id}:{i}"), ids.uuid(), at)
 }

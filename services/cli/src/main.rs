@@ -18,6 +18,7 @@ mod slack_cmd;
 mod tap;
 
 use clap::{Parser, Subcommand};
+use pulse_core::{Clock, Ids};
 
 #[derive(Parser)]
 #[command(name = "pulse", version, about = "Pulse: CI/CD feeds, alerts and deploys in Slack")]
@@ -58,16 +59,18 @@ async fn main() -> std::process::ExitCode {
         .compact()
         .init();
     let cli = Cli::parse();
+    // The edge: the one place the CLI's time and fresh ids are the system's.
+    let (clock, ids) = (Clock::system(), Ids::random());
     let result = match cli.command {
-        Command::Publish(args) => publish::run(args).await,
+        Command::Publish(args) => publish::run(args, &clock, &ids).await,
         Command::Infra(args) => infra_cmd::run(args).await,
         Command::Dlq(args) => dlq::run(args).await,
         Command::Feed(args) => feed::run(args).await,
         Command::Tap(args) => tap::run(args).await,
-        Command::Slack(args) => slack_cmd::run(args).await,
-        Command::Loadtest(args) => loadtest::run(args).await,
-        Command::Run(args) => run_cmd::run(args).await,
-        Command::Migrate(args) => migrate_cmd::run(args).await,
+        Command::Slack(args) => slack_cmd::run(args, &clock, &ids).await,
+        Command::Loadtest(args) => loadtest::run(args, &clock, &ids).await,
+        Command::Run(args) => run_cmd::run(args, &clock, &ids).await,
+        Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_cli::migrate::{self, Options, Progress};
 use pulse_contracts::feed_layout::FeedLocation;
+use pulse_core::{Clock, Ids};
 
 #[derive(Args)]
 pub struct MigrateArgs {
@@ -44,7 +45,7 @@ struct PraktikaArgs {
     bus: Option<String>,
 }
 
-pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
+pub async fn run(args: MigrateArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let MigrateCommand::Praktika(args) = args.command;
     let from = FeedLocation::parse(&args.from)?;
     for warning in from.warnings() {
@@ -74,7 +75,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let result = migrate::run(&s3, &publisher, &options, &progress).await;
+    let result = migrate::run(&s3, &publisher, &options, clock, ids, &progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

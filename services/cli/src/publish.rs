@@ -8,10 +8,12 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, SecondsFormat, Utc};
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_contracts::Envelope;
 use pulse_contracts::praktika::FeedEvent;
+use pulse_core::{Clock, Ids};
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -34,14 +36,15 @@ pub struct PublishArgs {
     pub restamp: bool,
 }
 
-pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
+pub async fn run(args: PublishArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let mut documents = read_documents(&args.files)?;
+    let now = clock.now();
     if args.restamp {
-        restamp(&mut documents, chrono::Utc::now().timestamp());
+        restamp(&mut documents, now, ids);
     }
     let mut envelopes = Vec::with_capacity(documents.len());
     for (origin, document) in documents {
-        let envelope = to_envelope(document, &args.source).with_context(|| format!("{origin} was not published"))?;
+        let envelope = to_envelope(document, &args.source, now, ids).with_context(|| format!("{origin} was not published"))?;
         envelopes.push(envelope);
     }
     if args.dry_run {
@@ -62,9 +65,10 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Turn one input document into a validated wire envelope.
-pub fn to_envelope(document: Value, source: &str) -> anyhow::Result<Envelope> {
-    let envelope = if is_envelope(&document) { document } else { wrap_workflow_result(document, source)? };
+/// Turn one input document into a validated wire envelope (a bare workflow result is wrapped in
+/// one dated `now`, its id from `ids`).
+pub fn to_envelope(document: Value, source: &str, now: DateTime<Utc>, ids: &Ids) -> anyhow::Result<Envelope> {
+    let envelope = if is_envelope(&document) { document } else { wrap_workflow_result(document, source, now, ids)? };
     let event_type = envelope.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
     let version = envelope.get("version").and_then(Value::as_u64).unwrap_or_default() as u32;
     if let Err(err) = pulse_contracts::schema::validate(&event_type, version, &envelope) {
@@ -75,7 +79,7 @@ pub fn to_envelope(document: Value, source: &str) -> anyhow::Result<Envelope> {
 }
 
 /// See `--restamp`.
-fn restamp(documents: &mut [(String, Value)], now: i64) {
+fn restamp(documents: &mut [(String, Value)], now: DateTime<Utc>, ids: &Ids) {
     fn workflow(document: &mut Value) -> Option<&mut Value> {
         if is_envelope(document) {
             (document["type"] == "ci.workflow").then(move || &mut document["detail"])
@@ -88,7 +92,7 @@ fn restamp(documents: &mut [(String, Value)], now: i64) {
         .filter_map(|(_, d)| workflow(d).and_then(|w| w["timestamp"].as_i64()))
         .max();
     let Some(newest) = newest else { return };
-    let shift = now - newest;
+    let shift = now.timestamp() - newest;
     for (_, document) in documents.iter_mut() {
         let Some(timestamp) = workflow(document).and_then(|w| w["timestamp"].as_i64()) else { continue };
         workflow(document).expect("checked above")["timestamp"] = Value::from(timestamp + shift);
@@ -96,8 +100,8 @@ fn restamp(documents: &mut [(String, Value)], now: i64) {
             if let Ok(event) = serde_json::from_value::<FeedEvent>(document["detail"].clone()) {
                 document["dedup_key"] = Value::from(workflow_dedup_key(&event));
             }
-            document["id"] = Value::from(uuid::Uuid::new_v4().to_string());
-            document["occurred_at"] = Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            document["id"] = Value::from(ids.uuid().to_string());
+            document["occurred_at"] = Value::from(now.to_rfc3339_opts(SecondsFormat::Millis, true));
         }
     }
 }
@@ -108,7 +112,7 @@ fn is_envelope(document: &Value) -> bool {
 
 /// Wrap a bare praktika Event as a `ci.workflow` v1 envelope. The dedup key is derived from the
 /// run's identity, so a CI job that retries its publish step does not create a second event.
-fn wrap_workflow_result(document: Value, source: &str) -> anyhow::Result<Value> {
+fn wrap_workflow_result(document: Value, source: &str, now: DateTime<Utc>, ids: &Ids) -> anyhow::Result<Value> {
     let probe: Result<FeedEvent, _> = serde_json::from_value(document.clone());
     let dedup_key = match &probe {
         Ok(event) => workflow_dedup_key(event),
@@ -116,10 +120,10 @@ fn wrap_workflow_result(document: Value, source: &str) -> anyhow::Result<Value> 
         Err(_) => "ci.workflow:invalid".to_owned(),
     };
     Ok(serde_json::json!({
-        "id": uuid::Uuid::new_v4(),
+        "id": ids.uuid(),
         "type": "ci.workflow",
         "version": 1,
-        "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "occurred_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
         "source": source,
         "dedup_key": dedup_key,
         "detail": document,
@@ -167,6 +171,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
     fn example(name: &str) -> Value {
         let path = format!("{}/../../contracts/examples/ci.workflow.v1/{name}.json", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -175,8 +183,9 @@ mod tests {
     #[test]
     fn a_bare_workflow_result_is_wrapped_with_a_run_derived_dedup_key() {
         let bare = example("running-pr")["detail"].clone();
-        let a = to_envelope(bare.clone(), "ci").unwrap();
-        let b = to_envelope(bare, "ci").unwrap();
+        let ids = Ids::sequence(1);
+        let a = to_envelope(bare.clone(), "ci", at(1_763_630_300), &ids).unwrap();
+        let b = to_envelope(bare, "ci", at(1_763_630_301), &ids).unwrap();
         assert_eq!(a.detail_type(), "ci.workflow.v1");
         assert_ne!(a.id, b.id);
         assert_eq!(a.dedup_key, b.dedup_key, "a retried publish of the same run must dedupe");
@@ -187,7 +196,7 @@ mod tests {
     fn an_invalid_result_names_the_field() {
         let mut bare = example("running-pr")["detail"].clone();
         bare["ext"]["commit_authors"] = json!("alice@example.com");
-        let err = format!("{:#}", to_envelope(bare, "ci").unwrap_err());
+        let err = format!("{:#}", to_envelope(bare, "ci", at(1_763_630_300), &Ids::sequence(1)).unwrap_err());
         assert!(err.contains("/detail/ext/commit_authors"), "{err}");
     }
 
@@ -199,7 +208,7 @@ mod tests {
         ];
         let (a0, b0) = (docs[0].1["detail"]["timestamp"].as_i64().unwrap(), docs[1].1["timestamp"].as_i64().unwrap());
         let old_key = docs[0].1["dedup_key"].clone();
-        restamp(&mut docs, 2_000_000_000);
+        restamp(&mut docs, at(2_000_000_000), &Ids::sequence(1));
         let (a1, b1) = (docs[0].1["detail"]["timestamp"].as_i64().unwrap(), docs[1].1["timestamp"].as_i64().unwrap());
         assert_eq!(a1.max(b1), 2_000_000_000);
         assert_eq!(b1 - a1, b0 - a0);

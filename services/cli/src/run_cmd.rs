@@ -24,6 +24,7 @@ use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_contracts::{CiJob, EventDetail, JobCompletion, JobStatus, StatValue};
+use pulse_core::{Clock, Ids};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -132,25 +133,26 @@ fn own_exit(status: Option<std::process::ExitStatus>) -> i32 {
     1
 }
 
-async fn publish(publisher: &EventPublisher, job: &CiJob, phase: &str) {
-    let envelope = job.clone().into_envelope("pulse.cli", format!("ci.job:{}:{}:{phase}", job.job, job.run_id));
+async fn publish(publisher: &EventPublisher, job: &CiJob, phase: &str, clock: &Clock, ids: &Ids) {
+    let key = format!("ci.job:{}:{}:{phase}", job.job, job.run_id);
+    let envelope = job.clone().into_envelope("pulse.cli", key, ids.uuid(), clock.now());
     if let Err(err) = publisher.publish_one(&envelope.to_raw()).await {
         eprintln!("pulse run: could not publish the {phase} event (the job is not affected): {err}");
     }
 }
 
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let bus = args.bus.clone().unwrap_or_else(|| StackNames::from_env().bus());
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus);
 
-    let run_id = uuid::Uuid::new_v4().to_string();
-    let mut job = CiJob::started(args.job.clone(), run_id.clone(), chrono::Utc::now());
+    let run_id = ids.uuid().to_string();
+    let mut job = CiJob::started(args.job.clone(), run_id.clone(), clock.now());
     job.channel = args.channel.clone();
     job.metadata = args.meta.iter().cloned().collect();
     job.environment = args.environment.clone();
     job.host = hostname();
-    publish(&publisher, &job, "started").await;
+    publish(&publisher, &job, "started", clock, ids).await;
 
     let stats_file: PathBuf = std::env::temp_dir().join(format!("pulse-stats-{run_id}.json"));
     let started = Instant::now();
@@ -206,8 +208,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             Some(if text.is_empty() { format!("exited with {}", status.map_or("no status".into(), |s| s.to_string())) } else { text })
         }
     };
-    let completed = job.completed(JobCompletion { finished_at: chrono::Utc::now(), duration_ms, exit_code, status: job_status, stats, error });
-    publish(&publisher, &completed, "completed").await;
+    let completed = job.completed(JobCompletion { finished_at: clock.now(), duration_ms, exit_code, status: job_status, stats, error });
+    publish(&publisher, &completed, "completed", clock, ids).await;
 
     let code = own_exit(status);
     if code != 0 {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use pulse_ingress::command::{PRAKTIKA_HINT, PULSER_HINT};
+use pulse_core::{Clock, Ids};
 use pulse_ingress::testkit;
 use serde_json::{Value, json};
 
@@ -161,15 +162,15 @@ enum LoadKind {
     Mixed,
 }
 
-pub async fn run(args: SlackArgs) -> anyhow::Result<()> {
+pub async fn run(args: SlackArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     match args.command {
         SlackCommand::Manifest(args) => {
             let manifest = manifest(&args.name, args.url.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&manifest)?);
             Ok(())
         }
-        SlackCommand::Send(args) => send(args).await,
-        SlackCommand::Load(args) => load(args).await,
+        SlackCommand::Send(args) => send(args, clock, ids).await,
+        SlackCommand::Load(args) => load(args, clock, ids).await,
     }
 }
 
@@ -270,10 +271,10 @@ struct Outgoing {
     retry: Option<u32>,
 }
 
-fn response_url() -> String {
+fn response_url(ids: &Ids) -> String {
     // The fake Slack serves response URLs at `<root>/response/<id>`; SLACK_API_URL is `<root>/api`.
     match std::env::var("SLACK_API_URL").ok().as_deref().and_then(|u| u.strip_suffix("/api")) {
-        Some(root) => format!("{root}/response/{}", uuid::Uuid::new_v4().simple()),
+        Some(root) => format!("{root}/response/{}", ids.uuid().simple()),
         None => testkit::Command::new("/pulser", "U").response_url,
     }
 }
@@ -285,13 +286,13 @@ fn set_team(payload: &mut Value, team: &str) {
     }
 }
 
-fn outgoing(what: Send, team: &str) -> Outgoing {
+fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
     match what {
         Send::Command { line, user, channel, response_url: url } => {
             let mut command = testkit::Command::new(&line, &user);
             command.team_id = team.to_owned();
             command.channel_id = channel;
-            command.response_url = url.unwrap_or_else(response_url);
+            command.response_url = url.unwrap_or_else(|| response_url(ids));
             Outgoing { body: command.form(), json: false, retry: None }
         }
         Send::Action { action_id, value, user, channel, ts, view } => {
@@ -316,8 +317,9 @@ fn outgoing(what: Send, team: &str) -> Outgoing {
     }
 }
 
-fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing) -> reqwest::RequestBuilder {
-    let timestamp = chrono::Utc::now().timestamp().to_string();
+/// `outgoing` signed as Slack signs, at `now` (Unix seconds).
+fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing, now: i64) -> reqwest::RequestBuilder {
+    let timestamp = now.to_string();
     let signature = pulse_ingress::sign(&target.secret, &timestamp, outgoing.body.as_bytes());
     let content_type = if outgoing.json { "application/json" } else { "application/x-www-form-urlencoded" };
     let mut request = http
@@ -332,11 +334,11 @@ fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing) 
     request
 }
 
-async fn send(args: SendArgs) -> anyhow::Result<()> {
-    let outgoing = outgoing(args.what, &args.target.team);
+async fn send(args: SendArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
+    let outgoing = outgoing(args.what, &args.target.team, ids);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let started = Instant::now();
-    let response = signed_request(&http, &args.target, &outgoing)
+    let response = signed_request(&http, &args.target, &outgoing, clock.now_secs())
         .send()
         .await
         .with_context(|| format!("sending to {} (is ingress running?)", args.target.url))?;
@@ -357,7 +359,7 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
 
 // ---- load ----------------------------------------------------------------------------------
 
-async fn load(args: LoadArgs) -> anyhow::Result<()> {
+async fn load(args: LoadArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.requests == 0 {
         bail!("--concurrency and --requests must be positive");
     }
@@ -379,7 +381,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
             } else {
                 Send::Command { line: "/pulser status".into(), user, channel: "C0LOAD".into(), response_url: None }
             };
-            outgoing(what, &args.target.team)
+            outgoing(what, &args.target.team, ids)
         })
         .collect();
     let rss_before = args.pid.and_then(peak_rss_kib);
@@ -390,7 +392,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let results: Vec<(Option<u16>, Duration)> = futures::stream::iter(outgoing.iter())
         .map(|o| {
-            let request = signed_request(&http, &args.target, o);
+            let request = signed_request(&http, &args.target, o, clock.now_secs());
             async move {
                 let at = Instant::now();
                 let status = match request.send().await {
@@ -532,17 +534,20 @@ mod tests {
 
     #[test]
     fn sent_requests_are_signed_for_the_team() {
+        let ids = Ids::sequence(1);
         let o = outgoing(
             Send::Command { line: "/pulser deploy api".into(), user: "U1".into(), channel: "C9".into(), response_url: None },
             "T9",
+            &ids,
         );
         assert!(o.body.contains("team_id=T9") && o.body.contains("channel_id=C9") && o.body.contains("text=deploy+api"));
-        let o = outgoing(Send::HomeOpened { user: "U1".into(), event_id: Some("Ev1".into()), retry: Some(1) }, "T9");
+        let o = outgoing(Send::HomeOpened { user: "U1".into(), event_id: Some("Ev1".into()), retry: Some(1) }, "T9", &ids);
         let v: Value = serde_json::from_str(&o.body).unwrap();
         assert_eq!((v["team_id"].as_str(), v["event_id"].as_str(), o.retry), (Some("T9"), Some("Ev1"), Some(1)));
         let o = outgoing(
             Send::Action { action_id: "a".into(), value: "v".into(), user: "U1".into(), channel: None, ts: None, view: Some("V1".into()) },
             "T9",
+            &ids,
         );
         assert!(o.body.starts_with("payload="));
     }

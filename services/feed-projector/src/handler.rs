@@ -7,14 +7,13 @@
 //! Every feed this service writes carries `x-amz-meta-pulse-writer: feed-projector`
 //! ([`WRITER`]), which is how `feed.written` tells Pulse's own writes from praktika's.
 
-use std::sync::Arc;
-
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::retry::Backoff;
+use pulse_core::retry::Backoff;
 use pulse_aws::s3json::{GzipJsonStore, Precondition, RawObject, default_update_backoff};
 pub use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::{Envelope, Event, FeedUpdated, FeedWritten};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
+use pulse_core::{Clock, Ids};
 use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, Meta, not_consumed};
 use tracing::{info, warn};
 
@@ -30,19 +29,14 @@ pub const SOURCE: &str = "pulse.feed-projector";
 /// The `pulse-writer` mark on every feed this service writes.
 pub const WRITER: &str = "feed-projector";
 
-/// Unix seconds now; injectable so tests can move time.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| chrono::Utc::now().timestamp())
-}
-
 pub struct FeedProjector {
     feeds: GzipJsonStore,
     location: FeedLocation,
     publisher: EventPublisher,
     conflict_backoff: Backoff,
+    /// Merges (retention, stale runs) and announcements are dated by it.
     clock: Clock,
+    ids: Ids,
     cache: FeedCache,
     rules: Rules,
 }
@@ -53,6 +47,7 @@ impl FeedProjector {
         location: FeedLocation,
         publisher: EventPublisher,
         clock: Clock,
+        ids: Ids,
     ) -> Self {
         Self {
             feeds: feeds.with_writer(WRITER),
@@ -60,6 +55,7 @@ impl FeedProjector {
             publisher,
             conflict_backoff: default_update_backoff(),
             clock,
+            ids,
             cache: FeedCache::from_env(),
             rules: Rules::default(),
         }
@@ -91,7 +87,7 @@ impl FeedProjector {
     }
 
     async fn project_targets(&self, dedup_key: &str, event: &FeedEvent, targets: &[FeedTarget]) -> Result<(), HandlerError> {
-        let now = (self.clock)();
+        let now = self.clock.now_secs();
         let mut announcements = Vec::with_capacity(targets.len());
         for target in targets {
             let merged = self.merge_into(target, event, now).await?;
@@ -141,7 +137,7 @@ impl FeedProjector {
             Plan::Reject(reason) => Err(HandlerError::rejected(reason)),
             Plan::Announce { update, dedup_key } => {
                 info!(key, learned_from, email = %update.email, newest_sha = %update.newest_event.sha, event_count = update.event_count, "feed written by someone else; announcing it");
-                let envelope = Event::FeedUpdatedV1(*update).into_envelope(SOURCE, dedup_key).to_raw();
+                let envelope = self.announcement(Event::FeedUpdatedV1(*update), dedup_key);
                 self.publisher.publish(std::slice::from_ref(&envelope)).await.map_err(HandlerError::retryable)?;
                 Ok(())
             }
@@ -211,9 +207,12 @@ impl FeedProjector {
             newest_event: merged.newest_event,
             event_count: merged.event_count as u64,
         };
-        Event::FeedUpdatedV1(detail)
-            .into_envelope(SOURCE, format!("feed.updated:{}:{source_dedup_key}", target.email))
-            .to_raw()
+        self.announcement(Event::FeedUpdatedV1(detail), format!("feed.updated:{}:{source_dedup_key}", target.email))
+    }
+
+    /// An event this service publishes, stamped now.
+    fn announcement(&self, event: Event, dedup_key: String) -> Envelope {
+        event.into_envelope(SOURCE, dedup_key, self.ids.uuid(), self.clock.now()).to_raw()
     }
 }
 

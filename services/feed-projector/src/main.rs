@@ -10,7 +10,8 @@
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
-use pulse_feed_projector::handler::{FeedProjector, system_clock};
+use pulse_core::{Clock, Ids};
+use pulse_feed_projector::handler::FeedProjector;
 
 /// mimalloc, not the system allocator: reading a feed the worker has not cached is tens of
 /// thousands of small allocations, and the cold merge is ~15% faster with it (BENCHMARKS.md).
@@ -28,7 +29,8 @@ async fn main() -> anyhow::Result<()> {
         GzipJsonStore::new(pulse_aws::config::s3_client(&config), location.bucket.clone()),
         location,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
-        system_clock(),
+        Clock::system(),
+        Ids::random(),
     )
     .with_rules(rules);
     pulse_runtime::serve(&config, projector).await.map_err(|e| anyhow::anyhow!(e))

@@ -54,7 +54,7 @@ fn main() {
         "{} of {} PRs shown, {} blocks, {} bytes",
         rendered.groups_shown,
         rendered.groups_total,
-        rendered.view["blocks"].as_array().map_or(0, Vec::len),
-        rendered.view.to_string().len()
+        rendered.view.blocks().len(),
+        pulse_slack::blocks::limits::json_len(&rendered.view)
     );
 }

@@ -13,15 +13,16 @@
 use futures::StreamExt;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_contracts::{Email, Event, FeedUpdated, SubscriptionImported};
+use pulse_core::{Clock, Ids};
 use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler};
-use serde_json::json;
+use pulse_slack::blocks::{Message, ResponseMessage};
 use tracing::{error, info, warn};
 
 use crate::commands::{self, Classified, EmailChoice, Reply, Work};
 use crate::import::Kept;
 use crate::store::{Store, Stored};
 use crate::subscriptions::{Change, NoChange, Op, Outcome};
-use crate::views::{Clock, FeedRef, Mode, Published, ViewError, ViewPublisher};
+use crate::views::{FeedRef, Mode, Published, ViewError, ViewPublisher};
 
 /// Views published in parallel for one `feed.updated`.
 pub const FANOUT_CONCURRENCY: usize = 8;
@@ -30,12 +31,14 @@ pub struct HomeRenderer {
     store: Store,
     views: ViewPublisher,
     publisher: EventPublisher,
+    /// When and under which id `subscription.changed` is announced.
     clock: Clock,
+    ids: Ids,
 }
 
 impl HomeRenderer {
-    pub fn new(store: Store, views: ViewPublisher, publisher: EventPublisher, clock: Clock) -> Self {
-        Self { store, views, publisher, clock }
+    pub fn new(store: Store, views: ViewPublisher, publisher: EventPublisher, clock: Clock, ids: Ids) -> Self {
+        Self { store, views, publisher, clock, ids }
     }
 
     pub fn views(&self) -> &ViewPublisher {
@@ -93,8 +96,7 @@ impl HomeRenderer {
     }
 
     async fn apply(&self, user: &str, op: &Op) -> Result<(Outcome, Option<Stored>), HandlerError> {
-        let clock = self.clock.clone();
-        let applied = self.store.apply(user, op, move || clock()).await.map_err(HandlerError::retryable)?;
+        let applied = self.store.apply(user, op).await.map_err(HandlerError::retryable)?;
         Ok((applied.outcome, applied.current))
     }
 
@@ -180,7 +182,7 @@ impl HomeRenderer {
     async fn tell(&self, user: &str, reply: &Reply, text: &str) -> Result<(), HandlerError> {
         match reply {
             Reply::ResponseUrl(url) => {
-                let body = json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
+                let body = ResponseMessage::ephemeral(Message::new(text, [])).replace_original(false).to_json();
                 if let Err(err) = self.views.slack().post_response_url(url, &body).await {
                     warn!(user, error = %err, "could not post the outcome to the command's response_url");
                 }
@@ -195,7 +197,7 @@ impl HomeRenderer {
         let Some(stored) = current.filter(|c| c.needs_announcing()) else {
             return Ok(());
         };
-        let envelope = stored.sub.changed_envelope().to_raw();
+        let envelope = stored.sub.changed_envelope(&self.ids, self.clock.now()).to_raw();
         self.publisher
             .publish(std::slice::from_ref(&envelope))
             .await

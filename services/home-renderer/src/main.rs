@@ -20,7 +20,8 @@ use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::secrets::{Secrets, resolve};
 use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
-use pulse_home_renderer::views::{ViewPublisher, system_clock};
+use pulse_core::{Clock, Ids};
+use pulse_home_renderer::views::ViewPublisher;
 use pulse_slack::{ClientConfig, SlackClient};
 
 #[tokio::main]
@@ -43,10 +44,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let slack = SlackClient::new(slack_config);
 
+    let clock = Clock::system();
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
-    let store = Store::new(dynamo, names.table("home-renderer", "subscriptions"))
+    let store = Store::new(dynamo, names.table("home-renderer", "subscriptions"), clock.clone())
         .with_retention(Duration::from_secs(retention_days * 86_400));
-    let clock = system_clock();
     let views = ViewPublisher::new(
         store.clone(),
         GzipJsonStore::new(pulse_aws::config::s3_client(&config), location.bucket.clone()),
@@ -60,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         views,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
         clock,
+        Ids::random(),
     );
     pulse_runtime::serve(&config, renderer).await.map_err(|e| anyhow::anyhow!(e))
 }

@@ -49,7 +49,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
-use pulse_aws::retry::Backoff;
+use pulse_core::Clock;
+use pulse_core::retry::Backoff;
 use pulse_contracts::{DigestSchedule, Email, Preferences, SubscriptionState};
 
 use crate::filters::Toggle;
@@ -117,6 +118,8 @@ pub struct Store {
     table: String,
     retention: Duration,
     backoff: Backoff,
+    /// Dates every change (`subscribed_at`, `deleted_at`, `updated_at`, `published_at`).
+    clock: Clock,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -140,12 +143,13 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 impl Store {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock) -> Self {
         Self {
             client,
             table: table.into(),
             retention: DEFAULT_RETENTION,
             backoff: Backoff::new(Duration::from_millis(20), Duration::from_secs(1), 12),
+            clock,
         }
     }
 
@@ -182,13 +186,13 @@ impl Store {
         out.item().map(|item| self.parse_sub(user, item)).transpose()
     }
 
-    /// Applies `op` to `user`'s subscription with optimistic concurrency (see the module docs).
-    /// `now` is asked once per attempt.
-    pub async fn apply(&self, user: &str, op: &Op, now: impl Fn() -> DateTime<Utc>) -> Result<Applied, StoreError> {
+    /// Applies `op` to `user`'s subscription with optimistic concurrency (see the module docs),
+    /// at the clock's time, asked once per attempt.
+    pub async fn apply(&self, user: &str, op: &Op) -> Result<Applied, StoreError> {
         let max = self.backoff.max_attempts();
         for attempt in 0..max {
             let current = self.get(user).await?;
-            let outcome = subscriptions::apply(current.as_ref().map(|c| &c.sub), user, op, now());
+            let outcome = subscriptions::apply(current.as_ref().map(|c| &c.sub), user, op, self.clock.now());
             let Outcome::Changed { next, .. } = &outcome else {
                 return Ok(Applied { outcome, current, attempts: attempt + 1 });
             };
@@ -213,7 +217,7 @@ impl Store {
             message: e.to_string(),
         };
         let user = next.slack_user_id.as_str();
-        let now = time(Utc::now());
+        let now = self.clock.now();
         let mut set = vec![
             "#team = :team",
             "#user = :user",
@@ -250,7 +254,7 @@ impl Store {
         values.insert(":subscribed_at".into(), s(time(next.subscribed_at)));
         values.insert(":preferences".into(), prefs_value(&next.preferences));
         values.insert(":revision".into(), n(next.revision));
-        values.insert(":updated_at".into(), s(&now));
+        values.insert(":updated_at".into(), s(time(now)));
         if let Some(imported) = next.imported_revision {
             set.push("#imported_revision = :imported_revision");
             values.insert(":imported_revision".into(), n(imported));
@@ -259,7 +263,7 @@ impl Store {
             set.push("#email = :feed_email");
             remove.extend(["#deleted_at", "#expires_at"]);
         } else {
-            let deleted_at = next.deleted_at.unwrap_or_else(Utc::now);
+            let deleted_at = next.deleted_at.unwrap_or(now);
             let expires = deleted_at.timestamp() + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 4);
             set.extend(["#deleted_at = :deleted_at", "#expires_at = :expires_at"]);
             values.insert(":deleted_at".into(), s(time(deleted_at)));
@@ -446,7 +450,7 @@ impl Store {
             .item("seq", n(next.seq))
             .item("feed_etag", s(&next.feed_etag))
             .item("sub_revision", n(next.sub_revision))
-            .item("published_at", s(time(Utc::now())));
+            .item("published_at", s(time(self.clock.now())));
         if let Some(hash) = &next.hash {
             put = put.item("hash", s(hash));
         }

@@ -16,6 +16,7 @@
 
 use chrono::{DateTime, Utc};
 use pulse_contracts::{Email, Envelope, Event, Preferences, SubscriptionChanged, SubscriptionImported, SubscriptionState};
+use pulse_core::Ids;
 
 use crate::filters::Toggle;
 
@@ -59,11 +60,11 @@ impl Subscription {
         }
     }
 
-    /// The envelope announcing this state, with the contract's dedup key
+    /// The envelope announcing this state at `now`, with the contract's dedup key
     /// `subscription.changed:{team_id}:{slack_user_id}:{revision}`.
-    pub fn changed_envelope(&self) -> Envelope<Event> {
+    pub fn changed_envelope(&self, ids: &Ids, now: DateTime<Utc>) -> Envelope<Event> {
         let key = format!("subscription.changed:{}:{}:{}", self.team_id, self.slack_user_id, self.revision);
-        Event::SubscriptionChangedV1(self.changed_event()).into_envelope(SOURCE, key)
+        Event::SubscriptionChangedV1(self.changed_event()).into_envelope(SOURCE, key, ids.uuid(), now)
     }
 }
 
@@ -200,7 +201,7 @@ mod tests {
         assert!(sub.is_active());
         let event = sub.changed_event();
         assert_eq!((event.revision, event.state, event.deleted_at), (1, SubscriptionState::Subscribed, None));
-        assert_eq!(sub.changed_envelope().dedup_key, "subscription.changed:T1:U1:1");
+        assert_eq!(sub.changed_envelope(&Ids::sequence(1), t(0)).dedup_key, "subscription.changed:T1:U1:1");
     }
 
     #[test]

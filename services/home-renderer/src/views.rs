@@ -33,25 +33,18 @@
 //! what still fails is reported as [`ViewError`], transient or not, and the handler turns
 //! transient ones into SQS retries.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use pulse_aws::retry::Backoff;
 use pulse_aws::s3json::GzipJsonStore;
+use pulse_core::Clock;
+use pulse_core::retry::Backoff;
+use pulse_slack::blocks::View;
 use pulse_slack::{SlackClient, SlackError};
 use serde_json::{Value, json};
 
 use crate::feed::{self, FeedError, FeedLocation};
 use crate::render::{self, HomeModel};
 use crate::store::{Store, StoreError, ViewRecord};
-
-/// The current time; injectable so tests can fix it.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
 
 /// Whether an unchanged view is published again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +126,7 @@ pub struct Prepared {
     /// The feed ETag and subscription revision this view shows.
     pub feed_etag: String,
     pub sub_revision: u64,
-    pub view: Value,
+    pub view: View,
 }
 
 /// Renders and publishes Home views (see the module docs).
@@ -204,7 +197,7 @@ impl ViewPublisher {
     pub async fn prepare(&self, user: &str, feed: Option<&FeedRef>, notice: Option<&str>) -> Result<Prepared, ViewError> {
         // One consistent read of both items: the record is never newer than the subscription.
         let (base, stored) = self.store.user_state(user).await?;
-        let now = (self.clock)();
+        let now = self.clock.now();
         let sub_revision = stored.as_ref().map_or(0, |s| s.sub.revision);
         let sub = match stored.map(|s| s.sub) {
             Some(sub) if sub.is_active() => sub,
@@ -253,7 +246,7 @@ impl ViewPublisher {
             return Ok(Committed::Skipped);
         }
         let hash = if without_hash { None } else { base.hash.as_deref() };
-        let published = match self.slack.views_publish(&prepared.user, prepared.view.clone(), hash).await {
+        let published = match self.slack.views_publish(&prepared.user, prepared.view.to_json(), hash).await {
             Ok(view) => view,
             Err(err) if err.api_error() == Some("hash_conflict") => return Ok(Committed::Conflict),
             Err(err) => return Err(ViewError::Slack(err)),

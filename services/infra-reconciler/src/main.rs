@@ -13,6 +13,7 @@
 use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
+use pulse_core::{Clock, Ids};
 use pulse_infra_reconciler::service::InfraReconciler;
 use pulse_infra_reconciler::{Clients, LoadOptions, PULSE_DEPLOYMENT_JSON, StackConfig};
 
@@ -31,6 +32,8 @@ async fn main() -> anyhow::Result<()> {
         Clients::new(&config),
         stack,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
+        Clock::system(),
+        Ids::random(),
     );
     pulse_runtime::serve(&config, service).await.map_err(|e| anyhow::anyhow!(e))
 }

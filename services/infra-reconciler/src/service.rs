@@ -15,6 +15,7 @@ use pulse_aws::eventbridge::EventPublisher;
 use pulse_contracts::{
     ChangeKind, DeployAction, DeployPhase, DeployRequested, DeployStatus, Event, EventDetail, ResourceChange,
 };
+use pulse_core::{Clock, Ids};
 use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, not_consumed};
 use tracing::{info, warn};
 
@@ -78,11 +79,14 @@ fn change_kind(change: &Change) -> ChangeKind {
     }
 }
 
-/// The service: clients for the resources, the deployment config, and its own bus and table.
+/// The service: clients for the resources, the deployment config, its own bus, and the clock
+/// and ids its `deploy.status` events get.
 pub struct InfraReconciler {
     clients: Clients,
     stack: StackConfig,
     publisher: EventPublisher,
+    clock: Clock,
+    ids: Ids,
 }
 
 /// The outcome of one request, before it becomes a `deploy.status`.
@@ -93,8 +97,8 @@ struct Outcome {
 }
 
 impl InfraReconciler {
-    pub fn new(clients: Clients, stack: StackConfig, publisher: EventPublisher) -> Self {
-        Self { clients, stack, publisher }
+    pub fn new(clients: Clients, stack: StackConfig, publisher: EventPublisher, clock: Clock, ids: Ids) -> Self {
+        Self { clients, stack, publisher, clock, ids }
     }
 
     async fn publish(&self, req: &DeployRequested, phase: DeployPhase, outcome: Option<&Outcome>) -> Result<(), HandlerError> {
@@ -110,7 +114,8 @@ impl InfraReconciler {
             requested_by: req.requested_by.clone(),
         };
         let phase_name = serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let envelope = status.into_envelope(SOURCE, format!("deploy.status:{}:{phase_name}", req.deploy_id));
+        let key = format!("deploy.status:{}:{phase_name}", req.deploy_id);
+        let envelope = status.into_envelope(SOURCE, key, self.ids.uuid(), self.clock.now());
         self.publisher.publish_one(&envelope).await.map_err(HandlerError::retryable)?;
         info!(deploy_id = %req.deploy_id, phase = %phase_name, "deploy status published");
         Ok(())

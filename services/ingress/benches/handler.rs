@@ -12,7 +12,9 @@
 
 use std::hint::black_box;
 
+use chrono::DateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pulse_core::Ids;
 use pulse_ingress::decide::{Fallback, decide};
 use pulse_ingress::parse::parse_http_body;
 use pulse_ingress::testkit::{Signed, command_form_of_size};
@@ -26,17 +28,19 @@ fn bench(c: &mut Criterion) {
     assert_eq!(body.len(), 1024);
     let signed = Signed::form(SECRET, NOW, &body);
     let forged = Signed::form("wrong-secret", NOW, &body);
-    let core = Core::new(Verifier::new(SECRET).unwrap());
+    let now = DateTime::from_timestamp(NOW, 0).unwrap();
+    let ids = Ids::sequence(1);
+    let core = Core::new(Verifier::new(SECRET).unwrap(), ids.clone());
     let verifier = Verifier::new(SECRET).unwrap();
     let request = RawRequest { method: "POST", path: "/slack/commands", headers: signed.headers(), body: body.as_bytes() };
     let forged_request = RawRequest { headers: forged.headers(), ..request };
 
-    let decision = core.handle(&request, NOW);
+    let decision = core.handle(&request, now);
     assert_eq!(decision.outcome, "accepted", "{:?}", decision.reply);
 
     let mut group = c.benchmark_group("ingress_handler");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("slash_command_1kb", |b| b.iter(|| black_box(core.handle(black_box(&request), NOW))));
+    group.bench_function("slash_command_1kb", |b| b.iter(|| black_box(core.handle(black_box(&request), now))));
     group.bench_function("verify_only_1kb", |b| {
         b.iter(|| {
             black_box(verifier.verify(
@@ -50,10 +54,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("parse_and_decide_1kb", |b| {
         b.iter(|| {
             let parsed = parse_http_body(Some(signed.content_type), black_box(body.as_bytes())).unwrap();
-            black_box(decide(parsed, Fallback::Body(body.as_bytes())))
+            black_box(decide(parsed, Fallback::Body(body.as_bytes()), now, &ids))
         })
     });
-    group.bench_function("forged_1kb", |b| b.iter(|| black_box(core.handle(black_box(&forged_request), NOW))));
+    group.bench_function("forged_1kb", |b| b.iter(|| black_box(core.handle(black_box(&forged_request), now))));
     group.finish();
 }
 

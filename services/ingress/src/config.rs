@@ -19,8 +19,9 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
-use pulse_aws::retry::Backoff;
+use pulse_core::retry::Backoff;
 use pulse_aws::secrets::{SecretString, Secrets, resolve};
+use pulse_core::{Clock, Ids};
 use pulse_slack::{ClientConfig, SlackClient};
 
 use crate::decide::Core;
@@ -63,8 +64,9 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
-/// Build the service from the environment (see the module doc).
-pub async fn from_env(config: &SdkConfig) -> anyhow::Result<Ingress> {
+/// Build the service from the environment (see the module doc), deciding requests at `clock`'s
+/// time and drawing event ids from `ids`.
+pub async fn from_env(config: &SdkConfig, clock: Clock, ids: Ids) -> anyhow::Result<Ingress> {
     let names = StackNames::from_env();
     let ssm = Secrets::new(aws_sdk_ssm::Client::new(config));
     let secret_param = env_or(SIGNING_SECRET_PARAM_ENV, DEFAULT_SIGNING_SECRET_PARAM);
@@ -81,8 +83,8 @@ pub async fn from_env(config: &SdkConfig) -> anyhow::Result<Ingress> {
             None
         }
     };
-    let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(config), ledger_table(&names));
+    let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(config), ledger_table(&names), clock.clone());
     let publisher = publisher(aws_sdk_eventbridge::Client::new(config), names.bus());
     tracing::info!(stack = names.prefix(), ledger = ledger.table(), bus = %names.bus(), "ingress configured");
-    Ok(Ingress::new(Core::new(verifier), ledger, publisher, slack))
+    Ok(Ingress::new(Core::new(verifier, ids), ledger, publisher, slack, clock))
 }

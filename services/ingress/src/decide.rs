@@ -16,10 +16,19 @@
 //!   key to the encoding (form vs Socket Mode JSON) and makes two identical clicks one.
 //! - Only if Slack sent no `trigger_id` (it always does for these payloads today): a hash of the
 //!   HTTP body (`h` + 32 hex digits of SHA-256), or the Socket Mode `envelope_id`.
+//!
+//! ## Time and ids
+//!
+//! A decision is taken at an instant the caller gives (`now`: the signature window is checked
+//! against it, and the events are dated by it), and its events' ids come from the [`Ids`] the
+//! caller hands in. Nothing here reads a clock or a random source.
 
+use chrono::{DateTime, Utc};
 use pulse_contracts::{
     CommandAction, Envelope, Event, InteractionKind, SlackCommand, SlackHomeOpened, SlackInteraction,
 };
+use pulse_core::Ids;
+use pulse_slack::blocks::{Message, ResponseMessage, View};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -64,7 +73,7 @@ impl Reply {
 
     /// A message only the user who typed the command sees.
     pub fn ephemeral(text: impl Into<String>) -> Self {
-        Self::json(200, json!({"response_type": "ephemeral", "text": text.into()}))
+        Self::json(200, ResponseMessage::ephemeral(Message::new(text, [])).to_json())
     }
 
     /// A 4xx/5xx with its reason as `{"error": reason}`.
@@ -100,7 +109,7 @@ impl LedgerKey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenModal {
     pub trigger_id: String,
-    pub view: Value,
+    pub view: View,
 }
 
 /// A request to record and publish.
@@ -160,58 +169,65 @@ impl Fallback<'_> {
     }
 }
 
-/// Verify, parse and decide one HTTP request at `now` (Unix seconds).
+/// Verify, parse and decide one HTTP request at `now`, its events' ids drawn from `ids`.
 #[derive(Debug, Clone)]
 pub struct Core {
     verifier: Verifier,
+    ids: Ids,
 }
 
 impl Core {
-    pub fn new(verifier: Verifier) -> Self {
-        Self { verifier }
+    pub fn new(verifier: Verifier, ids: Ids) -> Self {
+        Self { verifier, ids }
     }
 
     /// Size limit → 413, method → 405, signature → 401, then parse (4xx on bad input) and
     /// [`decide`]. Nothing here can panic on any input.
-    pub fn handle(&self, request: &RawRequest<'_>, now: i64) -> Decision {
+    pub fn handle(&self, request: &RawRequest<'_>, now: DateTime<Utc>) -> Decision {
         if request.body.len() > MAX_BODY_BYTES {
             return Decision::rejected(Rejection::too_large(request.body.len()));
         }
         if !request.method.eq_ignore_ascii_case("POST") {
             return Decision::rejected(Rejection::method_not_allowed(request.method));
         }
-        if let Err(err) = self.verify(request, now) {
+        if let Err(err) = self.verify(request, now.timestamp()) {
             return Decision::answer(
                 Reply::error(401, format!("request signature verification failed: {err}")),
                 "forged",
             );
         }
         match parse::parse_http_body(request.headers.content_type, request.body) {
-            Ok(parsed) => decide(parsed, Fallback::Body(request.body)),
+            Ok(parsed) => self.decide(parsed, Fallback::Body(request.body), now),
             Err(rejection) => Decision::rejected(rejection),
         }
     }
 
+    /// [`decide`] with this core's ids (for a request verified otherwise: Socket Mode).
+    pub fn decide(&self, request: SlackRequest, fallback: Fallback<'_>, now: DateTime<Utc>) -> Decision {
+        decide(request, fallback, now, &self.ids)
+    }
+
+    /// Check the signature at `now` (Unix seconds).
     pub fn verify(&self, request: &RawRequest<'_>, now: i64) -> Result<i64, VerifyError> {
         self.verifier.verify(request.headers.timestamp, request.headers.signature, request.body, now)
     }
 }
 
-/// Decide on a verified, parsed request.
-pub fn decide(request: SlackRequest, fallback: Fallback<'_>) -> Decision {
+/// Decide on a verified, parsed request at `now`, its events' ids drawn from `ids`.
+pub fn decide(request: SlackRequest, fallback: Fallback<'_>, now: DateTime<Utc>, ids: &Ids) -> Decision {
     match request {
         SlackRequest::SslCheck => Decision::answer(Reply::empty(), "ssl_check"),
         SlackRequest::UrlVerification { challenge } => {
             Decision::answer(Reply::json(200, json!({ "challenge": challenge })), "url_verification")
         }
         SlackRequest::RateLimited { .. } => Decision::answer(Reply::empty(), "app_rate_limited"),
-        SlackRequest::Command(command) => decide_command(command),
-        SlackRequest::Interaction(interaction) => decide_interaction(interaction, fallback),
-        SlackRequest::Event(event) => decide_event(event),
+        SlackRequest::Command(command) => decide_command(command, now, ids),
+        SlackRequest::Interaction(interaction) => decide_interaction(interaction, fallback, now, ids),
+        SlackRequest::Event(event) => decide_event(event, now, ids),
     }
 }
 
-fn decide_command(request: CommandRequest) -> Decision {
+fn decide_command(request: CommandRequest, now: DateTime<Utc>, ids: &Ids) -> Decision {
     let Some(command) = command::slash_command(&request.command) else {
         let shown = parse::shorten(&request.command, 40).replace('`', "'");
         return Decision::answer(
@@ -244,7 +260,7 @@ fn decide_command(request: CommandRequest) -> Decision {
         trigger_id: request.trigger_id,
     };
     const TYPE: &str = "slack.command";
-    let event = Event::SlackCommandV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE));
+    let event = Event::SlackCommandV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE), ids.uuid(), now);
     Decision {
         reply,
         accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal, slack_retries: false }),
@@ -252,7 +268,7 @@ fn decide_command(request: CommandRequest) -> Decision {
     }
 }
 
-fn decide_interaction(interaction: Interaction, fallback: Fallback<'_>) -> Decision {
+fn decide_interaction(interaction: Interaction, fallback: Fallback<'_>, now: DateTime<Utc>, ids: &Ids) -> Decision {
     const TYPE: &str = "slack.interaction";
     let (key, details) = match interaction {
         Interaction::ViewClosed { .. } => return Decision::answer(Reply::empty(), "view_closed"),
@@ -305,7 +321,7 @@ fn decide_interaction(interaction: Interaction, fallback: Fallback<'_>) -> Decis
         .enumerate()
         .map(|(i, detail)| {
             let dedup = if i == 0 { base.clone() } else { format!("{base}:{i}") };
-            Event::SlackInteractionV1(detail).into_envelope(SOURCE, dedup)
+            Event::SlackInteractionV1(detail).into_envelope(SOURCE, dedup, ids.uuid(), now)
         })
         .collect();
     Decision {
@@ -315,7 +331,7 @@ fn decide_interaction(interaction: Interaction, fallback: Fallback<'_>) -> Decis
     }
 }
 
-fn decide_event(callback: EventCallback) -> Decision {
+fn decide_event(callback: EventCallback, now: DateTime<Utc>, ids: &Ids) -> Decision {
     const TYPE: &str = "slack.home_opened";
     let (user_id, tab, event_ts) = match callback.event {
         InnerEvent::AppHomeOpened { user_id, tab, event_ts } => (user_id, tab, event_ts),
@@ -323,7 +339,7 @@ fn decide_event(callback: EventCallback) -> Decision {
     };
     let key = LedgerKey { team_id: callback.team_id.clone(), envelope_id: callback.event_id };
     let detail = SlackHomeOpened { team_id: callback.team_id, user_id, tab, event_ts };
-    let event = Event::SlackHomeOpenedV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE));
+    let event = Event::SlackHomeOpenedV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE), ids.uuid(), now);
     Decision {
         reply: Reply::empty(),
         accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal: None, slack_retries: true }),

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use pulse_core::Clock;
 
 use crate::decide::LedgerKey;
 
@@ -102,16 +103,19 @@ pub struct EnvelopeLedger {
     table: String,
     retention: Duration,
     in_flight_timeout: Duration,
+    /// Dates records, and tells a stale `received` record from a live one.
+    clock: Clock,
 }
 
 impl EnvelopeLedger {
     /// Records are kept 7 days; a `received` record untouched for 30 s may be taken over.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock) -> Self {
         Self {
             client,
             table: table.into(),
             retention: Duration::from_secs(7 * 24 * 3600),
             in_flight_timeout: Duration::from_secs(30),
+            clock,
         }
     }
 
@@ -143,7 +147,7 @@ impl EnvelopeLedger {
     pub async fn begin(&self, key: &LedgerKey, kind: &str) -> Result<Begin, LedgerError> {
         let pk = key.pk();
         for _ in 0..3 {
-            let now = chrono::Utc::now();
+            let now = self.clock.now();
             let (now_s, now_ms) = (now.timestamp(), now.timestamp_millis());
             let stale_ms = now_ms - millis(self.in_flight_timeout);
             let expires_at = now_s + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 4);
@@ -229,7 +233,7 @@ impl EnvelopeLedger {
         error: Option<&str>,
     ) -> Result<bool, LedgerError> {
         let pk = key.pk();
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = self.clock.now_ms();
         let mut request = self
             .client
             .update_item()

@@ -28,5 +28,5 @@ pub mod socket_mode;
 pub use decide::{Core, Decision, RawRequest, Reply, SOURCE};
 pub use headers::SlackHeaders;
 pub use parse::MAX_BODY_BYTES;
-pub use service::{Clock, Ingress, IngressError, system_clock};
+pub use service::{Ingress, IngressError};
 pub use verify::{Verifier, sign};

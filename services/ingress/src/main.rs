@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pulse_core::{Clock, Ids};
 
 #[derive(Parser)]
 #[command(name = "ingress", about = "Pulse ingress: Slack requests in, slack.* events out")]
@@ -34,12 +35,12 @@ async fn main() -> anyhow::Result<()> {
     pulse_runtime::logging::init();
     if pulse_runtime::logging::in_lambda() {
         let config = pulse_aws::config::load().await;
-        let ingress = Arc::new(pulse_ingress::config::from_env(&config).await?);
+        let ingress = Arc::new(pulse_ingress::config::from_env(&config, Clock::system(), Ids::random()).await?);
         return pulse_ingress::http::run_lambda(ingress).await.map_err(|e| anyhow::anyhow!(e));
     }
     let cli = Cli::parse();
     let config = pulse_aws::config::load().await;
-    let ingress = Arc::new(pulse_ingress::config::from_env(&config).await?);
+    let ingress = Arc::new(pulse_ingress::config::from_env(&config, Clock::system(), Ids::random()).await?);
     let addr = match cli.command {
         Some(Command::SocketMode) => return socket_mode(&config, ingress).await,
         Some(Command::Serve { addr }) => addr,

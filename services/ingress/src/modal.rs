@@ -7,7 +7,8 @@
 //! optional resource kinds from `state.values[`[`ONLY_BLOCK_ID`]`][`[`ONLY_ACTION_ID`]`]`.
 //! Closing it ("Cancel") sends nothing (`notify_on_close` is not set).
 
-use serde_json::{Value, json};
+use pulse_slack::blocks::{Block, Input, Modal, MultiStaticSelect, SelectOption, View};
+use serde_json::json;
 
 /// The modal's `callback_id`.
 pub const DEPLOY_CALLBACK_ID: &str = "deploy_confirm";
@@ -34,49 +35,25 @@ pub const RESOURCE_KINDS: [&str; 13] = [
     "Bucket",
 ];
 
-fn plain(text: &str) -> Value {
-    json!({"type": "plain_text", "text": text})
-}
-
 /// The `private_metadata` of the modal: where the request came from.
 pub fn private_metadata(service: &str, channel_id: &str) -> String {
     json!({"service": service, "channel_id": channel_id}).to_string()
 }
 
 /// The confirmation modal for deploying `service`, asked for in `channel_id`.
-pub fn deploy_modal(service: &str, channel_id: &str) -> Value {
-    let options: Vec<Value> = RESOURCE_KINDS.iter().map(|k| json!({"text": plain(k), "value": k})).collect();
-    json!({
-        "type": "modal",
-        "callback_id": DEPLOY_CALLBACK_ID,
-        "title": plain("Confirm deploy"),
-        "submit": plain("Deploy"),
-        "close": plain("Cancel"),
-        "private_metadata": private_metadata(service, channel_id),
-        "blocks": [
-            {
-                "type": "section",
-                "block_id": "deploy_summary",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": format!(
-                        "Deploy *{service}*?\nPulse reconciles its infrastructure and reports progress in <#{channel_id}>."
-                    ),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ONLY_BLOCK_ID,
-                "optional": true,
-                "label": plain("Only these resource kinds"),
-                "hint": plain("Leave empty to reconcile everything."),
-                "element": {
-                    "type": "multi_static_select",
-                    "action_id": ONLY_ACTION_ID,
-                    "placeholder": plain("All kinds"),
-                    "options": options,
-                },
-            },
+pub fn deploy_modal(service: &str, channel_id: &str) -> View {
+    let summary = format!("Deploy *{service}*?\nPulse reconciles its infrastructure and reports progress in <#{channel_id}>.");
+    let kinds = MultiStaticSelect::new(ONLY_ACTION_ID, RESOURCE_KINDS.iter().map(|&k| SelectOption::new(k, k))).placeholder("All kinds");
+    let only = Input::new("Only these resource kinds", kinds).hint("Leave empty to reconcile everything.").optional();
+    View::modal(Modal {
+        title: "Confirm deploy".into(),
+        submit: Some("Deploy".into()),
+        close: Some("Cancel".into()),
+        callback_id: Some(DEPLOY_CALLBACK_ID.into()),
+        private_metadata: Some(private_metadata(service, channel_id)),
+        blocks: vec![
+            Block::section(summary).block_id("deploy_summary"),
+            Block::from(only).block_id(ONLY_BLOCK_ID),
         ],
     })
 }
@@ -84,10 +61,11 @@ pub fn deploy_modal(service: &str, channel_id: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn deploy_modal_carries_service_channel_and_callback() {
-        let view = deploy_modal("api", "C0OPSDEPLOY");
+        let view = deploy_modal("api", "C0OPSDEPLOY").to_json();
         assert_eq!(view["type"], "modal");
         assert_eq!(view["callback_id"], DEPLOY_CALLBACK_ID);
         let meta: Value = serde_json::from_str(view["private_metadata"].as_str().unwrap()).unwrap();

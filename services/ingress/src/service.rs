@@ -15,23 +15,15 @@
 //! redelivers, an ephemeral "try again" message instead of Slack's opaque error.
 //! `views.open` failed → `failed` and an ephemeral message naming Slack's error.
 
-use std::sync::Arc;
-
 use pulse_aws::eventbridge::EventPublisher;
+use pulse_core::Clock;
 use pulse_slack::SlackClient;
 use serde_json::Value;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use crate::decide::{Accepted, Core, Decision, Fallback, RawRequest, Reply, decide};
+use crate::decide::{Accepted, Core, Decision, Fallback, RawRequest, Reply};
 use crate::ledger::{Begin, EnvelopeLedger};
 use crate::parse;
-
-/// Unix seconds now; injectable so tests can move the clock.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| chrono::Utc::now().timestamp())
-}
 
 /// Why a Socket Mode payload was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +42,7 @@ pub struct Ingress {
     ledger: EnvelopeLedger,
     publisher: EventPublisher,
     slack: Option<SlackClient>,
+    /// The instant each request is decided at (signature window, event time).
     clock: Clock,
 }
 
@@ -66,13 +59,8 @@ impl std::fmt::Debug for Ingress {
 impl Ingress {
     /// `slack` is the bot client for `views.open`; without one, `/pulser deploy` answers that
     /// it cannot open the confirmation.
-    pub fn new(core: Core, ledger: EnvelopeLedger, publisher: EventPublisher, slack: Option<SlackClient>) -> Self {
-        Self { core, ledger, publisher, slack, clock: system_clock() }
-    }
-
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    pub fn new(core: Core, ledger: EnvelopeLedger, publisher: EventPublisher, slack: Option<SlackClient>, clock: Clock) -> Self {
+        Self { core, ledger, publisher, slack, clock }
     }
 
     pub fn core(&self) -> &Core {
@@ -96,7 +84,7 @@ impl Ingress {
             event_id = tracing::field::Empty,
         );
         async {
-            let decision = self.core.handle(&request, (self.clock)());
+            let decision = self.core.handle(&request, self.clock.now());
             self.execute(decision).await
         }
         .instrument(span)
@@ -128,7 +116,7 @@ impl Ingress {
         );
         async {
             let decision = match parse::parse_socket(kind, payload) {
-                Ok(request) => decide(request, Fallback::Envelope(envelope_id)),
+                Ok(request) => self.core.decide(request, Fallback::Envelope(envelope_id), self.clock.now()),
                 Err(rejection) => {
                     info!(status = rejection.status, reason = %rejection.reason, "rejected");
                     return Err(IngressError::Rejected { status: rejection.status, reason: rejection.reason });
@@ -192,7 +180,7 @@ impl Ingress {
             info!(attempt, "taking over a failed or abandoned delivery");
         }
         if let Some(modal) = &accepted.modal
-            && let Err(message) = self.open_modal(&modal.trigger_id, modal.view.clone()).await
+            && let Err(message) = self.open_modal(&modal.trigger_id, modal.view.to_json()).await
         {
             let last_error = format!("views.open: {message}");
             warn!(error = %last_error, "could not open the deploy confirmation");

@@ -1,9 +1,7 @@
 //! Channel announcements as pure functions: new users (seed 002) and deploy progress.
 
 use pulse_contracts::{ChangeKind, DeployPhase, DeployStatus, UserRegistered};
-use serde_json::{Value, json};
-
-use crate::blocks::cut;
+use pulse_slack::blocks::{Block, Message};
 
 /// The ledger key of a registration: one message per product user.
 pub fn user_key(user: &UserRegistered) -> String {
@@ -11,7 +9,7 @@ pub fn user_key(user: &UserRegistered) -> String {
 }
 
 /// Seed 002's registration notice: email, display name, user id, total users, environment.
-pub fn render_user(user: &UserRegistered) -> (String, Value) {
+pub fn render_user(user: &UserRegistered) -> Message {
     let name = if user.display_name.is_empty() { "(no name)" } else { user.display_name.as_str() };
     let text = format!(":tada: New user: {name} ({})", user.email.as_str());
     let mut fields = vec![
@@ -25,17 +23,19 @@ pub fn render_user(user: &UserRegistered) -> (String, Value) {
     if let Some(env) = &user.environment {
         fields.push(format!("*Environment:* {env}"));
     }
-    let blocks = json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}},
-        {"type": "section", "fields": fields.iter().map(|f| json!({"type": "mrkdwn", "text": cut(f, 2000)})).collect::<Vec<_>>()},
-    ]);
-    (text, blocks)
+    let blocks = [Block::section(text.as_str()), Block::fields(fields)];
+    Message::new(text, blocks)
 }
 
 /// Ledger keys of a deploy's messages: the thread root, and one reply per later phase. For a
 /// deploy asked for by an alert's Approve / Rollback button, the root is that alert's message.
 pub fn deploy_root_key(status: &DeployStatus) -> String {
-    format!("deploy:{}:root", status.deploy_id)
+    deploy_root_key_of(status.deploy_id)
+}
+
+/// The thread root's key of deploy `deploy_id`.
+pub fn deploy_root_key_of(deploy_id: uuid::Uuid) -> String {
+    format!("deploy:{deploy_id}:root")
 }
 
 pub fn deploy_phase_key(status: &DeployStatus) -> String {
@@ -49,7 +49,7 @@ pub fn deploy_phase_key(status: &DeployStatus) -> String {
 
 /// The thread root: which deploy, of what, asked by whom. Rendered from whichever status of the
 /// deploy arrives first, so a late `started` cannot leave the others without a thread.
-pub fn render_deploy_root(status: &DeployStatus) -> (String, Value) {
+pub fn render_deploy_root(status: &DeployStatus) -> Message {
     let versions = match (&status.from_version, &status.to_version) {
         (Some(from), Some(to)) => format!(" {from} → {to}"),
         (None, Some(to)) => format!(" → {to}"),
@@ -61,15 +61,12 @@ pub fn render_deploy_root(status: &DeployStatus) -> (String, Value) {
         status.service,
         status.requested_by.user_id
     );
-    let blocks = json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("deploy {}", status.deploy_id)}]},
-    ]);
-    (text, blocks)
+    let blocks = [Block::section(text.as_str()), Block::context_text(format!("deploy {}", status.deploy_id))];
+    Message::new(text, blocks)
 }
 
 /// A phase reply: started, completed with what changed, failed with why.
-pub fn render_deploy_phase(status: &DeployStatus) -> (String, Value) {
+pub fn render_deploy_phase(status: &DeployStatus) -> Message {
     let (emoji, word) = match status.phase {
         DeployPhase::Started => (":hourglass_flowing_sand:", "started"),
         DeployPhase::Completed => (":white_check_mark:", "completed"),
@@ -102,11 +99,11 @@ pub fn render_deploy_phase(status: &DeployStatus) -> (String, Value) {
         }
         body.push_str(&format!("*Error:* {error}"));
     }
-    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}})];
+    let mut blocks = vec![Block::section(text.as_str())];
     if !body.is_empty() {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&body, 3000)}}));
+        blocks.push(Block::section(body));
     }
-    (text, Value::Array(blocks))
+    Message::new(text, blocks)
 }
 
 fn capitalise(s: &str) -> String {
@@ -127,7 +124,7 @@ mod tests {
     #[test]
     fn registration_shows_what_seed_002_lists() {
         let Event::UserRegisteredV1(user) = example("user.registered.v1/new-user.json") else { unreachable!() };
-        let (text, blocks) = render_user(&user);
+        let (text, blocks) = render_user(&user).into_parts();
         assert!(text.contains("Carol Nguyen"));
         let all = blocks.to_string();
         for needle in ["carol.nguyen@example.org", "*User id:* 8d0f6c1e", "*Total users:* 1284", "*Environment:* production"] {
@@ -139,14 +136,14 @@ mod tests {
     #[test]
     fn deploy_phases_show_changes_and_errors() {
         let Event::DeployStatusV1(done) = example("deploy.status.v1/completed.json") else { unreachable!() };
-        let (root, _) = render_deploy_root(&done);
+        let (root, _) = render_deploy_root(&done).into_parts();
         assert!(root.contains("Deploy of *notifier* a41c9e0 → b77d2f3") && root.contains("<@U0DANAOPS1>"), "{root}");
-        let (text, blocks) = render_deploy_phase(&done);
+        let (text, blocks) = render_deploy_phase(&done).into_parts();
         assert!(text.contains("completed"));
         let all = blocks.to_string();
         assert!(all.contains("update Lambda pulse-notifier (code, environment.SLACK_DEPLOY_CHANNEL)") && !all.contains("pulse-home-renderer"), "{all}");
         assert_ne!(deploy_root_key(&done), deploy_phase_key(&done));
         let Event::DeployStatusV1(failed) = example("deploy.status.v1/failed.json") else { unreachable!() };
-        assert!(render_deploy_phase(&failed).1.to_string().contains("*Error:*"));
+        assert!(render_deploy_phase(&failed).blocks_json().to_string().contains("*Error:*"));
     }
 }

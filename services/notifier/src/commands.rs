@@ -8,10 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use pulse_contracts::{AlertKind, Severity};
+use pulse_slack::blocks::{Block, Message, ResponseMessage, cut};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-use crate::blocks::cut;
 
 /// The newest alert about one service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,24 +30,23 @@ pub fn is_ok(kind: AlertKind) -> bool {
 }
 
 /// The ephemeral `/pulser status` answer (a `response_url` body).
-pub fn render_status(entries: &[StatusEntry]) -> Value {
+pub fn render_status(entries: &[StatusEntry]) -> ResponseMessage {
     if entries.is_empty() {
-        return json!({"response_type": "ephemeral", "text": "No ops events recorded yet: every service is quiet."});
+        return ResponseMessage::ephemeral(Message::new("No ops events recorded yet: every service is quiet.", []));
     }
     let mut lines = Vec::new();
     for e in entries {
         let emoji = if is_ok(e.kind) { ":large_green_circle:" } else if e.severity == Severity::Critical { ":red_circle:" } else { ":large_yellow_circle:" };
         lines.push(format!("{emoji} *{}* — {} ({}, {}) at {}", e.service, e.title, e.kind.as_str(), e.severity.as_str(), e.at.format("%Y-%m-%d %H:%M UTC")));
     }
-    let text = format!("Service status ({} services)", entries.len());
-    json!({
-        "response_type": "ephemeral",
-        "text": text,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{text}*")}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": cut(&lines.join("\n"), 3000)}},
-        ],
-    })
+    headed(format!("Service status ({} services)", entries.len()), &lines)
+}
+
+/// An ephemeral answer: `text` in bold, then the lines.
+fn headed(text: impl Into<String>, lines: &[String]) -> ResponseMessage {
+    let text = text.into();
+    let blocks = [Block::section(format!("*{text}*")), Block::section(lines.join("\n"))];
+    ResponseMessage::ephemeral(Message::new(text, blocks))
 }
 
 /// One consumer's queue, as `/pulser health` shows it. `None` depths: the queue could not be
@@ -123,7 +120,7 @@ pub fn render_health(
     queues: &[QueueHealth],
     notifier_last_ok: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Value {
+) -> ResponseMessage {
     let show = |n: Option<u64>| n.map_or("unknown".to_owned(), |n| n.to_string());
     let mut lines = Vec::new();
     let mut healthy = true;
@@ -141,15 +138,7 @@ pub fn render_health(
         Some(at) => format!("notifier last processed an event {}s ago ({})", (now - at).num_seconds().max(0), at.format("%Y-%m-%d %H:%M:%S UTC")),
         None => "notifier has not recorded a successful event yet".to_owned(),
     });
-    let text = if healthy { "Pulse is healthy" } else { "Pulse needs attention" };
-    json!({
-        "response_type": "ephemeral",
-        "text": text,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{text}*")}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": cut(&lines.join("\n"), 3000)}},
-        ],
-    })
+    headed(if healthy { "Pulse is healthy" } else { "Pulse needs attention" }, &lines)
 }
 
 #[cfg(test)]
@@ -163,11 +152,11 @@ mod tests {
             StatusEntry { service: "odoo-web".into(), kind: AlertKind::DeployFailed, severity: Severity::Warning, title: "Deploy failed".into(), at },
             StatusEntry { service: "ci".into(), kind: AlertKind::CiPassed, severity: Severity::Info, title: "green".into(), at },
         ];
-        let answer = render_status(&entries).to_string();
+        let answer = render_status(&entries).to_json().to_string();
         assert!(answer.contains("ephemeral"));
         assert!(answer.contains(":large_yellow_circle: *odoo-web* — Deploy failed (deploy_failed, warning)"), "{answer}");
         assert!(answer.contains(":large_green_circle: *ci*"), "{answer}");
-        assert!(render_status(&[]).to_string().contains("quiet"));
+        assert!(render_status(&[]).to_json().to_string().contains("quiet"));
     }
 
     #[test]
@@ -177,11 +166,11 @@ mod tests {
             QueueHealth { service: "notifier".into(), depth: Some(0), dead_letters: Some(0) },
             QueueHealth { service: "feed-projector".into(), depth: Some(3), dead_letters: Some(2) },
         ];
-        let answer = render_health(&[], &queues, Some(now - chrono::Duration::seconds(42)), now).to_string();
+        let answer = render_health(&[], &queues, Some(now - chrono::Duration::seconds(42)), now).to_json().to_string();
         assert!(answer.contains("needs attention") && answer.contains("dead letters 2") && answer.contains("42s ago"), "{answer}");
-        let ok = render_health(&[], &queues[..1], None, now).to_string();
+        let ok = render_health(&[], &queues[..1], None, now).to_json().to_string();
         assert!(ok.contains("Pulse is healthy") && ok.contains("not recorded"), "{ok}");
-        let unknown = render_health(&[], &[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_string();
+        let unknown = render_health(&[], &[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_json().to_string();
         assert!(unknown.contains("unknown") && unknown.contains("needs attention"));
     }
 
@@ -195,18 +184,18 @@ mod tests {
             reason: reason.map(Into::into),
         };
         let all_well = [f("ingress", deployed("Active", "Successful", None)), f("notifier", FunctionState::NotDeployed)];
-        let answer = render_health(&all_well, &[], None, now).to_string();
+        let answer = render_health(&all_well, &[], None, now).to_json().to_string();
         assert!(answer.contains("Pulse is healthy"), "{answer}");
         assert!(answer.contains(":large_green_circle: *ingress* — Lambda `pulse-ingress` Active · last update Successful"), "{answer}");
         assert!(answer.contains(":white_circle: *notifier* — no Lambda function `pulse-notifier`"), "{answer}");
 
         let failed = [f("ingress", deployed("Active", "Failed", Some("bootstrap not found")))];
-        let answer = render_health(&failed, &[], None, now).to_string();
+        let answer = render_health(&failed, &[], None, now).to_json().to_string();
         assert!(answer.contains("needs attention") && answer.contains(":red_circle: *ingress*") && answer.contains("bootstrap not found"), "{answer}");
         let pending = [f("ingress", deployed("Pending", "InProgress", None))];
-        assert!(render_health(&pending, &[], None, now).to_string().contains("needs attention"));
+        assert!(render_health(&pending, &[], None, now).to_json().to_string().contains("needs attention"));
         let unreadable = [f("ingress", FunctionState::Unreadable("AccessDenied".into()))];
-        let answer = render_health(&unreadable, &[], None, now).to_string();
+        let answer = render_health(&unreadable, &[], None, now).to_json().to_string();
         assert!(answer.contains("needs attention") && answer.contains("unreadable: AccessDenied"), "{answer}");
     }
 }

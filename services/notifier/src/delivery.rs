@@ -95,8 +95,7 @@ pub enum DeliveryError {
 const SENDER_PATIENCE: Duration = Duration::from_secs(3);
 
 /// A ledger attempt id: the runtime attempt it runs in (when it runs in one), then its own.
-fn ledger_attempt(runtime: Option<&pulse_runtime::Attempt>) -> String {
-    let own = uuid::Uuid::new_v4();
+fn ledger_attempt(runtime: Option<&pulse_runtime::Attempt>, own: uuid::Uuid) -> String {
     match runtime {
         Some(attempt) => format!("{}/{own}", attempt.id),
         None => own.to_string(),
@@ -199,6 +198,10 @@ pub struct Deliverer {
     /// timeout is six times that).
     rate_limit_budget: Duration,
     max_retry_after: Duration,
+    /// Stamps ledger attempts.
+    clock: pulse_core::Clock,
+    /// Names ledger attempts.
+    ids: pulse_core::Ids,
 }
 
 impl Deliverer {
@@ -219,7 +222,16 @@ impl Deliverer {
             lease,
             rate_limit_budget,
             max_retry_after,
+            clock: pulse_core::Clock::system(),
+            ids: pulse_core::Ids::random(),
         }
+    }
+
+    /// Stamp and name ledger attempts with these (the system clock and random ids otherwise).
+    pub fn with_clock(mut self, clock: pulse_core::Clock, ids: pulse_core::Ids) -> Self {
+        self.clock = clock;
+        self.ids = ids;
+        self
     }
 
     pub fn slack(&self) -> &SlackClient {
@@ -264,8 +276,8 @@ impl Deliverer {
         let patience = tokio::time::Instant::now() + SENDER_PATIENCE;
         let mut takeovers = 0;
         while takeovers < 3 {
-            let attempt = ledger_attempt(runtime.as_ref());
-            let now = chrono::Utc::now().timestamp_millis();
+            let attempt = ledger_attempt(runtime.as_ref(), self.ids.uuid());
+            let now = self.clock.now_ms();
             let entry = match self.store.claim(key, &attempt, channel, now, self.lease_ms(), context).await? {
                 Claimed::Acquired => return send(attempt).await,
                 Claimed::Existing(entry) => entry,
@@ -435,7 +447,7 @@ mod tests {
         assert!(!abandoned_by_the_dead("dead/1234", Some(&attempt(None))));
         assert!(!abandoned_by_the_dead("1234", Some(&attempt(Some("dead")))), "an entry from before runtime ids");
         assert!(!abandoned_by_the_dead("dead/1234", None));
-        assert!(ledger_attempt(Some(&attempt(None))).starts_with("new/"));
+        assert!(ledger_attempt(Some(&attempt(None)), uuid::Uuid::nil()).starts_with("new/"));
     }
 
     #[test]

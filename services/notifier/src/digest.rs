@@ -14,9 +14,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use pulse_contracts::praktika::{FeedEvent, PrStatus};
 use pulse_contracts::{DigestPeriod, DigestTick};
+use pulse_slack::blocks::{Block, Message, cut};
 use serde_json::{Value, json};
-
-use crate::blocks::cut;
 
 /// The period a tick covers, in unix seconds: `(scheduled_for − length, scheduled_for]`.
 pub fn window(tick: &DigestTick) -> (i64, i64) {
@@ -128,19 +127,18 @@ fn headline(subject: &str, period: DigestPeriod, d: &Digest) -> String {
     )
 }
 
-/// The digest message for `subject` (an email, or a channel's list of them): Slack text and
-/// blocks.
-pub fn render(subject: &str, period: DigestPeriod, d: &Digest) -> (String, Value) {
+/// The digest message for `subject` (an email, or a channel's list of them) in Slack.
+pub fn render(subject: &str, period: DigestPeriod, d: &Digest) -> Message {
     let text = format!(":bar_chart: {}", headline(subject, period, d));
     let body: Vec<String> = sections(d)
         .into_iter()
         .flat_map(|(heading, lines)| std::iter::once(format!("*{heading}:*")).chain(lines.into_iter().map(|l| format!("• {l}"))))
         .collect();
-    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}})];
+    let mut blocks = vec![Block::section(text.as_str())];
     if !body.is_empty() {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&body.join("\n"), 3000)}}));
+        blocks.push(Block::section(body.join("\n")));
     }
-    (text, Value::Array(blocks))
+    Message::new(text, blocks)
 }
 
 /// The digest as a Discord webhook body: the headline as content, one embed per section, no
@@ -263,7 +261,7 @@ mod tests {
         assert_eq!(d.failing_jobs, vec![("Stateless tests (amd_debug, parallel)".to_owned(), 1)]);
         assert_eq!(d.still_red, vec!["#91234 Speed up parallel replicas for FINAL queries — 1 failing job".to_owned()]);
         assert_eq!(d.merged_prs, vec!["#7 Speed up".to_owned()]);
-        let (text, blocks) = render("a@b", DigestPeriod::Daily, &d);
+        let (text, blocks) = render("a@b", DigestPeriod::Daily, &d).into_parts();
         assert!(text.contains("Daily CI digest for a@b: 2 runs, 1 failed, 1 PRs merged"), "{text}");
         let shown = blocks[1]["text"]["text"].as_str().unwrap();
         assert!(shown.contains("*Still red:*\n• #91234 Speed up parallel replicas for FINAL queries — 1 failing job"), "{shown}");

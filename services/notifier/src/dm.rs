@@ -32,6 +32,7 @@
 
 use pulse_contracts::Preferences;
 use pulse_contracts::praktika::FeedEvent;
+use pulse_slack::blocks::Message;
 use serde_json::{Value, json};
 
 use crate::dm_text;
@@ -164,9 +165,8 @@ pub struct Dm {
     pub covers: Vec<DmKind>,
     /// The other covered kinds' ledger keys, recorded as this same message once it is posted.
     pub also_record: Vec<String>,
-    /// The notification fallback.
-    pub text: String,
-    pub blocks: Value,
+    /// The notification fallback and the blocks.
+    pub message: Message,
 }
 
 /// What to do for one subscriber.
@@ -202,14 +202,8 @@ pub fn decide(input: &DmInput<'_>) -> DmDecision {
     let primary = todo.iter().copied().find(|k| matches!(input.recorded(*k), Some(Recorded::Pending { .. }))).unwrap_or(todo[0]);
     let mut covers = vec![primary];
     covers.extend(todo.iter().copied().filter(|k| *k != primary));
-    let (text, blocks) = dm_text::render(input.event, &covers);
-    DmDecision::Send(Dm {
-        key: key(primary),
-        also_record: covers[1..].iter().map(|k| key(*k)).collect(),
-        covers,
-        text,
-        blocks,
-    })
+    let message = dm_text::render(input.event, &covers);
+    DmDecision::Send(Dm { key: key(primary), also_record: covers[1..].iter().map(|k| key(*k)).collect(), covers, message })
 }
 
 /// A delivered DM's entry that covers kinds with no entry of their own.

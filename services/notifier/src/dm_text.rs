@@ -17,10 +17,12 @@
 //! The notification fallback (`text`) is one line: `🔴 CI failed: Title [o/r] — failing: A, B`.
 
 use pulse_contracts::praktika::{FeedEvent, StatusClass};
-use serde_json::{Value, json};
+use pulse_slack::blocks::{Block, Message, cut};
 
-use crate::blocks::cut;
 use crate::dm::DmKind;
+
+/// The notification fallback is one line in a banner: what does not fit there only weighs.
+const FALLBACK_CHARS: usize = 3000;
 
 /// How the run stands, as a DM states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,8 +137,8 @@ fn links(event: &FeedEvent) -> Vec<String> {
     links
 }
 
-/// The DM about `event` covering `kinds`: the notification text and Block Kit blocks.
-pub fn render(event: &FeedEvent, kinds: &[DmKind]) -> (String, Value) {
+/// The DM about `event` covering `kinds`.
+pub fn render(event: &FeedEvent, kinds: &[DmKind]) -> Message {
     let outcome = Outcome::of(event);
     let cancelled = if event.ext.is_cancelled { " (cancelled)" } else { "" };
     let label = format!("{}{cancelled}", outcome.label());
@@ -166,10 +168,10 @@ pub fn render(event: &FeedEvent, kinds: &[DmKind]) -> (String, Value) {
     if !failing.is_empty() {
         text.push_str(&format!(" — failing: {}", failing.join(", ")));
     }
-    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&headline, 3000)}})];
+    let mut blocks = vec![Block::section(headline)];
     if !body.is_empty() {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&body, 3000)}}));
+        blocks.push(Block::section(body));
     }
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}));
-    (cut(&text, 3000), Value::Array(blocks))
+    blocks.push(Block::context_text(note));
+    Message::new(cut(&text, FALLBACK_CHARS), blocks)
 }

@@ -1,78 +1,61 @@
-//! The notifier's I/O shell: one event in, Slack messages (through the ledger), DynamoDB items
-//! and `deploy.requested` out. The decisions are in the pure modules.
+//! The notifier's handler: for each event, read the state its decision needs ([`crate::gather`],
+//! [`HealthProbe`]), decide ([`crate::decide`], pure), and hand the plan to the [`Executor`].
+//! Nothing here posts, writes or publishes by itself.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::names::{CONSUMERS, SERVICES, StackNames};
-use pulse_aws::sqs::Queue;
-use pulse_contracts::{
-    Actor, CommandAction, Container, DeployRequested, DeployStatus, Event, EventDetail, InteractionKind,
-    OpsAlert, SlackCommand, SlackInteraction, UserRegistered,
-};
+use pulse_aws::names::StackNames;
+use pulse_contracts::{CommandAction, Event, InteractionKind, SlackCommand, SlackInteraction};
+use pulse_core::{Clock, Ids};
 use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, not_consumed};
 use tracing::{info, warn};
 
-use crate::audit::Click;
 use crate::config::Config;
-use crate::delivery::{Deliverer, DeliveryError, Outgoing};
-use crate::ops::{self, AlertContext, OpsAction};
-use crate::store::StoreError;
-use crate::commands::{self, FunctionHealth, FunctionState, QueueHealth, StatusEntry};
-use crate::{announce, jobs};
+use crate::decide::{self, CommandState, Health};
+use crate::delivery::Deliverer;
+use crate::dm::DmDecision;
+use crate::execute::{Executor, Outcome, Report};
+use crate::gather::{self, Feeds};
+use crate::health::HealthProbe;
+use crate::ops::OpsAction;
+use crate::plan::Plan;
+use crate::sinks::ExternalSinks;
 
-/// The envelope `source` of events this service publishes.
-pub const SOURCE: &str = "pulse.notifier";
+pub use crate::execute::SOURCE;
 
 pub struct Notifier {
-    pub(crate) config: Config,
-    pub(crate) deliverer: Deliverer,
-    publisher: EventPublisher,
+    config: Config,
+    executor: Executor,
     /// Where feeds are read for digests (`None`: digests are skipped, purges still run).
-    pub(crate) feeds: Option<crate::digest_run::Feeds>,
+    feeds: Option<Feeds>,
     /// How long soft-deleted subscriptions are kept (30 days).
-    pub(crate) retention: chrono::Duration,
-    /// For `/pulser health`: where Pulse's functions and queues are.
-    health: Option<HealthSources>,
-    /// Digest destinations besides Slack.
-    pub(crate) sinks: crate::digest_run::ExternalSinks,
+    retention: chrono::Duration,
+    /// For `/pulser health`.
+    health: Option<HealthProbe>,
+    clock: Clock,
+    ids: Ids,
     /// When `health#` was last written, to write it at most every 30 s.
     last_ok_written: Mutex<Option<Instant>>,
-}
-
-fn retryable_store(err: StoreError) -> HandlerError {
-    HandlerError::retryable(err)
-}
-
-/// A message another attempt is sending comes back when that attempt's ledger lease ends (the
-/// runtime puts the event back until then); any other delivery failure is retried.
-pub(crate) fn delivery_error(err: DeliveryError) -> HandlerError {
-    match err {
-        DeliveryError::InProgress { until_ms, .. } => HandlerError::Wait {
-            reason: err.to_string(),
-            until: pulse_runtime::Deadline::from_unix_ms(u64::try_from(until_ms).unwrap_or(0)),
-        },
-        err => HandlerError::retryable(err),
-    }
 }
 
 impl Notifier {
     pub fn new(config: Config, deliverer: Deliverer, publisher: EventPublisher) -> Self {
         Self {
             config,
-            deliverer,
-            publisher,
+            executor: Executor::new(deliverer, publisher),
             feeds: None,
             retention: chrono::Duration::days(30),
             health: None,
-            sinks: crate::digest_run::ExternalSinks::default(),
+            clock: Clock::system(),
+            ids: Ids::random(),
             last_ok_written: Mutex::new(None),
         }
     }
 
     /// Read feeds (for digests) from this store, under praktika's `prefix`.
-    pub fn with_feeds(mut self, feeds: crate::digest_run::Feeds) -> Self {
+    pub fn with_feeds(mut self, feeds: Feeds) -> Self {
         self.feeds = Some(feeds);
         self
     }
@@ -84,213 +67,115 @@ impl Notifier {
     }
 
     /// Send digests to Discord webhooks and e-mail (see `config.rs`).
-    pub fn with_external_sinks(mut self, sinks: crate::digest_run::ExternalSinks) -> Self {
-        self.sinks = sinks;
+    pub fn with_external_sinks(mut self, sinks: ExternalSinks) -> Self {
+        self.executor = self.executor.with_sinks(sinks);
         self
     }
 
     /// Let `/pulser health` read the stack's functions and queues.
     pub fn with_health(mut self, sqs: aws_sdk_sqs::Client, lambda: aws_sdk_lambda::Client, names: StackNames) -> Self {
-        self.health = Some(HealthSources { sqs, lambda, names });
+        self.health = Some(HealthProbe::new(sqs, lambda, names));
+        self
+    }
+
+    /// Take the time and fresh ids from these (the system clock and random ids otherwise).
+    pub fn with_clock(mut self, clock: Clock, ids: Ids) -> Self {
+        self.executor = self.executor.with_clock(clock.clone(), ids.clone());
+        self.clock = clock;
+        self.ids = ids;
         self
     }
 
     pub fn deliverer(&self) -> &Deliverer {
-        &self.deliverer
+        &self.executor.deliverer
     }
 
-    /// The user's DM channel: `conversations.open` once, then the cached id.
-    pub(crate) async fn dm_channel(&self, user: &str) -> Result<String, HandlerError> {
-        let pk = format!("dm#{user}");
-        let store = self.deliverer.store();
-        if let Some(channel) = store.get_value(&pk, "channel").await.map_err(retryable_store)? {
-            return Ok(channel);
-        }
-        let channel = self.deliverer.slack().conversations_open(&[user]).await.map_err(HandlerError::retryable)?;
-        store.put_value(&pk, "channel", &channel, None).await.map_err(retryable_store)?;
-        Ok(channel)
+    fn store(&self) -> &crate::store::Store {
+        self.executor.deliverer.store()
     }
 
-    async fn on_ops_alert(&self, alert: OpsAlert, occurred_at: chrono::DateTime<chrono::Utc>) -> Result<(), HandlerError> {
-        let entry = StatusEntry { service: alert.service.clone(), kind: alert.kind, severity: alert.severity, title: alert.title.clone(), at: occurred_at };
-        self.deliverer.store().record_status(&entry).await.map_err(retryable_store)?;
-        let channel = self.config.alert_channel(alert.kind, alert.severity).to_owned();
-        let ctx = AlertContext { alert, occurred_at };
-        let (text, blocks) = ops::render(&ctx, &[]);
-        let context = serde_json::to_value(&ctx).expect("alert context serializes");
-        let key = ops::ledger_key(&ctx.alert.alert_id);
-        let message = Outgoing { channel, text, blocks: Some(blocks), thread_ts: None };
-        let delivered = self.deliverer.deliver(&key, &message, Some(&context)).await.map_err(delivery_error)?;
-        info!(alert_id = %ctx.alert.alert_id, channel = %message.channel, outcome = ?delivered, "ops alert delivered");
-        Ok(())
-    }
-
-    async fn on_interaction(&self, dedup_key: &str, at: chrono::DateTime<chrono::Utc>, i: SlackInteraction) -> Result<(), HandlerError> {
-        let (action_id, value, container) = match &i.kind {
-            InteractionKind::BlockActions { action_id, value, container, .. } => (action_id, value, container),
-            InteractionKind::ViewSubmission { callback_id, private_metadata, values, .. } => {
-                return match crate::deploy::confirmed_deploy(callback_id, private_metadata, values) {
-                    None => Ok(()),
-                    Some(Err(reason)) => Err(HandlerError::rejected(reason)),
-                    Some(Ok(deploy)) => self.on_confirmed_deploy(dedup_key, &i, deploy).await,
-                };
+    /// Read, decide, carry out.
+    async fn dispatch(&self, attempt: &Attempt, event: Event) -> Result<(), HandlerError> {
+        let (dedup_key, at) = (attempt.meta.dedup_key.as_str(), attempt.meta.occurred_at);
+        let plan = match event {
+            Event::SubscriptionChangedV1(ev) => decide::subscription_changed(ev),
+            Event::OpsAlertV1(alert) => decide::ops_alert(&self.config, alert, at),
+            Event::CiJobV1(job) => decide::job(&self.config, &job),
+            Event::UserRegisteredV1(user) => decide::user_registered(&self.config, &user),
+            Event::DeployStatusV1(status) => decide::deploy_status(&self.config, &status),
+            Event::SlackInteractionV1(i) => self.interaction_plan(&i, dedup_key, at).await?,
+            Event::SlackCommandV1(c) => self.command_plan(&c, dedup_key).await?,
+            Event::FeedUpdatedV1(update) => {
+                let email = update.email.as_str();
+                let subscribers = gather::subscribers(self.store(), email, &update.newest_event).await?;
+                let decisions = decide::dm_decisions(email, &update.newest_event, &subscribers);
+                log_dm_decisions(&decisions);
+                decide::dms(&decisions)
             }
+            Event::DigestTickV1(tick) => {
+                let subscribers = self.store().all_subscribers().await.map_err(HandlerError::retryable)?;
+                let feeds = match &self.feeds {
+                    None => {
+                        warn!("no feed location configured; digests skipped");
+                        None
+                    }
+                    Some(feeds) => Some(feeds.read(&decide::digest_emails(&self.config, tick.period, &subscribers)).await?),
+                };
+                let plan = decide::digest(&self.config, &tick, self.clock.now(), self.retention, &subscribers, feeds.as_ref());
+                let report = self.executor.run(plan).await;
+                log_digest_run(tick.period.as_str(), &report);
+                return report.into_result();
+            }
+            Event::SubscriptionImportedV1(import) => {
+                let (plan, refused) = decide::imported(&import);
+                if !refused.is_empty() {
+                    warn!(user = %import.slack_user_id, ?refused, "imported last-notified keys that name no kind; not recorded");
+                }
+                if let Some(channel) = &import.dm_channel_id {
+                    info!(user = %import.slack_user_id, praktika_dm_channel = %channel, "praktika's cached DM channel not used: the notifier opens its own (conversations.open)");
+                }
+                plan
+            }
+            other => return Err(HandlerError::rejected(format!("the notifier accepted `{}` but has no handling for it", other.event_type()))),
         };
-        let Some(action) = OpsAction::from_action_id(action_id) else { return Ok(()) };
-        let Container::Message { channel_id, message_ts } = container else {
-            return Err(HandlerError::rejected(format!("ops button {action_id} clicked outside a message")));
-        };
-        let alert_id = value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| HandlerError::rejected(format!("ops button {action_id} carries no alert id")))?;
-        let store = self.deliverer.store();
-        let entry = store.ledger(&ops::ledger_key(alert_id)).await.map_err(retryable_store)?;
-        let ctx: AlertContext = entry
-            .and_then(|e| e.context)
-            .and_then(|c| serde_json::from_value(c).ok())
-            .ok_or_else(|| HandlerError::rejected(format!("no posted alert {alert_id} is known to the notifier")))?;
-        let actor = Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() };
-        let click = Click {
-            alert_id,
-            dedup_key,
-            at,
-            action,
-            actor: &actor,
-            channel: channel_id,
-            message_ts,
-            deploy_id: action.deploy().map(|_| uuid::Uuid::new_v4()),
-        };
-        let deploy_id = store.audit_click(&click).await.map_err(retryable_store)?;
-        info!(alert_id, action = action.action_id(), user = %actor.user_id, "ops action audited");
-        let history = store.audit_history(alert_id).await.map_err(retryable_store)?;
-        let (text, blocks) = ops::render(&ctx, &history);
-        self.deliverer.slack().chat_update(channel_id, message_ts, &text, Some(blocks)).await.map_err(HandlerError::retryable)?;
-        if let (Some((deploy_action, trigger)), Some(deploy_id)) = (action.deploy(), deploy_id) {
-            // The alert becomes the deploy's thread: its `deploy.status` replies go under it.
-            let root = format!("deploy:{deploy_id}:root");
-            store.record_existing(&root, channel_id, message_ts, chrono::Utc::now().timestamp_millis()).await.map_err(retryable_store)?;
-            let request = DeployRequested {
-                deploy_id,
-                service: ctx.alert.service.clone(),
-                action: deploy_action,
-                trigger,
-                requested_by: actor,
-                alert_id: Some(alert_id.to_owned()),
-                channel_id: Some(channel_id.clone()),
-                message_ts: Some(message_ts.clone()),
-                only: Vec::new(),
-            };
-            let envelope = request.into_envelope(SOURCE, format!("deploy.requested:{dedup_key}"));
-            self.publisher.publish_one(&envelope.to_raw()).await.map_err(HandlerError::retryable)?;
-            info!(alert_id, %deploy_id, "deploy.requested published");
-        }
-        Ok(())
-    }
-}
-
-impl Notifier {
-    async fn on_user_registered(&self, user: &UserRegistered) -> Result<(), HandlerError> {
-        let (text, blocks) = announce::render_user(user);
-        let message = Outgoing { channel: self.config.users_channel().to_owned(), text, blocks: Some(blocks), thread_ts: None };
-        self.deliverer.deliver(&announce::user_key(user), &message, None).await.map_err(delivery_error)?;
-        Ok(())
+        self.executor.run(plan).await.into_result()
     }
 
-    /// Every status of one deploy goes in one thread of the deploy channel.
-    async fn on_deploy_status(&self, status: &DeployStatus) -> Result<(), HandlerError> {
-        let channel = self.config.deploy_channel().to_owned();
-        let (text, blocks) = announce::render_deploy_root(status);
-        let root = Outgoing { channel: channel.clone(), text, blocks: Some(blocks), thread_ts: None };
-        let root = self.deliverer.deliver(&announce::deploy_root_key(status), &root, None).await.map_err(delivery_error)?;
-        let (channel, thread_ts) = match root.message() {
-            Some(m) => (m.channel.clone(), Some(m.ts.clone())),
-            None => (channel, None),
-        };
-        let (text, blocks) = announce::render_deploy_phase(status);
-        let reply = Outgoing { channel, text, blocks: Some(blocks), thread_ts };
-        self.deliverer.deliver(&announce::deploy_phase_key(status), &reply, None).await.map_err(delivery_error)?;
-        Ok(())
-    }
-}
-
-/// The clients and names `/pulser health` reads.
-struct HealthSources {
-    sqs: aws_sdk_sqs::Client,
-    lambda: aws_sdk_lambda::Client,
-    names: StackNames,
-}
-
-impl Notifier {
-    /// `/pulser status` and `/pulser health`, answered ephemerally on the command's
-    /// `response_url`. A marker item (`resp#{dedup key}`) is claimed before answering, so a
-    /// redelivered or concurrently delivered command is answered once; a failed answer drops the
-    /// marker so the retry answers (an answer lost in flight may then repeat — ephemeral,
-    /// harmless).
-    async fn on_command(&self, dedup_key: &str, command: &SlackCommand) -> Result<(), HandlerError> {
-        let store = self.deliverer.store();
-        let marker = format!("resp#{dedup_key}");
-        let expires = chrono::Utc::now().timestamp() + 86_400;
-        if !store.put_value_if_absent(&marker, "answered", "1", expires).await.map_err(retryable_store)? {
-            info!("slash command already answered");
-            return Ok(());
-        }
-        let answer = async {
-            let answer = match command.action {
-                CommandAction::Status => commands::render_status(&store.status_board().await.map_err(retryable_store)?),
-                _ => {
-                    let (functions, queues) = (self.function_health().await, self.queue_health().await);
-                    let last_ok = store.last_ok().await.map_err(retryable_store)?;
-                    commands::render_health(&functions, &queues, last_ok, chrono::Utc::now())
+    /// An ops button click, or the deploy modal's submission.
+    async fn interaction_plan(&self, i: &SlackInteraction, dedup_key: &str, at: chrono::DateTime<chrono::Utc>) -> Result<Plan, HandlerError> {
+        if let InteractionKind::ViewSubmission { callback_id, private_metadata, values, .. } = &i.kind {
+            return match crate::deploy::confirmed_deploy(callback_id, private_metadata, values) {
+                None => Ok(Plan::none()),
+                Some(Err(reason)) => Err(HandlerError::rejected(reason)),
+                Some(Ok(deploy)) => {
+                    let remembered = gather::remembered_deploy(self.store(), dedup_key).await?;
+                    Ok(decide::confirmed_deploy(i, dedup_key, deploy, remembered, self.ids.uuid()))
                 }
             };
-            self.deliverer.slack().post_response_url(&command.response_url, &answer).await.map_err(HandlerError::retryable)
         }
-        .await;
-        if let Err(err) = answer {
-            if let Err(e) = store.delete_value(&marker, "answered").await {
-                warn!(error = %e, "could not drop the answer marker; the command will not be answered again");
-            }
-            return Err(err);
-        }
-        info!(command = command.action.name(), user = %command.user_id, "slash command answered");
-        Ok(())
+        let request = match decide::click_request(i) {
+            None => return Ok(Plan::none()),
+            Some(request) => request.map_err(HandlerError::rejected)?,
+        };
+        let state = gather::click_state(self.store(), &request.alert_id).await?;
+        decide::ops_click(request, dedup_key, at, state, self.ids.uuid()).map_err(HandlerError::rejected)
     }
 
-    /// Each service's Lambda function: state and last update (`lambda:GetFunctionConfiguration`).
-    async fn function_health(&self) -> Vec<FunctionHealth> {
-        let Some(HealthSources { lambda, names, .. }) = &self.health else { return Vec::new() };
-        let mut out = Vec::new();
-        for service in SERVICES {
-            let function = names.function(service);
-            let state = match lambda.get_function_configuration().function_name(&function).send().await {
-                Ok(c) => FunctionState::Deployed {
-                    state: c.state().map_or_else(|| "Unknown".to_owned(), |s| s.as_str().to_owned()),
-                    last_update: c.last_update_status().map(|u| u.as_str().to_owned()),
-                    reason: c.last_update_status_reason().or(c.state_reason()).map(str::to_owned),
-                },
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => FunctionState::NotDeployed,
-                Err(e) => FunctionState::Unreadable(aws_sdk_lambda::error::DisplayErrorContext(&e).to_string()),
-            };
-            out.push(FunctionHealth { service: service.to_owned(), function, state });
-        }
-        out
-    }
-
-    async fn queue_health(&self) -> Vec<QueueHealth> {
-        let Some(HealthSources { sqs, names, .. }) = &self.health else { return Vec::new() };
-        let depth = |name: String| async move {
-            match Queue::from_name(sqs.clone(), &name).await {
-                Ok(q) => q.approximate_depth().await.ok(),
-                Err(_) => None,
+    /// `/pulser status` and `/pulser health`.
+    async fn command_plan(&self, command: &SlackCommand, dedup_key: &str) -> Result<Plan, HandlerError> {
+        let state = match decide::command_needs(command) {
+            None => return Ok(Plan::none()),
+            Some(CommandAction::Status) => CommandState::Status(self.store().status_board().await.map_err(HandlerError::retryable)?),
+            Some(_) => {
+                let (functions, queues) = match &self.health {
+                    Some(probe) => (probe.functions().await, probe.queues().await),
+                    None => (Vec::new(), Vec::new()),
+                };
+                let notifier_last_ok = self.store().last_ok().await.map_err(HandlerError::retryable)?;
+                CommandState::Health(Health { functions, queues, notifier_last_ok })
             }
         };
-        let mut out = Vec::new();
-        for service in CONSUMERS {
-            out.push(QueueHealth {
-                service: service.to_owned(),
-                depth: depth(names.queue(service)).await,
-                dead_letters: depth(names.dead_letter_queue(service)).await,
-            });
-        }
-        out
+        Ok(decide::command(command, dedup_key, state, self.clock.now()))
     }
 
     /// Record a successful event for `/pulser health`, at most every 30 s.
@@ -302,63 +187,37 @@ impl Notifier {
             }
             *last = Some(Instant::now());
         }
-        if let Err(err) = self.deliverer.store().record_last_ok(chrono::Utc::now()).await {
+        if let Err(err) = self.store().record_last_ok(self.clock.now()).await {
             warn!(error = %err, "could not record the last successful event");
-        }
-    }
-
-    async fn dispatch(&self, attempt: &Attempt, event: Event) -> Result<(), HandlerError> {
-        let (dedup_key, at) = (attempt.meta.dedup_key.clone(), attempt.meta.occurred_at);
-        match event {
-            Event::SubscriptionChangedV1(ev) => {
-                let applied = self.deliverer.store().apply_subscription(&ev).await.map_err(retryable_store)?;
-                info!(user = %ev.slack_user_id, revision = ev.revision, ?applied, "subscription projected");
-                Ok(())
-            }
-            Event::FeedUpdatedV1(update) => self.on_feed_updated(&update).await,
-            Event::OpsAlertV1(alert) => self.on_ops_alert(alert, at).await,
-            Event::SlackInteractionV1(i) => self.on_interaction(&dedup_key, at, i).await,
-            Event::CiJobV1(job) => jobs::handle(&self.config, &self.deliverer, &job).await,
-            Event::UserRegisteredV1(user) => self.on_user_registered(&user).await,
-            Event::DeployStatusV1(status) => self.on_deploy_status(&status).await,
-            Event::SlackCommandV1(c) => self.on_command(&dedup_key, &c).await,
-            Event::DigestTickV1(tick) => self.on_digest_tick(&tick).await,
-            Event::SubscriptionImportedV1(import) => self.on_subscription_imported(&import).await,
-            other => Err(HandlerError::rejected(format!("the notifier accepted `{}` but has no handling for it", other.event_type()))),
         }
     }
 }
 
-impl Notifier {
-    /// A confirmed `/pulser deploy` modal → `deploy.requested`. The deploy id is stored under the
-    /// submission's dedup key first, so a redelivery publishes the same deploy.
-    async fn on_confirmed_deploy(&self, dedup_key: &str, i: &SlackInteraction, deploy: crate::deploy::ConfirmedDeploy) -> Result<(), HandlerError> {
-        let store = self.deliverer.store();
-        let marker = format!("deployreq#{dedup_key}");
-        let fresh = uuid::Uuid::new_v4();
-        let expires = chrono::Utc::now().timestamp() + 30 * 86_400;
-        let deploy_id = if store.put_value_if_absent(&marker, "deploy_id", &fresh.to_string(), expires).await.map_err(retryable_store)? {
-            fresh
-        } else {
-            let stored = store.get_value(&marker, "deploy_id").await.map_err(retryable_store)?;
-            stored.and_then(|v| v.parse().ok()).ok_or_else(|| HandlerError::retryable(format!("deploy id for {dedup_key} unreadable")))?
-        };
-        let request = DeployRequested {
-            deploy_id,
-            service: deploy.service,
-            action: pulse_contracts::DeployAction::Deploy,
-            trigger: pulse_contracts::DeployTrigger::SlashCommand,
-            requested_by: Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() },
-            alert_id: None,
-            channel_id: deploy.channel_id,
-            message_ts: None,
-            only: deploy.only,
-        };
-        let envelope = request.into_envelope(SOURCE, format!("deploy.requested:{dedup_key}"));
-        self.publisher.publish_one(&envelope.to_raw()).await.map_err(HandlerError::retryable)?;
-        info!(%deploy_id, "confirmed deploy requested");
-        Ok(())
+fn log_dm_decisions(decisions: &[(String, DmDecision)]) {
+    for (user, decision) in decisions {
+        match decision {
+            DmDecision::NotWanted => {}
+            DmDecision::AlreadySent { kinds } => info!(user, ?kinds, "DM already sent"),
+            DmDecision::Record { keys, covered_by, .. } => info!(user, ?keys, %covered_by, "DM already sent; its other keys recorded"),
+            DmDecision::Send(dm) => info!(user, dedup_key = %dm.key, covers = ?dm.covers, "DM to send"),
+        }
     }
+}
+
+/// The digest run's counts (processed, sent, failed, purged), and nothing about recipients'
+/// destinations.
+fn log_digest_run(period: &str, report: &Report) {
+    let digests = report.chains.iter().filter(|c| c.label.starts_with("digest to "));
+    let (mut processed, mut failed, mut sent) = (0, 0, 0);
+    for chain in digests {
+        processed += 1;
+        match &chain.result {
+            Err(_) => failed += 1,
+            Ok(outcomes) => sent += outcomes.iter().filter(|o| matches!(o, Outcome::Delivered(crate::delivery::Delivered::Posted(_)))).count(),
+        }
+    }
+    let purged = report.chains.iter().filter(|c| c.label.starts_with("purge ")).filter(|c| matches!(c.result.as_deref(), Ok([Outcome::Written(true)]))).count();
+    info!(period, processed, sent, failed, purged, "digest run");
 }
 
 /// Whether a slash command or an interaction is the notifier's: `/pulser status|health`, the ops
@@ -367,7 +226,7 @@ impl Notifier {
 /// as a `slack.interaction`).
 fn is_ours(event: &Event) -> bool {
     match event {
-        Event::SlackCommandV1(c) => matches!(c.action, CommandAction::Status | CommandAction::Health),
+        Event::SlackCommandV1(c) => decide::command_needs(c).is_some(),
         Event::SlackInteractionV1(i) => match &i.kind {
             InteractionKind::BlockActions { action_id, .. } => OpsAction::from_action_id(action_id).is_some(),
             InteractionKind::ViewSubmission { callback_id, .. } => callback_id == crate::deploy::DEPLOY_CALLBACK_ID,
@@ -403,7 +262,8 @@ impl MessageHandler for Notifier {
     }
 
     async fn handle(&self, attempt: &Attempt, event: Event) -> Result<(), HandlerError> {
-        let result = self.dispatch(attempt, event).await;
+        // Boxed: the plans' futures are large, and the runtime's own future holds this one.
+        let result = Box::pin(self.dispatch(attempt, event)).await;
         if result.is_ok() {
             self.touch().await;
         }

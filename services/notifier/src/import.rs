@@ -15,14 +15,9 @@
 //!
 //! Redelivery and re-runs are harmless: every write is put-if-absent.
 
-use chrono::Utc;
 use pulse_contracts::SubscriptionImported;
-use pulse_runtime::HandlerError;
-use serde_json::json;
-use tracing::{info, warn};
 
 use crate::dm::DmKind;
-use crate::handler::Notifier;
 
 /// One imported key: its kind and the ledger key it is recorded under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,27 +37,6 @@ pub fn ledger_entries(import: &SubscriptionImported) -> (Vec<ImportedKey>, Vec<S
         }
     }
     (entries, refused)
-}
-
-impl Notifier {
-    pub(crate) async fn on_subscription_imported(&self, import: &SubscriptionImported) -> Result<(), HandlerError> {
-        let user = import.slack_user_id.as_str();
-        let (entries, refused) = ledger_entries(import);
-        if !refused.is_empty() {
-            warn!(user, ?refused, "imported last-notified keys that name no kind; not recorded");
-        }
-        let source = format!("s3://{}/{}", import.source.bucket, import.source.key);
-        let context = json!({ "imported_from": source, "source_etag": import.source.etag });
-        let now = Utc::now().timestamp_millis();
-        for entry in &entries {
-            let recorded = self.deliverer.store().record_imported(&entry.ledger_key, &context, now).await.map_err(HandlerError::retryable)?;
-            info!(user, dedup_key = %entry.ledger_key, kind = entry.kind.as_str(), recorded, "praktika's last DM recorded as sent");
-        }
-        if let Some(channel) = &import.dm_channel_id {
-            info!(user, praktika_dm_channel = %channel, "praktika's cached DM channel not used: the notifier opens its own (conversations.open)");
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

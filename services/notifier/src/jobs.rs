@@ -1,5 +1,5 @@
-//! Job lifecycle on `ci.job` (seed 002): the start message in the job's channel, the
-//! completion as a reply in its thread.
+//! Job lifecycle on `ci.job` (seed 002), as pure functions: the start message in the job's
+//! channel, the completion as a reply in its thread (planned by `decide::job`).
 //!
 //! Both are ledger messages (`job:{run_id}:started`, `job:{run_id}:completed`). A completion
 //! delivers the start message first through the same key — a no-op when it was posted, and the
@@ -7,13 +7,7 @@
 //! to reply in.
 
 use pulse_contracts::{CiJob, JobCompletion, JobStatus};
-use pulse_runtime::HandlerError;
-use serde_json::{Value, json};
-
-use crate::blocks::cut;
-use crate::handler::delivery_error;
-use crate::config::Config;
-use crate::delivery::{Deliverer, Outgoing};
+use pulse_slack::blocks::{Block, Message, cut_start, limits};
 
 pub fn start_key(run_id: &str) -> String {
     format!("job:{run_id}:started")
@@ -34,7 +28,7 @@ pub fn human_duration(ms: u64) -> String {
 }
 
 /// The start message: job, environment, host, metadata.
-pub fn render_start(job: &CiJob) -> (String, Value) {
+pub fn render_start(job: &CiJob) -> Message {
     let text = format!(":arrow_forward: Job *{}* started", job.job);
     let mut fields = vec![format!("*Started:* {}", job.started_at.format("%Y-%m-%d %H:%M:%S UTC"))];
     if let Some(env) = &job.environment {
@@ -46,16 +40,12 @@ pub fn render_start(job: &CiJob) -> (String, Value) {
     for (k, v) in &job.metadata {
         fields.push(format!("*{k}:* {v}"));
     }
-    fields.truncate(10);
-    let blocks = json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}},
-        {"type": "section", "fields": fields.iter().map(|f| json!({"type": "mrkdwn", "text": cut(f, 2000)})).collect::<Vec<_>>()},
-    ]);
-    (text, blocks)
+    let blocks = [Block::section(text.as_str()), Block::fields(fields)];
+    Message::new(text, blocks)
 }
 
 /// The completion reply: status, duration, exit code, stats, error tail.
-pub fn render_completion(job: &CiJob, c: &JobCompletion) -> (String, Value) {
+pub fn render_completion(job: &CiJob, c: &JobCompletion) -> Message {
     let emoji = match c.status {
         JobStatus::Success => ":white_check_mark:",
         JobStatus::Failure => ":x:",
@@ -67,39 +57,17 @@ pub fn render_completion(job: &CiJob, c: &JobCompletion) -> (String, Value) {
         format!("*Duration:* {}", human_duration(c.duration_ms)),
         format!("*Exit code:* {}", c.exit_code.map_or("none (signal or not started)".to_owned(), |e| e.to_string())),
     ];
-    for (k, v) in c.stats.iter().take(7) {
+    for (k, v) in &c.stats {
         fields.push(format!("*{k}:* {v}"));
     }
-    let mut blocks = vec![
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&text, 3000)}}),
-        json!({"type": "section", "fields": fields.iter().map(|f| json!({"type": "mrkdwn", "text": cut(f, 2000)})).collect::<Vec<_>>()}),
-    ];
+    let mut blocks = vec![Block::section(text.as_str()), Block::fields(fields)];
     if let Some(error) = c.error.as_deref().filter(|e| !e.is_empty()) {
-        // Keep the tail: the last lines of stderr are where the error is.
-        let tail: String = {
-            let chars: Vec<char> = error.chars().collect();
-            chars[chars.len().saturating_sub(2900)..].iter().collect()
-        };
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Error:*\n```{tail}```")}}));
+        // Keep the tail, the last lines of stderr being where the error is, leaving the
+        // section room for the heading and the fences.
+        let tail = cut_start(error, limits::SECTION_TEXT - 100);
+        blocks.push(Block::section(format!("*Error:*\n```{tail}```")));
     }
-    (text, Value::Array(blocks))
-}
-
-pub async fn handle(config: &Config, deliverer: &Deliverer, job: &CiJob) -> Result<(), HandlerError> {
-    let channel = config.job_channel(&job.job, job.channel.as_deref()).to_owned();
-    let (text, blocks) = render_start(job);
-    let start = Outgoing { channel: channel.clone(), text, blocks: Some(blocks), thread_ts: None };
-    let started = deliverer.deliver(&start_key(&job.run_id), &start, None).await.map_err(delivery_error)?;
-    let Some(completion) = job.completion() else { return Ok(()) };
-    let (text, blocks) = render_completion(job, completion);
-    // Without a confirmed start ts (UNCONFIRMED), the completion goes to the channel itself.
-    let (channel, thread_ts) = match started.message() {
-        Some(m) => (m.channel.clone(), Some(m.ts.clone())),
-        None => (channel, None),
-    };
-    let reply = Outgoing { channel, text, blocks: Some(blocks), thread_ts };
-    deliverer.deliver(&completion_key(&job.run_id), &reply, None).await.map_err(delivery_error)?;
-    Ok(())
+    Message::new(text, blocks)
 }
 
 #[cfg(test)]
@@ -126,7 +94,7 @@ mod tests {
             stats: BTreeMap::from([("rows".to_owned(), StatValue::Number(42.into()))]),
             error: Some(format!("{}THE END", "x".repeat(5000))),
         };
-        let (text, blocks) = render_completion(&job, &c);
+        let (text, blocks) = render_completion(&job, &c).into_parts();
         assert!(text.contains("nightly") && text.contains("failure") && text.contains("1m 00s"), "{text}");
         let all = blocks.to_string();
         assert!(all.contains("*rows:* 42") && all.contains("*Exit code:* 2") && all.contains("THE END"), "{all}");
@@ -138,7 +106,7 @@ mod tests {
         let mut job = CiJob::started("nightly", "r1", "2025-11-20T02:00:00Z".parse().unwrap());
         job.metadata.insert("source".into(), "reddit".into());
         job.environment = Some("prod".into());
-        let (_, blocks) = render_start(&job);
+        let (_, blocks) = render_start(&job).into_parts();
         let all = blocks.to_string();
         assert!(all.contains("*source:* reddit") && all.contains("*Environment:* prod"), "{all}");
     }

@@ -9,10 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use pulse_contracts::{DeployAction, DeployTrigger, OpsAlert, Severity};
+use pulse_slack::blocks::{Block, Button, Message, Style};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-use crate::blocks::cut;
 
 pub const ACTIONS_BLOCK_ID: &str = "ops_actions";
 
@@ -48,6 +46,15 @@ impl OpsAction {
             OpsAction::Investigate => "Investigate",
             OpsAction::Rollback => "Rollback",
             OpsAction::Approve => "Approve",
+        }
+    }
+
+    /// Approve is the way forward, Rollback the way back.
+    fn style(self) -> Option<Style> {
+        match self {
+            OpsAction::Approve => Some(Style::Primary),
+            OpsAction::Rollback => Some(Style::Danger),
+            OpsAction::Acknowledge | OpsAction::Investigate => None,
         }
     }
 
@@ -101,13 +108,13 @@ fn severity_emoji(s: Severity) -> &'static str {
 
 /// The alert message: headline, text, structured metadata (time, service, severity, kind,
 /// environment, deploy), links, the four buttons, then one line per audited click.
-pub fn render(ctx: &AlertContext, history: &[ActionRecord]) -> (String, Value) {
+pub fn render(ctx: &AlertContext, history: &[ActionRecord]) -> Message {
     let a = &ctx.alert;
     let headline = format!("{} *{}*", severity_emoji(a.severity), a.title);
     let text = format!("[{}] {} — {} ({})", a.severity.as_str(), a.title, a.service, a.kind.as_str());
-    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(&headline, 3000)}})];
+    let mut blocks = vec![Block::section(headline)];
     if let Some(body) = a.text.as_deref().filter(|t| !t.is_empty()) {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(body, 3000)}}));
+        blocks.push(Block::section(body));
     }
     let mut fields = vec![
         format!("*Time:* <!date^{}^{{date_short_pretty}} {{time_secs}}|{}>", ctx.occurred_at.timestamp(), ctx.occurred_at.to_rfc3339()),
@@ -124,31 +131,23 @@ pub fn render(ctx: &AlertContext, history: &[ActionRecord]) -> (String, Value) {
     if let Some(d) = &a.deploy_id {
         fields.push(format!("*Deploy:* {d}"));
     }
-    blocks.push(json!({"type": "section", "fields": fields.iter().map(|f| json!({"type": "mrkdwn", "text": f})).collect::<Vec<_>>()}));
+    blocks.push(Block::fields(fields));
     if !a.links.is_empty() {
         let links: Vec<String> = a.links.iter().map(|l| format!("<{}|{}>", l.url, l.text)).collect();
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(&links.join(" · "), 3000)}]}));
+        blocks.push(Block::context_text(links.join(" · ")));
     }
-    let buttons: Vec<Value> = OpsAction::ALL
-        .iter()
-        .map(|action| {
-            let mut b = json!({"type": "button", "action_id": action.action_id(), "value": a.alert_id, "text": {"type": "plain_text", "text": action.label()}});
-            match action {
-                OpsAction::Approve => b["style"] = json!("primary"),
-                OpsAction::Rollback => b["style"] = json!("danger"),
-                _ => {}
-            }
-            b
-        })
-        .collect();
-    blocks.push(json!({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}));
-    // Slack allows 10 context elements; one context per click keeps the newest visible, capped.
+    let buttons = OpsAction::ALL.map(|action| Button::new(action.action_id(), action.label()).value(&a.alert_id).style(action.style()));
+    blocks.push(Block::actions(buttons).block_id(ACTIONS_BLOCK_ID));
+    // One context per click, the newest 20: the trail stays readable and the message small.
     for record in history.iter().rev().take(20).rev() {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
-            "{} by <@{}> at {}", record.action.past(), record.user_id, record.at.format("%Y-%m-%d %H:%M:%S UTC")
-        )}]}));
+        blocks.push(Block::context_text(format!(
+            "{} by <@{}> at {}",
+            record.action.past(),
+            record.user_id,
+            record.at.format("%Y-%m-%d %H:%M:%S UTC")
+        )));
     }
-    (text, Value::Array(blocks))
+    Message::new(text, blocks)
 }
 
 #[cfg(test)]
@@ -177,7 +176,7 @@ mod tests {
 
     #[test]
     fn alert_has_metadata_and_the_four_buttons() {
-        let (text, blocks) = render(&ctx(), &[]);
+        let (text, blocks) = render(&ctx(), &[]).into_parts();
         assert!(text.contains("warning") && text.contains("odoo-web"));
         let fields = blocks.as_array().unwrap().iter().find(|b| b.get("fields").is_some()).unwrap().to_string();
         for needle in ["*Service:* odoo-web", "*Severity:* warning", "*Kind:* deploy_failed", "*Time:*"] {
@@ -193,7 +192,7 @@ mod tests {
     #[test]
     fn clicks_are_shown_under_the_alert() {
         let record = ActionRecord { action: OpsAction::Acknowledge, user_id: "U1".into(), user_name: "dana".into(), at: "2025-11-20T15:05:00Z".parse().unwrap() };
-        let (_, blocks) = render(&ctx(), &[record]);
+        let (_, blocks) = render(&ctx(), &[record]).into_parts();
         let last = blocks.as_array().unwrap().last().unwrap().to_string();
         assert!(last.contains("Acknowledged by <@U1>"), "{last}");
     }

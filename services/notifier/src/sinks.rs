@@ -14,7 +14,39 @@ use pulse_aws::secrets::SecretString;
 use serde_json::Value;
 use tracing::warn;
 
+use crate::config::SecretRef;
 use crate::digest::EmailDigest;
+
+/// What digests outside Slack go through.
+#[derive(Debug, Clone)]
+pub struct ExternalSinks {
+    pub discord: Discord,
+    /// `None` without `email_from`: e-mail digests fail with that reason.
+    pub email: Option<Email>,
+    /// Where webhook URLs are read (`url.ssm`).
+    pub secrets: Option<pulse_aws::secrets::Secrets>,
+}
+
+impl Default for ExternalSinks {
+    fn default() -> Self {
+        Self { discord: Discord::new(Duration::from_secs(10)), email: None, secrets: None }
+    }
+}
+
+impl ExternalSinks {
+    /// A webhook URL: the environment variable when set and non-empty, else the SSM parameter.
+    /// Errors name where it looked, never a value.
+    pub(crate) async fn secret(&self, r: &SecretRef) -> Result<SecretString, String> {
+        if let Some(value) = r.env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|v| !v.is_empty()) {
+            return Ok(SecretString::new(value));
+        }
+        match (&r.ssm, &self.secrets) {
+            (Some(parameter), Some(secrets)) => secrets.get(parameter).await.map_err(|e| e.to_string()),
+            (Some(parameter), None) => Err(format!("no SSM client to read parameter {parameter}")),
+            (None, _) => Err(format!("environment variable {} is not set", r.env.as_deref().unwrap_or("?"))),
+        }
+    }
+}
 
 /// Why a send failed, and whether it may have taken effect.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -31,11 +31,13 @@
 //!   not accepted). The Lambda then returns an error, so AWS retries and finally hands the payload
 //!   to the function's on-failure destination: nothing is dropped silently.
 
+use chrono::{DateTime, Utc};
 use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::{
     CommandAction, Container, Email, Envelope, Event, FeedWritten, InteractionKind, InvalidEmail, LearnedFrom,
     SlackCommand, SlackInteraction, SlashCommand,
 };
+use pulse_core::Ids;
 use serde_json::{Map, Value};
 
 /// The envelope `source` of every event this crate publishes.
@@ -85,13 +87,14 @@ pub enum Refusal {
 }
 
 /// [`decide`] on the payload's text.
-pub fn decide_json(payload: &str, request_id: &str, config: &Config) -> Result<Vec<Envelope<Event>>, Refusal> {
+pub fn decide_json(payload: &str, request_id: &str, config: &Config, now: DateTime<Utc>, ids: &Ids) -> Result<Vec<Envelope<Event>>, Refusal> {
     let value: Value = serde_json::from_str(payload).map_err(|err| Refusal::NotJson(err.to_string()))?;
-    decide(&value, request_id, config)
+    decide(&value, request_id, config, now, ids)
 }
 
-/// The Pulse events one worker invocation (`payload`, Lambda request id `request_id`) stands for.
-pub fn decide(payload: &Value, request_id: &str, config: &Config) -> Result<Vec<Envelope<Event>>, Refusal> {
+/// The Pulse events one worker invocation (`payload`, Lambda request id `request_id`) stands for,
+/// dated `now`, their ids drawn from `ids`.
+pub fn decide(payload: &Value, request_id: &str, config: &Config, now: DateTime<Utc>, ids: &Ids) -> Result<Vec<Envelope<Event>>, Refusal> {
     let fields = payload.as_object().ok_or(Refusal::NotAnObject(kind(payload)))?;
     if request_id.trim().is_empty() {
         return Err(Refusal::NoRequestId);
@@ -102,7 +105,7 @@ pub fn decide(payload: &Value, request_id: &str, config: &Config) -> Result<Vec<
         Some(Value::String(a)) => a.as_str(),
         Some(other) => return Err(Refusal::WrongType { action: "payload", field: "action", expected: "a string", found: kind(other) }),
     };
-    let p = Payload { fields, request_id, config };
+    let p = Payload { fields, request_id, config, now, ids };
     match action {
         "update" => p.update(),
         "subscribe" => p.command("subscribe"),
@@ -116,9 +119,16 @@ struct Payload<'a> {
     fields: &'a Map<String, Value>,
     request_id: &'a str,
     config: &'a Config,
+    now: DateTime<Utc>,
+    ids: &'a Ids,
 }
 
 impl Payload<'_> {
+    /// A new envelope for `event`, dated and identified as this invocation's events are.
+    fn envelope(&self, event: Event, dedup_key: String) -> Envelope<Event> {
+        event.into_envelope(SOURCE, dedup_key, self.ids.uuid(), self.now)
+    }
+
     /// A string field; `None` when absent, null or empty.
     fn optional(&self, action: &'static str, field: &'static str) -> Result<Option<&str>, Refusal> {
         match self.fields.get(field) {
@@ -168,7 +178,7 @@ impl Payload<'_> {
                 etag: None,
                 sequencer: None,
             };
-            events.push(Event::FeedWrittenV1(written).into_envelope(SOURCE, format!("feed.written:worker:{}:{index}", self.request_id)));
+            events.push(self.envelope(Event::FeedWrittenV1(written), format!("feed.written:worker:{}:{index}", self.request_id)));
         }
         if events.is_empty() {
             return Err(Refusal::NoEmails);
@@ -202,7 +212,7 @@ impl Payload<'_> {
             trigger_id: String::new(),
         };
         let dedup_key = format!("slack.command:{}:{}", self.config.team_id, self.envelope_id());
-        Ok(vec![Event::SlackCommandV1(detail).into_envelope(SOURCE, dedup_key)])
+        Ok(vec![self.envelope(Event::SlackCommandV1(detail), dedup_key)])
     }
 
     fn toggle(&self) -> Result<Vec<Envelope<Event>>, Refusal> {
@@ -227,7 +237,7 @@ impl Payload<'_> {
             trigger_id: None,
         };
         let dedup_key = format!("slack.interaction:{}:{}", self.config.team_id, self.envelope_id());
-        Ok(vec![Event::SlackInteractionV1(detail).into_envelope(SOURCE, dedup_key)])
+        Ok(vec![self.envelope(Event::SlackInteractionV1(detail), dedup_key)])
     }
 }
 

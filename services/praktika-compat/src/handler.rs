@@ -3,6 +3,7 @@
 //! dedup keys) and finally sends it to the on-failure destination.
 
 use pulse_aws::eventbridge::{EventPublisher, PublishError};
+use pulse_core::{Clock, Ids};
 use serde_json::{Value, json};
 use tracing::{Instrument, error, info, info_span};
 
@@ -17,16 +18,18 @@ pub enum CompatError {
     Publish(#[from] PublishError),
 }
 
-/// The worker stand-in: configuration and a publisher.
+/// The worker stand-in: configuration, a publisher, and the clock and ids its events get.
 #[derive(Debug, Clone)]
 pub struct Compat {
     config: Config,
     publisher: EventPublisher,
+    clock: Clock,
+    ids: Ids,
 }
 
 impl Compat {
-    pub fn new(config: Config, publisher: EventPublisher) -> Self {
-        Self { config, publisher }
+    pub fn new(config: Config, publisher: EventPublisher, clock: Clock, ids: Ids) -> Self {
+        Self { config, publisher, clock, ids }
     }
 
     pub fn config(&self) -> &Config {
@@ -40,7 +43,7 @@ impl Compat {
         let action = payload.get("action").and_then(Value::as_str).unwrap_or_default().to_owned();
         let span = info_span!("invocation", request_id, action = %action);
         async {
-            let events = decide::decide(payload, request_id, &self.config).inspect_err(|refusal| {
+            let events = decide::decide(payload, request_id, &self.config, self.clock.now(), &self.ids).inspect_err(|refusal| {
                 error!(reason = %refusal, "payload refused; failing the invocation so AWS retries it and keeps it");
             })?;
             let raw: Vec<_> = events.iter().map(|e| e.to_raw()).collect();

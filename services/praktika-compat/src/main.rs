@@ -14,6 +14,7 @@ use anyhow::Context;
 use lambda_runtime::{LambdaEvent, service_fn};
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
+use pulse_core::{Clock, Ids};
 use pulse_praktika_compat::{Compat, Config};
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         }
         None => aws_sdk_eventbridge::Client::new(&aws),
     };
-    let compat = Compat::new(Config { location, team_id }, EventPublisher::new(eventbridge, names.bus()));
+    let compat = Compat::new(Config { location, team_id }, EventPublisher::new(eventbridge, names.bus()), Clock::system(), Ids::random());
     let compat = &compat;
     // Boxed: the runtime's future is too deep for the compiler's layout query otherwise.
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -13,7 +13,7 @@ use aws_sdk_eventbridge::types::{PutEventsRequestEntry, PutEventsResultEntry};
 use pulse_contracts::Envelope;
 use serde::Serialize;
 
-use crate::retry::Backoff;
+use pulse_core::retry::Backoff;
 
 /// At most this many entries per PutEvents call.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use pulse_core::Clock;
 use serde_json::Value;
 
 /// The partition key attribute.
@@ -147,12 +148,14 @@ pub struct IdempotencyStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     completed_expiry: Duration,
+    clock: Clock,
 }
 
 impl IdempotencyStore {
-    /// Records are kept 7 days after they were last written.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), completed_expiry: Duration::from_secs(7 * 24 * 3600) }
+    /// Records are kept 7 days after they were last written. Leases and expiries are judged by
+    /// `clock`, the one the caller's lease deadlines come from.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock) -> Self {
+        Self { client, table: table.into(), completed_expiry: Duration::from_secs(7 * 24 * 3600), clock }
     }
 
     /// Keep records this long (the TTL) instead of 7 days.
@@ -189,7 +192,7 @@ impl IdempotencyStore {
         for _ in 0..4 {
             let (died, previous) = match &expected {
                 None => (0, None),
-                Some(record) => match judge(record, now_ms()) {
+                Some(record) => match judge(record, self.clock.now_ms()) {
                     Found::Done(claim) => return Ok(claim),
                     Found::TakeOver { died, previous } => (died, previous),
                 },
@@ -203,7 +206,7 @@ impl IdempotencyStore {
                 .item("attempt", s(attempt))
                 .item("lease_until", n(lease_until_ms))
                 .item("died", n(i64::from(died)))
-                .item(TTL_ATTRIBUTE, n(self.expires_at(now_ms() / 1000)))
+                .item(TTL_ATTRIBUTE, n(self.expires_at(self.clock.now_secs())))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
             request = match &expected {
                 None => request.condition_expression("attribute_not_exists(pk)"),
@@ -286,7 +289,7 @@ impl IdempotencyStore {
             .item("status", s(Status::Completed.as_str()))
             .item("attempt", s(attempt))
             .item("died", n(0))
-            .item(TTL_ATTRIBUTE, n(self.expires_at(now_ms() / 1000)));
+            .item(TTL_ATTRIBUTE, n(self.expires_at(self.clock.now_secs())));
         if let Some(result) = result {
             request = request.item("result", s(&result.to_string()));
         }
@@ -391,10 +394,6 @@ impl IdempotencyStore {
             last_error: item.get("last_error").and_then(|v| v.as_s().ok()).cloned(),
         })
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

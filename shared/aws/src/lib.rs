@@ -3,7 +3,6 @@
 
 pub mod config;
 pub mod names;
-pub mod retry;
 pub mod text;
 
 #[cfg(feature = "eventbridge")]

@@ -21,7 +21,7 @@ use pulse_contracts::codec::{self, CodecError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::retry::Backoff;
+use pulse_core::retry::Backoff;
 
 /// Errors of the gzip JSON codec and store. Store errors name the bucket and key.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! The catalogue as a Rust enum: one variant per event type and version.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -21,9 +21,9 @@ pub trait EventDetail: Serialize + DeserializeOwned + Into<Event> {
     const EVENT_TYPE: &'static str;
     const VERSION: u32;
 
-    /// Wrap into a fresh envelope (see [`Event::into_envelope`]).
-    fn into_envelope(self, source: &str, dedup_key: impl Into<String>) -> Envelope<Event> {
-        self.into().into_envelope(source, dedup_key)
+    /// Wrap into a new envelope (see [`Event::into_envelope`]).
+    fn into_envelope(self, source: &str, dedup_key: impl Into<String>, id: Uuid, occurred_at: DateTime<Utc>) -> Envelope<Event> {
+        self.into().into_envelope(source, dedup_key, id, occurred_at)
     }
 }
 
@@ -132,15 +132,17 @@ impl Event {
         crate::envelope::detail_type(self.event_type(), self.version())
     }
 
-    /// Wrap into a new envelope: a fresh UUID v4 `id`, `occurred_at` now, and `type` / `version`
-    /// from the variant. `dedup_key` should identify the fact, not the message (for example the
-    /// Slack `event_id`), so a producer retrying the same fact produces the same key.
-    pub fn into_envelope(self, source: &str, dedup_key: impl Into<String>) -> Envelope<Event> {
+    /// Wrap into a new envelope, `type` / `version` from the variant. `id` identifies the message
+    /// (a fresh one from the producer's `pulse_core::Ids`) and `occurred_at` is the producer's
+    /// now (its `pulse_core::Clock`): both are given, never read here, so producers stay pure
+    /// and tests predict them. `dedup_key` should identify the fact, not the message (for
+    /// example the Slack `event_id`), so a producer retrying the same fact produces the same key.
+    pub fn into_envelope(self, source: &str, dedup_key: impl Into<String>, id: Uuid, occurred_at: DateTime<Utc>) -> Envelope<Event> {
         Envelope {
-            id: Uuid::new_v4(),
+            id,
             event_type: self.event_type().to_owned(),
             version: self.version(),
-            occurred_at: Utc::now(),
+            occurred_at,
             source: source.to_owned(),
             dedup_key: dedup_key.into(),
             detail: self,

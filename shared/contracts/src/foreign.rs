@@ -15,12 +15,16 @@
 //! - `dedup_key` `feed.written:s3:{bucket}/{key}:{sequencer}` — one write of one key is one fact,
 //!   however often EventBridge or SQS deliver it (S3 documents the sequencer as increasing per
 //!   key). Without a sequencer the ETag stands in; with neither the event is refused;
-//! - `id` ← the EventBridge event `id` when it is a UUID (a redelivered message keeps it), else a
-//!   fresh one; `occurred_at` ← `time` (RFC 3339, or Unix seconds as moto writes it), else now;
-//!   `source` `aws.s3`.
+//! - `id` ← the EventBridge event `id` when it is a UUID (a redelivered message keeps it), else one
+//!   derived from the dedup key (every delivery of the write gets the same); `occurred_at` ←
+//!   `time` (RFC 3339, or Unix seconds as moto writes it), else the Unix epoch, meaning unknown
+//!   (nothing downstream reads a `feed.written`'s time); `source` `aws.s3`. Parsing reads no clock
+//!   and draws no random id: the same message always becomes the same envelope.
 //!
 //! Any other `aws.s3` event (`Object Deleted`, ...) is refused with a reason naming it: no rule
 //! should deliver one.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -71,8 +75,8 @@ fn object_created(event: &Map<String, Value>) -> Result<Envelope<Event>, Contrac
         refuse(what(), format!("s3://{bucket}/{key} has neither `detail.object.sequencer` nor `detail.object.etag`, so one write cannot be told from another"))
     })?;
     let dedup_key = format!("feed.written:s3:{bucket}/{key}:{version}");
-    let id = event.get("id").and_then(Value::as_str).and_then(|id| Uuid::parse_str(id).ok()).unwrap_or_else(Uuid::new_v4);
-    let occurred_at = event.get("time").and_then(event_time).unwrap_or_else(Utc::now);
+    let id = event.get("id").and_then(Value::as_str).and_then(|id| Uuid::parse_str(id).ok()).unwrap_or_else(|| derived_id(&dedup_key));
+    let occurred_at = event.get("time").and_then(event_time).unwrap_or(DateTime::UNIX_EPOCH);
     let written = FeedWritten { bucket, key, email: None, learned_from: LearnedFrom::S3Notification, etag, sequencer };
     Ok(Envelope {
         id,
@@ -83,6 +87,17 @@ fn object_created(event: &Map<String, Value>) -> Result<Envelope<Event>, Contrac
         dedup_key,
         detail: Event::FeedWrittenV1(written),
     })
+}
+
+/// The id of an event that came without a usable one: a hash of its dedup key, as a custom
+/// (version 8) UUID.
+fn derived_id(dedup_key: &str) -> Uuid {
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        (salt, dedup_key).hash(&mut hasher);
+        u128::from(hasher.finish())
+    };
+    uuid::Builder::from_custom_bytes(((half(0) << 64) | half(1)).to_be_bytes()).into_uuid()
 }
 
 /// EventBridge writes `time` as RFC 3339; moto writes Unix seconds.
@@ -185,7 +200,19 @@ mod tests {
         for bad_time in [json!("yesterday"), json!(-5), json!(f64::MAX), json!(null)] {
             let mut v = aws_event();
             v["time"] = bad_time;
-            assert!(parse(&v).is_ok(), "a bad time falls back to now");
+            assert!(parse(&v).is_ok(), "a bad time falls back to the epoch");
+            assert_eq!(parse(&v).unwrap().occurred_at, DateTime::UNIX_EPOCH);
         }
+    }
+
+    #[test]
+    fn an_event_without_a_uuid_gets_the_same_derived_id_on_every_delivery() {
+        let mut v = aws_event();
+        v["id"] = json!("not-a-uuid");
+        let (first, again) = (parse(&v).unwrap(), parse(&v).unwrap());
+        assert_eq!(first.id, again.id);
+        assert_eq!(first.id.get_version_num(), 8);
+        v["detail"]["object"]["sequencer"] = json!("0062F0A3B1C2D4E5F7");
+        assert_ne!(parse(&v).unwrap().id, first.id, "another write, another id");
     }
 }

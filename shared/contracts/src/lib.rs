@@ -2,7 +2,8 @@
 //! JSON Schemas in `contracts/` they are tested against.
 //!
 //! Producers build a typed detail and wrap it ([`Event::into_envelope`] or
-//! [`EventDetail::into_envelope`]); consumers parse a queue message with [`from_sqs_body`] and
+//! [`EventDetail::into_envelope`], with an id and a time from their own `pulse_core::Ids` and
+//! `pulse_core::Clock`: this crate reads neither a clock nor a random source); consumers parse a queue message with [`from_sqs_body`] and
 //! match on [`Event`]. Anything that cannot be parsed is a [`ContractError`] whose message names the
 //! event type, version and field, for the dead-letter queue.
 

@@ -221,7 +221,8 @@ pub fn json_kind(value: &Value) -> &'static str {
 pub fn eventbridge_wrap(envelope: &Envelope<Value>, bus_source: &str) -> Value {
     let mut object = Map::new();
     object.insert("version".into(), "0".into());
-    object.insert("id".into(), uuid::Uuid::new_v4().to_string().into());
+    // The wrapper's id is the envelope's: a stand-in reads no random source.
+    object.insert("id".into(), envelope.id.to_string().into());
     object.insert("detail-type".into(), envelope.detail_type().into());
     object.insert("source".into(), bus_source.into());
     object.insert("account".into(), "000000000000".into());

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use pulse_aws::idempotency::{Claim, IdempotencyStore, Status};
 use pulse_contracts::{Envelope, Event, from_sqs_body};
+use pulse_core::{Clock, Ids};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::attempt::{Attempt, Deadline};
@@ -106,17 +107,20 @@ impl Inflight for Detached {
     }
 }
 
-/// A handler with what the runtime needs around it: its dead-letter queue and its claims.
+/// A handler with what the runtime needs around it: its dead-letter queue, its claims, the clock
+/// its claim and retry decisions are taken at and the source of its attempt ids.
 pub struct Worker<H> {
     pub handler: H,
     pub dead_letters: DeadLetters,
     claims: IdempotencyStore,
     max_retry_delay: Duration,
+    clock: Clock,
+    ids: Ids,
 }
 
 impl<H: MessageHandler> Worker<H> {
-    pub fn new(handler: H, dead_letters: DeadLetters, claims: IdempotencyStore) -> Self {
-        Self { handler, dead_letters, claims, max_retry_delay: Duration::from_secs(300) }
+    pub fn new(handler: H, dead_letters: DeadLetters, claims: IdempotencyStore, clock: Clock, ids: Ids) -> Self {
+        Self { handler, dead_letters, claims, max_retry_delay: Duration::from_secs(300), clock, ids }
     }
 
     /// Longest delay before a retryable failure is seen again (5 minutes by default).
@@ -164,7 +168,7 @@ impl<H: MessageHandler> Worker<H> {
             Accept::Reject(reason) => return self.dead_letter(message, reason).await,
         };
         let attempt = Attempt {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: self.ids.uuid().to_string(),
             meta,
             receive_count: message.receive_count,
             took_over_from: None,
@@ -200,7 +204,7 @@ impl<H: MessageHandler> Worker<H> {
             warn!(died, previous, "taking over an event whose earlier attempt(s) did not finish");
             attempt.took_over_from = previous.clone();
         }
-        let replace_first = match decide::after_claim(&claim, message.receive(), chrono::Utc::now().timestamp_millis()) {
+        let replace_first = match decide::after_claim(&claim, message.receive(), self.clock.now_ms()) {
             Step::Settle(disposition) => {
                 if let Disposition::Done = disposition {
                     info!("already handled; nothing to do");
@@ -217,7 +221,7 @@ impl<H: MessageHandler> Worker<H> {
         if ran == Ran::Ok {
             fault::point("handled", key).await;
         }
-        let disposition = decide::after_run(ran, message.receive(), self.max_retry_delay, chrono::Utc::now().timestamp_millis());
+        let disposition = decide::after_run(ran, message.receive(), self.max_retry_delay, self.clock.now_ms());
         let disposition = match disposition {
             Disposition::Done => {
                 if let Err(err) = self.claims.complete(key, &attempt.id, None).await {
@@ -270,7 +274,7 @@ impl<H: MessageHandler> Worker<H> {
             let claim = self.claims.claim(key, &attempt.id, attempt.deadline.unix_ms()).await?;
             match claim {
                 Claim::Held { until_ms, .. } if tokio::time::Instant::now() < patience => {
-                    let left = until_ms.saturating_sub(chrono::Utc::now().timestamp_millis()).max(0) as u64;
+                    let left = until_ms.saturating_sub(self.clock.now_ms()).max(0) as u64;
                     tokio::time::sleep(Duration::from_millis(left.clamp(50, 250))).await;
                 }
                 claim => return Ok(claim),
@@ -363,7 +367,7 @@ impl<H: MessageHandler> Worker<H> {
     }
 
     async fn settle_unclaimed(&self, message: &InboundMessage, ran: Ran) -> Disposition {
-        match decide::after_run(ran, message.receive(), self.max_retry_delay, chrono::Utc::now().timestamp_millis()) {
+        match decide::after_run(ran, message.receive(), self.max_retry_delay, self.clock.now_ms()) {
             Disposition::DeadLettered { reason } => self.dead_letter(message, reason).await,
             Disposition::Retry { reason, after } => {
                 warn!(%reason, ?after, "handling failed; the message will be retried");

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::join_all;
 use pulse_aws::sqs::{Queue, ReceivedMessage, SqsError, clamp_visibility};
+use pulse_core::retry::{Backoff, Retries};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
@@ -18,6 +19,12 @@ use crate::attempt::Deadline;
 use crate::consume::{InboundMessage, Inflight, Worker};
 use crate::decide::Disposition;
 use crate::handler::MessageHandler;
+
+/// The wait after a failed receive: 0.4 s doubling up to 12.8 s (full jitter), reset by the
+/// next successful one.
+fn receive_backoff() -> Retries {
+    Retries::new(Backoff::forever(Duration::from_millis(400), Duration::from_millis(12_800)))
+}
 
 /// How the poller behaves.
 #[derive(Debug, Clone)]
@@ -106,7 +113,7 @@ pub async fn run<H: MessageHandler + 'static>(
             (worker.clone(), queue.clone(), options.clone(), stop.clone(), stop_all.0.subscribe());
         loops.spawn(async move {
             let mut totals = RoundStats::default();
-            let mut failures = 0u32;
+            let mut failures = receive_backoff();
             while !*stop.borrow() && !*stop_all.borrow() {
                 let round = tokio::select! {
                     round = poll_once(&worker, &queue, &options) => round,
@@ -115,12 +122,11 @@ pub async fn run<H: MessageHandler + 'static>(
                 };
                 match round {
                     Ok(stats) => {
-                        failures = 0;
+                        failures.reset();
                         totals.add(&stats);
                     }
                     Err(err) => {
-                        failures += 1;
-                        let delay = Duration::from_millis(200 * 2u64.pow(failures.min(6)));
+                        let delay = failures.next_delay();
                         warn!(queue = queue.url(), error = %err, ?delay, "receive failed; backing off");
                         tokio::time::sleep(delay).await;
                     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use pulse_aws::idempotency::IdempotencyStore;
 use pulse_aws::names::StackNames;
 use pulse_aws::sqs::Queue;
+use pulse_core::{Clock, Ids};
 use tracing::info;
 
 use crate::consume::Worker;
@@ -34,8 +35,10 @@ pub async fn serve<H: MessageHandler + 'static>(
     let queue_name = std::env::var("PULSE_QUEUE").unwrap_or_else(|_| names.queue(service));
     let dlq_name = std::env::var("PULSE_DLQ").unwrap_or_else(|_| names.dead_letter_queue(service));
     let sqs = aws_sdk_sqs::Client::new(config);
-    let claims = IdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), names.table(service, "idempotency"));
-    let worker = Arc::new(Worker::new(handler, DeadLetters::new(sqs.clone(), dlq_name, service), claims));
+    // The edge: the one place a consumer's clock and attempt ids are the system's.
+    let clock = Clock::system();
+    let claims = IdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), names.table(service, "idempotency"), clock.clone());
+    let worker = Arc::new(Worker::new(handler, DeadLetters::new(sqs.clone(), dlq_name, service), claims, clock, Ids::random()));
 
     if in_lambda() {
         return crate::lambda::run(worker, sqs).await;

@@ -7,11 +7,15 @@
 //! limit. The base URL is configurable so that tests and the local stack can point it at the
 //! fake.
 //!
+//! Block Kit is typed ([`blocks`]): renderers build [`blocks::Message`]s and [`blocks::View`]s,
+//! which fit themselves to Slack's limits ([`blocks::limits`]) so that Slack never refuses one.
+//!
 //! The fake ([`fake::FakeSlack`]) answers like Slack, records every call, and can inject faults
 //! (429s, 5xx, delays, `ok:false`, and "applied but the answer was lost"). It is compiled
 //! unconditionally because integration tests of other crates and the local stack (through the
 //! `pulse-fake-slack` binary and its `/_fake/` control API) depend on it.
 
+pub mod blocks;
 mod client;
 mod error;
 pub mod fake;

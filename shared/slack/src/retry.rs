@@ -2,12 +2,13 @@
 //!
 //! Two sources of waits: Slack's own `Retry-After` (honoured, because Slack's rate limiter
 //! keeps rejecting until then, but capped so that a bogus header cannot stall a Lambda for an
-//! hour), and exponential backoff with full jitter for transient failures (so that many
-//! workers hitting the same 5xx do not retry in lock-step).
+//! hour), and Pulse's one backoff schedule ([`pulse_core::retry::Backoff`]: exponential with
+//! full jitter) for transient failures, so that many workers hitting the same 5xx do not retry
+//! in lock-step. Attempts are counted from 1 here, as the client counts them.
 
 use std::time::Duration;
 
-use rand::Rng;
+use pulse_core::retry::{Backoff, Rng};
 
 /// Retry settings of a [`crate::SlackClient`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,27 +32,26 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The backoff schedule: `max_wait` caps every delay, a too large `base_backoff` included.
+    fn schedule(&self) -> Backoff {
+        Backoff::new(self.base_backoff.min(self.max_wait), self.max_wait, self.max_attempts)
+    }
+
     /// The upper bound of the backoff after failed attempt number `attempt` (1-based):
     /// `base_backoff * 2^(attempt-1)`, capped at `max_wait`.
     pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(31);
-        self.base_backoff
-            .checked_mul(1u32 << exponent)
-            .unwrap_or(Duration::MAX)
-            .min(self.max_wait)
+        self.schedule().ceiling(attempt.saturating_sub(1))
     }
 
     /// A full-jitter backoff after failed attempt number `attempt`: uniform in
     /// `[0, backoff_ceiling(attempt)]`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        self.backoff_with(attempt, &mut rand::rng())
+        self.schedule().delay(attempt.saturating_sub(1))
     }
 
     /// [`RetryPolicy::backoff`] with a caller-supplied random source (for tests).
-    pub fn backoff_with<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
-        let ceiling = self.backoff_ceiling(attempt);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rng.random_range(0..=nanos))
+    pub fn backoff_with(&self, attempt: u32, rng: &mut Rng) -> Duration {
+        self.schedule().delay_with(attempt.saturating_sub(1), rng)
     }
 
     /// The wait for a server-provided `Retry-After`, capped at `max_wait`.
@@ -63,7 +63,6 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{SeedableRng, rngs::StdRng};
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
@@ -88,7 +87,7 @@ mod tests {
     #[test]
     fn jitter_stays_within_bounds_and_spreads() {
         let p = policy();
-        let mut rng = StdRng::seed_from_u64(7);
+        let mut rng = Rng::with_seed(7);
         for attempt in 1..=8 {
             let ceiling = p.backoff_ceiling(attempt);
             let samples: Vec<Duration> = (0..500)

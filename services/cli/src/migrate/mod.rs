@@ -11,9 +11,11 @@ pub mod plan;
 pub mod read;
 
 use aws_sdk_s3::Client as S3;
+use chrono::{DateTime, Utc};
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::{Envelope, EventDetail};
+use pulse_core::{Clock, Ids};
 use serde::Serialize;
 
 use self::plan::{Fetched, Plan, Target};
@@ -50,9 +52,16 @@ pub enum MigrateError {
     Publish { count: usize, bus: String, message: String },
 }
 
-/// Read, plan and (unless `dry_run`) publish. `progress` is told how many files there are, then
-/// once per file read.
-pub async fn run(s3: &S3, publisher: &EventPublisher, options: &Options, progress: &dyn Fn(Progress)) -> Result<Report, MigrateError> {
+/// Read, plan and (unless `dry_run`) publish, the imports dated by `clock` and identified by
+/// `ids`. `progress` is told how many files there are, then once per file read.
+pub async fn run(
+    s3: &S3,
+    publisher: &EventPublisher,
+    options: &Options,
+    clock: &Clock,
+    ids: &Ids,
+    progress: &dyn Fn(Progress),
+) -> Result<Report, MigrateError> {
     let keys = read::list(s3, &options.from).await?;
     progress(Progress::Listed(keys.len()));
     let mut fetched: Vec<Fetched> = Vec::with_capacity(keys.len());
@@ -64,7 +73,8 @@ pub async fn run(s3: &S3, publisher: &EventPublisher, options: &Options, progres
     let plan = plan::plan(&target, &fetched);
     let mut published = 0;
     if !options.dry_run && !plan.imports.is_empty() {
-        let envelopes: Vec<Envelope> = plan.imports.iter().map(|i| envelope(&i.event).to_raw()).collect();
+        let now = clock.now();
+        let envelopes: Vec<Envelope> = plan.imports.iter().map(|i| envelope(&i.event, ids, now).to_raw()).collect();
         let report = publisher.publish(&envelopes).await.map_err(|e| MigrateError::Publish {
             count: envelopes.len(),
             bus: publisher.bus_name().to_owned(),
@@ -75,10 +85,10 @@ pub async fn run(s3: &S3, publisher: &EventPublisher, options: &Options, progres
     Ok(Report { dry_run: options.dry_run, files_read: keys.len(), published, plan })
 }
 
-/// The envelope of one import, with the contract's dedup key.
-pub fn envelope(event: &pulse_contracts::SubscriptionImported) -> pulse_contracts::TypedEnvelope {
+/// The envelope of one import at `now`, with the contract's dedup key.
+pub fn envelope(event: &pulse_contracts::SubscriptionImported, ids: &Ids, now: DateTime<Utc>) -> pulse_contracts::TypedEnvelope {
     let key = event.dedup_key();
-    event.clone().into_envelope(SOURCE, key)
+    event.clone().into_envelope(SOURCE, key, ids.uuid(), now)
 }
 
 #[derive(Debug, Clone, Copy)]

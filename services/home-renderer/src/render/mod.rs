@@ -20,10 +20,10 @@
 //!    since when, when the view was rendered (in the reader's time zone) and an Unsubscribe
 //!    button (with a confirmation).
 //!
-//! Hard limits, all enforced here so Slack never rejects a view: at most [`MAX_BLOCKS`] blocks,
-//! section and context text at most [`MAX_TEXT_CHARS`] characters (cut with `…`), and the
-//! serialized view under [`VIEW_BYTE_BUDGET`] bytes (Slack refuses about 250 kB). Groups are
-//! added whole, newest first, while they fit; what is left out is counted in the notice.
+//! Slack's limits: the typed blocks ([`pulse_slack::blocks`]) cut every text to its limit, and a
+//! view to 100 blocks and 250 kB, as a backstop. The renderer cuts better before that: groups are
+//! added whole, newest first, while they fit in [`limits::VIEW_BLOCKS`] blocks and
+//! [`VIEW_BYTE_BUDGET`] bytes; what is left out is counted in the notice.
 //!
 //! ## Statuses
 //!
@@ -61,21 +61,16 @@ use std::fmt::Write as _;
 
 use pulse_contracts::Preferences;
 use pulse_contracts::praktika::FeedEvent;
-use serde_json::{Value, json};
+use pulse_slack::blocks::{Block, Button, Confirm, PlainText, Style, Text, View, cut, limits};
 
 use crate::actions::{SUBSCRIBE_ACTION_ID, UNSUBSCRIBE_ACTION_ID};
 use crate::filters::{self, HiddenCounts, PrStatuses, Toggle};
 use groups::Group;
-use text::{CiState, JobCounts, cut, cut_in_place, push_escaped, push_link};
+use text::{CiState, JobCounts, push_escaped, push_link};
 
-/// Slack's limit on blocks in a Home view.
-pub const MAX_BLOCKS: usize = 100;
-/// Slack's limit on a section's (and a context element's) text, in characters.
-pub const MAX_TEXT_CHARS: usize = 3000;
-/// Slack's documented size limit of a view (`view_too_large` above it).
-pub const MAX_VIEW_BYTES: usize = 250_000;
-/// What the renderer allows itself for the serialized view, leaving Slack a margin.
-pub const VIEW_BYTE_BUDGET: usize = 240_000;
+/// What the renderer allows itself for the serialized view, leaving a margin under Slack's
+/// [`limits::VIEW_BYTES`].
+pub const VIEW_BYTE_BUDGET: usize = limits::VIEW_BYTES - 10_000;
 /// `block_id` of the toggles row.
 pub const CONTROLS_BLOCK_ID: &str = "home_controls";
 /// `block_id` of the footer's buttons.
@@ -106,7 +101,7 @@ pub struct HomeModel<'a> {
     pub now: i64,
     /// A warning shown under the controls (e.g. the feed could not be read).
     pub notice: Option<&'a str>,
-    /// Stored in the view's `private_metadata` (at most 3,000 characters; cut if longer).
+    /// Stored in the view's `private_metadata` (truncated to Slack's limit).
     pub private_metadata: Option<&'a str>,
 }
 
@@ -114,7 +109,7 @@ pub struct HomeModel<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     /// The `view` argument of `views.publish`.
-    pub view: Value,
+    pub view: View,
     /// Root groups after filtering.
     pub groups_total: usize,
     /// Root groups in the view.
@@ -136,16 +131,16 @@ pub fn home_view(model: &HomeModel<'_>) -> Rendered {
     let groups = groups::group(&shown, &statuses);
 
     let mut top = Vec::with_capacity(6);
-    top.push(header("Your CI feed"));
-    top.push(context(summary_line(model.email, &groups)));
+    top.push(Block::header("Your CI feed"));
+    top.push(Block::context_text(summary_line(model.email, &groups)));
     top.push(controls(model.preferences));
     if hidden.total() > 0 {
-        top.push(context(hidden_line(&hidden)));
+        top.push(Block::context_text(hidden_line(&hidden)));
     }
     if let Some(notice) = model.notice {
-        top.push(section(format!(":warning: {}", text::escape(notice))));
+        top.push(Block::section(format!(":warning: {}", text::escape(notice))));
     }
-    top.push(divider());
+    top.push(Block::divider());
 
     let footer = footer(model);
     // + room for the truncation notice and the divider above the footer
@@ -163,12 +158,12 @@ pub fn home_view(model: &HomeModel<'_>) -> Rendered {
         } else {
             format!("Nothing to show with your filters: {} hidden. Turn a filter off above to see them.", hidden_total(&hidden))
         };
-        body.push(section(text));
+        body.push(Block::section(text));
     }
     for group in &groups {
         let blocks = group_blocks(group, model.now);
         let bytes = sizes(&blocks);
-        if used_blocks + blocks.len() > MAX_BLOCKS || used_bytes + bytes > VIEW_BYTE_BUDGET {
+        if used_blocks + blocks.len() > limits::VIEW_BLOCKS || used_bytes + bytes > VIEW_BYTE_BUDGET {
             break;
         }
         used_blocks += blocks.len();
@@ -177,7 +172,7 @@ pub fn home_view(model: &HomeModel<'_>) -> Rendered {
         groups_shown += 1;
     }
     if groups_shown < groups.len() {
-        body.push(context(format!(
+        body.push(Block::context_text(format!(
             ":scissors: Showing the newest {groups_shown} of {} PRs: Slack fits no more on one Home tab. Click *{}* or *{}* above to shorten the list.",
             groups.len(),
             Toggle::ShowLast7d.button_label(false),
@@ -187,50 +182,36 @@ pub fn home_view(model: &HomeModel<'_>) -> Rendered {
 
     let mut blocks = top;
     blocks.extend(body);
-    if blocks.last().is_some_and(|b| b["type"] != "divider") {
-        blocks.push(divider());
+    if blocks.last().is_some_and(|b| !matches!(b, Block::Divider(_))) {
+        blocks.push(Block::divider());
     }
     blocks.extend(footer);
-    Rendered { view: view(blocks, model.private_metadata), groups_total: groups.len(), groups_shown, hidden }
+    Rendered { view: View::home(blocks, model.private_metadata), groups_total: groups.len(), groups_shown, hidden }
 }
 
 /// The view of a user who follows no feed: what the tab shows, how to subscribe, and a
 /// Subscribe button ([`SUBSCRIBE_ACTION_ID`]). `notice` explains a recent outcome (for example
 /// why subscribing did not work, or that they unsubscribed).
-pub fn not_subscribed_view(notice: Option<&str>, private_metadata: Option<&str>) -> Value {
+pub fn not_subscribed_view(notice: Option<&str>, private_metadata: Option<&str>) -> View {
     let mut blocks = vec![
-        header("Your CI feed"),
-        section(
+        Block::header("Your CI feed"),
+        Block::section(
             "*Every PR and merge of yours, and how CI is doing on each, right here.*\n\
              Follow the CI feed of your commit email and this tab lists your PRs with their CI state, \
-             failing jobs and report links, updated as runs start and finish."
-                .to_owned(),
+             failing jobs and report links, updated as runs start and finish.",
         ),
     ];
     if let Some(notice) = notice {
-        blocks.push(section(format!(":information_source: {}", text::escape(notice))));
+        blocks.push(Block::section(format!(":information_source: {}", text::escape(notice))));
     }
-    blocks.push(section(
+    blocks.push(Block::section(
         "*How to subscribe*\n\
          • Click *Subscribe* to follow the email on your Slack profile\n\
          • or type `/praktika subscribe you@example.com` to follow another address (your Git commit email)\n\
-         • `/praktika unsubscribe` stops it at any time"
-            .to_owned(),
+         • `/praktika unsubscribe` stops it at any time",
     ));
-    blocks.push(json!({
-        "type": "actions",
-        "block_id": SUBSCRIBE_BLOCK_ID,
-        "elements": [button(SUBSCRIBE_ACTION_ID, "Subscribe", "profile", Some("primary"))],
-    }));
-    view(blocks, private_metadata)
-}
-
-fn view(blocks: Vec<Value>, private_metadata: Option<&str>) -> Value {
-    let mut view = json!({ "type": "home", "blocks": blocks });
-    if let Some(meta) = private_metadata {
-        view["private_metadata"] = Value::String(cut(meta, 3000).into_owned());
-    }
-    view
+    blocks.push(Block::actions([button(SUBSCRIBE_ACTION_ID, "Subscribe", "profile", Some(Style::Primary))]).block_id(SUBSCRIBE_BLOCK_ID));
+    View::home(blocks, private_metadata)
 }
 
 fn hidden_total(hidden: &HiddenCounts) -> String {
@@ -284,20 +265,16 @@ fn hidden_line(hidden: &HiddenCounts) -> String {
     format!("Hidden by your filters: {}", parts.join(" · "))
 }
 
-fn controls(prefs: &Preferences) -> Value {
-    let elements: Vec<Value> = Toggle::ALL
-        .iter()
-        .map(|&t| {
-            let on = t.get(prefs);
-            let label = t.button_label(on);
-            // The value is the state the click asks for, so a repeated click is idempotent.
-            button(t.action_id(), &label, if on { "off" } else { "on" }, on.then_some("primary"))
-        })
-        .collect();
-    json!({ "type": "actions", "block_id": CONTROLS_BLOCK_ID, "elements": elements })
+fn controls(prefs: &Preferences) -> Block {
+    let elements = Toggle::ALL.iter().map(|&t| {
+        let on = t.get(prefs);
+        // The value is the state the click asks for, so a repeated click is idempotent.
+        button(t.action_id(), t.button_label(on), if on { "off" } else { "on" }, on.then_some(Style::Primary))
+    });
+    Block::actions(elements).block_id(CONTROLS_BLOCK_ID)
 }
 
-fn footer(model: &HomeModel<'_>) -> Vec<Value> {
+fn footer(model: &HomeModel<'_>) -> Vec<Block> {
     let mut line = String::with_capacity(200);
     line.push_str("Following *");
     push_escaped(&mut line, model.email);
@@ -310,33 +287,22 @@ fn footer(model: &HomeModel<'_>) -> Vec<Value> {
         " · updated {} · `/praktika subscribe other@example.com` switches feeds",
         text::slack_date(model.now, &text::date(model.now))
     );
-    let unsubscribe = {
-        let mut b = button(UNSUBSCRIBE_ACTION_ID, "Unsubscribe", "unsubscribe", Some("danger"));
-        b["confirm"] = json!({
-            "title": { "type": "plain_text", "text": "Unsubscribe?" },
-            // Slack allows 300 characters here.
-            "text": { "type": "mrkdwn", "text": format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", text::escape(&cut(model.email, 150))) },
-            "confirm": { "type": "plain_text", "text": "Unsubscribe" },
-            "deny": { "type": "plain_text", "text": "Cancel" },
-            "style": "danger",
-        });
-        b
-    };
-    vec![
-        context(line),
-        json!({ "type": "actions", "block_id": FOOTER_BLOCK_ID, "elements": [unsubscribe] }),
-    ]
+    // The email is cut first so that the question stays whole within the confirmation's limit.
+    let question = format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", text::escape(&cut(model.email, 150)));
+    let confirm = Confirm::new("Unsubscribe?", Text::mrkdwn(question), "Unsubscribe", "Cancel").style(Style::Danger);
+    let unsubscribe = button(UNSUBSCRIBE_ACTION_ID, "Unsubscribe", "unsubscribe", Some(Style::Danger)).confirm(confirm);
+    vec![Block::context_text(line), Block::actions([unsubscribe]).block_id(FOOTER_BLOCK_ID)]
 }
 
 /// The blocks of one group: the head section, the children (if any) as a context block, a
 /// divider.
-fn group_blocks(group: &Group<'_>, now: i64) -> Vec<Value> {
+fn group_blocks(group: &Group<'_>, now: i64) -> Vec<Block> {
     let mut blocks = Vec::with_capacity(3);
-    blocks.push(section(head_text(group, now)));
+    blocks.push(Block::section(head_text(group, now)));
     if !group.children.is_empty() {
-        blocks.push(context(children_text(group, now)));
+        blocks.push(Block::context_text(children_text(group, now)));
     }
-    blocks.push(divider());
+    blocks.push(Block::divider());
     blocks
 }
 
@@ -426,7 +392,6 @@ fn head_text(group: &Group<'_>, now: i64) -> String {
     if e.ext.linked_pr_number > 0 && e.ext.linked_pr_number != e.ext.pr_number && e.ext.linked_pr_number != e.ext.parent_pr_number {
         let _ = write!(t, "\n:link: Related: #{}", e.ext.linked_pr_number);
     }
-    cut_in_place(&mut t, MAX_TEXT_CHARS);
     t
 }
 
@@ -471,62 +436,17 @@ fn children_text(group: &Group<'_>, now: i64) -> String {
     if group.children.len() > MAX_CHILD_LINES {
         let _ = write!(t, "\n↳ +{} more related runs", group.children.len() - MAX_CHILD_LINES);
     }
-    cut_in_place(&mut t, MAX_TEXT_CHARS);
     t
 }
 
-fn header(text: &str) -> Value {
-    json!({ "type": "header", "text": { "type": "plain_text", "text": cut(text, 150), "emoji": true } })
-}
-
-fn section(mut text: String) -> Value {
-    cut_in_place(&mut text, MAX_TEXT_CHARS);
-    json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
-}
-
-fn context(mut text: String) -> Value {
-    cut_in_place(&mut text, MAX_TEXT_CHARS);
-    json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": text }] })
-}
-
-fn divider() -> Value {
-    json!({ "type": "divider" })
-}
-
-fn button(action_id: &str, label: &str, value: &str, style: Option<&str>) -> Value {
-    let mut b = json!({
-        "type": "button",
-        "action_id": action_id,
-        "text": { "type": "plain_text", "text": cut(label, 75), "emoji": true },
-        "value": value,
-    });
-    if let Some(style) = style {
-        b["style"] = Value::String(style.to_owned());
-    }
-    b
+/// A button whose label shows `:emoji:` shortcodes.
+fn button(action_id: &str, label: impl Into<String>, value: &str, style: Option<Style>) -> Button {
+    Button::new(action_id, PlainText::with_emoji(label)).value(value).style(style)
 }
 
 /// Serialized size of `blocks` as they appear in the view (with separating commas).
-fn sizes(blocks: &[Value]) -> usize {
-    blocks.iter().map(|b| json_len(b) + 1).sum()
-}
-
-/// The length of `value` serialized, without allocating it.
-pub fn json_len(value: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing a Value to an infallible writer cannot fail.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
+fn sizes(blocks: &[Block]) -> usize {
+    blocks.iter().map(|b| limits::json_len(b) + 1).sum()
 }
 
 #[cfg(test)]

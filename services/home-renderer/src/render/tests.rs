@@ -1,7 +1,9 @@
 use pulse_contracts::praktika::{EventKind, PrStatus, Status};
 use crate::filters::PrStatuses;
 use pulse_slack::SlackClient;
+use pulse_slack::blocks::limits::{TEXT_OBJECT as MAX_TEXT_CHARS, VIEW_BLOCKS as MAX_BLOCKS, VIEW_BYTES as MAX_VIEW_BYTES};
 use pulse_slack::fake::FakeSlack;
+use serde_json::Value;
 
 use super::*;
 use crate::testing::{event, merge_result, nested_pr, sample_feed, with_jobs};
@@ -71,7 +73,7 @@ fn the_first_actions_block_holds_the_six_toggles_showing_their_state() {
     for toggle in Toggle::ALL {
         let mut prefs = Preferences::default();
         toggle.set(&mut prefs, true);
-        let view = render_with(&[event(1, NOW - 60, Some(PrStatus::Open))], &prefs).view;
+        let view = render_with(&[event(1, NOW - 60, Some(PrStatus::Open))], &prefs).view.to_json();
         let controls = controls_block(&view);
         assert_eq!(controls["block_id"], CONTROLS_BLOCK_ID);
         let buttons = controls["elements"].as_array().unwrap();
@@ -93,7 +95,7 @@ fn an_open_pr_shows_state_link_title_workflow_repo_summary_and_report() {
         event(91234, NOW - 300, Some(PrStatus::Open)),
         &[("Style check", "OK"), ("Fast test", "success"), ("Docs", "SKIPPED")],
     );
-    let view = render(&[e]).view;
+    let view = render(&[e]).view.to_json();
     let s = section_about(&view, "#91234");
     let lines: Vec<&str> = s.lines().collect();
     assert_eq!(
@@ -119,7 +121,7 @@ fn failures_show_the_failing_job_names_inline() {
             ("Style check", "OK"),
         ],
     );
-    let view = render(&[e]).view;
+    let view = render(&[e]).view.to_json();
     let s = section_about(&view, "#7");
     assert!(s.starts_with("🔴 "), "{s}");
     assert!(s.contains("*CI failed* · open"), "{s}");
@@ -133,7 +135,7 @@ fn failures_show_the_failing_job_names_inline() {
 fn many_failures_are_capped_with_a_count() {
     let jobs: Vec<String> = (0..9).map(|i| format!("job {i}")).collect();
     let jobs: Vec<(&str, &str)> = jobs.iter().map(|n| (n.as_str(), "FAIL")).collect();
-    let view = render(&[with_jobs(event(7, NOW, Some(PrStatus::Open)), &jobs)]).view;
+    let view = render(&[with_jobs(event(7, NOW, Some(PrStatus::Open)), &jobs)]).view.to_json();
     assert!(section_about(&view, "#7").contains("`job 4` +4 more"));
 }
 
@@ -141,7 +143,7 @@ fn many_failures_are_capped_with_a_count() {
 fn a_running_pr_shows_what_is_running() {
     let e = with_jobs(event(8, NOW - 30, Some(PrStatus::Open)), &[("Style check", "OK"), ("Fast test", "RUNNING")]);
     assert_eq!(e.kind, EventKind::Running);
-    let view = render(&[e]).view;
+    let view = render(&[e]).view.to_json();
     let s = section_about(&view, "#8");
     assert!(s.starts_with("🟡 "), "{s}");
     assert!(s.contains("*CI running* · open"), "{s}");
@@ -150,7 +152,7 @@ fn a_running_pr_shows_what_is_running() {
     assert!(s.contains("just now"), "{s}");
 
     let failing = with_jobs(event(9, NOW - 30, Some(PrStatus::Open)), &[("Fast test", "FAIL"), ("Build", "Running")]);
-    let s = section_about(&render(&[failing]).view, "#9");
+    let s = section_about(&render(&[failing]).view.to_json(), "#9");
     assert!(s.starts_with("🔴 ") && s.contains("*CI failing (still running)*"), "{s}");
 }
 
@@ -160,7 +162,7 @@ fn a_cancelled_run_says_cancelled_not_failed() {
     e.kind = EventKind::Completed;
     e.ci_status = Status::new(Status::FAIL);
     e.ext.is_cancelled = true;
-    let s = section_about(&render(&[e]).view, "#10");
+    let s = section_about(&render(&[e]).view.to_json(), "#10");
     assert!(s.starts_with("⚪ "), "{s}");
     assert!(s.contains("*CI cancelled*") && !s.contains("CI failed"), "{s}");
     assert!(s.contains("13 h ago"), "{s}");
@@ -174,7 +176,7 @@ fn a_merged_pr_with_its_merge_result_and_backport() {
         event(91234, NOW - 3000, Some(PrStatus::Open)),
     ];
     let rendered = render(&events);
-    let view = rendered.view;
+    let view = rendered.view.to_json();
     assert_eq!(rendered.groups_total, 1, "one root PR");
     let head = section_about(&view, "#91234");
     assert!(head.contains("*CI passed* · merged"), "its merge-result child makes the root merged: {head}");
@@ -196,7 +198,7 @@ fn a_merged_pr_with_its_merge_result_and_backport() {
 
 #[test]
 fn a_lone_merge_result_is_linked_by_short_sha() {
-    let view = render(&[merge_result("0123456789abcdef0123456789abcdef01234567", 0, NOW - 7200)]).view;
+    let view = render(&[merge_result("0123456789abcdef0123456789abcdef01234567", 0, NOW - 7200)]).view.to_json();
     let s = section_about(&view, "01234567");
     assert!(
         s.starts_with("🟢 *`<https://github.com/ClickHouse/ClickHouse/commit/0123456789abcdef0123456789abcdef01234567|01234567>`* Merge pull request #0 from alice/branch"),
@@ -207,7 +209,7 @@ fn a_lone_merge_result_is_linked_by_short_sha() {
 
 #[test]
 fn a_nested_pr_without_its_root_heads_its_group_and_names_the_root() {
-    let view = render(&[nested_pr(91240, 91234, NOW - 100)]).view;
+    let view = render(&[nested_pr(91240, 91234, NOW - 100)]).view.to_json();
     let s = section_about(&view, "#91240");
     assert!(s.contains("Backport #91234 to 25.8 _(of #91234)_"), "{s}");
 }
@@ -223,10 +225,10 @@ fn toggles_filter_the_view_and_say_what_they_hid() {
     let with = |t: Toggle| {
         let mut p = Preferences::default();
         t.set(&mut p, true);
-        render_with(&events, &p).view
+        render_with(&events, &p).view.to_json()
     };
 
-    let all = all_text(&render(&events).view);
+    let all = all_text(&render(&events).view.to_json());
     for needle in ["#91234", "#91240", "9b1e44c0", "#5"] {
         assert!(all.contains(needle), "{needle} shown by default");
     }
@@ -259,13 +261,13 @@ fn toggles_filter_the_view_and_say_what_they_hid() {
 #[test]
 fn everything_filtered_out_says_so() {
     let p = Preferences { hide_merges: true, ..Preferences::default() };
-    let v = all_text(&render_with(&[merge_result("abc", 0, NOW)], &p).view);
+    let v = all_text(&render_with(&[merge_result("abc", 0, NOW)], &p).view.to_json());
     assert!(v.contains("Nothing to show with your filters: 1 event hidden"), "{v}");
 }
 
 #[test]
 fn an_empty_feed_explains_itself_and_the_footer_names_the_email() {
-    let view = render(&[]).view;
+    let view = render(&[]).view.to_json();
     let v = all_text(&view);
     assert!(v.contains("No CI runs for *alice@clickhouse.com* yet"), "{v}");
     let last = blocks(&view).last().unwrap();
@@ -281,7 +283,7 @@ fn an_empty_feed_explains_itself_and_the_footer_names_the_email() {
 fn user_text_is_escaped() {
     let mut e = event(3, NOW, Some(PrStatus::Open));
     e.ext.pr_title = "Fix <script> & <@U123> mentions".into();
-    let s = section_about(&render(&[e]).view, "#3");
+    let s = section_about(&render(&[e]).view.to_json(), "#3");
     assert!(s.contains("Fix &lt;script&gt; &amp; &lt;@U123&gt; mentions"), "{s}");
 }
 
@@ -289,7 +291,7 @@ fn user_text_is_escaped() {
 fn five_hundred_events_fit_in_100_blocks_with_a_truncation_notice() {
     let feed = sample_feed(500, NOW);
     let rendered = render(&feed);
-    let view = &rendered.view;
+    let view = &rendered.view.to_json();
     assert_within_limits(view);
     assert!(rendered.truncated(), "{} of {}", rendered.groups_shown, rendered.groups_total);
     assert!(rendered.groups_shown >= 25, "a useful number of PRs is shown: {}", rendered.groups_shown);
@@ -313,7 +315,7 @@ fn a_title_over_3000_characters_keeps_the_section_within_3000() {
     e.ext.pr_title = "ü".repeat(5000);
     let mut child = nested_pr(41, 4, NOW);
     child.ext.pr_title = "x".repeat(5000);
-    let view = render(&[e, child]).view;
+    let view = render(&[e, child]).view.to_json();
     assert_within_limits(&view);
     let s = section_about(&view, "#4");
     assert!(s.chars().count() <= MAX_TEXT_CHARS);
@@ -336,14 +338,14 @@ fn the_view_stays_under_slacks_size_limit_whatever_the_feed() {
         }
     }
     let rendered = render(&feed);
-    assert_within_limits(&rendered.view);
-    assert!(rendered.view.to_string().len() <= VIEW_BYTE_BUDGET);
+    assert_within_limits(&rendered.view.to_json());
+    assert!(rendered.view.to_json().to_string().len() <= VIEW_BYTE_BUDGET);
     assert!(rendered.truncated());
 }
 
 #[test]
 fn the_not_subscribed_view_explains_how_to_subscribe() {
-    let view = not_subscribed_view(Some("Your Slack profile has no email."), None);
+    let view = not_subscribed_view(Some("Your Slack profile has no email."), None).to_json();
     let text = all_text(&view);
     assert!(text.contains("/praktika subscribe you@example.com"), "{text}");
     assert!(text.contains("Your Slack profile has no email."), "{text}");
@@ -372,13 +374,13 @@ async fn the_fake_slack_accepts_every_rendered_view() {
         t.set(&mut all_on, true);
     }
     let views = [
-        render(&[]).view,
-        render(&sample_feed(500, NOW)).view,
-        render(&sample_feed(40, NOW)).view,
-        render_with(&sample_feed(500, NOW), &all_on).view,
-        render(&big_titles).view,
-        not_subscribed_view(None, Some("{}")),
-        not_subscribed_view(Some("x"), None),
+        render(&[]).view.to_json(),
+        render(&sample_feed(500, NOW)).view.to_json(),
+        render(&sample_feed(40, NOW)).view.to_json(),
+        render_with(&sample_feed(500, NOW), &all_on).view.to_json(),
+        render(&big_titles).view.to_json(),
+        not_subscribed_view(None, Some("{}")).to_json(),
+        not_subscribed_view(Some("x"), None).to_json(),
     ];
     for (i, view) in views.into_iter().enumerate() {
         client.views_publish("U1", view, None).await.unwrap_or_else(|e| panic!("view {i} rejected: {e}"));
@@ -387,7 +389,7 @@ async fn the_fake_slack_accepts_every_rendered_view() {
 
 #[test]
 fn the_default_view_shows_praktikas_toggle_names_with_unambiguous_states() {
-    let view = render(&[event(1, NOW, Some(PrStatus::Open))]).view;
+    let view = render(&[event(1, NOW, Some(PrStatus::Open))]).view.to_json();
     let labels: Vec<&str> = controls_block(&view)["elements"].as_array().unwrap().iter().map(|b| b["text"]["text"].as_str().unwrap()).collect();
     assert_eq!(labels, ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]);
 }
@@ -407,7 +409,7 @@ fn every_job_status_in_any_case_is_counted_and_none_vanishes() {
     let jobs: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(statuses).collect();
     let mut e = with_jobs(event(12, NOW - 60, Some(PrStatus::Open)), &jobs);
     e.ci_status = Status::new("fail");
-    let s = section_about(&render(&[e.clone()]).view, "#12");
+    let s = section_about(&render(&[e.clone()]).view.to_json(), "#12");
     assert!(s.contains("*3 failed* · 2 dropped · 2 running · 5 ok · 2 skipped · 2 xpass · 3 unknown · <"), "{s}");
     assert_eq!(text::JobCounts::of(&e.result).total(), statuses.len(), "every job is in one bucket");
     assert!(s.contains(":x: Failing: `job 5`, `job 6`, `job 7`"), "FAIL, failure and Error are failing; XPASS is not: {s}");
@@ -434,7 +436,7 @@ fn the_run_state_follows_ci_status_in_any_case() {
     for (status, emoji, words) in cases {
         let mut e = event(13, NOW - 60, Some(PrStatus::Open));
         e.ci_status = Status::new(status);
-        let s = section_about(&render(&[e]).view, "#13");
+        let s = section_about(&render(&[e]).view.to_json(), "#13");
         assert!(s.starts_with(&format!("{emoji} ")), "{status:?}: {s}");
         assert!(s.contains(&format!("\n{words} · open")), "{status:?}: {s}");
     }
@@ -445,14 +447,14 @@ fn links_use_change_url_then_run_url_and_the_report_falls_back_to_ext() {
     let mut e = event(14, NOW, Some(PrStatus::Open));
     e.ext.change_url = String::new();
     e.result.ext = None;
-    let s = section_about(&render(&[e]).view, "#14");
+    let s = section_about(&render(&[e]).view.to_json(), "#14");
     assert!(s.contains("*<https://github.com/ClickHouse/ClickHouse/actions/runs/1000014|#14>*"), "run_url links the PR: {s}");
     assert!(s.contains("<https://reports.example.com/14|report>"), "ext.report_url: {s}");
 
     let mut bare = merge_result("", 0, NOW);
     bare.ext.change_url = String::new();
     bare.ext.run_url = String::new();
-    let s = sections(&render(&[bare]).view).into_iter().find(|s| s.contains("`commit`")).expect("a merge without sha says commit");
+    let s = sections(&render(&[bare]).view.to_json()).into_iter().find(|s| s.contains("`commit`")).expect("a merge without sha says commit");
     assert!(s.starts_with("🟢 *`commit`*"), "{s}");
 }
 
@@ -460,7 +462,7 @@ fn links_use_change_url_then_run_url_and_the_report_falls_back_to_ext() {
 fn a_nested_chain_renders_under_its_ultimate_root_and_a_toggle_reshapes_it() {
     // #3 → #2 → #1, a merge result of #2 on master.
     let events = [nested_pr(3, 2, NOW - 10), merge_result("aaaaaaaa11", 2, NOW - 20), nested_pr(2, 1, NOW - 30), event(1, NOW - 40, None)];
-    let view = render(&events).view;
+    let view = render(&events).view.to_json();
     let head = section_about(&view, "|#1>");
     assert!(head.contains("· merged"), "merged by the merge result two levels down: {head}");
     let children = all_text(&view);
@@ -472,7 +474,7 @@ fn a_nested_chain_renders_under_its_ultimate_root_and_a_toggle_reshapes_it() {
     let p = Preferences { hide_secondary_prs: true, ..Preferences::default() };
     let rendered = render_with(&events, &p);
     assert_eq!(rendered.groups_total, 2);
-    let v = all_text(&rendered.view);
+    let v = all_text(&rendered.view.to_json());
     assert!(!v.contains("|#2>") && !v.contains("|#3>") && v.contains("2 auxiliary PRs"), "{v}");
 }
 
@@ -491,7 +493,8 @@ fn the_contract_example_with_every_status_of_today_renders_as_a_user_reads_it() 
         notice: None,
         private_metadata: None,
     })
-    .view;
+    .view
+    .to_json();
     let s = section_about(&view, "#91301");
     assert!(s.starts_with("🔴 *<https://github.com/ClickHouse/ClickHouse/pull/91301|#91301>* Vectorize arrayFold"), "{s}");
     assert!(s.contains("*CI failed* · open · `PR` · ClickHouse/ClickHouse · 10 min ago"), "{s}");

@@ -1,12 +1,10 @@
-//! Text helpers for Slack mrkdwn: escaping, cutting to Slack's limits, links, relative times, and
-//! the words and emoji for CI and PR states.
+//! Text helpers for Slack mrkdwn: escaping, links, relative times, and the words and emoji for
+//! CI and PR states. (Cutting text to Slack's limits is `pulse_slack::blocks`'s job.)
 
 use std::fmt::Write;
 
 use pulse_contracts::praktika::{FeedEvent, PrStatus, RunResult, Status, StatusClass};
-
-/// The ellipsis that marks cut text.
-pub const ELLIPSIS: char = '…';
+use pulse_slack::blocks::cut;
 
 /// Escapes the three characters Slack's mrkdwn treats as control characters.
 pub fn escape(text: &str) -> String {
@@ -24,38 +22,6 @@ pub fn push_escaped(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             other => out.push(other),
         }
-    }
-}
-
-/// `text` cut to at most `max` characters (Slack counts characters, not bytes), ending with `…`
-/// when cut.
-pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if max == 0 {
-        return "".into();
-    }
-    // Fast path: byte length bounds the character count.
-    if text.len() <= max {
-        return text.into();
-    }
-    match text.char_indices().nth(max) {
-        None => text.into(),
-        Some(_) => {
-            let end = text.char_indices().nth(max - 1).map_or(text.len(), |(i, _)| i);
-            let mut out = String::with_capacity(end + 3);
-            out.push_str(&text[..end]);
-            out.push(ELLIPSIS);
-            out.into()
-        }
-    }
-}
-
-/// Cuts `text` in place to at most `max` characters, ending with `…` when cut.
-pub fn cut_in_place(text: &mut String, max: usize) {
-    if text.len() <= max {
-        return;
-    }
-    if let std::borrow::Cow::Owned(cut) = cut(text, max) {
-        *text = cut;
     }
 }
 
@@ -335,19 +301,6 @@ mod tests {
     #[test]
     fn escapes_control_characters() {
         assert_eq!(escape("a < b && c > d"), "a &lt; b &amp;&amp; c &gt; d");
-    }
-
-    #[test]
-    fn cuts_by_characters_with_an_ellipsis() {
-        assert_eq!(cut("hello", 5), "hello");
-        assert_eq!(cut("hello!", 5), "hell…");
-        assert_eq!(cut("ééééé", 5), "ééééé");
-        assert_eq!(cut("éééééé", 5).chars().count(), 5);
-        assert_eq!(cut("", 5), "");
-        let mut s = "x".repeat(4000);
-        cut_in_place(&mut s, 3000);
-        assert_eq!(s.chars().count(), 3000);
-        assert!(s.ends_with(ELLIPSIS));
     }
 
     #[test]

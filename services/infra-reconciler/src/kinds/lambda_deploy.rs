@@ -1,13 +1,22 @@
 //! The I/O of the `Lambda` kind: observing a function (configuration, code SHA, alias, event
 //! source mappings, and its secrets' SSM values to compare, masked) and applying a change with
 //! the fewest writes. The decisions (what differs, what to mask) are in `lambda.rs`.
+//!
+//! Lambda rejects a write while the function is still being created or updated, so every write
+//! is followed by the SDK's waiter ([`settle`]): `FunctionActiveV2` after a create,
+//! `FunctionUpdatedV2` after an update, each at most [`SETTLE_TIMEOUT`]. A function that ends
+//! `Failed`, or is still busy then, fails the apply with the reason Lambda gave.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture as SdkArch, Environment, FunctionResponseType, LastUpdateStatus, Runtime, State};
+use aws_sdk_lambda::types::{Architecture as SdkArch, Environment, FunctionResponseType, Runtime};
+use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 use pulse_aws::secrets::SecretString;
+use pulse_core::retry::{Backoff, retry};
 use serde_json::{Value, json};
 
 use super::ApplyInput;
@@ -18,8 +27,12 @@ use crate::model::{Change, Properties};
 
 /// How long a function may stay `Pending` / `InProgress` after a write before the deploy gives up.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long a freshly created role may stay unassumable by Lambda (IAM is eventually consistent).
-const ROLE_PROPAGATION: Duration = Duration::from_secs(40);
+
+/// The retries of a `CreateFunction` whose role Lambda cannot assume yet (IAM is eventually
+/// consistent: a role created a moment ago takes seconds to reach Lambda): about 40 s in all.
+fn role_propagation() -> Backoff {
+    Backoff::new(Duration::from_secs(2), Duration::from_secs(8), 12)
+}
 
 pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) -> Result<Option<Properties>> {
     let id = spec.id_();
@@ -180,9 +193,8 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
         Change::Create => {
             let package = spec.package_for_deploy().map_err(|e| Error::resource(&id, e))?;
             let env = environment(spec, clients).await?;
-            let started = std::time::Instant::now();
-            loop {
-                let result = clients
+            let create = || {
+                clients
                     .lambda
                     .create_function()
                     .function_name(&spec.name)
@@ -195,23 +207,13 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                     .environment(env.clone())
                     .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(Blob::new(package.bytes.clone())).build())
                     .send()
-                    .await;
-                match result {
-                    Ok(_) => break,
-                    // A role created a moment ago is not yet assumable by Lambda on AWS.
-                    Err(err)
-                        if error_is(&err, &["InvalidParameterValueException"])
-                            && started.elapsed() < ROLE_PROPAGATION
-                            && format!("{err:?}").contains("cannot be assumed") =>
-                    {
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                    }
-                    Err(err) => return Err(Error::aws(&id, "lambda:CreateFunction", err)),
-                }
-            }
+            };
+            let role_not_assumable =
+                |err: &_| error_is(err, &["InvalidParameterValueException"]) && format!("{err:?}").contains("cannot be assumed");
+            retry(&role_propagation(), role_not_assumable, create).await.map_err(|e| Error::aws(&id, "lambda:CreateFunction", e))?;
             done.code_uploaded = true;
             done.config_updated = true;
-            settle(spec, clients).await?;
+            settle(spec, clients, Write::Create).await?;
         }
         Change::Update { fields } => {
             let arch_changed = input.change.touches("Architectures");
@@ -230,7 +232,7 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                         .await
                         .map_err(|e| Error::aws(&id, "lambda:UpdateFunctionCode", e))?;
                     done.code_uploaded = true;
-                    settle(spec, clients).await?;
+                    settle(spec, clients, Write::Update).await?;
                 }
             }
             if fields.iter().any(|f| CONFIG_FIELDS.contains(&f.field.as_str())) {
@@ -248,7 +250,7 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                     .await
                     .map_err(|e| Error::aws(&id, "lambda:UpdateFunctionConfiguration", e))?;
                 done.config_updated = true;
-                settle(spec, clients).await?;
+                settle(spec, clients, Write::Update).await?;
             }
         }
     }
@@ -348,36 +350,96 @@ async fn apply_event_sources(spec: &LambdaSpec, clients: &Clients, input: ApplyI
     Ok(())
 }
 
-/// Wait until the function accepts the next write (AWS rejects updates while one is in progress).
-async fn settle(spec: &LambdaSpec, clients: &Clients) -> Result<()> {
-    let started = std::time::Instant::now();
-    loop {
-        let c = clients
-            .lambda
-            .get_function_configuration()
-            .function_name(&spec.name)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&spec.id_(), "lambda:GetFunctionConfiguration", e))?;
-        let busy = matches!(c.state(), Some(State::Pending)) || matches!(c.last_update_status(), Some(LastUpdateStatus::InProgress));
-        if !busy {
-            if matches!(c.state(), Some(State::Failed)) || matches!(c.last_update_status(), Some(LastUpdateStatus::Failed)) {
-                return Err(Error::resource(
-                    &spec.id_(),
-                    format!("the function failed to update: {}", c.last_update_status_reason().or(c.state_reason()).unwrap_or("no reason given")),
-                ));
-            }
-            return Ok(());
+/// The kind of write [`settle`] waits after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Create,
+    Update,
+}
+
+/// Wait with the SDK's waiter until the function accepts the next write: `State` `Active` after a
+/// create, `LastUpdateStatus` `Successful` after an update; at most [`SETTLE_TIMEOUT`].
+async fn settle(spec: &LambdaSpec, clients: &Clients, after: Write) -> Result<()> {
+    let lambda = &clients.lambda;
+    let waited = match after {
+        Write::Create => lambda.wait_until_function_active_v2().function_name(&spec.name).wait(SETTLE_TIMEOUT).await.map(drop),
+        Write::Update => lambda.wait_until_function_updated_v2().function_name(&spec.name).wait(SETTLE_TIMEOUT).await.map(drop),
+    };
+    waited.map_err(|err| settle_error(&spec.id_(), after, err))
+}
+
+/// A waiter's failure as the apply's error: the reason Lambda gave for a failed function, how
+/// long it stayed busy, or the `GetFunction` call that failed.
+fn settle_error(id: &crate::model::ResourceId, after: Write, err: WaiterError<GetFunctionOutput, GetFunctionError>) -> Error {
+    let doing = match after {
+        Write::Create => "being created",
+        Write::Update => "updating",
+    };
+    match err {
+        WaiterError::FailureState(failed) => {
+            let configuration = failed.final_poll().as_result().ok().and_then(|out| out.configuration());
+            let reason = configuration
+                .and_then(|c| c.last_update_status_reason().or(c.state_reason()))
+                .unwrap_or("no reason given");
+            Error::resource(id, format!("the function failed while {doing}: {reason}"))
         }
-        if started.elapsed() > SETTLE_TIMEOUT {
-            return Err(Error::resource(&spec.id_(), "the function stayed busy for 120 s after an update"));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        WaiterError::ExceededMaxWait(waited) => Error::resource(
+            id,
+            format!(
+                "the function was still {doing} after {} s ({} polls of GetFunction); giving up",
+                waited.elapsed().as_secs(),
+                waited.poll_count()
+            ),
+        ),
+        WaiterError::OperationFailed(failed) => Error::aws(id, "lambda:GetFunction", failed.into_error()),
+        other => Error::resource(id, format!("could not wait for the function: {other}")),
     }
 }
 
 impl LambdaSpec {
     fn id_(&self) -> crate::model::ResourceId {
         crate::model::ResourceId::new(crate::model::Kind::Lambda, &self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::types::{FunctionConfiguration, LastUpdateStatus, State};
+    use aws_smithy_runtime_api::client::waiters::FinalPoll;
+    use aws_smithy_runtime_api::client::waiters::error::{ExceededMaxWait, FailureState};
+
+    fn id() -> crate::model::ResourceId {
+        crate::model::ResourceId::new(crate::model::Kind::Lambda, "pulse-notifier")
+    }
+
+    fn failed(configuration: FunctionConfiguration) -> WaiterError<GetFunctionOutput, GetFunctionError> {
+        let output = GetFunctionOutput::builder().configuration(configuration).build();
+        WaiterError::FailureState(FailureState::new(FinalPoll::new(Ok(output))))
+    }
+
+    #[test]
+    fn a_failed_function_fails_the_apply_with_lambdas_reason() {
+        let update = FunctionConfiguration::builder()
+            .last_update_status(LastUpdateStatus::Failed)
+            .last_update_status_reason("The role defined for the function cannot be assumed by Lambda.")
+            .build();
+        let err = settle_error(&id(), Write::Update, failed(update)).to_string();
+        assert_eq!(
+            err,
+            "Lambda pulse-notifier: the function failed while updating: The role defined for the function cannot be assumed by Lambda."
+        );
+        let create = FunctionConfiguration::builder().state(State::Failed).state_reason("subnet not found").build();
+        let err = settle_error(&id(), Write::Create, failed(create)).to_string();
+        assert!(err.ends_with("the function failed while being created: subnet not found"), "{err}");
+        let err = settle_error(&id(), Write::Create, failed(FunctionConfiguration::builder().build())).to_string();
+        assert!(err.ends_with("no reason given"), "{err}");
+    }
+
+    #[test]
+    fn a_function_still_busy_at_the_bound_is_a_timeout_naming_it() {
+        let waited = ExceededMaxWait::new(SETTLE_TIMEOUT, Duration::from_secs(121), 9);
+        let err = settle_error(&id(), Write::Update, WaiterError::ExceededMaxWait(waited)).to_string();
+        assert_eq!(err, "Lambda pulse-notifier: the function was still updating after 121 s (9 polls of GetFunction); giving up");
     }
 }

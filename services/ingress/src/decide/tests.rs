@@ -8,13 +8,18 @@ use crate::testkit::{self, Signed};
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_763_630_300;
 
+/// Unix seconds as the instant a request is decided at.
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap()
+}
+
 fn core() -> Core {
-    Core::new(Verifier::new(SECRET).unwrap())
+    Core::new(Verifier::new(SECRET).unwrap(), Ids::sequence(1))
 }
 
 fn handle_signed(body: &str, content_type: &'static str) -> Decision {
     let signed = Signed::new(SECRET, NOW - 2, body.as_bytes(), content_type);
-    core().handle(&RawRequest { method: "POST", path: "/slack/events", headers: signed.headers(), body: body.as_bytes() }, NOW)
+    core().handle(&RawRequest { method: "POST", path: "/slack/events", headers: signed.headers(), body: body.as_bytes() }, at(NOW))
 }
 
 fn form(body: &str) -> Decision {
@@ -54,12 +59,12 @@ fn slacks_documented_example_is_verified_and_answered() {
         ("X-Slack-Signature", "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"),
         ("Content-Type", "application/x-www-form-urlencoded"),
     ]);
-    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, 1531420618 + 10);
+    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, at(1531420618 + 10));
     assert_eq!(decision.outcome, "unknown_command");
     assert!(ephemeral_text(&decision.reply).contains("does not handle `/webhook-collect`"));
     assert!(decision.accepted.is_none());
     // The same request ten minutes later is refused.
-    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, 1531420618 + 600);
+    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, at(1531420618 + 600));
     assert_eq!(decision.reply.status, 401);
 }
 
@@ -221,7 +226,7 @@ fn deploy_submission_becomes_slack_interaction_and_cancel_publishes_nothing() {
 fn forged_stale_and_unsigned_requests_get_401() {
     let body = testkit::Command::new("/pulser status", "U1").form();
     let request = |headers: SlackHeaders<'_>, now: i64| -> Decision {
-        core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, now)
+        core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, at(now))
     };
     let good = Signed::form(SECRET, NOW, &body);
     assert_eq!(request(good.headers(), NOW).outcome, "accepted");
@@ -256,7 +261,7 @@ fn header_names_in_any_letter_case_verify() {
     for case in [str::to_ascii_lowercase, str::to_ascii_uppercase] {
         let pairs: Vec<(String, String)> = signed.pairs().into_iter().map(|(n, v)| (case(n), v)).collect();
         let headers = SlackHeaders::from_str_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        let decision = core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, NOW);
+        let decision = core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, at(NOW));
         assert_eq!(decision.outcome, "accepted");
     }
 }
@@ -265,12 +270,12 @@ fn header_names_in_any_letter_case_verify() {
 fn oversized_bodies_and_other_methods_are_refused_before_verification() {
     let big = "a".repeat(MAX_BODY_BYTES + 1);
     let signed = Signed::form(SECRET, NOW, &big);
-    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: signed.headers(), body: big.as_bytes() }, NOW);
+    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: signed.headers(), body: big.as_bytes() }, at(NOW));
     assert_eq!(decision.reply.status, 413);
     assert!(decision.reply.body.unwrap()["error"].as_str().unwrap().contains("65536-byte limit"));
     let body = testkit::Command::new("/pulser status", "U1").form();
     let signed = Signed::form(SECRET, NOW, &body);
-    let decision = core().handle(&RawRequest { method: "GET", path: "/", headers: signed.headers(), body: body.as_bytes() }, NOW);
+    let decision = core().handle(&RawRequest { method: "GET", path: "/", headers: signed.headers(), body: body.as_bytes() }, at(NOW));
     assert_eq!(decision.reply.status, 405);
     assert!(decision.accepted.is_none());
 }
@@ -352,7 +357,7 @@ proptest! {
         if let Some(s) = &signature { pairs.push((&names.1, s)); }
         if let Some(c) = &content_type { pairs.push((&names.2, c)); }
         let headers = SlackHeaders::from_str_pairs(pairs);
-        let decision = core().handle(&RawRequest { method, path: "/slack/events", headers, body: &body }, NOW);
+        let decision = core().handle(&RawRequest { method, path: "/slack/events", headers, body: &body }, at(NOW));
         prop_assert!(decision.reply.status >= 400, "status {} for an unsigned body", decision.reply.status);
         prop_assert!(decision.accepted.is_none());
     }
@@ -363,7 +368,7 @@ proptest! {
         content_type in prop_oneof![Just("application/json"), Just("application/x-www-form-urlencoded")],
     ) {
         let signed = Signed::new(SECRET, NOW, &body, content_type);
-        let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: signed.headers(), body: &body }, NOW);
+        let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: signed.headers(), body: &body }, at(NOW));
         let status = decision.reply.status;
         prop_assert!(status == 200 || (400..500).contains(&status), "status {status}");
         if status >= 400 {

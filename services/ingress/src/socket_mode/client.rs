@@ -11,7 +11,6 @@ use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::Connector;
 use tracing::{error, info, warn};
 
-use super::backoff::Backoff;
 use super::connection::{self, ConnEvent, ConnHandle};
 use super::open::OpenError;
 use super::protocol::DisconnectReason;
@@ -121,7 +120,7 @@ impl SocketModeClient {
             "Socket Mode client starting"
         );
 
-        let mut backoff = Backoff::new(config.min_backoff, config.max_backoff);
+        let mut backoff = config.reconnects();
         let mut next_conn = 0u64;
         let mut active: Option<Active> = None;
         let mut pending: Option<ConnHandle> = None;

@@ -10,8 +10,9 @@
 //!   `refresh_requested` it opens the replacement first, keeps reading the old connection until
 //!   the new one said `hello`, lets the old one finish its pending acks, then closes it.
 //!   On a drop (closed socket, read error, no pong to our ping, no hello) it reconnects with
-//!   exponential backoff and full jitter ([`Backoff`]), reset after a healthy connection. On
-//!   `link_disabled` it stops with [`SocketModeError::LinkDisabled`].
+//!   exponential backoff and full jitter ([`SocketModeConfig::reconnects`], on Pulse's one
+//!   schedule), reset after a healthy connection. On `link_disabled` it stops with
+//!   [`SocketModeError::LinkDisabled`].
 //! - Each envelope is handled in its own task (at most `max_in_flight` sink calls at once) and
 //!   acked when the sink returns, with its response payload for slash commands, or at
 //!   `ack_timeout` without one (see `dispatch.rs` for the trade-off). An envelope the sink
@@ -27,7 +28,6 @@
 //!
 //! [`fake::FakeSocketMode`] is a local stand-in for Slack's side, for tests and the local stack.
 
-mod backoff;
 mod client;
 mod connection;
 mod dispatch;
@@ -40,9 +40,9 @@ mod token;
 use std::future::Future;
 use std::time::Duration;
 
+use pulse_core::retry::{Backoff, Retries};
 use serde_json::Value;
 
-pub use backoff::Backoff;
 pub use client::SocketModeClient;
 pub use protocol::{DisconnectReason, Envelope};
 pub use token::AppToken;
@@ -111,6 +111,12 @@ impl SocketModeConfig {
             dedup_capacity: 10_000,
         }
     }
+
+    /// The reconnect delays: full jitter under a ceiling that starts at `min_backoff` (at least
+    /// 1 ms, so that a reconnect loop never spins) and doubles up to `max_backoff`, never giving up.
+    pub fn reconnects(&self) -> Retries {
+        Retries::new(Backoff::forever(self.min_backoff.max(Duration::from_millis(1)), self.max_backoff))
+    }
 }
 
 /// Why [`SocketModeClient::run`] stopped. None of these messages contains a token or a URL
@@ -142,4 +148,26 @@ pub enum SocketModeError {
     /// A setting is unusable.
     #[error("invalid Socket Mode configuration: {0}")]
     Config(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn degenerate_reconnect_settings_are_tamed() {
+        let mut config = SocketModeConfig::new("http://127.0.0.1:1/api", AppToken::new("xapp-1"));
+        (config.min_backoff, config.max_backoff) = (Duration::ZERO, Duration::ZERO);
+        assert_eq!(config.reconnects().ceiling(), MS);
+        (config.min_backoff, config.max_backoff) = (100 * MS, 1000 * MS);
+        let mut reconnects = config.reconnects();
+        let mut ceilings = Vec::new();
+        for _ in 0..6 {
+            ceilings.push(reconnects.ceiling());
+            assert!(reconnects.next_delay() <= *ceilings.last().unwrap());
+        }
+        assert_eq!(ceilings, [100, 200, 400, 800, 1000, 1000].map(|m| m * MS));
+    }
 }

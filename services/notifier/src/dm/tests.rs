@@ -58,7 +58,7 @@ fn sent(decision: DmDecision) -> Dm {
 
 /// Everything a user sees of a DM: the notification text and every block's text.
 fn shown(dm: &Dm) -> String {
-    format!("{}\n{}", dm.text, dm.blocks)
+    format!("{}\n{}", dm.message.text(), dm.message.blocks_json())
 }
 
 fn done(covers: &[DmKind]) -> Recorded {
@@ -84,7 +84,7 @@ fn complete_only_on_a_failed_run_says_it_failed_and_lists_the_failing_jobs() {
     assert_eq!(dm.key, ledger_key(USER, DmKind::Complete, EMAIL, &failed_run()));
     assert!(dm.also_record.is_empty());
     let seen = shown(&dm);
-    assert!(dm.text.starts_with(":red_circle: CI failed: Speed up FINAL"), "{}", dm.text);
+    assert!(dm.message.text().starts_with(":red_circle: CI failed: Speed up FINAL"), "{}", dm.message.text());
     assert!(!seen.contains("white_check_mark"), "a failed run is never shown as passed: {seen}");
     assert!(seen.contains("• Stateless tests (amd_debug)") && seen.contains("• Integration tests"), "{seen}");
     assert!(!seen.contains("• Style check") && !seen.contains("• Build (arm)"), "only failing jobs are listed: {seen}");
@@ -97,12 +97,12 @@ fn failure_only_sends_a_failure_dm() {
     let e = failed_run();
     let dm = sent(decide_with(&e, &prefs(false, true), &[]));
     assert_eq!((dm.covers.clone(), dm.key.clone()), (vec![DmKind::Failure], ledger_key(USER, DmKind::Failure, EMAIL, &e)));
-    assert!(dm.text.contains("— failing: Stateless tests (amd_debug), Integration tests"), "{}", dm.text);
+    assert!(dm.message.text().contains("— failing: Stateless tests (amd_debug), Integration tests"), "{}", dm.message.text());
     // Still running with a failing job: failure applies, complete does not.
     let running = run(EventKind::Running, "running", &[("Fast test", "failure"), ("Build", "running")]);
     let dm = sent(decide_with(&running, &prefs(true, true), &[]));
     assert_eq!(dm.covers, vec![DmKind::Failure]);
-    assert!(dm.text.contains("CI failing (still running)"), "{}", dm.text);
+    assert!(dm.message.text().contains("CI failing (still running)"), "{}", dm.message.text());
     assert_eq!(decide_with(&running, &prefs(true, false), &[]), DmDecision::NotWanted);
     assert_eq!(decide_with(&e, &prefs(false, false), &[]), DmDecision::NotWanted);
 }
@@ -124,7 +124,7 @@ fn both_toggles_send_one_dm_with_both_facts_and_both_keys() {
     let ok = run(EventKind::Completed, "OK", &[("Style check", "OK"), ("Flaky", "XFAIL")]);
     let dm = sent(decide_with(&ok, &prefs(true, true), &[]));
     assert_eq!(dm.covers, vec![DmKind::Complete]);
-    assert!(dm.text.starts_with(":white_check_mark: CI passed"), "{}", dm.text);
+    assert!(dm.message.text().starts_with(":white_check_mark: CI passed"), "{}", dm.message.text());
     assert!(!shown(&dm).contains("Failing jobs"), "{}", shown(&dm));
 }
 
@@ -189,7 +189,7 @@ fn xpass_unknown_and_missing_job_statuses_are_not_failing() {
     let dm = sent(decide_with(&e, &prefs(true, true), &[]));
     assert_eq!(dm.covers, vec![DmKind::Complete]);
     let seen = shown(&dm);
-    assert!(dm.text.starts_with(":grey_question: CI finished: XPASS"), "{}", dm.text);
+    assert!(dm.message.text().starts_with(":grey_question: CI finished: XPASS"), "{}", dm.message.text());
     assert!(!seen.contains("Failing jobs") && !seen.contains("white_check_mark") && !seen.contains("failed"), "{seen}");
     assert!(seen.contains("1 ok · 4 other"), "{seen}");
     // Failing in any letter case.
@@ -202,7 +202,7 @@ fn xpass_unknown_and_missing_job_statuses_are_not_failing() {
     assert_eq!(decide_with(&odd, &prefs(true, true), &[]), DmDecision::NotWanted);
     odd.kind = EventKind::Completed;
     let dm = sent(decide_with(&odd, &prefs(true, false), &[]));
-    assert!(dm.text.contains("CI finished without a status"), "{}", dm.text);
+    assert!(dm.message.text().contains("CI finished without a status"), "{}", dm.message.text());
 }
 
 #[test]
@@ -233,5 +233,5 @@ fn the_contract_example_decides_and_renders() {
     let seen = shown(&dm);
     assert!(seen.contains("• Stateless tests (amd_debug, parallel)") && !seen.contains("• Fast test"), "{seen}");
     assert!(seen.contains("|PR #91234>") && seen.contains("|run>") && seen.contains("|report>"), "{seen}");
-    assert_eq!(dm.blocks.as_array().map(Vec::len), Some(3));
+    assert_eq!(dm.message.blocks_json().as_array().map(Vec::len), Some(3));
 }

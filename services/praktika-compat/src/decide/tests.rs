@@ -8,8 +8,12 @@ fn config() -> Config {
     Config { location: FeedLocation::parse("ci-feeds/ci/slack").unwrap(), team_id: "T1DC2JH3J".into() }
 }
 
+fn at() -> DateTime<Utc> {
+    "2026-05-12T09:41:06Z".parse().unwrap()
+}
+
 fn run(payload: Value) -> Result<Vec<Envelope<Event>>, Refusal> {
-    decide(&payload, REQUEST, &config())
+    decide(&payload, REQUEST, &config(), at(), &Ids::sequence(1))
 }
 
 /// Every event validates against its contract's JSON Schema, as `pulse publish` would check it.
@@ -47,10 +51,10 @@ fn update_announces_each_distinct_email_at_praktikas_key() {
 #[test]
 fn a_retried_invocation_has_the_same_dedup_keys_and_another_does_not() {
     let payload = json!({"action": "update", "emails": ["a@x.io", "b@x.io"]});
-    let keys = |request: &str| -> Vec<String> { decide(&payload, request, &config()).unwrap().into_iter().map(|e| e.dedup_key).collect() };
+    let keys = |request: &str| -> Vec<String> { decide(&payload, request, &config(), at(), &Ids::sequence(1)).unwrap().into_iter().map(|e| e.dedup_key).collect() };
     assert_eq!(keys(REQUEST), keys(REQUEST));
     assert_ne!(keys(REQUEST), keys("another-request"));
-    assert_eq!(decide(&payload, " ", &config()).unwrap_err(), Refusal::NoRequestId);
+    assert_eq!(decide(&payload, " ", &config(), at(), &Ids::sequence(1)).unwrap_err(), Refusal::NoRequestId);
 }
 
 #[test]
@@ -173,7 +177,7 @@ fn unknown_actions_and_malformed_payloads_are_refused() {
     assert_eq!(run(json!(["update"])).unwrap_err(), Refusal::NotAnObject("a list"));
     assert_eq!(run(json!("update")).unwrap_err(), Refusal::NotAnObject("a string"));
     for text in ["", "{", "{\"action\": \"update\",}", "\u{0}", "nul"] {
-        assert!(matches!(decide_json(text, REQUEST, &config()), Err(Refusal::NotJson(_))), "{text:?}");
+        assert!(matches!(decide_json(text, REQUEST, &config(), at(), &Ids::sequence(1)), Err(Refusal::NotJson(_))), "{text:?}");
     }
 }
 

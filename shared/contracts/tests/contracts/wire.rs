@@ -64,12 +64,15 @@ fn into_envelope_makes_a_wire_envelope_with_the_bare_detail() {
     let job: CiJob = serde_json::from_value(doc["detail"].clone()).unwrap();
     assert!(matches!(job.phase, JobPhase::Started));
 
+    let (clock, ids) = (pulse_core::Clock::system(), pulse_core::Ids::random());
     let before = chrono::Utc::now();
     let first = job.clone().into_envelope(
         "pulse.cli",
         "ci.job:collect_stock_prices:run-7c1d9e2a:started",
+        ids.uuid(),
+        clock.now(),
     );
-    let second = Event::from(job).into_envelope("pulse.cli", "same");
+    let second = Event::from(job).into_envelope("pulse.cli", "same", ids.uuid(), clock.now());
     assert_ne!(first.id, second.id, "every envelope gets a fresh id");
     assert_eq!(first.id.get_version_num(), 4);
     assert!(first.occurred_at >= before && first.occurred_at <= chrono::Utc::now());

@@ -14,7 +14,7 @@ pub use discord::{DISCORD_METHOD, validate as discord_validate};
 mod record;
 mod server;
 mod state;
-mod validate;
+pub(crate) mod validate;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

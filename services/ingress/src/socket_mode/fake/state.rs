@@ -66,7 +66,7 @@ pub(super) struct State {
 impl State {
     pub(super) fn new_ticket(&mut self) -> String {
         self.next_ticket += 1;
-        let ticket = format!("fake-{}-{:016x}", self.next_ticket, rand::random::<u64>());
+        let ticket = format!("fake-{}-{:016x}", self.next_ticket, fastrand::u64(..));
         self.tickets.insert(ticket.clone());
         ticket
     }
@@ -161,7 +161,7 @@ impl State {
         let envelope_id = format!(
             "env-{:04}-{:08x}",
             self.next_envelope,
-            rand::random::<u32>()
+            fastrand::u32(..)
         );
         self.envelopes.insert(
             envelope_id.clone(),

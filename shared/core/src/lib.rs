@@ -1,0 +1,17 @@
+//! pulse-core: what every Pulse crate shares and none should write again.
+//!
+//! - [`clock`]: the one source of "now". Decision code is handed a [`Clock`]; only
+//!   [`Clock::system`] reads the system time.
+//! - [`ids`]: the one source of fresh ids. Decision code is handed an [`Ids`]; only
+//!   [`Ids::random`] draws random UUIDs.
+//! - [`retry`]: capped exponential backoff with full jitter, for every retried call.
+//!
+//! This crate knows nothing of AWS, Slack or Pulse's events: it is the floor the others
+//! stand on, and depends on no other Pulse crate.
+
+pub mod clock;
+pub mod ids;
+pub mod retry;
+
+pub use clock::Clock;
+pub use ids::Ids;
