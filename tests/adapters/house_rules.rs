@@ -175,3 +175,15 @@ fn block_kit_is_built_only_by_the_typed_module() {
         .collect();
     assert!(found.is_empty(), "Block Kit built with json! outside {allowed}:\n{}", found.join("\n"));
 }
+
+/// Every environment variable is declared in a `settings.rs` and read through
+/// `pulse_core::settings::Settings`, the one module that touches the process environment; clap
+/// reads variables only by their declaration (`env = PULSE_BUS.name`). So the README's table
+/// (`settings_table.rs`) is every variable there is. The fake Slack's binary is a test tool.
+#[test]
+fn only_the_settings_reader_touches_the_environment() {
+    let allowed = ["shared/core/src/settings.rs", "shared/slack/src/bin/"];
+    for needle in ["env::var(", "env::var_os", "env::vars", "from_default_env", "env = \""] {
+        assert_eq!(offenders(needle, &allowed), Vec::<String>::new(), "{needle}");
+    }
+}

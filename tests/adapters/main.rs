@@ -12,5 +12,7 @@ mod house_rules;
 mod idempotency;
 mod runtime;
 mod s3;
+#[cfg(all(feature = "notifier", feature = "home-renderer"))]
+mod settings_table;
 mod sqs;
 mod ssm;

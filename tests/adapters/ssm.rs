@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use pulse_aws::secrets::{Secrets, SecretsError, resolve};
+use pulse_aws::secrets::{Secret, SecretSetting, Secrets, SecretsError, source};
+use pulse_core::{Settings, Var};
 use pulse_tests::{emulator_config, unique};
 
 use crate::common::init_tracing;
@@ -49,6 +50,10 @@ async fn a_missing_parameter_names_the_parameter() {
     assert!(err.to_string().contains(&name), "{err}");
 }
 
+const VALUE: Var = Var::new("PULSE_TEST_SECRET", "a secret", "test").secret();
+const PARAM: Var = Var::new("PULSE_TEST_SECRET_PARAM", "an SSM parameter name", "test");
+const SETTING: SecretSetting = SecretSetting { value: VALUE, parameter: PARAM };
+
 #[tokio::test]
 async fn the_environment_wins_over_ssm() {
     let client = ssm().await;
@@ -56,22 +61,48 @@ async fn the_environment_wins_over_ssm() {
     let ssm_value = format!("from-ssm-{}", unique("v"));
     put_secret(&client, &name, &ssm_value).await;
     let secrets = Secrets::new(client);
+    let read = |value: &str, parameter: &str| Settings::from_pairs([(VALUE.name, value.to_owned()), (PARAM.name, parameter.to_owned())]);
 
-    let var = format!("PULSE_TEST_SECRET_{}", unique("v").replace('-', "_").to_uppercase());
-    assert_eq!(resolve(&var, &name, Some(&secrets)).await.unwrap().expose(), ssm_value, "unset → SSM");
-    // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
-    unsafe { std::env::set_var(&var, "from-env") };
-    assert_eq!(resolve(&var, &name, Some(&secrets)).await.unwrap().expose(), "from-env");
-    assert_eq!(resolve(&var, "/not/consulted", None).await.unwrap().expose(), "from-env");
-    // SAFETY: as above.
-    unsafe { std::env::set_var(&var, "") };
-    assert_eq!(resolve(&var, &name, Some(&secrets)).await.unwrap().expose(), ssm_value, "empty → SSM");
+    let current = |settings: Settings| {
+        let secrets = secrets.clone();
+        async move { source(&SETTING, &settings, &secrets).await.map(|s| async move { s.current().await.unwrap().expose().to_owned() }) }
+    };
+    assert_eq!(current(read("", &name)).await.unwrap().await, ssm_value, "unset → SSM");
+    assert_eq!(current(read("from-env", &name)).await.unwrap().await, "from-env");
+    assert_eq!(current(read("from-env", "/not/consulted")).await.unwrap().await, "from-env");
 
     let missing = format!("/{}/nope", unique("pulse"));
-    let err = resolve(&var, &missing, Some(&secrets)).await.expect_err("neither");
+    let err = source(&SETTING, &read("", &missing), &secrets).await.expect_err("neither");
+    assert!(matches!(err, SecretsError::Unresolved { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains(&var) && text.contains(&missing), "{text}");
+    assert!(text.contains(VALUE.name) && text.contains(&missing), "{text}");
     assert!(!text.contains(&ssm_value) && !text.contains("from-env"), "{text}");
+}
+
+/// A rotation in SSM reaches a running program without a restart: the cached value is kept
+/// until a client reports it refused, then re-read once.
+#[tokio::test]
+async fn a_rotated_parameter_is_re_read_after_a_refusal() {
+    let client = ssm().await;
+    let name = format!("/{}/bot-token", unique("pulse"));
+    put_secret(&client, &name, "xoxb-old").await;
+    let settings = Settings::from_pairs([(PARAM.name, name.clone())]);
+    let token = source(&SETTING, &settings, &Secrets::new(client.clone())).await.expect("the parameter exists");
+    let old = token.current().await.unwrap();
+    assert_eq!(token.refreshed(&old).await, None, "nothing rotated yet");
+
+    put_secret(&client, &name, "xoxb-new").await;
+    assert_eq!(token.current().await.unwrap(), old, "within the TTL the cached value is served");
+    // The refresh above invalidated the cache less than 10 s ago: a second one is held back.
+    assert_eq!(token.refreshed(&old).await, None, "re-reads are rate-limited");
+
+    let token = source(&SETTING, &settings, &Secrets::new(client.clone())).await.unwrap();
+    put_secret(&client, &name, "xoxb-newer").await;
+    let seen = Secret::new("xoxb-new");
+    assert_eq!(token.current().await.unwrap(), seen, "the value cached at start-up");
+    let fresh = token.refreshed(&seen).await.expect("the rotation is seen after a refusal");
+    assert_eq!(fresh.expose(), "xoxb-newer");
+    assert_eq!(token.current().await.unwrap().expose(), "xoxb-newer", "and kept from then on");
 }
 
 #[tokio::test]

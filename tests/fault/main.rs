@@ -50,5 +50,6 @@ mod duplicates;
 mod freeze;
 mod partial_put;
 mod poison;
+mod settings;
 mod slack_storms;
 mod slow;

@@ -243,12 +243,12 @@ async fn concurrent_deliveries_of_one_event_publish_it_once() {
 #[tokio::test]
 async fn socket_mode_client_feeds_the_ingress_end_to_end() {
     use pulse_ingress::socket_mode::fake::FakeSocketMode;
-    use pulse_ingress::socket_mode::{AppToken, SocketModeClient, SocketModeConfig};
+    use pulse_ingress::socket_mode::{SocketModeClient, SocketModeConfig};
 
     let stack = Stack::deploy().await;
     let ingress = std::sync::Arc::new(stack.ingress());
     let slack = FakeSocketMode::start().await.expect("fake socket mode");
-    let client = SocketModeClient::new(SocketModeConfig::new(slack.base_url(), AppToken::new("xapp-1-local")));
+    let client = SocketModeClient::new(SocketModeConfig::new(slack.base_url(), "xapp-1-local"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(client.run(ingress, async move {
         let _ = stopped.await;

@@ -1,11 +1,10 @@
 //! A deployed copy of Pulse's stack (with the tap queue, which sees every event on the bus), a
-//! fake Slack, and ingress wired to them as `config::from_env` wires it.
+//! fake Slack, and ingress wired to them as `config::from_settings` wires it.
 
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use pulse_aws::names::StackNames;
-use pulse_aws::secrets::SecretString;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{Envelope, Event};
 use pulse_core::{Clock, Ids};
@@ -49,7 +48,7 @@ impl Stack {
             Core::new(Verifier::new(SECRET).unwrap(), Ids::random()),
             self.ledger(),
             config::publisher(aws_sdk_eventbridge::Client::new(&self.config), bus),
-            Some(config::slack_client(Some(self.slack.base_url()), &SecretString::new(BOT_TOKEN))),
+            Some(config::slack_client(self.slack.base_url(), BOT_TOKEN.into())),
             Clock::system(),
         )
     }

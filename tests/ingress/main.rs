@@ -6,4 +6,5 @@
 mod exactly_once;
 mod harness;
 mod logs;
+mod rotation;
 mod transports;

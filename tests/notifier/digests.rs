@@ -120,6 +120,7 @@ async fn discord_and_email_digests_are_delivered_once_and_the_webhook_url_never_
         discord: Discord::new(Duration::from_secs(5)),
         email: Some(Email::new(ses.clone(), &from)),
         secrets: Some(Secrets::new(aws_sdk_ssm::Client::new(&stack.config))),
+        ..ExternalSinks::default()
     };
     let notifier = stack
         .notifier_with(routing, Duration::from_millis(50))

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use pulse_aws::names::{CONSUMERS, StackNames};
+use pulse_aws::names::CONSUMERS;
 use pulse_aws::sqs::{MAX_BATCH, Queue, ReceivedMessage, SqsError};
 
 #[derive(clap::Args)]
@@ -34,7 +34,7 @@ enum DlqCommand {
 pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
     let config = pulse_aws::config::load().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let names = StackNames::from_env();
+    let names = pulse_cli::settings::stack()?;
     match args.command {
         DlqCommand::List { service, max } => {
             let name = names.dead_letter_queue(&service);

@@ -1,7 +1,6 @@
 //! `pulse feed show`: a commit author's feed as stored, one line per event.
 
 use anyhow::Context;
-use pulse_aws::names::StackNames;
 use pulse_contracts::feed_layout::FeedLocation;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_contracts::praktika::EventFeed;
@@ -18,7 +17,7 @@ enum FeedCommand {
     Show {
         email: String,
         /// Where the feeds are, as praktika's `bucket/prefix` (default: the stack's feed bucket).
-        #[arg(long, env = "EVENT_FEED_S3_PATH")]
+        #[arg(long, env = pulse_aws::settings::EVENT_FEED_S3_PATH.name)]
         path: Option<String>,
         /// Print the stored JSON instead of a summary.
         #[arg(long)]
@@ -27,7 +26,7 @@ enum FeedCommand {
     /// List the feeds in the bucket.
     List {
         /// Where the feeds are, as praktika's `bucket/prefix` (default: the stack's feed bucket).
-        #[arg(long, env = "EVENT_FEED_S3_PATH")]
+        #[arg(long, env = pulse_aws::settings::EVENT_FEED_S3_PATH.name)]
         path: Option<String>,
     },
 }
@@ -86,7 +85,7 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
 
 /// The feeds' location: praktika's `bucket/prefix`, split by the one parser every service uses.
 fn location(path: Option<&str>) -> anyhow::Result<FeedLocation> {
-    let location = FeedLocation::from_setting(path, StackNames::from_env().feed_bucket())?;
+    let location = FeedLocation::from_setting(path, pulse_cli::settings::stack()?.feed_bucket())?;
     for warning in location.warnings() {
         eprintln!("warning: suspicious feed path: {warning}");
     }

@@ -36,7 +36,7 @@ pub struct StackArgs {
     #[arg(long, value_name = "PATH", default_value = "infra/pulse-stack.json")]
     pub config: PathBuf,
     /// The stack prefix substituted for `${prefix}` in the file.
-    #[arg(long, value_name = "NAME", env = "PULSE_STACK", default_value = "pulse")]
+    #[arg(long, value_name = "NAME", env = pulse_aws::settings::PULSE_STACK.name, default_value = "pulse")]
     pub prefix: String,
     /// Only these kinds (EventBus, Queue, QueuePolicy, Rule, Schedule, Table, Bucket,
     /// DedicatedHost, IAMInstanceProfile, EC2Instance, LaunchTemplate, AutoScalingGroup).
@@ -90,7 +90,7 @@ pub struct ShutdownArgs {
     #[arg(long, value_name = "PATH", default_value = "infra/pulse-stack.json")]
     pub config: PathBuf,
     /// The stack prefix (the `pulse:stack` tag of what may be shut down).
-    #[arg(long, value_name = "NAME", env = "PULSE_STACK", default_value = "pulse")]
+    #[arg(long, value_name = "NAME", env = pulse_aws::settings::PULSE_STACK.name, default_value = "pulse")]
     pub prefix: String,
     /// What to shut down: EC2Instance and/or DedicatedHost.
     #[arg(long, value_name = "KIND", num_args = 1.., required = true, value_parser = parse_shutdown_kind)]

@@ -1,3 +1,4 @@
 //! The parts of the `pulse` command that tests drive directly.
 
 pub mod migrate;
+pub mod settings;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::names::StackNames;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::praktika::FeedEvent;
 use pulse_contracts::{Envelope, Event};
@@ -41,7 +40,7 @@ enum Target {
 pub async fn run(args: LoadtestArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let Target::Feed { events, authors, timeout } = args.target;
     let config = pulse_aws::config::load().await;
-    let names = StackNames::from_env();
+    let names = pulse_cli::settings::stack()?;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus());
     let announcements = Queue::from_name(aws_sdk_sqs::Client::new(&config), &names.queue("notifier"))
         .await

@@ -51,9 +51,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let filter = pulse_core::Settings::from_env().text(&pulse_runtime::settings::RUST_LOG).ok().flatten();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            filter.and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok()).unwrap_or_else(|| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .compact()

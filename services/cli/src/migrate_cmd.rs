@@ -6,7 +6,6 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::names::StackNames;
 use pulse_cli::migrate::{self, Options, Progress};
 use pulse_contracts::feed_layout::FeedLocation;
 use pulse_core::{Clock, Ids};
@@ -54,7 +53,7 @@ pub async fn run(args: MigrateArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<
     anyhow::ensure!(!args.team.trim().is_empty(), "--team must be a Slack team id (T…)");
     let config = pulse_aws::config::load().await;
     let s3 = pulse_aws::config::s3_client(&config);
-    let bus = args.bus.unwrap_or_else(|| StackNames::from_env().bus());
+    let bus = match args.bus { Some(bus) => bus, None => pulse_cli::settings::stack()?.bus() };
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus.clone());
     let options = Options { from: from.clone(), team_id: args.team.trim().to_owned(), publish_home: args.publish_home, dry_run: args.dry_run };
 

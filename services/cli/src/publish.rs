@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::names::StackNames;
 use pulse_contracts::Envelope;
 use pulse_contracts::praktika::FeedEvent;
 use pulse_core::{Clock, Ids};
@@ -21,7 +20,7 @@ pub struct PublishArgs {
     /// JSON files, each holding one document or an array of documents; `-` or nothing reads stdin.
     pub files: Vec<PathBuf>,
     /// The event bus (default: the stack's bus, from PULSE_STACK).
-    #[arg(long, env = "PULSE_BUS")]
+    #[arg(long, env = pulse_cli::settings::PULSE_BUS.name)]
     pub bus: Option<String>,
     /// `source` of the envelope built around a bare workflow result.
     #[arg(long, default_value = "ci")]
@@ -54,7 +53,7 @@ pub async fn run(args: PublishArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<
         eprintln!("{} document(s) valid; nothing published (--dry-run)", envelopes.len());
         return Ok(());
     }
-    let bus = args.bus.unwrap_or_else(|| StackNames::from_env().bus());
+    let bus = match args.bus { Some(bus) => bus, None => pulse_cli::settings::stack()?.bus() };
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus.clone());
     let report = publisher.publish(&envelopes).await.with_context(|| format!("publishing to bus {bus}"))?;

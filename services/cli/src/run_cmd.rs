@@ -22,7 +22,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_aws::names::StackNames;
 use pulse_contracts::{CiJob, EventDetail, JobCompletion, JobStatus, StatValue};
 use pulse_core::{Clock, Ids};
 use serde_json::Value;
@@ -43,10 +42,10 @@ pub struct RunArgs {
     #[arg(long = "meta", value_parser = parse_meta)]
     pub meta: Vec<(String, String)>,
     /// Environment tag shown with the messages.
-    #[arg(long, env = "PULSE_ENVIRONMENT")]
+    #[arg(long, env = pulse_cli::settings::PULSE_ENVIRONMENT.name)]
     pub environment: Option<String>,
     /// The event bus (default: the stack's bus, from PULSE_STACK).
-    #[arg(long, env = "PULSE_BUS")]
+    #[arg(long, env = pulse_cli::settings::PULSE_BUS.name)]
     pub bus: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
@@ -142,7 +141,7 @@ async fn publish(publisher: &EventPublisher, job: &CiJob, phase: &str, clock: &C
 }
 
 pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
-    let bus = args.bus.clone().unwrap_or_else(|| StackNames::from_env().bus());
+    let bus = match args.bus.clone() { Some(bus) => bus, None => pulse_cli::settings::stack()?.bus() };
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus);
 
@@ -219,7 +218,7 @@ pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> 
 }
 
 fn hostname() -> Option<String> {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).or_else(|| {
+    pulse_core::Settings::from_env().text(&pulse_cli::settings::HOSTNAME).ok().flatten().or_else(|| {
         std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
     })
 }

@@ -59,10 +59,10 @@ struct ManifestArgs {
 #[derive(clap::Args)]
 struct Target {
     /// The ingress URL (any of /slack/events, /slack/commands, /slack/interactivity).
-    #[arg(long, global = true, env = "PULSE_INGRESS_URL", default_value = DEFAULT_URL)]
+    #[arg(long, global = true, env = pulse_cli::settings::PULSE_INGRESS_URL.name, default_value = DEFAULT_URL)]
     url: String,
     /// The signing secret; the local stack's default when unset.
-    #[arg(long = "signing-secret", global = true, env = "SLACK_SIGNING_SECRET", default_value = LOCAL_SIGNING_SECRET, hide_env_values = true, hide_default_value = true)]
+    #[arg(long = "signing-secret", global = true, env = pulse_ingress::settings::SLACK_SIGNING_SECRET.name, default_value = LOCAL_SIGNING_SECRET, hide_env_values = true, hide_default_value = true)]
     secret: String,
     /// The workspace id the request claims to come from.
     #[arg(long, global = true, default_value = testkit::TEAM_ID)]
@@ -273,7 +273,10 @@ struct Outgoing {
 
 fn response_url(ids: &Ids) -> String {
     // The fake Slack serves response URLs at `<root>/response/<id>`; SLACK_API_URL is `<root>/api`.
-    match std::env::var("SLACK_API_URL").ok().as_deref().and_then(|u| u.strip_suffix("/api")) {
+    let settings = pulse_core::Settings::from_env();
+    let api = pulse_slack::settings::SLACK_API_URL;
+    let set = if settings.is_set(&api) { settings.text(&api).ok().flatten() } else { None };
+    match set.as_deref().and_then(|u| u.strip_suffix("/api")) {
         Some(root) => format!("{root}/response/{}", ids.uuid().simple()),
         None => testkit::Command::new("/pulser", "U").response_url,
     }

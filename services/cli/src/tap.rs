@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use pulse_aws::names::StackNames;
 use pulse_aws::sqs::Queue;
 
 #[derive(clap::Args)]
@@ -19,7 +18,7 @@ pub struct TapArgs {
 
 pub async fn run(args: TapArgs) -> anyhow::Result<()> {
     let config = pulse_aws::config::load().await;
-    let name = format!("{}-tap", StackNames::from_env().prefix());
+    let name = format!("{}-tap", pulse_cli::settings::stack()?.prefix());
     let queue = Queue::from_name(aws_sdk_sqs::Client::new(&config), &name)
         .await
         .with_context(|| format!("opening {name} (deploy the stack with the local tap enabled)"))?;

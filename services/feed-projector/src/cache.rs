@@ -27,9 +27,9 @@ impl FeedCache {
         Self { capacity, inner: Mutex::new(Inner::default()) }
     }
 
-    /// From `PULSE_FEED_CACHE` (number of feeds, default 32).
-    pub fn from_env() -> Self {
-        Self::new(std::env::var("PULSE_FEED_CACHE").ok().and_then(|v| v.parse().ok()).unwrap_or(32))
+    /// The default size (`PULSE_FEED_CACHE`'s default).
+    pub fn default_size() -> Self {
+        Self::new(32)
     }
 
     /// Remove and return the copy of `key` with its ETag.

@@ -56,7 +56,7 @@ impl FeedProjector {
             conflict_backoff: default_update_backoff(),
             clock,
             ids,
-            cache: FeedCache::from_env(),
+            cache: FeedCache::default_size(),
             rules: Rules::default(),
         }
     }

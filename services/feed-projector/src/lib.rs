@@ -9,6 +9,7 @@
 //!   touched, at praktika's object size.
 //! - [`external`]: feeds written by someone else (praktika's runner), announced unless Pulse
 //!   wrote them (`feed.written` → `feed.updated` with `external_write`).
+//! - [`settings`]: its configuration, declared and read typed at start-up.
 //! - [`handler`]: the I/O shell (S3 conditional writes, idempotency record, EventBridge), plugged
 //!   into the shared SQS transports by `main.rs`.
 
@@ -19,4 +20,6 @@ pub mod handler;
 pub mod layout;
 pub mod merge;
 pub mod project;
+#[cfg(feature = "aws")]
+pub mod settings;
 pub mod stored;

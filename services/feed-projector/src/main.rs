@@ -1,16 +1,12 @@
 //! feed-projector binary: an SQS-triggered Lambda in AWS, a long-polling worker locally.
 //!
-//! Configuration (environment):
-//! - `PULSE_STACK`: stack prefix naming the queue, DLQ, idempotency table and bus (default `pulse`);
-//! - `EVENT_FEED_S3_PATH`: praktika's `bucket/prefix` for feeds (default: the stack's feed bucket,
-//!   no prefix), split exactly as praktika splits it;
-//! - `PULSE_FEED_RETENTION_DAYS`: praktika's `MAX_TIMELINE_DAYS` (default 30);
-//! - `AWS_ENDPOINT_URL`: an emulator, if any.
+//! Configuration: `settings.rs` (the README's table lists every variable).
 
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
-use pulse_core::{Clock, Ids};
+use pulse_core::{Clock, Ids, Settings};
+use pulse_feed_projector::cache::FeedCache;
 use pulse_feed_projector::handler::FeedProjector;
 
 /// mimalloc, not the system allocator: reading a feed the worker has not cached is tens of
@@ -20,11 +16,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    pulse_runtime::logging::init();
+    let settings = Settings::from_env();
+    pulse_runtime::logging::init(&settings)?;
+    let own = pulse_feed_projector::settings::Config::from_settings(&settings)?;
     let config = pulse_aws::config::load().await;
-    let names = StackNames::from_env();
-    let location = names.feed_location()?;
-    let rules = pulse_feed_projector::merge::Rules::from_env().map_err(anyhow::Error::msg)?;
+    let names = StackNames::from_settings(&settings)?;
+    let location = names.feed_location(&settings)?;
     let projector = FeedProjector::new(
         GzipJsonStore::new(pulse_aws::config::s3_client(&config), location.bucket.clone()),
         location,
@@ -32,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         Clock::system(),
         Ids::random(),
     )
-    .with_rules(rules);
-    pulse_runtime::serve(&config, projector).await.map_err(|e| anyhow::anyhow!(e))
+    .with_rules(own.rules)
+    .with_cache(FeedCache::new(own.cache_capacity));
+    pulse_runtime::serve(&config, &settings, projector).await.map_err(|e| anyhow::anyhow!(e))
 }

@@ -67,17 +67,6 @@ impl Default for Rules {
 }
 
 impl Rules {
-    /// `PULSE_FEED_RETENTION_DAYS` (a whole number of days, at least 1), else praktika's 30.
-    pub fn from_env() -> Result<Self, String> {
-        match std::env::var("PULSE_FEED_RETENTION_DAYS") {
-            Err(_) => Ok(Rules::default()),
-            Ok(v) => match v.trim().parse::<u32>() {
-                Ok(days) if days > 0 => Ok(Rules { retention_days: days }),
-                _ => Err(format!("PULSE_FEED_RETENTION_DAYS must be a whole number of days, at least 1 (got {v:?})")),
-            },
-        }
-    }
-
     pub fn retention_secs(&self) -> i64 {
         i64::from(self.retention_days) * 24 * 60 * 60
     }

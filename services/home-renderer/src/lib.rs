@@ -29,6 +29,7 @@ pub mod handler;
 pub mod import;
 pub mod render;
 pub mod store;
+pub mod settings;
 pub mod subscriptions;
 pub mod testing;
 pub mod views;

@@ -111,7 +111,7 @@ impl ViewError {
 /// the client already spent its own retries on them.
 pub fn slack_transient(e: &SlackError) -> bool {
     match e {
-        SlackError::RetriesExhausted { .. } | SlackError::RateLimited { .. } | SlackError::Timeout { .. } | SlackError::Transport { .. } => true,
+        SlackError::RetriesExhausted { .. } | SlackError::RateLimited { .. } | SlackError::Timeout { .. } | SlackError::Transport { .. } | SlackError::Token { .. } => true,
         SlackError::Http { status, .. } => *status >= 500 || *status == 429,
         SlackError::Api { .. } | SlackError::Decode { .. } => false,
     }

@@ -43,9 +43,6 @@ pub const PULSE_STACK_JSON: &str = include_str!("../../../infra/pulse-stack.json
 /// into the binary (the same file as `infra/examples/pulse-deployment.json`).
 pub const PULSE_DEPLOYMENT_JSON: &str = include_str!("../../../infra/examples/pulse-deployment.json");
 
-/// The environment variable that names the stack prefix.
-pub const PREFIX_ENV: &str = "PULSE_STACK";
-
 /// How to load a stack file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
@@ -60,11 +57,6 @@ pub struct LoadOptions {
 impl LoadOptions {
     pub fn new(prefix: impl Into<String>) -> Self {
         Self { prefix: prefix.into(), flags: BTreeMap::new(), variables: BTreeMap::new() }
-    }
-
-    /// The prefix from `PULSE_STACK`, defaulting to `pulse`.
-    pub fn from_env() -> Self {
-        Self::new(std::env::var(PREFIX_ENV).ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "pulse".to_owned()))
     }
 
     /// Set a flag (for example `local_tap`).

@@ -40,6 +40,7 @@ pub mod model;
 pub mod queue_visibility;
 pub mod rollback;
 pub mod service;
+pub mod settings;
 pub mod shutdown;
 pub mod variables;
 

@@ -181,6 +181,11 @@ impl Core {
         Self { verifier, ids }
     }
 
+    /// The same core, verifying with `verifier` (a rotated signing secret).
+    pub fn with_verifier(&self, verifier: Verifier) -> Self {
+        Self { verifier, ids: self.ids.clone() }
+    }
+
     /// Size limit → 413, method → 405, signature → 401, then parse (4xx on bad input) and
     /// [`decide`]. Nothing here can panic on any input.
     pub fn handle(&self, request: &RawRequest<'_>, now: DateTime<Utc>) -> Decision {

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod modal;
 pub mod parse;
 pub mod service;
+pub mod settings;
 pub mod testkit;
 pub mod verify;
 

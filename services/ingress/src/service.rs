@@ -16,7 +16,9 @@
 //! `views.open` failed → `failed` and an ephemeral message naming Slack's error.
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_core::Clock;
+use std::sync::{Mutex, RwLock};
+
+use pulse_core::{Clock, Secret, SecretSource};
 use pulse_slack::SlackClient;
 use serde_json::Value;
 use tracing::{Instrument, error, info, info_span, warn};
@@ -24,6 +26,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::decide::{Accepted, Core, Decision, Fallback, RawRequest, Reply};
 use crate::ledger::{Begin, EnvelopeLedger};
 use crate::parse;
+use crate::verify::{Verifier, VerifyError};
 
 /// Why a Socket Mode payload was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +41,11 @@ pub enum IngressError {
 
 /// The ingress service: the pure [`Core`] plus the ledger, the bus and Slack.
 pub struct Ingress {
-    core: Core,
+    /// Replaced when the signing secret rotates.
+    core: RwLock<Core>,
+    /// Where the signing secret comes from, and the value the core verifies with: a request
+    /// refused for its signature makes ingress re-read the secret once (see [`Ingress::handle_http`]).
+    signing: Option<(SecretSource, Mutex<Secret>)>,
     ledger: EnvelopeLedger,
     publisher: EventPublisher,
     slack: Option<SlackClient>,
@@ -60,11 +67,43 @@ impl Ingress {
     /// `slack` is the bot client for `views.open`; without one, `/pulser deploy` answers that
     /// it cannot open the confirmation.
     pub fn new(core: Core, ledger: EnvelopeLedger, publisher: EventPublisher, slack: Option<SlackClient>, clock: Clock) -> Self {
-        Self { core, ledger, publisher, slack, clock }
+        Self { core: RwLock::new(core), signing: None, ledger, publisher, slack, clock }
     }
 
-    pub fn core(&self) -> &Core {
-        &self.core
+    /// Re-read the signing secret from `source` when a signature does not match under
+    /// `current` (the value the core was built with), so a rotated secret needs no restart.
+    pub fn with_signing_secret(mut self, source: SecretSource, current: Secret) -> Self {
+        self.signing = Some((source, Mutex::new(current)));
+        self
+    }
+
+    /// The core requests are decided with now.
+    pub fn core(&self) -> Core {
+        self.core.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Decide an HTTP request. A signature that does not match may be a rotated signing
+    /// secret: re-read it (at most every 10 s, see `pulse_aws::secrets`) and, when it changed,
+    /// decide again with the new one and keep it.
+    async fn decide_http(&self, request: &RawRequest<'_>) -> Decision {
+        let now = self.clock.now();
+        let core = self.core();
+        let decision = core.handle(request, now);
+        if !matches!(core.verify(request, now.timestamp()), Err(VerifyError::Mismatch)) {
+            return decision;
+        }
+        let Some((source, current)) = &self.signing else { return decision };
+        let seen = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(fresh) = source.refreshed(&seen).await else { return decision };
+        let Ok(verifier) = Verifier::new(fresh.expose()) else { return decision };
+        let rotated = core.with_verifier(verifier);
+        let decision = rotated.handle(request, now);
+        if rotated.verify(request, now.timestamp()).is_ok() {
+            info!("the signing secret was rotated; requests are verified with the new one");
+            *self.core.write().unwrap_or_else(|p| p.into_inner()) = rotated;
+            *current.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+        }
+        decision
     }
 
     pub fn ledger(&self) -> &EnvelopeLedger {
@@ -84,7 +123,7 @@ impl Ingress {
             event_id = tracing::field::Empty,
         );
         async {
-            let decision = self.core.handle(&request, self.clock.now());
+            let decision = self.decide_http(&request).await;
             self.execute(decision).await
         }
         .instrument(span)
@@ -116,7 +155,7 @@ impl Ingress {
         );
         async {
             let decision = match parse::parse_socket(kind, payload) {
-                Ok(request) => self.core.decide(request, Fallback::Envelope(envelope_id), self.clock.now()),
+                Ok(request) => self.core().decide(request, Fallback::Envelope(envelope_id), self.clock.now()),
                 Err(rejection) => {
                     info!(status = rejection.status, reason = %rejection.reason, "rejected");
                     return Err(IngressError::Rejected { status: rejection.status, reason: rejection.reason });

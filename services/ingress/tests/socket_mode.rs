@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use pulse_ingress::socket_mode::fake::{FakeSocketMode, OpenFailure};
 use pulse_ingress::socket_mode::{
-    AppToken, EnvelopeSink, SocketModeClient, SocketModeConfig, SocketModeError,
+    EnvelopeSink, SocketModeClient, SocketModeConfig, SocketModeError,
 };
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -139,7 +139,7 @@ impl EnvelopeSink for RecordingSink {
 // ---- harness -----------------------------------------------------------------------------
 
 fn test_config(fake: &FakeSocketMode, token_value: &str) -> SocketModeConfig {
-    let mut config = SocketModeConfig::new(fake.base_url(), AppToken::new(token_value));
+    let mut config = SocketModeConfig::new(fake.base_url(), token_value);
     config.min_backoff = Duration::from_millis(20);
     config.max_backoff = Duration::from_millis(300);
     config.ack_timeout = Duration::from_millis(1500);
@@ -667,6 +667,42 @@ async fn a_refused_token_stops_the_client_and_a_bot_token_is_rejected_up_front()
     assert_eq!(fake.open_calls(), 1, "no call with a bot token");
 }
 
+/// An app-level token store that serves its cached value until invalidated, as the SSM-backed
+/// one does.
+struct RotatingToken {
+    stored: std::sync::Arc<std::sync::Mutex<String>>,
+    cached: std::sync::Mutex<Option<String>>,
+}
+
+impl pulse_core::secret::FetchSecret for RotatingToken {
+    fn fetch(&self) -> pulse_core::secret::SecretFuture<'_> {
+        let value = self.cached.lock().unwrap().get_or_insert_with(|| self.stored.lock().unwrap().clone()).clone();
+        Box::pin(async move { Ok(pulse_core::Secret::new(value)) })
+    }
+    fn invalidate(&self) {
+        *self.cached.lock().unwrap() = None;
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_app_token_is_re_read_when_slack_refuses_the_old_one() {
+    let fake = FakeSocketMode::start().await.unwrap();
+    let stored = std::sync::Arc::new(std::sync::Mutex::new(token("before-rotation")));
+    let source = pulse_core::SecretSource::store(RotatingToken { stored: stored.clone(), cached: std::sync::Mutex::new(None) });
+    let mut config = test_config(&fake, "xapp-placeholder");
+    config.app_token = source;
+    // The token was rotated in Slack and in the store after the client read it.
+    let _ = config.app_token.current().await;
+    *stored.lock().unwrap() = token("after-rotation");
+    fake.require_token(token("after-rotation"));
+
+    let sink = RecordingSink::with_delay(Duration::ZERO);
+    let client = start(config, Arc::clone(&sink));
+    ready(&fake, 1).await;
+    assert_eq!(fake.open_calls(), 2, "refused once with the old token, opened with the new one");
+    assert_eq!(client.stop().await, Ok(()));
+}
+
 #[tokio::test]
 async fn the_token_and_the_ticket_never_appear_in_logs_or_errors() {
     let fake = FakeSocketMode::start().await.unwrap();
@@ -683,7 +719,7 @@ async fn the_token_and_the_ticket_never_appear_in_logs_or_errors() {
     }
     let config = test_config(&fake, &secret);
     assert!(!format!("{config:?}").contains(SECRET_MARK));
-    assert!(format!("{config:?}").contains("xapp-***"));
+    assert!(format!("{config:?}").contains("app_token: SecretSource::Fixed(***)"), "{config:?}");
 
     // A working session with failures, a drop and a refresh.
     fake.require_token(secret.clone());

@@ -158,16 +158,18 @@ impl Config {
 
     /// The file at `NOTIFIER_CONFIG` if set, then the seed's environment variables
     /// (`SLACK_DEFAULT_CHANNEL`, `SLACK_USERS_CHANNEL`) fill what the file left empty.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        let mut config = match std::env::var("NOTIFIER_CONFIG").ok().filter(|p| !p.is_empty()) {
+    pub fn from_settings(settings: &pulse_core::Settings) -> Result<Config, ConfigError> {
+        use crate::settings::{NOTIFIER_CONFIG, SLACK_DEFAULT_CHANNEL, SLACK_USERS_CHANNEL};
+        let text = |var| settings.text(var).map_err(|e| ConfigError::Invalid { path: "the environment".into(), message: e.to_string() });
+        let mut config = match text(&NOTIFIER_CONFIG)? {
             Some(path) => Self::load(Path::new(&path))?,
             None => Config::default(),
         };
         if config.default_channel.is_empty() {
-            config.default_channel = std::env::var("SLACK_DEFAULT_CHANNEL").unwrap_or_default();
+            config.default_channel = text(&SLACK_DEFAULT_CHANNEL)?.unwrap_or_default();
         }
         if config.users_channel.is_none() {
-            config.users_channel = std::env::var("SLACK_USERS_CHANNEL").ok().filter(|c| !c.is_empty());
+            config.users_channel = text(&SLACK_USERS_CHANNEL)?;
         }
         config.validate()?;
         Ok(config)

@@ -120,7 +120,7 @@ pub enum Failure {
 /// Classify a failed `chat.postMessage`.
 pub fn classify(err: &SlackError) -> Failure {
     match err {
-        SlackError::RateLimited { .. } | SlackError::Api { .. } => Failure::NotSent,
+        SlackError::RateLimited { .. } | SlackError::Api { .. } | SlackError::Token { .. } => Failure::NotSent,
         SlackError::Http { status, .. } if *status < 500 => Failure::NotSent,
         SlackError::Http { .. } | SlackError::Timeout { .. } | SlackError::Decode { .. } => Failure::Uncertain,
         // A refused or unresolvable connection never reached Slack.
@@ -156,6 +156,14 @@ impl UncertainPolicy {
             "hold" => Some(Self::Hold),
             _ => None,
         }
+    }
+}
+
+impl std::str::FromStr for UncertainPolicy {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::parse(s).ok_or(())
     }
 }
 

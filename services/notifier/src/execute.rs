@@ -285,9 +285,13 @@ impl Executor {
     async fn deliver_external(&self, key: &str, destination: &str, sink: &Sink) -> Result<Delivered, HandlerError> {
         match sink {
             Sink::Discord { url, body } => {
-                let url = self.sinks.secret(url).await.map_err(|why| HandlerError::retryable(format!("{destination}: webhook URL unavailable: {why}")))?;
-                let send = || self.sinks.discord.send(&url, body);
-                self.deliverer.deliver_external(key, destination, send).await.map_err(delivery_error)
+                let secret = self.sinks.secret(url).await.map_err(|why| HandlerError::retryable(format!("{destination}: webhook URL unavailable: {why}")))?;
+                let send = || self.sinks.discord.send(&secret, body);
+                let delivered = self.deliverer.deliver_external(key, destination, send).await;
+                if delivered.is_err() {
+                    self.sinks.forget(url);
+                }
+                delivered.map_err(delivery_error)
             }
             Sink::Email { to, mail } => {
                 let Some(email) = &self.sinks.email else {

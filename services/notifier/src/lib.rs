@@ -45,6 +45,7 @@ pub mod jobs;
 pub mod ops;
 pub mod pacing;
 pub mod plan;
+pub mod settings;
 pub mod sinks;
 pub mod store;
 pub mod subscriptions;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
-use pulse_aws::secrets::SecretString;
+use pulse_aws::secrets::Secret;
+use pulse_core::Settings;
 use serde_json::Value;
 use tracing::warn;
 
@@ -25,25 +26,40 @@ pub struct ExternalSinks {
     pub email: Option<Email>,
     /// Where webhook URLs are read (`url.ssm`).
     pub secrets: Option<pulse_aws::secrets::Secrets>,
+    /// Where webhook URLs named by `url.env` are read.
+    pub settings: Settings,
 }
 
 impl Default for ExternalSinks {
     fn default() -> Self {
-        Self { discord: Discord::new(Duration::from_secs(10)), email: None, secrets: None }
+        Self {
+            discord: Discord::new(Duration::from_secs(10)),
+            email: None,
+            secrets: None,
+            settings: Settings::from_pairs::<String, String>([]),
+        }
     }
 }
 
 impl ExternalSinks {
     /// A webhook URL: the environment variable when set and non-empty, else the SSM parameter.
     /// Errors name where it looked, never a value.
-    pub(crate) async fn secret(&self, r: &SecretRef) -> Result<SecretString, String> {
-        if let Some(value) = r.env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|v| !v.is_empty()) {
-            return Ok(SecretString::new(value));
+    pub(crate) async fn secret(&self, r: &SecretRef) -> Result<Secret, String> {
+        if let Some(value) = r.env.as_deref().and_then(|name| self.settings.named_secret(name)) {
+            return Ok(value);
         }
         match (&r.ssm, &self.secrets) {
             (Some(parameter), Some(secrets)) => secrets.get(parameter).await.map_err(|e| e.to_string()),
             (Some(parameter), None) => Err(format!("no SSM client to read parameter {parameter}")),
             (None, _) => Err(format!("environment variable {} is not set", r.env.as_deref().unwrap_or("?"))),
+        }
+    }
+
+    /// After a webhook refused its URL: drop the cached SSM value, so the next attempt reads a
+    /// rotated URL instead of waiting out the cache.
+    pub(crate) fn forget(&self, r: &SecretRef) {
+        if let (Some(parameter), Some(secrets)) = (&r.ssm, &self.secrets) {
+            secrets.forget(parameter);
         }
     }
 }
@@ -75,7 +91,7 @@ impl Discord {
     }
 
     /// Executes the webhook with `?wait=true` and returns the created message's id.
-    pub async fn send(&self, url: &SecretString, body: &Value) -> Result<String, SinkError> {
+    pub async fn send(&self, url: &Secret, body: &Value) -> Result<String, SinkError> {
         let mut target = reqwest::Url::parse(url.expose()).map_err(|_| SinkError::NotSent("the webhook URL is not a URL".into()))?;
         target.query_pairs_mut().append_pair("wait", "true");
         let mut waited = Duration::ZERO;

@@ -10,6 +10,7 @@
 
 pub mod decide;
 pub mod handler;
+pub mod settings;
 
 pub use decide::{Config, Refusal, decide};
 pub use handler::{Compat, CompatError};

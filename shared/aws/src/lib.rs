@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod names;
+pub mod settings;
 pub mod text;
 
 #[cfg(feature = "eventbridge")]

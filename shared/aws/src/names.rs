@@ -22,11 +22,6 @@ impl StackNames {
         Self { prefix: prefix.into() }
     }
 
-    /// From `PULSE_STACK`, defaulting to `pulse`.
-    pub fn from_env() -> Self {
-        Self::new(std::env::var("PULSE_STACK").unwrap_or_else(|_| "pulse".to_owned()))
-    }
-
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -65,14 +60,23 @@ impl StackNames {
     /// praktika splits it) when set and not empty, else this stack's feed bucket (an empty value
     /// is how a deployment file says "Pulse's own bucket": `infra/examples/pulse-deployment.json`). A value that looks like a
     /// mistake is logged as a warning and used as it is, as praktika would.
-    pub fn feed_location(&self) -> Result<pulse_contracts::feed_layout::FeedLocation, pulse_contracts::feed_layout::NoBucket> {
-        let setting = std::env::var("EVENT_FEED_S3_PATH").ok().filter(|v| !v.is_empty());
+    pub fn feed_location(&self, settings: &pulse_core::Settings) -> Result<pulse_contracts::feed_layout::FeedLocation, FeedLocationError> {
+        let setting = settings.text(&crate::settings::EVENT_FEED_S3_PATH)?;
         let location = pulse_contracts::feed_layout::FeedLocation::from_setting(setting.as_deref(), self.feed_bucket())?;
         for warning in location.warnings() {
             tracing::warn!(EVENT_FEED_S3_PATH = ?setting, "suspicious EVENT_FEED_S3_PATH: {warning}");
         }
         Ok(location)
     }
+}
+
+/// Why the feed location could not be worked out.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedLocationError {
+    #[error(transparent)]
+    Setting(#[from] pulse_core::settings::SettingError),
+    #[error(transparent)]
+    NoBucket(#[from] pulse_contracts::feed_layout::NoBucket),
 }
 
 #[cfg(test)]

@@ -1,44 +1,21 @@
-//! Secrets (Slack signing secret, bot token, app token) from SSM Parameter Store or the
-//! environment, held in a type that never prints its value.
+//! Secrets (Slack signing secret, bot token, app token, webhook URLs) from SSM Parameter Store
+//! or the environment, as [`pulse_core::Secret`]s that never print their value.
+//!
+//! A program declares each secret as a [`SecretSetting`]: the variable that may hold the value
+//! (local runs and tests; it wins) and the variable naming its SSM parameter. [`source`] turns
+//! it into a [`SecretSource`] at start-up, failing there, with both names, when neither is
+//! there. An SSM-backed source re-reads the parameter every 5 minutes (the cache TTL) and, when
+//! a client reports an authentication failure, at once (at most every 10 seconds), so a rotated
+//! secret is picked up without a redeploy.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::error::{DisplayErrorContext, SdkError};
-
-/// A secret value. `Debug` and `Display` print `***`; it has no `Serialize`; read it with
-/// [`expose`](SecretString::expose) only where it is used.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretString(***)")
-    }
-}
-
-impl std::fmt::Display for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl From<String> for SecretString {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
+use pulse_core::secret::{FetchSecret, SecretError, SecretFuture};
+use pulse_core::settings::{SettingError, Settings, Var};
+pub use pulse_core::{Secret, SecretSource};
 
 /// Errors name the parameter and environment variable tried, never a value.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +26,11 @@ pub enum SecretsError {
     Empty { parameter: String },
     #[error("reading SSM parameter {parameter} failed: {message}")]
     Ssm { parameter: String, message: String },
-    /// [`resolve`] found neither the environment variable nor the parameter.
+    /// [`source`] found neither the environment variable nor the parameter.
     #[error("secret not found: environment variable {env_var} is not set, and {reason}")]
     Unresolved { env_var: String, parameter: String, reason: String },
+    #[error(transparent)]
+    Setting(#[from] SettingError),
 }
 
 /// Reads SecureString (or String) parameters from SSM with decryption, caching them in process
@@ -59,7 +38,7 @@ pub enum SecretsError {
 #[derive(Debug, Clone)]
 pub struct Secrets {
     client: aws_sdk_ssm::Client,
-    cache: Arc<Mutex<HashMap<String, (SecretString, Instant)>>>,
+    cache: Arc<Mutex<HashMap<String, (Secret, Instant)>>>,
     ttl: Duration,
 }
 
@@ -75,7 +54,7 @@ impl Secrets {
     }
 
     /// The parameter's (decrypted) value.
-    pub async fn get(&self, parameter_name: &str) -> Result<SecretString, SecretsError> {
+    pub async fn get(&self, parameter_name: &str) -> Result<Secret, SecretsError> {
         if !self.ttl.is_zero() {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((value, _)) = cache.get(parameter_name).filter(|(_, at)| at.elapsed() < self.ttl) {
@@ -97,7 +76,7 @@ impl Secrets {
         let value = output
             .parameter
             .and_then(|p| p.value)
-            .map(SecretString)
+            .map(Secret::new)
             .ok_or_else(|| SecretsError::Empty { parameter: parameter_name.to_owned() })?;
         tracing::debug!(parameter = parameter_name, "read secret from SSM");
         if !self.ttl.is_zero() {
@@ -111,44 +90,78 @@ impl Secrets {
     pub fn clear_cache(&self) {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
+
+    /// Forget one parameter's cached value.
+    pub fn forget(&self, parameter_name: &str) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(parameter_name);
+    }
 }
 
-/// A secret from the environment variable `env_var` when it is set and non-empty (local runs,
-/// tests), else from the SSM parameter `ssm_parameter` through `ssm`. The error names what was
-/// tried.
-pub async fn resolve(env_var: &str, ssm_parameter: &str, ssm: Option<&Secrets>) -> Result<SecretString, SecretsError> {
-    if let Some(value) = std::env::var(env_var).ok().filter(|v| !v.is_empty()) {
-        tracing::debug!(env_var, "secret taken from the environment");
-        return Ok(SecretString(value));
+/// A secret as a program declares it: the variable that may hold its value, and the variable
+/// naming the SSM parameter read when it does not (with the parameter's default name).
+#[derive(Debug, Clone, Copy)]
+pub struct SecretSetting {
+    pub value: Var,
+    pub parameter: Var,
+}
+
+/// The least time between two re-reads forced by authentication failures: a burst of refused
+/// calls must not become a burst of SSM calls.
+const MIN_INVALIDATE_GAP: Duration = Duration::from_secs(10);
+
+/// An SSM parameter as a [`FetchSecret`]: cached for the [`Secrets`] TTL, re-read on
+/// [`invalidate`](FetchSecret::invalidate) at most every [`MIN_INVALIDATE_GAP`].
+struct RefreshingSecret {
+    ssm: Secrets,
+    parameter: String,
+    last_invalidated: Mutex<Option<Instant>>,
+}
+
+impl FetchSecret for RefreshingSecret {
+    fn fetch(&self) -> SecretFuture<'_> {
+        Box::pin(async move { self.ssm.get(&self.parameter).await.map_err(|e| SecretError(e.to_string())) })
     }
-    let unresolved = |reason: String| SecretsError::Unresolved {
-        env_var: env_var.to_owned(),
-        parameter: ssm_parameter.to_owned(),
-        reason,
-    };
-    match ssm {
-        None => Err(unresolved(format!("no SSM client was given to read parameter {ssm_parameter}"))),
-        Some(secrets) => secrets.get(ssm_parameter).await.map_err(|e| unresolved(e.to_string())),
+
+    fn invalidate(&self) {
+        let mut last = self.last_invalidated.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| at.elapsed() < MIN_INVALIDATE_GAP) {
+            return;
+        }
+        *last = Some(Instant::now());
+        self.ssm.forget(&self.parameter);
     }
+}
+
+/// Where `setting`'s value comes from: the environment variable when set (a fixed value), else
+/// its SSM parameter, read once now so that a missing secret stops the program at start-up
+/// with both names, and re-read after a rotation. The error never holds a value.
+pub async fn source(setting: &SecretSetting, settings: &Settings, ssm: &Secrets) -> Result<SecretSource, SecretsError> {
+    if let Some(value) = settings.secret(&setting.value)? {
+        tracing::debug!(env_var = setting.value.name, "secret taken from the environment");
+        return Ok(SecretSource::fixed(value));
+    }
+    let parameter = settings.required(&setting.parameter)?;
+    let refreshing = RefreshingSecret { ssm: ssm.clone(), parameter: parameter.clone(), last_invalidated: Mutex::new(None) };
+    if let Err(err) = refreshing.fetch().await {
+        return Err(SecretsError::Unresolved { env_var: setting.value.name.to_owned(), parameter, reason: err.0 });
+    }
+    Ok(SecretSource::store(refreshing))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn secret_string_never_prints_its_value() {
-        let s = SecretString::new("xoxb-very-secret");
-        assert_eq!(format!("{s}"), "***");
-        assert!(!format!("{s:?}").contains("xoxb"));
-        assert!(!format!("{:?}", Some(&s)).contains("xoxb"));
-        assert_eq!(s.expose(), "xoxb-very-secret");
-    }
+    const VALUE: Var = Var::new("T_SECRET", "a secret", "test").secret();
+    const PARAM: Var = Var::new("T_SECRET_PARAM", "an SSM parameter name", "test").default("/pulse/test/none");
 
     #[tokio::test]
-    async fn resolve_without_env_or_ssm_names_both() {
-        let err = resolve("PULSE_TEST_SURELY_UNSET_VAR", "/pulse/test/none", None).await.unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("PULSE_TEST_SURELY_UNSET_VAR") && text.contains("/pulse/test/none"), "{text}");
+    async fn the_environment_wins_and_is_fixed() {
+        let settings = Settings::from_pairs([("T_SECRET", "from-env")]);
+        let config = aws_sdk_ssm::Config::builder().behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest()).build();
+        let ssm = Secrets::new(aws_sdk_ssm::Client::from_conf(config));
+        let source = source(&SecretSetting { value: VALUE, parameter: PARAM }, &settings, &ssm).await.unwrap();
+        assert_eq!(source.current().await.unwrap().expose(), "from-env");
+        assert_eq!(source.refreshed(&Secret::new("from-env")).await, None, "a fixed value never rotates");
     }
 }

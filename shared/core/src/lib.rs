@@ -5,6 +5,10 @@
 //! - [`ids`]: the one source of fresh ids. Decision code is handed an [`Ids`]; only
 //!   [`Ids::random`] draws random UUIDs.
 //! - [`retry`]: capped exponential backoff with full jitter, for every retried call.
+//! - [`settings`]: every environment variable declared once and read typed at start-up; the
+//!   only module that touches the process environment.
+//! - [`secret`]: the one secret type, and the source a client re-reads it from after a
+//!   rotation.
 //!
 //! This crate knows nothing of AWS, Slack or Pulse's events: it is the floor the others
 //! stand on, and depends on no other Pulse crate.
@@ -12,6 +16,10 @@
 pub mod clock;
 pub mod ids;
 pub mod retry;
+pub mod secret;
+pub mod settings;
 
 pub use clock::Clock;
 pub use ids::Ids;
+pub use secret::{Secret, SecretSource};
+pub use settings::{Settings, Var};

@@ -10,12 +10,18 @@
 //! - `@<text>`: only for messages whose dedup key contains `text`.
 
 /// The environment variable read.
-pub const ENV: &str = "PULSE_FAULT";
+pub const ENV: &str = crate::settings::PULSE_FAULT.name;
+
+/// The faults asked for, from the process environment (this module is reached from deep inside
+/// the runtime, where no `Settings` is passed).
+fn asked() -> String {
+    pulse_core::Settings::from_env().text(&crate::settings::PULSE_FAULT).ok().flatten().unwrap_or_default()
+}
 
 /// Refuse to start when faults are asked of a binary that cannot inject them.
 pub fn check_env() -> Result<(), String> {
     #[cfg(not(feature = "fault-hooks"))]
-    if std::env::var_os(ENV).is_some_and(|v| !v.is_empty()) {
+    if !asked().is_empty() {
         return Err(format!("{ENV} is set but this binary was built without the `fault-hooks` feature"));
     }
     #[cfg(feature = "fault-hooks")]
@@ -79,7 +85,7 @@ mod imp {
     pub(super) fn faults() -> Result<&'static [Fault], String> {
         static FAULTS: OnceLock<Result<Vec<Fault>, String>> = OnceLock::new();
         FAULTS
-            .get_or_init(|| parse(&std::env::var(super::ENV).unwrap_or_default()).map_err(|e| format!("{}: {e}", super::ENV)))
+            .get_or_init(|| parse(&super::asked()).map_err(|e| format!("{}: {e}", super::ENV)))
             .as_deref()
             .map_err(Clone::clone)
     }

@@ -23,6 +23,7 @@ pub mod lambda;
 pub mod logging;
 pub mod poller;
 pub mod serve;
+pub mod settings;
 pub mod shutdown;
 
 pub use attempt::{Attempt, Deadline};

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::SlackError;
 use crate::retry::RetryPolicy;
-use crate::token::BotToken;
+use pulse_core::{Secret, SecretSource};
 
 /// The method name used in errors and logs for [`SlackClient::post_response_url`]. The URL
 /// itself is never logged: a `response_url` is a bearer capability for the channel it came from.
@@ -23,7 +23,9 @@ pub struct ClientConfig {
     /// The Web API root, without a trailing slash; the fake's [`crate::fake::FakeSlack::base_url`]
     /// in tests and the local stack.
     pub base_url: String,
-    pub bot_token: BotToken,
+    /// Where the bot token comes from: a fixed value, or SSM, re-read when Slack refuses it
+    /// (see [`SlackClient::call`]).
+    pub bot_token: SecretSource,
     /// Attempts in total, the first included.
     pub max_attempts: u32,
     /// Per-attempt timeout, connecting and reading the answer included.
@@ -36,7 +38,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Slack's production endpoint and the default retry settings.
-    pub fn new(bot_token: impl Into<BotToken>) -> Self {
+    pub fn new(bot_token: impl Into<SecretSource>) -> Self {
         Self {
             base_url: "https://slack.com/api".to_owned(),
             bot_token: bot_token.into(),
@@ -67,7 +69,7 @@ pub struct SlackClient {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    token: BotToken,
+    token: SecretSource,
     policy: RetryPolicy,
 }
 
@@ -108,7 +110,9 @@ impl SlackClient {
     /// Retries HTTP 429 and `ok:false`+`ratelimited` after `Retry-After` (capped), and 5xx,
     /// timeouts and connection errors with full-jitter exponential backoff, up to
     /// `max_attempts`; then fails with [`SlackError::RetriesExhausted`]. Any other `ok:false`
-    /// fails at once with [`SlackError::Api`].
+    /// fails at once with [`SlackError::Api`], except an authentication error (`invalid_auth`,
+    /// `not_authed`, `token_revoked`, `token_expired`): then the token is re-read, and the call
+    /// made once more if it changed (a rotation), so a new token needs no redeploy.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
         let url = format!("{}/{}", self.inner.base_url, method);
         self.execute(method, &url, Payload::Json(body), Auth::Bot).await
@@ -138,10 +142,29 @@ impl SlackClient {
         auth: Auth,
     ) -> Result<Value, SlackError> {
         let policy = self.inner.policy;
+        let mut token = match auth {
+            Auth::Bot => Some(self.inner.token.current().await.map_err(|e| SlackError::Token {
+                method: method.to_owned(),
+                message: e.to_string(),
+            })?),
+            Auth::None => None,
+        };
+        let mut refreshed = false;
         let mut attempt = 1;
         loop {
-            let err = match self.attempt(method, url, body, auth).await {
+            let err = match self.attempt(method, url, body, token.as_ref()).await {
                 Ok(answer) => return Ok(answer),
+                Err(err) if err.is_auth_failure() && !refreshed => {
+                    refreshed = true;
+                    let Some(seen) = &token else { return Err(err) };
+                    match self.inner.token.refreshed(seen).await {
+                        Some(fresh) => {
+                            token = Some(fresh);
+                            continue;
+                        }
+                        None => return Err(err),
+                    }
+                }
                 Err(err) if !err.is_retryable() => return Err(err),
                 Err(err) => err,
             };
@@ -177,15 +200,15 @@ impl SlackClient {
         method: &str,
         url: &str,
         body: Payload<'_>,
-        auth: Auth,
+        token: Option<&Secret>,
     ) -> Result<Value, SlackError> {
         let mut request = match body {
             Payload::Json(body) => self.inner.http.post(url).json(body),
             Payload::Form(args) => self.inner.http.post(url).form(args),
         };
-        if auth == Auth::Bot {
+        if let Some(token) = token {
             // bearer_auth marks the header sensitive, so reqwest/hyper never print it either.
-            request = request.bearer_auth(self.inner.token.expose());
+            request = request.bearer_auth(token.expose());
         }
         let response = request
             .send()
@@ -225,7 +248,7 @@ impl SlackClient {
                 Some(err) => Err(err),
                 None => Ok(answer),
             },
-            None if auth == Auth::None => {
+            None if token.is_none() => {
                 Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
             }
             None => Err(SlackError::Decode {

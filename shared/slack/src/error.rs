@@ -36,6 +36,10 @@ pub enum SlackError {
     /// The answer was not what Slack sends (not JSON, a missing field, ...). Not retried.
     #[error("Slack {method} gave an unexpected answer: {message}")]
     Decode { method: String, message: String },
+    /// The bot token could not be read (SSM unreachable, the parameter gone). Not retried here:
+    /// the message names the parameter, never a value.
+    #[error("Slack {method} was not called: the bot token could not be read: {message}")]
+    Token { method: String, message: String },
     /// Every attempt failed with a retryable error; `last` is the final one.
     #[error("Slack {method} failed after {attempts} attempts: {last}")]
     RetriesExhausted {
@@ -55,6 +59,7 @@ impl SlackError {
             | Self::Timeout { method }
             | Self::Transport { method, .. }
             | Self::Decode { method, .. }
+            | Self::Token { method, .. }
             | Self::RetriesExhausted { method, .. } => method,
         }
     }
@@ -74,10 +79,18 @@ impl SlackError {
         match self {
             Self::RateLimited { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
             Self::Http { status, .. } => (500..600).contains(status),
-            Self::Api { .. } | Self::Decode { .. } | Self::RetriesExhausted { .. } => false,
+            Self::Api { .. } | Self::Decode { .. } | Self::Token { .. } | Self::RetriesExhausted { .. } => false,
         }
     }
+
+    /// Whether Slack refused the token itself, which a rotated token may cure.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Self::Api { error, .. } if AUTH_ERRORS.contains(&error.as_str()))
+    }
 }
+
+/// Slack's answers to a token it does not accept.
+const AUTH_ERRORS: [&str; 4] = ["invalid_auth", "not_authed", "token_revoked", "token_expired"];
 
 /// Slack's validation messages are the only useful part of an `invalid_blocks` error, so they
 /// go into the message.

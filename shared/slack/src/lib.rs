@@ -21,10 +21,9 @@ mod error;
 pub mod fake;
 mod methods;
 pub mod retry;
-mod token;
+pub mod settings;
 
 pub use client::{ClientConfig, RESPONSE_URL_METHOD, SlackClient};
 pub use error::SlackError;
 pub use methods::{PostedMessage, SlackUser};
 pub use retry::RetryPolicy;
-pub use token::BotToken;

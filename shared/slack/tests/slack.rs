@@ -826,3 +826,58 @@ async fn binary_serves_the_fake() {
     );
     assert!(!stderr.contains("SECRET"), "token in the binary's log");
 }
+
+// ---- a rotated bot token ----
+
+/// A token store a test rotates: like the SSM-backed one, it serves its cached value until
+/// invalidated, and counts the invalidations.
+struct Rotating {
+    value: Arc<Mutex<&'static str>>,
+    cached: Mutex<Option<&'static str>>,
+    invalidated: Arc<Mutex<u32>>,
+}
+
+impl pulse_core::secret::FetchSecret for Rotating {
+    fn fetch(&self) -> pulse_core::secret::SecretFuture<'_> {
+        let value = *self.cached.lock().unwrap().get_or_insert_with(|| *self.value.lock().unwrap());
+        Box::pin(async move { Ok(pulse_core::Secret::new(value)) })
+    }
+    fn invalidate(&self) {
+        *self.cached.lock().unwrap() = None;
+        *self.invalidated.lock().unwrap() += 1;
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_token_is_re_read_once_after_invalid_auth_and_never_logged() {
+    logs();
+    let fake = FakeSlack::start().await;
+    let old = "xoxb-rotated-away-SECRET-1";
+    let new = "xoxb-rotated-in-SECRET-2";
+    let value = Arc::new(Mutex::new(old));
+    let invalidated = Arc::new(Mutex::new(0));
+    let source = pulse_core::SecretSource::store(Rotating { value: value.clone(), cached: Mutex::new(None), invalidated: invalidated.clone() });
+    let client = SlackClient::new(fake.client_config(source));
+
+    fake.set_token(old);
+    client.call("auth.test", &json!({})).await.expect("the token in use is accepted");
+
+    // Slack's side rotates first; the store is updated: the next call is refused once, the
+    // token re-read, and the call made again with the new one.
+    fake.set_token(new);
+    *value.lock().unwrap() = new;
+    client.call("auth.test", &json!({})).await.expect("the rotated token is picked up without a restart");
+    let tokens: Vec<Option<String>> = fake.calls_to("auth.test").iter().map(|c| c.token.clone()).collect();
+    assert_eq!(tokens, [Some(old.to_owned()), Some(old.to_owned()), Some(new.to_owned())]);
+    assert_eq!(*invalidated.lock().unwrap(), 1);
+
+    // A token refused with nothing new in the store fails at once, after one re-read.
+    fake.set_token("xoxb-someone-else");
+    let err = client.call("auth.test", &json!({})).await.expect_err("refused");
+    assert!(matches!(err, SlackError::Api { ref error, .. } if error == "invalid_auth"), "{err}");
+    assert_eq!(fake.calls_to("auth.test").len(), 4, "not retried with the same token");
+    assert_eq!(*invalidated.lock().unwrap(), 2);
+
+    let logged = String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned();
+    assert!(!logged.contains("SECRET-1") && !logged.contains("SECRET-2"), "a token reached the logs");
+}

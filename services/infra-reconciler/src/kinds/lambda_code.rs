@@ -54,14 +54,22 @@ pub enum PackageError {
     Unavailable(String),
 }
 
+/// `PULSE_LAMBDA_ZIP_DIR`, read where a package is looked for (deep in a plan, where no settings
+/// are passed; the CLI and the service both declare it).
+fn zip_dir() -> Option<String> {
+    pulse_core::Settings::from_env().text(&crate::settings::PULSE_LAMBDA_ZIP_DIR).ok().flatten()
+}
+
 /// Where a crate binary's zip is (or will be after a build).
 pub fn crate_zip_path(bin: &str) -> PathBuf {
-    if let Ok(dir) = std::env::var("PULSE_LAMBDA_ZIP_DIR")
-        && !dir.is_empty()
-    {
+    if let Some(dir) = zip_dir() {
         return Path::new(&dir).join(format!("{bin}.zip"));
     }
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_owned());
+    let target = pulse_core::Settings::from_env()
+        .text(&crate::settings::CARGO_TARGET_DIR)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "target".to_owned());
     Path::new(&target).join("lambda").join(bin).join("bootstrap.zip")
 }
 
@@ -99,9 +107,7 @@ pub fn from_crate(bin: &str) -> Result<Package, PackageError> {
 /// cargo-lambda is looked up on `PATH`, then in the project's `.venv/bin`.
 pub fn build_crate(bin: &str, arm64: bool, include_files: &[String]) -> Result<(), String> {
     // Prebuilt packages are the operator's to provide: cargo-lambda writes elsewhere.
-    if let Ok(dir) = std::env::var("PULSE_LAMBDA_ZIP_DIR")
-        && !dir.is_empty()
-    {
+    if let Some(dir) = zip_dir() {
         return Err(format!(
             "{bin}.zip is not in PULSE_LAMBDA_ZIP_DIR ({dir}): build it with `cargo lambda build --release --output-format zip --bin {bin}` and copy target/lambda/{bin}/bootstrap.zip there as {bin}.zip"
         ));

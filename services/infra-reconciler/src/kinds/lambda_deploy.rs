@@ -15,7 +15,7 @@ use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutpu
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture as SdkArch, Environment, FunctionResponseType, Runtime};
 use aws_smithy_runtime_api::client::waiters::error::WaiterError;
-use pulse_aws::secrets::SecretString;
+use pulse_aws::secrets::Secret;
 use pulse_core::retry::{Backoff, retry};
 use serde_json::{Value, json};
 
@@ -149,7 +149,7 @@ async fn observe_event_sources(spec: &LambdaSpec, clients: &Clients, cx: &Contex
     Ok((Value::Object(sources), Value::Object(uuids)))
 }
 
-async fn fetch_secret(clients: &Clients, spec: &LambdaSpec, parameter: &str) -> Result<SecretString> {
+async fn fetch_secret(clients: &Clients, spec: &LambdaSpec, parameter: &str) -> Result<Secret> {
     // The SDK error never holds the value, only the parameter name and code.
     let out = clients
         .ssm
@@ -161,7 +161,7 @@ async fn fetch_secret(clients: &Clients, spec: &LambdaSpec, parameter: &str) -> 
         .map_err(|e| Error::aws(&spec.id_(), "ssm:GetParameter", e))?;
     out.parameter()
         .and_then(|p| p.value())
-        .map(SecretString::new)
+        .map(Secret::new)
         .ok_or_else(|| Error::resource(&spec.id_(), format!("SSM parameter {parameter} has no value")))
 }
 

@@ -91,8 +91,9 @@ impl SocketModeClient {
         shutdown: impl Future,
     ) -> Result<(), SocketModeError> {
         let config = self.config;
-        if !config.app_token.is_app_level() {
-            return Err(SocketModeError::InvalidToken);
+        match config.app_token.current().await {
+            Ok(token) if super::open::is_app_level(&token) => {}
+            _ => return Err(SocketModeError::InvalidToken),
         }
         if config.max_in_flight == 0 {
             return Err(SocketModeError::Config(

@@ -22,7 +22,7 @@
 //!   ledger in DynamoDB, written by the sink, remains the durable dedup.
 //! - Logs carry the connection number (`conn`: this client's attempt counter, so it also counts
 //!   attempts that never connected), envelope id, type and retry attempt; never the token
-//!   ([`AppToken`] prints `xapp-***`) nor the WebSocket URL's `ticket` query (only
+//!   (a `pulse_core::Secret` prints `***`) nor the WebSocket URL's `ticket` query (only
 //!   scheme://host/path is logged). Keep `tungstenite` below `trace`: at trace it logs the raw
 //!   handshake request, ticket included.
 //!
@@ -35,17 +35,16 @@ pub mod fake;
 mod open;
 pub mod protocol;
 mod recent;
-mod token;
 
 use std::future::Future;
 use std::time::Duration;
 
+use pulse_core::SecretSource;
 use pulse_core::retry::{Backoff, Retries};
 use serde_json::Value;
 
 pub use client::SocketModeClient;
 pub use protocol::{DisconnectReason, Envelope};
-pub use token::AppToken;
 
 /// Where envelopes go: the ingress handler, shared with the HTTP transport.
 pub trait EnvelopeSink: Send + Sync + 'static {
@@ -68,8 +67,9 @@ pub trait EnvelopeSink: Send + Sync + 'static {
 pub struct SocketModeConfig {
     /// The Slack Web API base, `https://slack.com/api` (a fake's `base_url()` in tests).
     pub slack_base_url: String,
-    /// The app-level token (`xapp-…`, scope `connections:write`).
-    pub app_token: AppToken,
+    /// The app-level token (`xapp-…`, scope `connections:write`): a fixed value, or SSM,
+    /// re-read when Slack refuses it.
+    pub app_token: SecretSource,
     /// Ceiling of the first reconnect delay; doubles per failed attempt up to `max_backoff`.
     pub min_backoff: Duration,
     /// Largest reconnect delay ceiling.
@@ -95,10 +95,10 @@ pub struct SocketModeConfig {
 impl SocketModeConfig {
     /// Production defaults: backoff 0.5 s → 30 s, 64 sink calls in flight, ack at 2.5 s, ping
     /// after 10 s of silence with a 10 s pong timeout.
-    pub fn new(slack_base_url: impl Into<String>, app_token: AppToken) -> Self {
+    pub fn new(slack_base_url: impl Into<String>, app_token: impl Into<SecretSource>) -> Self {
         Self {
             slack_base_url: slack_base_url.into(),
-            app_token,
+            app_token: app_token.into(),
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             max_in_flight: 64,
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn degenerate_reconnect_settings_are_tamed() {
-        let mut config = SocketModeConfig::new("http://127.0.0.1:1/api", AppToken::new("xapp-1"));
+        let mut config = SocketModeConfig::new("http://127.0.0.1:1/api", "xapp-1");
         (config.min_backoff, config.max_backoff) = (Duration::ZERO, Duration::ZERO);
         assert_eq!(config.reconnects().ceiling(), MS);
         (config.min_backoff, config.max_backoff) = (100 * MS, 1000 * MS);

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde::Deserialize;
 
-use super::token::AppToken;
+use pulse_core::{Secret, SecretSource};
 
 /// Slack error codes after which retrying cannot help: the token or the app is wrong.
 const FATAL_ERRORS: [&str; 9] = [
@@ -43,11 +43,38 @@ struct OpenResponse {
     error: Option<String>,
 }
 
-/// POSTs `{base_url}/apps.connections.open` with the app-level token as a bearer token.
+/// Slack's answers to a token it does not accept, which a rotated token may cure.
+const AUTH_ERRORS: [&str; 4] = ["invalid_auth", "not_authed", "token_revoked", "token_expired"];
+
+/// Whether a value looks like an app-level token (`xapp-` prefix). Bot (`xoxb-`) and user
+/// (`xoxp-`) tokens cannot open Socket Mode connections.
+pub(crate) fn is_app_level(token: &Secret) -> bool {
+    token.expose().starts_with("xapp-") && token.len() > "xapp-".len()
+}
+
+/// Trades the current app-level token for a WebSocket URL. When Slack refuses the token itself,
+/// the token is re-read once: a rotated token (in SSM) takes effect on the next connection,
+/// without a restart.
 pub(crate) async fn open_url(
     http: &reqwest::Client,
     base_url: &str,
-    token: &AppToken,
+    token: &SecretSource,
+) -> Result<String, OpenError> {
+    let current = token.current().await.map_err(|e| OpenError::Transient { reason: e.to_string(), retry_after: None })?;
+    match open_with(http, base_url, &current).await {
+        Err(OpenError::Fatal { error }) if AUTH_ERRORS.contains(&error.as_str()) => match token.refreshed(&current).await {
+            Some(fresh) if is_app_level(&fresh) => open_with(http, base_url, &fresh).await,
+            _ => Err(OpenError::Fatal { error }),
+        },
+        other => other,
+    }
+}
+
+/// POSTs `{base_url}/apps.connections.open` with the app-level token as a bearer token.
+async fn open_with(
+    http: &reqwest::Client,
+    base_url: &str,
+    token: &Secret,
 ) -> Result<String, OpenError> {
     let endpoint = format!("{}/apps.connections.open", base_url.trim_end_matches('/'));
     let response = http
@@ -114,5 +141,18 @@ pub(crate) async fn open_url(
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_xapp_tokens_are_app_level() {
+        assert!(is_app_level(&Secret::new(" xapp-1-abc\n")));
+        assert!(!is_app_level(&Secret::new("xoxb-1-abc")));
+        assert!(!is_app_level(&Secret::new("xapp-")));
+        assert!(!is_app_level(&Secret::new("")));
     }
 }

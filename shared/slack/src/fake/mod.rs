@@ -30,7 +30,7 @@ pub use state::{METHODS, RESPONSE_URL_USES, dm_channel};
 pub use validate::{MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, MAX_VIEW_BYTES};
 
 use crate::client::ClientConfig;
-use crate::token::BotToken;
+use pulse_core::SecretSource;
 use state::{FakeUser, State};
 
 /// The method name under which posts to a [`FakeSlack::response_url`] are recorded and
@@ -177,7 +177,7 @@ impl FakeSlack {
 
     /// A client configuration pointing at the fake with test-friendly retry settings (short
     /// backoff and timeout) so that fault-injection tests stay fast.
-    pub fn client_config(&self, token: impl Into<BotToken>) -> ClientConfig {
+    pub fn client_config(&self, token: impl Into<SecretSource>) -> ClientConfig {
         ClientConfig {
             base_url: self.base_url(),
             max_attempts: 5,

@@ -1,0 +1,45 @@
+//! The `pulse` command's environment: every variable it reads, declared once (see
+//! `pulse_core::settings`). Flags win over variables; clap reads the variables through these
+//! declarations (`env = PULSE_BUS.name`), so `--help` and the README's table agree.
+
+use pulse_core::settings::Var;
+
+pub const PULSE_BUS: Var = Var::new(
+    "PULSE_BUS",
+    "an EventBridge bus name",
+    "The bus `pulse publish`, `pulse run` and `pulse migrate` publish to; unset means `<stack>-bus`.",
+);
+
+pub const PULSE_ENVIRONMENT: Var = Var::new(
+    "PULSE_ENVIRONMENT",
+    "a name (`production`, `staging`, …)",
+    "The environment `pulse run` reports its job in.",
+);
+
+pub const PULSE_INGRESS_URL: Var = Var::new(
+    "PULSE_INGRESS_URL",
+    "a URL",
+    "The ingress `pulse slack send|load` sign requests to.",
+)
+.default("http://127.0.0.1:3000/slack/events");
+
+pub const HOSTNAME: Var = Var::new(
+    "HOSTNAME",
+    "a host name",
+    "The runner `pulse run` names in its job events; unset means `/etc/hostname`.",
+);
+
+/// Every variable the `pulse` command reads.
+pub fn declared() -> Vec<Var> {
+    let mut vars = vec![PULSE_BUS, PULSE_ENVIRONMENT, PULSE_INGRESS_URL, HOSTNAME, pulse_ingress::settings::SLACK_SIGNING_SECRET, pulse_runtime::settings::RUST_LOG];
+    vars.push(pulse_slack::settings::SLACK_API_URL);
+    vars.extend(pulse_aws::settings::declared());
+    vars.push(pulse_aws::settings::EVENT_FEED_S3_PATH);
+    vars.extend(pulse_infra_reconciler::settings::declared_packages());
+    vars
+}
+
+/// The stack `PULSE_STACK` names, for commands without a `--prefix`.
+pub fn stack() -> Result<pulse_aws::names::StackNames, pulse_core::settings::SettingError> {
+    pulse_aws::names::StackNames::from_settings(&pulse_core::Settings::from_env())
+}
