@@ -25,8 +25,17 @@ pub const ROUTING: &str = r#"{
     {"kinds": ["error_rate_exceeded"], "min_severity": "critical", "channel": "C0PAGER"},
     {"kinds": ["deploy_started", "deploy_completed", "deploy_failed"], "channel": "C0DEPLOY"},
     {"min_severity": "warning", "channel": "C0ALERTS"}
-  ]
+  ],
+  "policy": {
+    "deploy": [{"groups": ["S0DEPLOYERS"]}],
+    "approve": [{"groups": ["S0DEPLOYERS"]}],
+    "rollback": [{"users": ["U0DANAOPS1"]}]
+  }
 }"#;
+
+/// The one user group `ROUTING`'s policy names, and its member.
+pub const DEPLOYERS: &str = "S0DEPLOYERS";
+pub const DEPLOYER: &str = "U0DANAOPS1";
 
 pub struct Stack {
     pub config: SdkConfig,
@@ -40,7 +49,9 @@ impl Stack {
         let config = pulse_tests::emulator_config().await;
         let prefix = pulse_tests::unique("notif");
         let names = pulse_tests::deploy_stack(&prefix, true).await;
-        Stack { config, names, slack: FakeSlack::start().await }
+        let slack = FakeSlack::start().await;
+        slack.set_usergroup(DEPLOYERS, &[DEPLOYER]);
+        Stack { config, names, slack }
     }
 
     pub fn store(&self) -> Store {

@@ -144,6 +144,56 @@ async fn a_confirmed_deploy_modal_requests_the_deploy_once() {
     assert_eq!(r.channel_id.as_deref(), Some("C0OPSDEPLOY"));
 }
 
+/// Someone the policy does not name clicks Rollback and Approve: each attempt is audited as
+/// refused, the clicker alone is told why and who may, and nothing else happens: the alert is
+/// not updated and no deploy is asked for. `Store::audit_log` (what `pulse audit list` reads)
+/// shows the attempts with who, what, when and the outcome.
+#[tokio::test]
+async fn a_click_the_policy_does_not_allow_is_refused_audited_and_explained_to_the_clicker_only() {
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    let alert_id = "deploy-failed-odoo-web-4411";
+    stack.publish(&[example("ops.alert", "deploy-failed")]).await;
+    stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    let ts = stack.slack.messages_in("C0DEPLOY")[0]["ts"].as_str().unwrap().to_owned();
+    let before = stack.slack.message("C0DEPLOY", &ts).unwrap();
+
+    let stranger = |action_id: &str, response: &str| {
+        let mut env = click(action_id, alert_id, "C0DEPLOY", &ts);
+        let Event::SlackInteractionV1(ref mut i) = env.detail else { unreachable!() };
+        i.user_id = "U0STRANGER".into();
+        i.user_name = "stranger".into();
+        i.response_url = Some(stack.slack.response_url(response));
+        env
+    };
+    let rollback = stranger("ops_rollback", "refused-rollback");
+    stack.publish(&[rollback.clone(), again(&rollback), stranger("ops_approve", "refused-approve")]).await;
+    let stats = stack.run(&notifier, 3, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (3, 0), "{stats:?}");
+
+    let answers = stack.slack.calls_to(pulse_slack::fake::RESPONSE_URL_METHOD);
+    let told: Vec<(String, String)> = answers.iter().map(|c| (c.response_id.clone().unwrap_or_default(), c.body.to_string())).collect();
+    assert_eq!(told.len(), 2, "one answer per attempt, however often delivered: {told:#?}");
+    let rollback_answer = &told.iter().find(|(id, _)| id == "refused-rollback").expect("the rollback is answered").1;
+    assert!(rollback_answer.contains("ephemeral") && rollback_answer.contains("Only <@U0DANAOPS1> may take rollbacks of `odoo-web`"), "{rollback_answer}");
+    let approve_answer = &told.iter().find(|(id, _)| id == "refused-approve").expect("the approval is answered").1;
+    assert!(approve_answer.contains("members of <!subteam^S0DEPLOYERS>"), "{approve_answer}");
+
+    assert_eq!(stack.slack.message("C0DEPLOY", &ts).unwrap(), before, "the alert is not updated");
+    assert!(stack.drain(&stack.names.queue("infra-reconciler"), 0).await.is_empty(), "no deploy was asked for");
+
+    let log = stack.store().audit_log(None).await.expect("the audit log reads");
+    assert_eq!(log.len(), 2, "{log:#?}");
+    for entry in &log {
+        assert_eq!((entry.user_id.as_str(), entry.outcome.as_str(), entry.service.as_str()), ("U0STRANGER", "refused", "odoo-web"));
+        assert!(entry.reason.as_deref().is_some_and(|r| r.starts_with("Only ")), "{entry:?}");
+        assert_eq!(entry.alert_id.as_deref(), Some(alert_id));
+    }
+    let mut actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    actions.sort();
+    assert_eq!(actions, ["approve", "rollback"]);
+}
+
 #[tokio::test]
 async fn posts_to_one_channel_are_paced() {
     let stack = Stack::deploy().await;

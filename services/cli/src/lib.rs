@@ -1,4 +1,5 @@
 //! The parts of the `pulse` command that tests drive directly.
 
+pub mod audit;
 pub mod migrate;
 pub mod settings;

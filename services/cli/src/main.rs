@@ -5,7 +5,8 @@
 //! - `pulse dlq list|replay`: see and replay what a service could not process;
 //! - `pulse feed show`: print a commit author's feed as stored in S3;
 //! - `pulse tap`: print the events seen on the local stack's tap queue;
-//! - `pulse migrate praktika`: import praktika's subscriptions (see the home-renderer's README).
+//! - `pulse migrate praktika`: import praktika's subscriptions (see the home-renderer's README);
+//! - `pulse audit list`: who acted from Slack, and who tried.
 
 mod dlq;
 mod feed;
@@ -47,6 +48,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Import state from the system Pulse replaces (`migrate praktika`).
     Migrate(migrate_cmd::MigrateArgs),
+    /// Who acted from Slack, and who tried (`audit list`).
+    Audit(pulse_cli::audit::AuditArgs),
 }
 
 #[tokio::main]
@@ -72,6 +75,7 @@ async fn main() -> std::process::ExitCode {
         Command::Loadtest(args) => loadtest::run(args, &clock, &ids).await,
         Command::Run(args) => run_cmd::run(args, &clock, &ids).await,
         Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,
+        Command::Audit(args) => pulse_cli::audit::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

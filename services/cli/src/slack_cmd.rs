@@ -177,7 +177,7 @@ pub async fn run(args: SlackArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()
 // ---- manifest ------------------------------------------------------------------------------
 
 /// The minimum bot scopes Pulse uses, each with what needs it.
-const BOT_SCOPES: [(&str, &str); 8] = [
+const BOT_SCOPES: [(&str, &str); 9] = [
     // notifier: ops alerts, deploy reports, job start/finish threads, digests, DMs; and
     // chat.update of an alert after a button click.
     ("chat:write", "post and update messages"),
@@ -195,6 +195,8 @@ const BOT_SCOPES: [(&str, &str); 8] = [
     ("channels:history", "confirm an uncertain post in a public channel"),
     ("groups:history", "confirm an uncertain post in a private channel"),
     ("im:history", "confirm an uncertain DM"),
+    // notifier: usergroups.users.list, for a policy that lets a user group act from Slack.
+    ("usergroups:read", "check who may approve, roll back or deploy"),
 ];
 // Not needed: views.publish (Home tab) and views.open (the deploy modal) need no scope;
 // app_home_opened needs none either. The bot posts to ops channels it was invited to, so no
@@ -512,7 +514,7 @@ mod tests {
         assert!(commands.iter().all(|c| c["url"] == url));
         assert_eq!(
             m["oauth_config"]["scopes"]["bot"],
-            json!(["chat:write", "commands", "users:read", "users:read.email", "im:write", "channels:history", "groups:history", "im:history"])
+            json!(["chat:write", "commands", "users:read", "users:read.email", "im:write", "channels:history", "groups:history", "im:history", "usergroups:read"])
         );
     }
 

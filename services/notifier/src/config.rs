@@ -88,6 +88,9 @@ pub struct Config {
     /// The verified SES identity e-mail digests are sent from (required with `digest_emails`).
     #[serde(default)]
     pub email_from: Option<String>,
+    /// Who may act from Slack (`policy.rs`); absent: production changes are refused.
+    #[serde(default)]
+    pub policy: crate::policy::Policy,
 }
 
 /// A channel's digest: the feeds of `emails`, every `period`.
@@ -186,6 +189,9 @@ impl Config {
             return Err(ConfigError::NoDefaultChannel);
         }
         let invalid = |message: String| Err(ConfigError::Invalid { path: "NOTIFIER_CONFIG".into(), message });
+        if let Err(message) = crate::policy::validate(&self.policy) {
+            return invalid(message);
+        }
         let mut names = std::collections::BTreeSet::new();
         for w in &self.digest_webhooks {
             if !names.insert(("webhook", w.name.as_str())) || w.name.is_empty() {

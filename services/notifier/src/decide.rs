@@ -20,7 +20,7 @@
 //! A deploy id is chosen once per request: the first attempt's, read back from where it was
 //! written (the click's audit item, the modal's remembered id), else the fresh id handed in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use pulse_contracts::praktika::FeedEvent;
@@ -30,7 +30,9 @@ use pulse_contracts::{
 };
 use uuid::Uuid;
 
-use crate::audit::{AuditedClick, Click};
+use crate::audit::{AuditedClick, Click, Subject};
+use crate::policy::{self, Act, Policy, Verdict};
+use pulse_slack::blocks::ResponseMessage;
 use crate::commands::{self, FunctionHealth, QueueHealth, StatusEntry};
 use crate::config::Config;
 use crate::deploy::ConfirmedDeploy;
@@ -79,6 +81,8 @@ pub struct ClickRequest {
     pub channel: String,
     pub message_ts: String,
     pub actor: Actor,
+    /// Where a refusal is answered (only the clicker sees it).
+    pub response_url: Option<String>,
 }
 
 /// The ops button an interaction clicked: `None` when it is not one of the notifier's buttons,
@@ -98,7 +102,26 @@ pub fn click_request(i: &SlackInteraction) -> Option<Result<ClickRequest, String
         channel: channel_id.clone(),
         message_ts: message_ts.clone(),
         actor: Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() },
+        response_url: i.response_url.clone(),
     }))
+}
+
+/// What the policy is asked about a click on `alert`.
+pub fn click_policy_request<'a>(request: &'a ClickRequest, alert: &'a AlertContext) -> policy::Request<'a> {
+    policy::Request {
+        act: request.action.act(),
+        service: &alert.alert.service,
+        environment: alert.alert.environment.as_deref(),
+        requester: &request.actor.user_id,
+        author: alert.alert.metadata.get("author").map(String::as_str),
+    }
+}
+
+/// A refusal, answered only to the person who asked, once per request.
+fn refusal(dedup_key: &str, response_url: Option<String>, reason: &str) -> Option<Effect> {
+    let response_url = response_url?;
+    let body = ResponseMessage::ephemeral(Message::new(format!(":no_entry: {reason}"), [])).replace_original(false);
+    Some(Effect::Respond { marker: format!("refused#{dedup_key}"), response_url, body })
 }
 
 /// What the handler read for a click.
@@ -108,13 +131,25 @@ pub struct ClickState {
     pub alert: Option<AlertContext>,
     /// The alert's audited clicks, oldest first.
     pub history: Vec<AuditedClick>,
+    /// The policy's user groups (for this click) the clicker is a member of.
+    pub member_of: BTreeSet<String>,
 }
 
-/// A click: audit it, re-render the alert with it, and for Approve / Rollback ask for the deploy
-/// in the alert's thread. `Err` when the alert is unknown (nothing to re-render or deploy).
-pub fn ops_click(request: ClickRequest, dedup_key: &str, at: DateTime<Utc>, state: ClickState, fresh_deploy_id: Uuid) -> Result<Plan, String> {
-    let ClickRequest { action, alert_id, channel, message_ts, actor } = request;
-    let ctx = state.alert.ok_or_else(|| format!("no posted alert {alert_id} is known to the notifier"))?;
+/// A click: check it against the policy (refused: audit the attempt and tell the clicker why,
+/// nothing else); allowed: audit it, re-render the alert with it, and for Approve / Rollback ask
+/// for the deploy in the alert's thread. `Err` when the alert is unknown (nothing to re-render
+/// or deploy).
+pub fn ops_click(policy: &Policy, request: ClickRequest, dedup_key: &str, at: DateTime<Utc>, state: ClickState, fresh_deploy_id: Uuid) -> Result<Plan, String> {
+    let ctx = state.alert.as_ref().ok_or_else(|| format!("no posted alert {} is known to the notifier", request.alert_id))?;
+    let verdict = policy.check(&click_policy_request(&request, ctx), &state.member_of);
+    let ClickRequest { action, alert_id, channel, message_ts, actor, response_url } = request;
+    let subject = Subject::Alert { alert_id: alert_id.clone(), service: ctx.alert.service.clone(), message_ts: message_ts.clone() };
+    if let Verdict::Refused { reason } = verdict {
+        let attempt = Click { subject, dedup_key: dedup_key.to_owned(), at, act: action.act(), actor: actor.clone(), channel, deploy_id: None, refused: Some(reason.clone()) };
+        let effects = [Some(Effect::Audit(attempt)), refusal(dedup_key, response_url, &reason)].into_iter().flatten().collect();
+        return Ok(Plan::chain(format!("{} on alert {alert_id} refused for {}", action.action_id(), actor.user_id), effects));
+    }
+    let ctx = state.alert.clone().expect("checked above");
     let earlier = state.history.iter().find(|c| c.dedup_key == dedup_key);
     // A retried click keeps the first attempt's time and deploy id.
     let at = earlier.map_or(at, |c| c.record.at);
@@ -123,7 +158,7 @@ pub fn ops_click(request: ClickRequest, dedup_key: &str, at: DateTime<Utc>, stat
     let mut history: Vec<ActionRecord> = state.history.iter().filter(|c| c.dedup_key != dedup_key).map(|c| c.record.clone()).collect();
     history.push(record);
     history.sort_by_key(|r| r.at);
-    let click = Click { alert_id: alert_id.clone(), dedup_key: dedup_key.to_owned(), at, action, actor: actor.clone(), channel: channel.clone(), message_ts: message_ts.clone(), deploy_id };
+    let click = Click { subject, dedup_key: dedup_key.to_owned(), at, act: action.act(), actor: actor.clone(), channel: channel.clone(), deploy_id, refused: None };
     let mut effects = vec![
         Effect::Audit(click),
         Effect::Update { channel: channel.clone(), ts: message_ts.clone(), content: ops::render(&ctx, &history) },
@@ -152,10 +187,38 @@ pub fn deploy_marker(dedup_key: &str) -> String {
     format!("deployreq#{dedup_key}")
 }
 
-/// A confirmed `/pulser deploy` modal: `deploy.requested` under the id remembered for this
+/// What the policy is asked about a confirmed deploy modal.
+pub fn deploy_policy_request<'a>(i: &'a SlackInteraction, deploy: &'a ConfirmedDeploy) -> policy::Request<'a> {
+    policy::Request { act: Act::Deploy, service: &deploy.service, environment: None, requester: &i.user_id, author: None }
+}
+
+/// A confirmed `/pulser deploy` modal, checked against the policy: refused, the attempt is
+/// audited and the requester told why in the channel they asked from (only they see it);
+/// allowed, it is audited and `deploy.requested` published under the id remembered for this
 /// submission (a redelivery publishes the same deploy), else the fresh one.
-pub fn confirmed_deploy(i: &SlackInteraction, dedup_key: &str, deploy: ConfirmedDeploy, remembered: Option<Uuid>, fresh: Uuid) -> Plan {
+pub fn confirmed_deploy(
+    policy: &Policy,
+    i: &SlackInteraction,
+    dedup_key: &str,
+    at: DateTime<Utc>,
+    deploy: ConfirmedDeploy,
+    member_of: &BTreeSet<String>,
+    remembered: Option<Uuid>,
+    fresh: Uuid,
+) -> Plan {
+    let actor = Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() };
+    let channel = deploy.channel_id.clone().unwrap_or_default();
+    let subject = Subject::Deploy { service: deploy.service.clone() };
+    if let Verdict::Refused { reason } = policy.check(&deploy_policy_request(i, &deploy), member_of) {
+        let attempt = Click { subject, dedup_key: dedup_key.to_owned(), at, act: Act::Deploy, actor, channel: channel.clone(), deploy_id: None, refused: Some(reason.clone()) };
+        let mut effects = vec![Effect::Audit(attempt)];
+        if !channel.is_empty() {
+            effects.push(Effect::Ephemeral { marker: format!("refused#{dedup_key}"), channel, user: i.user_id.clone(), text: format!(":no_entry: {reason}") });
+        }
+        return Plan::chain(format!("deploy of {} refused for {}", deploy.service, i.user_id), effects);
+    }
     let deploy_id = remembered.unwrap_or(fresh);
+    let attempt = Click { subject, dedup_key: dedup_key.to_owned(), at, act: Act::Deploy, actor, channel, deploy_id: Some(deploy_id), refused: None };
     let request = DeployRequested {
         deploy_id,
         service: deploy.service,
@@ -169,7 +232,7 @@ pub fn confirmed_deploy(i: &SlackInteraction, dedup_key: &str, deploy: Confirmed
     };
     Plan::chain(
         format!("deploy {deploy_id} confirmed"),
-        vec![Effect::RememberDeploy { marker: deploy_marker(dedup_key), deploy_id }, publish(request, dedup_key)],
+        vec![Effect::RememberDeploy { marker: deploy_marker(dedup_key), deploy_id }, Effect::Audit(attempt), publish(request, dedup_key)],
     )
 }
 

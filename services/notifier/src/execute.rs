@@ -176,7 +176,8 @@ impl Executor {
             }
             Effect::Audit(click) => {
                 let written = self.store().audit_click(&click).await.map_err(store_error)?;
-                info!(alert_id = %click.alert_id, action = click.action.action_id(), user = %click.actor.user_id, written, "ops action audited");
+                let outcome = if click.refused.is_some() { "refused" } else { "allowed" };
+                info!(service = click.subject.service(), action = click.act.as_str(), user = %click.actor.user_id, outcome, written, "attempt to act audited");
                 Outcome::Written(written)
             }
             Effect::RememberDeploy { marker, deploy_id } => Outcome::Written(self.remember_deploy(&marker, deploy_id).await?),
@@ -184,7 +185,13 @@ impl Executor {
                 self.publish(*event, dedup_key).await?;
                 Outcome::Done
             }
-            Effect::Respond { marker, response_url, body } => Outcome::Written(self.respond(&marker, &response_url, &body.to_json()).await?),
+            Effect::Respond { marker, response_url, body } => {
+                let body = body.to_json();
+                Outcome::Written(self.answer_once(&marker, self.deliverer.slack().post_response_url(&response_url, &body)).await?)
+            }
+            Effect::Ephemeral { marker, channel, user, text } => {
+                Outcome::Written(self.answer_once(&marker, self.deliverer.slack().chat_post_ephemeral(&channel, &user, &text, None)).await?)
+            }
             Effect::RecordStatus(entry) => {
                 self.store().record_status(&entry).await.map_err(store_error)?;
                 Outcome::Written(true)
@@ -262,23 +269,23 @@ impl Executor {
         }
     }
 
-    /// Answer on a `response_url` once per `marker`: the marker is claimed before answering, so
-    /// a redelivered or concurrently delivered command is answered once; a failed answer drops
+    /// An ephemeral answer, once per `marker`: the marker is claimed before answering, so a
+    /// redelivered or concurrently delivered request is answered once; a failed answer drops
     /// the marker so the retry answers (an answer lost in flight may then repeat: ephemeral,
     /// harmless).
-    async fn respond(&self, marker: &str, response_url: &str, body: &serde_json::Value) -> Result<bool, HandlerError> {
+    async fn answer_once<T>(&self, marker: &str, answer: impl Future<Output = Result<T, pulse_slack::SlackError>>) -> Result<bool, HandlerError> {
         let expires = self.clock.now_secs() + ANSWERED_TTL_SECS;
         if !self.store().put_value_if_absent(marker, "answered", "1", expires).await.map_err(store_error)? {
-            info!("slash command already answered");
+            info!(marker, "already answered");
             return Ok(false);
         }
-        if let Err(err) = self.deliverer.slack().post_response_url(response_url, body).await {
+        if let Err(err) = answer.await {
             if let Err(e) = self.store().delete_value(marker, "answered").await {
-                warn!(error = %e, "could not drop the answer marker; the command will not be answered again");
+                warn!(error = %e, "could not drop the answer marker; the request will not be answered again");
             }
             return Err(HandlerError::retryable(err));
         }
-        info!("slash command answered");
+        info!(marker, "answered");
         Ok(true)
     }
 

@@ -42,7 +42,7 @@ pub async fn click_state(store: &Store, alert_id: &str) -> Result<ClickState, Ha
     let entry = store.ledger(&ops::ledger_key(alert_id)).await.map_err(retryable)?;
     let alert: Option<AlertContext> = entry.and_then(|e| e.context).and_then(|c| serde_json::from_value(c).ok());
     let history = store.audit_history(alert_id).await.map_err(retryable)?;
-    Ok(ClickState { alert, history })
+    Ok(ClickState { alert, history, member_of: Default::default() })
 }
 
 /// The deploy id remembered for a confirmed deploy modal, if any.

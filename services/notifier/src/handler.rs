@@ -2,6 +2,7 @@
 //! [`HealthProbe`]), decide ([`crate::decide`], pure), and hand the plan to the [`Executor`].
 //! Nothing here posts, writes or publishes by itself.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use crate::delivery::Deliverer;
 use crate::dm::DmDecision;
 use crate::execute::{Executor, Outcome, Report};
 use crate::gather::{self, Feeds};
+use crate::groups::UserGroups;
 use crate::health::HealthProbe;
 use crate::ops::OpsAction;
 use crate::plan::Plan;
@@ -38,11 +40,15 @@ pub struct Notifier {
     ids: Ids,
     /// When `health#` was last written, to write it at most every 30 s.
     last_ok_written: Mutex<Option<Instant>>,
+    /// The policy's user groups, resolved through Slack.
+    groups: UserGroups,
 }
 
 impl Notifier {
     pub fn new(config: Config, deliverer: Deliverer, publisher: EventPublisher) -> Self {
+        let groups = UserGroups::new(deliverer.slack().clone());
         Self {
+            groups,
             config,
             executor: Executor::new(deliverer, publisher),
             feeds: None,
@@ -148,8 +154,10 @@ impl Notifier {
                 None => Ok(Plan::none()),
                 Some(Err(reason)) => Err(HandlerError::rejected(reason)),
                 Some(Ok(deploy)) => {
+                    let groups = self.config.policy.groups_for(&decide::deploy_policy_request(i, &deploy));
+                    let member_of = self.member_of(&i.user_id, &groups).await?;
                     let remembered = gather::remembered_deploy(self.store(), dedup_key).await?;
-                    Ok(decide::confirmed_deploy(i, dedup_key, deploy, remembered, self.ids.uuid()))
+                    Ok(decide::confirmed_deploy(&self.config.policy, i, dedup_key, at, deploy, &member_of, remembered, self.ids.uuid()))
                 }
             };
         }
@@ -157,8 +165,20 @@ impl Notifier {
             None => return Ok(Plan::none()),
             Some(request) => request.map_err(HandlerError::rejected)?,
         };
-        let state = gather::click_state(self.store(), &request.alert_id).await?;
-        decide::ops_click(request, dedup_key, at, state, self.ids.uuid()).map_err(HandlerError::rejected)
+        let mut state = gather::click_state(self.store(), &request.alert_id).await?;
+        if let Some(alert) = &state.alert {
+            let groups = self.config.policy.groups_for(&decide::click_policy_request(&request, alert));
+            state.member_of = self.member_of(&request.actor.user_id, &groups).await?;
+        }
+        decide::ops_click(&self.config.policy, request, dedup_key, at, state, self.ids.uuid()).map_err(HandlerError::rejected)
+    }
+
+    /// Which of the policy's `groups` `user` is in (no Slack call when there are none).
+    async fn member_of(&self, user: &str, groups: &BTreeSet<String>) -> Result<BTreeSet<String>, HandlerError> {
+        if groups.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        self.groups.member_of(user, groups).await.map_err(|e| HandlerError::retryable(format!("resolving the policy's user groups: {e}")))
     }
 
     /// `/pulser status` and `/pulser health`.

@@ -67,6 +67,16 @@ impl OpsAction {
         }
     }
 
+    /// The policy's name for it.
+    pub fn act(self) -> crate::policy::Act {
+        match self {
+            OpsAction::Acknowledge => crate::policy::Act::Acknowledge,
+            OpsAction::Investigate => crate::policy::Act::Investigate,
+            OpsAction::Rollback => crate::policy::Act::Rollback,
+            OpsAction::Approve => crate::policy::Act::Approve,
+        }
+    }
+
     /// Approve and Rollback ask the infra-reconciler for a deploy.
     pub fn deploy(self) -> Option<(DeployAction, DeployTrigger)> {
         match self {

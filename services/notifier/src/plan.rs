@@ -81,7 +81,7 @@ pub enum Effect {
     /// Record a message posted by other means (an alert that becomes a deploy's thread) as
     /// `key`'s; put-if-absent.
     Adopt { key: String, channel: String, ts: String },
-    /// Write a button click to the audit log; put-if-absent per click.
+    /// Write an attempt to act (allowed or refused) to the audit log; put-if-absent per attempt.
     Audit(Click),
     /// Remember the deploy id chosen for a request under `marker`, unless one is remembered
     /// already; a different one remembered meanwhile fails the chain (the retry decides again).
@@ -90,6 +90,8 @@ pub enum Effect {
     Publish { event: Box<Event>, dedup_key: String },
     /// Answer a slash command ephemerally on its `response_url`, once per `marker`.
     Respond { marker: String, response_url: String, body: ResponseMessage },
+    /// Show `user` an ephemeral `text` in `channel` (`chat.postEphemeral`), once per `marker`.
+    Ephemeral { marker: String, channel: String, user: String, text: String },
     /// Keep the newest ops alert per service for `/pulser status`.
     RecordStatus(StatusEntry),
     /// Project a `subscription.changed` (applied only when its revision is newer).

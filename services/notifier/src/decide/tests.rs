@@ -28,11 +28,34 @@ fn alert() -> OpsAlert {
 }
 
 fn click(action: OpsAction) -> ClickRequest {
-    ClickRequest { action, alert_id: "a1".into(), channel: "CALERTS".into(), message_ts: "1.2".into(), actor: Actor { user_id: "U1".into(), user_name: "dana".into() } }
+    ClickRequest {
+        action,
+        alert_id: "a1".into(),
+        channel: "CALERTS".into(),
+        message_ts: "1.2".into(),
+        actor: Actor { user_id: "U1".into(), user_name: "dana".into() },
+        response_url: Some("https://hooks.slack.com/actions/T/1/x".into()),
+    }
 }
 
 fn posted_alert() -> ClickState {
-    ClickState { alert: Some(AlertContext { alert: alert(), occurred_at: at("2025-11-20T15:00:00Z") }), history: vec![] }
+    ClickState { alert: Some(AlertContext { alert: alert(), occurred_at: at("2025-11-20T15:00:00Z") }), history: vec![], member_of: Default::default() }
+}
+
+/// U1 may approve, roll back and deploy anything.
+fn allow_u1() -> Policy {
+    serde_json::from_str(r#"{"deploy": [{"users": ["U1"]}], "approve": [{"users": ["U1"]}], "rollback": [{"users": ["U1"]}]}"#).unwrap()
+}
+
+fn modal(user: &str) -> SlackInteraction {
+    SlackInteraction {
+        team_id: "T".into(),
+        user_id: user.into(),
+        user_name: "dana".into(),
+        kind: InteractionKind::ViewSubmission { callback_id: "deploy_confirm".into(), view_id: "V".into(), private_metadata: String::new(), values: Default::default() },
+        response_url: None,
+        trigger_id: None,
+    }
 }
 
 #[test]
@@ -48,7 +71,7 @@ fn an_alert_is_recorded_on_the_board_then_posted_with_its_context() {
 #[test]
 fn approve_audits_rerenders_adopts_the_thread_and_asks_for_the_deploy() {
     let fresh = Uuid::from_u128(7);
-    let plan = ops_click(click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), fresh).unwrap();
+    let plan = ops_click(&allow_u1(), click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), fresh).unwrap();
     let effects = &plan.chains[0].effects;
     let [Effect::Audit(audit), Effect::Update { channel, ts, content }, Effect::Adopt { key, .. }, Effect::Publish { event, dedup_key }] = effects.as_slice() else {
         panic!("{effects:?}")
@@ -67,7 +90,7 @@ fn a_retried_click_keeps_the_first_attempts_deploy_id_and_shows_once() {
     let mut state = posted_alert();
     let record = ActionRecord { action: OpsAction::Rollback, user_id: "U1".into(), user_name: "dana".into(), at: at("2025-11-20T15:05:00Z") };
     state.history.push(AuditedClick { record, dedup_key: "i-1".into(), deploy_id: Some(first) });
-    let plan = ops_click(click(OpsAction::Rollback), "i-1", at("2025-11-20T15:05:00Z"), state, Uuid::from_u128(2)).unwrap();
+    let plan = ops_click(&allow_u1(), click(OpsAction::Rollback), "i-1", at("2025-11-20T15:05:00Z"), state, Uuid::from_u128(2)).unwrap();
     let Some(Effect::Publish { event, .. }) = plan.effects().last() else { panic!() };
     let Event::DeployRequestedV1(request) = event.as_ref() else { panic!() };
     assert_eq!(request.deploy_id, first);
@@ -77,28 +100,59 @@ fn a_retried_click_keeps_the_first_attempts_deploy_id_and_shows_once() {
 
 #[test]
 fn acknowledging_asks_for_no_deploy_and_an_unknown_alert_is_refused() {
-    let plan = ops_click(click(OpsAction::Acknowledge), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), Uuid::nil()).unwrap();
+    let plan = ops_click(&allow_u1(), click(OpsAction::Acknowledge), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), Uuid::nil()).unwrap();
     assert_eq!(plan.effects().count(), 2);
     assert!(plan.effects().all(|e| !matches!(e, Effect::Publish { .. } | Effect::Adopt { .. })));
-    let err = ops_click(click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), ClickState::default(), Uuid::nil()).unwrap_err();
+    let err = ops_click(&allow_u1(), click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), ClickState::default(), Uuid::nil()).unwrap_err();
     assert!(err.contains("no posted alert a1"), "{err}");
 }
 
 #[test]
-fn a_confirmed_deploy_reuses_the_remembered_id() {
-    let i = SlackInteraction {
-        team_id: "T".into(),
-        user_id: "U1".into(),
-        user_name: "dana".into(),
-        kind: InteractionKind::ViewSubmission { callback_id: "deploy_confirm".into(), view_id: "V".into(), private_metadata: String::new(), values: Default::default() },
-        response_url: None,
-        trigger_id: None,
-    };
+fn a_confirmed_deploy_reuses_the_remembered_id_and_is_audited() {
     let deploy = ConfirmedDeploy { service: "notifier".into(), channel_id: None, only: vec![] };
     let remembered = Uuid::from_u128(5);
-    let plan = confirmed_deploy(&i, "v-1", deploy, Some(remembered), Uuid::from_u128(6));
-    let [Effect::RememberDeploy { marker, deploy_id }, Effect::Publish { .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
+    let plan = confirmed_deploy(&allow_u1(), &modal("U1"), "v-1", at("2025-11-20T15:05:00Z"), deploy, &BTreeSet::new(), Some(remembered), Uuid::from_u128(6));
+    let [Effect::RememberDeploy { marker, deploy_id }, Effect::Audit(audit), Effect::Publish { .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
     assert_eq!((marker.as_str(), *deploy_id), ("deployreq#v-1", remembered));
+    assert_eq!((audit.act, audit.refused.as_deref(), audit.deploy_id), (Act::Deploy, None, Some(remembered)));
+}
+
+#[test]
+fn a_refused_click_is_audited_answered_only_to_the_clicker_and_changes_nothing() {
+    for action in [OpsAction::Approve, OpsAction::Rollback] {
+        let plan = ops_click(&Policy::default(), click(action), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), Uuid::nil()).unwrap();
+        let [Effect::Audit(audit), Effect::Respond { marker, body, .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
+        let reason = audit.refused.as_deref().expect("audited as refused");
+        assert!(reason.contains("No policy allows"), "{reason}");
+        assert_eq!(marker, "refused#i-1");
+        let shown = body.to_json().to_string();
+        assert!(shown.contains("ephemeral") && shown.contains("No policy allows"), "{shown}");
+        assert!(plan.effects().all(|e| !matches!(e, Effect::Publish { .. } | Effect::Update { .. } | Effect::Adopt { .. })), "{plan:?}");
+    }
+}
+
+#[test]
+fn a_group_member_is_allowed_and_the_author_may_not_approve_their_own_change() {
+    let policy: Policy = serde_json::from_str(r#"{"approve": [{"groups": ["S0LEADS"], "not_author": true}]}"#).unwrap();
+    let mut state = posted_alert();
+    state.member_of.insert("S0LEADS".into());
+    let plan = ops_click(&policy, click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), state.clone(), Uuid::from_u128(3)).unwrap();
+    assert!(plan.effects().any(|e| matches!(e, Effect::Publish { .. })), "a lead approves: {plan:?}");
+
+    state.alert.as_mut().unwrap().alert.metadata.insert("author".into(), "U1".into());
+    let plan = ops_click(&policy, click(OpsAction::Approve), "i-2", at("2025-11-20T15:05:00Z"), state, Uuid::from_u128(4)).unwrap();
+    let Some(Effect::Audit(audit)) = plan.effects().next() else { panic!("{plan:?}") };
+    assert!(audit.refused.as_deref().is_some_and(|r| r.contains("author")), "{audit:?}");
+}
+
+#[test]
+fn a_refused_modal_deploy_is_told_in_its_channel_and_publishes_nothing() {
+    let deploy = ConfirmedDeploy { service: "billing".into(), channel_id: Some("C0OPS".into()), only: vec![] };
+    let plan = confirmed_deploy(&allow_u1(), &modal("U2"), "v-2", at("2025-11-20T15:05:00Z"), deploy, &BTreeSet::new(), None, Uuid::from_u128(6));
+    let [Effect::Audit(audit), Effect::Ephemeral { channel, user, text, .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
+    assert_eq!((channel.as_str(), user.as_str()), ("C0OPS", "U2"));
+    assert!(text.contains("Only <@U1> may take deploys of `billing`"), "{text}");
+    assert_eq!(audit.refused.as_deref(), Some("Only <@U1> may take deploys of `billing`."));
 }
 
 #[test]

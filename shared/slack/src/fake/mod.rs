@@ -220,6 +220,11 @@ impl FakeSlack {
         self.shared.add_user(id, name, None, email);
     }
 
+    /// Makes `group` (`S…`) a user group of `members`, as `usergroups.users.list` lists it.
+    pub fn set_usergroup(&self, group: &str, members: &[&str]) {
+        self.shared.lock().usergroups.insert(group.to_owned(), members.iter().map(|m| (*m).to_owned()).collect());
+    }
+
     /// Accepts only `valid_token` from now on (`invalid_auth` for others). Until called, any
     /// token is accepted; a missing one is always `not_authed`.
     pub fn set_token(&self, valid_token: &str) {

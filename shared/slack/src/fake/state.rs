@@ -23,6 +23,7 @@ pub const METHODS: &[&str] = &[
     "conversations.history",
     "conversations.replies",
     "users.info",
+    "usergroups.users.list",
 ];
 
 /// Slack lets a `response_url` be used this many times.
@@ -44,6 +45,8 @@ pub struct State {
     /// When set, only this token is accepted (`invalid_auth` otherwise).
     pub token: Option<String>,
     pub users: BTreeMap<String, FakeUser>,
+    /// User groups (`S…`) and their members, for `usergroups.users.list`.
+    pub usergroups: BTreeMap<String, Vec<String>>,
     /// Keyed by `ts`, which the fake keeps unique across channels, so iteration is post order.
     pub(super) messages: BTreeMap<String, StoredMessage>,
     home: BTreeMap<String, Value>,
@@ -181,6 +184,7 @@ impl State {
             "conversations.history" => self.history(body),
             "conversations.replies" => self.replies(body),
             "users.info" => self.users_info(body),
+            "usergroups.users.list" => self.usergroup_users(body),
             _ => Err(fail("unknown_method")),
         };
         result.unwrap_or_else(|answer| answer)
@@ -249,6 +253,13 @@ impl State {
         stored["hash"] = hash.into();
         stored["team_id"] = "T0FAKE".into();
         stored
+    }
+
+    /// Slack answers `no_such_subteam` for a group it does not know.
+    fn usergroup_users(&self, body: &Value) -> Result<Value, Value> {
+        let group = str_arg(body, "usergroup").ok_or_else(|| fail("invalid_arguments"))?;
+        let users = self.usergroups.get(group).ok_or_else(|| fail("no_such_subteam"))?;
+        Ok(ok(json!({ "users": users })))
     }
 
     fn users_info(&self, body: &Value) -> Result<Value, Value> {

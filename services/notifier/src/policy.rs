@@ -1,0 +1,226 @@
+//! Who may act from Slack: the policy in the routing file, and the pure check of one request
+//! against it.
+//!
+//! The rules:
+//! - Each action (`deploy`, `rollback`, `approve`, `acknowledge`, `investigate`) has a list of
+//!   rules in `policy`. A rule applies to a request when its `services` and `environments` (empty:
+//!   any) contain the request's.
+//! - An applying rule allows the requester when they are listed in its `users`, are a member of
+//!   one of its `groups` (Slack user groups, resolved through Slack's API by the handler and
+//!   handed in), or the rule says `everyone`; and, with `not_author`, when they are not the
+//!   author of what they act on.
+//! - Actions that change production (`deploy`, `rollback`, `approve`) are refused while no rule
+//!   is written for them; `acknowledge` and `investigate` change nothing and are open to every
+//!   member until a rule is written for them.
+//! - A refusal says why and who may, in words a person can act on.
+//!
+//! ```json
+//! "policy": {
+//!   "deploy":   [{ "services": ["billing"], "users": ["U0ALICE"], "groups": ["S0OPS"] }],
+//!   "rollback": [{ "groups": ["S0ONCALL"] }],
+//!   "approve":  [{ "groups": ["S0LEADS"], "not_author": true }]
+//! }
+//! ```
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// What someone asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Act {
+    Deploy,
+    Rollback,
+    Approve,
+    Acknowledge,
+    Investigate,
+}
+
+impl Act {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Act::Deploy => "deploy",
+            Act::Rollback => "rollback",
+            Act::Approve => "approve",
+            Act::Acknowledge => "acknowledge",
+            Act::Investigate => "investigate",
+        }
+    }
+
+    /// Whether it changes production (and so is refused until a rule allows it).
+    pub fn changes_production(self) -> bool {
+        matches!(self, Act::Deploy | Act::Rollback | Act::Approve)
+    }
+
+    /// How a refusal names it: "deploys of `billing`".
+    fn described(self, service: &str) -> String {
+        match self {
+            Act::Deploy => format!("deploys of `{service}`"),
+            Act::Rollback => format!("rollbacks of `{service}`"),
+            Act::Approve => format!("approvals for `{service}`"),
+            Act::Acknowledge => format!("acknowledging alerts of `{service}`"),
+            Act::Investigate => format!("investigating alerts of `{service}`"),
+        }
+    }
+}
+
+/// The `policy` section of the routing file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub deploy: Option<Vec<Rule>>,
+    #[serde(default)]
+    pub rollback: Option<Vec<Rule>>,
+    #[serde(default)]
+    pub approve: Option<Vec<Rule>>,
+    #[serde(default)]
+    pub acknowledge: Option<Vec<Rule>>,
+    #[serde(default)]
+    pub investigate: Option<Vec<Rule>>,
+}
+
+/// Who may take an action, for which services and environments.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Slack user ids (`U…`, `W…`).
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Slack user group ids (`S…`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Every member of the workspace.
+    #[serde(default)]
+    pub everyone: bool,
+    /// The services it applies to (empty: all).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// The environments it applies to (empty: all).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// The requester may not be the author of what they act on.
+    #[serde(default)]
+    pub not_author: bool,
+}
+
+/// One request to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub act: Act,
+    pub service: &'a str,
+    pub environment: Option<&'a str>,
+    pub requester: &'a str,
+    /// Who wrote what is acted on, when known (an alert's `metadata.author`).
+    pub author: Option<&'a str>,
+}
+
+/// The verdict, with what the audit and the refusal say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Refused { reason: String },
+}
+
+impl Policy {
+    fn rules(&self, act: Act) -> Option<&[Rule]> {
+        match act {
+            Act::Deploy => self.deploy.as_deref(),
+            Act::Rollback => self.rollback.as_deref(),
+            Act::Approve => self.approve.as_deref(),
+            Act::Acknowledge => self.acknowledge.as_deref(),
+            Act::Investigate => self.investigate.as_deref(),
+        }
+    }
+
+    /// The user groups whose members the check of `request` needs (the handler resolves them
+    /// before deciding): none when the requester is allowed by name, or by `everyone`.
+    pub fn groups_for(&self, request: &Request<'_>) -> BTreeSet<String> {
+        if self.check(request, &BTreeSet::new()) == Verdict::Allowed {
+            return BTreeSet::new();
+        }
+        self.applying(request).flat_map(|r| r.groups.iter().cloned()).collect()
+    }
+
+    fn applying<'p>(&'p self, request: &Request<'_>) -> impl Iterator<Item = &'p Rule> {
+        let (service, environment) = (request.service.to_owned(), request.environment.map(str::to_owned));
+        self.rules(request.act).unwrap_or_default().iter().filter(move |r| {
+            (r.services.is_empty() || r.services.contains(&service))
+                && (r.environments.is_empty() || environment.as_ref().is_some_and(|e| r.environments.contains(e)))
+        })
+    }
+
+    /// Check `request`; `member_of` are the groups (of [`Policy::groups_for`]) the requester
+    /// is in.
+    pub fn check(&self, request: &Request<'_>, member_of: &BTreeSet<String>) -> Verdict {
+        let what = request.act.described(request.service);
+        let Some(_) = self.rules(request.act) else {
+            if !request.act.changes_production() {
+                return Verdict::Allowed;
+            }
+            return Verdict::Refused {
+                reason: format!(
+                    "No policy allows {what} from Slack yet: an admin adds a `policy.{}` rule to the notifier's routing file.",
+                    request.act.as_str()
+                ),
+            };
+        };
+        let applying: Vec<&Rule> = self.applying(request).collect();
+        if applying.is_empty() {
+            return Verdict::Refused { reason: format!("No policy rule covers {what}{}.", in_environment(request.environment)) };
+        }
+        let mut authored = false;
+        for rule in &applying {
+            let listed = rule.everyone || rule.users.iter().any(|u| u == request.requester) || rule.groups.iter().any(|g| member_of.contains(g));
+            if !listed {
+                continue;
+            }
+            if rule.not_author && request.author == Some(request.requester) {
+                authored = true;
+                continue;
+            }
+            return Verdict::Allowed;
+        }
+        if authored {
+            return Verdict::Refused { reason: format!("You are the author of this change, and {what} must come from someone else.") };
+        }
+        Verdict::Refused { reason: format!("Only {} may take {what}{}.", who_may(&applying), in_environment(request.environment)) }
+    }
+}
+
+fn in_environment(environment: Option<&str>) -> String {
+    environment.map(|e| format!(" in `{e}`")).unwrap_or_default()
+}
+
+/// "<@U1>, members of <!subteam^S1>": Slack renders both as names.
+fn who_may(rules: &[&Rule]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for rule in rules {
+        names.extend(rule.users.iter().map(|u| format!("<@{u}>")));
+        names.extend(rule.groups.iter().map(|g| format!("members of <!subteam^{g}>")));
+    }
+    names.dedup();
+    if names.is_empty() { "nobody".to_owned() } else { names.join(", ") }
+}
+
+/// Why a policy cannot be used: it names the action and the id.
+pub fn validate(policy: &Policy) -> Result<(), String> {
+    for act in [Act::Deploy, Act::Rollback, Act::Approve, Act::Acknowledge, Act::Investigate] {
+        for rule in policy.rules(act).unwrap_or_default() {
+            if let Some(u) = rule.users.iter().find(|u| !(u.starts_with('U') || u.starts_with('W'))) {
+                return Err(format!("policy.{}: {u:?} is not a Slack user id (U… or W…)", act.as_str()));
+            }
+            if let Some(g) = rule.groups.iter().find(|g| !g.starts_with('S')) {
+                return Err(format!("policy.{}: {g:?} is not a Slack user group id (S…)", act.as_str()));
+            }
+            if !rule.everyone && rule.users.is_empty() && rule.groups.is_empty() {
+                return Err(format!("policy.{}: a rule names no users, no groups and not `everyone`", act.as_str()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
