@@ -13,7 +13,9 @@ all, so each stack's digest schedules would forward S3 events to its notifier qu
 scheduled rule fires only on its schedule. And it reports a bucket's EventBridge notification
 setting, which moto applies but leaves out of GetBucketNotificationConfiguration. And a
 function's PutFunctionEventInvokeConfig replaces its configuration, as in AWS (moto appends each
-one and GetFunctionEventInvokeConfig keeps answering the first).
+one and GetFunctionEventInvokeConfig keeps answering the first). And GetBucketVersioning answers
+with S3's `<VersioningConfiguration>` root (moto 5.2.5 names it `<GetBucketVersioningResponse>`,
+which strict SDKs such as Rust's refuse).
 """
 
 import sys
@@ -75,6 +77,19 @@ def _get_bucket_notification_with_eventbridge(self):
 
 
 s3.S3Response.get_bucket_notification = _get_bucket_notification_with_eventbridge
+
+
+def _get_bucket_versioning(self):
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}</VersioningConfiguration>'
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+s3.S3Response.get_bucket_versioning = _get_bucket_versioning
 
 _put_event_invoke_config = awslambda.LambdaBackend.put_function_event_invoke_config
 

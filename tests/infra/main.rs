@@ -6,3 +6,4 @@ mod fleet;
 mod image_builder;
 mod praktika_deploy;
 mod pulse_deploy;
+mod restore;

@@ -27,6 +27,27 @@ pub enum InfraCommand {
     /// Terminate the stack's EC2 instances and/or release its dedicated hosts (only those tagged
     /// with the stack's ownership tags): shows what it will do, then does it.
     Shutdown(ShutdownArgs),
+    /// Restore a table with point-in-time recovery, as it was at a moment of the last 35 days,
+    /// into a new table (the original is left as it is).
+    RestoreTable(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The table to restore from (for example `pulse-notifier-audit`).
+    pub source: String,
+    /// The new table to restore into; it must not exist.
+    pub target: String,
+    /// The moment to restore to (RFC 3339); the latest restorable moment when absent.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<i64>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim()).map(|t| t.timestamp()).map_err(|_| format!("{s:?} is not an RFC 3339 time such as 2026-12-01T09:00:00Z"))
 }
 
 /// What every infra command takes.
@@ -118,7 +139,21 @@ pub async fn run(args: InfraArgs) -> anyhow::Result<()> {
         InfraCommand::Plan(a) => run_plan(&a.stack).await,
         InfraCommand::Deploy(a) => run_deploy(&a.stack).await,
         InfraCommand::Shutdown(a) => run_shutdown(&a).await,
+        InfraCommand::RestoreTable(a) => run_restore(&a).await,
     }
+}
+
+async fn run_restore(args: &RestoreArgs) -> anyhow::Result<()> {
+    let clients = Clients::from_env().await;
+    eprintln!("restoring {} into {} (this waits until the new table is active)", args.source, args.target);
+    let restored = pulse_infra_reconciler::restore::restore_table(&clients, &args.source, &args.target, args.at).await?;
+    let at = restored.at.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map_or("the latest restorable moment".to_owned(), |t| t.to_rfc3339());
+    if args.json {
+        println!("{}", serde_json::json!({"source": restored.source, "target": restored.target, "restored_to": at, "items": restored.items}));
+    } else {
+        println!("restored {} as of {at} into {}: {} item(s)", restored.source, restored.target, restored.items);
+    }
+    Ok(())
 }
 
 fn load(args: &StackArgs) -> anyhow::Result<StackConfig> {

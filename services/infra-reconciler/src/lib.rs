@@ -38,6 +38,7 @@ pub mod graph;
 pub mod kinds;
 pub mod model;
 pub mod queue_visibility;
+pub mod restore;
 pub mod rollback;
 pub mod service;
 pub mod settings;

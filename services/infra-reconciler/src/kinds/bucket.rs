@@ -1,5 +1,7 @@
-//! `Bucket`: an S3 bucket, optionally with every public-access block switched on and with
-//! EventBridge notifications (S3 then sends all its object events to the default bus).
+//! `Bucket`: an S3 bucket, optionally with every public-access block switched on, with
+//! EventBridge notifications (S3 then sends all its object events to the default bus), and with
+//! versioning and a lifecycle rule that expires old versions (so an overwritten or deleted
+//! object can be recovered for a while, and old versions do not pile up).
 //!
 //! EventBridge delivery is one flag of the bucket's notification configuration, which S3 only
 //! replaces whole: applying it reads the configuration and writes it back with the flag changed,
@@ -11,8 +13,9 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, EventBridgeConfiguration, NotificationConfiguration,
-    PublicAccessBlockConfiguration,
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    EventBridgeConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    NotificationConfiguration, PublicAccessBlockConfiguration, VersioningConfiguration,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -36,13 +39,57 @@ pub struct BucketSpec {
     /// managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eventbridge_notifications: Option<bool>,
+    /// `true`: versioning on; `false`: suspended; absent: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<bool>,
+    /// Noncurrent versions are deleted this many days after they stop being current (the
+    /// lifecycle rule [`NONCURRENT_RULE`]; the bucket's lifecycle configuration is the stack's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_version_expiration_days: Option<i32>,
 }
+
+/// The id of the lifecycle rule that expires noncurrent versions.
+pub const NONCURRENT_RULE: &str = "pulse-noncurrent-versions";
 
 fn block_value(on: bool) -> Value {
     json!({"BlockPublicAcls": on, "IgnorePublicAcls": on, "BlockPublicPolicy": on, "RestrictPublicBuckets": on})
 }
 
 impl BucketSpec {
+    async fn put_versioning(&self, clients: &Clients, on: bool) -> Result<()> {
+        let status = if on { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
+        clients
+            .s3
+            .put_bucket_versioning()
+            .bucket(&self.name)
+            .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+            .send()
+            .await
+            .map_err(|e| Error::aws(&self.id(), "s3:PutBucketVersioning", e))?;
+        Ok(())
+    }
+
+    async fn put_lifecycle(&self, clients: &Clients, days: i32) -> Result<()> {
+        let id = self.id();
+        let rule = LifecycleRule::builder()
+            .id(NONCURRENT_RULE)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(days).build())
+            .build()
+            .map_err(|e| Error::resource(&id, e.to_string()))?;
+        let config = BucketLifecycleConfiguration::builder().rules(rule).build().map_err(|e| Error::resource(&id, e.to_string()))?;
+        clients
+            .s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(&self.name)
+            .lifecycle_configuration(config)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&id, "s3:PutBucketLifecycleConfiguration", e))?;
+        Ok(())
+    }
+
     async fn put_block(&self, clients: &Clients, on: bool) -> Result<()> {
         let config = PublicAccessBlockConfiguration::builder()
             .block_public_acls(on)
@@ -133,7 +180,16 @@ impl Resource for BucketSpec {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        check_bucket_name(&self.name)
+        check_bucket_name(&self.name)?;
+        if let Some(days) = self.noncurrent_version_expiration_days {
+            if days < 1 {
+                return Err(format!("noncurrent_version_expiration_days must be at least 1 (found {days})"));
+            }
+            if self.versioning != Some(true) {
+                return Err("noncurrent_version_expiration_days needs `versioning: true` (without versions there is nothing to expire)".to_owned());
+            }
+        }
+        Ok(())
     }
 
     fn desired(&self, _cx: &Context) -> Properties {
@@ -143,6 +199,12 @@ impl Resource for BucketSpec {
         }
         if let Some(on) = self.eventbridge_notifications {
             p.insert("EventBridgeNotifications".into(), json!(on));
+        }
+        if let Some(on) = self.versioning {
+            p.insert("Versioning".into(), json!(on));
+        }
+        if let Some(days) = self.noncurrent_version_expiration_days {
+            p.insert("NoncurrentVersionExpirationDays".into(), json!(days));
         }
         p
     }
@@ -193,6 +255,29 @@ impl Resource for BucketSpec {
                 }
             }
         }
+        if self.versioning.is_some() {
+            let out = clients
+                .s3
+                .get_bucket_versioning()
+                .bucket(&self.name)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&id, "s3:GetBucketVersioning", e))?;
+            p.insert("Versioning".into(), json!(out.status() == Some(&BucketVersioningStatus::Enabled)));
+        }
+        if self.noncurrent_version_expiration_days.is_some() {
+            let days = match clients.s3.get_bucket_lifecycle_configuration().bucket(&self.name).send().await {
+                Ok(out) => out
+                    .rules()
+                    .iter()
+                    .find(|r| r.id() == Some(NONCURRENT_RULE) && r.status() == &ExpirationStatus::Enabled)
+                    .and_then(|r| r.noncurrent_version_expiration())
+                    .and_then(|e| e.noncurrent_days()),
+                Err(err) if error_is(&err, &["NoSuchLifecycleConfiguration"]) => None,
+                Err(err) => return Err(Error::aws(&id, "s3:GetBucketLifecycleConfiguration", err)),
+            };
+            p.insert("NoncurrentVersionExpirationDays".into(), days.map_or(Value::Null, |d| json!(d)));
+        }
         Ok(Some(p))
     }
 
@@ -221,6 +306,12 @@ impl Resource for BucketSpec {
                 if let Some(on) = self.eventbridge_notifications {
                     put_eventbridge(clients, &self.name, &id, on).await?;
                 }
+                if let Some(on) = self.versioning {
+                    self.put_versioning(clients, on).await?;
+                }
+                if let Some(days) = self.noncurrent_version_expiration_days {
+                    self.put_lifecycle(clients, days).await?;
+                }
             }
             Change::Update { .. } => {
                 if let (true, Some(on)) = (input.change.touches("PublicAccessBlock"), self.block_public_access) {
@@ -228,6 +319,12 @@ impl Resource for BucketSpec {
                 }
                 if let (true, Some(on)) = (input.change.touches("EventBridgeNotifications"), self.eventbridge_notifications) {
                     put_eventbridge(clients, &self.name, &id, on).await?;
+                }
+                if let (true, Some(on)) = (input.change.touches("Versioning"), self.versioning) {
+                    self.put_versioning(clients, on).await?;
+                }
+                if let (true, Some(days)) = (input.change.touches("NoncurrentVersionExpirationDays"), self.noncurrent_version_expiration_days) {
+                    self.put_lifecycle(clients, days).await?;
                 }
             }
         }

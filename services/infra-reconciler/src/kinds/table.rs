@@ -1,4 +1,5 @@
-//! `Table`: a DynamoDB table (on-demand), with TTL and optional global secondary indexes.
+//! `Table`: a DynamoDB table (on-demand), with TTL, optional global secondary indexes, and, for
+//! tables that hold state worth restoring, point-in-time recovery and deletion protection.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -7,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode as SdkBillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement,
-    KeyType, Projection, ProjectionType as SdkProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    KeyType, PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, Projection, ProjectionType as SdkProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
     TimeToLiveStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,13 @@ pub struct TableSpec {
     /// When declared, the exact set of global secondary indexes (others are deleted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global_secondary_indexes: Option<Vec<IndexSpec>>,
+    /// Continuous backups: the table can be restored to any second of the last 35 days
+    /// (absent: not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_in_time_recovery: Option<bool>,
+    /// DeleteTable is refused while on (absent: not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +213,23 @@ impl TableSpec {
         Ok(())
     }
 
+    async fn set_point_in_time_recovery(&self, clients: &Clients, on: bool) -> Result<()> {
+        let id = self.id();
+        let spec = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(on)
+            .build()
+            .map_err(|e| Error::resource(&id, e.to_string()))?;
+        clients
+            .dynamodb
+            .update_continuous_backups()
+            .table_name(&self.name)
+            .point_in_time_recovery_specification(spec)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&id, "dynamodb:UpdateContinuousBackups", e))?;
+        Ok(())
+    }
+
     async fn create(&self, clients: &Clients) -> Result<()> {
         let id = self.id();
         let mut request = clients
@@ -212,6 +237,7 @@ impl TableSpec {
             .create_table()
             .table_name(&self.name)
             .billing_mode(SdkBillingMode::PayPerRequest)
+            .set_deletion_protection_enabled(self.deletion_protection)
             .set_attribute_definitions(Some(self.attribute_definitions(None)?))
             .set_key_schema(Some(key_schema_sdk(&id, &self.partition_key, self.sort_key.as_ref())?));
         for index in self.indexes() {
@@ -224,10 +250,15 @@ impl TableSpec {
             request = request.global_secondary_indexes(gsi);
         }
         request.send().await.map_err(|e| Error::aws(&id, "dynamodb:CreateTable", e))?;
-        if let Some(ttl) = &self.ttl_attribute {
-            // TTL cannot be set while the table is still being created.
+        if self.ttl_attribute.is_some() || self.point_in_time_recovery == Some(true) {
+            // Neither TTL nor backups can be set while the table is still being created.
             self.wait_active(clients).await?;
+        }
+        if let Some(ttl) = &self.ttl_attribute {
             self.set_ttl(clients, ttl, true).await?;
+        }
+        if self.point_in_time_recovery == Some(true) {
+            self.set_point_in_time_recovery(clients, true).await?;
         }
         Ok(())
     }
@@ -338,6 +369,12 @@ impl Resource for TableSpec {
             let map: Map<String, Value> = indexes.iter().map(|i| (i.name.clone(), Self::index_value(i))).collect();
             p.insert("GlobalSecondaryIndexes".into(), Value::Object(map));
         }
+        if let Some(on) = self.point_in_time_recovery {
+            p.insert("PointInTimeRecovery".into(), json!(on));
+        }
+        if let Some(on) = self.deletion_protection {
+            p.insert("DeletionProtection".into(), json!(on));
+        }
         p
     }
 
@@ -390,6 +427,24 @@ impl Resource for TableSpec {
         if let Some(status) = table.table_status() {
             p.insert("TableStatus".into(), json!(status.as_str()));
         }
+        if self.deletion_protection.is_some() {
+            p.insert("DeletionProtection".into(), json!(table.deletion_protection_enabled().unwrap_or(false)));
+        }
+        if self.point_in_time_recovery.is_some() {
+            let backups = clients
+                .dynamodb
+                .describe_continuous_backups()
+                .table_name(&self.name)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&id, "dynamodb:DescribeContinuousBackups", e))?;
+            let on = backups
+                .continuous_backups_description()
+                .and_then(|d| d.point_in_time_recovery_description())
+                .and_then(|d| d.point_in_time_recovery_status())
+                == Some(&PointInTimeRecoveryStatus::Enabled);
+            p.insert("PointInTimeRecovery".into(), json!(on));
+        }
 
         let ttl = clients
             .dynamodb
@@ -433,6 +488,20 @@ impl Resource for TableSpec {
                 .await
                 .map_err(|e| Error::aws(&id, "dynamodb:UpdateTable", e))?;
             self.wait_active(clients).await?;
+        }
+        if let (true, Some(on)) = (input.change.touches("DeletionProtection"), self.deletion_protection) {
+            clients
+                .dynamodb
+                .update_table()
+                .table_name(&self.name)
+                .deletion_protection_enabled(on)
+                .send()
+                .await
+                .map_err(|e| Error::aws(&id, "dynamodb:UpdateTable", e))?;
+            self.wait_active(clients).await?;
+        }
+        if let (true, Some(on)) = (input.change.touches("PointInTimeRecovery"), self.point_in_time_recovery) {
+            self.set_point_in_time_recovery(clients, on).await?;
         }
         if input.change.touches("GlobalSecondaryIndexes") {
             self.update_indexes(clients, input.observed.and_then(|o| o.get("GlobalSecondaryIndexes"))).await?;
