@@ -207,7 +207,8 @@ impl MessageHandler for InfraReconciler {
         }
     }
 
-    async fn handle(&self, _attempt: &Attempt, req: DeployRequested) -> Result<(), HandlerError> {
+    async fn handle(&self, attempt: &Attempt, req: DeployRequested) -> Result<(), HandlerError> {
+        check_origin(&req, &attempt.meta.source).map_err(HandlerError::rejected)?;
         info!(deploy_id = %req.deploy_id, service = %req.service, action = req.action.as_str(), "deploy requested");
         self.publish(&req, DeployPhase::Started, None).await?;
         let outcome = self.run(&req).await;
@@ -221,10 +222,45 @@ impl MessageHandler for InfraReconciler {
     }
 }
 
+/// The one producer of Slack-triggered deploys: the notifier, which checks its policy of who may
+/// act before it publishes.
+pub const SLACK_DEPLOYS_FROM: &str = "pulse.notifier";
+
+/// A deploy asked for from Slack (a button, `/pulser deploy`) is carried out only when it came
+/// through the notifier, which checked who asked: one with a Slack trigger from any other source
+/// would bypass that check, so it is refused (and dead-lettered with this reason).
+pub fn check_origin(req: &DeployRequested, source: &str) -> Result<(), String> {
+    if source == SLACK_DEPLOYS_FROM {
+        return Ok(());
+    }
+    Err(format!(
+        "deploy {} of {} was requested from Slack ({:?} by {}) but published by {source:?}, not by {SLACK_DEPLOYS_FROM:?}, which checks who may deploy: refused",
+        req.deploy_id, req.service, req.trigger, req.requested_by.user_id
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::LoadOptions;
+
+    #[test]
+    fn a_slack_deploy_is_taken_only_from_the_notifier() {
+        let req = DeployRequested {
+            deploy_id: uuid::Uuid::nil(),
+            service: "billing".into(),
+            action: pulse_contracts::DeployAction::Deploy,
+            trigger: pulse_contracts::DeployTrigger::ApproveButton,
+            requested_by: pulse_contracts::Actor { user_id: "U1".into(), user_name: "dana".into() },
+            alert_id: None,
+            channel_id: None,
+            message_ts: None,
+            only: vec![],
+        };
+        assert_eq!(check_origin(&req, "pulse.notifier"), Ok(()));
+        let err = check_origin(&req, "ci").unwrap_err();
+        assert!(err.contains("published by \"ci\"") && err.contains("refused"), "{err}");
+    }
     use serde_json::json;
 
     fn stack() -> StackConfig {
