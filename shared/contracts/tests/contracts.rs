@@ -4,6 +4,8 @@
 
 #[path = "contracts/catalogue.rs"]
 mod catalogue;
+#[path = "contracts/compat.rs"]
+mod compat;
 #[path = "contracts/rejections.rs"]
 mod rejections;
 #[path = "contracts/wire.rs"]
