@@ -1,7 +1,7 @@
 //! The feed-projector's configuration: what it reads from the environment, declared and read
 //! typed at start-up (see `pulse_core::settings`).
 
-use pulse_core::settings::{Found, SettingError, Settings, Var};
+use pulse_core::settings::{SettingError, Settings, Var};
 
 use crate::merge::Rules;
 
@@ -39,7 +39,7 @@ impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Self, SettingError> {
         let days: u32 = settings.parse_required(&PULSE_FEED_RETENTION_DAYS)?;
         if days == 0 {
-            return Err(SettingError { name: PULSE_FEED_RETENTION_DAYS.name.to_owned(), form: PULSE_FEED_RETENTION_DAYS.form, found: Found::Text("0".to_owned()) });
+            return Err(PULSE_FEED_RETENTION_DAYS.refuse("0"));
         }
         Ok(Self { rules: Rules { retention_days: days }, cache_capacity: settings.parse_required(&PULSE_FEED_CACHE)? })
     }

@@ -47,6 +47,13 @@ impl Var {
     pub const fn secret(self) -> Self {
         Self { secret: true, ..self }
     }
+
+    /// The error for a value that parsed but is not in this variable's form (`0` where at
+    /// least 1 is needed).
+    pub fn refuse(&self, found: &str) -> SettingError {
+        let found = if self.secret { Found::Secret { len: found.len() } } else { Found::Text(found.to_owned()) };
+        SettingError { name: self.name.to_owned(), form: self.form, found }
+    }
 }
 
 /// A setting that is missing or not in the form its variable declares.
@@ -143,8 +150,7 @@ impl Settings {
     /// The variable parsed as `T` (its default when unset), `None` when neither is there.
     pub fn parse<T: FromStr>(&self, var: &Var) -> Result<Option<T>, SettingError> {
         let Some(text) = self.text(var)? else { return Ok(None) };
-        let found = if var.secret { Found::Secret { len: text.len() } } else { Found::Text(text.clone()) };
-        text.trim().parse().map(Some).map_err(|_| Self::error(var, found))
+        text.trim().parse().map(Some).map_err(|_| var.refuse(&text))
     }
 
     /// The variable parsed as `T`, an error naming it when it is unset and has no default.

@@ -115,7 +115,7 @@ impl Runner {
     pub fn from_settings(settings: &Settings) -> Result<Self, SettingError> {
         let concurrency: usize = settings.parse_required(&PULSE_POLLER_CONCURRENCY)?;
         if concurrency == 0 {
-            return Err(SettingError { name: PULSE_POLLER_CONCURRENCY.name.to_owned(), form: PULSE_POLLER_CONCURRENCY.form, found: pulse_core::settings::Found::Text("0".to_owned()) });
+            return Err(PULSE_POLLER_CONCURRENCY.refuse("0"));
         }
         let visibility: u64 = settings.parse_required(&PULSE_POLLER_VISIBILITY_SECONDS)?;
         Ok(Self {
