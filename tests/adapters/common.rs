@@ -3,9 +3,7 @@
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification};
 use aws_sdk_sqs::types::QueueAttributeName;
 use pulse_aws::sqs::{Queue, ReceivedMessage};
 use pulse_contracts::Envelope;
@@ -16,10 +14,8 @@ pub fn init_tracing() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("RUST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-                .with_test_writer()
-                .try_init();
+            let _ =
+                tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
         }
     });
 }
@@ -44,13 +40,7 @@ pub async fn create_key_table(client: &aws_sdk_dynamodb::Client, table: &str) {
     client
         .create_table()
         .table_name(table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap())
         .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
         .billing_mode(BillingMode::PayPerRequest)
         .send()
@@ -59,20 +49,14 @@ pub async fn create_key_table(client: &aws_sdk_dynamodb::Client, table: &str) {
     client
         .update_time_to_live()
         .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder().attribute_name("expires_at").enabled(true).build().unwrap(),
-        )
+        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name("expires_at").enabled(true).build().unwrap())
         .send()
         .await
         .expect("enable TTL");
 }
 
 /// Create a queue with attributes; returns its URL and ARN.
-pub async fn create_queue(
-    client: &aws_sdk_sqs::Client,
-    name: &str,
-    attributes: &[(QueueAttributeName, String)],
-) -> (String, String) {
+pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, attributes: &[(QueueAttributeName, String)]) -> (String, String) {
     let mut request = client.create_queue().queue_name(name);
     for (k, v) in attributes {
         request = request.attributes(k.clone(), v);

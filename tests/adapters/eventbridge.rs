@@ -6,9 +6,9 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs::types::QueueAttributeName;
 use pulse_aws::eventbridge::{EventPublisher, MAX_CALL_BYTES, PublishError, PublishReport};
-use pulse_core::retry::Backoff;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::Envelope;
+use pulse_core::retry::Backoff;
 use pulse_tests::{emulator_config, unique};
 use serde_json::{Value, json};
 
@@ -90,8 +90,7 @@ fn check_delivered(received: &[pulse_aws::sqs::ReceivedMessage], sent: &[Envelop
 async fn publishes_25_events_in_3_calls_and_they_arrive_intact() {
     let r = route().await;
     let event_type = format!("{}.thing", r.prefix);
-    let events: Vec<Envelope> =
-        (0..25).map(|n| envelope(&event_type, 2, json!({"n": n, "text": "héllo"}))).collect();
+    let events: Vec<Envelope> = (0..25).map(|n| envelope(&event_type, 2, json!({"n": n, "text": "héllo"}))).collect();
     let publisher = EventPublisher::new(r.eventbridge.clone(), &r.bus);
     let report = publisher.publish(&events).await.expect("publish");
     assert_eq!(report, PublishReport { published: 25, calls: 3, resent: 0 });
@@ -126,10 +125,7 @@ async fn an_oversized_event_is_rejected_and_nothing_is_sent() {
     let event_type = format!("{}.huge", r.prefix);
     let small = envelope(&event_type, 1, json!({"n": 1}));
     let big = envelope(&event_type, 1, json!({"blob": "y".repeat(MAX_CALL_BYTES)}));
-    let err = EventPublisher::new(r.eventbridge.clone(), &r.bus)
-        .publish(&[small, big.clone()])
-        .await
-        .expect_err("too large");
+    let err = EventPublisher::new(r.eventbridge.clone(), &r.bus).publish(&[small, big.clone()]).await.expect_err("too large");
     match err {
         PublishError::TooLarge { id, size } => {
             assert_eq!(id, big.id.to_string());
@@ -146,8 +142,11 @@ async fn a_missing_bus_is_a_call_error_naming_the_bus() {
     init_tracing();
     let config = emulator_config().await;
     let bus = unique("no-such-bus");
-    let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), &bus)
-        .with_backoff(Backoff::new(Duration::from_millis(1), Duration::from_millis(5), 3));
+    let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), &bus).with_backoff(Backoff::new(
+        Duration::from_millis(1),
+        Duration::from_millis(5),
+        3,
+    ));
     let err = publisher.publish(&[envelope("x.y", 1, json!({}))]).await.expect_err("no bus");
     assert!(matches!(err, PublishError::Call { published: 0, .. }), "{err}");
     assert!(err.to_string().contains(&bus), "{err}");

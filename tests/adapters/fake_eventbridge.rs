@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use pulse_aws::eventbridge::{EventPublisher, PublishError, PublishReport};
-use pulse_core::retry::Backoff;
 use pulse_contracts::Envelope;
+use pulse_core::retry::Backoff;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -88,9 +88,7 @@ impl Fake {
                             "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n",
                             response.len()
                         );
-                        if write.write_all(head.as_bytes()).await.is_err()
-                            || write.write_all(response.as_bytes()).await.is_err()
-                        {
+                        if write.write_all(head.as_bytes()).await.is_err() || write.write_all(response.as_bytes()).await.is_err() {
                             return;
                         }
                     }
@@ -168,10 +166,7 @@ async fn rejected_entries_are_resent_alone() {
 #[tokio::test]
 async fn entries_failing_every_attempt_are_reported() {
     init_tracing();
-    let fake = Fake::start(|_, entries| {
-        (0..entries.len()).map(|i| (i == 0).then_some("InternalFailure")).collect()
-    })
-    .await;
+    let fake = Fake::start(|_, entries| (0..entries.len()).map(|i| (i == 0).then_some("InternalFailure")).collect()).await;
     let events = events(3);
     let err = fake.publisher(quick()).publish(&events).await.expect_err("keeps failing");
     match &err {
@@ -191,15 +186,9 @@ async fn entries_failing_every_attempt_are_reported() {
 #[tokio::test]
 async fn permanent_entry_errors_are_not_resent() {
     init_tracing();
-    let fake = Fake::start(|_, entries| {
-        (0..entries.len()).map(|i| (i == 1).then_some("MalformedDetail")).collect()
-    })
-    .await;
+    let fake = Fake::start(|_, entries| (0..entries.len()).map(|i| (i == 1).then_some("MalformedDetail")).collect()).await;
     let events = events(2);
     let err = fake.publisher(quick()).publish(&events).await.expect_err("malformed");
-    assert!(
-        matches!(&err, PublishError::Failed { failed } if failed.len() == 1 && failed[0].0 == events[1].id.to_string()),
-        "{err}"
-    );
+    assert!(matches!(&err, PublishError::Failed { failed } if failed.len() == 1 && failed[0].0 == events[1].id.to_string()), "{err}");
     assert_eq!(fake.ids_per_call().len(), 1);
 }

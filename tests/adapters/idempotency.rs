@@ -48,7 +48,11 @@ async fn an_ended_lease_is_taken_over_and_counted_as_a_death() {
     let store = store().await;
     assert_eq!(store.claim("k", "a1", now_ms() + 300).await.unwrap(), Claim::Acquired { died: 0, previous: None });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(store.claim("k", "a2", now_ms() + 300).await.unwrap(), Claim::Acquired { died: 1, previous: Some("a1".into()) }, "a1 died holding it");
+    assert_eq!(
+        store.claim("k", "a2", now_ms() + 300).await.unwrap(),
+        Claim::Acquired { died: 1, previous: Some("a1".into()) },
+        "a1 died holding it"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(store.claim("k", "a3", in_secs(60)).await.unwrap(), Claim::Acquired { died: 2, previous: Some("a2".into()) });
     // The dead attempt's late settling changes nothing: a3 holds the key.

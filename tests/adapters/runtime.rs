@@ -88,13 +88,19 @@ async fn rig(max_receive: u32) -> Rig {
     let claims = IdempotencyStore::new(dynamo, format!("{name}-claims"), Clock::system());
     let toy = Arc::new(Toy::default());
     let dead_letters = DeadLetters::new(sqs.clone(), format!("{name}-dlq"), "toy");
-    let worker = Arc::new(Worker::new(toy.clone(), dead_letters, claims.clone(), Clock::system(), Ids::random()).with_max_retry_delay(Duration::ZERO));
+    let worker = Arc::new(
+        Worker::new(toy.clone(), dead_letters, claims.clone(), Clock::system(), Ids::random()).with_max_retry_delay(Duration::ZERO),
+    );
     Rig { worker, toy, queue: Queue::from_url(sqs.clone(), url), dlq: Queue::from_url(sqs, dlq_url), claims }
 }
 
 fn body(key: &str) -> String {
     let tick = DigestTick { period: DigestPeriod::Daily, scheduled_for: chrono::Utc::now() };
-    pulse_contracts::eventbridge_wrap(&tick.into_envelope("pulse.tests", key, uuid::Uuid::new_v4(), chrono::Utc::now()).to_raw(), "pulse.tests").to_string()
+    pulse_contracts::eventbridge_wrap(
+        &tick.into_envelope("pulse.tests", key, uuid::Uuid::new_v4(), chrono::Utc::now()).to_raw(),
+        "pulse.tests",
+    )
+    .to_string()
 }
 
 fn options(max_receive: u32, visibility_secs: u64) -> PollerOptions {

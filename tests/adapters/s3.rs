@@ -83,12 +83,13 @@ async fn reading_a_wrong_shape_names_the_object() {
 #[tokio::test]
 async fn update_without_change_writes_nothing() {
     let store = store().await;
-    let outcome = store.update::<Feed, _>("absent", &default_update_backoff(), |current| {
-        assert!(current.is_none());
-        None
-    })
-    .await
-    .unwrap();
+    let outcome = store
+        .update::<Feed, _>("absent", &default_update_backoff(), |current| {
+            assert!(current.is_none());
+            None
+        })
+        .await
+        .unwrap();
     assert!(!outcome.written && outcome.value.is_none() && outcome.etag.is_none());
     assert_eq!(outcome.attempts, 1);
     assert!(store.get::<Feed>("absent").await.unwrap().is_none());

@@ -63,7 +63,9 @@ fn every_declared_variable_is_in_the_table() {
 #[test]
 fn secrets_are_marked_and_shared_variables_are_one_row() {
     let generated = table(&programs());
-    let row = |name: &str| generated.lines().find(|l| l.starts_with(&format!("| `{name}` |"))).unwrap_or_else(|| panic!("no row for {name}")).to_owned();
+    let row = |name: &str| {
+        generated.lines().find(|l| l.starts_with(&format!("| `{name}` |"))).unwrap_or_else(|| panic!("no row for {name}")).to_owned()
+    };
     for secret in ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"] {
         assert!(row(secret).contains("Secret: never logged."), "{}", row(secret));
     }

@@ -167,12 +167,9 @@ async fn poison_message_lands_in_the_dlq_and_redrive_brings_it_back() {
     let (dlq_url, dlq_arn) = create_queue(&client, &unique("poison-dlq"), &[]).await;
     let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}).to_string();
     let name = unique("poison");
-    let (url, _) = create_queue(
-        &client,
-        &name,
-        &[(QueueAttributeName::VisibilityTimeout, "1".into()), (QueueAttributeName::RedrivePolicy, redrive)],
-    )
-    .await;
+    let (url, _) =
+        create_queue(&client, &name, &[(QueueAttributeName::VisibilityTimeout, "1".into()), (QueueAttributeName::RedrivePolicy, redrive)])
+            .await;
     let queue = Queue::from_url(client.clone(), url);
     let dlq = queue.dead_letter_queue().await.unwrap().expect("has a DLQ");
     assert_eq!(dlq.url(), dlq_url);

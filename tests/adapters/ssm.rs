@@ -15,15 +15,7 @@ async fn ssm() -> aws_sdk_ssm::Client {
 }
 
 async fn put_secret(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
-    client
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(ParameterType::SecureString)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put parameter");
+    client.put_parameter().name(name).value(value).r#type(ParameterType::SecureString).overwrite(true).send().await.expect("put parameter");
 }
 
 #[tokio::test]

@@ -22,10 +22,8 @@ async fn the_same_envelope_published_twice_takes_effect_once() {
     let scene = Scene::start("duplicate_envelope_twice", &[]).await;
     let tag = scene.prefix.clone();
     let ann = email(&tag, "ann");
-    let _workers = tokio::join!(
-        scene.worker("feed-projector", WorkerOptions::default()),
-        scene.worker("notifier", WorkerOptions::default()),
-    );
+    let _workers =
+        tokio::join!(scene.worker("feed-projector", WorkerOptions::default()), scene.worker("notifier", WorkerOptions::default()),);
     subscribed(&scene, &ann).await;
     let run = workflow(&tag, 1, std::slice::from_ref(&ann), true);
     let alert = alert(&tag, 1);

@@ -176,21 +176,30 @@ pub fn subscribe_command(user: &str, email: &str, response_url: &str) -> Value {
 /// A click on one of the Home tab's toggles (`toggle_notify_on_failure` ...), as ingress
 /// publishes it.
 pub fn home_toggle(user: &str, action_id: &str, value: &str) -> Value {
+    let container = json!({"type": "view", "view_id": format!("V{user}")});
+    block_action(user, json!({"action_id": action_id, "value": value, "block_id": "home_controls", "container": container}))
+}
+
+/// A `block_actions` interaction by `user` whose `kind` carries `action` (action id, value,
+/// block and container), as ingress publishes it.
+fn block_action(user: &str, mut action: Value) -> Value {
     let trigger = uuid::Uuid::new_v4().simple().to_string();
+    action["type"] = json!("block_actions");
     let detail = json!({
         "team_id": TEAM,
         "user_id": user,
         "user_name": user.to_lowercase(),
-        "kind": {
-            "type": "block_actions",
-            "action_id": action_id,
-            "value": value,
-            "block_id": "home_controls",
-            "container": {"type": "view", "view_id": format!("V{user}")}
-        },
+        "kind": action,
         "trigger_id": trigger,
     });
     envelope("slack.interaction", "pulse.ingress", format!("slack.interaction:{TEAM}:{trigger}"), detail)
+}
+
+/// A click on an ops alert's button (`ops_ack`, `ops_approve` ...) on the message at
+/// `channel` / `ts`, as ingress publishes it.
+pub fn ops_click(user: &str, action_id: &str, alert_id: &str, channel: &str, ts: &str) -> Value {
+    let container = json!({"type": "message", "channel_id": channel, "message_ts": ts});
+    block_action(user, json!({"action_id": action_id, "value": alert_id, "block_id": "ops_actions", "container": container}))
 }
 
 /// `deploy.requested` for `service` (the demo deployment's `demo-runner` launch template).

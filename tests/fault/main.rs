@@ -18,6 +18,10 @@
 //! | `poison::*` | `claimed=panic@<key>` on one message among others | the others flow, the poll loop survives, the poisoned one is dead-lettered on its last receive with the panic text as its reason, and `pulse dlq replay` then processes it once |
 //! | `slack_storms::*` | the fake Slack answering 5xx and 429 storms | each DM and channel post once |
 //! | `duplicates::*` | the same envelope published twice; one event delivered 5 times at once to two workers | one effect |
+//! | `cost::*` | none: every AWS call counted per process by a proxy | calls per CI event and per Slack request within their budgets (issue #13's cost model) |
+//! | `cli::*` | none: the `pulse` command's conventions | `infra plan --detailed-exitcode` 0 / 2 / 64 (usage), `--only`'s help names every kind, no panic on `--events 0`, `--json` is JSON, `infra shutdown` refuses to act with nobody to ask, acts with `--yes` |
+//! | `contract_v2::*` | none: old and new `pulse run` publishing `ci.job` v1 and v2 side by side, then a v3 no consumer declares | each run posted once from either version, the renamed field shown, nothing dead-lettered; v3 dead-lettered naming the versions taken |
+//! | `forget::*` | none: `pulse forget` (dry run, then for real, then again) on a person with a feed, co-authored runs, a follower, DMs and audit entries | everything named in the report is gone from S3 (every version) and DynamoDB, the audit keeps a pseudonym, a dry run removes nothing, a second run finds nothing |
 //! | `partial_put::*` | a proxy failing part of the entries of PutEvents calls (the CLI's and the workers') | resent, each event on the bus once, each effect once |
 //!
 //! Every test prints one `fault-summary {...}` line (messages, effects, duplicates, losses,
@@ -38,15 +42,21 @@
 //! tests too, under `target/fault/<test>-<id>/`. `PULSE_FAULT_RUST_LOG` sets the workers'
 //! `RUST_LOG` (default `info`).
 
+mod counting;
 mod fixtures;
+mod forward;
 mod harness;
 mod proxy;
 mod seen;
 mod tally;
 
 mod baseline;
+mod cli;
+mod contract_v2;
+mod cost;
 mod crashes;
 mod duplicates;
+mod forget;
 mod freeze;
 mod partial_put;
 mod poison;

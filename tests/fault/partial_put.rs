@@ -18,7 +18,7 @@ const USER: &str = "U0FAULTP1";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partly_failed_put_events_calls_are_resent_and_take_effect_once() {
     let scene = Scene::start("put_events_partial_failure", &[]).await;
-    let proxy = PutEventsProxy::start(&scene.moto.url).await;
+    let proxy = PutEventsProxy::refusing(&scene.moto.url).await;
     let tag = scene.prefix.clone();
     let (ann, bob) = (email(&tag, "ann"), email(&tag, "bob"));
     let via_proxy = || WorkerOptions { endpoint: Some(proxy.url.clone()), ..WorkerOptions::default() };

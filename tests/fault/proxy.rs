@@ -1,21 +1,20 @@
-//! A fault proxy for the AWS endpoint: an HTTP forwarder in the test process between Pulse's
-//! processes and moto. Every request is relayed as it is, except `AWSEvents.PutEvents`: the
+//! A fault proxy for the AWS endpoint, on the suite's forwarder ([`crate::forward`]) between
+//! Pulse's processes and moto. Every request is relayed as it is, except `AWSEvents.PutEvents`: the
 //! first time an entry is seen at an even position of a call (0, 2, ...), it is not forwarded
 //! but answered as EventBridge answers an entry it could not take (`FailedEntryCount`, and
 //! `ErrorCode` / `ErrorMessage` in that entry's result); the other entries go to moto and its
 //! event ids are merged back in request order. A producer that resends failed entries gets every
 //! event onto the bus exactly once; one that does not loses them.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use crate::forward::{Forwarder, Relay, Request, Upstream};
 
 /// What the proxy saw of PutEvents.
 #[derive(Debug, Default, Clone)]
@@ -32,110 +31,59 @@ pub struct PutEventsStats {
     pub forwarded: BTreeMap<(String, String), usize>,
 }
 
-struct Inner {
-    upstream: String,
-    client: reqwest::Client,
+#[derive(Default)]
+pub struct RefuseEvenEntries {
     stats: Mutex<PutEventsStats>,
     /// Entries (by their Detail) already refused once.
-    refused: Mutex<std::collections::HashSet<String>>,
+    refused: Mutex<HashSet<String>>,
 }
 
-pub struct PutEventsProxy {
-    pub url: String,
-    inner: Arc<Inner>,
-    server: tokio::task::JoinHandle<()>,
-}
+pub type PutEventsProxy = Forwarder<RefuseEvenEntries>;
 
 impl PutEventsProxy {
     /// Listen on a free loopback port and relay to `upstream` (moto's URL).
-    pub async fn start(upstream: &str) -> PutEventsProxy {
-        let inner = Arc::new(Inner {
-            upstream: upstream.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::builder().pool_max_idle_per_host(8).build().expect("an HTTP client"),
-            stats: Mutex::default(),
-            refused: Mutex::default(),
-        });
-        let app = Router::new().fallback(handle).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind the proxy");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        PutEventsProxy { url, inner, server }
+    pub async fn refusing(upstream: &str) -> PutEventsProxy {
+        Forwarder::start(upstream, RefuseEvenEntries::default()).await
     }
 
     pub fn stats(&self) -> PutEventsStats {
-        self.inner.stats.lock().unwrap().clone()
+        self.relay.stats.lock().unwrap().clone()
     }
 }
 
-impl Drop for PutEventsProxy {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if target == "AWSEvents.PutEvents" {
-        return put_events(&inner, method, uri, headers, body).await;
-    }
-    relay(&inner, method, &uri, &headers, body).await
-}
-
-const HOP_BY_HOP: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "expect", "keep-alive"];
-
-async fn relay(inner: &Inner, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut request = inner.client.request(method, format!("{}{path}", inner.upstream)).body(body);
-    for (name, value) in headers {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
-            request = request.header(name, value);
+impl Relay for RefuseEvenEntries {
+    async fn handle(&self, upstream: &Upstream, request: Request) -> Response {
+        let target = request.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if target == "AWSEvents.PutEvents" {
+            return put_events(self, upstream, request).await;
         }
-    }
-    match request.send().await {
-        Ok(response) => {
-            let status = response.status();
-            let mut out = HeaderMap::new();
-            for (name, value) in response.headers() {
-                if !HOP_BY_HOP.contains(&name.as_str()) {
-                    out.append(name, value.clone());
-                }
-            }
-            let bytes = response.bytes().await.unwrap_or_default();
-            (status, out, bytes).into_response()
-        }
-        Err(err) => (StatusCode::BAD_GATEWAY, format!("fault proxy: {err}")).into_response(),
+        let body = request.body.clone();
+        upstream.send(&request, body).await.into_response()
     }
 }
 
-async fn put_events(inner: &Inner, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
-        return relay(inner, method, &uri, &headers, body).await;
+async fn put_events(inner: &RefuseEvenEntries, upstream: &Upstream, original: Request) -> Response {
+    let Ok(mut request) = serde_json::from_slice::<Value>(&original.body) else {
+        let body = original.body.clone();
+        return upstream.send(&original, body).await.into_response();
     };
     let entries = request["Entries"].as_array().cloned().unwrap_or_default();
     // Which entries to refuse: even positions, first sighting only.
     let refuse: Vec<bool> = {
         let mut refused = inner.refused.lock().unwrap();
-        entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| i % 2 == 0 && refused.insert(e["Detail"].as_str().unwrap_or_default().to_owned()))
-            .collect()
+        entries.iter().enumerate().map(|(i, e)| i % 2 == 0 && refused.insert(e["Detail"].as_str().unwrap_or_default().to_owned())).collect()
     };
     let passing: Vec<Value> = entries.iter().zip(&refuse).filter(|(_, r)| !**r).map(|(e, _)| e.clone()).collect();
     let mut upstream_results: Vec<Value> = Vec::new();
     let mut upstream_failed = 0;
     if !passing.is_empty() {
         request["Entries"] = Value::Array(passing.clone());
-        let forwarded = relay(inner, method, &uri, &headers, Bytes::from(serde_json::to_vec(&request).unwrap())).await;
-        let status = forwarded.status();
-        let bytes = axum::body::to_bytes(forwarded.into_body(), usize::MAX).await.unwrap_or_default();
-        if !status.is_success() {
+        let forwarded = upstream.send(&original, Bytes::from(serde_json::to_vec(&request).unwrap())).await;
+        if !forwarded.status.is_success() {
             // The call failed as a whole upstream: answer exactly that.
-            return (status, bytes).into_response();
+            return (forwarded.status, forwarded.body).into_response();
         }
-        let answer: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let answer: Value = serde_json::from_slice(&forwarded.body).unwrap_or_default();
         upstream_results = answer["Entries"].as_array().cloned().unwrap_or_default();
         upstream_failed = answer["FailedEntryCount"].as_u64().unwrap_or(0) as usize;
     }

@@ -20,15 +20,38 @@ fn start(bin: &str, vars: &[(&str, &str)]) -> (Option<i32>, String) {
     (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
+/// A program, the variables it is started with, and what it must say.
+type Case = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+
 #[test]
 fn a_malformed_setting_stops_each_program_naming_the_variable_and_the_form() {
-    let cases: [(&str, &[(&str, &str)], &str); 6] = [
-        ("notifier", &[("NOTIFIER_PACING_MS", "soon"), ("SLACK_DEFAULT_CHANNEL", "C0")], "NOTIFIER_PACING_MS must be a whole number of milliseconds; found \"soon\""),
-        ("notifier", &[("NOTIFIER_UNCERTAIN_POLICY", "maybe"), ("SLACK_DEFAULT_CHANNEL", "C0")], "NOTIFIER_UNCERTAIN_POLICY must be `assume_sent`, `resend` or `hold`; found \"maybe\""),
-        ("home-renderer", &[("PULSE_SUBSCRIPTION_RETENTION_DAYS", "-1")], "PULSE_SUBSCRIPTION_RETENTION_DAYS must be a whole number of days; found \"-1\""),
-        ("feed-projector", &[("PULSE_FEED_RETENTION_DAYS", "0")], "PULSE_FEED_RETENTION_DAYS must be a whole number of days, at least 1; found \"0\""),
+    let cases: [Case; 6] = [
+        (
+            "notifier",
+            &[("NOTIFIER_PACING_MS", "soon"), ("SLACK_DEFAULT_CHANNEL", "C0")],
+            "NOTIFIER_PACING_MS must be a whole number of milliseconds; found \"soon\"",
+        ),
+        (
+            "notifier",
+            &[("NOTIFIER_UNCERTAIN_POLICY", "maybe"), ("SLACK_DEFAULT_CHANNEL", "C0")],
+            "NOTIFIER_UNCERTAIN_POLICY must be `assume_sent`, `resend` or `hold`; found \"maybe\"",
+        ),
+        (
+            "home-renderer",
+            &[("PULSE_SUBSCRIPTION_RETENTION_DAYS", "-1")],
+            "PULSE_SUBSCRIPTION_RETENTION_DAYS must be a whole number of days; found \"-1\"",
+        ),
+        (
+            "feed-projector",
+            &[("PULSE_FEED_RETENTION_DAYS", "0")],
+            "PULSE_FEED_RETENTION_DAYS must be a whole number of days, at least 1; found \"0\"",
+        ),
         ("infra-reconciler", &[("PULSE_LOG_FORMAT", "yaml")], "PULSE_LOG_FORMAT must be `json` or `text`; found \"yaml\""),
-        ("ingress", &[("PULSE_INGRESS_ADDR", "localhost")], "PULSE_INGRESS_ADDR must be an address like `127.0.0.1:3000`; found \"localhost\""),
+        (
+            "ingress",
+            &[("PULSE_INGRESS_ADDR", "localhost")],
+            "PULSE_INGRESS_ADDR must be an address like `127.0.0.1:3000`; found \"localhost\"",
+        ),
     ];
     for (bin, vars, expected) in cases {
         let (code, stderr) = start(bin, vars);

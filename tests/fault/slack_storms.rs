@@ -22,9 +22,7 @@ async fn each_message_is_posted_once_through_5xx_and_429_storms() {
     let tag = scene.prefix.clone();
     let (ann, bob) = (email(&tag, "ann"), email(&tag, "bob"));
     let _notifier = scene.worker("notifier", WorkerOptions::default()).await;
-    scene
-        .publish(&[fixtures::subscription_changed(ANN_USER, &ann, 1), fixtures::subscription_changed(BOB_USER, &bob, 1)])
-        .await;
+    scene.publish(&[fixtures::subscription_changed(ANN_USER, &ann, 1), fixtures::subscription_changed(BOB_USER, &bob, 1)]).await;
     assert!(scene.settle(&["notifier"], Duration::from_secs(30)).await);
 
     // The storm, in the order the calls will meet it. At most four 5xx in a row, so even a

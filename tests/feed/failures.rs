@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use pulse_contracts::Event;
-use pulse_runtime::dead_letter::REASON_ATTRIBUTE;
 use pulse_runtime::Deadline;
+use pulse_runtime::dead_letter::REASON_ATTRIBUTE;
 use pulse_runtime::lambda::{Queues, process_batch};
 use pulse_runtime::poller::PollerOptions;
 
@@ -46,10 +46,7 @@ async fn bad_messages_go_to_the_dead_letter_queue_with_their_reason() {
         let message = dead.iter().find(|m| m.body == *body).unwrap_or_else(|| panic!("{body} not in the DLQ"));
         let reason = message.attributes.get(REASON_ATTRIBUTE).expect("reason attribute");
         assert!(reason.contains(expected), "reason for {body:.40}: {reason}");
-        assert!(
-            captured.lines().iter().any(|l| l["reason"].as_str() == Some(reason.as_str())),
-            "the reason was not logged: {reason}"
-        );
+        assert!(captured.lines().iter().any(|l| l["reason"].as_str() == Some(reason.as_str())), "the reason was not logged: {reason}");
     }
 }
 
@@ -122,5 +119,9 @@ async fn the_lambda_transport_reports_only_the_failed_message_ids() {
     let response = process_batch(&stack.worker(&stack.projector()), &queues, batch(), deadline).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
     assert_eq!(stack.feed("alice@clickhouse.com").await.expect("feed").events.len(), 1);
-    assert_eq!(stack.drain(&stack.names.dead_letter_queue("feed-projector"), 2).await.len(), 2, "the malformed record was dead-lettered in each batch");
+    assert_eq!(
+        stack.drain(&stack.names.dead_letter_queue("feed-projector"), 2).await.len(),
+        2,
+        "the malformed record was dead-lettered in each batch"
+    );
 }

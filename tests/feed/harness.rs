@@ -88,7 +88,6 @@ impl Stack {
         self.queue(&self.names.queue("feed-projector")).await
     }
 
-
     pub fn publisher(&self) -> EventPublisher {
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&self.config), self.names.bus())
     }

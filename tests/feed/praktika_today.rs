@@ -45,7 +45,6 @@ async fn object(stack: &Stack, email: &str) -> Vec<u8> {
     got.body.collect().await.expect("read body").into_bytes().to_vec()
 }
 
-
 #[tokio::test]
 async fn todays_events_are_projected_with_their_statuses_and_praktika_reads_the_object_whole() {
     let stack = Stack::deploy().await;
@@ -68,10 +67,7 @@ async fn todays_events_are_projected_with_their_statuses_and_praktika_reads_the_
     let statuses: Vec<&str> = stored["result"]["results"].as_array().unwrap().iter().map(|j| j["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["OK", "FAIL", "ERROR", "XFAIL", "XPASS", "DROPPED", "SKIPPED", "UNKNOWN", ""], "stored exactly as received");
     assert!(stored.get("produced_by").is_none(), "an unknown top-level key is not written");
-    assert!(
-        captured.text().contains("top-level keys praktika's Event does not have are not stored"),
-        "the dropped key is logged"
-    );
+    assert!(captured.text().contains("top-level keys praktika's Event does not have are not stored"), "the dropped key is logged");
     // And Pulse reads its own object back, whole.
     let feed = stack.feed(DANA).await.expect("feed");
     assert_eq!(feed.events[0].failing_job_names(), ["Fast test", "Build (amd_debug)"]);
@@ -88,12 +84,8 @@ async fn an_event_without_commit_authors_is_accepted_and_projected_nowhere() {
     let stats = stack.project(&stack.projector(), &fast_poller(), 1, Duration::from_secs(20)).await;
     assert_eq!((stats.done, stats.dead_lettered), (1, 0), "accepted, not dead-lettered: {stats:?}");
     assert!(captured.text().contains("has no commit_authors: accepted and projected into no feed"), "it says so in the log");
-    let listed = pulse_aws::config::s3_client(&stack.config)
-        .list_objects_v2()
-        .bucket(stack.names.feed_bucket())
-        .send()
-        .await
-        .expect("list");
+    let listed =
+        pulse_aws::config::s3_client(&stack.config).list_objects_v2().bucket(stack.names.feed_bucket()).send().await.expect("list");
     assert_eq!(listed.key_count(), Some(0), "no feed was written");
     let announced = stack.drain(&stack.names.queue("notifier"), 0).await;
     assert!(announced.is_empty(), "nothing announced: {announced:?}");
@@ -187,7 +179,8 @@ async fn a_praktika_write_between_pulses_read_and_write_loses_nothing() {
             std::sync::Arc::new(move || praktika_update(config.clone(), bucket.clone(), key.clone(), theirs.clone()))
         },
     };
-    let s3 = aws_sdk_s3::Client::from_conf(pulse_aws::config::s3_client(&stack.config).config().to_builder().interceptor(interceptor).build());
+    let s3 =
+        aws_sdk_s3::Client::from_conf(pulse_aws::config::s3_client(&stack.config).config().to_builder().interceptor(interceptor).build());
 
     // Pulse's next event for the same author: its first write meets praktika's and retries.
     let mut ours = example("merge-result");

@@ -95,7 +95,10 @@ async fn the_workers_payloads_become_pulse_events_in_the_consumers_queues() {
         [
             ("slack.command:T1DC2JH3J:praktika-worker:req-0:0".to_owned(), format!("/praktika subscribe {ALICE}")),
             ("slack.command:T1DC2JH3J:praktika-worker:req-1:0".to_owned(), "/praktika unsubscribe".to_owned()),
-            ("slack.interaction:T1DC2JH3J:praktika-worker:req-2:0".to_owned(), "BlockActions { action_id: \"toggle_notify_on_failure\"".to_owned()),
+            (
+                "slack.interaction:T1DC2JH3J:praktika-worker:req-2:0".to_owned(),
+                "BlockActions { action_id: \"toggle_notify_on_failure\"".to_owned()
+            ),
         ]
     );
 
@@ -148,13 +151,8 @@ async fn one_praktika_write_arrives_both_ways_and_is_one_announcement() {
         assert_eq!((a.changes.as_slice(), a.event_count, a.email.as_str()), (&[FeedChange::ExternalWrite][..], 1, ALICE));
     }
     // Pulse only read praktika's object: it is still praktika's, unmarked.
-    let head = pulse_aws::config::s3_client(&stack.config)
-        .head_object()
-        .bucket(stack.names.feed_bucket())
-        .key(&ways[0].key)
-        .send()
-        .await
-        .unwrap();
+    let head =
+        pulse_aws::config::s3_client(&stack.config).head_object().bucket(stack.names.feed_bucket()).key(&ways[0].key).send().await.unwrap();
     assert_eq!(head.e_tag().map(|e| e.trim_matches('"')), Some(etag.as_str()));
     assert!(head.metadata().is_none_or(|m| !m.contains_key("pulse-writer")), "{:?}", head.metadata());
 }

@@ -56,7 +56,10 @@ async fn a_published_result_lands_in_each_authors_feed_and_is_announced() {
         assert_eq!(announced[0].email.as_str(), ALICE);
         assert_eq!(announced[1].email.as_str(), BOB);
         for update in &announced {
-            assert!(update.has(FeedChange::NewEvent) && update.has(FeedChange::NewFailure) && update.has(FeedChange::Completed), "{update:?}");
+            assert!(
+                update.has(FeedChange::NewEvent) && update.has(FeedChange::NewFailure) && update.has(FeedChange::Completed),
+                "{update:?}"
+            );
             assert_eq!(update.newest_event.sha, workflow(&event).sha);
             assert_eq!(update.event_count, 1);
         }

@@ -11,14 +11,14 @@ use pulse_aws::s3json::{GzipJsonStore, Precondition};
 use pulse_aws::sqs::{Queue, ReceivedMessage};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{
-    CommandAction, Container, Email, Envelope, Event, FeedChange, FeedUpdated, HomeTab, InteractionKind, SlackCommand,
-    SlackHomeOpened, SlackInteraction, SlashCommand, SubscriptionChanged,
+    CommandAction, Container, Email, Envelope, Event, FeedChange, FeedUpdated, HomeTab, InteractionKind, SlackCommand, SlackHomeOpened,
+    SlackInteraction, SlashCommand, SubscriptionChanged,
 };
+use pulse_core::{Clock, Ids};
 use pulse_home_renderer::feed::FeedLocation;
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::handler::HomeRenderer;
 use pulse_home_renderer::store::Store;
-use pulse_core::{Clock, Ids};
 use pulse_home_renderer::views::ViewPublisher;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_runtime::{Disposition, HandlerError, Worker};
@@ -97,7 +97,12 @@ impl Home {
             changes: vec![FeedChange::NewEvent],
             event_count: count,
         };
-        Event::FeedUpdatedV1(detail).into_envelope("pulse.feed-projector", format!("feed.updated:{email}:{}", uuid::Uuid::new_v4()), uuid::Uuid::new_v4(), chrono::Utc::now())
+        Event::FeedUpdatedV1(detail).into_envelope(
+            "pulse.feed-projector",
+            format!("feed.updated:{email}:{}", uuid::Uuid::new_v4()),
+            uuid::Uuid::new_v4(),
+            chrono::Utc::now(),
+        )
     }
 
     /// Publishes envelopes on the bus, so the stack's rules route them.
@@ -109,7 +114,6 @@ impl Home {
     pub async fn queue(&self, name: &str) -> Queue {
         Queue::from_name(aws_sdk_sqs::Client::new(&self.config), name).await.expect("queue exists")
     }
-
 
     /// Runs the home-renderer's poller on its queue until `until_settled` messages were handled
     /// or dead-lettered, or `timeout` passes.
@@ -226,8 +230,13 @@ impl Home {
 
     pub fn home_opened(&self, user: &str) -> Envelope<Event> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        Event::SlackHomeOpenedV1(SlackHomeOpened { team_id: TEAM.into(), user_id: user.into(), tab: HomeTab::Home, event_ts: "1763630282.000300".into() })
-            .into_envelope("pulse.ingress", format!("slack.home_opened:{TEAM}:{id}"), uuid::Uuid::new_v4(), chrono::Utc::now())
+        Event::SlackHomeOpenedV1(SlackHomeOpened {
+            team_id: TEAM.into(),
+            user_id: user.into(),
+            tab: HomeTab::Home,
+            event_ts: "1763630282.000300".into(),
+        })
+        .into_envelope("pulse.ingress", format!("slack.home_opened:{TEAM}:{id}"), uuid::Uuid::new_v4(), chrono::Utc::now())
     }
 }
 

@@ -75,7 +75,10 @@ async fn an_import_creates_subscriptions_and_a_second_run_keeps_what_the_user_ch
     assert_eq!(home.publishes("U0MIGR001"), 0, "no Home publish without --publish-home");
     // The notifier hears about the new subscription as usual.
     let announced = home.announcements(1).await;
-    assert!(announced.iter().any(|a| a.slack_user_id == "U0MIGR001" && a.revision == 1 && a.preferences.notify_on_failure), "{announced:?}");
+    assert!(
+        announced.iter().any(|a| a.slack_user_id == "U0MIGR001" && a.revision == 1 && a.preferences.notify_on_failure),
+        "{announced:?}"
+    );
 
     // The user turns "hide merges" off in Pulse; then the switch run re-imports with --publish-home.
     handle(&renderer, &home.toggle("U0MIGR001", Toggle::HideMerges, false)).await.unwrap();

@@ -36,7 +36,8 @@ fn todays_feed() -> Vec<FeedEvent> {
         e.ext.change_url = format!("https://github.com/ClickHouse/ClickHouse/pull/{pr}");
         e
     };
-    let backport = jobs(nested(91310, 91301), "RUNNING", &[("Fast test", "RUNNING"), ("Stateless tests", "XFAIL"), ("Finish Workflow", "")]);
+    let backport =
+        jobs(nested(91310, 91301), "RUNNING", &[("Fast test", "RUNNING"), ("Stateless tests", "XFAIL"), ("Finish Workflow", "")]);
     let second = jobs(nested(91320, 91310), "", &[("Fast test", "unknown")]);
     let mut merge = example("merge-result");
     merge.ext.parent_pr_number = 91301;
@@ -54,7 +55,10 @@ async fn todays_statuses_and_nested_prs_on_the_home_tab_and_toggles_reshape_them
 
     let view = home.home("U1").unwrap();
     let labels: Vec<String> = toggle_buttons(&view).into_iter().map(|(_, l)| l).collect();
-    assert_eq!(labels, ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]);
+    assert_eq!(
+        labels,
+        ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]
+    );
     let text = home.home_text("U1");
     // One group: #91301 heads it, merged by its merge result, every job counted.
     assert!(text.contains("Feed of *alice@clickhouse.com* · 1 PR · 🔴 1 failing"), "{text}");
@@ -65,7 +69,10 @@ async fn todays_statuses_and_nested_prs_on_the_home_tab_and_toggles_reshape_them
     // Its children, the backport of the backport included, newest first.
     let line = |needle: &str| text.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} in {text}")).to_owned();
     let second = line("|#91320>");
-    assert!(second.starts_with("↳ ❔ ") && second.contains("Backport #91310 to 25.8 · CI state unknown (no status) · 1 unknown"), "{second}");
+    assert!(
+        second.starts_with("↳ ❔ ") && second.contains("Backport #91310 to 25.8 · CI state unknown (no status) · 1 unknown"),
+        "{second}"
+    );
     let merge = line("merge into `master`");
     assert!(merge.starts_with("↳ 🟢 ") && merge.contains("CI passed · 1 ok · 1 xpass · 1 unknown"), "{merge}");
     let backport = line("|#91310>");
@@ -232,7 +239,9 @@ async fn every_follower_of_an_email_gets_the_update() {
     // U2 switches to bob's feed: alice's next update reaches only U1.
     handle(&renderer, &home.subscribe("U2", "subscribe", Some(BOB), "switch")).await.unwrap();
     let u2_views = home.publishes("U2");
-    handle(&renderer, &home.write_feed(ALICE, recent(vec![example("merge-result"), example("completed-pr-failed-job")])).await).await.unwrap();
+    handle(&renderer, &home.write_feed(ALICE, recent(vec![example("merge-result"), example("completed-pr-failed-job")])).await)
+        .await
+        .unwrap();
     assert!(home.home_text("U1").contains("9b1e44c0"));
     assert_eq!(home.publishes("U2"), u2_views);
 }

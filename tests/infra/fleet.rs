@@ -172,14 +172,8 @@ async fn plan_deploy_and_a_second_deploy_without_writes() {
     let roles: Vec<&str> = profile.instance_profile().unwrap().roles().iter().map(|r| r.role_name()).collect();
     assert_eq!(roles, [format!("{p}-runner-role")]);
 
-    let versions = clients
-        .ec2
-        .describe_launch_template_versions()
-        .launch_template_name(format!("{p}-lt"))
-        .versions("$Default")
-        .send()
-        .await
-        .unwrap();
+    let versions =
+        clients.ec2.describe_launch_template_versions().launch_template_name(format!("{p}-lt")).versions("$Default").send().await.unwrap();
     let data = versions.launch_template_versions()[0].launch_template_data().unwrap();
     assert_eq!(data.image_id(), Some(AMI));
     assert_eq!(data.user_data(), Some("IyEvYmluL2Jhc2gKZWNobyBoaQo="), "user data is stored base64-encoded");
@@ -392,9 +386,7 @@ async fn instances_scale_in_place_and_an_image_change_is_refused_with_a_way_out(
     let clients = clients().await;
     let p = unique("fq");
     let name = format!("{p}-box");
-    let declare = |quantity: u32, image: &str| {
-        json!({"resources": [{"kind": "EC2Instance", "name": name, "quantity": quantity, "image_id": image, "instance_type": "t3.micro"}]})
-    };
+    let declare = |quantity: u32, image: &str| json!({"resources": [{"kind": "EC2Instance", "name": name, "quantity": quantity, "image_id": image, "instance_type": "t3.micro"}]});
     deploy(&load(&declare(3, AMI), &p), &clients).await;
     assert_eq!(live_instances(&clients, ("pulse:stack", &p)).await.len(), 3);
 
@@ -461,4 +453,3 @@ async fn a_host_pool_follows_its_zones_and_quantity() {
     assert!(hosts.iter().all(|h| h.availability_zone() == Some("us-east-1a")));
     assert!(!plan_all(&load(&pool(json!(["us-east-1a"])), &p), &clients).await.has_changes());
 }
-

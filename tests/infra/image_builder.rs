@@ -21,7 +21,9 @@ async fn env() -> (FakeImageBuilder, Clients) {
 /// test's own, but EC2 (moto) is shared by every test.
 fn example() -> StackConfig {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/examples/linux-ami-pipeline.json");
-    let text = std::fs::read_to_string(path).unwrap().replace("\"praktika-linux-lt\"", &format!("\"{}\"", pulse_tests::unique("praktika-linux-lt")));
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("\"praktika-linux-lt\"", &format!("\"{}\"", pulse_tests::unique("praktika-linux-lt")));
     StackConfig::parse(&text, path, &LoadOptions::new("ex")).expect("the Linux example loads")
 }
 
@@ -37,11 +39,7 @@ async fn deploy(stack: &StackConfig, clients: &Clients) -> Plan {
 
 /// Write operations the fake served since call number `from`.
 fn writes_since(fake: &FakeImageBuilder, from: usize) -> Vec<String> {
-    fake.calls()[from..]
-        .iter()
-        .map(|c| c.operation.clone())
-        .filter(|op| !["Get", "List"].iter().any(|p| op.starts_with(p)))
-        .collect()
+    fake.calls()[from..].iter().map(|c| c.operation.clone()).filter(|op| !["Get", "List"].iter().any(|p| op.starts_with(p))).collect()
 }
 
 fn builder_id(name: &str) -> ResourceId {
@@ -106,7 +104,10 @@ async fn the_linux_example_deploys_once_and_its_newest_image_has_the_ami() {
     let follow = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
     let shown = follow.to_string();
     assert!(shown.contains("LaunchTemplateData.ImageId: ami-0linuxbuild → ami-0rebuilt"), "{shown}");
-    assert!(shown.lines().any(|l| l.contains("= no change") && l.contains(" ImageBuilder ") && l.ends_with(" praktika-linux-ami")), "{shown}");
+    assert!(
+        shown.lines().any(|l| l.contains("= no change") && l.contains(" ImageBuilder ") && l.ends_with(" praktika-linux-ami")),
+        "{shown}"
+    );
     apply(&follow, &clients, |_| {}).await.unwrap();
 
     // ...and then a redeploy plans no change and makes no write call.
@@ -180,7 +181,10 @@ async fn inline_components_are_created_and_a_changed_recipe_gets_a_new_version()
     let component = fake.resource(&format!("{ACCOUNT}:component/install-tools/1.0.0/1")).unwrap();
     assert_eq!(component["platform"], json!("Linux"));
     let doc = component["data"].as_str().unwrap();
-    assert!(doc.contains("- \"set -e -o pipefail\"\n            - \"apt-get update\"\n            - \"apt-get install -y python3\"\n"), "{doc}");
+    assert!(
+        doc.contains("- \"set -e -o pipefail\"\n            - \"apt-get update\"\n            - \"apt-get install -y python3\"\n"),
+        "{doc}"
+    );
     let recipe = fake.resource(&format!("{ACCOUNT}:image-recipe/tools-image-recipe/1.0.0")).unwrap();
     assert_eq!(recipe["components"], json!([{"componentArn": format!("{ACCOUNT}:component/install-tools/1.0.0/1")}]));
     assert!(fake.resource(&format!("{ACCOUNT}:image-pipeline/tools-imagebuilder-pipeline")).is_some());
@@ -201,10 +205,7 @@ async fn inline_components_are_created_and_a_changed_recipe_gets_a_new_version()
     let v2 = stack(inline(&["apt-get update", "apt-get install -y python3", "pip install uv"], "1.1.0"));
     let before = fake.calls().len();
     deploy(&v2, &clients).await;
-    assert_eq!(
-        writes_since(&fake, before),
-        ["CreateComponent", "CreateImageRecipe", "UpdateImagePipeline", "StartImagePipelineExecution"]
-    );
+    assert_eq!(writes_since(&fake, before), ["CreateComponent", "CreateImageRecipe", "UpdateImagePipeline", "StartImagePipelineExecution"]);
     let pipeline = fake.resource(&format!("{ACCOUNT}:image-pipeline/tools-imagebuilder-pipeline")).unwrap();
     assert_eq!(pipeline["imageRecipeArn"], json!(format!("{ACCOUNT}:image-recipe/tools-image-recipe/1.0.1")));
     let recipe = fake.resource(&format!("{ACCOUNT}:image-recipe/tools-image-recipe/1.0.1")).unwrap();
@@ -250,7 +251,10 @@ async fn a_failed_deploy_resumes_where_it_stopped() {
 async fn disabling_the_pipeline_updates_it_without_a_build() {
     let (fake, clients) = env().await;
     deploy(&example(), &clients).await;
-    let mut text: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/examples/linux-ami-pipeline.json")).unwrap()).unwrap();
+    let mut text: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/examples/linux-ami-pipeline.json")).unwrap(),
+    )
+    .unwrap();
     text["resources"][0]["enabled"] = json!(false);
     text["resources"][0]["schedule_expression"] = json!("cron(0 3 * * ? *)");
     let disabled = StackConfig::parse(&text.to_string(), "test", &LoadOptions::new("ex")).unwrap();
@@ -342,7 +346,10 @@ async fn every_field_deploys_and_redeploys_without_writes() {
     deploy(&full, &clients).await;
 
     let pipeline = fake.resource(&format!("{ACCOUNT}:image-pipeline/full-imagebuilder-pipeline")).unwrap();
-    assert_eq!(pipeline["schedule"], json!({"scheduleExpression": "rate(7 days)", "pipelineExecutionStartCondition": "EXPRESSION_MATCH_ONLY"}));
+    assert_eq!(
+        pipeline["schedule"],
+        json!({"scheduleExpression": "rate(7 days)", "pipelineExecutionStartCondition": "EXPRESSION_MATCH_ONLY"})
+    );
     assert_eq!(pipeline["imageTestsConfiguration"], json!({"imageTestsEnabled": false, "timeoutMinutes": 90}));
     assert_eq!(pipeline["description"], json!("the full pipeline"));
     let recipe = fake.resource(&format!("{ACCOUNT}:image-recipe/full-image-recipe/3.1.4")).unwrap();
@@ -441,7 +448,10 @@ async fn launch_templates_are_propagated_once_they_exist() {
     deploy(&declared, &clients).await;
     let dist_arn = format!("{ACCOUNT}:distribution-configuration/lt-imagebuilder-dist");
     let dist = fake.resource(&dist_arn).unwrap();
-    assert_eq!(dist["distributions"][0]["launchTemplateConfigurations"], json!([{"launchTemplateId": first_id, "setDefaultVersion": false}]));
+    assert_eq!(
+        dist["distributions"][0]["launchTemplateConfigurations"],
+        json!([{"launchTemplateId": first_id, "setDefaultVersion": false}])
+    );
     assert!(!plan(&declared, &clients, &PlanOptions::default()).await.unwrap().has_changes());
 
     let later_id = create(later.clone()).await.unwrap().launch_template().unwrap().launch_template_id().unwrap().to_owned();

@@ -143,7 +143,12 @@ async fn the_deployment_on_praktikas_bucket_turns_its_notifications_on_and_keeps
     clients.sqs.create_queue().queue_name(&their_queue).send().await.unwrap();
     let notification = NotificationConfiguration::builder()
         .queue_configurations(
-            QueueConfiguration::builder().id("theirs").queue_arn(cx.sqs_arn(&their_queue)).events(S3Event::S3ObjectRemoved).build().unwrap(),
+            QueueConfiguration::builder()
+                .id("theirs")
+                .queue_arn(cx.sqs_arn(&their_queue))
+                .events(S3Event::S3ObjectRemoved)
+                .build()
+                .unwrap(),
         )
         .build();
     clients.s3.put_bucket_notification_configuration().bucket(&theirs).notification_configuration(notification).send().await.unwrap();

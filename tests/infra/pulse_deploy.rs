@@ -19,9 +19,7 @@ use std::time::Duration;
 use aws_sdk_ssm::types::ParameterType;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::sqs::Queue;
-use pulse_contracts::{
-    Actor, DeployAction, DeployPhase, DeployRequested, DeployStatus, DeployTrigger, Event, EventDetail, from_sqs_body,
-};
+use pulse_contracts::{Actor, DeployAction, DeployPhase, DeployRequested, DeployStatus, DeployTrigger, Event, EventDetail, from_sqs_body};
 use pulse_infra_reconciler::kinds::lambda_code;
 use pulse_infra_reconciler::service::InfraReconciler;
 use pulse_infra_reconciler::{Change, Clients, Kind, LoadOptions, PlanOptions, ResourceId, StackConfig, apply, plan};
@@ -38,16 +36,7 @@ fn write_zip(marker: &str) -> PathBuf {
 }
 
 async fn put_secret(clients: &Clients, name: &str, value: &str) {
-    clients
-        .ssm
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(ParameterType::SecureString)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    clients.ssm.put_parameter().name(name).value(value).r#type(ParameterType::SecureString).overwrite(true).send().await.unwrap();
 }
 
 /// A function `<p>-worker` with its role and queue, fed by the queue, with one secret.
@@ -192,7 +181,8 @@ async fn code_is_uploaded_only_when_its_sha_differs_and_configuration_drift_show
     assert_eq!(report.api_calls.writes(), ["lambda:PublishVersion", "lambda:UpdateAlias", "lambda:UpdateFunctionConfiguration"]);
 
     // A batch size change updates the mapping in place, nothing else.
-    let bigger = worker_stack(&prefix, &write_zip("v2"), &param, json!({"event_sources": [{"queue": "${prefix}-worker", "batch_size": 8}]}));
+    let bigger =
+        worker_stack(&prefix, &write_zip("v2"), &param, json!({"event_sources": [{"queue": "${prefix}-worker", "batch_size": 8}]}));
     let p = plan(&bigger, &clients, &PlanOptions::default()).await.unwrap();
     assert!(p.to_string().contains("EventSources."), "{p}");
     let report = apply(&p, &clients, |_| {}).await.unwrap();
@@ -205,7 +195,9 @@ async fn code_is_uploaded_only_when_its_sha_differs_and_configuration_drift_show
         .put_role_policy()
         .role_name(&function)
         .policy_name("by-hand")
-        .policy_document(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}).to_string())
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}).to_string(),
+        )
         .send()
         .await
         .unwrap();
@@ -313,7 +305,8 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
 
     // The worker's queue exists (a deploy of one service plans only its function, role and
     // routes; what they reference is assumed to be there).
-    let queues = plan(&worker_stack(&prefix, &write_zip("v1"), &param, json!({})), &clients, &PlanOptions::only([Kind::Queue])).await.unwrap();
+    let queues =
+        plan(&worker_stack(&prefix, &write_zip("v1"), &param, json!({})), &clients, &PlanOptions::only([Kind::Queue])).await.unwrap();
     apply(&queues, &clients, |_| {}).await.unwrap();
 
     // First deploy, through the bus, the rule, the queue and the shared consumer.
@@ -333,11 +326,7 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     assert_eq!(kinds, [("IamRole", function.as_str()), ("Lambda", function.as_str())]);
     assert!(done.changes.iter().all(|c| c.change == pulse_contracts::ChangeKind::Create));
     // Structured logs: the status lines carry the request's event id; the secret is nowhere.
-    let status_line = logs
-        .lines()
-        .into_iter()
-        .find(|l| l["message"] == json!("deploy status published"))
-        .expect("a status log line");
+    let status_line = logs.lines().into_iter().find(|l| l["message"] == json!("deploy status published")).expect("a status log line");
     assert_eq!(status_line["span"]["event_id"], json!(request.id.to_string()), "{status_line}");
     assert!(!logs.text().contains("xoxb-x"), "a secret reached the logs");
 
@@ -352,7 +341,10 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     bus.publish_one(&deploy_request("worker", DeployAction::Deploy)).await.unwrap();
     poll_until_settled(&pulse_tests::worker(&config, &names, &v2), &work, &options, 1, Duration::from_secs(60)).await;
     let got = statuses(&tap, 2).await;
-    assert_eq!((got[1].phase, got[1].from_version.as_deref(), got[1].to_version.as_deref()), (DeployPhase::Completed, Some("1"), Some("2")));
+    assert_eq!(
+        (got[1].phase, got[1].from_version.as_deref(), got[1].to_version.as_deref()),
+        (DeployPhase::Completed, Some("1"), Some("2"))
+    );
     let lambda_change = got[1].changes.iter().find(|c| c.kind == "Lambda").unwrap();
     assert_eq!(lambda_change.fields, ["CodeSha256"]);
     assert_eq!(alias_version(&clients, &function).await, "2");
@@ -361,7 +353,10 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
     bus.publish_one(&deploy_request("worker", DeployAction::Rollback)).await.unwrap();
     poll_until_settled(&pulse_tests::worker(&config, &names, &v2), &work, &options, 1, Duration::from_secs(60)).await;
     let got = statuses(&tap, 2).await;
-    assert_eq!((got[1].action, got[1].from_version.as_deref(), got[1].to_version.as_deref()), (DeployAction::Rollback, Some("2"), Some("1")));
+    assert_eq!(
+        (got[1].action, got[1].from_version.as_deref(), got[1].to_version.as_deref()),
+        (DeployAction::Rollback, Some("2"), Some("1"))
+    );
     assert_eq!(alias_version(&clients, &function).await, "1");
 
     // Deploying again after a rollback moves the alias forward to the version of the file's
@@ -394,9 +389,21 @@ async fn deploy_requested_publishes_status_with_versions_and_rollback_moves_the_
 async fn a_launch_template_rollback_makes_the_previous_version_the_default() {
     let clients = Clients::new(&emulator_config().await);
     let name = unique("lt");
-    let data = |image: &str| pulse_infra_reconciler::sdk::ec2::types::RequestLaunchTemplateData::builder().image_id(image).instance_type(pulse_infra_reconciler::sdk::ec2::types::InstanceType::T3Micro).build();
+    let data = |image: &str| {
+        pulse_infra_reconciler::sdk::ec2::types::RequestLaunchTemplateData::builder()
+            .image_id(image)
+            .instance_type(pulse_infra_reconciler::sdk::ec2::types::InstanceType::T3Micro)
+            .build()
+    };
     clients.ec2.create_launch_template().launch_template_name(&name).launch_template_data(data("ami-11111111")).send().await.unwrap();
-    clients.ec2.create_launch_template_version().launch_template_name(&name).launch_template_data(data("ami-22222222")).send().await.unwrap();
+    clients
+        .ec2
+        .create_launch_template_version()
+        .launch_template_name(&name)
+        .launch_template_data(data("ami-22222222"))
+        .send()
+        .await
+        .unwrap();
     clients.ec2.modify_launch_template().launch_template_name(&name).default_version("2").send().await.unwrap();
 
     let moved = pulse_infra_reconciler::rollback::rollback_launch_template(&clients, &name).await.unwrap();

@@ -48,11 +48,7 @@ async fn api_gateway_rest_v1_and_http_api_v2_base64_through_the_lambda_handler()
     let post = SlackPost::form(command.form());
     let request = fixture(
         "apigw-rest-v1.json",
-        &[
-            ("BODY", post.body.clone()),
-            ("TIMESTAMP", post.signed.timestamp.clone()),
-            ("SIGNATURE", post.signed.signature.clone()),
-        ],
+        &[("BODY", post.body.clone()), ("TIMESTAMP", post.signed.timestamp.clone()), ("SIGNATURE", post.signed.signature.clone())],
     );
     let response = pulse_ingress::http::lambda_handler(&ingress, request).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));

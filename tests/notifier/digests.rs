@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_aws::s3json::{GzipJsonStore, Precondition};
+use pulse_aws::secrets::Secrets;
+use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::praktika::EventFeed;
 use pulse_contracts::{DigestPeriod, DigestSchedule, Event};
-use pulse_aws::secrets::Secrets;
 use pulse_notifier::config::Config;
-use pulse_contracts::feed_layout::FeedLocation;
 use pulse_notifier::gather::Feeds;
 use pulse_notifier::sinks::ExternalSinks;
 use pulse_notifier::sinks::{Discord, Email};
@@ -23,7 +23,8 @@ const ALICE: &str = "alice@clickhouse.com";
 async fn a_daily_tick_sends_one_digest_per_subscriber_and_purges_expired_subscriptions() {
     let stack = Stack::deploy().await;
     let feeds = GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket());
-    let notifier = stack.notifier().with_feeds(Feeds { store: feeds.clone(), location: FeedLocation::own_bucket(stack.names.feed_bucket()) });
+    let notifier =
+        stack.notifier().with_feeds(Feeds { store: feeds.clone(), location: FeedLocation::own_bucket(stack.names.feed_bucket()) });
     let now = chrono::Utc::now();
 
     // Alice's feed: one failed run an hour ago, one three days ago (outside the daily period).
@@ -35,7 +36,10 @@ async fn a_daily_tick_sends_one_digest_per_subscriber_and_purges_expired_subscri
     let mut old = recent.clone();
     old.timestamp -= 3 * 86_400;
     old.ext.pr_number = 1;
-    feeds.put(&FeedLocation::own_bucket(stack.names.feed_bucket()).key(ALICE), &EventFeed { events: vec![recent, old] }, Precondition::None).await.expect("write feed");
+    feeds
+        .put(&FeedLocation::own_bucket(stack.names.feed_bucket()).key(ALICE), &EventFeed { events: vec![recent, old] }, Precondition::None)
+        .await
+        .expect("write feed");
 
     // U2CERLKJA wants a daily digest; Bob unsubscribed 40 days ago.
     let mut alice_sub = example("subscription.changed", "subscribed");
@@ -60,7 +64,10 @@ async fn a_daily_tick_sends_one_digest_per_subscriber_and_purges_expired_subscri
     let shown = dms[0].to_string();
     assert!(shown.contains("Daily CI digest for alice@clickhouse.com: 1 runs, 1 failed"), "{shown}");
     assert!(shown.contains("Stateless tests (amd_debug, parallel) — 1×"), "{shown}");
-    assert!(shown.contains("Still red") && shown.contains("#91234 Speed up parallel replicas for FINAL queries — 1 failing job"), "{shown}");
+    assert!(
+        shown.contains("Still red") && shown.contains("#91234 Speed up parallel replicas for FINAL queries — 1 failing job"),
+        "{shown}"
+    );
 
     // Bob's soft-deleted row is gone and the purge is in the audit log.
     let store = stack.store();
@@ -89,7 +96,10 @@ async fn discord_and_email_digests_are_delivered_once_and_the_webhook_url_never_
     let Event::FeedUpdatedV1(update) = example("feed.updated", "new-failure").detail else { unreachable!() };
     let mut recent = update.newest_event.clone();
     recent.timestamp = now.timestamp() - 3600;
-    feeds.put(&FeedLocation::own_bucket(stack.names.feed_bucket()).key(ALICE), &EventFeed { events: vec![recent] }, Precondition::None).await.expect("write feed");
+    feeds
+        .put(&FeedLocation::own_bucket(stack.names.feed_bucket()).key(ALICE), &EventFeed { events: vec![recent] }, Precondition::None)
+        .await
+        .expect("write feed");
 
     // The webhook URL is a secret in SSM; the sender a verified SES identity.
     let webhook = stack.slack.discord_webhook_url("4242");
@@ -174,10 +184,7 @@ async fn an_email_digest_from_an_unverified_sender_is_refused_retried_and_not_lo
     )
     .expect("config");
     let feeds = GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket());
-    let sinks = ExternalSinks {
-        email: Some(Email::new(aws_sdk_sesv2::Client::new(&stack.config), &sender)),
-        ..ExternalSinks::default()
-    };
+    let sinks = ExternalSinks { email: Some(Email::new(aws_sdk_sesv2::Client::new(&stack.config), &sender)), ..ExternalSinks::default() };
     let notifier = stack
         .notifier_with(routing, Duration::from_millis(50))
         .with_feeds(Feeds { store: feeds, location: FeedLocation::own_bucket(stack.names.feed_bucket()) })

@@ -213,7 +213,10 @@ async fn complete_only_on_a_fail_run_sends_one_dm_that_says_it_failed_and_names_
     assert!(shown.contains("notification: complete"), "{shown}");
     // praktika's key, ci_status lower-cased; the failure kind was not asked for and not recorded.
     let complete = key_of(&update, DmKind::Complete);
-    assert!(complete.starts_with("dm:U2CERLKJA:complete:alice@clickhouse.com:") && complete.contains(":fail:91234:ClickHouse/ClickHouse"), "{complete}");
+    assert!(
+        complete.starts_with("dm:U2CERLKJA:complete:alice@clickhouse.com:") && complete.contains(":fail:91234:ClickHouse/ClickHouse"),
+        "{complete}"
+    );
     assert_eq!(stack.ledger_status(&complete).await.as_deref(), Some("SENT"));
     assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Failure)).await, None);
 }
@@ -259,7 +262,10 @@ async fn a_kind_turned_on_later_gets_its_dm_once() {
     let dms = stack.slack.messages_in(DM);
     assert_eq!(dms.len(), 2, "the complete DM is not swallowed by the failure DM: {dms:#?}");
     let shown = dms[1].to_string();
-    assert!(shown.contains("notification: complete") && shown.contains("CI failed") && shown.contains("• Integration tests (asan, 2/4)"), "{shown}");
+    assert!(
+        shown.contains("notification: complete") && shown.contains("CI failed") && shown.contains("• Integration tests (asan, 2/4)"),
+        "{shown}"
+    );
     assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Complete)).await.as_deref(), Some("SENT"));
 
     stack.publish(&[again(&update)]).await;

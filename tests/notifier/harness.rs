@@ -92,7 +92,6 @@ impl Stack {
         Queue::from_name(aws_sdk_sqs::Client::new(&self.config), name).await.expect("queue exists")
     }
 
-
     /// Run the notifier's poller until `until_settled` messages are done or dead-lettered, or
     /// `timeout` passes.
     pub async fn run(&self, notifier: &Notifier, until_settled: usize, timeout: Duration) -> RoundStats {

@@ -26,7 +26,8 @@ async fn a_completion_is_a_reply_in_the_start_messages_thread() {
     let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
     assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
 
-    let top: Vec<_> = stack.slack.messages_in("C0BACKUP").into_iter().filter(|m| m.get("thread_ts").is_none_or(|t| t == &m["ts"])).collect();
+    let top: Vec<_> =
+        stack.slack.messages_in("C0BACKUP").into_iter().filter(|m| m.get("thread_ts").is_none_or(|t| t == &m["ts"])).collect();
     assert_eq!(top.len(), 1, "one start message: {top:#?}");
     let start_ts = top[0]["ts"].as_str().unwrap();
     assert!(top[0].to_string().contains("nightly_backup"));

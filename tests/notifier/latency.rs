@@ -44,17 +44,25 @@ async fn latency_from_ci_workflow_to_failure_dm() {
     let stats = stack.run(&notifier, n, Duration::from_secs(120)).await;
     assert_eq!(stats.done, n, "{stats:?}");
 
-    let projector = Arc::new(pulse_tests::worker(&stack.config, &stack.names, FeedProjector::new(
-        GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket()),
-        FeedLocation::own_bucket(stack.names.feed_bucket()),
-        EventPublisher::new(aws_sdk_eventbridge::Client::new(&stack.config), stack.names.bus()),
-        Clock::system(),
-        Ids::random(),
-    )).with_max_retry_delay(Duration::from_secs(1)));
+    let projector = Arc::new(
+        pulse_tests::worker(
+            &stack.config,
+            &stack.names,
+            FeedProjector::new(
+                GzipJsonStore::new(pulse_aws::config::s3_client(&stack.config), stack.names.feed_bucket()),
+                FeedLocation::own_bucket(stack.names.feed_bucket()),
+                EventPublisher::new(aws_sdk_eventbridge::Client::new(&stack.config), stack.names.bus()),
+                Clock::system(),
+                Ids::random(),
+            ),
+        )
+        .with_max_retry_delay(Duration::from_secs(1)),
+    );
     let (shutdown, stop) = Shutdown::new();
     let options = PollerOptions { concurrency: 4, batch_size: 10, wait_seconds: 1, ..PollerOptions::default() };
     let fp = tokio::spawn(poller::run(projector, stack.queue(&stack.names.queue("feed-projector")).await, options.clone(), stop.clone()));
-    let notifier_worker = Arc::new(pulse_tests::worker(&stack.config, &stack.names, notifier.clone()).with_max_retry_delay(Duration::from_secs(1)));
+    let notifier_worker =
+        Arc::new(pulse_tests::worker(&stack.config, &stack.names, notifier.clone()).with_max_retry_delay(Duration::from_secs(1)));
     let nt = tokio::spawn(poller::run(notifier_worker, stack.queue(&stack.names.queue("notifier")).await, options, stop));
 
     // One failed workflow per author, published in PutEvents batches of 10.

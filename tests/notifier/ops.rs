@@ -11,11 +11,7 @@ async fn alerts_go_to_the_channel_their_kind_and_severity_route_to() {
     let stack = Stack::deploy().await;
     let notifier = stack.notifier();
     stack
-        .publish(&[
-            example("ops.alert", "deploy-failed"),
-            example("ops.alert", "error-rate-exceeded"),
-            example("ops.alert", "ci-passed"),
-        ])
+        .publish(&[example("ops.alert", "deploy-failed"), example("ops.alert", "error-rate-exceeded"), example("ops.alert", "ci-passed")])
         .await;
     let stats = stack.run(&notifier, 3, Duration::from_secs(30)).await;
     assert_eq!((stats.done, stats.dead_lettered), (3, 0), "{stats:?}");
@@ -114,7 +110,8 @@ async fn a_click_is_audited_updates_the_alert_in_place_and_approve_requests_a_de
     assert_eq!(stats.done, 1, "{stats:?}");
     let thread = stack.slack.thread("C0DEPLOY", &ts);
     assert!(thread.iter().any(|m| m["ts"] != ts.as_str() && m.to_string().contains("started")), "{thread:#?}");
-    let top_level: Vec<_> = stack.slack.messages_in("C0DEPLOY").into_iter().filter(|m| m.get("thread_ts").is_none_or(|t| t == &m["ts"])).collect();
+    let top_level: Vec<_> =
+        stack.slack.messages_in("C0DEPLOY").into_iter().filter(|m| m.get("thread_ts").is_none_or(|t| t == &m["ts"])).collect();
     assert_eq!(top_level.len(), 1, "only the alert is top-level: {top_level:#?}");
     assert_eq!(top_level[0]["ts"], ts.as_str());
 }
@@ -175,7 +172,10 @@ async fn a_click_the_policy_does_not_allow_is_refused_audited_and_explained_to_t
     let told: Vec<(String, String)> = answers.iter().map(|c| (c.response_id.clone().unwrap_or_default(), c.body.to_string())).collect();
     assert_eq!(told.len(), 2, "one answer per attempt, however often delivered: {told:#?}");
     let rollback_answer = &told.iter().find(|(id, _)| id == "refused-rollback").expect("the rollback is answered").1;
-    assert!(rollback_answer.contains("ephemeral") && rollback_answer.contains("Only <@U0DANAOPS1> may take rollbacks of `odoo-web`"), "{rollback_answer}");
+    assert!(
+        rollback_answer.contains("ephemeral") && rollback_answer.contains("Only <@U0DANAOPS1> may take rollbacks of `odoo-web`"),
+        "{rollback_answer}"
+    );
     let approve_answer = &told.iter().find(|(id, _)| id == "refused-approve").expect("the approval is answered").1;
     assert!(approve_answer.contains("members of <!subteam^S0DEPLOYERS>"), "{approve_answer}");
 
@@ -211,13 +211,8 @@ async fn posts_to_one_channel_are_paced() {
     stack.publish(&alerts).await;
     let stats = stack.run(&notifier, 4, Duration::from_secs(30)).await;
     assert_eq!(stats.done, 4, "{stats:?}");
-    let mut at: Vec<_> = stack
-        .slack
-        .calls_to("chat.postMessage")
-        .into_iter()
-        .filter(|c| c.channel.as_deref() == Some("C0DEFAULT"))
-        .map(|c| c.at)
-        .collect();
+    let mut at: Vec<_> =
+        stack.slack.calls_to("chat.postMessage").into_iter().filter(|c| c.channel.as_deref() == Some("C0DEFAULT")).map(|c| c.at).collect();
     at.sort();
     assert_eq!(at.len(), 3);
     // The notifier spaces the posts it sends 400 ms apart; the fake sees them arrive with each

@@ -73,7 +73,7 @@ async fn a_fresh_stack_is_created_then_left_alone() {
 async fn only_plans_the_selected_kinds() {
     let env = Env::new().await;
     let queues = env.plan_with(&PlanOptions::only([Kind::Queue])).await;
-    assert_eq!(queues.entries.len(), 8);
+    assert_eq!(queues.entries.len(), 9, "a work queue and a DLQ per consumer, and the forget reports");
     assert!(queues.entries.iter().all(|e| e.id.kind == Kind::Queue && e.change == Change::Create));
 
     let two = env.plan_with(&PlanOptions::only([Kind::Table, Kind::Bucket])).await;

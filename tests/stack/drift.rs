@@ -36,14 +36,7 @@ async fn drift_is_planned_as_an_update_and_fixed() {
         .await
         .unwrap();
     let feed_updated = env.name("feed-updated");
-    env.events()
-        .remove_targets()
-        .rule(&feed_updated)
-        .event_bus_name(env.name("bus"))
-        .ids(env.name("home-renderer"))
-        .send()
-        .await
-        .unwrap();
+    env.events().remove_targets().rule(&feed_updated).event_bus_name(env.name("bus")).ids(env.name("home-renderer")).send().await.unwrap();
 
     let plan = env.plan().await;
     assert_eq!(count(&plan, |c| matches!(c, Change::Update { .. })), 3, "{plan}");
@@ -52,9 +45,7 @@ async fn drift_is_planned_as_an_update_and_fixed() {
     let queue_change = &plan.entry(&ResourceId::new(Kind::Queue, &queue)).unwrap().change;
     assert_eq!(
         queue_change,
-        &Change::Update {
-            fields: vec![FieldChange { field: "VisibilityTimeout".into(), from: Some(json!(30)), to: json!(180) }]
-        }
+        &Change::Update { fields: vec![FieldChange { field: "VisibilityTimeout".into(), from: Some(json!(30)), to: json!(180) }] }
     );
     let rule_change = &plan.entry(&ResourceId::new(Kind::Rule, &ci_job)).unwrap().change;
     assert_eq!(
@@ -105,11 +96,7 @@ async fn an_extra_target_is_removed_and_a_disabled_table_ttl_is_restored() {
         .update_time_to_live()
         .table_name(&table)
         .time_to_live_specification(
-            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-                .enabled(false)
-                .attribute_name("expires_at")
-                .build()
-                .unwrap(),
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder().enabled(false).attribute_name("expires_at").build().unwrap(),
         )
         .send()
         .await

@@ -166,10 +166,8 @@ async fn queues_redrive_to_their_dlqs_and_tables_expire_items() {
 async fn the_local_tap_sees_every_event() {
     let mut env = Env::new().await;
     pulse_tests::deploy_stack(&env.prefix, true).await;
-    env.stack = pulse_infra_reconciler::StackConfig::pulse(
-        &pulse_infra_reconciler::LoadOptions::new(&env.prefix).flag("local_tap", true),
-    )
-    .unwrap();
+    env.stack =
+        pulse_infra_reconciler::StackConfig::pulse(&pulse_infra_reconciler::LoadOptions::new(&env.prefix).flag("local_tap", true)).unwrap();
     assert!(!pulse_infra_reconciler::plan(&env.stack, &env.clients, &Default::default()).await.unwrap().has_changes());
     let a = publish(&env, "ops.alert.v1").await;
     let b = publish(&env, "something.unrouted.v1").await;

@@ -113,8 +113,7 @@ pub fn worker<H: pulse_runtime::MessageHandler>(
     handler: H,
 ) -> pulse_runtime::Worker<H> {
     let service = handler.service();
-    let dead_letters =
-        pulse_runtime::DeadLetters::new(aws_sdk_sqs::Client::new(config), names.dead_letter_queue(service), service);
+    let dead_letters = pulse_runtime::DeadLetters::new(aws_sdk_sqs::Client::new(config), names.dead_letter_queue(service), service);
     let clock = pulse_core::Clock::system();
     let claims = pulse_aws::idempotency::IdempotencyStore::new(
         aws_sdk_dynamodb::Client::new(config),

@@ -39,7 +39,8 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
         names.table("notifier", "audit"),
     );
     let entries = store.audit_log(since).await?;
-    let entries: Vec<AuditEntry> = entries.into_iter().filter(|e| actor.as_deref().is_none_or(|a| e.user_id == a || e.user_name == a)).collect();
+    let entries: Vec<AuditEntry> =
+        entries.into_iter().filter(|e| actor.as_deref().is_none_or(|a| e.user_id == a || e.user_name == a)).collect();
     print!("{}", render(&entries, json));
     Ok(())
 }
@@ -57,7 +58,13 @@ pub fn render(entries: &[AuditEntry], json: bool) -> String {
         let who = if e.user_name.is_empty() { e.user_id.clone() } else { format!("{} ({})", e.user_name, e.user_id) };
         let on = e.alert_id.as_deref().map(|a| format!(" on alert {a}")).unwrap_or_default();
         let deploy = e.deploy_id.as_deref().map(|d| format!(" deploy {d}")).unwrap_or_default();
-        out.push_str(&format!("{}  {:<8} {:<11} {:<20} {who}{on}{deploy}\n", e.at.format("%Y-%m-%d %H:%M:%S"), e.outcome, e.action, e.service));
+        out.push_str(&format!(
+            "{}  {:<8} {:<11} {:<20} {who}{on}{deploy}\n",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            e.outcome,
+            e.action,
+            e.service
+        ));
         if let Some(reason) = &e.reason {
             out.push_str(&format!("    why: {reason}\n"));
         }

@@ -21,6 +21,9 @@ enum DlqCommand {
         service: String,
         #[arg(long, default_value_t = 10)]
         max: usize,
+        /// Print a JSON array (message id, receive count, reason, the whole body) instead.
+        #[arg(long)]
+        json: bool,
     },
     /// Move dead-lettered messages back to the service's queue for another attempt.
     Replay {
@@ -36,17 +39,38 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let names = pulse_cli::settings::stack()?;
     match args.command {
-        DlqCommand::List { service, max } => {
+        DlqCommand::List { service, max, json } => {
             let name = names.dead_letter_queue(&service);
             let dlq = Queue::from_name(sqs, &name).await.with_context(|| format!("opening {name}"))?;
             let messages = peek(&dlq, max).await?;
+            if json {
+                let listed: Vec<serde_json::Value> = messages
+                    .iter()
+                    .map(|m| {
+                        let body = serde_json::from_str::<serde_json::Value>(&m.body).unwrap_or_else(|_| m.body.clone().into());
+                        serde_json::json!({
+                            "message_id": m.message_id,
+                            "receive_count": m.receive_count,
+                            "reason": m.attributes.get(pulse_runtime::dead_letter::REASON_ATTRIBUTE),
+                            "body": body,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+                return Ok(());
+            }
             for message in &messages {
                 let reason = message
                     .attributes
                     .get(pulse_runtime::dead_letter::REASON_ATTRIBUTE)
                     .map(String::as_str)
                     .unwrap_or("(no reason attribute: redriven by SQS after repeated failures; see the service log)");
-                println!("{}  received {}x\n  reason: {reason}\n  body: {}\n", message.message_id, message.receive_count, preview(&message.body));
+                println!(
+                    "{}  received {}x\n  reason: {reason}\n  body: {}\n",
+                    message.message_id,
+                    message.receive_count,
+                    preview(&message.body)
+                );
             }
             let more = if messages.len() == max { format!(" (stopped at --max {max}; there may be more)") } else { String::new() };
             println!("{} message(s) shown from {name}{more}", messages.len());

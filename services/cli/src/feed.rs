@@ -1,8 +1,8 @@
 //! `pulse feed show`: a commit author's feed as stored, one line per event.
 
 use anyhow::Context;
-use pulse_contracts::feed_layout::FeedLocation;
 use pulse_aws::s3json::GzipJsonStore;
+use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::praktika::EventFeed;
 
 #[derive(clap::Args)]
@@ -28,6 +28,9 @@ enum FeedCommand {
         /// Where the feeds are, as praktika's `bucket/prefix` (default: the stack's feed bucket).
         #[arg(long, env = pulse_aws::settings::EVENT_FEED_S3_PATH.name)]
         path: Option<String>,
+        /// Print a JSON array (key, e-mail, bytes) instead.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -41,7 +44,10 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
             let key = location.key(&email);
             let store = GzipJsonStore::new(s3, bucket.clone());
             let Some(feed) = store.get::<EventFeed>(&key).await.with_context(|| format!("reading s3://{bucket}/{key}"))? else {
-                println!("no feed for {email} (s3://{bucket}/{key})");
+                if json {
+                    println!("null");
+                }
+                eprintln!("no feed for {email} (s3://{bucket}/{key})");
                 return Ok(());
             };
             if json {
@@ -50,7 +56,8 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
             }
             println!("s3://{bucket}/{key}: {} event(s), newest first", feed.value.events.len());
             for e in &feed.value.events {
-                let pr = if e.ext.pr_number == 0 { format!("merge {}", &e.sha[..e.sha.len().min(8)]) } else { format!("#{}", e.ext.pr_number) };
+                let pr =
+                    if e.ext.pr_number == 0 { format!("merge {}", &e.sha[..e.sha.len().min(8)]) } else { format!("#{}", e.ext.pr_number) };
                 let status = e.ext.pr_status.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default();
                 let failing = e.failing_job_names();
                 println!(
@@ -65,18 +72,26 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        FeedCommand::List { path } => {
+        FeedCommand::List { path, json } => {
             let location = location(path.as_deref())?;
             let bucket = &location.bucket;
-            let listed = s3
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(location.events_prefix())
-                .send()
-                .await
-                .with_context(|| format!("listing s3://{bucket}"))?;
-            for object in listed.contents() {
-                println!("s3://{bucket}/{}  {} bytes", object.key().unwrap_or_default(), object.size().unwrap_or_default());
+            let mut feeds = Vec::new();
+            let mut pages = s3.list_objects_v2().bucket(bucket).prefix(location.events_prefix()).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.with_context(|| format!("listing s3://{bucket}"))?;
+                for object in page.contents() {
+                    let key = object.key().unwrap_or_default().to_owned();
+                    feeds.push(
+                        serde_json::json!({"key": key, "email": location.email_of(&key), "bytes": object.size().unwrap_or_default()}),
+                    );
+                }
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&feeds)?);
+            } else {
+                for feed in &feeds {
+                    println!("s3://{bucket}/{}  {} bytes", feed["key"].as_str().unwrap_or_default(), feed["bytes"]);
+                }
             }
         }
     }

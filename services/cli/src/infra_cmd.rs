@@ -8,8 +8,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use pulse_infra_reconciler::{
-    ApiCalls, ApplyReport, Clients, Kind, LoadOptions, Plan, PlanOptions, StackConfig, apply, plan, plan_shutdown,
-    shutdown,
+    ApiCalls, ApplyReport, Clients, Kind, LoadOptions, Plan, PlanOptions, StackConfig, apply, plan, plan_shutdown, shutdown,
 };
 
 #[derive(Debug, Args)]
@@ -47,7 +46,9 @@ pub struct RestoreArgs {
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
-    chrono::DateTime::parse_from_rfc3339(s.trim()).map(|t| t.timestamp()).map_err(|_| format!("{s:?} is not an RFC 3339 time such as 2026-12-01T09:00:00Z"))
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time such as 2026-12-01T09:00:00Z"))
 }
 
 /// What every infra command takes.
@@ -59,9 +60,8 @@ pub struct StackArgs {
     /// The stack prefix substituted for `${prefix}` in the file.
     #[arg(long, value_name = "NAME", env = pulse_aws::settings::PULSE_STACK.name, default_value = "pulse")]
     pub prefix: String,
-    /// Only these kinds (EventBus, Queue, QueuePolicy, Rule, Schedule, Table, Bucket,
-    /// DedicatedHost, IAMInstanceProfile, EC2Instance, LaunchTemplate, AutoScalingGroup).
-    #[arg(long, value_name = "KIND", num_args = 1.., value_parser = parse_kind)]
+    /// Only these kinds (the list is generated from the reconciler's kinds).
+    #[arg(long, value_name = "KIND", num_args = 1.., value_parser = parse_kind, help = only_help())]
     pub only: Vec<Kind>,
     /// Print JSON instead of text (progress lines go to stderr).
     #[arg(long)]
@@ -97,6 +97,10 @@ fn parse_flag(s: &str) -> Result<(String, bool), String> {
 pub struct PlanArgs {
     #[command(flatten)]
     pub stack: StackArgs,
+    /// Exit 0 when nothing would change, 2 when changes are pending, 1 on an error (as
+    /// Terraform's `plan -detailed-exitcode`; a usage error exits 64, never 2).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +123,15 @@ pub struct ShutdownArgs {
     /// Print JSON instead of text (progress lines go to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Do not ask before terminating and releasing (needed when not run from a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `--only`'s help: every kind the reconciler knows, so it cannot fall behind them.
+fn only_help() -> String {
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    format!("Only these kinds: {}", kinds.join(", "))
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -136,7 +149,7 @@ fn parse_shutdown_kind(s: &str) -> Result<Kind, String> {
 
 pub async fn run(args: InfraArgs) -> anyhow::Result<()> {
     match args.command {
-        InfraCommand::Plan(a) => run_plan(&a.stack).await,
+        InfraCommand::Plan(a) => run_plan(&a).await,
         InfraCommand::Deploy(a) => run_deploy(&a.stack).await,
         InfraCommand::Shutdown(a) => run_shutdown(&a).await,
         InfraCommand::RestoreTable(a) => run_restore(&a).await,
@@ -146,10 +159,18 @@ pub async fn run(args: InfraArgs) -> anyhow::Result<()> {
 async fn run_restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let clients = Clients::from_env().await;
     eprintln!("restoring {} into {} (this waits until the new table is active)", args.source, args.target);
+    let waiting = crate::progress::Waiting::start(format!("restoring {}", args.target));
     let restored = pulse_infra_reconciler::restore::restore_table(&clients, &args.source, &args.target, args.at).await?;
-    let at = restored.at.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map_or("the latest restorable moment".to_owned(), |t| t.to_rfc3339());
+    drop(waiting);
+    let at = restored
+        .at
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map_or("the latest restorable moment".to_owned(), |t| t.to_rfc3339());
     if args.json {
-        println!("{}", serde_json::json!({"source": restored.source, "target": restored.target, "restored_to": at, "items": restored.items}));
+        println!(
+            "{}",
+            serde_json::json!({"source": restored.source, "target": restored.target, "restored_to": at, "items": restored.items})
+        );
     } else {
         println!("restored {} as of {at} into {}: {} item(s)", restored.source, restored.target, restored.items);
     }
@@ -179,12 +200,15 @@ async fn make_plan(args: &StackArgs) -> anyhow::Result<(Clients, Plan)> {
     Ok((clients, plan))
 }
 
-async fn run_plan(args: &StackArgs) -> anyhow::Result<()> {
-    let (_, plan) = make_plan(args).await?;
-    if args.json {
+async fn run_plan(args: &PlanArgs) -> anyhow::Result<()> {
+    let (_, plan) = make_plan(&args.stack).await?;
+    if args.stack.json {
         println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
     } else {
         println!("{plan}");
+    }
+    if args.detailed_exitcode && plan.has_changes() {
+        return Err(pulse_cli::Exit(2).into());
     }
     Ok(())
 }
@@ -199,14 +223,20 @@ async fn run_deploy(args: &StackArgs) -> anyhow::Result<()> {
         }
     }
     let json = args.json;
+    // Between two finished resources (a function settling, a role propagating) the terminal
+    // shows what is being waited for.
+    let mut waiting = plan.has_changes().then(|| crate::progress::Waiting::start(format!("applying: 0 of {}", plan.entries.len())));
     let result = apply(&plan, &clients, |p| {
+        waiting = None;
         if json {
             eprintln!("{p}");
         } else {
             println!("  {p}");
         }
+        waiting = Some(crate::progress::Waiting::start(format!("applying: {} of {} done", p.position, p.total)));
     })
     .await;
+    drop(waiting);
 
     match result {
         Ok(report) => {
@@ -271,16 +301,18 @@ async fn run_shutdown(args: &ShutdownArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let stack = StackConfig::load(&args.config, &LoadOptions::new(&args.prefix))?;
     let clients = Clients::from_env().await;
-    let plan = plan_shutdown(&stack, &clients, &args.only)
-        .await
-        .with_context(|| format!("planning the shutdown of stack {}", stack.prefix))?;
+    let plan =
+        plan_shutdown(&stack, &clients, &args.only).await.with_context(|| format!("planning the shutdown of stack {}", stack.prefix))?;
     if args.json {
         eprintln!("{plan}");
     } else {
         println!("{plan}");
-        if plan.has_work() {
-            println!("Shutting down:");
-        }
+    }
+    if plan.has_work() && !args.yes {
+        confirm(&format!("Terminate and release what is listed above in stack {}?", plan.stack))?;
+    }
+    if plan.has_work() && !args.json {
+        println!("Shutting down:");
     }
     let json = args.json;
     let result = shutdown(&plan, &clients, |p| {
@@ -318,8 +350,7 @@ async fn run_shutdown(args: &ShutdownArgs) -> anyhow::Result<()> {
                 let doc = serde_json::json!({"plan": plan, "shutdown": failure.report, "failed": failure.failed, "error": failure.error.to_string()});
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             }
-            let done: Vec<String> =
-                failure.report.done.iter().map(|(id, ids)| format!("  {id}: {}", ids.join(", "))).collect();
+            let done: Vec<String> = failure.report.done.iter().map(|(id, ids)| format!("  {id}: {}", ids.join(", "))).collect();
             bail!(
                 "shutdown of stack {} failed at {}: {}\nalready shut down ({}):\n{}\nnot attempted: {}",
                 plan.stack,
@@ -331,4 +362,20 @@ async fn run_shutdown(args: &ShutdownArgs) -> anyhow::Result<()> {
             )
         }
     }
+}
+
+/// Ask on the terminal; refuse outright when there is none to ask on (a script must say `--yes`).
+fn confirm(question: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        bail!("not shutting down: nobody to ask (standard input is not a terminal); run it from a terminal, or pass --yes");
+    }
+    eprint!("{question} Type yes to go on: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("not shutting down: the answer was not `yes`");
+    }
+    Ok(())
 }

@@ -26,11 +26,12 @@ enum Target {
     /// Publish N ci.workflow events and wait for every feed.updated (read from the notifier queue,
     /// which nothing else consumes during the test).
     Feed {
-        #[arg(long, default_value_t = 1000)]
-        events: usize,
+        /// How many events to publish (at least 1).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        events: u32,
         /// Distinct commit authors (feeds); fewer authors means more contention per feed.
-        #[arg(long, default_value_t = 50)]
-        authors: usize,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        authors: u32,
         /// Give up waiting after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
@@ -39,6 +40,7 @@ enum Target {
 
 pub async fn run(args: LoadtestArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let Target::Feed { events, authors, timeout } = args.target;
+    let (events, authors) = (events as usize, authors as usize);
     let config = pulse_aws::config::load().await;
     let names = pulse_cli::settings::stack()?;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus());
@@ -48,8 +50,7 @@ pub async fn run(args: LoadtestArgs, clock: &Clock, ids: &Ids) -> anyhow::Result
 
     let run_id = ids.uuid().simple().to_string();
     let now = clock.now();
-    let envelopes: Vec<Envelope> =
-        (0..events).map(|i| synthetic(i, authors.max(1), now, &run_id, ids)).map(|e| e.to_raw()).collect();
+    let envelopes: Vec<Envelope> = (0..events).map(|i| synthetic(i, authors.max(1), now, &run_id, ids)).map(|e| e.to_raw()).collect();
 
     let started = Instant::now();
     let mut published_at: HashMap<String, Instant> = HashMap::with_capacity(events);

@@ -6,13 +6,16 @@
 //! - `pulse feed show`: print a commit author's feed as stored in S3;
 //! - `pulse tap`: print the events seen on the local stack's tap queue;
 //! - `pulse migrate praktika`: import praktika's subscriptions (see the home-renderer's README);
-//! - `pulse audit list`: who acted from Slack, and who tried.
+//! - `pulse audit list`: who acted from Slack, and who tried;
+//! - `pulse forget`: remove a person from everywhere Pulse keeps them.
 
 mod dlq;
 mod feed;
+mod forget;
 mod infra_cmd;
 mod loadtest;
 mod migrate_cmd;
+mod progress;
 mod publish;
 mod run_cmd;
 mod slack_cmd;
@@ -20,6 +23,9 @@ mod tap;
 
 use clap::{Parser, Subcommand};
 use pulse_core::{Clock, Ids};
+
+/// The exit status of a usage error (BSD's `EX_USAGE`).
+const EX_USAGE: u8 = 64;
 
 #[derive(Parser)]
 #[command(name = "pulse", version, about = "Pulse: CI/CD feeds, alerts and deploys in Slack")]
@@ -50,19 +56,28 @@ enum Command {
     Migrate(migrate_cmd::MigrateArgs),
     /// Who acted from Slack, and who tried (`audit list`).
     Audit(pulse_cli::audit::AuditArgs),
+    /// Remove a person (by e-mail and/or Slack user) from everywhere Pulse keeps them.
+    Forget(forget::ForgetArgs),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = pulse_core::Settings::from_env().text(&pulse_runtime::settings::RUST_LOG).ok().flatten();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            filter.and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok()).unwrap_or_else(|| "warn".into()),
-        )
+        .with_env_filter(filter.and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok()).unwrap_or_else(|| "warn".into()))
         .with_writer(std::io::stderr)
         .compact()
         .init();
-    let cli = Cli::parse();
+    // Usage errors exit 64 (EX_USAGE), not clap's 2, which `infra plan --detailed-exitcode`
+    // means as "changes pending".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let usage = err.use_stderr();
+            let _ = err.print();
+            return std::process::ExitCode::from(if usage { EX_USAGE } else { 0 });
+        }
+    };
     // The edge: the one place the CLI's time and fresh ids are the system's.
     let (clock, ids) = (Clock::system(), Ids::random());
     let result = match cli.command {
@@ -76,10 +91,12 @@ async fn main() -> std::process::ExitCode {
         Command::Run(args) => run_cmd::run(args, &clock, &ids).await,
         Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,
         Command::Audit(args) => pulse_cli::audit::run(args).await,
+        Command::Forget(args) => forget::run(args, &clock, &ids).await,
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
+    let Err(err) = result else { return std::process::ExitCode::SUCCESS };
+    match err.downcast_ref::<pulse_cli::Exit>() {
+        Some(exit) => std::process::ExitCode::from(exit.0),
+        None => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }

@@ -53,9 +53,13 @@ pub async fn run(args: MigrateArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<
     anyhow::ensure!(!args.team.trim().is_empty(), "--team must be a Slack team id (T…)");
     let config = pulse_aws::config::load().await;
     let s3 = pulse_aws::config::s3_client(&config);
-    let bus = match args.bus { Some(bus) => bus, None => pulse_cli::settings::stack()?.bus() };
+    let bus = match args.bus {
+        Some(bus) => bus,
+        None => pulse_cli::settings::stack()?.bus(),
+    };
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus.clone());
-    let options = Options { from: from.clone(), team_id: args.team.trim().to_owned(), publish_home: args.publish_home, dry_run: args.dry_run };
+    let options =
+        Options { from: from.clone(), team_id: args.team.trim().to_owned(), publish_home: args.publish_home, dry_run: args.dry_run };
 
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -78,7 +82,8 @@ pub async fn run(args: MigrateArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let report = result.with_context(|| format!("importing praktika's subscriptions from s3://{}/{}", from.bucket, from.subscriptions_prefix()))?;
+    let report =
+        result.with_context(|| format!("importing praktika's subscriptions from s3://{}/{}", from.bucket, from.subscriptions_prefix()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

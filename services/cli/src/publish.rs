@@ -33,6 +33,9 @@ pub struct PublishArgs {
     /// 120-day retention would otherwise drop them on arrival.
     #[arg(long)]
     pub restamp: bool,
+    /// Print what was published as JSON (detail-type, id and dedup key of each envelope).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(args: PublishArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
@@ -53,12 +56,21 @@ pub async fn run(args: PublishArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<
         eprintln!("{} document(s) valid; nothing published (--dry-run)", envelopes.len());
         return Ok(());
     }
-    let bus = match args.bus { Some(bus) => bus, None => pulse_cli::settings::stack()?.bus() };
+    let bus = match args.bus {
+        Some(bus) => bus,
+        None => pulse_cli::settings::stack()?.bus(),
+    };
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus.clone());
     let report = publisher.publish(&envelopes).await.with_context(|| format!("publishing to bus {bus}"))?;
-    for envelope in &envelopes {
-        println!("published {} {} (dedup key {})", envelope.detail_type(), envelope.id, envelope.dedup_key);
+    if args.json {
+        let published: Vec<Value> =
+            envelopes.iter().map(|e| serde_json::json!({"detail_type": e.detail_type(), "id": e.id, "dedup_key": e.dedup_key})).collect();
+        println!("{}", serde_json::to_string_pretty(&published)?);
+    } else {
+        for envelope in &envelopes {
+            println!("published {} {} (dedup key {})", envelope.detail_type(), envelope.id, envelope.dedup_key);
+        }
     }
     eprintln!("{} event(s) published to {bus} in {} call(s)", report.published, report.calls);
     Ok(())
@@ -80,16 +92,9 @@ pub fn to_envelope(document: Value, source: &str, now: DateTime<Utc>, ids: &Ids)
 /// See `--restamp`.
 fn restamp(documents: &mut [(String, Value)], now: DateTime<Utc>, ids: &Ids) {
     fn workflow(document: &mut Value) -> Option<&mut Value> {
-        if is_envelope(document) {
-            (document["type"] == "ci.workflow").then(move || &mut document["detail"])
-        } else {
-            Some(document)
-        }
+        if is_envelope(document) { (document["type"] == "ci.workflow").then(move || &mut document["detail"]) } else { Some(document) }
     }
-    let newest = documents
-        .iter_mut()
-        .filter_map(|(_, d)| workflow(d).and_then(|w| w["timestamp"].as_i64()))
-        .max();
+    let newest = documents.iter_mut().filter_map(|(_, d)| workflow(d).and_then(|w| w["timestamp"].as_i64())).max();
     let Some(newest) = newest else { return };
     let shift = now.timestamp() - newest;
     for (_, document) in documents.iter_mut() {
@@ -156,9 +161,7 @@ fn read_documents(files: &[PathBuf]) -> anyhow::Result<Vec<(String, Value)>> {
         };
         let value: Value = serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?;
         match value {
-            Value::Array(items) => {
-                documents.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{origin}[{i}]"), v)))
-            }
+            Value::Array(items) => documents.extend(items.into_iter().enumerate().map(|(i, v)| (format!("{origin}[{i}]"), v))),
             other => documents.push((origin, other)),
         }
     }
@@ -201,10 +204,7 @@ mod tests {
 
     #[test]
     fn restamp_moves_the_newest_to_now_and_keeps_the_spacing() {
-        let mut docs = vec![
-            ("a".to_owned(), example("running-pr")),
-            ("b".to_owned(), example("merge-result")["detail"].clone()),
-        ];
+        let mut docs = vec![("a".to_owned(), example("running-pr")), ("b".to_owned(), example("merge-result")["detail"].clone())];
         let (a0, b0) = (docs[0].1["detail"]["timestamp"].as_i64().unwrap(), docs[1].1["timestamp"].as_i64().unwrap());
         let old_key = docs[0].1["dedup_key"].clone();
         restamp(&mut docs, at(2_000_000_000), &Ids::sequence(1));

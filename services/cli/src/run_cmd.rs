@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_contracts::{CiJob, EventDetail, JobCompletion, JobStatus, StatValue};
+use pulse_contracts::{CiJob, CiJobV2, EventDetail, JobCompletion, JobStatus, StatValue};
 use pulse_core::{Clock, Ids};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// The event bus (default: the stack's bus, from PULSE_STACK).
     #[arg(long, env = pulse_cli::settings::PULSE_BUS.name)]
     pub bus: Option<String>,
+    /// The `ci.job` contract version to publish (2 names the host `runner`).
+    #[arg(long, env = pulse_cli::settings::PULSE_CI_JOB_VERSION.name, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub ci_job_version: u32,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
@@ -132,16 +135,22 @@ fn own_exit(status: Option<std::process::ExitStatus>) -> i32 {
     1
 }
 
-async fn publish(publisher: &EventPublisher, job: &CiJob, phase: &str, clock: &Clock, ids: &Ids) {
+async fn publish(publisher: &EventPublisher, version: u32, job: &CiJob, phase: &str, clock: &Clock, ids: &Ids) {
     let key = format!("ci.job:{}:{}:{phase}", job.job, job.run_id);
-    let envelope = job.clone().into_envelope("pulse.cli", key, ids.uuid(), clock.now());
+    let envelope = match version {
+        2 => CiJobV2(job.clone()).into_envelope("pulse.cli", key, ids.uuid(), clock.now()),
+        _ => job.clone().into_envelope("pulse.cli", key, ids.uuid(), clock.now()),
+    };
     if let Err(err) = publisher.publish_one(&envelope.to_raw()).await {
         eprintln!("pulse run: could not publish the {phase} event (the job is not affected): {err}");
     }
 }
 
 pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
-    let bus = match args.bus.clone() { Some(bus) => bus, None => pulse_cli::settings::stack()?.bus() };
+    let bus = match args.bus.clone() {
+        Some(bus) => bus,
+        None => pulse_cli::settings::stack()?.bus(),
+    };
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus);
 
@@ -151,7 +160,7 @@ pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> 
     job.metadata = args.meta.iter().cloned().collect();
     job.environment = args.environment.clone();
     job.host = hostname();
-    publish(&publisher, &job, "started", clock, ids).await;
+    publish(&publisher, args.ci_job_version, &job, "started", clock, ids).await;
 
     let stats_file: PathBuf = std::env::temp_dir().join(format!("pulse-stats-{run_id}.json"));
     let started = Instant::now();
@@ -208,7 +217,7 @@ pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> 
         }
     };
     let completed = job.completed(JobCompletion { finished_at: clock.now(), duration_ms, exit_code, status: job_status, stats, error });
-    publish(&publisher, &completed, "completed", clock, ids).await;
+    publish(&publisher, args.ci_job_version, &completed, "completed", clock, ids).await;
 
     let code = own_exit(status);
     if code != 0 {
@@ -218,9 +227,11 @@ pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> 
 }
 
 fn hostname() -> Option<String> {
-    pulse_core::Settings::from_env().text(&pulse_cli::settings::HOSTNAME).ok().flatten().or_else(|| {
-        std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
-    })
+    pulse_core::Settings::from_env()
+        .text(&pulse_cli::settings::HOSTNAME)
+        .ok()
+        .flatten()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()))
 }
 
 #[cfg(test)]

@@ -10,28 +10,40 @@ pub const PULSE_BUS: Var = Var::new(
     "The bus `pulse publish`, `pulse run` and `pulse migrate` publish to; unset means `<stack>-bus`.",
 );
 
-pub const PULSE_ENVIRONMENT: Var = Var::new(
-    "PULSE_ENVIRONMENT",
-    "a name (`production`, `staging`, …)",
-    "The environment `pulse run` reports its job in.",
-);
+pub const PULSE_ENVIRONMENT: Var =
+    Var::new("PULSE_ENVIRONMENT", "a name (`production`, `staging`, …)", "The environment `pulse run` reports its job in.");
 
-pub const PULSE_INGRESS_URL: Var = Var::new(
-    "PULSE_INGRESS_URL",
-    "a URL",
-    "The ingress `pulse slack send|load` sign requests to.",
+pub const PULSE_INGRESS_URL: Var = Var::new("PULSE_INGRESS_URL", "a URL", "The ingress `pulse slack send|load` sign requests to.")
+    .default("http://127.0.0.1:3000/slack/events");
+
+pub const HOSTNAME: Var =
+    Var::new("HOSTNAME", "a host name", "The runner `pulse run` names in its job events; unset means `/etc/hostname`.");
+
+pub const PULSE_CI_JOB_VERSION: Var = Var::new(
+    "PULSE_CI_JOB_VERSION",
+    "`1` or `2`",
+    "The `ci.job` version `pulse run` publishes: stay on 1 until every consumer declares 2 (contracts/README.md, \"Rolling out a new version\").",
 )
-.default("http://127.0.0.1:3000/slack/events");
+.default("1");
 
-pub const HOSTNAME: Var = Var::new(
-    "HOSTNAME",
-    "a host name",
-    "The runner `pulse run` names in its job events; unset means `/etc/hostname`.",
+pub const USER: Var = Var::new(
+    "USER",
+    "a name",
+    "Who runs the command: `pulse forget` records it in the audit log as the requester unless `--by` names someone.",
 );
 
 /// Every variable the `pulse` command reads.
 pub fn declared() -> Vec<Var> {
-    let mut vars = vec![PULSE_BUS, PULSE_ENVIRONMENT, PULSE_INGRESS_URL, HOSTNAME, pulse_ingress::settings::SLACK_SIGNING_SECRET, pulse_runtime::settings::RUST_LOG];
+    let mut vars = vec![
+        PULSE_BUS,
+        PULSE_ENVIRONMENT,
+        PULSE_INGRESS_URL,
+        HOSTNAME,
+        USER,
+        PULSE_CI_JOB_VERSION,
+        pulse_ingress::settings::SLACK_SIGNING_SECRET,
+        pulse_runtime::settings::RUST_LOG,
+    ];
     vars.push(pulse_slack::settings::SLACK_API_URL);
     vars.extend(pulse_aws::settings::declared());
     vars.push(pulse_aws::settings::EVENT_FEED_S3_PATH);

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
-use pulse_ingress::command::{PRAKTIKA_HINT, PULSER_HINT};
 use pulse_core::{Clock, Ids};
+use pulse_ingress::command::{PRAKTIKA_HINT, PULSER_HINT};
 use pulse_ingress::testkit;
 use serde_json::{Value, json};
 
@@ -368,10 +368,7 @@ async fn load(args: LoadArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.requests == 0 {
         bail!("--concurrency and --requests must be positive");
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(args.concurrency).build()?;
     // Build every body first, so the measured time is ingress's, not ours.
     let outgoing: Vec<Outgoing> = (0..args.requests)
         .map(|i| {
@@ -390,10 +387,7 @@ async fn load(args: LoadArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
         })
         .collect();
     let rss_before = args.pid.and_then(peak_rss_kib);
-    eprintln!(
-        "sending {} signed requests, {} at a time, to {}",
-        args.requests, args.concurrency, args.target.url
-    );
+    eprintln!("sending {} signed requests, {} at a time, to {}", args.requests, args.concurrency, args.target.url);
     let started = Instant::now();
     let results: Vec<(Option<u16>, Duration)> = futures::stream::iter(outgoing.iter())
         .map(|o| {
@@ -439,13 +433,7 @@ async fn load(args: LoadArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
         args.requests as f64 / wall.as_secs_f64()
     );
     println!("statuses: {}", statuses.iter().map(|(s, n)| format!("{s} × {n}")).collect::<Vec<_>>().join(", "));
-    println!(
-        "acknowledgement time: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        ms(p50),
-        ms(p90),
-        ms(p99),
-        ms(max)
-    );
+    println!("acknowledgement time: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms", ms(p50), ms(p90), ms(p99), ms(max));
     if let (Some(pid), Some(kib)) = (args.pid, rss) {
         println!(
             "ingress (pid {pid}) peak RSS: {:.1} MiB{}",
@@ -486,10 +474,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// Peak resident set size (`VmHWM`) of a process, in KiB (Linux).
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -514,7 +499,17 @@ mod tests {
         assert!(commands.iter().all(|c| c["url"] == url));
         assert_eq!(
             m["oauth_config"]["scopes"]["bot"],
-            json!(["chat:write", "commands", "users:read", "users:read.email", "im:write", "channels:history", "groups:history", "im:history", "usergroups:read"])
+            json!([
+                "chat:write",
+                "commands",
+                "users:read",
+                "users:read.email",
+                "im:write",
+                "channels:history",
+                "groups:history",
+                "im:history",
+                "usergroups:read"
+            ])
         );
     }
 

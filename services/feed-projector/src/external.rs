@@ -49,7 +49,10 @@ pub struct Seen<'a> {
 /// What to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
-    Announce { update: Box<FeedUpdated>, dedup_key: String },
+    Announce {
+        update: Box<FeedUpdated>,
+        dedup_key: String,
+    },
     /// Nothing to do, and why (logged).
     Ignore(String),
     /// The event can never be acted on: dead-letter it with this reason.
@@ -144,11 +147,13 @@ mod tests {
     fn feed_bytes(shas: &[&str]) -> Vec<u8> {
         let events: Vec<_> = shas
             .iter()
-            .map(|sha| json!({
-                "type": "completed", "timestamp": 1_700_000_000, "sha": sha, "ci_status": "failure",
-                "result": {"name": "PR", "status": "failure"},
-                "ext": {"pr_number": 7, "repo_name": "org/repo", "commit_authors": [ALICE]},
-            }))
+            .map(|sha| {
+                json!({
+                    "type": "completed", "timestamp": 1_700_000_000, "sha": sha, "ci_status": "failure",
+                    "result": {"name": "PR", "status": "failure"},
+                    "ext": {"pr_number": 7, "repo_name": "org/repo", "commit_authors": [ALICE]},
+                })
+            })
             .collect();
         encode_gzip_json(&json!({"events": events})).unwrap()
     }

@@ -8,11 +8,11 @@
 //! ([`WRITER`]), which is how `feed.written` tells Pulse's own writes from praktika's.
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_core::retry::Backoff;
 use pulse_aws::s3json::{GzipJsonStore, Precondition, RawObject, default_update_backoff};
 pub use pulse_contracts::feed_layout::FeedLocation;
-use pulse_contracts::{Envelope, Event, FeedUpdated, FeedWritten};
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
+use pulse_contracts::{Envelope, Event, FeedUpdated, FeedWritten, PersonForget};
+use pulse_core::retry::Backoff;
 use pulse_core::{Clock, Ids};
 use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, Meta, not_consumed};
 use tracing::{info, warn};
@@ -30,25 +30,19 @@ pub const SOURCE: &str = "pulse.feed-projector";
 pub const WRITER: &str = "feed-projector";
 
 pub struct FeedProjector {
-    feeds: GzipJsonStore,
-    location: FeedLocation,
-    publisher: EventPublisher,
-    conflict_backoff: Backoff,
+    pub(crate) feeds: GzipJsonStore,
+    pub(crate) location: FeedLocation,
+    pub(crate) publisher: EventPublisher,
+    pub(crate) conflict_backoff: Backoff,
     /// Merges (retention, stale runs) and announcements are dated by it.
-    clock: Clock,
-    ids: Ids,
-    cache: FeedCache,
+    pub(crate) clock: Clock,
+    pub(crate) ids: Ids,
+    pub(crate) cache: FeedCache,
     rules: Rules,
 }
 
 impl FeedProjector {
-    pub fn new(
-        feeds: GzipJsonStore,
-        location: FeedLocation,
-        publisher: EventPublisher,
-        clock: Clock,
-        ids: Ids,
-    ) -> Self {
+    pub fn new(feeds: GzipJsonStore, location: FeedLocation, publisher: EventPublisher, clock: Clock, ids: Ids) -> Self {
         Self {
             feeds: feeds.with_writer(WRITER),
             location,
@@ -113,11 +107,8 @@ impl FeedProjector {
             Ok(target) => target,
             Err(plan) => return self.settle(plan, learned_from, &written.key).await,
         };
-        let object = self
-            .feeds
-            .read(&target.key)
-            .await
-            .map_err(|err| HandlerError::retryable(format!("reading feed {}: {err}", target.key)))?;
+        let object =
+            self.feeds.read(&target.key).await.map_err(|err| HandlerError::retryable(format!("reading feed {}: {err}", target.key)))?;
         let seen = object.as_ref().map(|o| Seen { etag: &o.etag, writer: o.writer.as_deref(), bytes: &o.bytes });
         if let (Some(notified), Some(read)) = (written.etag.as_deref(), object.as_ref())
             && notified.trim_matches('"') != read.etag.trim_matches('"')
@@ -177,9 +168,7 @@ impl FeedProjector {
                 }
                 return Ok(merged);
             }
-            let bytes = stored
-                .encode()
-                .map_err(|err| HandlerError::retryable(format!("encoding feed {key}: {err}")))?;
+            let bytes = stored.encode().map_err(|err| HandlerError::retryable(format!("encoding feed {key}: {err}")))?;
             let precondition = etag.map_or(Precondition::IfNoneMatch, Precondition::IfMatch);
             match self.feeds.put_raw(key, bytes, precondition).await {
                 Ok(new_etag) => {
@@ -239,6 +228,8 @@ impl Merged {
 pub enum Input {
     Workflow(Box<FeedEvent>),
     Written(FeedWritten),
+    /// `pulse forget` (see [`crate::forget`]).
+    Forget(PersonForget),
 }
 
 impl MessageHandler for FeedProjector {
@@ -252,6 +243,7 @@ impl MessageHandler for FeedProjector {
         match event {
             Event::CiWorkflowV1(event) => Accept::Consume(Input::Workflow(Box::new(event))),
             Event::FeedWrittenV1(written) => Accept::Consume(Input::Written(written)),
+            Event::PersonForgetV1(request) => Accept::Consume(Input::Forget(request)),
             other => not_consumed(self.service(), &other),
         }
     }
@@ -260,7 +252,7 @@ impl MessageHandler for FeedProjector {
     /// object version, so a redelivery repeats the same announcement, which consumers take once.
     fn dedup_key(&self, meta: &Meta, input: &Input) -> Option<String> {
         match input {
-            Input::Workflow(_) => Some(meta.dedup_key.clone()),
+            Input::Workflow(_) | Input::Forget(_) => Some(meta.dedup_key.clone()),
             Input::Written(_) => None,
         }
     }
@@ -269,6 +261,7 @@ impl MessageHandler for FeedProjector {
         match input {
             Input::Workflow(event) => self.project(&attempt.meta.dedup_key, *event).await,
             Input::Written(written) => self.on_feed_written(written).await,
+            Input::Forget(request) => self.forget(&request).await,
         }
     }
 }

@@ -128,7 +128,15 @@ pub fn encode(entries: &[Entry<'_>], cache: &mut Segments) -> Result<(Vec<u8>, E
                 }
                 let dictionary = primed_by.and(segments.last()).map(|p| window_of(&p.text));
                 let deflate = deflate(&text, dictionary, false);
-                Segment { fingerprints, identities, crc: crc32(&text), first: index == 0, text: text.into(), deflate: deflate.into(), primed_by }
+                Segment {
+                    fingerprints,
+                    identities,
+                    crc: crc32(&text),
+                    first: index == 0,
+                    text: text.into(),
+                    deflate: deflate.into(),
+                    primed_by,
+                }
             }
         };
         segments.push(segment);
@@ -176,7 +184,8 @@ fn deflate(text: &[u8], dictionary: Option<&[u8]>, last: bool) -> Vec<u8> {
     loop {
         let consumed = c.total_in() as usize;
         let status = c.compress_vec(&text[consumed..], &mut out, flush).expect("deflating into a Vec cannot fail");
-        let done = if last { status == DeflateStatus::StreamEnd } else { c.total_in() as usize == text.len() && out.len() < out.capacity() };
+        let done =
+            if last { status == DeflateStatus::StreamEnd } else { c.total_in() as usize == text.len() && out.len() < out.capacity() };
         if done {
             return out;
         }
@@ -271,11 +280,9 @@ pub fn recover(object: &[u8], text: &[u8], events: &[(u64, u64)]) -> Segments {
     let mut segments: Vec<Segment> = Vec::with_capacity(index.len());
     let (mut text_at, mut event_at) = (0, 0);
     for (i, s) in index.iter().enumerate() {
-        let (Some(seg_text), Some(deflate), Some(fps)) = (
-            text.get(text_at..text_at + s.text_len),
-            object.get(at..at + s.deflate_len),
-            events.get(event_at..event_at + s.events),
-        ) else {
+        let (Some(seg_text), Some(deflate), Some(fps)) =
+            (text.get(text_at..text_at + s.text_len), object.get(at..at + s.deflate_len), events.get(event_at..event_at + s.events))
+        else {
             return Segments::default();
         };
         let primed_by = segments.last().filter(|_| s.primed).map(|p| (p.crc, p.text.len()));

@@ -9,12 +9,16 @@
 //!   touched, at praktika's object size.
 //! - [`external`]: feeds written by someone else (praktika's runner), announced unless Pulse
 //!   wrote them (`feed.written` → `feed.updated` with `external_write`).
+//! - [`forget`]: `pulse forget` — an author's own feed deleted (every version), their e-mail
+//!   taken out of co-authored runs in other feeds.
 //! - [`settings`]: its configuration, declared and read typed at start-up.
 //! - [`handler`]: the I/O shell (S3 conditional writes, idempotency record, EventBridge), plugged
 //!   into the shared SQS transports by `main.rs`.
 
 pub mod cache;
 pub mod external;
+#[cfg(feature = "aws")]
+pub mod forget;
 #[cfg(feature = "aws")]
 pub mod handler;
 pub mod layout;

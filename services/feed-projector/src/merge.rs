@@ -150,11 +150,7 @@ pub fn merge_with(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64, rules
     let events = &mut feed.events;
 
     // 1. Bring the stored feed up to `now`, compacted.
-    let mut cancelled = events
-        .iter_mut()
-        .map(|e| cancel_if_stale(e, now))
-        .filter(|&c| c)
-        .count();
+    let mut cancelled = events.iter_mut().map(|e| cancel_if_stale(e, now)).filter(|&c| c).count();
     let compacted = events.iter_mut().map(|e| e.result.compact()).filter(|&c| c).count();
 
     // 2. Find the incoming event's slot; a newer stored event wins.
@@ -211,10 +207,7 @@ pub fn merge_with(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64, rules
         changes.push(Change::Compacted { count: compacted });
     }
 
-    MergeOutcome {
-        changed: !changes.is_empty(),
-        changes,
-    }
+    MergeOutcome { changed: !changes.is_empty(), changes }
 }
 
 /// Cancels `e` (praktika's `FAIL` and `is_cancelled`) if it is still in flight more than 12 h
@@ -232,18 +225,14 @@ fn cancel_if_stale(e: &mut FeedEvent, now: i64) -> bool {
 /// Whether `a` and `b` occupy the same slot of a feed: same (`pr_number`, `repo_name`) for PR
 /// events, same (`sha`, `repo_name`) for merge results.
 fn same_slot(a: &FeedEvent, b: &FeedEvent) -> bool {
-    a.ext.pr_number == b.ext.pr_number
-        && a.ext.repo_name == b.ext.repo_name
-        && (a.ext.pr_number != 0 || a.sha == b.sha)
+    a.ext.pr_number == b.ext.pr_number && a.ext.repo_name == b.ext.repo_name && (a.ext.pr_number != 0 || a.sha == b.sha)
 }
 
 /// Whether the stored event must be kept over the incoming one for the same slot.
 fn supersedes(stored: &FeedEvent, incoming: &FeedEvent) -> bool {
     match stored.timestamp.cmp(&incoming.timestamp) {
         Ordering::Greater => true,
-        Ordering::Equal => {
-            stored.kind.is_completed() && incoming.kind == EventKind::Running
-        }
+        Ordering::Equal => stored.kind.is_completed() && incoming.kind == EventKind::Running,
         Ordering::Less => false,
     }
 }
@@ -253,9 +242,7 @@ fn incoming_pr_status(events: &[FeedEvent], incoming: &FeedEvent) -> PrStatus {
     if incoming.is_merge_result() {
         return PrStatus::Merged;
     }
-    let merged_later = events
-        .iter()
-        .any(|mr| names_as_merged(mr, incoming) && incoming.timestamp <= mr.timestamp);
+    let merged_later = events.iter().any(|mr| names_as_merged(mr, incoming) && incoming.timestamp <= mr.timestamp);
     match incoming.ext.pr_status {
         _ if merged_later => PrStatus::Merged,
         Some(status @ (PrStatus::Queued | PrStatus::Merged)) => status,
@@ -285,11 +272,7 @@ fn mark_merged_by(events: &mut [FeedEvent], mr: usize) -> Vec<u64> {
     let mut marked: Vec<u64> = before
         .iter_mut()
         .chain(after.iter_mut())
-        .filter(|pr| {
-            names_as_merged(mr, pr)
-                && pr.timestamp <= mr.timestamp
-                && pr.ext.pr_status != Some(PrStatus::Merged)
-        })
+        .filter(|pr| names_as_merged(mr, pr) && pr.timestamp <= mr.timestamp && pr.ext.pr_status != Some(PrStatus::Merged))
         .map(|pr| {
             pr.ext.pr_status = Some(PrStatus::Merged);
             pr.ext.pr_number
@@ -308,23 +291,16 @@ fn record_replacement(changes: &mut Vec<Change>, previous: Option<&FeedEvent>, n
     match previous {
         None => changes.push(Change::NewEvent),
         Some(prev) => {
-            changes.push(Change::Replaced {
-                previous_ci_status: prev.ci_status.clone(),
-            });
+            changes.push(Change::Replaced { previous_ci_status: prev.ci_status.clone() });
             if prev.ci_status != new.ci_status {
-                changes.push(Change::StatusChanged {
-                    from: prev.ci_status.clone(),
-                    to: new.ci_status.clone(),
-                });
+                changes.push(Change::StatusChanged { from: prev.ci_status.clone(), to: new.ci_status.clone() });
             }
         }
     }
     if is_failing(new) && !previous.is_some_and(is_failing) {
         changes.push(Change::NewFailure);
     }
-    if new.kind.is_completed()
-        && previous.is_none_or(|prev| prev.kind == EventKind::Running)
-    {
+    if new.kind.is_completed() && previous.is_none_or(|prev| prev.kind == EventKind::Running) {
         changes.push(Change::Completed);
     }
 }
@@ -357,4 +333,3 @@ fn trim(events: &mut Vec<FeedEvent>, now: i64, rules: Rules) -> usize {
     events.retain(|e| recent(e) || live.contains(&group_key(e)));
     before - events.len()
 }
-

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use pulse_contracts::praktika::{EventFeed, FeedEvent};
 use pulse_contracts::{Email, FeedChange};
 
-use pulse_contracts::feed_layout::FeedLocation;
 use crate::merge::{Change, MergeOutcome};
+use pulse_contracts::feed_layout::FeedLocation;
 
 /// One feed an incoming event must be merged into.
 #[derive(Debug, Clone, PartialEq, Eq)]

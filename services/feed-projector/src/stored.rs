@@ -47,6 +47,12 @@ impl StoredFeed {
         Ok(Self { feed, segments })
     }
 
+    /// A feed to be written whole: no segment is reused (for an edit the fingerprints do not
+    /// see, such as removing a co-author).
+    pub fn from_feed(feed: EventFeed) -> Self {
+        Self { feed, segments: Segments::default() }
+    }
+
     pub fn feed(&self) -> &EventFeed {
         &self.feed
     }
@@ -81,12 +87,7 @@ impl StoredFeed {
 
     /// [`StoredFeed::encode`], also saying how many segments were compressed and reused.
     pub fn encode_with_stats(&mut self) -> Result<(Vec<u8>, EncodeStats), CodecError> {
-        let writers: Vec<_> = self
-            .feed
-            .events
-            .iter()
-            .map(|e| move |out: &mut Vec<u8>| serde_json::to_writer(out, e))
-            .collect();
+        let writers: Vec<_> = self.feed.events.iter().map(|e| move |out: &mut Vec<u8>| serde_json::to_writer(out, e)).collect();
         let entries: Vec<Entry<'_>> = self
             .feed
             .events

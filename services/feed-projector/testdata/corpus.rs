@@ -33,16 +33,8 @@ const FAMILIES: [&str; 12] = [
     "Install packages",
 ];
 
-const CONFIGS: [&str; 8] = [
-    "amd_release",
-    "arm_release",
-    "amd_asan",
-    "amd_tsan",
-    "amd_msan",
-    "amd_ubsan",
-    "amd_debug",
-    "arm_asan, distributed plan",
-];
+const CONFIGS: [&str; 8] =
+    ["amd_release", "arm_release", "amd_asan", "amd_tsan", "amd_msan", "amd_ubsan", "amd_debug", "arm_asan, distributed plan"];
 
 /// A tiny deterministic generator, so every run sees the same corpus.
 pub struct Lcg(pub u64);

@@ -19,7 +19,8 @@ const NOW: i64 = 1_763_640_000;
 fn bench(c: &mut Criterion) {
     let feed = sample_feed(500, NOW);
     let defaults = Preferences::default();
-    let filters = Preferences { hide_merged_prs: true, hide_merges: true, hide_secondary_prs: true, show_last_7d: true, ..Preferences::default() };
+    let filters =
+        Preferences { hide_merged_prs: true, hide_merges: true, hide_secondary_prs: true, show_last_7d: true, ..Preferences::default() };
     let model = |prefs| HomeModel {
         email: "alice@clickhouse.com",
         preferences: prefs,

@@ -12,9 +12,7 @@
 //! acknowledged and dropped ([`Classified::Ignore`]). Event types this service does not consume
 //! at all are rejected to the dead-letter queue ([`Classified::Reject`]).
 
-use pulse_contracts::{
-    CommandAction, Email, Event, FeedUpdated, HomeTab, InteractionKind, SlashCommand, SubscriptionImported,
-};
+use pulse_contracts::{CommandAction, Email, Event, FeedUpdated, HomeTab, InteractionKind, SlashCommand, SubscriptionImported};
 
 use crate::actions::{self, SUBSCRIBE_ACTION_ID, Toggle, UNSUBSCRIBE_ACTION_ID};
 
@@ -41,15 +39,34 @@ pub enum Reply {
 /// One unit of work for the handler.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
-    Subscribe { team_id: String, user_id: String, email: EmailChoice, reply: Reply },
-    Unsubscribe { team_id: String, user_id: String, reply: Reply },
+    Subscribe {
+        team_id: String,
+        user_id: String,
+        email: EmailChoice,
+        reply: Reply,
+    },
+    Unsubscribe {
+        team_id: String,
+        user_id: String,
+        reply: Reply,
+    },
     /// `on: None` flips the preference.
-    Toggle { team_id: String, user_id: String, toggle: Toggle, on: Option<bool> },
+    Toggle {
+        team_id: String,
+        user_id: String,
+        toggle: Toggle,
+        on: Option<bool>,
+    },
     /// Republish the user's view (the Home tab was opened).
-    Refresh { team_id: String, user_id: String },
+    Refresh {
+        team_id: String,
+        user_id: String,
+    },
     FeedUpdated(Box<FeedUpdated>),
     /// A subscription imported from praktika (`pulse migrate praktika`).
     Import(Box<SubscriptionImported>),
+    /// `pulse forget` (see [`crate::forget`]).
+    Forget(Box<pulse_contracts::PersonForget>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,11 +136,8 @@ pub fn classify(event: Event) -> Classified {
         },
         Event::FeedUpdatedV1(update) => Classified::Work(Work::FeedUpdated(Box::new(update))),
         Event::SubscriptionImportedV1(import) => Classified::Work(Work::Import(Box::new(import))),
-        other => Classified::Reject(format!(
-            "home-renderer does not consume `{}` version {}",
-            other.event_type(),
-            other.version()
-        )),
+        Event::PersonForgetV1(request) => Classified::Work(Work::Forget(Box::new(request))),
+        other => Classified::Reject(format!("home-renderer does not consume `{}` version {}", other.event_type(), other.version())),
     }
 }
 
@@ -204,12 +218,11 @@ mod tests {
 
     #[test]
     fn praktika_subscribe_and_unsubscribe_are_mine() {
-        let given = command(
-            SlashCommand::Praktika,
-            "subscribe a@b.c",
-            CommandAction::Subscribe { email: Some(Email::parse("a@b.c").unwrap()) },
+        let given =
+            command(SlashCommand::Praktika, "subscribe a@b.c", CommandAction::Subscribe { email: Some(Email::parse("a@b.c").unwrap()) });
+        assert!(
+            matches!(classify(given), Classified::Work(Work::Subscribe { email: EmailChoice::Given(e), reply: Reply::ResponseUrl(_), .. }) if e.as_str() == "a@b.c")
         );
-        assert!(matches!(classify(given), Classified::Work(Work::Subscribe { email: EmailChoice::Given(e), reply: Reply::ResponseUrl(_), .. }) if e.as_str() == "a@b.c"));
         let profile = command(SlashCommand::Praktika, "subscribe", CommandAction::Subscribe { email: None });
         assert!(matches!(classify(profile), Classified::Work(Work::Subscribe { email: EmailChoice::Profile, .. })));
         let unsub = command(SlashCommand::Praktika, "unsubscribe", CommandAction::Unsubscribe);
@@ -225,10 +238,7 @@ mod tests {
 
     #[test]
     fn an_invalid_argument_is_reported_not_replaced_by_the_profile_email() {
-        assert_eq!(
-            email_choice(None, "subscribe alice"),
-            EmailChoice::Invalid { given: "alice".into(), reason: "it has no `@`".into() }
-        );
+        assert_eq!(email_choice(None, "subscribe alice"), EmailChoice::Invalid { given: "alice".into(), reason: "it has no `@`".into() });
         assert_eq!(email_choice(None, "subscribe"), EmailChoice::Profile);
         assert_eq!(email_choice(None, "  SUBSCRIBE   <mailto:a@b.c|a@b.c> "), EmailChoice::Given(Email::parse("a@b.c").unwrap()));
         assert!(matches!(email_choice(None, "subscribe a b@c"), EmailChoice::Invalid { .. }));
@@ -240,14 +250,18 @@ mod tests {
             classify(click("toggle_hide_merges", Some("on"))),
             Classified::Work(Work::Toggle { team_id: "T1".into(), user_id: "U1".into(), toggle: Toggle::HideMerges, on: Some(true) })
         );
-        assert!(matches!(classify(click("home_subscribe", Some("profile"))), Classified::Work(Work::Subscribe { reply: Reply::HomeTab, .. })));
+        assert!(matches!(
+            classify(click("home_subscribe", Some("profile"))),
+            Classified::Work(Work::Subscribe { reply: Reply::HomeTab, .. })
+        ));
         assert!(matches!(classify(click("home_unsubscribe", None)), Classified::Work(Work::Unsubscribe { reply: Reply::HomeTab, .. })));
         assert!(matches!(classify(click("approve_deploy", None)), Classified::Ignore(_)));
     }
 
     #[test]
     fn home_tab_only() {
-        let opened = |tab| Event::SlackHomeOpenedV1(SlackHomeOpened { team_id: "T1".into(), user_id: "U1".into(), tab, event_ts: "1.2".into() });
+        let opened =
+            |tab| Event::SlackHomeOpenedV1(SlackHomeOpened { team_id: "T1".into(), user_id: "U1".into(), tab, event_ts: "1.2".into() });
         assert!(matches!(classify(opened(HomeTab::Home)), Classified::Work(Work::Refresh { .. })));
         assert!(matches!(classify(opened(HomeTab::Messages)), Classified::Ignore(_)));
     }

@@ -174,8 +174,8 @@ impl<'a> PrStatuses<'a> {
             return stored;
         }
         let ext = &event.ext;
-        let merged = ext.pr_number == 0
-            || (!ext.repo_name.is_empty() && self.merged_parents.contains(&(ext.repo_name.as_str(), ext.pr_number)));
+        let merged =
+            ext.pr_number == 0 || (!ext.repo_name.is_empty() && self.merged_parents.contains(&(ext.repo_name.as_str(), ext.pr_number)));
         if merged { PrStatus::Merged } else { PrStatus::Open }
     }
 }
@@ -240,12 +240,7 @@ impl HiddenCounts {
 
 /// The events `prefs` let through, in feed order, and how many were hidden for each reason.
 /// `statuses` must come from the same (unfiltered) feed.
-pub fn apply<'a>(
-    prefs: &Preferences,
-    events: &'a [FeedEvent],
-    statuses: &PrStatuses<'_>,
-    now: i64,
-) -> (Vec<&'a FeedEvent>, HiddenCounts) {
+pub fn apply<'a>(prefs: &Preferences, events: &'a [FeedEvent], statuses: &PrStatuses<'_>, now: i64) -> (Vec<&'a FeedEvent>, HiddenCounts) {
     let mut shown = Vec::with_capacity(events.len());
     let mut hidden = HiddenCounts::default();
     for event in events {
@@ -405,7 +400,11 @@ mod tests {
     fn hide_secondary_prs_hides_nested_prs_only() {
         let events = vec![event(1, NOW, Some(PrStatus::Open)), nested_pr(2, 1, NOW), merge_result("abc", 1, NOW)];
         let (shown, hidden) = apply(&prefs(Toggle::HideSecondaryPrs), &events, &PrStatuses::of_feed(&events), NOW);
-        assert_eq!(shown.iter().map(|e| e.ext.pr_number).collect::<Vec<_>>(), vec![1, 0], "a merge result with a parent is not a nested PR");
+        assert_eq!(
+            shown.iter().map(|e| e.ext.pr_number).collect::<Vec<_>>(),
+            vec![1, 0],
+            "a merge result with a parent is not a nested PR"
+        );
         assert_eq!(hidden.secondary_prs, 1);
     }
 

@@ -28,12 +28,12 @@ use crate::views::{FeedRef, Mode, Published, ViewError, ViewPublisher};
 pub const FANOUT_CONCURRENCY: usize = 8;
 
 pub struct HomeRenderer {
-    store: Store,
-    views: ViewPublisher,
-    publisher: EventPublisher,
+    pub(crate) store: Store,
+    pub(crate) views: ViewPublisher,
+    pub(crate) publisher: EventPublisher,
     /// When and under which id `subscription.changed` is announced.
-    clock: Clock,
-    ids: Ids,
+    pub(crate) clock: Clock,
+    pub(crate) ids: Ids,
 }
 
 impl HomeRenderer {
@@ -66,6 +66,7 @@ impl HomeRenderer {
             Work::Refresh { user_id, .. } => self.publish_view(&user_id, Mode::Always, None, None).await,
             Work::FeedUpdated(update) => self.feed_updated(&update).await,
             Work::Import(import) => self.import(import).await,
+            Work::Forget(request) => self.forget(&request).await,
         }
     }
 
@@ -206,7 +207,13 @@ impl HomeRenderer {
         self.store.mark_published(user, stored.sub.revision).await.map_err(HandlerError::retryable)
     }
 
-    async fn publish_view(&self, user: &str, mode: Mode, feed: Option<&FeedRef>, notice: Option<&str>) -> Result<(), HandlerError> {
+    pub(crate) async fn publish_view(
+        &self,
+        user: &str,
+        mode: Mode,
+        feed: Option<&FeedRef>,
+        notice: Option<&str>,
+    ) -> Result<(), HandlerError> {
         match self.views.publish(user, mode, feed, notice).await {
             Ok(Published::Published { seq }) => {
                 info!(user, seq, "home view published");

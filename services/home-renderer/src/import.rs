@@ -104,7 +104,12 @@ mod tests {
             subscribed_at: t(-1000),
             dm_channel_id: None,
             last_notified: LastNotified::default(),
-            source: ImportSource { bucket: "b".into(), key: "p/subscriptions/email_a_at_x.io.json".into(), etag: "\"e1\"".into(), last_modified: t(-10) },
+            source: ImportSource {
+                bucket: "b".into(),
+                key: "p/subscriptions/email_a_at_x.io.json".into(),
+                etag: "\"e1\"".into(),
+                last_modified: t(-10),
+            },
             publish_home: false,
         }
     }
@@ -160,7 +165,10 @@ mod tests {
             panic!()
         };
         assert_eq!(toggled.imported_revision, Some(1), "carried along by every transition");
-        assert_eq!(kept(apply(Some(&toggled), "U1", &import("a@x.io", FAILURES))), Kept::ChangedInPulse { imported_revision: 1, revision: 2 });
+        assert_eq!(
+            kept(apply(Some(&toggled), "U1", &import("a@x.io", FAILURES))),
+            Kept::ChangedInPulse { imported_revision: 1, revision: 2 }
+        );
         // Also when praktika's values changed meanwhile, and after an unsubscribe in Pulse.
         let other = Preferences { hide_secondary_prs: true, ..FAILURES };
         assert!(matches!(kept(apply(Some(&toggled), "U1", &import("c@x.io", other))), Kept::ChangedInPulse { .. }));

@@ -16,6 +16,8 @@
 //! I/O shell:
 //! - [`store`]: DynamoDB (conditional transactions, membership items, view record);
 //! - [`views`]: rendering and publishing a view without ever replacing a newer one;
+//! - [`forget`]: `pulse forget` — a person's subscription, preferences and view record, and
+//!   every subscription following their e-mail, deleted;
 //! - [`handler`]: the `MessageHandler`, plugged into the shared SQS transports by `main.rs`.
 //!
 //! [`testing`] holds feed fixtures shared by the unit tests, the integration tests and the
@@ -25,11 +27,12 @@ pub mod actions;
 pub mod commands;
 pub mod feed;
 pub mod filters;
+pub mod forget;
 pub mod handler;
 pub mod import;
 pub mod render;
-pub mod store;
 pub mod settings;
+pub mod store;
 pub mod subscriptions;
 pub mod testing;
 pub mod views;

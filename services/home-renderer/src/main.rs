@@ -10,12 +10,12 @@ use pulse_aws::names::StackNames;
 use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::secrets::{Secrets, source};
 use pulse_aws::settings::subscription_retention_days;
-use pulse_home_renderer::settings::PULSE_SLACK_BOT_TOKEN;
-use pulse_slack::settings::SLACK_API_URL;
-use pulse_home_renderer::handler::HomeRenderer;
-use pulse_home_renderer::store::Store;
 use pulse_core::{Clock, Ids, Settings};
+use pulse_home_renderer::handler::HomeRenderer;
+use pulse_home_renderer::settings::PULSE_SLACK_BOT_TOKEN;
+use pulse_home_renderer::store::Store;
 use pulse_home_renderer::views::ViewPublisher;
+use pulse_slack::settings::SLACK_API_URL;
 use pulse_slack::{ClientConfig, SlackClient};
 
 #[tokio::main]
@@ -44,12 +44,7 @@ async fn main() -> anyhow::Result<()> {
         clock.clone(),
     )
     .with_retention_days(retention_days);
-    let renderer = HomeRenderer::new(
-        store,
-        views,
-        EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
-        clock,
-        Ids::random(),
-    );
+    let renderer =
+        HomeRenderer::new(store, views, EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()), clock, Ids::random());
     pulse_runtime::serve(&config, &settings, renderer).await.map_err(|e| anyhow::anyhow!(e))
 }

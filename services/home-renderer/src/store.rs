@@ -49,9 +49,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
+use pulse_contracts::{DigestSchedule, Email, Preferences, SubscriptionState};
 use pulse_core::Clock;
 use pulse_core::retry::Backoff;
-use pulse_contracts::{DigestSchedule, Email, Preferences, SubscriptionState};
 
 use crate::filters::Toggle;
 use crate::subscriptions::{self, Op, Outcome, Subscription};
@@ -114,15 +114,15 @@ pub struct ViewRecord {
 /// The subscriptions table.
 #[derive(Debug, Clone)]
 pub struct Store {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
     retention: Duration,
     backoff: Backoff,
     /// Dates every change (`subscribed_at`, `deleted_at`, `updated_at`, `published_at`).
     clock: Clock,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
@@ -130,11 +130,11 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn user_pk(user: &str) -> String {
+pub(crate) fn user_pk(user: &str) -> String {
     format!("user#{user}")
 }
 
-fn email_pk(email: &str) -> String {
+pub(crate) fn email_pk(email: &str) -> String {
     format!("email#{email}")
 }
 
@@ -163,7 +163,7 @@ impl Store {
         &self.table
     }
 
-    fn dynamo<E, R>(&self, operation: &'static str, err: &SdkError<E, R>) -> StoreError
+    pub(crate) fn dynamo<E, R>(&self, operation: &'static str, err: &SdkError<E, R>) -> StoreError
     where
         E: std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug,
@@ -332,12 +332,8 @@ impl Store {
             items.push(TransactWriteItem::builder().put(put).build());
         }
         if let Some(old) = old_active.filter(|old| !next.is_active() || *old != next.email.as_str()) {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .key("pk", s(email_pk(old)))
-                .key("sk", s(user_pk(user)))
-                .build()
-                .map_err(build)?;
+            let delete =
+                Delete::builder().table_name(&self.table).key("pk", s(email_pk(old))).key("sk", s(user_pk(user))).build().map_err(build)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
 
@@ -476,9 +472,8 @@ impl Store {
                 Some(v) => v.as_n().ok().and_then(|v| v.parse().ok()).ok_or_else(|| malformed(format!("`{k}` is not a number"))),
             }
         };
-        let parse_time = |k: &str, v: &str| {
-            DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| malformed(format!("`{k}`: {e}")))
-        };
+        let parse_time =
+            |k: &str, v: &str| DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|e| malformed(format!("`{k}`: {e}")));
         let email = Email::parse(required("feed_email")?.clone()).map_err(|e| malformed(e.to_string()))?;
         let state = match required("state")?.as_str() {
             "subscribed" => SubscriptionState::Subscribed,
@@ -525,10 +520,9 @@ fn parse_view(item: &HashMap<String, AttributeValue>) -> ViewRecord {
 
 fn lost_race(err: &TransactWriteItemsError) -> bool {
     match err {
-        TransactWriteItemsError::TransactionCanceledException(e) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))),
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            e.cancellation_reasons().iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict")))
+        }
         TransactWriteItemsError::TransactionInProgressException(_) => true,
         _ => false,
     }

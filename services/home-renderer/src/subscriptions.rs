@@ -71,10 +71,16 @@ impl Subscription {
 /// A request to change a subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Subscribe { team_id: String, email: Email },
+    Subscribe {
+        team_id: String,
+        email: Email,
+    },
     Unsubscribe,
     /// `on: None` flips the toggle.
-    Set { toggle: Toggle, on: Option<bool> },
+    Set {
+        toggle: Toggle,
+        on: Option<bool>,
+    },
     /// A subscription imported from praktika ([`crate::import`]).
     Import(Box<SubscriptionImported>),
 }
@@ -86,11 +92,18 @@ pub enum Change {
     /// Subscribed again after unsubscribing; the toggles are the ones kept from before.
     Resubscribed,
     /// Now following another email.
-    Switched { from: Email },
+    Switched {
+        from: Email,
+    },
     Unsubscribed,
-    Toggled { toggle: Toggle, on: bool },
+    Toggled {
+        toggle: Toggle,
+        on: bool,
+    },
     /// Created from praktika's files (`again`: an earlier import, untouched since, updated).
-    Imported { again: bool },
+    Imported {
+        again: bool,
+    },
 }
 
 /// Why nothing changed.
@@ -98,7 +111,10 @@ pub enum Change {
 pub enum NoChange {
     AlreadySubscribed,
     NotSubscribed,
-    AlreadySet { toggle: Toggle, on: bool },
+    AlreadySet {
+        toggle: Toggle,
+        on: bool,
+    },
     /// An import left the user's state as it was.
     ImportKept(crate::import::Kept),
 }
@@ -144,12 +160,7 @@ pub fn apply(current: Option<&Subscription>, slack_user_id: &str, op: &Op, now: 
             Outcome::Changed { next, change }
         }
         (Op::Unsubscribe, Some(cur)) if cur.is_active() => Outcome::Changed {
-            next: Subscription {
-                state: SubscriptionState::Unsubscribed,
-                deleted_at: Some(now),
-                revision: cur.revision + 1,
-                ..cur.clone()
-            },
+            next: Subscription { state: SubscriptionState::Unsubscribed, deleted_at: Some(now), revision: cur.revision + 1, ..cur.clone() },
             change: Change::Unsubscribed,
         },
         (Op::Unsubscribe, _) => Outcome::Unchanged(NoChange::NotSubscribed),

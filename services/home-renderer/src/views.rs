@@ -76,7 +76,9 @@ pub enum Published {
 /// The outcome of one [`ViewPublisher::commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
-    Published { seq: u64 },
+    Published {
+        seq: u64,
+    },
     Skipped,
     /// Another publish happened after this one's reads: prepare again.
     Conflict,
@@ -111,7 +113,11 @@ impl ViewError {
 /// the client already spent its own retries on them.
 pub fn slack_transient(e: &SlackError) -> bool {
     match e {
-        SlackError::RetriesExhausted { .. } | SlackError::RateLimited { .. } | SlackError::Timeout { .. } | SlackError::Transport { .. } | SlackError::Token { .. } => true,
+        SlackError::RetriesExhausted { .. }
+        | SlackError::RateLimited { .. }
+        | SlackError::Timeout { .. }
+        | SlackError::Transport { .. }
+        | SlackError::Token { .. } => true,
         SlackError::Http { status, .. } => *status >= 500 || *status == 429,
         SlackError::Api { .. } | SlackError::Decode { .. } => false,
     }

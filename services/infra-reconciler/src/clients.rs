@@ -46,12 +46,9 @@ impl Clients {
         let eventbridge = aws_sdk_eventbridge::Client::from_conf(
             aws_sdk_eventbridge::config::Builder::from(config).interceptor(interceptor.clone()).build(),
         );
-        let sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(config).interceptor(interceptor.clone()).build(),
-        );
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(config).interceptor(interceptor.clone()).build(),
-        );
+        let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(config).interceptor(interceptor.clone()).build());
+        let dynamodb =
+            aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(config).interceptor(interceptor.clone()).build());
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(config)
                 .force_path_style(pulse_aws::config::uses_custom_endpoint(config))
@@ -109,9 +106,7 @@ impl Clients {
             .name("default")
             .send()
             .await
-            .map_err(|e| Error::Account {
-                context: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
-            })?;
+            .map_err(|e| Error::Account { context: aws_sdk_sqs::error::DisplayErrorContext(&e).to_string() })?;
         let arn = out.arn().unwrap_or_default();
         Context::from_default_bus_arn(arn, self.region.as_deref())
     }
@@ -164,9 +159,7 @@ impl Context {
     /// Replace `${partition}`, `${region}` and `${account}` (left in place by the stack loader)
     /// with this account's values: policy documents name ARNs without hard-coding the account.
     pub fn expand(&self, text: &str) -> String {
-        text.replace("${partition}", &self.partition)
-            .replace("${region}", &self.region)
-            .replace("${account}", &self.account_id)
+        text.replace("${partition}", &self.partition).replace("${region}", &self.region).replace("${account}", &self.account_id)
     }
 
     /// A rule's ARN: rules on the default bus have no bus segment.
@@ -202,28 +195,19 @@ impl ApiCalls {
                 (*n > before).then(|| (op.clone(), n - before))
             })
             .collect();
-        ApiCalls {
-            read: self.read - earlier.read,
-            write: self.write - earlier.write,
-            by_operation,
-        }
+        ApiCalls { read: self.read - earlier.read, write: self.write - earlier.write, by_operation }
     }
 
     /// The write operations among these calls.
     pub fn writes(&self) -> Vec<&str> {
-        self.by_operation
-            .keys()
-            .filter(|op| !is_read_operation(op.rsplit(':').next().unwrap_or(op)))
-            .map(String::as_str)
-            .collect()
+        self.by_operation.keys().filter(|op| !is_read_operation(op.rsplit(':').next().unwrap_or(op))).map(String::as_str).collect()
     }
 }
 
 /// Whether an API operation only reads. Describe/Get/List/Head/Query/Scan/BatchGet... do; every
 /// other operation is counted as a write.
 pub fn is_read_operation(operation: &str) -> bool {
-    const READ_PREFIXES: [&str; 9] =
-        ["Describe", "Get", "List", "Head", "Query", "Scan", "BatchGet", "Search", "Select"];
+    const READ_PREFIXES: [&str; 9] = ["Describe", "Get", "List", "Head", "Query", "Scan", "BatchGet", "Search", "Select"];
     READ_PREFIXES.iter().any(|p| operation.starts_with(p))
 }
 
@@ -310,9 +294,9 @@ mod tests {
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url("http://127.0.0.1:9")
             .behavior_version(aws_config::BehaviorVersion::latest())
-            .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(
-                aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "test"),
-            ))
+            .credentials_provider(aws_sdk_sqs::config::SharedCredentialsProvider::new(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "test",
+            )))
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
         let clients = Clients::new(&config);

@@ -249,9 +249,7 @@ impl StackConfig {
                 return Err(format!("{rule} targets queue {queue}, which the stack does not declare"));
             }
             if self.get(&ResourceId::new(Kind::QueuePolicy, &queue)).is_none() {
-                return Err(format!(
-                    "{rule} targets queue {queue}, which has no QueuePolicy: EventBridge could not deliver to it"
-                ));
+                return Err(format!("{rule} targets queue {queue}, which has no QueuePolicy: EventBridge could not deliver to it"));
             }
         }
         Ok(())
@@ -290,18 +288,13 @@ impl StackConfig {
 
     /// The names of the declared resources of one kind, in declaration order.
     pub fn names(&self, kind: Kind) -> Vec<&str> {
-        self.resources
-            .iter()
-            .filter(|d| d.spec.kind() == kind)
-            .map(|d| d.spec.resource_name())
-            .collect()
+        self.resources.iter().filter(|d| d.spec.kind() == kind).map(|d| d.spec.resource_name()).collect()
     }
 
     /// The resources in dependency order (each after everything it depends on; otherwise in
     /// declaration order).
     pub fn ordered(&self) -> Result<Vec<&Declared>> {
-        let nodes: Vec<(ResourceId, Vec<ResourceId>)> =
-            self.resources.iter().map(|d| (d.id(), d.dependencies())).collect();
+        let nodes: Vec<(ResourceId, Vec<ResourceId>)> = self.resources.iter().map(|d| (d.id(), d.dependencies())).collect();
         Ok(topological_order(&nodes)?.into_iter().map(|i| &self.resources[i]).collect())
     }
 }
@@ -357,8 +350,7 @@ fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> s
     if depth >= 4 {
         return Err("includes nest more than 4 deep (a cycle?)".into());
     }
-    let paths: Vec<String> =
-        Vec::deserialize(include).map_err(|e| format!("include must be a list of paths: {e}"))?;
+    let paths: Vec<String> = Vec::deserialize(include).map_err(|e| format!("include must be a list of paths: {e}"))?;
     let mut flags = Map::new();
     let mut variables = Map::new();
     let mut resources = Vec::new();
@@ -369,9 +361,7 @@ fn expand_includes(top: &mut Map<String, Value>, base: &Path, depth: usize) -> s
             Err(_) if path.file_name().is_some_and(|n| n == "pulse-stack.json") => PULSE_STACK_JSON.to_owned(),
             Err(e) => return Err(format!("include {rel:?} ({}): {e}", path.display())),
         };
-        let Value::Object(mut inner) =
-            serde_json::from_str(&text).map_err(|e| format!("include {rel:?}: not valid JSON: {e}"))?
-        else {
+        let Value::Object(mut inner) = serde_json::from_str(&text).map_err(|e| format!("include {rel:?}: not valid JSON: {e}"))? else {
             return Err(format!("include {rel:?}: the top level must be a JSON object"));
         };
         strip_comments(&mut inner);
@@ -439,9 +429,7 @@ mod tests {
         let stack = parse(minimal()).unwrap();
         let order: Vec<String> = stack.ordered().unwrap().iter().map(|d| d.id().to_string()).collect();
         assert_eq!(order, ["EventBus p1-bus", "Queue p1-q-dlq", "Queue p1-q", "QueuePolicy p1-q", "Rule p1-r"]);
-        let ResourceSpec::QueuePolicy(policy) = &stack.get(&ResourceId::new(Kind::QueuePolicy, "p1-q")).unwrap().spec else {
-            panic!()
-        };
+        let ResourceSpec::QueuePolicy(policy) = &stack.get(&ResourceId::new(Kind::QueuePolicy, "p1-q")).unwrap().spec else { panic!() };
         assert_eq!(policy.senders, vec![RuleRef { bus: "p1-bus".into(), rule: "p1-r".into() }]);
     }
 

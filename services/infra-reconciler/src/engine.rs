@@ -32,8 +32,7 @@ impl PlanOptions {
     }
 
     fn selects(&self, id: &ResourceId) -> bool {
-        (self.only.is_empty() || self.only.contains(&id.kind))
-            && (self.resources.is_empty() || self.resources.contains(id))
+        (self.only.is_empty() || self.only.contains(&id.kind)) && (self.resources.is_empty() || self.resources.contains(id))
     }
 }
 
@@ -101,19 +100,9 @@ pub async fn plan(config: &StackConfig, clients: &Clients, options: &PlanOptions
 async fn observe_one(declared: &Declared, clients: &Clients, cx: &Context) -> Result<PlanEntry> {
     let resource = declared.spec.resource();
     let desired: Properties = resource.desired(cx).iter().map(|(k, v)| (k.clone(), normalize(v))).collect();
-    let observed = resource
-        .observe(clients, cx)
-        .await?
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect::<Properties>());
+    let observed = resource.observe(clients, cx).await?.map(|o| o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect::<Properties>());
     let change = resource.diff(&desired, observed.as_ref());
-    Ok(PlanEntry {
-        id: declared.id(),
-        depends_on: declared.dependencies(),
-        change,
-        desired,
-        observed,
-        spec: declared.spec.clone(),
-    })
+    Ok(PlanEntry { id: declared.id(), depends_on: declared.dependencies(), change, desired, observed, spec: declared.spec.clone() })
 }
 
 impl Plan {
@@ -154,11 +143,7 @@ impl fmt::Display for Plan {
         } else {
             format!(" · only {}", self.only.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))
         };
-        writeln!(
-            f,
-            "Stack {} · {} · account {}{only}",
-            self.stack, self.context.region, self.context.account_id
-        )?;
+        writeln!(f, "Stack {} · {} · account {}{only}", self.stack, self.context.region, self.context.account_id)?;
         // Kind names line up whatever kinds the stack has (IAMInstanceProfile is the longest).
         let width = self.entries.iter().map(|e| e.id.kind.as_str().len()).max().unwrap_or(0).max(11);
         for e in &self.entries {
@@ -294,11 +279,7 @@ pub struct ApplyError {
 
 fn changed_list(report: &ApplyReport) -> String {
     let changed = report.changed();
-    if changed.is_empty() {
-        "none".to_owned()
-    } else {
-        changed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-    }
+    if changed.is_empty() { "none".to_owned() } else { changed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ") }
 }
 
 /// Apply a plan in its (dependency) order. Resources with no change are skipped without any
@@ -317,12 +298,8 @@ where
         let outcome = match entry.change {
             Change::NoChange => Ok(Outcome::Unchanged),
             Change::Create | Change::Update { .. } => {
-                let input = ApplyInput {
-                    change: &entry.change,
-                    desired: &entry.desired,
-                    observed: entry.observed.as_ref(),
-                    cx: &plan.context,
-                };
+                let input =
+                    ApplyInput { change: &entry.change, desired: &entry.desired, observed: entry.observed.as_ref(), cx: &plan.context };
                 tracing::info!(resource = %entry.id, change = ?entry.change, "applying");
                 entry.spec.resource().apply(clients, input).await.map(|()| match entry.change {
                     Change::Create => Outcome::Created,
@@ -390,10 +367,7 @@ mod tests {
         let to = json!({"a": {"Arn": "x"}, "b": {"Arn": "z"}, "c": {"Arn": "w"}});
         assert_eq!(
             field_lines("Targets", Some(&from), Some(&to)),
-            vec![
-                r#"Targets.b: {"Arn":"y"} → {"Arn":"z"}"#.to_owned(),
-                r#"Targets.c: (absent) → {"Arn":"w"}"#.to_owned(),
-            ]
+            vec![r#"Targets.b: {"Arn":"y"} → {"Arn":"z"}"#.to_owned(), r#"Targets.c: (absent) → {"Arn":"w"}"#.to_owned(),]
         );
         assert_eq!(field_lines("VisibilityTimeout", Some(&json!(30)), Some(&json!(60))), vec!["VisibilityTimeout: 30 → 60"]);
         assert_eq!(field_lines("Policy", None, Some(&json!("x"))), vec!["Policy: (absent) → x"]);

@@ -75,9 +75,7 @@ impl Error {
     /// The resource the error is about, if it is about one.
     pub fn resource_id(&self) -> Option<&ResourceId> {
         match self {
-            Error::Aws { resource, .. }
-            | Error::Resource { resource, .. }
-            | Error::UnknownDependency { resource, .. } => Some(resource),
+            Error::Aws { resource, .. } | Error::Resource { resource, .. } | Error::UnknownDependency { resource, .. } => Some(resource),
             _ => None,
         }
     }
@@ -88,8 +86,7 @@ impl Error {
 pub(crate) fn error_is<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, codes: &[&str]) -> bool {
     match err {
         SdkError::ServiceError(service) => {
-            err.code().is_some_and(|c| codes.contains(&c))
-                || (codes.contains(&"404") && service.raw().status().as_u16() == 404)
+            err.code().is_some_and(|c| codes.contains(&c)) || (codes.contains(&"404") && service.raw().status().as_u16() == 404)
         }
         _ => false,
     }

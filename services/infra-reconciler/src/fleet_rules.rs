@@ -17,11 +17,8 @@ pub(crate) fn resolve(prefix: &str, resources: &mut [Declared]) -> Result<(), St
             _ => None,
         })
         .collect();
-    let profiles: BTreeSet<String> = resources
-        .iter()
-        .filter(|d| d.spec.kind() == Kind::IAMInstanceProfile)
-        .map(|d| d.spec.resource_name().to_owned())
-        .collect();
+    let profiles: BTreeSet<String> =
+        resources.iter().filter(|d| d.spec.kind() == Kind::IAMInstanceProfile).map(|d| d.spec.resource_name().to_owned()).collect();
     let builders = pipeline_builders(resources);
     let pipelines: BTreeSet<String> = builders.keys().cloned().collect();
 
@@ -79,12 +76,7 @@ fn pipeline_builders(resources: &[Declared]) -> BTreeMap<String, String> {
 }
 
 /// A launch template that takes its image from a pipeline must name one the stack declares.
-pub(crate) fn check_pipeline(
-    template: &str,
-    image_id: &str,
-    pipeline: &str,
-    declared: &BTreeSet<String>,
-) -> Result<(), String> {
+pub(crate) fn check_pipeline(template: &str, image_id: &str, pipeline: &str, declared: &BTreeSet<String>) -> Result<(), String> {
     if pipeline.is_empty() || !image_id.is_empty() || declared.contains(pipeline) {
         return Ok(());
     }
@@ -93,9 +85,7 @@ pub(crate) fn check_pipeline(
     } else {
         format!("declared pipelines: {}", declared.iter().cloned().collect::<Vec<_>>().join(", "))
     };
-    Err(format!(
-        "LaunchTemplate {template}: image_builder_pipeline_name {pipeline:?} names no ImageBuilder of this stack ({known})"
-    ))
+    Err(format!("LaunchTemplate {template}: image_builder_pipeline_name {pipeline:?} names no ImageBuilder of this stack ({known})"))
 }
 
 #[cfg(test)]
@@ -137,9 +127,7 @@ mod tests {
     }
 
     fn load_err(resources: serde_json::Value) -> String {
-        StackConfig::parse(&json!({"resources": resources}).to_string(), "fleet.json", &LoadOptions::new("p1"))
-            .unwrap_err()
-            .to_string()
+        StackConfig::parse(&json!({"resources": resources}).to_string(), "fleet.json", &LoadOptions::new("p1")).unwrap_err().to_string()
     }
 
     #[test]
@@ -179,7 +167,8 @@ mod tests {
         ]));
         assert!(err.contains("EC2Instance i is declared twice"), "{err}");
 
-        let err = load_err(json!([{"kind": "DedicatedHost", "name": "p", "instance_type": "x", "availability_zones": ["a"], "quantity": 2}]));
+        let err =
+            load_err(json!([{"kind": "DedicatedHost", "name": "p", "instance_type": "x", "availability_zones": ["a"], "quantity": 2}]));
         assert!(err.contains("(DedicatedHost p)") && err.contains("unknown field `quantity`"), "{err}");
     }
 }

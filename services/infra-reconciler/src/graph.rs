@@ -93,10 +93,7 @@ mod tests {
             (id(Kind::EventBus, "bus"), vec![]),
         ];
         let order = topological_order(&nodes).unwrap();
-        assert_eq!(
-            names(&nodes, &order),
-            ["Table t", "Queue q-dlq", "Queue q", "QueuePolicy q", "EventBus bus", "Rule r"]
-        );
+        assert_eq!(names(&nodes, &order), ["Table t", "Queue q-dlq", "Queue q", "QueuePolicy q", "EventBus bus", "Rule r"]);
     }
 
     #[test]

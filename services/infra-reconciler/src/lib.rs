@@ -50,8 +50,8 @@ pub use config::{Declared, LoadOptions, PULSE_DEPLOYMENT_JSON, PULSE_STACK_JSON,
 pub use engine::{ApplyError, ApplyReport, Outcome, Plan, PlanEntry, PlanOptions, PlanSummary, Progress, apply, plan};
 pub use error::{Error, Result};
 pub use kinds::{ApplyInput, Resource, ResourceSpec};
-pub use shutdown::{ShutdownError, ShutdownPlan, ShutdownProgress, ShutdownReport, plan_shutdown, shutdown};
 pub use model::{Change, FieldChange, Kind, Properties, ResourceId, UnknownKind, diff, normalize};
+pub use shutdown::{ShutdownError, ShutdownPlan, ShutdownProgress, ShutdownReport, plan_shutdown, shutdown};
 
 /// The SDK crates behind [`Clients`], for callers (tests, tools) that build requests for its
 /// clients without depending on the SDKs themselves.

@@ -8,8 +8,8 @@ use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_core::{Clock, Ids, Settings};
-use pulse_infra_reconciler::settings::PULSE_DEPLOY_CONFIG;
 use pulse_infra_reconciler::service::InfraReconciler;
+use pulse_infra_reconciler::settings::PULSE_DEPLOY_CONFIG;
 use pulse_infra_reconciler::{Clients, LoadOptions, PULSE_DEPLOYMENT_JSON, StackConfig};
 
 #[tokio::main]

@@ -101,10 +101,7 @@ impl FromStr for Kind {
 
     /// Exact names (`Queue`), case-insensitively (`queue` works too).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownKind { given: s.to_owned() })
+        Kind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| UnknownKind { given: s.to_owned() })
     }
 }
 
@@ -227,9 +224,7 @@ pub fn normalize(value: &Value) -> Value {
         }
         Value::Number(n) => normalize_number(n),
         Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
-        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
         Value::Null | Value::Bool(_) => value.clone(),
     }
 }
@@ -289,34 +284,21 @@ mod tests {
 
     #[test]
     fn json_strings_compare_as_documents() {
-        let desired = props(&[(
-            "EventPattern",
-            json!({"detail-type": [{"prefix": "ci.workflow."}], "source": ["a", "b"]}),
-        )]);
-        let observed = props(&[(
-            "EventPattern",
-            json!("{ \"source\": [\"a\",\"b\"],\n \"detail-type\":[{\"prefix\":\"ci.workflow.\"}] }"),
-        )]);
+        let desired = props(&[("EventPattern", json!({"detail-type": [{"prefix": "ci.workflow."}], "source": ["a", "b"]}))]);
+        let observed =
+            props(&[("EventPattern", json!("{ \"source\": [\"a\",\"b\"],\n \"detail-type\":[{\"prefix\":\"ci.workflow.\"}] }"))]);
         assert_eq!(diff(&desired, Some(&observed)), Change::NoChange);
 
         // Array order is significant (kinds sort set-like arrays themselves).
-        let reordered = props(&[(
-            "EventPattern",
-            json!({"detail-type": [{"prefix": "ci.workflow."}], "source": ["b", "a"]}),
-        )]);
+        let reordered = props(&[("EventPattern", json!({"detail-type": [{"prefix": "ci.workflow."}], "source": ["b", "a"]}))]);
         assert!(matches!(diff(&desired, Some(&reordered)), Change::Update { .. }));
     }
 
     #[test]
     fn redrive_policy_with_string_count_matches() {
-        let desired = props(&[(
-            "RedrivePolicy",
-            json!({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:q-dlq", "maxReceiveCount": 5}),
-        )]);
-        let observed = props(&[(
-            "RedrivePolicy",
-            json!("{\"maxReceiveCount\":\"5\",\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:1:q-dlq\"}"),
-        )]);
+        let desired = props(&[("RedrivePolicy", json!({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:q-dlq", "maxReceiveCount": 5}))]);
+        let observed =
+            props(&[("RedrivePolicy", json!("{\"maxReceiveCount\":\"5\",\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:1:q-dlq\"}"))]);
         assert_eq!(diff(&desired, Some(&observed)), Change::NoChange);
     }
 
@@ -332,13 +314,7 @@ mod tests {
         let change = diff(&desired, Some(&observed));
         assert_eq!(
             change,
-            Change::Update {
-                fields: vec![FieldChange {
-                    field: "VisibilityTimeout".into(),
-                    from: Some(json!(30)),
-                    to: json!(60),
-                }]
-            }
+            Change::Update { fields: vec![FieldChange { field: "VisibilityTimeout".into(), from: Some(json!(30)), to: json!(60) }] }
         );
         assert!(change.touches("VisibilityTimeout"));
         assert!(!change.touches("DelaySeconds"));

@@ -35,8 +35,7 @@ const TABLES: [(&str, &str); 8] = [
 
 /// Each work queue's visibility timeout: 6 × its function's timeout in
 /// `infra/examples/pulse-deployment.json` (see [`crate::queue_visibility`]).
-const VISIBILITY: [(&str, u32); 4] =
-    [("feed-projector", 180), ("home-renderer", 180), ("notifier", 360), ("infra-reconciler", 360)];
+const VISIBILITY: [(&str, u32); 4] = [("feed-projector", 180), ("home-renderer", 180), ("notifier", 360), ("infra-reconciler", 360)];
 
 #[test]
 fn the_built_in_copy_is_the_file() {
@@ -50,10 +49,12 @@ fn names_match_stack_names() {
     let stack = stack();
     let names = StackNames::new(PREFIX);
     assert_eq!(set(stack.names(Kind::EventBus)), set([names.bus()]));
-    let queues: BTreeSet<String> =
-        CONSUMERS.iter().flat_map(|c| [names.queue(c), names.dead_letter_queue(c)]).collect();
+    let mut queues: BTreeSet<String> = CONSUMERS.iter().flat_map(|c| [names.queue(c), names.dead_letter_queue(c)]).collect();
+    queues.insert(names.forget_reports());
     assert_eq!(set(stack.names(Kind::Queue)), queues);
-    assert_eq!(set(stack.names(Kind::QueuePolicy)), set(CONSUMERS.map(|c| names.queue(c))));
+    let mut policies = set(CONSUMERS.map(|c| names.queue(c)));
+    policies.insert(names.forget_reports());
+    assert_eq!(set(stack.names(Kind::QueuePolicy)), policies);
     assert_eq!(set(stack.names(Kind::Table)), set(TABLES.map(|(s, p)| names.table(s, p))));
     assert_eq!(set(stack.names(Kind::Bucket)), set([names.feed_bucket()]));
 }
@@ -127,7 +128,7 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 16] = [
+    let cases: [(&str, &[&str]); 18] = [
         ("ci.workflow.v1", &["feed-projector"]),
         ("feed.written.v1", &["feed-projector"]),
         ("ci.workflow.v99", &["feed-projector"]),
@@ -143,6 +144,8 @@ fn events_reach_the_services_that_consume_them() {
         ("deploy.status.v1", &["notifier"]),
         ("digest.tick.v1", &["notifier"]),
         ("deploy.requested.v1", &["infra-reconciler"]),
+        ("person.forget.v1", &pulse_aws::names::KEEPERS),
+        ("person.forgotten.v1", &["forget-reports"]),
         ("ci.workflowish.v1", &[]),
     ];
     for (detail_type, want) in cases {
@@ -253,7 +256,8 @@ fn the_deployment_example_follows_the_feed_variables() {
     assert!(own.names(Kind::BucketNotifications).is_empty());
     assert!(!own.names(Kind::Rule).contains(&format!("{PREFIX}-praktika-feed-objects").as_str()));
 
-    let praktika = LoadOptions::new(PREFIX).var("feed_bucket", "ci-reports").var("feed_prefix", "praktika/feeds").flag("praktika_bucket", true);
+    let praktika =
+        LoadOptions::new(PREFIX).var("feed_bucket", "ci-reports").var("feed_prefix", "praktika/feeds").flag("praktika_bucket", true);
     let theirs = StackConfig::load(path, &praktika).unwrap();
     for svc in ["feed-projector", "home-renderer", "notifier"] {
         assert_eq!(env_of(&theirs, &format!("{PREFIX}-{svc}")).as_deref(), Some("ci-reports/praktika/feeds"), "{svc}");

@@ -44,8 +44,7 @@ pub(crate) fn check(stack: &StackConfig) -> Result<(), String> {
         let minimum = minimum_visibility_seconds(timeout);
         for source in &function.event_sources {
             // An undeclared queue is reported by the dependency check, naming the reference.
-            let Some(Declared { spec: ResourceSpec::Queue(queue), .. }) = stack.get(&ResourceId::new(Kind::Queue, &source.queue))
-            else {
+            let Some(Declared { spec: ResourceSpec::Queue(queue), .. }) = stack.get(&ResourceId::new(Kind::Queue, &source.queue)) else {
                 continue;
             };
             let (visibility, whence) = match queue.visibility_timeout_seconds {
@@ -138,7 +137,10 @@ mod tests {
         StackConfig::load(dir.join("ok.json"), &LoadOptions::new("p1")).unwrap();
         let err = StackConfig::load(dir.join("slow.json"), &LoadOptions::new("p1")).unwrap_err().to_string();
         assert!(err.contains("slow.json: Lambda p1-f: its timeout is 11 s"), "{err}");
-        assert!(err.contains("queue p1-q has a visibility timeout of 60 s; the queue needs visibility_timeout_seconds of at least 66"), "{err}");
+        assert!(
+            err.contains("queue p1-q has a visibility timeout of 60 s; the queue needs visibility_timeout_seconds of at least 66"),
+            "{err}"
+        );
         // The queues alone load: their consumers are not known there.
         StackConfig::load(dir.join("queues.json"), &LoadOptions::new("p1")).unwrap();
     }

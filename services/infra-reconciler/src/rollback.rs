@@ -62,8 +62,9 @@ pub async fn rollback_lambda(clients: &Clients, function: &str, alias: &str) -> 
             _ => break,
         }
     }
-    let previous = previous_lambda_version(&versions, &current)
-        .ok_or_else(|| Error::resource(&id, format!("alias {alias} is at version {current}, the oldest published one: nothing to roll back to")))?;
+    let previous = previous_lambda_version(&versions, &current).ok_or_else(|| {
+        Error::resource(&id, format!("alias {alias} is at version {current}, the oldest published one: nothing to roll back to"))
+    })?;
     clients
         .lambda
         .update_alias()
@@ -87,10 +88,7 @@ pub async fn rollback_launch_template(clients: &Clients, name: &str) -> Result<V
         .send()
         .await
         .map_err(|e| Error::aws(&id, "ec2:DescribeLaunchTemplates", e))?;
-    let template = out
-        .launch_templates()
-        .first()
-        .ok_or_else(|| Error::resource(&id, "no launch template of that name"))?;
+    let template = out.launch_templates().first().ok_or_else(|| Error::resource(&id, "no launch template of that name"))?;
     let default = template.default_version_number().ok_or_else(|| Error::resource(&id, "the template has no default version"))?;
     let versions = clients
         .ec2

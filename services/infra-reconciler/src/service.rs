@@ -12,9 +12,7 @@
 //! SQS, because redeploying blindly is worse than telling the requester.
 
 use pulse_aws::eventbridge::EventPublisher;
-use pulse_contracts::{
-    ChangeKind, DeployAction, DeployPhase, DeployRequested, DeployStatus, Event, EventDetail, ResourceChange,
-};
+use pulse_contracts::{ChangeKind, DeployAction, DeployPhase, DeployRequested, DeployStatus, Event, EventDetail, ResourceChange};
 use pulse_core::{Clock, Ids};
 use pulse_runtime::{Accept, Attempt, HandlerError, MessageHandler, not_consumed};
 use tracing::{info, warn};
@@ -58,8 +56,7 @@ pub fn resolve_target(stack: &StackConfig, service: &str) -> Result<Target, Stri
             return Ok(Target::Lambda { function: l.name.clone(), alias: l.alias.clone(), resources });
         }
     }
-    let matching: Vec<ResourceId> =
-        stack.resources.iter().map(|d| d.id()).filter(|id| names.contains(&id.name)).collect();
+    let matching: Vec<ResourceId> = stack.resources.iter().map(|d| d.id()).filter(|id| names.contains(&id.name)).collect();
     if matching.is_empty() {
         return Err(format!("no component named {service:?} (or {:?}) in {}", names[1], stack.origin));
     }
@@ -293,7 +290,10 @@ mod tests {
         );
         let Target::Lambda { resources, .. } = resolve_target(&s, "p-notifier").unwrap() else { panic!() };
         assert_eq!(resources[1], ResourceId::new(Kind::IamRole, "p-notifier-role"));
-        assert_eq!(resolve_target(&s, "notifier-role").unwrap(), Target::Resources(vec![ResourceId::new(Kind::IamRole, "p-notifier-role")]));
+        assert_eq!(
+            resolve_target(&s, "notifier-role").unwrap(),
+            Target::Resources(vec![ResourceId::new(Kind::IamRole, "p-notifier-role")])
+        );
         assert!(resolve_target(&s, "billing").unwrap_err().contains("no component named \"billing\""));
         assert!(parse_only(&["Lambda".into(), "iamrole".into()]).is_ok());
         assert!(parse_only(&["Lamda".into()]).unwrap_err().contains("unknown resource kind"));
@@ -301,7 +301,9 @@ mod tests {
 
     #[test]
     fn the_built_in_deployment_declares_all_five_functions_on_the_stack() {
-        let s = StackConfig::parse(crate::config::PULSE_DEPLOYMENT_JSON, "infra/examples/pulse-deployment.json", &LoadOptions::new("pulse")).unwrap();
+        let s =
+            StackConfig::parse(crate::config::PULSE_DEPLOYMENT_JSON, "infra/examples/pulse-deployment.json", &LoadOptions::new("pulse"))
+                .unwrap();
         for svc in ["feed-projector", "home-renderer", "notifier", "ingress", "infra-reconciler"] {
             let Target::Lambda { resources, .. } = resolve_target(&s, svc).unwrap() else { panic!("{svc}") };
             assert_eq!(resources[1], ResourceId::new(Kind::IamRole, format!("pulse-{svc}")));

@@ -15,12 +15,9 @@ pub const PULSE_LAMBDA_ZIP_DIR: Var = Var::new(
     "Where prebuilt `<bin>.zip` packages of `crate` functions are; unset means cargo-lambda's output under the target directory.",
 );
 
-pub const CARGO_TARGET_DIR: Var = Var::new(
-    "CARGO_TARGET_DIR",
-    "a directory",
-    "Cargo's target directory, where cargo-lambda writes `lambda/<bin>/bootstrap.zip`.",
-)
-.default("target");
+pub const CARGO_TARGET_DIR: Var =
+    Var::new("CARGO_TARGET_DIR", "a directory", "Cargo's target directory, where cargo-lambda writes `lambda/<bin>/bootstrap.zip`.")
+        .default("target");
 
 /// Where `crate` functions' packages are.
 pub fn declared_packages() -> Vec<Var> {

@@ -161,7 +161,15 @@ impl fmt::Display for ShutdownProgress<'_> {
             (None, true) => "nothing".to_owned(),
             (None, false) => format!("{verb}d {} {noun}(s)", self.target.ids.len()),
         };
-        write!(f, "[{}/{}] {} {}: {outcome} ({} ms)", self.position, self.total, self.target.id.kind, self.target.id.name, self.elapsed.as_millis())?;
+        write!(
+            f,
+            "[{}/{}] {} {}: {outcome} ({} ms)",
+            self.position,
+            self.total,
+            self.target.id.kind,
+            self.target.id.name,
+            self.elapsed.as_millis()
+        )?;
         if let Some(err) = self.error {
             write!(f, ": {err}")?;
         }
@@ -211,7 +219,10 @@ mod tests {
     #[test]
     fn only_instances_and_hosts_can_be_shut_down() {
         assert!(check_kinds(&[Kind::EC2Instance, Kind::DedicatedHost]).is_ok());
-        assert_eq!(check_kinds(&[Kind::AutoScalingGroup]).unwrap_err(), "AutoScalingGroup cannot be shut down; only EC2Instance and DedicatedHost can");
+        assert_eq!(
+            check_kinds(&[Kind::AutoScalingGroup]).unwrap_err(),
+            "AutoScalingGroup cannot be shut down; only EC2Instance and DedicatedHost can"
+        );
         assert!(check_kinds(&[]).unwrap_err().contains("--only"));
     }
 }

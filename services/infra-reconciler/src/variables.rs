@@ -86,11 +86,7 @@ pub struct Scope {
 impl Scope {
     /// Resolve every declared variable: the override, else the default (with `${prefix}`
     /// substituted). Unknown overrides and variables without a value are errors.
-    pub fn resolve(
-        prefix: &str,
-        declared: &BTreeMap<String, Declaration>,
-        overrides: &BTreeMap<String, String>,
-    ) -> Result<Self, String> {
+    pub fn resolve(prefix: &str, declared: &BTreeMap<String, Declaration>, overrides: &BTreeMap<String, String>) -> Result<Self, String> {
         let known = || declared.keys().map(String::as_str).collect::<Vec<_>>();
         if let Some(name) = overrides.keys().find(|n| !declared.contains_key(*n)) {
             return Err(format!("--var {name}: the file declares no variable {name:?}; it declares {:?}", known()));
@@ -103,7 +99,8 @@ impl Scope {
                 (None, Some(d)) => d,
                 (None, None) => return Err(format!("variable {name:?} has no default: pass --var {name}=VALUE")),
             };
-            let value = bare.expand(raw).map_err(|e| format!("variable {name:?}: {e} (a value may use ${{prefix}}, not other variables)"))?;
+            let value =
+                bare.expand(raw).map_err(|e| format!("variable {name:?}: {e} (a value may use ${{prefix}}, not other variables)"))?;
             values.insert(name.clone(), value);
         }
         Ok(Scope { prefix: prefix.to_owned(), values })
@@ -114,9 +111,7 @@ impl Scope {
         Ok(match value {
             Value::String(s) => Value::String(self.expand(&s)?),
             Value::Array(items) => Value::Array(items.into_iter().map(|v| self.substitute(v)).collect::<Result<_, _>>()?),
-            Value::Object(map) => {
-                Value::Object(map.into_iter().map(|(k, v)| Ok((k, self.substitute(v)?))).collect::<Result<_, String>>()?)
-            }
+            Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| Ok((k, self.substitute(v)?))).collect::<Result<_, String>>()?),
             other => other,
         })
     }

@@ -183,10 +183,7 @@ mod tests {
             ok(Praktika, "subscribe <mailto:bob+ci@example.com|bob+ci@example.com>"),
             CommandAction::Subscribe { email: Some(Email::parse("bob+ci@example.com").unwrap()) }
         );
-        assert_eq!(
-            ok(Praktika, "SUBSCRIBE\u{a0}<mailto:c@d.e>"),
-            CommandAction::Subscribe { email: Some(Email::parse("c@d.e").unwrap()) }
-        );
+        assert_eq!(ok(Praktika, "SUBSCRIBE\u{a0}<mailto:c@d.e>"), CommandAction::Subscribe { email: Some(Email::parse("c@d.e").unwrap()) });
         assert_eq!(ok(Praktika, "unsubscribe"), CommandAction::Unsubscribe);
         assert_eq!(ok(Praktika, "UNSUBSCRIBE"), CommandAction::Unsubscribe);
     }

@@ -24,9 +24,7 @@
 //! caller hands in. Nothing here reads a clock or a random source.
 
 use chrono::{DateTime, Utc};
-use pulse_contracts::{
-    CommandAction, Envelope, Event, InteractionKind, SlackCommand, SlackHomeOpened, SlackInteraction,
-};
+use pulse_contracts::{CommandAction, Envelope, Event, InteractionKind, SlackCommand, SlackHomeOpened, SlackInteraction};
 use pulse_core::Ids;
 use pulse_slack::blocks::{Message, ResponseMessage, View};
 use serde_json::{Value, json};
@@ -35,9 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::command::{self, Usage};
 use crate::headers::SlackHeaders;
 use crate::modal;
-use crate::parse::{
-    self, CommandRequest, EventCallback, InnerEvent, Interaction, MAX_BODY_BYTES, Rejection, SlackRequest,
-};
+use crate::parse::{self, CommandRequest, EventCallback, InnerEvent, Interaction, MAX_BODY_BYTES, Rejection, SlackRequest};
 use crate::verify::{Verifier, VerifyError};
 
 /// The envelope `source` of every event ingress publishes.
@@ -196,10 +192,7 @@ impl Core {
             return Decision::rejected(Rejection::method_not_allowed(request.method));
         }
         if let Err(err) = self.verify(request, now.timestamp()) {
-            return Decision::answer(
-                Reply::error(401, format!("request signature verification failed: {err}")),
-                "forged",
-            );
+            return Decision::answer(Reply::error(401, format!("request signature verification failed: {err}")), "forged");
         }
         match parse::parse_http_body(request.headers.content_type, request.body) {
             Ok(parsed) => self.decide(parsed, Fallback::Body(request.body), now),
@@ -246,10 +239,9 @@ fn decide_command(request: CommandRequest, now: DateTime<Utc>, ids: &Ids) -> Dec
     };
     let key = LedgerKey { team_id: request.team_id.clone(), envelope_id: request.trigger_id.clone() };
     let modal = match &action {
-        CommandAction::Deploy { service } => Some(OpenModal {
-            trigger_id: request.trigger_id.clone(),
-            view: modal::deploy_modal(service, &request.channel_id),
-        }),
+        CommandAction::Deploy { service } => {
+            Some(OpenModal { trigger_id: request.trigger_id.clone(), view: modal::deploy_modal(service, &request.channel_id) })
+        }
         _ => None,
     };
     let reply = Reply::ephemeral(command::acknowledgement(&action));

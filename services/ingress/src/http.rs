@@ -83,26 +83,14 @@ pub fn router(ingress: Arc<Ingress>) -> Router {
     router.route("/healthz", get(|| async { "ok" })).with_state(ingress)
 }
 
-async fn handle_axum(
-    State(ingress): State<Arc<Ingress>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: AxumBody,
-) -> Response {
+async fn handle_axum(State(ingress): State<Arc<Ingress>>, method: Method, uri: Uri, headers: HeaderMap, body: AxumBody) -> Response {
     // Read at most one byte past the limit, so an oversized body is refused without buffering it.
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
         Ok(bytes) => bytes,
         Err(_) => return to_axum(&Reply::error(413, format!("the body is over the {MAX_BODY_BYTES}-byte limit"))),
     };
-    let reply = ingress
-        .handle_http(RawRequest {
-            method: method.as_str(),
-            path: uri.path(),
-            headers: slack_headers(&headers),
-            body: &bytes,
-        })
-        .await;
+    let reply =
+        ingress.handle_http(RawRequest { method: method.as_str(), path: uri.path(), headers: slack_headers(&headers), body: &bytes }).await;
     to_axum(&reply)
 }
 
@@ -111,9 +99,7 @@ fn to_axum(reply: &Reply) -> Response {
     let mut response = match body {
         Some(json) => {
             let mut response = (status, json).into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
         None => status.into_response(),

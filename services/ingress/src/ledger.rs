@@ -135,12 +135,7 @@ impl EnvelopeLedger {
         operation: &'static str,
         err: &SdkError<E, R>,
     ) -> LedgerError {
-        LedgerError::Dynamo {
-            table: self.table.clone(),
-            pk: pk.to_owned(),
-            operation,
-            message: DisplayErrorContext(err).to_string(),
-        }
+        LedgerError::Dynamo { table: self.table.clone(), pk: pk.to_owned(), operation, message: DisplayErrorContext(err).to_string() }
     }
 
     /// Record a delivery of `key` as `received` (see the module doc for when it is owned).
@@ -180,10 +175,7 @@ impl EnvelopeLedger {
                 .await;
             let existing = match result {
                 Ok(output) => {
-                    let record = output
-                        .attributes()
-                        .map(|item| self.parse(&pk, item))
-                        .transpose()?;
+                    let record = output.attributes().map(|item| self.parse(&pk, item)).transpose()?;
                     let attempt = record.map_or(1, |r| r.attempts);
                     return Ok(Begin::Owned { attempt });
                 }
@@ -225,13 +217,7 @@ impl EnvelopeLedger {
         self.finish(key, attempt, Status::Failed, Some(truncate(error, MAX_ERROR_BYTES))).await
     }
 
-    async fn finish(
-        &self,
-        key: &LedgerKey,
-        attempt: u32,
-        status: Status,
-        error: Option<&str>,
-    ) -> Result<bool, LedgerError> {
+    async fn finish(&self, key: &LedgerKey, attempt: u32, status: Status, error: Option<&str>) -> Result<bool, LedgerError> {
         let pk = key.pk();
         let now_ms = self.clock.now_ms();
         let mut request = self
@@ -277,11 +263,7 @@ impl EnvelopeLedger {
     }
 
     fn parse(&self, pk: &str, item: &HashMap<String, AttributeValue>) -> Result<Record, LedgerError> {
-        let malformed = |message: String| LedgerError::Malformed {
-            table: self.table.clone(),
-            pk: pk.to_owned(),
-            message,
-        };
+        let malformed = |message: String| LedgerError::Malformed { table: self.table.clone(), pk: pk.to_owned(), message };
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let number = |name: &str| -> Result<i64, LedgerError> {
             item.get(name)

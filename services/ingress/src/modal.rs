@@ -51,10 +51,7 @@ pub fn deploy_modal(service: &str, channel_id: &str) -> View {
         close: Some("Cancel".into()),
         callback_id: Some(DEPLOY_CALLBACK_ID.into()),
         private_metadata: Some(private_metadata(service, channel_id)),
-        blocks: vec![
-            Block::section(summary).block_id("deploy_summary"),
-            Block::from(only).block_id(ONLY_BLOCK_ID),
-        ],
+        blocks: vec![Block::section(summary).block_id("deploy_summary"), Block::from(only).block_id(ONLY_BLOCK_ID)],
     })
 }
 

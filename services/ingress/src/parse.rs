@@ -37,10 +37,7 @@ impl Rejection {
     }
 
     pub fn too_large(size: usize) -> Self {
-        Self {
-            status: 413,
-            reason: format!("the body is {size} bytes, over the {MAX_BODY_BYTES}-byte limit"),
-        }
+        Self { status: 413, reason: format!("the body is {size} bytes, over the {MAX_BODY_BYTES}-byte limit") }
     }
 
     pub fn method_not_allowed(method: &str) -> Self {
@@ -72,14 +69,18 @@ pub enum SlackRequest {
     /// Slack checking the TLS certificate of a command URL (`ssl_check=1`): answer 200.
     SslCheck,
     /// The Events API handshake: echo the challenge.
-    UrlVerification { challenge: String },
+    UrlVerification {
+        challenge: String,
+    },
     /// A slash command, as Slack sent it (the text is understood later, see `command.rs`).
     Command(CommandRequest),
     Interaction(Interaction),
     /// An Events API `event_callback`.
     Event(EventCallback),
     /// Slack stopped delivering events for a minute because we were slow (`app_rate_limited`).
-    RateLimited { team_id: Option<String> },
+    RateLimited {
+        team_id: Option<String>,
+    },
 }
 
 /// The fields of a slash command Pulse uses.
@@ -100,7 +101,11 @@ pub enum Interaction {
     BlockActions(BlockActions),
     ViewSubmission(ViewSubmission),
     /// A modal was closed ("Cancel"). Nothing to do.
-    ViewClosed { team_id: String, user_id: String, view_id: String },
+    ViewClosed {
+        team_id: String,
+        user_id: String,
+        view_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,18 +150,22 @@ pub struct EventCallback {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InnerEvent {
-    AppHomeOpened { user_id: String, tab: HomeTab, event_ts: String },
+    AppHomeOpened {
+        user_id: String,
+        tab: HomeTab,
+        event_ts: String,
+    },
     /// An event type (or `app_home_opened` tab) Pulse does not act on; acknowledged and dropped
     /// so that Slack does not count it as a failure.
-    Ignored { event_type: String },
+    Ignored {
+        event_type: String,
+    },
 }
 
 /// Parse an HTTP body by its content (see the module doc). `content_type` is the request's
 /// `Content-Type`, if any; without one the body is sniffed (`{` → JSON, else form).
 pub fn parse_http_body(content_type: Option<&str>, body: &[u8]) -> Result<SlackRequest, Rejection> {
-    let media_type = content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim())
-        .filter(|ct| !ct.is_empty());
+    let media_type = content_type.map(|ct| ct.split(';').next().unwrap_or("").trim()).filter(|ct| !ct.is_empty());
     let is_json = match media_type {
         Some(ct) if ct.eq_ignore_ascii_case("application/json") => true,
         Some(ct) if ct.eq_ignore_ascii_case("application/x-www-form-urlencoded") => false,
@@ -166,11 +175,7 @@ pub fn parse_http_body(content_type: Option<&str>, body: &[u8]) -> Result<SlackR
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Rejection::bad_request("the body is empty"));
     }
-    if is_json {
-        parse_events_json(body)
-    } else {
-        parse_form(body)
-    }
+    if is_json { parse_events_json(body) } else { parse_form(body) }
 }
 
 fn parse_form(body: &[u8]) -> Result<SlackRequest, Rejection> {
@@ -184,9 +189,7 @@ fn parse_form(body: &[u8]) -> Result<SlackRequest, Rejection> {
     if form_field(&pairs, "ssl_check") == Some("1") {
         return Ok(SlackRequest::SslCheck);
     }
-    Err(Rejection::bad_request(
-        "the form body has neither `command` (a slash command) nor `payload` (an interaction)",
-    ))
+    Err(Rejection::bad_request("the form body has neither `command` (a slash command) nor `payload` (an interaction)"))
 }
 
 fn form_field<'a>(pairs: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &str) -> Option<&'a str> {
@@ -366,10 +369,7 @@ fn parse_interactive(wire: InteractiveWire) -> Result<SlackRequest, Rejection> {
                         .ok_or_else(|| Rejection::bad_request("the message container has no `message_ts`"))?,
                 },
                 "view" => Container::View {
-                    view_id: b
-                        .container
-                        .view_id
-                        .ok_or_else(|| Rejection::bad_request("the view container has no `view_id`"))?,
+                    view_id: b.container.view_id.ok_or_else(|| Rejection::bad_request("the view container has no `view_id`"))?,
                 },
                 other => {
                     return Err(Rejection::bad_request(format!(
@@ -413,11 +413,7 @@ fn parse_interactive(wire: InteractiveWire) -> Result<SlackRequest, Rejection> {
             private_metadata: v.view.private_metadata,
             values: v.view.state.map(|s| s.values).unwrap_or_default(),
         }),
-        InteractiveWire::ViewClosed(v) => Interaction::ViewClosed {
-            team_id: v.team.id,
-            user_id: v.user.id,
-            view_id: v.view.id,
-        },
+        InteractiveWire::ViewClosed(v) => Interaction::ViewClosed { team_id: v.team.id, user_id: v.user.id, view_id: v.view.id },
     };
     Ok(SlackRequest::Interaction(interaction))
 }
@@ -528,8 +524,7 @@ fn describe(what: &str, path: &serde_path_to_error::Path, err: &serde_json::Erro
 fn json_from_slice<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Rejection> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| describe(what, e.path(), e.inner()))?;
-    de.end()
-        .map_err(|e| Rejection::bad_request(shorten(&format!("{what} is not valid: {e}"), 300).into_owned()))?;
+    de.end().map_err(|e| Rejection::bad_request(shorten(&format!("{what} is not valid: {e}"), 300).into_owned()))?;
     Ok(value)
 }
 

@@ -138,12 +138,7 @@ impl Ingress {
     /// has no `trigger_id`/`event_id`). Returns the payload to send back in the acknowledgement
     /// (for a slash command: the ephemeral message), or `None` for a bare acknowledgement.
     /// Duplicates (a redelivered envelope) return the same answer and publish nothing.
-    pub async fn accept_socket_payload(
-        &self,
-        kind: &str,
-        payload: Value,
-        envelope_id: &str,
-    ) -> Result<Option<Value>, IngressError> {
+    pub async fn accept_socket_payload(&self, kind: &str, payload: Value, envelope_id: &str) -> Result<Option<Value>, IngressError> {
         let span = info_span!(
             "slack_request",
             transport = "socket_mode",
@@ -165,13 +160,7 @@ impl Ingress {
             if reply.is_success() {
                 Ok(reply.body)
             } else {
-                let reason = reply
-                    .body
-                    .as_ref()
-                    .and_then(|b| b.get("error"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("unavailable")
-                    .to_owned();
+                let reason = reply.body.as_ref().and_then(|b| b.get("error")).and_then(Value::as_str).unwrap_or("unavailable").to_owned();
                 if reply.status >= 500 {
                     Err(IngressError::Unavailable { reason })
                 } else {

@@ -40,15 +40,14 @@ pub const PULSE_SLACK_APP_TOKEN_PARAM: Var = Var::new(
 .default("pulse_slack_app_token");
 
 pub const SIGNING_SECRET: SecretSetting = SecretSetting { value: SLACK_SIGNING_SECRET, parameter: PULSE_SLACK_SIGNING_SECRET_PARAM };
-pub const BOT_TOKEN: SecretSetting = SecretSetting {
-    value: pulse_slack::settings::SLACK_BOT_TOKEN,
-    parameter: pulse_slack::settings::PULSE_SLACK_BOT_TOKEN_PARAM,
-};
+pub const BOT_TOKEN: SecretSetting =
+    SecretSetting { value: pulse_slack::settings::SLACK_BOT_TOKEN, parameter: pulse_slack::settings::PULSE_SLACK_BOT_TOKEN_PARAM };
 pub const APP_TOKEN: SecretSetting = SecretSetting { value: SLACK_APP_TOKEN, parameter: PULSE_SLACK_APP_TOKEN_PARAM };
 
 /// Every variable ingress reads.
 pub fn declared() -> Vec<Var> {
-    let mut vars = vec![PULSE_INGRESS_ADDR, SLACK_SIGNING_SECRET, PULSE_SLACK_SIGNING_SECRET_PARAM, SLACK_APP_TOKEN, PULSE_SLACK_APP_TOKEN_PARAM];
+    let mut vars =
+        vec![PULSE_INGRESS_ADDR, SLACK_SIGNING_SECRET, PULSE_SLACK_SIGNING_SECRET_PARAM, SLACK_APP_TOKEN, PULSE_SLACK_APP_TOKEN_PARAM];
     vars.extend(pulse_slack::settings::declared());
     vars.extend(pulse_aws::settings::declared());
     vars.extend(pulse_runtime::settings::declared_logging());

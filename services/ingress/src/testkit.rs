@@ -141,8 +141,7 @@ pub fn home_toggle_payload(action_id: &str, value: &str, user_id: &str, view_id:
 
 /// The `view_submission` of the deploy confirmation for `service`, with `only` kinds selected.
 pub fn deploy_submission_payload(service: &str, channel: &str, user_id: &str, only: &[&str]) -> Value {
-    let options: Vec<Value> =
-        only.iter().map(|k| json!({"text": {"type": "plain_text", "text": k}, "value": k})).collect();
+    let options: Vec<Value> = only.iter().map(|k| json!({"text": {"type": "plain_text", "text": k}, "value": k})).collect();
     json!({
         "type": "view_submission",
         "team": {"id": TEAM_ID, "domain": "pulse-dev"},

@@ -65,13 +65,7 @@ impl Verifier {
     }
 
     /// Verify one request at `now` (Unix seconds). Returns the request's timestamp.
-    pub fn verify(
-        &self,
-        timestamp: Option<&str>,
-        signature: Option<&str>,
-        body: &[u8],
-        now: i64,
-    ) -> Result<i64, VerifyError> {
+    pub fn verify(&self, timestamp: Option<&str>, signature: Option<&str>, body: &[u8], now: i64) -> Result<i64, VerifyError> {
         let timestamp = timestamp.ok_or(VerifyError::MissingTimestamp)?;
         let signature = signature.ok_or(VerifyError::MissingSignature)?;
         let ts = parse_timestamp(timestamp)?;
@@ -81,11 +75,7 @@ impl Verifier {
         }
         let given = decode_signature(signature)?;
         let expected = self.mac(timestamp, body);
-        if bool::from(expected.ct_eq(&given)) {
-            Ok(ts)
-        } else {
-            Err(VerifyError::Mismatch)
-        }
+        if bool::from(expected.ct_eq(&given)) { Ok(ts) } else { Err(VerifyError::Mismatch) }
     }
 
     fn mac(&self, timestamp: &str, body: &[u8]) -> [u8; 32] {
@@ -120,10 +110,7 @@ fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
 }
 
 fn decode_signature(text: &str) -> Result<[u8; 32], VerifyError> {
-    let hex_part = text
-        .strip_prefix(VERSION)
-        .and_then(|rest| rest.strip_prefix('='))
-        .ok_or(VerifyError::MalformedSignature)?;
+    let hex_part = text.strip_prefix(VERSION).and_then(|rest| rest.strip_prefix('=')).ok_or(VerifyError::MalformedSignature)?;
     let mut out = [0u8; 32];
     hex::decode_to_slice(hex_part, &mut out).map_err(|_| VerifyError::MalformedSignature)?;
     Ok(out)
@@ -185,14 +172,8 @@ mod tests {
         // Exactly five minutes either way is still accepted.
         assert!(v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), ts + 300).is_ok());
         assert!(v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), ts - 300).is_ok());
-        assert_eq!(
-            v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), ts + 301),
-            Err(VerifyError::Stale { skew_secs: 301 })
-        );
-        assert_eq!(
-            v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), ts - 301),
-            Err(VerifyError::Stale { skew_secs: -301 })
-        );
+        assert_eq!(v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), ts + 301), Err(VerifyError::Stale { skew_secs: 301 }));
+        assert_eq!(v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), ts - 301), Err(VerifyError::Stale { skew_secs: -301 }));
         // Far-off clocks do not overflow.
         assert!(matches!(v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), i64::MIN), Err(VerifyError::Stale { .. })));
         assert!(matches!(v.verify(Some(TS), Some(SIGNATURE), BODY.as_bytes(), i64::MAX), Err(VerifyError::Stale { .. })));

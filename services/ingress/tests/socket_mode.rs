@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pulse_ingress::socket_mode::fake::{FakeSocketMode, OpenFailure};
-use pulse_ingress::socket_mode::{
-    EnvelopeSink, SocketModeClient, SocketModeConfig, SocketModeError,
-};
+use pulse_ingress::socket_mode::{EnvelopeSink, SocketModeClient, SocketModeConfig, SocketModeError};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -48,9 +46,7 @@ fn logs() -> &'static LogBuffer {
         let buffer = LogBuffer::default();
         let writer = buffer.clone();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "debug,pulse_ingress=trace",
-            ))
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,pulse_ingress=trace"))
             .with_writer(move || writer.clone())
             .with_ansi(false)
             .try_init();
@@ -78,10 +74,7 @@ struct RecordingSink {
 
 impl RecordingSink {
     fn with_delay(delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            delay,
-            ..Self::default()
-        })
+        Arc::new(Self { delay, ..Self::default() })
     }
 
     fn calls(&self) -> Vec<(String, String, Value)> {
@@ -103,36 +96,19 @@ impl RecordingSink {
 }
 
 impl EnvelopeSink for RecordingSink {
-    async fn accept(
-        &self,
-        kind: &str,
-        payload: Value,
-        envelope_id: &str,
-    ) -> Result<Option<Value>, String> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((kind.to_owned(), envelope_id.to_owned(), payload.clone()));
+    async fn accept(&self, kind: &str, payload: Value, envelope_id: &str) -> Result<Option<Value>, String> {
+        self.calls.lock().unwrap().push((kind.to_owned(), envelope_id.to_owned(), payload.clone()));
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
-        let delay = payload["delay_ms"]
-            .as_u64()
-            .map_or(self.delay, Duration::from_millis);
+        let delay = payload["delay_ms"].as_u64().map_or(self.delay, Duration::from_millis);
         sleep(delay).await;
         self.running.fetch_sub(1, Ordering::SeqCst);
-        if payload["fail_first"] == json!(true)
-            && self
-                .failed_once
-                .lock()
-                .unwrap()
-                .insert(envelope_id.to_owned())
-        {
+        if payload["fail_first"] == json!(true) && self.failed_once.lock().unwrap().insert(envelope_id.to_owned()) {
             return Err("ledger unavailable".into());
         }
         self.completed.lock().unwrap().push(envelope_id.to_owned());
-        Ok((kind == "slash_commands").then(|| {
-            json!({"response_type": "ephemeral", "text": format!("Got it: {}", payload["text"].as_str().unwrap_or(""))})
-        }))
+        Ok((kind == "slash_commands")
+            .then(|| json!({"response_type": "ephemeral", "text": format!("Got it: {}", payload["text"].as_str().unwrap_or(""))})))
     }
 }
 
@@ -161,33 +137,23 @@ fn start<S: EnvelopeSink>(config: SocketModeConfig, sink: Arc<S>) -> Running {
     let task = tokio::spawn(SocketModeClient::new(config).run(sink, async move {
         let _ = stopped.await;
     }));
-    Running {
-        stop: Some(stop),
-        task,
-    }
+    Running { stop: Some(stop), task }
 }
 
 impl Running {
     async fn stop(mut self) -> Result<(), SocketModeError> {
         let _ = self.stop.take().unwrap().send(());
-        timeout(10 * SEC, self.task)
-            .await
-            .expect("client stops in time")
-            .expect("no panic")
+        timeout(10 * SEC, self.task).await.expect("client stops in time").expect("no panic")
     }
 
     async fn outcome(self, within: Duration) -> Result<(), SocketModeError> {
-        timeout(within, self.task)
-            .await
-            .expect("client returns in time")
-            .expect("no panic")
+        timeout(within, self.task).await.expect("client returns in time").expect("no panic")
     }
 }
 
 async fn ready(fake: &FakeSocketMode, connection: u64) {
     assert!(
-        fake.wait_until(5 * SEC, |f| f.newest_connection() == Some(connection))
-            .await,
+        fake.wait_until(5 * SEC, |f| f.newest_connection() == Some(connection)).await,
         "connection {connection} ready; connections: {:?}",
         fake.connections()
     );
@@ -206,17 +172,9 @@ async fn all_acked(fake: &FakeSocketMode, ids: &[String], within: Duration) {
 fn assert_each_processed_once(sink: &RecordingSink, ids: &[String]) {
     let counts = sink.counts();
     for id in ids {
-        assert_eq!(
-            counts.get(id).copied(),
-            Some(1),
-            "envelope {id} processed exactly once"
-        );
+        assert_eq!(counts.get(id).copied(), Some(1), "envelope {id} processed exactly once");
     }
-    assert_eq!(
-        counts.len(),
-        ids.len(),
-        "no unexpected envelopes reached the sink"
-    );
+    assert_eq!(counts.len(), ids.len(), "no unexpected envelopes reached the sink");
 }
 
 fn command(text: &str) -> Value {
@@ -244,10 +202,9 @@ async fn every_envelope_is_acked_once_and_slash_commands_carry_the_sink_response
     let mut ids = Vec::new();
     for i in 0..10 {
         ids.push(fake.send_envelope("slash_commands", command(&format!("status {i}"))));
-        ids.push(fake.send_envelope(
-            "interactive",
-            json!({"type": "block_actions", "actions": [{"action_id": "ack", "value": i.to_string()}]}),
-        ));
+        ids.push(
+            fake.send_envelope("interactive", json!({"type": "block_actions", "actions": [{"action_id": "ack", "value": i.to_string()}]})),
+        );
         ids.push(fake.send_envelope(
             "events_api",
             json!({"type": "event_callback", "event_id": format!("Ev{i}"), "event": {"type": "app_home_opened", "user": "U0ALICE"}}),
@@ -257,18 +214,11 @@ async fn every_envelope_is_acked_once_and_slash_commands_carry_the_sink_response
     sleep(Duration::from_millis(200)).await;
 
     let acks = fake.acks();
-    assert_eq!(
-        acks.len(),
-        ids.len(),
-        "one ack per envelope, no more: {acks:?}"
-    );
+    assert_eq!(acks.len(), ids.len(), "one ack per envelope, no more: {acks:?}");
     let calls = sink.calls();
     for ack in &acks {
         assert_eq!(ack.connection, 1);
-        let (kind, _, payload) = calls
-            .iter()
-            .find(|(_, id, _)| *id == ack.envelope_id)
-            .unwrap();
+        let (kind, _, payload) = calls.iter().find(|(_, id, _)| *id == ack.envelope_id).unwrap();
         if kind == "slash_commands" {
             let text = payload["text"].as_str().unwrap();
             assert_eq!(
@@ -282,17 +232,10 @@ async fn every_envelope_is_acked_once_and_slash_commands_carry_the_sink_response
     }
     assert_each_processed_once(&sink, &ids);
     let kinds: HashSet<&str> = calls.iter().map(|(k, _, _)| k.as_str()).collect();
-    assert_eq!(
-        kinds,
-        HashSet::from(["slash_commands", "interactive", "events_api"])
-    );
+    assert_eq!(kinds, HashSet::from(["slash_commands", "interactive", "events_api"]));
 
     assert_eq!(client.stop().await, Ok(()));
-    assert!(
-        fake.wait_until(3 * SEC, |f| f.open_connections() == 0)
-            .await,
-        "closed on shutdown"
-    );
+    assert!(fake.wait_until(3 * SEC, |f| f.open_connections() == 0).await, "closed on shutdown");
 }
 
 #[tokio::test]
@@ -305,37 +248,19 @@ async fn a_slow_sink_does_not_hold_back_other_envelopes_and_is_acked_at_the_time
     ready(&fake, 1).await;
 
     let sent = Instant::now();
-    let slow = fake.send_envelope(
-        "slash_commands",
-        json!({"text": "deploy api", "delay_ms": 2500}),
-    );
-    let fast: Vec<String> = (0..5)
-        .map(|i| fake.send_envelope("slash_commands", command(&format!("health {i}"))))
-        .collect();
+    let slow = fake.send_envelope("slash_commands", json!({"text": "deploy api", "delay_ms": 2500}));
+    let fast: Vec<String> = (0..5).map(|i| fake.send_envelope("slash_commands", command(&format!("health {i}")))).collect();
     all_acked(&fake, &fast, 2 * SEC).await;
-    assert!(
-        !fake.acks().iter().any(|a| a.envelope_id == slow),
-        "the fast envelopes were acked while the slow one was still running"
-    );
+    assert!(!fake.acks().iter().any(|a| a.envelope_id == slow), "the fast envelopes were acked while the slow one was still running");
     all_acked(&fake, std::slice::from_ref(&slow), 2 * SEC).await;
     let waited = sent.elapsed();
     assert!(
         waited >= Duration::from_millis(550) && waited < Duration::from_millis(2000),
         "the slow envelope is acked at the ack timeout, not when the sink finishes: {waited:?}"
     );
-    let ack = fake
-        .acks()
-        .into_iter()
-        .find(|a| a.envelope_id == slow)
-        .unwrap();
-    assert_eq!(
-        ack.payload, None,
-        "acked at the timeout, without a response payload"
-    );
-    assert!(
-        !sink.completed().contains(&slow),
-        "the sink is still working"
-    );
+    let ack = fake.acks().into_iter().find(|a| a.envelope_id == slow).unwrap();
+    assert_eq!(ack.payload, None, "acked at the timeout, without a response payload");
+    assert!(!sink.completed().contains(&slow), "the sink is still working");
     // The sink goes on and finishes; the envelope is not processed twice.
     let finished = timeout(4 * SEC, async {
         while !sink.completed().contains(&slow) {
@@ -343,10 +268,7 @@ async fn a_slow_sink_does_not_hold_back_other_envelopes_and_is_acked_at_the_time
         }
     })
     .await;
-    assert!(
-        finished.is_ok(),
-        "the slow sink call completed after the ack"
-    );
+    assert!(finished.is_ok(), "the slow sink call completed after the ack");
     assert_eq!(sink.counts()[&slow], 1);
     assert_eq!(fake.acks().len(), 6, "one ack each");
     assert_eq!(client.stop().await, Ok(()));
@@ -361,15 +283,9 @@ async fn sink_calls_are_bounded_by_max_in_flight() {
     config.ack_timeout = Duration::from_secs(3);
     let client = start(config, Arc::clone(&sink));
     ready(&fake, 1).await;
-    let ids: Vec<String> = (0..8)
-        .map(|i| fake.send_envelope("events_api", json!({"event_id": format!("Ev{i}")})))
-        .collect();
+    let ids: Vec<String> = (0..8).map(|i| fake.send_envelope("events_api", json!({"event_id": format!("Ev{i}")}))).collect();
     all_acked(&fake, &ids, 5 * SEC).await;
-    assert_eq!(
-        sink.max_running.load(Ordering::SeqCst),
-        2,
-        "never more than max_in_flight at once"
-    );
+    assert_eq!(sink.max_running.load(Ordering::SeqCst), 2, "never more than max_in_flight at once");
     assert_each_processed_once(&sink, &ids);
     assert_eq!(client.stop().await, Ok(()));
 }
@@ -400,15 +316,8 @@ async fn an_abrupt_drop_reconnects_fast_and_loses_or_duplicates_nothing() {
     let back_at = connections[1].ready_at.expect("connection 2 ready");
     let gap = back_at - dropped_at;
     assert!(gap < 2 * SEC, "reconnection took {gap:?}, well under 30 s");
-    let retries = fake
-        .deliveries()
-        .into_iter()
-        .filter(|d| d.retry_attempt > 0)
-        .count();
-    assert!(
-        retries > 0,
-        "the drop left envelopes unacked, which Slack (the fake) redelivered"
-    );
+    let retries = fake.deliveries().into_iter().filter(|d| d.retry_attempt > 0).count();
+    assert!(retries > 0, "the drop left envelopes unacked, which Slack (the fake) redelivered");
     assert_eq!(client.stop().await, Ok(()));
 }
 
@@ -440,50 +349,24 @@ async fn switch_on(reason: &str) {
         sleep(Duration::from_millis(10)).await;
     }
     all_acked(&fake, &ids, 10 * SEC).await;
-    assert!(
-        fake.wait_until(5 * SEC, |f| f.connections()[0].closed_at.is_some())
-            .await,
-        "the client closed the old connection"
-    );
+    assert!(fake.wait_until(5 * SEC, |f| f.connections()[0].closed_at.is_some()).await, "the client closed the old connection");
 
-    assert_eq!(
-        fake.max_open_connections(),
-        2,
-        "both connections were open at once"
-    );
+    assert_eq!(fake.max_open_connections(), 2, "both connections were open at once");
     let connections = fake.connections();
-    assert_eq!(
-        connections.len(),
-        2,
-        "exactly one replacement: {connections:?}"
-    );
+    assert_eq!(connections.len(), 2, "exactly one replacement: {connections:?}");
     let (old, new) = (&connections[0], &connections[1]);
     assert!(new.open && !old.open);
-    assert!(
-        old.closed_at.unwrap() >= new.ready_at.unwrap(),
-        "the old connection closed only after the new one was ready"
-    );
+    assert!(old.closed_at.unwrap() >= new.ready_at.unwrap(), "the old connection closed only after the new one was ready");
     assert_each_processed_once(&sink, &ids);
     let acks = fake.acks();
     assert_eq!(acks.len(), ids.len(), "one ack each");
     assert!(
-        acks.iter()
-            .any(|a| a.connection == 1 && after_disconnect.contains(&a.envelope_id)),
+        acks.iter().any(|a| a.connection == 1 && after_disconnect.contains(&a.envelope_id)),
         "envelopes that came on the old connection after the disconnect message were processed"
     );
-    assert!(
-        acks.iter().any(|a| a.connection == 2),
-        "the new connection took over"
-    );
-    let retries: Vec<_> = fake
-        .deliveries()
-        .into_iter()
-        .filter(|d| d.retry_attempt > 0)
-        .collect();
-    assert!(
-        retries.is_empty(),
-        "a graceful switch leaves nothing to redeliver: {retries:?}"
-    );
+    assert!(acks.iter().any(|a| a.connection == 2), "the new connection took over");
+    let retries: Vec<_> = fake.deliveries().into_iter().filter(|d| d.retry_attempt > 0).collect();
+    assert!(retries.is_empty(), "a graceful switch leaves nothing to redeliver: {retries:?}");
     assert_eq!(client.stop().await, Ok(()));
 }
 
@@ -507,25 +390,13 @@ async fn a_redelivered_envelope_is_acked_again_but_not_processed_again() {
     let id = fake.send_envelope("slash_commands", command("status"));
     all_acked(&fake, std::slice::from_ref(&id), 3 * SEC).await;
     assert!(fake.redeliver(&id));
-    assert!(
-        fake.wait_until(3 * SEC, |f| f.acks().len() == 2).await,
-        "the redelivery is acked"
-    );
+    assert!(fake.wait_until(3 * SEC, |f| f.acks().len() == 2).await, "the redelivery is acked");
     let acks = fake.acks();
     assert!(acks.iter().all(|a| a.envelope_id == id));
-    assert_eq!(
-        acks[1].payload, acks[0].payload,
-        "the redelivery's ack repeats the response"
-    );
+    assert_eq!(acks[1].payload, acks[0].payload, "the redelivery's ack repeats the response");
     assert!(acks[0].payload.is_some());
     let deliveries = fake.deliveries();
-    assert_eq!(
-        deliveries
-            .iter()
-            .map(|d| d.retry_attempt)
-            .collect::<Vec<_>>(),
-        [0, 1]
-    );
+    assert_eq!(deliveries.iter().map(|d| d.retry_attempt).collect::<Vec<_>>(), [0, 1]);
     sleep(Duration::from_millis(200)).await;
     assert_eq!(sink.counts()[&id], 1, "the sink saw it once");
     assert_eq!(client.stop().await, Ok(()));
@@ -539,10 +410,7 @@ async fn a_failed_envelope_is_not_acked_so_slacks_retry_is_processed() {
     ready(&fake, 1).await;
 
     let id = fake.send_envelope("events_api", json!({"event_id": "Ev1", "fail_first": true}));
-    assert!(
-        fake.wait_until(5 * SEC, |_| sink.counts().get(&id) == Some(&1))
-            .await
-    );
+    assert!(fake.wait_until(5 * SEC, |_| sink.counts().get(&id) == Some(&1)).await);
     sleep(Duration::from_millis(300)).await;
     assert!(fake.acks().is_empty(), "a sink failure is not acked");
     assert!(fake.redeliver(&id));
@@ -566,16 +434,8 @@ async fn link_disabled_stops_the_client_with_a_clear_error() {
     assert_eq!(outcome, Err(SocketModeError::LinkDisabled));
     let message = outcome.unwrap_err().to_string();
     assert!(message.contains("Socket Mode was turned off"), "{message}");
-    assert!(
-        fake.wait_until(3 * SEC, |f| f.open_connections() == 0)
-            .await,
-        "connection closed"
-    );
-    assert_eq!(
-        fake.connections().len(),
-        1,
-        "no reconnect after link_disabled"
-    );
+    assert!(fake.wait_until(3 * SEC, |f| f.open_connections() == 0).await, "connection closed");
+    assert_eq!(fake.connections().len(), 1, "no reconnect after link_disabled");
 }
 
 #[tokio::test]
@@ -585,9 +445,7 @@ async fn failing_apps_connections_open_is_retried_with_backoff_then_connects() {
         OpenFailure::Http(500),
         OpenFailure::SlackError("ratelimited".into()),
         OpenFailure::Http(503),
-        OpenFailure::RateLimited {
-            retry_after_secs: 1,
-        },
+        OpenFailure::RateLimited { retry_after_secs: 1 },
     ]);
     let sink = RecordingSink::with_delay(Duration::ZERO);
     let started = Instant::now();
@@ -597,11 +455,7 @@ async fn failing_apps_connections_open_is_retried_with_backoff_then_connects() {
 
     let calls = fake.open_call_times();
     assert_eq!(calls.len(), 5, "four failures, then success");
-    assert!(
-        calls[4] - calls[3] >= Duration::from_millis(990),
-        "Retry-After is honoured: {:?}",
-        calls[4] - calls[3]
-    );
+    assert!(calls[4] - calls[3] >= Duration::from_millis(990), "Retry-After is honoured: {:?}", calls[4] - calls[3]);
     assert!(took < 5 * SEC, "connected within {took:?}");
     let id = fake.send_envelope("slash_commands", command("health"));
     all_acked(&fake, std::slice::from_ref(&id), 3 * SEC).await;
@@ -616,11 +470,7 @@ async fn refused_websocket_handshakes_are_retried() {
     let client = start(test_config(&fake, &token("refused")), Arc::clone(&sink));
     ready(&fake, 1).await;
     assert_eq!(fake.refused_connections(), 3);
-    assert_eq!(
-        fake.open_calls(),
-        4,
-        "a fresh URL (ticket) for each attempt"
-    );
+    assert_eq!(fake.open_calls(), 4, "a fresh URL (ticket) for each attempt");
     assert_eq!(client.stop().await, Ok(()));
 }
 
@@ -646,23 +496,11 @@ async fn a_refused_token_stops_the_client_and_a_bot_token_is_rejected_up_front()
     let fake = FakeSocketMode::start().await.unwrap();
     fake.require_token(token("the-right-one"));
     let sink = RecordingSink::with_delay(Duration::ZERO);
-    let outcome = start(test_config(&fake, &token("a-wrong-one")), Arc::clone(&sink))
-        .outcome(5 * SEC)
-        .await;
-    assert_eq!(
-        outcome,
-        Err(SocketModeError::Rejected {
-            error: "invalid_auth".into()
-        })
-    );
+    let outcome = start(test_config(&fake, &token("a-wrong-one")), Arc::clone(&sink)).outcome(5 * SEC).await;
+    assert_eq!(outcome, Err(SocketModeError::Rejected { error: "invalid_auth".into() }));
     assert_eq!(fake.open_calls(), 1, "an auth error is not retried");
 
-    let outcome = start(
-        test_config(&fake, "xoxb-1-not-an-app-token"),
-        Arc::clone(&sink),
-    )
-    .outcome(5 * SEC)
-    .await;
+    let outcome = start(test_config(&fake, "xoxb-1-not-an-app-token"), Arc::clone(&sink)).outcome(5 * SEC).await;
     assert_eq!(outcome, Err(SocketModeError::InvalidToken));
     assert_eq!(fake.open_calls(), 1, "no call with a bot token");
 }
@@ -710,10 +548,7 @@ async fn the_token_and_the_ticket_never_appear_in_logs_or_errors() {
     // A refused token: the error and its logs.
     fake.require_token(token("another"));
     let sink = RecordingSink::with_delay(Duration::from_millis(20));
-    let error = start(test_config(&fake, &secret), Arc::clone(&sink))
-        .outcome(5 * SEC)
-        .await
-        .unwrap_err();
+    let error = start(test_config(&fake, &secret), Arc::clone(&sink)).outcome(5 * SEC).await.unwrap_err();
     for shown in [error.to_string(), format!("{error:?}")] {
         assert!(!shown.contains(SECRET_MARK), "{shown}");
     }
@@ -723,10 +558,7 @@ async fn the_token_and_the_ticket_never_appear_in_logs_or_errors() {
 
     // A working session with failures, a drop and a refresh.
     fake.require_token(secret.clone());
-    fake.fail_opens([
-        OpenFailure::Http(500),
-        OpenFailure::SlackError("ratelimited".into()),
-    ]);
+    fake.fail_opens([OpenFailure::Http(500), OpenFailure::SlackError("ratelimited".into())]);
     let client = start(config, Arc::clone(&sink));
     ready(&fake, 1).await;
     let first = fake.send_envelope("slash_commands", command("status"));
@@ -741,25 +573,13 @@ async fn the_token_and_the_ticket_never_appear_in_logs_or_errors() {
 
     let text = log_text();
     let ws = format!("ws://{}/link", fake.ws_addr());
-    assert!(
-        text.contains(&ws),
-        "the redacted WebSocket URL is logged (so the check below means something)"
-    );
+    assert!(text.contains(&ws), "the redacted WebSocket URL is logged (so the check below means something)");
     assert!(text.contains("envelope_id"), "envelope logs captured");
     for (n, line) in text.lines().enumerate() {
-        assert!(
-            !line.contains(SECRET_MARK),
-            "line {n} leaks a token: {line}"
-        );
+        assert!(!line.contains(SECRET_MARK), "line {n} leaks a token: {line}");
         assert!(!line.contains("xapp-1-"), "line {n} leaks a token: {line}");
-        assert!(
-            !line.contains("ticket="),
-            "line {n} leaks a WebSocket ticket: {line}"
-        );
-        assert!(
-            !line.contains("fake-1-"),
-            "line {n} leaks a ticket value: {line}"
-        );
+        assert!(!line.contains("ticket="), "line {n} leaks a WebSocket ticket: {line}");
+        assert!(!line.contains("fake-1-"), "line {n} leaks a ticket value: {line}");
     }
 }
 
@@ -783,14 +603,7 @@ async fn the_fake_can_be_driven_over_http_for_the_local_stack() {
         .unwrap();
     let id = sent["envelope_id"].as_str().unwrap().to_owned();
     all_acked(&fake, std::slice::from_ref(&id), 3 * SEC).await;
-    let acks: Value = http
-        .get(format!("{root}/_fake/acks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let acks: Value = http.get(format!("{root}/_fake/acks")).send().await.unwrap().json().await.unwrap();
     assert_eq!(acks["acks"][0]["envelope_id"], json!(id));
     assert_eq!(acks["acks"][0]["payload"]["response_type"], "ephemeral");
 
@@ -805,34 +618,13 @@ async fn the_fake_can_be_driven_over_http_for_the_local_stack() {
         .unwrap();
     assert_eq!(answer["connection"], 1);
     ready(&fake, 2).await;
-    let listed: Value = http
-        .get(format!("{root}/_fake/connections"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = http.get(format!("{root}/_fake/connections")).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed["max_open"], 2);
 
-    let unauthenticated: Value = http
-        .post(format!("{root}/api/apps.connections.open"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unauthenticated: Value = http.post(format!("{root}/api/apps.connections.open")).send().await.unwrap().json().await.unwrap();
     assert_eq!(unauthenticated, json!({"ok": false, "error": "not_authed"}));
-    let bot: Value = http
-        .post(format!("{root}/api/apps.connections.open"))
-        .bearer_auth("xoxb-1-bot")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bot: Value =
+        http.post(format!("{root}/api/apps.connections.open")).bearer_auth("xoxb-1-bot").send().await.unwrap().json().await.unwrap();
     assert_eq!(bot, json!({"ok": false, "error": "invalid_auth"}));
     assert_eq!(client.stop().await, Ok(()));
 }

@@ -12,11 +12,7 @@ pub fn user_key(user: &UserRegistered) -> String {
 pub fn render_user(user: &UserRegistered) -> Message {
     let name = if user.display_name.is_empty() { "(no name)" } else { user.display_name.as_str() };
     let text = format!(":tada: New user: {name} ({})", user.email.as_str());
-    let mut fields = vec![
-        format!("*Email:* {}", user.email.as_str()),
-        format!("*Name:* {name}"),
-        format!("*User id:* {}", user.user_id),
-    ];
+    let mut fields = vec![format!("*Email:* {}", user.email.as_str()), format!("*Name:* {name}"), format!("*User id:* {}", user.user_id)];
     if let Some(total) = user.total_users {
         fields.push(format!("*Total users:* {total}"));
     }
@@ -141,7 +137,10 @@ mod tests {
         let (text, blocks) = render_deploy_phase(&done).into_parts();
         assert!(text.contains("completed"));
         let all = blocks.to_string();
-        assert!(all.contains("update Lambda pulse-notifier (code, environment.SLACK_DEPLOY_CHANNEL)") && !all.contains("pulse-home-renderer"), "{all}");
+        assert!(
+            all.contains("update Lambda pulse-notifier (code, environment.SLACK_DEPLOY_CHANNEL)") && !all.contains("pulse-home-renderer"),
+            "{all}"
+        );
         assert_ne!(deploy_root_key(&done), deploy_phase_key(&done));
         let Event::DeployStatusV1(failed) = example("deploy.status.v1/failed.json") else { unreachable!() };
         assert!(render_deploy_phase(&failed).blocks_json().to_string().contains("*Error:*"));

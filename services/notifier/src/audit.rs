@@ -17,7 +17,7 @@ use crate::policy::Act;
 use crate::store::{Store, StoreError, get_s, n, s};
 
 /// Audit items are kept a year.
-const AUDIT_TTL_SECS: i64 = 365 * 24 * 3600;
+pub(crate) const AUDIT_TTL_SECS: i64 = 365 * 24 * 3600;
 
 /// What an attempt was about.
 #[derive(Debug, Clone, PartialEq, Eq)]

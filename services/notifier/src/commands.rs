@@ -25,7 +25,11 @@ pub struct StatusEntry {
 pub fn is_ok(kind: AlertKind) -> bool {
     matches!(
         kind,
-        AlertKind::CiPassed | AlertKind::DeployCompleted | AlertKind::DeployStarted | AlertKind::ScheduledTaskCompleted | AlertKind::ManualTriggerAcknowledged
+        AlertKind::CiPassed
+            | AlertKind::DeployCompleted
+            | AlertKind::DeployStarted
+            | AlertKind::ScheduledTaskCompleted
+            | AlertKind::ManualTriggerAcknowledged
     )
 }
 
@@ -36,8 +40,21 @@ pub fn render_status(entries: &[StatusEntry]) -> ResponseMessage {
     }
     let mut lines = Vec::new();
     for e in entries {
-        let emoji = if is_ok(e.kind) { ":large_green_circle:" } else if e.severity == Severity::Critical { ":red_circle:" } else { ":large_yellow_circle:" };
-        lines.push(format!("{emoji} *{}* — {} ({}, {}) at {}", e.service, e.title, e.kind.as_str(), e.severity.as_str(), e.at.format("%Y-%m-%d %H:%M UTC")));
+        let emoji = if is_ok(e.kind) {
+            ":large_green_circle:"
+        } else if e.severity == Severity::Critical {
+            ":red_circle:"
+        } else {
+            ":large_yellow_circle:"
+        };
+        lines.push(format!(
+            "{emoji} *{}* — {} ({}, {}) at {}",
+            e.service,
+            e.title,
+            e.kind.as_str(),
+            e.severity.as_str(),
+            e.at.format("%Y-%m-%d %H:%M UTC")
+        ));
     }
     headed(format!("Service status ({} services)", entries.len()), &lines)
 }
@@ -82,9 +99,7 @@ pub enum FunctionState {
 impl FunctionHealth {
     fn healthy(&self) -> bool {
         match &self.state {
-            FunctionState::Deployed { state, last_update, .. } => {
-                state == "Active" && last_update.as_deref().is_none_or(|u| u != "Failed")
-            }
+            FunctionState::Deployed { state, last_update, .. } => state == "Active" && last_update.as_deref().is_none_or(|u| u != "Failed"),
             FunctionState::NotDeployed => true,
             FunctionState::Unreadable(_) => false,
         }
@@ -135,7 +150,9 @@ pub fn render_health(
         lines.push(format!("{emoji} *{}* — queue {} · dead letters {}", q.service, show(q.depth), show(q.dead_letters)));
     }
     lines.push(match notifier_last_ok {
-        Some(at) => format!("notifier last processed an event {}s ago ({})", (now - at).num_seconds().max(0), at.format("%Y-%m-%d %H:%M:%S UTC")),
+        Some(at) => {
+            format!("notifier last processed an event {}s ago ({})", (now - at).num_seconds().max(0), at.format("%Y-%m-%d %H:%M:%S UTC"))
+        }
         None => "notifier has not recorded a successful event yet".to_owned(),
     });
     headed(if healthy { "Pulse is healthy" } else { "Pulse needs attention" }, &lines)
@@ -149,7 +166,13 @@ mod tests {
     fn status_lists_each_service_with_its_latest_event() {
         let at = "2025-11-20T15:03:44Z".parse().unwrap();
         let entries = [
-            StatusEntry { service: "odoo-web".into(), kind: AlertKind::DeployFailed, severity: Severity::Warning, title: "Deploy failed".into(), at },
+            StatusEntry {
+                service: "odoo-web".into(),
+                kind: AlertKind::DeployFailed,
+                severity: Severity::Warning,
+                title: "Deploy failed".into(),
+                at,
+            },
             StatusEntry { service: "ci".into(), kind: AlertKind::CiPassed, severity: Severity::Info, title: "green".into(), at },
         ];
         let answer = render_status(&entries).to_json().to_string();
@@ -170,14 +193,16 @@ mod tests {
         assert!(answer.contains("needs attention") && answer.contains("dead letters 2") && answer.contains("42s ago"), "{answer}");
         let ok = render_health(&[], &queues[..1], None, now).to_json().to_string();
         assert!(ok.contains("Pulse is healthy") && ok.contains("not recorded"), "{ok}");
-        let unknown = render_health(&[], &[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_json().to_string();
+        let unknown =
+            render_health(&[], &[QueueHealth { service: "x".into(), depth: None, dead_letters: None }], None, now).to_json().to_string();
         assert!(unknown.contains("unknown") && unknown.contains("needs attention"));
     }
 
     #[test]
     fn health_shows_each_function_and_flags_failed_ones() {
         let now: DateTime<Utc> = "2025-11-20T15:00:00Z".parse().unwrap();
-        let f = |service: &str, state: FunctionState| FunctionHealth { service: service.into(), function: format!("pulse-{service}"), state };
+        let f =
+            |service: &str, state: FunctionState| FunctionHealth { service: service.into(), function: format!("pulse-{service}"), state };
         let deployed = |state: &str, update: &str, reason: Option<&str>| FunctionState::Deployed {
             state: state.into(),
             last_update: Some(update.into()),
@@ -191,7 +216,10 @@ mod tests {
 
         let failed = [f("ingress", deployed("Active", "Failed", Some("bootstrap not found")))];
         let answer = render_health(&failed, &[], None, now).to_json().to_string();
-        assert!(answer.contains("needs attention") && answer.contains(":red_circle: *ingress*") && answer.contains("bootstrap not found"), "{answer}");
+        assert!(
+            answer.contains("needs attention") && answer.contains(":red_circle: *ingress*") && answer.contains("bootstrap not found"),
+            "{answer}"
+        );
         let pending = [f("ingress", deployed("Pending", "InProgress", None))];
         assert!(render_health(&pending, &[], None, now).to_json().to_string().contains("needs attention"));
         let unreadable = [f("ingress", FunctionState::Unreadable("AccessDenied".into()))];

@@ -148,8 +148,7 @@ pub struct AlertRoute {
 
 impl AlertRoute {
     fn matches(&self, kind: AlertKind, severity: Severity) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&kind))
-            && self.min_severity.is_none_or(|min| severity >= min)
+        (self.kinds.is_empty() || self.kinds.contains(&kind)) && self.min_severity.is_none_or(|min| severity >= min)
     }
 }
 
@@ -217,10 +216,7 @@ impl Config {
 
     /// The channel for an ops alert: the first matching route, else the default.
     pub fn alert_channel(&self, kind: AlertKind, severity: Severity) -> &str {
-        self.alert_routes
-            .iter()
-            .find(|r| r.matches(kind, severity))
-            .map_or(self.default_channel.as_str(), |r| r.channel.as_str())
+        self.alert_routes.iter().find(|r| r.matches(kind, severity)).map_or(self.default_channel.as_str(), |r| r.channel.as_str())
     }
 
     /// The channel for a job: the event's own `--channel`, the per-job mapping, the jobs
@@ -297,16 +293,21 @@ mod tests {
 
     #[test]
     fn external_digest_sinks_are_checked() {
-        let parse = |extra: &str| Config::parse(&format!(r#"{{"default_channel": "C", {extra}}}"#), "t").and_then(|c| c.validate().map(|_| c));
-        let ok = parse(r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": ["a@b"], "url": {"ssm": "/p"}}],
-                          "email_from": "pulse@x.io", "digest_emails": [{"name": "e", "period": "weekly", "emails": ["a@b"], "to": ["t@x.io"]}]"#);
+        let parse =
+            |extra: &str| Config::parse(&format!(r#"{{"default_channel": "C", {extra}}}"#), "t").and_then(|c| c.validate().map(|_| c));
+        let ok = parse(
+            r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": ["a@b"], "url": {"ssm": "/p"}}],
+                          "email_from": "pulse@x.io", "digest_emails": [{"name": "e", "period": "weekly", "emails": ["a@b"], "to": ["t@x.io"]}]"#,
+        );
         let c = ok.unwrap();
         assert_eq!(c.digest_webhooks[0].url.ssm.as_deref(), Some("/p"));
         assert_eq!(c.digest_emails[0].to, ["t@x.io"]);
         let err = |extra: &str| parse(extra).unwrap_err().to_string();
         assert!(err(r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": [], "url": {}}]"#).contains("`url` needs"));
         assert!(err(r#""digest_emails": [{"name": "e", "period": "daily", "emails": [], "to": ["t@x.io"]}]"#).contains("email_from"));
-        assert!(err(r#""email_from": "p@x", "digest_emails": [{"name": "e", "period": "daily", "emails": [], "to": []}]"#).contains("`to`"));
+        assert!(
+            err(r#""email_from": "p@x", "digest_emails": [{"name": "e", "period": "daily", "emails": [], "to": []}]"#).contains("`to`")
+        );
         let twice = r#""digest_webhooks": [{"name": "d", "period": "daily", "emails": [], "url": {"env": "X"}}, {"name": "d", "period": "weekly", "emails": [], "url": {"env": "Y"}}]"#;
         assert!(err(twice).contains("used twice"));
     }

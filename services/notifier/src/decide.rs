@@ -25,22 +25,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use pulse_contracts::praktika::FeedEvent;
 use pulse_contracts::{
-    Actor, CiJob, CommandAction, Container, DeployAction, DeployRequested, DeployStatus, DeployTrigger, DigestPeriod, DigestTick,
-    Event, InteractionKind, OpsAlert, SlackCommand, SlackInteraction, SubscriptionChanged, SubscriptionImported, UserRegistered,
+    Actor, CiJob, CommandAction, Container, DeployAction, DeployRequested, DeployStatus, DeployTrigger, DigestPeriod, DigestTick, Event,
+    InteractionKind, OpsAlert, SlackCommand, SlackInteraction, SubscriptionChanged, SubscriptionImported, UserRegistered,
 };
 use uuid::Uuid;
 
 use crate::audit::{AuditedClick, Click, Subject};
-use crate::policy::{self, Act, Policy, Verdict};
-use pulse_slack::blocks::ResponseMessage;
 use crate::commands::{self, FunctionHealth, QueueHealth, StatusEntry};
 use crate::config::Config;
 use crate::deploy::ConfirmedDeploy;
 use crate::dm::{self, DmDecision, DmInput, DmKind, Recorded};
 use crate::ops::{self, ActionRecord, AlertContext, OpsAction};
 use crate::plan::{Chain, Covering, Effect, Message, Plan, Post, Sink, To};
+use crate::policy::{self, Act, Policy, Verdict};
 use crate::subscriptions::Subscriber;
 use crate::{announce, digest, import, jobs};
+use pulse_slack::blocks::ResponseMessage;
 
 /// A post to a channel, not in a thread, with no ledger context.
 fn post(key: String, to: To, content: Message) -> Effect {
@@ -65,11 +65,23 @@ fn publish(event: impl Into<Event>, dedup_key: &str) -> Effect {
 // ---- ops alerts and their buttons ----
 
 pub fn ops_alert(config: &Config, alert: OpsAlert, occurred_at: DateTime<Utc>) -> Plan {
-    let entry = StatusEntry { service: alert.service.clone(), kind: alert.kind, severity: alert.severity, title: alert.title.clone(), at: occurred_at };
+    let entry = StatusEntry {
+        service: alert.service.clone(),
+        kind: alert.kind,
+        severity: alert.severity,
+        title: alert.title.clone(),
+        at: occurred_at,
+    };
     let channel = config.alert_channel(alert.kind, alert.severity).to_owned();
     let ctx = AlertContext { alert, occurred_at };
     let context = serde_json::to_value(&ctx).ok();
-    let message = Post { key: ops::ledger_key(&ctx.alert.alert_id), to: To::Channel(channel), thread: None, content: ops::render(&ctx, &[]), context };
+    let message = Post {
+        key: ops::ledger_key(&ctx.alert.alert_id),
+        to: To::Channel(channel),
+        thread: None,
+        content: ops::render(&ctx, &[]),
+        context,
+    };
     Plan::chain(format!("ops alert {}", ctx.alert.alert_id), vec![Effect::RecordStatus(entry), Effect::Post(message)])
 }
 
@@ -139,13 +151,29 @@ pub struct ClickState {
 /// nothing else); allowed: audit it, re-render the alert with it, and for Approve / Rollback ask
 /// for the deploy in the alert's thread. `Err` when the alert is unknown (nothing to re-render
 /// or deploy).
-pub fn ops_click(policy: &Policy, request: ClickRequest, dedup_key: &str, at: DateTime<Utc>, state: ClickState, fresh_deploy_id: Uuid) -> Result<Plan, String> {
+pub fn ops_click(
+    policy: &Policy,
+    request: ClickRequest,
+    dedup_key: &str,
+    at: DateTime<Utc>,
+    state: ClickState,
+    fresh_deploy_id: Uuid,
+) -> Result<Plan, String> {
     let ctx = state.alert.as_ref().ok_or_else(|| format!("no posted alert {} is known to the notifier", request.alert_id))?;
     let verdict = policy.check(&click_policy_request(&request, ctx), &state.member_of);
     let ClickRequest { action, alert_id, channel, message_ts, actor, response_url } = request;
     let subject = Subject::Alert { alert_id: alert_id.clone(), service: ctx.alert.service.clone(), message_ts: message_ts.clone() };
     if let Verdict::Refused { reason } = verdict {
-        let attempt = Click { subject, dedup_key: dedup_key.to_owned(), at, act: action.act(), actor: actor.clone(), channel, deploy_id: None, refused: Some(reason.clone()) };
+        let attempt = Click {
+            subject,
+            dedup_key: dedup_key.to_owned(),
+            at,
+            act: action.act(),
+            actor: actor.clone(),
+            channel,
+            deploy_id: None,
+            refused: Some(reason.clone()),
+        };
         let effects = [Some(Effect::Audit(attempt)), refusal(dedup_key, response_url, &reason)].into_iter().flatten().collect();
         return Ok(Plan::chain(format!("{} on alert {alert_id} refused for {}", action.action_id(), actor.user_id), effects));
     }
@@ -158,7 +186,16 @@ pub fn ops_click(policy: &Policy, request: ClickRequest, dedup_key: &str, at: Da
     let mut history: Vec<ActionRecord> = state.history.iter().filter(|c| c.dedup_key != dedup_key).map(|c| c.record.clone()).collect();
     history.push(record);
     history.sort_by_key(|r| r.at);
-    let click = Click { subject, dedup_key: dedup_key.to_owned(), at, act: action.act(), actor: actor.clone(), channel: channel.clone(), deploy_id, refused: None };
+    let click = Click {
+        subject,
+        dedup_key: dedup_key.to_owned(),
+        at,
+        act: action.act(),
+        actor: actor.clone(),
+        channel: channel.clone(),
+        deploy_id,
+        refused: None,
+    };
     let mut effects = vec![
         Effect::Audit(click),
         Effect::Update { channel: channel.clone(), ts: message_ts.clone(), content: ops::render(&ctx, &history) },
@@ -192,6 +229,14 @@ pub fn deploy_policy_request<'a>(i: &'a SlackInteraction, deploy: &'a ConfirmedD
     policy::Request { act: Act::Deploy, service: &deploy.service, environment: None, requester: &i.user_id, author: None }
 }
 
+/// The deploy id a confirmed modal may be published under: the one remembered for its
+/// submission (a redelivery), else the fresh one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeployId {
+    pub remembered: Option<Uuid>,
+    pub fresh: Uuid,
+}
+
 /// A confirmed `/pulser deploy` modal, checked against the policy: refused, the attempt is
 /// audited and the requester told why in the channel they asked from (only they see it);
 /// allowed, it is audited and `deploy.requested` published under the id remembered for this
@@ -203,22 +248,36 @@ pub fn confirmed_deploy(
     at: DateTime<Utc>,
     deploy: ConfirmedDeploy,
     member_of: &BTreeSet<String>,
-    remembered: Option<Uuid>,
-    fresh: Uuid,
+    id: DeployId,
 ) -> Plan {
     let actor = Actor { user_id: i.user_id.clone(), user_name: i.user_name.clone() };
     let channel = deploy.channel_id.clone().unwrap_or_default();
     let subject = Subject::Deploy { service: deploy.service.clone() };
     if let Verdict::Refused { reason } = policy.check(&deploy_policy_request(i, &deploy), member_of) {
-        let attempt = Click { subject, dedup_key: dedup_key.to_owned(), at, act: Act::Deploy, actor, channel: channel.clone(), deploy_id: None, refused: Some(reason.clone()) };
+        let attempt = Click {
+            subject,
+            dedup_key: dedup_key.to_owned(),
+            at,
+            act: Act::Deploy,
+            actor,
+            channel: channel.clone(),
+            deploy_id: None,
+            refused: Some(reason.clone()),
+        };
         let mut effects = vec![Effect::Audit(attempt)];
         if !channel.is_empty() {
-            effects.push(Effect::Ephemeral { marker: format!("refused#{dedup_key}"), channel, user: i.user_id.clone(), text: format!(":no_entry: {reason}") });
+            effects.push(Effect::Ephemeral {
+                marker: format!("refused#{dedup_key}"),
+                channel,
+                user: i.user_id.clone(),
+                text: format!(":no_entry: {reason}"),
+            });
         }
         return Plan::chain(format!("deploy of {} refused for {}", deploy.service, i.user_id), effects);
     }
-    let deploy_id = remembered.unwrap_or(fresh);
-    let attempt = Click { subject, dedup_key: dedup_key.to_owned(), at, act: Act::Deploy, actor, channel, deploy_id: Some(deploy_id), refused: None };
+    let deploy_id = id.remembered.unwrap_or(id.fresh);
+    let attempt =
+        Click { subject, dedup_key: dedup_key.to_owned(), at, act: Act::Deploy, actor, channel, deploy_id: Some(deploy_id), refused: None };
     let request = DeployRequested {
         deploy_id,
         service: deploy.service,
@@ -312,9 +371,20 @@ pub fn dms(decisions: &[(String, DmDecision)]) -> Plan {
             DmDecision::Send(dm) => {
                 let context = dm::covers_context(&dm.covers);
                 let content = dm.message.clone();
-                let mut effects = vec![Effect::Post(Post { key: dm.key.clone(), to: To::Dm(user.clone()), thread: None, content, context: Some(context.clone()) })];
+                let mut effects = vec![Effect::Post(Post {
+                    key: dm.key.clone(),
+                    to: To::Dm(user.clone()),
+                    thread: None,
+                    content,
+                    context: Some(context.clone()),
+                })];
                 if !dm.also_record.is_empty() {
-                    effects.push(Effect::RecordCovered { keys: dm.also_record.clone(), covered_by: dm.key.clone(), covering: Covering::ThisChain, context });
+                    effects.push(Effect::RecordCovered {
+                        keys: dm.also_record.clone(),
+                        covered_by: dm.key.clone(),
+                        covering: Covering::ThisChain,
+                        context,
+                    });
                 }
                 effects
             }
@@ -329,7 +399,8 @@ pub fn dms(decisions: &[(String, DmDecision)]) -> Plan {
 /// Whose feeds a tick's digests cover: the subscribers who want this period's, and the
 /// configured channels', webhooks' and e-mails'.
 pub fn digest_emails(config: &Config, period: DigestPeriod, subscribers: &[Subscriber]) -> Vec<String> {
-    let mut emails: Vec<String> = subscribers.iter().filter(|s| s.subscribed && s.preferences.wants_digest(period)).map(|s| s.email.clone()).collect();
+    let mut emails: Vec<String> =
+        subscribers.iter().filter(|s| s.subscribed && s.preferences.wants_digest(period)).map(|s| s.email.clone()).collect();
     emails.extend(config.digest_channels.iter().filter(|c| c.period == period).flat_map(|c| c.emails.iter().cloned()));
     emails.extend(config.digest_webhooks.iter().filter(|c| c.period == period).flat_map(|c| c.emails.iter().cloned()));
     emails.extend(config.digest_emails.iter().filter(|c| c.period == period).flat_map(|c| c.emails.iter().cloned()));
@@ -341,7 +412,14 @@ pub fn digest_emails(config: &Config, period: DigestPeriod, subscribers: &[Subsc
 /// A tick: on the daily one, purge soft-deleted subscriptions past `retention`; then, when the
 /// feeds could be read (`feeds`: email → events), one digest per subscriber who wants this
 /// period's, per configured channel, Discord webhook and e-mail list, each once per tick.
-pub fn digest(config: &Config, tick: &DigestTick, now: DateTime<Utc>, retention: chrono::Duration, subscribers: &[Subscriber], feeds: Option<&BTreeMap<String, Vec<FeedEvent>>>) -> Plan {
+pub fn digest(
+    config: &Config,
+    tick: &DigestTick,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+    subscribers: &[Subscriber],
+    feeds: Option<&BTreeMap<String, Vec<FeedEvent>>>,
+) -> Plan {
     let mut plan = Plan::none();
     if tick.period == DigestPeriod::Daily {
         for sub in subscribers.iter().filter(|s| !s.subscribed && digest::purge_due(s.deleted_at, now, retention)) {

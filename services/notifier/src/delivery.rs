@@ -293,7 +293,13 @@ impl Deliverer {
             match entry.status {
                 LedgerStatus::Sent => {
                     let (Some(channel), Some(ts)) = (entry.channel.clone(), entry.ts.clone()) else {
-                        return Err(StoreError::Malformed { table: self.store.messages.clone(), pk: key.into(), sk: "ledger".into(), message: "SENT without channel and ts".into() }.into());
+                        return Err(StoreError::Malformed {
+                            table: self.store.messages.clone(),
+                            pk: key.into(),
+                            sk: "ledger".into(),
+                            message: "SENT without channel and ts".into(),
+                        }
+                        .into());
                     };
                     info!(dedup_key = key, "message already sent; not sending again");
                     return Ok(Delivered::AlreadySent(PostedMessage { channel, ts }));
@@ -417,13 +423,23 @@ mod tests {
     fn only_failures_that_never_reached_slack_are_not_sent() {
         let m = || "chat.postMessage".to_owned();
         assert_eq!(classify(&SlackError::RateLimited { method: m(), retry_after: None }), Failure::NotSent);
-        assert_eq!(classify(&SlackError::Api { method: m(), error: "channel_not_found".into(), response_metadata: None }), Failure::NotSent);
+        assert_eq!(
+            classify(&SlackError::Api { method: m(), error: "channel_not_found".into(), response_metadata: None }),
+            Failure::NotSent
+        );
         assert_eq!(classify(&SlackError::Http { method: m(), status: 500 }), Failure::Uncertain);
         assert_eq!(classify(&SlackError::Http { method: m(), status: 404 }), Failure::NotSent);
         assert_eq!(classify(&SlackError::Timeout { method: m() }), Failure::Uncertain);
-        assert_eq!(classify(&SlackError::Transport { method: m(), message: "error sending request: client error (Connect): Connection refused".into() }), Failure::NotSent);
+        assert_eq!(
+            classify(&SlackError::Transport {
+                method: m(),
+                message: "error sending request: client error (Connect): Connection refused".into()
+            }),
+            Failure::NotSent
+        );
         assert_eq!(classify(&SlackError::Transport { method: m(), message: "connection reset by peer".into() }), Failure::Uncertain);
-        let exhausted = SlackError::RetriesExhausted { method: m(), attempts: 1, last: Box::new(SlackError::Http { method: m(), status: 503 }) };
+        let exhausted =
+            SlackError::RetriesExhausted { method: m(), attempts: 1, last: Box::new(SlackError::Http { method: m(), status: 503 }) };
         assert_eq!(classify(&exhausted), Failure::Uncertain);
     }
 
@@ -442,7 +458,15 @@ mod tests {
 
     #[test]
     fn only_the_dead_attempt_s_entries_are_abandoned() {
-        let meta = pulse_contracts::Envelope { id: uuid::Uuid::nil(), event_type: "x".into(), version: 1, occurred_at: chrono::Utc::now(), source: "t".into(), dedup_key: "k".into(), detail: () };
+        let meta = pulse_contracts::Envelope {
+            id: uuid::Uuid::nil(),
+            event_type: "x".into(),
+            version: 1,
+            occurred_at: chrono::Utc::now(),
+            source: "t".into(),
+            dedup_key: "k".into(),
+            detail: (),
+        };
         let attempt = |took_over_from: Option<&str>| pulse_runtime::Attempt {
             id: "new".into(),
             meta: meta.clone(),

@@ -58,7 +58,14 @@ mod tests {
     fn reads_service_channel_and_kinds() {
         let values = json!({"deploy_only": {"only_kinds": {"type": "multi_static_select", "selected_options": [{"value": "Lambda"}, {"value": "Queue"}]}}});
         let got = confirmed_deploy("deploy_confirm", r#"{"service":"notifier","channel_id":"C1"}"#, values.as_object().unwrap());
-        assert_eq!(got, Some(Ok(ConfirmedDeploy { service: "notifier".into(), channel_id: Some("C1".into()), only: vec!["Lambda".into(), "Queue".into()] })));
+        assert_eq!(
+            got,
+            Some(Ok(ConfirmedDeploy {
+                service: "notifier".into(),
+                channel_id: Some("C1".into()),
+                only: vec!["Lambda".into(), "Queue".into()]
+            }))
+        );
         let none = confirmed_deploy("deploy_confirm", r#"{"service":"x"}"#, &Map::new()).unwrap().unwrap();
         assert!(none.only.is_empty() && none.channel_id.is_none());
         assert_eq!(confirmed_deploy("other", "", &Map::new()), None);

@@ -66,11 +66,8 @@ pub fn summarize(events: &[FeedEvent], (start, end): (i64, i64)) -> Digest {
     failing_jobs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     failing_jobs.truncate(5);
     let still_red = still_red(&in_period);
-    let merged_prs = in_period
-        .iter()
-        .filter(|e| e.ext.pr_number > 0 && e.ext.pr_status == Some(PrStatus::Merged))
-        .map(|e| title(e))
-        .collect();
+    let merged_prs =
+        in_period.iter().filter(|e| e.ext.pr_number > 0 && e.ext.pr_status == Some(PrStatus::Merged)).map(|e| title(e)).collect();
     Digest { runs: in_period.len(), failed_runs, failing_jobs, still_red, merged_prs }
 }
 
@@ -118,13 +115,7 @@ fn sections(d: &Digest) -> Vec<(&'static str, Vec<String>)> {
 }
 
 fn headline(subject: &str, period: DigestPeriod, d: &Digest) -> String {
-    format!(
-        "{} CI digest for {subject}: {} runs, {} failed, {} PRs merged",
-        capitalised(period),
-        d.runs,
-        d.failed_runs,
-        d.merged_prs.len()
-    )
+    format!("{} CI digest for {subject}: {} runs, {} failed, {} PRs merged", capitalised(period), d.runs, d.failed_runs, d.merged_prs.len())
 }
 
 /// The digest message for `subject` (an email, or a channel's list of them) in Slack.
@@ -227,7 +218,9 @@ mod tests {
     use pulse_contracts::{Event, parse_str};
 
     fn event() -> FeedEvent {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/examples/feed.updated.v1/new-failure.json")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/examples/feed.updated.v1/new-failure.json"))
+                .unwrap();
         match parse_str(&text).unwrap().detail {
             Event::FeedUpdatedV1(u) => u.newest_event,
             _ => unreachable!(),

@@ -49,8 +49,20 @@ impl Outcome {
         let status = &event.ci_status;
         match () {
             _ if status.is_failing() => Outcome::Failed,
-            _ if status.is_success() => if failing { Outcome::PassedWithFailures } else { Outcome::Passed },
-            _ if status.is_in_flight() => if failing { Outcome::Failing } else { Outcome::Running },
+            _ if status.is_success() => {
+                if failing {
+                    Outcome::PassedWithFailures
+                } else {
+                    Outcome::Passed
+                }
+            }
+            _ if status.is_in_flight() => {
+                if failing {
+                    Outcome::Failing
+                } else {
+                    Outcome::Running
+                }
+            }
             _ if failing => Outcome::Failed,
             _ => Outcome::Ended(status.as_str().to_owned()),
         }

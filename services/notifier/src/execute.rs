@@ -153,7 +153,9 @@ impl Executor {
                 let message = match covering {
                     Covering::Known(posted) => posted.map(|p| (p.channel, p.ts)),
                     Covering::ThisChain => {
-                        let delivered = posted.get(&covered_by).ok_or_else(|| HandlerError::retryable(format!("{covered_by} was not delivered in this chain")))?;
+                        let delivered = posted
+                            .get(&covered_by)
+                            .ok_or_else(|| HandlerError::retryable(format!("{covered_by} was not delivered in this chain")))?;
                         delivered.message().map(|m| (m.channel.clone(), m.ts.clone()))
                     }
                 };
@@ -208,6 +210,7 @@ impl Executor {
                 Outcome::Written(recorded)
             }
             Effect::Deliver { key, destination, sink } => Outcome::Delivered(self.deliver_external(&key, &destination, &sink).await?),
+            Effect::Forget(step) => Outcome::Written(self.store().forget_step(&step).await.map_err(store_error)?),
         })
     }
 
@@ -225,7 +228,9 @@ impl Executor {
         };
         let mut thread_ts = None;
         if let Some(parent) = thread {
-            let parent = posted.get(&parent).ok_or_else(|| HandlerError::retryable(format!("{key} replies to {parent}, not delivered in this chain")))?;
+            let parent = posted
+                .get(&parent)
+                .ok_or_else(|| HandlerError::retryable(format!("{key} replies to {parent}, not delivered in this chain")))?;
             // Without a confirmed parent ts (UNCONFIRMED), the reply goes to the channel itself.
             if let Some(m) = parent.message() {
                 channel = m.channel.clone();
@@ -273,7 +278,11 @@ impl Executor {
     /// redelivered or concurrently delivered request is answered once; a failed answer drops
     /// the marker so the retry answers (an answer lost in flight may then repeat: ephemeral,
     /// harmless).
-    async fn answer_once<T>(&self, marker: &str, answer: impl Future<Output = Result<T, pulse_slack::SlackError>>) -> Result<bool, HandlerError> {
+    async fn answer_once<T>(
+        &self,
+        marker: &str,
+        answer: impl Future<Output = Result<T, pulse_slack::SlackError>>,
+    ) -> Result<bool, HandlerError> {
         let expires = self.clock.now_secs() + ANSWERED_TTL_SECS;
         if !self.store().put_value_if_absent(marker, "answered", "1", expires).await.map_err(store_error)? {
             info!(marker, "already answered");
@@ -292,7 +301,11 @@ impl Executor {
     async fn deliver_external(&self, key: &str, destination: &str, sink: &Sink) -> Result<Delivered, HandlerError> {
         match sink {
             Sink::Discord { url, body } => {
-                let secret = self.sinks.secret(url).await.map_err(|why| HandlerError::retryable(format!("{destination}: webhook URL unavailable: {why}")))?;
+                let secret = self
+                    .sinks
+                    .secret(url)
+                    .await
+                    .map_err(|why| HandlerError::retryable(format!("{destination}: webhook URL unavailable: {why}")))?;
                 let send = || self.sinks.discord.send(&secret, body);
                 let delivered = self.deliverer.deliver_external(key, destination, send).await;
                 if delivered.is_err() {

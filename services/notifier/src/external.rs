@@ -30,7 +30,8 @@ impl Deliverer {
             Box::pin(async move { Probe::Unavailable(reason) })
         };
         let send_once = &send;
-        let send = |attempt: String| -> Boxed<'_, _> { Box::pin(async move { self.send_external(key, &attempt, destination, send_once).await }) };
+        let send =
+            |attempt: String| -> Boxed<'_, _> { Box::pin(async move { self.send_external(key, &attempt, destination, send_once).await }) };
         self.deliver_once(key, destination, None, probe, send).await
     }
 

@@ -59,7 +59,11 @@ pub async fn remembered_deploy(store: &Store, dedup_key: &str) -> Result<Option<
 pub async fn subscribers(store: &Store, email: &str, event: &FeedEvent) -> Result<Vec<SubscriberState>, HandlerError> {
     let mut out = Vec::new();
     for subscriber in store.subscribers(email).await.map_err(retryable)? {
-        let recorded = if decide::dm_wanted(&subscriber, event) { dm_recorded(store, &subscriber.slack_user_id, email, event).await? } else { Vec::new() };
+        let recorded = if decide::dm_wanted(&subscriber, event) {
+            dm_recorded(store, &subscriber.slack_user_id, email, event).await?
+        } else {
+            Vec::new()
+        };
         out.push(SubscriberState { subscriber, recorded });
     }
     Ok(out)

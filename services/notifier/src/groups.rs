@@ -52,10 +52,10 @@ impl UserGroups {
             }
             other => other?,
         };
-        let users = answer.get("users").and_then(Value::as_array).ok_or_else(|| SlackError::Decode {
-            method: METHOD.to_owned(),
-            message: "the answer has no `users` list".to_owned(),
-        })?;
+        let users = answer
+            .get("users")
+            .and_then(Value::as_array)
+            .ok_or_else(|| SlackError::Decode { method: METHOD.to_owned(), message: "the answer has no `users` list".to_owned() })?;
         let members: BTreeSet<String> = users.iter().filter_map(Value::as_str).map(str::to_owned).collect();
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(group.to_owned(), (Instant::now(), members.clone()));
         Ok(members)

@@ -106,7 +106,7 @@ impl Notifier {
         let plan = match event {
             Event::SubscriptionChangedV1(ev) => decide::subscription_changed(ev),
             Event::OpsAlertV1(alert) => decide::ops_alert(&self.config, alert, at),
-            Event::CiJobV1(job) => decide::job(&self.config, &job),
+            Event::CiJobV1(job) | Event::CiJobV2(pulse_contracts::CiJobV2(job)) => decide::job(&self.config, &job),
             Event::UserRegisteredV1(user) => decide::user_registered(&self.config, &user),
             Event::DeployStatusV1(status) => decide::deploy_status(&self.config, &status),
             Event::SlackInteractionV1(i) => self.interaction_plan(&i, dedup_key, at).await?,
@@ -142,13 +142,28 @@ impl Notifier {
                 }
                 plan
             }
-            other => return Err(HandlerError::rejected(format!("the notifier accepted `{}` but has no handling for it", other.event_type()))),
+            Event::PersonForgetV1(request) => {
+                let (user, email) =
+                    (request.slack_user_id.as_deref().filter(|u| !u.is_empty()), request.email.as_ref().map(|e| e.as_str()));
+                let found = self.store().forget_candidates(user, email).await.map_err(HandlerError::retryable)?;
+                info!(request_id = %request.request_id, dry_run = request.dry_run, items = found.len(), "forgetting a person");
+                let store = self.store();
+                crate::forget::plan(&request, &found, store.messages_table(), store.audit_table(), at)
+            }
+            other => {
+                return Err(HandlerError::rejected(format!("the notifier accepted `{}` but has no handling for it", other.event_type())));
+            }
         };
         self.executor.run(plan).await.into_result()
     }
 
     /// An ops button click, or the deploy modal's submission.
-    async fn interaction_plan(&self, i: &SlackInteraction, dedup_key: &str, at: chrono::DateTime<chrono::Utc>) -> Result<Plan, HandlerError> {
+    async fn interaction_plan(
+        &self,
+        i: &SlackInteraction,
+        dedup_key: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Plan, HandlerError> {
         if let InteractionKind::ViewSubmission { callback_id, private_metadata, values, .. } = &i.kind {
             return match crate::deploy::confirmed_deploy(callback_id, private_metadata, values) {
                 None => Ok(Plan::none()),
@@ -157,7 +172,15 @@ impl Notifier {
                     let groups = self.config.policy.groups_for(&decide::deploy_policy_request(i, &deploy));
                     let member_of = self.member_of(&i.user_id, &groups).await?;
                     let remembered = gather::remembered_deploy(self.store(), dedup_key).await?;
-                    Ok(decide::confirmed_deploy(&self.config.policy, i, dedup_key, at, deploy, &member_of, remembered, self.ids.uuid()))
+                    Ok(decide::confirmed_deploy(
+                        &self.config.policy,
+                        i,
+                        dedup_key,
+                        at,
+                        deploy,
+                        &member_of,
+                        decide::DeployId { remembered, fresh: self.ids.uuid() },
+                    ))
                 }
             };
         }
@@ -233,10 +256,17 @@ fn log_digest_run(period: &str, report: &Report) {
         processed += 1;
         match &chain.result {
             Err(_) => failed += 1,
-            Ok(outcomes) => sent += outcomes.iter().filter(|o| matches!(o, Outcome::Delivered(crate::delivery::Delivered::Posted(_)))).count(),
+            Ok(outcomes) => {
+                sent += outcomes.iter().filter(|o| matches!(o, Outcome::Delivered(crate::delivery::Delivered::Posted(_)))).count()
+            }
         }
     }
-    let purged = report.chains.iter().filter(|c| c.label.starts_with("purge ")).filter(|c| matches!(c.result.as_deref(), Ok([Outcome::Written(true)]))).count();
+    let purged = report
+        .chains
+        .iter()
+        .filter(|c| c.label.starts_with("purge "))
+        .filter(|c| matches!(c.result.as_deref(), Ok([Outcome::Written(true)])))
+        .count();
     info!(period, processed, sent, failed, purged, "digest run");
 }
 
@@ -272,11 +302,13 @@ impl MessageHandler for Notifier {
             | Event::OpsAlertV1(_)
             | Event::SlackInteractionV1(_)
             | Event::CiJobV1(_)
+            | Event::CiJobV2(_)
             | Event::UserRegisteredV1(_)
             | Event::DeployStatusV1(_)
             | Event::SlackCommandV1(_)
             | Event::DigestTickV1(_)
-            | Event::SubscriptionImportedV1(_) => Accept::Consume(event),
+            | Event::SubscriptionImportedV1(_)
+            | Event::PersonForgetV1(_) => Accept::Consume(event),
             other => not_consumed(self.service(), &other),
         }
     }

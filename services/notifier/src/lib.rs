@@ -37,6 +37,7 @@ pub mod dm;
 pub mod dm_text;
 pub mod execute;
 pub mod external;
+pub mod forget;
 pub mod gather;
 pub mod groups;
 pub mod handler;

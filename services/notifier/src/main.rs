@@ -8,15 +8,15 @@ use std::time::Duration;
 use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
+use pulse_aws::s3json::GzipJsonStore;
 use pulse_aws::secrets::{Secrets, source};
 use pulse_core::Settings;
-use pulse_notifier::settings::{Options, PULSE_SLACK_BOT_TOKEN};
 use pulse_notifier::config::Config;
-use pulse_aws::s3json::GzipJsonStore;
 use pulse_notifier::delivery::Deliverer;
 use pulse_notifier::gather::Feeds;
-use pulse_notifier::sinks::{Discord, Email, ExternalSinks};
 use pulse_notifier::handler::Notifier;
+use pulse_notifier::settings::{Options, PULSE_SLACK_BOT_TOKEN};
+use pulse_notifier::sinks::{Discord, Email, ExternalSinks};
 use pulse_notifier::store::Store;
 use pulse_slack::ClientConfig;
 
@@ -34,11 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let token = source(&PULSE_SLACK_BOT_TOKEN, &settings, &ssm).await.context("the Slack bot token")?;
     let slack_config = ClientConfig { base_url: options.slack_api_url.clone(), ..ClientConfig::new(token) };
 
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        names.table("notifier", "messages"),
-        names.table("notifier", "audit"),
-    );
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), names.table("notifier", "messages"), names.table("notifier", "audit"));
     let deliverer = Deliverer::new(slack_config, store, options.pacing, options.uncertain);
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus());
     let sinks = ExternalSinks {

@@ -201,7 +201,12 @@ mod tests {
 
     #[test]
     fn clicks_are_shown_under_the_alert() {
-        let record = ActionRecord { action: OpsAction::Acknowledge, user_id: "U1".into(), user_name: "dana".into(), at: "2025-11-20T15:05:00Z".parse().unwrap() };
+        let record = ActionRecord {
+            action: OpsAction::Acknowledge,
+            user_id: "U1".into(),
+            user_name: "dana".into(),
+            at: "2025-11-20T15:05:00Z".parse().unwrap(),
+        };
         let (_, blocks) = render(&ctx(), &[record]).into_parts();
         let last = blocks.as_array().unwrap().last().unwrap().to_string();
         assert!(last.contains("Acknowledged by <@U1>"), "{last}");

@@ -102,6 +102,8 @@ pub enum Effect {
     RecordImported { key: String, context: Value },
     /// Deliver once per `key` to `destination` (a label such as `discord:ci-team`; never a URL).
     Deliver { key: String, destination: String, sink: Sink },
+    /// One step of forgetting a person (`pulse forget`, see [`crate::forget`]).
+    Forget(crate::forget::Step),
 }
 
 /// Effects run in order, stopping at the first failure.

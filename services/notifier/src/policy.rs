@@ -172,7 +172,8 @@ impl Policy {
         }
         let mut authored = false;
         for rule in &applying {
-            let listed = rule.everyone || rule.users.iter().any(|u| u == request.requester) || rule.groups.iter().any(|g| member_of.contains(g));
+            let listed =
+                rule.everyone || rule.users.iter().any(|u| u == request.requester) || rule.groups.iter().any(|g| member_of.contains(g));
             if !listed {
                 continue;
             }

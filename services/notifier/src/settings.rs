@@ -7,11 +7,8 @@ use pulse_core::settings::{SettingError, Settings, Var};
 
 use crate::delivery::UncertainPolicy;
 
-pub const NOTIFIER_CONFIG: Var = Var::new(
-    "NOTIFIER_CONFIG",
-    "a path to a JSON file",
-    "The routing file (channels, alert routes, digests); see the notifier's README.",
-);
+pub const NOTIFIER_CONFIG: Var =
+    Var::new("NOTIFIER_CONFIG", "a path to a JSON file", "The routing file (channels, alert routes, digests); see the notifier's README.");
 
 pub const SLACK_DEFAULT_CHANNEL: Var = Var::new(
     "SLACK_DEFAULT_CHANNEL",

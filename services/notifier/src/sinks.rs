@@ -98,12 +98,19 @@ impl Discord {
         loop {
             let response = self.http.post(target.clone()).json(body).send().await.map_err(|e| {
                 // reqwest's message includes the URL: keep only what kind of failure it was.
-                let kind = if e.is_connect() { "connection refused" } else if e.is_timeout() { "timed out" } else { "transport error" };
+                let kind = if e.is_connect() {
+                    "connection refused"
+                } else if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "transport error"
+                };
                 if e.is_connect() { SinkError::NotSent(kind.into()) } else { SinkError::Uncertain(kind.into()) }
             })?;
             let status = response.status();
             if status.as_u16() == 429 {
-                let header = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
+                let header =
+                    response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
                 let json_wait = response.json::<Value>().await.ok().and_then(|b| b.get("retry_after").and_then(Value::as_f64));
                 let wait = Duration::from_secs_f64(header.or(json_wait).unwrap_or(1.0).clamp(0.0, 60.0));
                 if waited + wait > self.rate_limit_budget {
@@ -119,7 +126,8 @@ impl Discord {
             }
             let answer: Value = response.json().await.unwrap_or(Value::Null);
             if !status.is_success() {
-                let reason = answer.get("message").and_then(Value::as_str).map(|m| pulse_aws::text::truncate_utf8(m, 200)).unwrap_or_default();
+                let reason =
+                    answer.get("message").and_then(Value::as_str).map(|m| pulse_aws::text::truncate_utf8(m, 200)).unwrap_or_default();
                 return Err(SinkError::NotSent(format!("HTTP {status}: {reason}")));
             }
             return match answer.get("id").and_then(Value::as_str) {

@@ -132,6 +132,10 @@ impl Store {
         &self.messages
     }
 
+    pub fn audit_table(&self) -> &str {
+        &self.audit
+    }
+
     pub(crate) fn err<E, R>(&self, table: &str, operation: &'static str, err: &SdkError<E, R>) -> StoreError
     where
         E: std::error::Error + Send + Sync + 'static,
@@ -188,7 +192,15 @@ impl Store {
     /// Claim `key` for `attempt` with one conditional put that succeeds only if no one ever
     /// claimed it. Anything already there (even a crashed attempt) is returned for the caller to
     /// reconcile: a crashed attempt may have posted, so it is never silently taken over.
-    pub async fn claim(&self, key: &str, attempt: &str, channel: &str, now_ms: i64, lease_ms: i64, context: Option<&Value>) -> Result<Claimed, StoreError> {
+    pub async fn claim(
+        &self,
+        key: &str,
+        attempt: &str,
+        channel: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        context: Option<&Value>,
+    ) -> Result<Claimed, StoreError> {
         let mut put = self
             .client
             .put_item()
@@ -223,7 +235,11 @@ impl Store {
     /// Record a message posted by other means (e.g. an alert that becomes a deploy's thread) as
     /// `key`'s, unless `key` already has an entry.
     pub async fn record_existing(&self, key: &str, channel: &str, ts: &str, now_ms: i64) -> Result<(), StoreError> {
-        let put = self.new_entry(key, "adopted", now_ms).item("status", s(LedgerStatus::Sent.as_str())).item("channel", s(channel)).item("ts", s(ts));
+        let put = self
+            .new_entry(key, "adopted", now_ms)
+            .item("status", s(LedgerStatus::Sent.as_str()))
+            .item("channel", s(channel))
+            .item("ts", s(ts));
         self.put_if_absent(put).await.map(|_| ())
     }
 
@@ -254,11 +270,20 @@ impl Store {
     /// answering several dedup keys): `SENT` with its `channel` and `ts`, or `UNCONFIRMED` when
     /// the covering message was itself taken as delivered. Put only if `key` has no entry, so it
     /// is written once however often it is retried, and never overwrites an attempt of its own.
-    pub async fn record_covered(&self, key: &str, covered_by: &str, posted: Option<(&str, &str)>, context: &Value, now_ms: i64) -> Result<(), StoreError> {
+    pub async fn record_covered(
+        &self,
+        key: &str,
+        covered_by: &str,
+        posted: Option<(&str, &str)>,
+        context: &Value,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let put = self.new_entry(key, &format!("covered-by:{covered_by}"), now_ms).item("context", s(context.to_string()));
         let put = match posted {
             Some((channel, ts)) => put.item("status", s(LedgerStatus::Sent.as_str())).item("channel", s(channel)).item("ts", s(ts)),
-            None => put.item("status", s(LedgerStatus::Unconfirmed.as_str())).item("last_error", s(format!("covered by {covered_by}, itself unconfirmed"))),
+            None => put
+                .item("status", s(LedgerStatus::Unconfirmed.as_str()))
+                .item("last_error", s(format!("covered by {covered_by}, itself unconfirmed"))),
         };
         self.put_if_absent(put).await.map(|_| ())
     }
@@ -278,7 +303,14 @@ impl Store {
     /// Take over an entry whose previous attempt is known not to have posted (or proven not to
     /// have by reconciliation). Conditional on the previous attempt id, so two workers cannot
     /// both take over. Returns whether it was taken.
-    pub async fn take_over(&self, key: &str, previous_attempt: &str, attempt: &str, now_ms: i64, lease_ms: i64) -> Result<bool, StoreError> {
+    pub async fn take_over(
+        &self,
+        key: &str,
+        previous_attempt: &str,
+        attempt: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
         self.update_owned(
             key,
             previous_attempt,
@@ -345,7 +377,13 @@ impl Store {
         }
     }
 
-    async fn update_owned(&self, key: &str, attempt: &str, expression: &str, values: Vec<(&str, AttributeValue)>) -> Result<bool, StoreError> {
+    async fn update_owned(
+        &self,
+        key: &str,
+        attempt: &str,
+        expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
         let mut update = self
             .client
             .update_item()

@@ -121,9 +121,8 @@ impl Store {
                     sk: get_s(item, "sk").unwrap_or_default().to_owned(),
                     message: message.to_owned(),
                 };
-                let preferences = get_s(item, "prefs")
-                    .and_then(|p| serde_json::from_str(p).ok())
-                    .ok_or_else(|| malformed("prefs missing or invalid"))?;
+                let preferences =
+                    get_s(item, "prefs").and_then(|p| serde_json::from_str(p).ok()).ok_or_else(|| malformed("prefs missing or invalid"))?;
                 out.push(Subscriber {
                     email: email.to_owned(),
                     team_id: get_s(item, "team_id").unwrap_or_default().to_owned(),

@@ -34,8 +34,8 @@
 use chrono::{DateTime, Utc};
 use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::{
-    CommandAction, Container, Email, Envelope, Event, FeedWritten, InteractionKind, InvalidEmail, LearnedFrom,
-    SlackCommand, SlackInteraction, SlashCommand,
+    CommandAction, Container, Email, Envelope, Event, FeedWritten, InteractionKind, InvalidEmail, LearnedFrom, SlackCommand,
+    SlackInteraction, SlashCommand,
 };
 use pulse_core::Ids;
 use serde_json::{Map, Value};
@@ -87,7 +87,13 @@ pub enum Refusal {
 }
 
 /// [`decide`] on the payload's text.
-pub fn decide_json(payload: &str, request_id: &str, config: &Config, now: DateTime<Utc>, ids: &Ids) -> Result<Vec<Envelope<Event>>, Refusal> {
+pub fn decide_json(
+    payload: &str,
+    request_id: &str,
+    config: &Config,
+    now: DateTime<Utc>,
+    ids: &Ids,
+) -> Result<Vec<Envelope<Event>>, Refusal> {
     let value: Value = serde_json::from_str(payload).map_err(|err| Refusal::NotJson(err.to_string()))?;
     decide(&value, request_id, config, now, ids)
 }
@@ -152,7 +158,9 @@ impl Payload<'_> {
         let list = match self.fields.get("emails") {
             None | Some(Value::Null) => return Err(Refusal::NoEmails),
             Some(Value::Array(list)) => list,
-            Some(other) => return Err(Refusal::WrongType { action: "update", field: "emails", expected: "a list of emails", found: kind(other) }),
+            Some(other) => {
+                return Err(Refusal::WrongType { action: "update", field: "emails", expected: "a list of emails", found: kind(other) });
+            }
         };
         let mut seen: Vec<Email> = Vec::with_capacity(list.len());
         let mut events = Vec::with_capacity(list.len());
@@ -161,11 +169,19 @@ impl Payload<'_> {
                 Value::String(s) if s.is_empty() => continue,
                 Value::String(s) => s,
                 other => {
-                    return Err(Refusal::WrongType { action: "update", field: "emails", expected: "a list of strings", found: kind(other) });
+                    return Err(Refusal::WrongType {
+                        action: "update",
+                        field: "emails",
+                        expected: "a list of strings",
+                        found: kind(other),
+                    });
                 }
             };
-            let email = Email::parse(text.as_str())
-                .map_err(|source| Refusal::InvalidEmail { action: "update", field: format!("emails[{index}]"), source })?;
+            let email = Email::parse(text.as_str()).map_err(|source| Refusal::InvalidEmail {
+                action: "update",
+                field: format!("emails[{index}]"),
+                source,
+            })?;
             if seen.contains(&email) {
                 continue;
             }

@@ -3,11 +3,8 @@
 
 use pulse_core::settings::Var;
 
-pub const PULSE_SLACK_TEAM_ID: Var = Var::new(
-    "PULSE_SLACK_TEAM_ID",
-    "a Slack team id (`T…`)",
-    "The Slack workspace praktika's app serves; required by the praktika entry.",
-);
+pub const PULSE_SLACK_TEAM_ID: Var =
+    Var::new("PULSE_SLACK_TEAM_ID", "a Slack team id (`T…`)", "The Slack workspace praktika's app serves; required by the praktika entry.");
 
 pub const PULSE_BUS_REGION: Var = Var::new(
     "PULSE_BUS_REGION",

@@ -16,10 +16,7 @@ pub async fn load() -> SdkConfig {
     if config.region().is_some() {
         return config;
     }
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).load().await
 }
 
 /// True when a custom endpoint (an emulator) is configured through `AWS_ENDPOINT_URL`.
@@ -30,8 +27,6 @@ pub fn uses_custom_endpoint(config: &SdkConfig) -> bool {
 /// An S3 client that uses path-style addressing against custom endpoints.
 #[cfg(feature = "s3")]
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3_config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(uses_custom_endpoint(config))
-        .build();
+    let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(uses_custom_endpoint(config)).build();
     aws_sdk_s3::Client::from_conf(s3_config)
 }

@@ -163,8 +163,7 @@ struct Prepared {
 impl Prepared {
     fn from_envelope<D: Serialize>(envelope: &Envelope<D>) -> Result<Self, PublishError> {
         let id = envelope.id.to_string();
-        let detail = serde_json::to_string(envelope)
-            .map_err(|source| PublishError::Serialize { id: id.clone(), source })?;
+        let detail = serde_json::to_string(envelope).map_err(|source| PublishError::Serialize { id: id.clone(), source })?;
         let detail_type = envelope.detail_type();
         let size = entry_size(&envelope.source, &detail_type, &detail, &[], false);
         Ok(Self { id, source: envelope.source.clone(), detail_type, detail, size })
@@ -267,12 +266,7 @@ impl EventPublisher {
     /// One PutEvents call for `batch` (indexes into `entries`). Returns the entries that failed,
     /// by position in `batch`. A call that fails as a whole counts as every entry failing
     /// (retryable) unless the error is a client error resending cannot fix.
-    async fn send_call(
-        &self,
-        entries: &[Prepared],
-        batch: &[usize],
-        published: usize,
-    ) -> Result<Vec<FailedEntry>, PublishError> {
+    async fn send_call(&self, entries: &[Prepared], batch: &[usize], published: usize) -> Result<Vec<FailedEntry>, PublishError> {
         let request_entries: Vec<PutEventsRequestEntry> = batch
             .iter()
             .map(|&i| {
@@ -309,18 +303,14 @@ impl EventPublisher {
                 }
                 tracing::warn!(bus = %self.bus_name, event_ids = ?ids, error = %message, "PutEvents call failed, will resend");
                 let code = err.code().unwrap_or("RequestFailed").to_owned();
-                Ok((0..batch.len())
-                    .map(|index| FailedEntry { index, error_code: code.clone(), error_message: message.clone() })
-                    .collect())
+                Ok((0..batch.len()).map(|index| FailedEntry { index, error_code: code.clone(), error_message: message.clone() }).collect())
             }
         }
     }
 }
 
 /// A whole-call error resending cannot fix: a 4xx service error other than throttling.
-fn is_permanent_call_error<E: ProvideErrorMetadata>(
-    err: &SdkError<E, aws_sdk_eventbridge::config::http::HttpResponse>,
-) -> bool {
+fn is_permanent_call_error<E: ProvideErrorMetadata>(err: &SdkError<E, aws_sdk_eventbridge::config::http::HttpResponse>) -> bool {
     let SdkError::ServiceError(service) = err else {
         // Construction errors are permanent; timeouts, dispatch and response errors are not.
         return matches!(err, SdkError::ConstructionFailure(_));
@@ -394,9 +384,7 @@ mod tests {
 
     #[test]
     fn failed_error_lists_ids_and_codes() {
-        let err = PublishError::Failed {
-            failed: vec![("id-1".into(), "InternalFailure".into(), "boom".into())],
-        };
+        let err = PublishError::Failed { failed: vec![("id-1".into(), "InternalFailure".into(), "boom".into())] };
         let text = err.to_string();
         assert!(text.contains("id-1") && text.contains("InternalFailure"), "{text}");
     }

@@ -84,9 +84,7 @@ impl Status {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [Status::InProgress, Status::Completed, Status::Failed, Status::DeadLettered]
-            .into_iter()
-            .find(|status| status.as_str() == s)
+        [Status::InProgress, Status::Completed, Status::Failed, Status::DeadLettered].into_iter().find(|status| status.as_str() == s)
     }
 }
 
@@ -359,11 +357,7 @@ impl IdempotencyStore {
     }
 
     fn parse(&self, key: &str, item: &HashMap<String, AttributeValue>) -> Result<Record, IdempotencyError> {
-        let malformed = |message: String| IdempotencyError::Malformed {
-            table: self.table.clone(),
-            key: key.to_owned(),
-            message,
-        };
+        let malformed = |message: String| IdempotencyError::Malformed { table: self.table.clone(), key: key.to_owned(), message };
         let status_text = item.get("status").and_then(|v| v.as_s().ok()).ok_or_else(|| malformed("no status".into()))?;
         let status = Status::parse(status_text).ok_or_else(|| malformed(format!("unknown status {status_text:?}")))?;
         let number = |name: &str| -> Result<Option<i64>, IdempotencyError> {

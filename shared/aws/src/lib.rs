@@ -6,10 +6,10 @@ pub mod names;
 pub mod settings;
 pub mod text;
 
-#[cfg(feature = "eventbridge")]
-pub mod eventbridge;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
 #[cfg(feature = "dynamodb")]
 pub mod idempotency;
 #[cfg(feature = "s3")]

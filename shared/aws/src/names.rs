@@ -7,6 +7,10 @@
 /// Pulse's services that consume a queue.
 pub const CONSUMERS: [&str; 4] = ["feed-projector", "home-renderer", "notifier", "infra-reconciler"];
 
+/// The services that keep personal data, each of which answers a `person.forget` with a
+/// `person.forgotten` (`pulse forget` waits for all of them).
+pub const KEEPERS: [&str; 3] = ["feed-projector", "home-renderer", "notifier"];
+
 /// Every Pulse service: the consumers and ingress, Slack's door in. Each is one Lambda function
 /// when deployed to AWS (see [`StackNames::function`]).
 pub const SERVICES: [&str; 5] = ["ingress", "feed-projector", "home-renderer", "notifier", "infra-reconciler"];
@@ -34,6 +38,11 @@ impl StackNames {
     /// The Lambda function that runs a service (`infra/examples/pulse-deployment.json`).
     pub fn function(&self, service: &str) -> String {
         format!("{}-{service}", self.prefix)
+    }
+
+    /// Where the services' `person.forgotten` reports wait for `pulse forget`.
+    pub fn forget_reports(&self) -> String {
+        format!("{}-forget-reports", self.prefix)
     }
 
     /// The work queue a service consumes.

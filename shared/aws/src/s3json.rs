@@ -125,7 +125,10 @@ pub fn default_update_backoff() -> Backoff {
 pub enum RawObject {
     /// The object still has the ETag the caller named.
     NotModified,
-    Found { bytes: Vec<u8>, etag: String },
+    Found {
+        bytes: Vec<u8>,
+        etag: String,
+    },
     Missing,
 }
 
@@ -140,6 +143,14 @@ pub struct StoredObject {
     pub etag: String,
     /// The `pulse-writer` metadata: which Pulse component wrote it; `None` for anyone else.
     pub writer: Option<String>,
+}
+
+/// One stored version of an object ([`GzipJsonStore::versions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub version_id: String,
+    /// The current version (or delete marker).
+    pub latest: bool,
 }
 
 /// Gzip JSON objects in one bucket.
@@ -244,12 +255,7 @@ impl GzipJsonStore {
     }
 
     /// Encode and write an object under `precondition`; returns the new ETag.
-    pub async fn put<T: Serialize + ?Sized>(
-        &self,
-        key: &str,
-        value: &T,
-        precondition: Precondition,
-    ) -> Result<String, S3JsonError> {
+    pub async fn put<T: Serialize + ?Sized>(&self, key: &str, value: &T, precondition: Precondition) -> Result<String, S3JsonError> {
         self.put_bytes(key, encode_gzip_json(value)?, &precondition).await
     }
 
@@ -326,12 +332,7 @@ impl GzipJsonStore {
                     if attempt > 0 {
                         tracing::debug!(bucket = %self.bucket, key, attempts = attempt + 1, "update won after conflicts");
                     }
-                    return Ok(UpdateOutcome {
-                        value: Some(new_value),
-                        written: true,
-                        attempts: attempt + 1,
-                        etag: Some(etag),
-                    });
+                    return Ok(UpdateOutcome { value: Some(new_value), written: true, attempts: attempt + 1, etag: Some(etag) });
                 }
                 Err(S3JsonError::Conflict { reason, .. }) => {
                     conflicted = Some((body, new_value));
@@ -351,17 +352,67 @@ impl GzipJsonStore {
         Err(S3JsonError::Contended { bucket: self.bucket.clone(), key: key.to_owned(), attempts: max_attempts })
     }
 
+    /// Every key under `prefix` (ListObjectsV2, page by page).
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, S3JsonError> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| self.sdk_error("ListObjectsV2", prefix, &err))?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        }
+        Ok(keys)
+    }
+
+    /// Every stored version of exactly `key`, delete markers included, newest first as S3 lists
+    /// them (an unversioned bucket lists one version, `null`).
+    pub async fn versions(&self, key: &str) -> Result<Vec<ObjectVersion>, S3JsonError> {
+        let mut versions = Vec::new();
+        // ListObjectVersions has no SDK paginator: its pages continue from a key and version marker.
+        let mut resume: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(resume.0.take())
+                .set_version_id_marker(resume.1.take())
+                .send()
+                .await
+                .map_err(|err| self.sdk_error("ListObjectVersions", key, &err))?;
+            let objects = page.versions().iter().map(|v| (v.key(), v.version_id(), v.is_latest()));
+            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id(), m.is_latest()));
+            for (listed, version_id, latest) in objects.chain(markers) {
+                if listed == Some(key) {
+                    versions.push(ObjectVersion { version_id: version_id.unwrap_or("null").to_owned(), latest: latest.unwrap_or(false) });
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                return Ok(versions);
+            }
+            resume = (page.next_key_marker, page.next_version_id_marker);
+        }
+    }
+
+    /// Delete one version of `key` for good (not a delete marker: the version itself).
+    pub async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), S3JsonError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+            .map_err(|err| self.sdk_error("DeleteObject", key, &err))?;
+        Ok(())
+    }
+
     fn sdk_error<E, R>(&self, operation: &'static str, key: &str, err: &SdkError<E, R>) -> S3JsonError
     where
         E: std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug,
     {
-        S3JsonError::Sdk {
-            operation,
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            message: DisplayErrorContext(err).to_string(),
-        }
+        S3JsonError::Sdk { operation, bucket: self.bucket.clone(), key: key.to_owned(), message: DisplayErrorContext(err).to_string() }
     }
 }
 
@@ -388,13 +439,9 @@ fn conflict_reason(
             Precondition::IfNoneMatch => "object already exists".to_owned(),
             _ => "ETag no longer matches".to_owned(),
         }),
-        (Some("ConditionalRequestConflict"), _) | (_, Some(409)) if conditional => {
-            Some("concurrent conditional write".to_owned())
-        }
+        (Some("ConditionalRequestConflict"), _) | (_, Some(409)) if conditional => Some("concurrent conditional write".to_owned()),
         // If-Match on a key deleted meanwhile: S3 answers 404 NoSuchKey.
-        (Some("NoSuchKey"), _) if matches!(precondition, Precondition::IfMatch(_)) => {
-            Some("object no longer exists".to_owned())
-        }
+        (Some("NoSuchKey"), _) if matches!(precondition, Precondition::IfMatch(_)) => Some("object no longer exists".to_owned()),
         _ => None,
     }
 }
@@ -438,8 +485,8 @@ mod tests {
     fn python_gzip_output_decodes() {
         // gzip.compress(b'{"events": []}', mtime=1700000000) from CPython.
         let python: [u8; 34] = [
-            0x1f, 0x8b, 0x08, 0x00, 0x00, 0xf1, 0x53, 0x65, 0x02, 0xff, 0xab, 0x56, 0x4a, 0x2d, 0x4b, 0xcd, 0x2b,
-            0x29, 0x56, 0xb2, 0x52, 0x88, 0x8e, 0xad, 0x05, 0x00, 0x4a, 0x08, 0xd2, 0x17, 0x0e, 0x00, 0x00, 0x00,
+            0x1f, 0x8b, 0x08, 0x00, 0x00, 0xf1, 0x53, 0x65, 0x02, 0xff, 0xab, 0x56, 0x4a, 0x2d, 0x4b, 0xcd, 0x2b, 0x29, 0x56, 0xb2, 0x52,
+            0x88, 0x8e, 0xad, 0x05, 0x00, 0x4a, 0x08, 0xd2, 0x17, 0x0e, 0x00, 0x00, 0x00,
         ];
         let back: serde_json::Value = decode_gzip_json(&python).unwrap();
         assert_eq!(back, json!({"events": []}));

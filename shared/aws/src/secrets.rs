@@ -67,10 +67,7 @@ impl Secrets {
                 return Err(SecretsError::NotFound { parameter: parameter_name.to_owned() });
             }
             Err(err) => {
-                return Err(SecretsError::Ssm {
-                    parameter: parameter_name.to_owned(),
-                    message: DisplayErrorContext(&err).to_string(),
-                });
+                return Err(SecretsError::Ssm { parameter: parameter_name.to_owned(), message: DisplayErrorContext(&err).to_string() });
             }
         };
         let value = output

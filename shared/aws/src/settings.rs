@@ -18,18 +18,11 @@ pub const EVENT_FEED_S3_PATH: Var = Var::new(
     "Where the per-author feeds are, split exactly as praktika splits it; unset means the stack's own feed bucket.",
 );
 
-pub const AWS_ENDPOINT_URL: Var = Var::new(
-    "AWS_ENDPOINT_URL",
-    "a URL",
-    "An emulator (moto, LocalStack) for every AWS call; read by the AWS SDK. Unset means AWS.",
-);
+pub const AWS_ENDPOINT_URL: Var =
+    Var::new("AWS_ENDPOINT_URL", "a URL", "An emulator (moto, LocalStack) for every AWS call; read by the AWS SDK. Unset means AWS.");
 
-pub const AWS_REGION: Var = Var::new(
-    "AWS_REGION",
-    "an AWS region",
-    "The region, read by the AWS SDK (with the rest of its standard chain).",
-)
-.default("us-east-1");
+pub const AWS_REGION: Var =
+    Var::new("AWS_REGION", "an AWS region", "The region, read by the AWS SDK (with the rest of its standard chain).").default("us-east-1");
 
 /// Shared by the home-renderer, which keeps subscriptions, and the notifier, which purges them:
 /// one declaration, one parse.
@@ -45,7 +38,6 @@ pub const PULSE_SUBSCRIPTION_RETENTION_DAYS: Var = Var::new(
 pub fn subscription_retention_days(settings: &Settings) -> Result<u32, SettingError> {
     settings.parse_required(&PULSE_SUBSCRIPTION_RETENTION_DAYS)
 }
-
 
 /// What every AWS-reaching program declares (those that read feeds add [`EVENT_FEED_S3_PATH`]).
 pub fn declared() -> Vec<Var> {

@@ -38,8 +38,7 @@ pub enum SqsError {
 }
 
 fn describe(failed: &[(usize, String, String)]) -> String {
-    let mut parts: Vec<String> =
-        failed.iter().take(5).map(|(i, code, msg)| format!("#{i} {code}: {msg}")).collect();
+    let mut parts: Vec<String> = failed.iter().take(5).map(|(i, code, msg)| format!("#{i} {code}: {msg}")).collect();
     if failed.len() > 5 {
         parts.push(format!("and {} more", failed.len() - 5));
     }
@@ -67,12 +66,7 @@ impl ReceivedMessage {
             .unwrap_or(1);
         let attributes = message
             .message_attributes()
-            .map(|attrs| {
-                attrs
-                    .iter()
-                    .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_owned())))
-                    .collect()
-            })
+            .map(|attrs| attrs.iter().filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_owned()))).collect())
             .unwrap_or_default();
         Self {
             message_id: message.message_id().unwrap_or_default().to_owned(),
@@ -112,14 +106,10 @@ impl Queue {
                 let url = output.queue_url().unwrap_or_default().to_owned();
                 Ok(Queue { client, url, name: name.to_owned() })
             }
-            Err(SdkError::ServiceError(e)) if e.err().is_queue_does_not_exist() => {
-                Err(SqsError::QueueNotFound { queue: name.to_owned() })
+            Err(SdkError::ServiceError(e)) if e.err().is_queue_does_not_exist() => Err(SqsError::QueueNotFound { queue: name.to_owned() }),
+            Err(err) => {
+                Err(SqsError::Sdk { queue: name.to_owned(), operation: "GetQueueUrl", message: DisplayErrorContext(&err).to_string() })
             }
-            Err(err) => Err(SqsError::Sdk {
-                queue: name.to_owned(),
-                operation: "GetQueueUrl",
-                message: DisplayErrorContext(&err).to_string(),
-            }),
         }
     }
 
@@ -314,8 +304,7 @@ impl Queue {
     /// order. Entries SQS rejects are reported as [`SqsError::BatchFailures`] (the others were
     /// sent).
     pub async fn send_batch(&self, bodies: &[String]) -> Result<Vec<String>, SqsError> {
-        let entries: Vec<(String, HashMap<String, MessageAttributeValue>)> =
-            bodies.iter().map(|b| (b.clone(), HashMap::new())).collect();
+        let entries: Vec<(String, HashMap<String, MessageAttributeValue>)> = bodies.iter().map(|b| (b.clone(), HashMap::new())).collect();
         let (ids, failed) = self.send_entries(&entries).await?;
         if failed.is_empty() {
             Ok(ids.into_iter().map(Option::unwrap_or_default).collect())
@@ -384,14 +373,10 @@ impl Queue {
     /// as SQS says.
     pub async fn approximate_depth(&self) -> Result<u64, SqsError> {
         let attrs = self
-            .attributes(&[
-                QueueAttributeName::ApproximateNumberOfMessages,
-                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            ])
+            .attributes(&[QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible])
             .await?;
         let count = |name: &QueueAttributeName| attrs.get(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        Ok(count(&QueueAttributeName::ApproximateNumberOfMessages)
-            + count(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+        Ok(count(&QueueAttributeName::ApproximateNumberOfMessages) + count(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
     }
 
     async fn attributes(&self, names: &[QueueAttributeName]) -> Result<HashMap<QueueAttributeName, String>, SqsError> {
@@ -412,8 +397,7 @@ impl Queue {
         let Some(policy) = attrs.get(&QueueAttributeName::RedrivePolicy).filter(|p| !p.trim().is_empty()) else {
             return Ok(None);
         };
-        let arn = dead_letter_target_arn(policy)
-            .map_err(|message| SqsError::BadRedrivePolicy { queue: self.name.clone(), message })?;
+        let arn = dead_letter_target_arn(policy).map_err(|message| SqsError::BadRedrivePolicy { queue: self.name.clone(), message })?;
         let (account, name) = parse_queue_arn(&arn)
             .ok_or_else(|| SqsError::BadRedrivePolicy { queue: self.name.clone(), message: format!("bad queue ARN {arn}") })?;
         Self::lookup(self.client.clone(), name, Some(account)).await.map(Some)
@@ -482,9 +466,9 @@ impl Queue {
         let visibility = attrs.get(&QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse::<u64>().ok()).unwrap_or(30);
         let max_receive_count = match attrs.get(&QueueAttributeName::RedrivePolicy).filter(|p| !p.trim().is_empty()) {
             None => None,
-            Some(policy) => Some(
-                max_receive_count(policy).map_err(|message| SqsError::BadRedrivePolicy { queue: self.name.clone(), message })?,
-            ),
+            Some(policy) => {
+                Some(max_receive_count(policy).map_err(|message| SqsError::BadRedrivePolicy { queue: self.name.clone(), message })?)
+            }
         };
         Ok(QueuePolicy { visibility_timeout: std::time::Duration::from_secs(visibility), max_receive_count })
     }
@@ -501,18 +485,8 @@ impl Queue {
     }
 
     /// Send one message that becomes visible after `delay` (SQS allows at most 15 minutes).
-    pub async fn send_delayed(
-        &self,
-        body: &str,
-        attributes: &[(&str, &str)],
-        delay: std::time::Duration,
-    ) -> Result<String, SqsError> {
-        let mut request = self
-            .client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .delay_seconds(delay.as_secs().min(900) as i32);
+    pub async fn send_delayed(&self, body: &str, attributes: &[(&str, &str)], delay: std::time::Duration) -> Result<String, SqsError> {
+        let mut request = self.client.send_message().queue_url(&self.url).message_body(body).delay_seconds(delay.as_secs().min(900) as i32);
         for (name, value) in attributes {
             request = request.message_attributes(*name, string_attribute(value));
         }
@@ -539,20 +513,13 @@ fn max_receive_count(policy: &str) -> Result<u32, String> {
 }
 
 fn string_attribute(value: &str) -> MessageAttributeValue {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .expect("data type is set")
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().expect("data type is set")
 }
 
 /// `deadLetterTargetArn` from a RedrivePolicy document.
 fn dead_letter_target_arn(policy: &str) -> Result<String, String> {
     let doc: serde_json::Value = serde_json::from_str(policy).map_err(|e| format!("not JSON: {e}"))?;
-    doc.get("deadLetterTargetArn")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| "no deadLetterTargetArn".to_owned())
+    doc.get("deadLetterTargetArn").and_then(serde_json::Value::as_str).map(str::to_owned).ok_or_else(|| "no deadLetterTargetArn".to_owned())
 }
 
 /// (account, queue name) from `arn:aws:sqs:<region>:<account>:<name>`.
@@ -570,8 +537,8 @@ mod tests {
 
     #[test]
     fn parses_redrive_policy_and_arn() {
-        let arn = dead_letter_target_arn(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:q-dlq","maxReceiveCount":"2"}"#)
-            .unwrap();
+        let arn =
+            dead_letter_target_arn(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:q-dlq","maxReceiveCount":"2"}"#).unwrap();
         assert_eq!(parse_queue_arn(&arn), Some(("123456789012", "q-dlq")));
         assert!(dead_letter_target_arn("{}").is_err());
         assert!(dead_letter_target_arn("nope").is_err());

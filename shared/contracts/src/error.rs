@@ -19,25 +19,13 @@ pub enum ContractError {
     UnknownEventType { event_type: String, version: u32 },
 
     /// The type is known but this consumer does not accept this version.
-    #[error(
-        "unsupported version {version} of event type `{event_type}` (supported: {})",
-        list_versions(supported)
-    )]
-    UnsupportedVersion {
-        event_type: String,
-        version: u32,
-        supported: Vec<u32>,
-    },
+    #[error("unsupported version {version} of event type `{event_type}` (supported: {})", list_versions(supported))]
+    UnsupportedVersion { event_type: String, version: u32, supported: Vec<u32> },
 
     /// The envelope is fine but its `detail` does not match the type. `path` names the field,
     /// e.g. `detail.ext.pr_number`.
     #[error("invalid `{event_type}` version {version} event: `{path}`: {message}")]
-    InvalidDetail {
-        event_type: String,
-        version: u32,
-        path: String,
-        message: String,
-    },
+    InvalidDetail { event_type: String, version: u32, path: String, message: String },
 
     /// An EventBridge event whose `detail-type` disagrees with the envelope it carries: a
     /// producer or rule is mislabelling events.
@@ -45,11 +33,7 @@ pub enum ContractError {
         "EventBridge detail-type `{detail_type}` does not match the envelope it carries \
          (type `{event_type}` version {version}, i.e. `{event_type}.v{version}`)"
     )]
-    DetailTypeMismatch {
-        detail_type: String,
-        event_type: String,
-        version: u32,
-    },
+    DetailTypeMismatch { detail_type: String, event_type: String, version: u32 },
 
     /// An event from outside Pulse that Pulse recognises (an S3 notification delivered by an
     /// EventBridge rule, see [`crate::foreign`]) but cannot use: `what` names it, `reason` the
@@ -68,16 +52,9 @@ impl ContractError {
     pub fn unknown(event_type: &str, version: u32) -> Self {
         let supported = crate::event::supported_versions(event_type);
         if supported.is_empty() {
-            ContractError::UnknownEventType {
-                event_type: event_type.to_owned(),
-                version,
-            }
+            ContractError::UnknownEventType { event_type: event_type.to_owned(), version }
         } else {
-            ContractError::UnsupportedVersion {
-                event_type: event_type.to_owned(),
-                version,
-                supported,
-            }
+            ContractError::UnsupportedVersion { event_type: event_type.to_owned(), version, supported }
         }
     }
 }

@@ -86,6 +86,8 @@ catalogue! {
     CiWorkflowV1(FeedEvent) = ("ci.workflow", 1),
     /// One job's lifecycle: started / completed.
     CiJobV1(CiJob) = ("ci.job", 1),
+    /// v1 with `host` renamed `runner`.
+    CiJobV2(CiJobV2) = ("ci.job", 2),
     /// A platform event for the ops channels.
     OpsAlertV1(OpsAlert) = ("ops.alert", 1),
     /// A product's new user signed up.
@@ -110,15 +112,15 @@ catalogue! {
     FeedWrittenV1(FeedWritten) = ("feed.written", 1),
     /// A user's subscription imported from praktika (`pulse migrate praktika`).
     SubscriptionImportedV1(SubscriptionImported) = ("subscription.imported", 1),
+    /// Remove a person from everywhere Pulse keeps them (`pulse forget`).
+    PersonForgetV1(PersonForget) = ("person.forget", 1),
+    /// One service's report of what it removed for a `person.forget`.
+    PersonForgottenV1(PersonForgotten) = ("person.forgotten", 1),
 }
 
 /// The versions of `event_type` in the catalogue (empty when the type is unknown).
 pub fn supported_versions(event_type: &str) -> Vec<u32> {
-    CATALOGUE
-        .iter()
-        .filter(|(t, _)| *t == event_type)
-        .map(|(_, v)| *v)
-        .collect()
+    CATALOGUE.iter().filter(|(t, _)| *t == event_type).map(|(_, v)| *v).collect()
 }
 
 impl Event {
@@ -166,11 +168,7 @@ impl Envelope<Event> {
 }
 
 /// Deserialize a detail, naming the offending field on failure.
-fn decode<T: DeserializeOwned>(
-    event_type: &str,
-    version: u32,
-    detail: Value,
-) -> Result<T, ContractError> {
+fn decode<T: DeserializeOwned>(event_type: &str, version: u32, detail: Value) -> Result<T, ContractError> {
     serde_path_to_error::deserialize(detail).map_err(|err| {
         let message = err.inner().to_string();
         ContractError::InvalidDetail {
@@ -221,30 +219,22 @@ mod tests {
         for entry in CATALOGUE {
             assert!(seen.insert(entry), "{entry:?} listed twice");
         }
-        assert_eq!(CATALOGUE.len(), 14);
+        assert_eq!(CATALOGUE.len(), 17);
+        assert_eq!(supported_versions("ci.job"), vec![1, 2]);
         assert_eq!(supported_versions("ci.workflow"), vec![1]);
         assert!(supported_versions("ci.nope").is_empty());
     }
 
     #[test]
     fn missing_field_is_appended_to_the_path() {
-        assert_eq!(
-            missing_field("missing field `status` (required when ...)"),
-            Some("status")
-        );
+        assert_eq!(missing_field("missing field `status` (required when ...)"), Some("status"));
         assert_eq!(missing_field("invalid type: null"), None);
     }
 
     #[test]
     fn typed_details_report_their_catalogue_entry() {
-        let tick = DigestTick {
-            period: DigestPeriod::Daily,
-            scheduled_for: Utc::now(),
-        };
-        assert_eq!(
-            (DigestTick::EVENT_TYPE, DigestTick::VERSION),
-            ("digest.tick", 1)
-        );
+        let tick = DigestTick { period: DigestPeriod::Daily, scheduled_for: Utc::now() };
+        assert_eq!((DigestTick::EVENT_TYPE, DigestTick::VERSION), ("digest.tick", 1));
         let event = Event::from(tick);
         assert_eq!((event.event_type(), event.version()), ("digest.tick", 1));
         assert_eq!(event.detail_type(), "digest.tick.v1");

@@ -23,17 +23,15 @@ pub use envelope::{Envelope, detail_type};
 pub use error::ContractError;
 pub use event::{CATALOGUE, Event, EventDetail, TypedEnvelope, supported_versions};
 pub use events::{
-    AlertKind, ChangeKind, CiJob, CommandAction, Container, DeployAction, DeployPhase,
-    DeployRequested, DeployStatus, DeployTrigger, DigestPeriod, DigestSchedule, DigestTick,
-    FeedChange, FeedUpdated, FeedWritten, HomeTab, ImportSource, InteractionKind, LastNotified, JobCompletion, JobPhase, JobStatus,
-    LearnedFrom, Link,
-    OpsAlert, Preferences, ResourceChange, Severity, SlackCommand, SlackHomeOpened,
-    SlackInteraction, SlashCommand, StatValue, SubscriptionChanged, SubscriptionImported, SubscriptionState,
-    UserRegistered,
+    AlertKind, ChangeKind, CiJob, CiJobV2, CommandAction, Container, DeployAction, DeployPhase, DeployRequested, DeployStatus,
+    DeployTrigger, DigestPeriod, DigestSchedule, DigestTick, FeedChange, FeedUpdated, FeedWritten, ForgetAction, ForgottenRecord, HomeTab,
+    ImportSource, InteractionKind, JobCompletion, JobPhase, JobStatus, LastNotified, LearnedFrom, Link, OpsAlert, PersonForget,
+    PersonForgotten, Preferences, ResourceChange, Severity, SlackCommand, SlackHomeOpened, SlackInteraction, SlashCommand, StatValue,
+    SubscriptionChanged, SubscriptionImported, SubscriptionState, UserRegistered,
 };
 pub use parse::{
-    ENVELOPE_FIELDS, eventbridge_wrap, from_sqs_body, from_sqs_body_validated, parse_envelope,
-    parse_raw_envelope, parse_str, validate_and_parse,
+    ENVELOPE_FIELDS, eventbridge_wrap, from_sqs_body, from_sqs_body_validated, parse_envelope, parse_raw_envelope, parse_str,
+    validate_and_parse,
 };
 pub use praktika::FeedEvent;
 pub use schema::{SchemaError, Violation};

@@ -10,15 +10,7 @@ use crate::schema;
 
 /// The envelope's fields; no others are allowed (unlike `detail`, the envelope never grows
 /// without a new contract).
-pub const ENVELOPE_FIELDS: [&str; 7] = [
-    "id",
-    "type",
-    "version",
-    "occurred_at",
-    "source",
-    "dedup_key",
-    "detail",
-];
+pub const ENVELOPE_FIELDS: [&str; 7] = ["id", "type", "version", "occurred_at", "source", "dedup_key", "detail"];
 
 /// Parse a JSON string holding one envelope.
 pub fn parse_str(s: &str) -> Result<Envelope<Event>, ContractError> {
@@ -37,10 +29,7 @@ pub fn parse_raw_envelope(value: Value) -> Result<Envelope<Value>, ContractError
     let object = match &value {
         Value::Object(object) => object,
         other => {
-            return Err(not_envelope(format!(
-                "expected a JSON object, found {}",
-                json_kind(other)
-            )));
+            return Err(not_envelope(format!("expected a JSON object, found {}", json_kind(other))));
         }
     };
     if object.contains_key("detail-type") {
@@ -50,14 +39,8 @@ pub fn parse_raw_envelope(value: Value) -> Result<Envelope<Value>, ContractError
                 .to_owned(),
         ));
     }
-    if let Some(extra) = object
-        .keys()
-        .find(|k| !ENVELOPE_FIELDS.contains(&k.as_str()))
-    {
-        return Err(not_envelope(format!(
-            "unexpected field `{extra}` (an envelope has only {})",
-            ENVELOPE_FIELDS.join(", ")
-        )));
+    if let Some(extra) = object.keys().find(|k| !ENVELOPE_FIELDS.contains(&k.as_str())) {
+        return Err(not_envelope(format!("unexpected field `{extra}` (an envelope has only {})", ENVELOPE_FIELDS.join(", "))));
     }
     let raw: Envelope<Value> = serde_path_to_error::deserialize(value).map_err(|err| {
         let message = err.inner().to_string();
@@ -65,17 +48,10 @@ pub fn parse_raw_envelope(value: Value) -> Result<Envelope<Value>, ContractError
         if message.starts_with("missing field") {
             not_envelope(message)
         } else {
-            not_envelope(format!(
-                "field `{}`: {message}",
-                path.trim_start_matches('.')
-            ))
+            not_envelope(format!("field `{}`: {message}", path.trim_start_matches('.')))
         }
     })?;
-    for (field, text) in [
-        ("type", &raw.event_type),
-        ("source", &raw.source),
-        ("dedup_key", &raw.dedup_key),
-    ] {
+    for (field, text) in [("type", &raw.event_type), ("source", &raw.source), ("dedup_key", &raw.dedup_key)] {
         if text.trim().is_empty() {
             return Err(not_envelope(format!("field `{field}` is empty")));
         }
@@ -146,15 +122,10 @@ fn unwrap_sqs_body(body: &str) -> Result<Unwrapped, ContractError> {
         None => return Ok(Unwrapped::Pulse(Value::Object(object), None)),
         Some(Value::String(label)) => label,
         Some(other) => {
-            return Err(not_envelope(format!(
-                "EventBridge `detail-type` must be a string, found {}",
-                json_kind(&other)
-            )));
+            return Err(not_envelope(format!("EventBridge `detail-type` must be a string, found {}", json_kind(&other))));
         }
     };
-    let inner = object
-        .remove("detail")
-        .ok_or_else(|| not_envelope(format!("EventBridge event `{label}` has no `detail`")))?;
+    let inner = object.remove("detail").ok_or_else(|| not_envelope(format!("EventBridge event `{label}` has no `detail`")))?;
     Ok(Unwrapped::Pulse(inner, Some(label)))
 }
 
@@ -162,11 +133,7 @@ fn unwrap_sqs_body(body: &str) -> Result<Unwrapped, ContractError> {
 fn check_label(label: Option<String>, raw: &Envelope<Value>) -> Result<(), ContractError> {
     match label {
         Some(label) if label != detail_type(&raw.event_type, raw.version) => {
-            Err(ContractError::DetailTypeMismatch {
-                detail_type: label,
-                event_type: raw.event_type.clone(),
-                version: raw.version,
-            })
+            Err(ContractError::DetailTypeMismatch { detail_type: label, event_type: raw.event_type.clone(), version: raw.version })
         }
         _ => Ok(()),
     }
@@ -195,9 +162,7 @@ fn typed(raw: Envelope<Value>) -> Result<Envelope<Event>, ContractError> {
 }
 
 fn json(s: &str) -> Result<Value, ContractError> {
-    serde_json::from_str(s).map_err(|err| ContractError::NotJson {
-        reason: err.to_string(),
-    })
+    serde_json::from_str(s).map_err(|err| ContractError::NotJson { reason: err.to_string() })
 }
 
 fn not_envelope(reason: String) -> ContractError {
@@ -226,19 +191,9 @@ pub fn eventbridge_wrap(envelope: &Envelope<Value>, bus_source: &str) -> Value {
     object.insert("detail-type".into(), envelope.detail_type().into());
     object.insert("source".into(), bus_source.into());
     object.insert("account".into(), "000000000000".into());
-    object.insert(
-        "time".into(),
-        envelope
-            .occurred_at
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-            .into(),
-    );
+    object.insert("time".into(), envelope.occurred_at.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
     object.insert("region".into(), "us-east-1".into());
     object.insert("resources".into(), Value::Array(Vec::new()));
-    object.insert(
-        "detail".into(),
-        serde_json::to_value(envelope).expect("an envelope always serializes"),
-    );
+    object.insert("detail".into(), serde_json::to_value(envelope).expect("an envelope always serializes"));
     Value::Object(object)
 }

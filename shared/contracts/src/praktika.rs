@@ -108,8 +108,8 @@ pub struct Status(Cow<'static, str>);
 
 /// Every status string praktika writes, old and new, kept once.
 const KNOWN: [&str; 18] = [
-    "OK", "FAIL", "ERROR", "SKIPPED", "UNKNOWN", "XFAIL", "XPASS", "PENDING", "RUNNING", "DROPPED", "success", "failure",
-    "error", "skipped", "dropped", "pending", "running", "",
+    "OK", "FAIL", "ERROR", "SKIPPED", "UNKNOWN", "XFAIL", "XPASS", "PENDING", "RUNNING", "DROPPED", "success", "failure", "error",
+    "skipped", "dropped", "pending", "running", "",
 ];
 
 /// What a status string means, whatever its letter case.

@@ -30,9 +30,10 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Entry; 14] = schemas![
+static SCHEMAS: [Entry; 17] = schemas![
     ("ci.workflow", 1),
     ("ci.job", 1),
+    ("ci.job", 2),
     ("ops.alert", 1),
     ("user.registered", 1),
     ("slack.command", 1),
@@ -45,6 +46,8 @@ static SCHEMAS: [Entry; 14] = schemas![
     ("digest.tick", 1),
     ("feed.written", 1),
     ("subscription.imported", 1),
+    ("person.forget", 1),
+    ("person.forgotten", 1),
 ];
 
 /// Every `(type, version)` in the catalogue (the same list as [`crate::CATALOGUE`]).
@@ -68,11 +71,7 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = if self.instance_path.is_empty() {
-            "/"
-        } else {
-            &self.instance_path
-        };
+        let path = if self.instance_path.is_empty() { "/" } else { &self.instance_path };
         write!(f, "{path}: {}", self.message)
     }
 }
@@ -82,23 +81,12 @@ pub enum SchemaError {
     #[error("no schema for event type `{event_type}` version {version}")]
     UnknownSchema { event_type: String, version: u32 },
 
-    #[error(
-        "`{event_type}` version {version} event violates its schema: {}",
-        join(violations)
-    )]
-    Violations {
-        event_type: String,
-        version: u32,
-        violations: Vec<Violation>,
-    },
+    #[error("`{event_type}` version {version} event violates its schema: {}", join(violations))]
+    Violations { event_type: String, version: u32, violations: Vec<Violation> },
 
     /// The embedded schema itself does not compile: a bug in `contracts/`, caught by the tests.
     #[error("the schema for `{event_type}` version {version} does not compile: {reason}")]
-    BrokenSchema {
-        event_type: String,
-        version: u32,
-        reason: String,
-    },
+    BrokenSchema { event_type: String, version: u32, reason: String },
 }
 
 impl SchemaError {
@@ -119,24 +107,10 @@ fn join(violations: &[Violation]) -> String {
 /// Check a whole envelope document against the schema of `event_type` version `version`,
 /// reporting every violation.
 pub fn validate(event_type: &str, version: u32, document: &Value) -> Result<(), SchemaError> {
-    let entry = find(event_type, version).ok_or_else(|| SchemaError::UnknownSchema {
-        event_type: event_type.to_owned(),
-        version,
-    })?;
+    let entry = find(event_type, version).ok_or_else(|| SchemaError::UnknownSchema { event_type: event_type.to_owned(), version })?;
     let validator = entry.validator()?;
-    let violations: Vec<Violation> = validator
-        .iter_errors(document)
-        .map(|e| violation(&e))
-        .collect();
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(SchemaError::Violations {
-            event_type: event_type.to_owned(),
-            version,
-            violations,
-        })
-    }
+    let violations: Vec<Violation> = validator.iter_errors(document).map(|e| violation(&e)).collect();
+    if violations.is_empty() { Ok(()) } else { Err(SchemaError::Violations { event_type: event_type.to_owned(), version, violations }) }
 }
 
 /// Compile every embedded schema now (a service can call this at start-up to fail fast).
@@ -145,28 +119,20 @@ pub fn compile_all() -> Result<(), SchemaError> {
 }
 
 fn find(event_type: &str, version: u32) -> Option<&'static Entry> {
-    SCHEMAS
-        .iter()
-        .find(|e| e.event_type == event_type && e.version == version)
+    SCHEMAS.iter().find(|e| e.event_type == event_type && e.version == version)
 }
 
 impl Entry {
     fn validator(&self) -> Result<&Validator, SchemaError> {
         let compiled = self.compiled.get_or_init(|| {
-            let schema: Value =
-                serde_json::from_str(self.source).map_err(|e| format!("not JSON: {e}"))?;
-            jsonschema::draft202012::options()
-                .should_validate_formats(true)
-                .build(&schema)
-                .map_err(|e| e.to_string())
+            let schema: Value = serde_json::from_str(self.source).map_err(|e| format!("not JSON: {e}"))?;
+            jsonschema::draft202012::options().should_validate_formats(true).build(&schema).map_err(|e| e.to_string())
         });
-        compiled
-            .as_ref()
-            .map_err(|reason| SchemaError::BrokenSchema {
-                event_type: self.event_type.to_owned(),
-                version: self.version,
-                reason: reason.clone(),
-            })
+        compiled.as_ref().map_err(|reason| SchemaError::BrokenSchema {
+            event_type: self.event_type.to_owned(),
+            version: self.version,
+            reason: reason.clone(),
+        })
     }
 }
 
@@ -185,15 +151,8 @@ fn violation(error: &jsonschema::ValidationError<'_>) -> Violation {
         instance_path.push_str(&name.replace('~', "~0").replace('/', "~1"));
     }
     let quoted = serde_json::to_string(error.instance().as_ref()).map_or(usize::MAX, |s| s.len());
-    let message = if quoted > MAX_QUOTED {
-        error.masked().to_string()
-    } else {
-        error.to_string()
-    };
-    Violation {
-        instance_path,
-        message,
-    }
+    let message = if quoted > MAX_QUOTED { error.masked().to_string() } else { error.to_string() };
+    Violation { instance_path, message }
 }
 
 #[cfg(test)]
@@ -203,19 +162,15 @@ mod tests {
     #[test]
     fn every_schema_compiles_and_matches_the_catalogue() {
         compile_all().unwrap();
-        let embedded: Vec<(&str, u32)> =
-            SCHEMAS.iter().map(|e| (e.event_type, e.version)).collect();
+        let embedded: Vec<(&str, u32)> = SCHEMAS.iter().map(|e| (e.event_type, e.version)).collect();
         assert_eq!(embedded, catalogue());
     }
 
     #[test]
     fn unknown_schema_names_type_and_version() {
         let err = validate("foo.bar", 3, &Value::Null).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no schema for event type `foo.bar` version 3"
-        );
-        assert!(source("ci.job", 2).is_none());
+        assert_eq!(err.to_string(), "no schema for event type `foo.bar` version 3");
+        assert!(source("ci.job", 3).is_none());
         assert!(source("ci.job", 1).unwrap().contains("\"ci.job\""));
     }
 
@@ -223,16 +178,9 @@ mod tests {
     fn a_required_violation_names_the_missing_property() {
         let doc = serde_json::json!({"id": "4dffb2ea-f2bd-4bdb-9ece-1c1dae39b490", "type": "digest.tick"});
         let err = validate("digest.tick", 1, &doc).unwrap_err();
-        let paths: Vec<&str> = err
-            .violations()
-            .iter()
-            .map(|v| v.instance_path.as_str())
-            .collect();
+        let paths: Vec<&str> = err.violations().iter().map(|v| v.instance_path.as_str()).collect();
         assert!(paths.contains(&"/dedup_key"), "{paths:?}");
         assert!(paths.contains(&"/detail"), "{paths:?}");
-        assert!(
-            err.to_string()
-                .starts_with("`digest.tick` version 1 event violates its schema: ")
-        );
+        assert!(err.to_string().starts_with("`digest.tick` version 1 event violates its schema: "));
     }
 }

@@ -29,9 +29,7 @@ impl Email {
         let reason = match value.split_once('@') {
             _ if value.chars().any(char::is_whitespace) => Some("it contains whitespace"),
             None => Some("it has no `@`"),
-            Some((local, domain)) if local.is_empty() || domain.is_empty() => {
-                Some("it needs text on both sides of the `@`")
-            }
+            Some((local, domain)) if local.is_empty() || domain.is_empty() => Some("it needs text on both sides of the `@`"),
             Some((_, domain)) if domain.contains('@') => Some("it has more than one `@`"),
             Some(_) => None,
         };
@@ -98,11 +96,7 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_and_plus_addresses() {
-        for ok in [
-            "alice@clickhouse.com",
-            "bob+ci@users.noreply.github.com",
-            "root@localhost",
-        ] {
+        for ok in ["alice@clickhouse.com", "bob+ci@users.noreply.github.com", "root@localhost"] {
             assert_eq!(Email::parse(ok).unwrap().as_str(), ok);
         }
     }
@@ -126,9 +120,6 @@ mod tests {
     fn deserializing_checks_the_shape() {
         assert!(serde_json::from_str::<Email>("\"a@b\"").is_ok());
         let err = serde_json::from_str::<Email>("\"nobody\"").unwrap_err();
-        assert!(
-            err.to_string().contains("`nobody` is not an email address"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("`nobody` is not an email address"), "{err}");
     }
 }

@@ -30,33 +30,17 @@ fn split_label(label: &str) -> Option<(String, u32)> {
 fn examples() -> Vec<(String, PathBuf, Value)> {
     let mut out = Vec::new();
     let root = contracts_dir().join("examples");
-    let mut dirs: Vec<_> = fs::read_dir(&root)
-        .expect("contracts/examples exists")
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut dirs: Vec<_> = fs::read_dir(&root).expect("contracts/examples exists").map(|e| e.unwrap().path()).collect();
     dirs.sort();
     for dir in dirs {
-        assert!(
-            dir.is_dir(),
-            "{} is not a directory: examples live in <type>.v<version>/",
-            dir.display()
-        );
+        assert!(dir.is_dir(), "{} is not a directory: examples live in <type>.v<version>/", dir.display());
         let label = dir.file_name().unwrap().to_str().unwrap().to_owned();
-        let mut files: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         for file in files {
-            assert_eq!(
-                file.extension().and_then(|e| e.to_str()),
-                Some("json"),
-                "{}",
-                file.display()
-            );
+            assert_eq!(file.extension().and_then(|e| e.to_str()), Some("json"), "{}", file.display());
             let text = fs::read_to_string(&file).unwrap();
-            let doc: Value =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             out.push((label.clone(), file, doc));
         }
     }

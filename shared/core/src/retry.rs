@@ -263,10 +263,14 @@ mod tests {
     async fn retries_until_success() {
         let calls = AtomicU32::new(0);
         let b = Backoff::new(Duration::from_millis(1), Duration::from_millis(2), 5);
-        let out: Result<u32, &str> = retry(&b, |_| true, || async {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            if n < 2 { Err("again") } else { Ok(n) }
-        })
+        let out: Result<u32, &str> = retry(
+            &b,
+            |_| true,
+            || async {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if n < 2 { Err("again") } else { Ok(n) }
+            },
+        )
         .await;
         assert_eq!(out, Ok(2));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -276,19 +280,27 @@ mod tests {
     async fn stops_after_max_attempts_and_on_permanent_errors() {
         let calls = AtomicU32::new(0);
         let b = Backoff::new(Duration::from_millis(1), Duration::from_millis(2), 3);
-        let out: Result<(), &str> = retry(&b, |_| true, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err("always")
-        })
+        let out: Result<(), &str> = retry(
+            &b,
+            |_| true,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err("always")
+            },
+        )
         .await;
         assert_eq!(out, Err("always"));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
 
         calls.store(0, Ordering::SeqCst);
-        let out: Result<(), &str> = retry(&b, |e: &&str| *e != "fatal", || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err("fatal")
-        })
+        let out: Result<(), &str> = retry(
+            &b,
+            |e: &&str| *e != "fatal",
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err("fatal")
+            },
+        )
         .await;
         assert_eq!(out, Err("fatal"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);

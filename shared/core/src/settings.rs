@@ -70,7 +70,9 @@ pub enum Found {
     Unset,
     Text(String),
     /// A secret's value is never shown; its length helps tell "empty" from "wrong".
-    Secret { len: usize },
+    Secret {
+        len: usize,
+    },
     NotUnicode,
 }
 
@@ -191,12 +193,7 @@ pub fn table(programs: &[(&str, Vec<Var>)]) -> String {
             None => String::new(),
         };
         let secret = if var.secret { " Secret: never logged." } else { "" };
-        out.push_str(&format!(
-            "| `{name}` | {} | {} | {default} | {}{secret} |\n",
-            readers.join(", "),
-            cell(var.form),
-            cell(var.doc)
-        ));
+        out.push_str(&format!("| `{name}` | {} | {} | {default} | {}{secret} |\n", readers.join(", "), cell(var.form), cell(var.doc)));
     }
     out
 }

@@ -2,9 +2,9 @@
 //! `x-amzn-ErrorType` header and in the body's `__type`, and a `message`. The SDK turns the type
 //! into its typed error (`ResourceNotFoundException`, ...).
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,11 +30,7 @@ impl ApiError {
 
     /// A parameter is missing or has a value the service does not take.
     pub fn invalid(parameter: &str, why: impl std::fmt::Display) -> Self {
-        Self::new(
-            400,
-            "InvalidParameterValueException",
-            format!("The value supplied for parameter '{parameter}' is not valid. {why}"),
-        )
+        Self::new(400, "InvalidParameterValueException", format!("The value supplied for parameter '{parameter}' is not valid. {why}"))
     }
 
     pub fn dependency(message: impl Into<String>) -> Self {

@@ -19,11 +19,7 @@ use crate::ops;
 use crate::state::RecordedCall;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/tags/{resource_arn}", any(tags))
-        .route("/{operation}", any(operation))
-        .merge(control::routes())
-        .with_state(shared)
+    Router::new().route("/tags/{resource_arn}", any(tags)).route("/{operation}", any(operation)).merge(control::routes()).with_state(shared)
 }
 
 type Pairs = Query<Vec<(String, String)>>;
@@ -63,11 +59,9 @@ fn serve(
     let mut state = shared.lock();
     let result = match (op, &params) {
         (None, _) => Err(ApiError::new(404, "UnknownOperationException", format!("The fake does not serve {name}."))),
-        (Some(op), _) if op.method != *method => Err(ApiError::new(
-            405,
-            "UnknownOperationException",
-            format!("{name} is called with {}, not {method}.", op.method),
-        )),
+        (Some(op), _) if op.method != *method => {
+            Err(ApiError::new(405, "UnknownOperationException", format!("{name} is called with {}, not {method}.", op.method)))
+        }
         (_, Err(e)) => Err(e.clone()),
         (Some(op), Ok(params)) => match state.take_fault(op.name) {
             Some(fault) => Err(fault.into()),

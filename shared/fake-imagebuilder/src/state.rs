@@ -83,16 +83,9 @@ pub(crate) struct Resources {
 impl Resources {
     /// The resource with this ARN, whatever its kind.
     pub fn find_mut(&mut self, arn: &str) -> Option<&mut Value> {
-        [
-            &mut self.components,
-            &mut self.recipes,
-            &mut self.infrastructure,
-            &mut self.distribution,
-            &mut self.pipelines,
-            &mut self.images,
-        ]
-        .into_iter()
-        .find_map(|map| map.get_mut(arn))
+        [&mut self.components, &mut self.recipes, &mut self.infrastructure, &mut self.distribution, &mut self.pipelines, &mut self.images]
+            .into_iter()
+            .find_map(|map| map.get_mut(arn))
     }
 }
 

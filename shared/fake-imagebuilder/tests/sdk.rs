@@ -7,8 +7,7 @@ use aws_sdk_imagebuilder::error::ProvideErrorMetadata;
 use aws_sdk_imagebuilder::operation::list_image_pipeline_images::ListImagePipelineImagesError;
 use aws_sdk_imagebuilder::operation::start_image_pipeline_execution::StartImagePipelineExecutionError;
 use aws_sdk_imagebuilder::types::{
-    AmiDistributionConfiguration, ComponentConfiguration, Distribution, PipelineExecutionStartCondition,
-    PipelineStatus, Platform, Schedule,
+    AmiDistributionConfiguration, ComponentConfiguration, Distribution, PipelineExecutionStartCondition, PipelineStatus, Platform, Schedule,
 };
 use pulse_fake_imagebuilder::{FakeImageBuilder, Fault, NextBuild};
 
@@ -166,20 +165,22 @@ async fn create_get_update_list_round_trip() {
     let component = ib.get_component().component_build_version_arn(c.arn().unwrap()).send().await.unwrap();
     assert_eq!(component.component.unwrap().data(), Some(DOC));
 
-    let recipe = ib
-        .get_image_recipe()
-        .image_recipe_arn(got.image_recipe_arn().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .image_recipe
-        .unwrap();
+    let recipe = ib.get_image_recipe().image_recipe_arn(got.image_recipe_arn().unwrap()).send().await.unwrap().image_recipe.unwrap();
     assert_eq!(recipe.components().len(), 2);
     assert_eq!(recipe.parent_image(), Some("ami-0abc"));
 
     // What the fake recorded, by operation.
     let ops: Vec<String> = fake.calls().into_iter().map(|c| c.operation).collect();
-    assert_eq!(&ops[..5], ["CreateComponent", "CreateImageRecipe", "CreateInfrastructureConfiguration", "CreateDistributionConfiguration", "CreateImagePipeline"]);
+    assert_eq!(
+        &ops[..5],
+        [
+            "CreateComponent",
+            "CreateImageRecipe",
+            "CreateInfrastructureConfiguration",
+            "CreateDistributionConfiguration",
+            "CreateImagePipeline"
+        ]
+    );
 }
 
 /// Operations whose model lists `ResourceNotFoundException` get the SDK's typed variant; the
@@ -222,14 +223,7 @@ async fn recipes_are_immutable_and_bad_values_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Some("ResourceAlreadyExistsException"));
-    let bad = ib
-        .create_image_recipe()
-        .name("imm-recipe")
-        .semantic_version("2")
-        .parent_image("ami-other")
-        .send()
-        .await
-        .unwrap_err();
+    let bad = ib.create_image_recipe().name("imm-recipe").semantic_version("2").parent_image("ami-other").send().await.unwrap_err();
     assert_eq!(bad.code(), Some("InvalidParameterValueException"));
     assert!(bad.message().unwrap().contains("semanticVersion"), "{bad:?}");
     // A recipe a pipeline uses cannot be deleted.
@@ -246,9 +240,7 @@ async fn recipes_are_immutable_and_bad_values_are_refused() {
 async fn a_client_token_makes_creation_idempotent() {
     let fake = FakeImageBuilder::start().await;
     let ib = client(&fake);
-    let create = |name: &str| {
-        ib.create_infrastructure_configuration().name(name).instance_profile_name("p").client_token("token-1").send()
-    };
+    let create = |name: &str| ib.create_infrastructure_configuration().name(name).instance_profile_name("p").client_token("token-1").send();
     let first = create("idem").await.unwrap();
     let second = create("idem").await.unwrap();
     assert_eq!(first.infrastructure_configuration_arn(), second.infrastructure_configuration_arn());
@@ -268,14 +260,8 @@ async fn executions_produce_images_newest_first_with_the_chosen_ami() {
     fake.push_next_build("flow-pipeline", NextBuild { ami_id: "ami-0second".into(), status: "AVAILABLE".into() });
     let first = ib.start_image_pipeline_execution().image_pipeline_arn(&arn).send().await.unwrap();
     let second = ib.start_image_pipeline_execution().image_pipeline_arn(&arn).send().await.unwrap();
-    assert_eq!(
-        first.image_build_version_arn(),
-        Some("arn:aws:imagebuilder:us-east-1:123456789012:image/flow-recipe/1.0.0/1")
-    );
-    assert_eq!(
-        second.image_build_version_arn(),
-        Some("arn:aws:imagebuilder:us-east-1:123456789012:image/flow-recipe/1.0.0/2")
-    );
+    assert_eq!(first.image_build_version_arn(), Some("arn:aws:imagebuilder:us-east-1:123456789012:image/flow-recipe/1.0.0/1"));
+    assert_eq!(second.image_build_version_arn(), Some("arn:aws:imagebuilder:us-east-1:123456789012:image/flow-recipe/1.0.0/2"));
     // A third build without a chosen AMI gets a generated one.
     ib.start_image_pipeline_execution().image_pipeline_arn(&arn).send().await.unwrap();
 

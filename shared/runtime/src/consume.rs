@@ -183,7 +183,14 @@ impl<H: MessageHandler> Worker<H> {
         }
     }
 
-    async fn claimed(&self, message: &InboundMessage, inflight: &impl Inflight, mut attempt: Attempt, input: H::Input, key: &str) -> Disposition {
+    async fn claimed(
+        &self,
+        message: &InboundMessage,
+        inflight: &impl Inflight,
+        mut attempt: Attempt,
+        input: H::Input,
+        key: &str,
+    ) -> Disposition {
         if let Some(guarded) = message.attributes.get(GUARD_ATTRIBUTE) {
             match self.claims.get(key).await {
                 Ok(Some(record)) if record.status == Status::InProgress && record.attempt.as_deref() == Some(guarded) => {}

@@ -38,19 +38,12 @@ impl DeadLetters {
     /// Copy `message` to the DLQ with `reason`. Reasons are cut to SQS's attribute size comfort
     /// zone; the full reason is in the consumer's log line.
     pub async fn send(&self, message: &InboundMessage, reason: &str) -> Result<(), SqsError> {
-        let queue = self
-            .queue
-            .get_or_try_init(|| Queue::from_name(self.client.clone(), &self.queue_name))
-            .await?;
+        let queue = self.queue.get_or_try_init(|| Queue::from_name(self.client.clone(), &self.queue_name)).await?;
         let reason = truncate(reason, 4096);
         queue
             .send(
                 &message.body,
-                &[
-                    (REASON_ATTRIBUTE, reason),
-                    (CONSUMER_ATTRIBUTE, &self.consumer),
-                    (ORIGINAL_ID_ATTRIBUTE, &message.message_id),
-                ],
+                &[(REASON_ATTRIBUTE, reason), (CONSUMER_ATTRIBUTE, &self.consumer), (ORIGINAL_ID_ATTRIBUTE, &message.message_id)],
             )
             .await
             .map(|_| ())

@@ -84,15 +84,9 @@ pub fn after_claim(claim: &Claim, receive: Receive, now_ms: i64) -> Step {
         Claim::Held { until_ms, .. } => {
             let after = just_after(*until_ms, now_ms);
             let reason = format!("another attempt holds this event for {}s more", after.as_secs());
-            Step::Settle(if receive.is_last() {
-                Disposition::Requeue { reason, after }
-            } else {
-                Disposition::Retry { reason, after }
-            })
+            Step::Settle(if receive.is_last() { Disposition::Requeue { reason, after } } else { Disposition::Retry { reason, after } })
         }
-        Claim::Acquired { died, .. } if *died >= receive.death_limit() => {
-            Step::DeadLetter(format!("attempt did not finish {died} times"))
-        }
+        Claim::Acquired { died, .. } if *died >= receive.death_limit() => Step::DeadLetter(format!("attempt did not finish {died} times")),
         Claim::Acquired { .. } => Step::Run { replace_first: receive.is_last() },
     }
 }
@@ -105,7 +99,10 @@ pub enum Ran {
     Retryable(String),
     Panicked(String),
     /// Another holder has an effect it needs until `until_ms`.
-    Wait { reason: String, until_ms: i64 },
+    Wait {
+        reason: String,
+        until_ms: i64,
+    },
 }
 
 /// Rule 5; a wait for another holder is rule 2 again.
@@ -186,7 +183,10 @@ mod tests {
     #[test]
     fn waiting_for_another_holder_comes_back_when_it_is_done_and_never_dead_letters() {
         let wait = || Ran::Wait { reason: "ledger entry held".into(), until_ms: 30_000 };
-        assert_eq!(after_run(wait(), receive(2), MAX, 10_000), Disposition::Retry { reason: "ledger entry held".into(), after: Duration::from_secs(21) });
+        assert_eq!(
+            after_run(wait(), receive(2), MAX, 10_000),
+            Disposition::Retry { reason: "ledger entry held".into(), after: Duration::from_secs(21) }
+        );
         assert!(matches!(after_run(wait(), receive(5), MAX, 10_000), Disposition::Requeue { .. }));
     }
 

@@ -84,10 +84,7 @@ mod imp {
 
     pub(super) fn faults() -> Result<&'static [Fault], String> {
         static FAULTS: OnceLock<Result<Vec<Fault>, String>> = OnceLock::new();
-        FAULTS
-            .get_or_init(|| parse(&super::asked()).map_err(|e| format!("{}: {e}", super::ENV)))
-            .as_deref()
-            .map_err(Clone::clone)
+        FAULTS.get_or_init(|| parse(&super::asked()).map_err(|e| format!("{}: {e}", super::ENV))).as_deref().map_err(Clone::clone)
     }
 
     pub(super) async fn reach(name: &str, key: &str) {
@@ -117,7 +114,10 @@ mod imp {
         fn parses_points_actions_and_filters() {
             let faults = parse("claimed=kill, handled=sleep:1.5@evt-7,claimed=panic").unwrap();
             assert_eq!(faults.len(), 3);
-            assert_eq!(faults[1], Fault { point: "handled".into(), action: Action::Sleep(Duration::from_millis(1500)), only: Some("evt-7".into()) });
+            assert_eq!(
+                faults[1],
+                Fault { point: "handled".into(), action: Action::Sleep(Duration::from_millis(1500)), only: Some("evt-7".into()) }
+            );
             assert!(parse("nowhere=kill").unwrap_err().contains("unknown point"));
             assert!(parse("claimed=explode").unwrap_err().contains("kill, panic or sleep"));
             assert!(parse("").unwrap().is_empty());

@@ -135,11 +135,7 @@ fn attributes(message: &InboundMessage) -> Vec<(&str, &str)> {
 
 fn inbound(record: SqsMessage, max_receive_count: Option<u32>, deadline: Deadline) -> InboundMessage {
     let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
-    let attributes = record
-        .message_attributes
-        .iter()
-        .filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s)))
-        .collect();
+    let attributes = record.message_attributes.iter().filter_map(|(k, v)| v.string_value.clone().map(|s| (k.clone(), s))).collect();
     InboundMessage {
         message_id: record.message_id.unwrap_or_default(),
         body: record.body.unwrap_or_default(),

@@ -14,13 +14,7 @@ pub fn init(settings: &Settings) -> Result<Logging, SettingError> {
     let filter = EnvFilter::try_new(&logging.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = match logging.format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .without_time()
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).without_time().try_init(),
         LogFormat::Text => builder.compact().try_init(),
     };
     // A second init (tests) is harmless.

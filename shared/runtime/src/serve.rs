@@ -12,8 +12,8 @@ use tracing::info;
 use crate::consume::Worker;
 use crate::dead_letter::DeadLetters;
 use crate::handler::MessageHandler;
-use crate::settings::{AWS_LAMBDA_RUNTIME_API, Runner};
 use crate::poller::{self, PollerOptions, Shutdown};
+use crate::settings::{AWS_LAMBDA_RUNTIME_API, Runner};
 
 /// Run `handler` on its queue, with its claims in `<stack>-<service>-idempotency`. Queue names
 /// come from `PULSE_STACK` (see `StackNames`), or `PULSE_QUEUE` / `PULSE_DLQ` when set. The local
@@ -46,11 +46,7 @@ pub async fn serve<H: MessageHandler + 'static>(
     }
 
     let queue = Queue::from_name(sqs, &queue_name).await?;
-    let options = PollerOptions {
-        concurrency: runner.concurrency,
-        visibility: runner.visibility,
-        ..PollerOptions::default()
-    };
+    let options = PollerOptions { concurrency: runner.concurrency, visibility: runner.visibility, ..PollerOptions::default() };
     info!(service, queue = %queue_name, concurrency = options.concurrency, visibility = ?options.visibility, "polling");
     let (shutdown, stop) = Shutdown::new();
     tokio::spawn(async move {

@@ -18,31 +18,17 @@ pub const RUST_LOG: Var = Var::new(
     "Which log lines are written; unset means `info` (the `pulse` command: `warn`).",
 );
 
-pub const PULSE_LOG_FORMAT: Var = Var::new(
-    "PULSE_LOG_FORMAT",
-    "`json` or `text`",
-    "The log line format; JSON always in Lambda.",
-)
-.default("text");
+pub const PULSE_LOG_FORMAT: Var =
+    Var::new("PULSE_LOG_FORMAT", "`json` or `text`", "The log line format; JSON always in Lambda.").default("text");
 
-pub const PULSE_QUEUE: Var = Var::new(
-    "PULSE_QUEUE",
-    "an SQS queue name",
-    "The queue a consumer polls locally; unset means `<stack>-<service>`.",
-);
+pub const PULSE_QUEUE: Var =
+    Var::new("PULSE_QUEUE", "an SQS queue name", "The queue a consumer polls locally; unset means `<stack>-<service>`.");
 
-pub const PULSE_DLQ: Var = Var::new(
-    "PULSE_DLQ",
-    "an SQS queue name",
-    "Where a consumer sends what it cannot handle; unset means `<stack>-<service>-dlq`.",
-);
+pub const PULSE_DLQ: Var =
+    Var::new("PULSE_DLQ", "an SQS queue name", "Where a consumer sends what it cannot handle; unset means `<stack>-<service>-dlq`.");
 
-pub const PULSE_POLLER_CONCURRENCY: Var = Var::new(
-    "PULSE_POLLER_CONCURRENCY",
-    "a whole number from 1",
-    "How many receive loops a local consumer runs.",
-)
-.default("2");
+pub const PULSE_POLLER_CONCURRENCY: Var =
+    Var::new("PULSE_POLLER_CONCURRENCY", "a whole number from 1", "How many receive loops a local consumer runs.").default("2");
 
 pub const PULSE_POLLER_VISIBILITY_SECONDS: Var = Var::new(
     "PULSE_POLLER_VISIBILITY_SECONDS",
@@ -59,7 +45,16 @@ pub const PULSE_FAULT: Var = Var::new(
 
 /// What every consumer declares.
 pub fn declared() -> Vec<Var> {
-    vec![AWS_LAMBDA_RUNTIME_API, RUST_LOG, PULSE_LOG_FORMAT, PULSE_QUEUE, PULSE_DLQ, PULSE_POLLER_CONCURRENCY, PULSE_POLLER_VISIBILITY_SECONDS, PULSE_FAULT]
+    vec![
+        AWS_LAMBDA_RUNTIME_API,
+        RUST_LOG,
+        PULSE_LOG_FORMAT,
+        PULSE_QUEUE,
+        PULSE_DLQ,
+        PULSE_POLLER_CONCURRENCY,
+        PULSE_POLLER_VISIBILITY_SECONDS,
+        PULSE_FAULT,
+    ]
 }
 
 /// What logging reads, for programs that are not consumers (ingress, the praktika entry).
@@ -139,7 +134,9 @@ mod tests {
         assert!(err.to_string().starts_with("PULSE_POLLER_CONCURRENCY must be a whole number from 1"), "{err}");
         let err = Logging::from_settings(&Settings::from_pairs([("PULSE_LOG_FORMAT", "yaml")])).unwrap_err();
         assert_eq!(err.to_string(), "PULSE_LOG_FORMAT must be `json` or `text`; found \"yaml\"");
-        let lambda = Logging::from_settings(&Settings::from_pairs([("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("PULSE_LOG_FORMAT", "text")])).unwrap();
+        let lambda =
+            Logging::from_settings(&Settings::from_pairs([("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("PULSE_LOG_FORMAT", "text")]))
+                .unwrap();
         assert_eq!(lambda.format, LogFormat::Json);
     }
 }

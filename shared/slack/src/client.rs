@@ -51,11 +51,7 @@ impl ClientConfig {
 
     /// The retry policy these settings describe.
     pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: self.max_attempts.max(1),
-            base_backoff: self.base_backoff,
-            max_wait: self.max_retry_after,
-        }
+        RetryPolicy { max_attempts: self.max_attempts.max(1), base_backoff: self.base_backoff, max_wait: self.max_retry_after }
     }
 }
 
@@ -130,23 +126,15 @@ impl SlackClient {
     /// bot token, with the same retry rules as [`SlackClient::call`]. Returns the answer as
     /// JSON, or as a JSON string when it is not JSON (Slack has answered plain `ok`).
     pub async fn post_response_url(&self, url: &str, body: &Value) -> Result<Value, SlackError> {
-        self.execute(RESPONSE_URL_METHOD, url, Payload::Json(body), Auth::None)
-            .await
+        self.execute(RESPONSE_URL_METHOD, url, Payload::Json(body), Auth::None).await
     }
 
-    async fn execute(
-        &self,
-        method: &str,
-        url: &str,
-        body: Payload<'_>,
-        auth: Auth,
-    ) -> Result<Value, SlackError> {
+    async fn execute(&self, method: &str, url: &str, body: Payload<'_>, auth: Auth) -> Result<Value, SlackError> {
         let policy = self.inner.policy;
         let mut token = match auth {
-            Auth::Bot => Some(self.inner.token.current().await.map_err(|e| SlackError::Token {
-                method: method.to_owned(),
-                message: e.to_string(),
-            })?),
+            Auth::Bot => Some(
+                self.inner.token.current().await.map_err(|e| SlackError::Token { method: method.to_owned(), message: e.to_string() })?,
+            ),
             Auth::None => None,
         };
         let mut refreshed = false;
@@ -169,17 +157,10 @@ impl SlackClient {
                 Err(err) => err,
             };
             if attempt >= policy.max_attempts {
-                return Err(SlackError::RetriesExhausted {
-                    method: method.to_owned(),
-                    attempts: attempt,
-                    last: Box::new(err),
-                });
+                return Err(SlackError::RetriesExhausted { method: method.to_owned(), attempts: attempt, last: Box::new(err) });
             }
             let wait = match &err {
-                SlackError::RateLimited {
-                    retry_after: Some(after),
-                    ..
-                } => policy.retry_after(*after),
+                SlackError::RateLimited { retry_after: Some(after), .. } => policy.retry_after(*after),
                 _ => policy.backoff(attempt),
             };
             tracing::warn!(
@@ -195,13 +176,7 @@ impl SlackClient {
     }
 
     /// One HTTP exchange, classified into an answer or a [`SlackError`].
-    async fn attempt(
-        &self,
-        method: &str,
-        url: &str,
-        body: Payload<'_>,
-        token: Option<&Secret>,
-    ) -> Result<Value, SlackError> {
+    async fn attempt(&self, method: &str, url: &str, body: Payload<'_>, token: Option<&Secret>) -> Result<Value, SlackError> {
         let mut request = match body {
             Payload::Json(body) => self.inner.http.post(url).json(body),
             Payload::Form(args) => self.inner.http.post(url).form(args),
@@ -210,47 +185,30 @@ impl SlackClient {
             // bearer_auth marks the header sensitive, so reqwest/hyper never print it either.
             request = request.bearer_auth(token.expose());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(method, e))?;
+        let response = request.send().await.map_err(|e| transport_error(method, e))?;
         let status = response.status();
         let retry_after = parse_retry_after(response.headers().get(RETRY_AFTER));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(method, e))?;
+        let bytes = response.bytes().await.map_err(|e| transport_error(method, e))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
 
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(SlackError::RateLimited {
-                method: method.to_owned(),
-                retry_after,
-            });
+            return Err(SlackError::RateLimited { method: method.to_owned(), retry_after });
         }
         if !status.is_success() {
             // A 4xx with a Slack-shaped body (e.g. an expired response_url) is an API error;
             // anything else is reported by status alone, never by body.
-            let slack_shaped = parsed
-                .as_ref()
-                .filter(|_| !status.is_server_error())
-                .and_then(|v| api_error(method, v, retry_after));
+            let slack_shaped = parsed.as_ref().filter(|_| !status.is_server_error()).and_then(|v| api_error(method, v, retry_after));
             if let Some(err) = slack_shaped {
                 return Err(err);
             }
-            return Err(SlackError::Http {
-                method: method.to_owned(),
-                status: status.as_u16(),
-            });
+            return Err(SlackError::Http { method: method.to_owned(), status: status.as_u16() });
         }
         match parsed {
             Some(answer) => match api_error(method, &answer, retry_after) {
                 Some(err) => Err(err),
                 None => Ok(answer),
             },
-            None if token.is_none() => {
-                Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-            }
+            None if token.is_none() => Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
             None => Err(SlackError::Decode {
                 method: method.to_owned(),
                 message: format!("answer is not JSON (HTTP {status}, {} bytes)", bytes.len()),
@@ -264,15 +222,9 @@ fn api_error(method: &str, answer: &Value, retry_after: Option<Duration>) -> Opt
     if answer.get("ok").and_then(Value::as_bool) != Some(false) {
         return None;
     }
-    let error = answer
-        .get("error")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown_error");
+    let error = answer.get("error").and_then(Value::as_str).unwrap_or("unknown_error");
     if error == "ratelimited" {
-        return Some(SlackError::RateLimited {
-            method: method.to_owned(),
-            retry_after,
-        });
+        return Some(SlackError::RateLimited { method: method.to_owned(), retry_after });
     }
     Some(SlackError::Api {
         method: method.to_owned(),
@@ -299,9 +251,7 @@ fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Dur
 /// causes that say what went wrong (refused, reset, DNS...).
 fn transport_error(method: &str, err: reqwest::Error) -> SlackError {
     if err.is_timeout() {
-        return SlackError::Timeout {
-            method: method.to_owned(),
-        };
+        return SlackError::Timeout { method: method.to_owned() };
     }
     let err = err.without_url();
     let mut message = err.to_string();
@@ -312,15 +262,9 @@ fn transport_error(method: &str, err: reqwest::Error) -> SlackError {
         source = cause.source();
     }
     if err.is_builder() {
-        return SlackError::Decode {
-            method: method.to_owned(),
-            message,
-        };
+        return SlackError::Decode { method: method.to_owned(), message };
     }
-    SlackError::Transport {
-        method: method.to_owned(),
-        message,
-    }
+    SlackError::Transport { method: method.to_owned(), message }
 }
 
 #[cfg(test)]
@@ -342,24 +286,15 @@ mod tests {
 
     #[test]
     fn zero_attempts_means_one() {
-        let config = ClientConfig {
-            max_attempts: 0,
-            ..ClientConfig::new("t")
-        };
+        let config = ClientConfig { max_attempts: 0, ..ClientConfig::new("t") };
         assert_eq!(config.retry_policy().max_attempts, 1);
     }
 
     #[test]
     fn classifies_ok_false() {
         assert!(api_error("m", &json!({"ok": true}), None).is_none());
-        let err = api_error(
-            "m",
-            &json!({"ok": false, "error": "channel_not_found"}),
-            None,
-        );
-        assert!(
-            matches!(err, Some(SlackError::Api { ref error, .. }) if error == "channel_not_found")
-        );
+        let err = api_error("m", &json!({"ok": false, "error": "channel_not_found"}), None);
+        assert!(matches!(err, Some(SlackError::Api { ref error, .. }) if error == "channel_not_found"));
         let err = api_error("m", &json!({"ok": false, "error": "ratelimited"}), None);
         assert!(matches!(err, Some(SlackError::RateLimited { .. })));
     }

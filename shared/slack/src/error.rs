@@ -19,10 +19,7 @@ pub enum SlackError {
     },
     /// HTTP 429, or `ok:false` with `ratelimited`. Retried after `Retry-After`.
     #[error("Slack {method} was rate limited (retry after {retry_after:?})")]
-    RateLimited {
-        method: String,
-        retry_after: Option<Duration>,
-    },
+    RateLimited { method: String, retry_after: Option<Duration> },
     /// An HTTP status other than 2xx/429. Retried when it is a 5xx.
     #[error("Slack {method} answered HTTP {status}")]
     Http { method: String, status: u16 },
@@ -42,11 +39,7 @@ pub enum SlackError {
     Token { method: String, message: String },
     /// Every attempt failed with a retryable error; `last` is the final one.
     #[error("Slack {method} failed after {attempts} attempts: {last}")]
-    RetriesExhausted {
-        method: String,
-        attempts: u32,
-        last: Box<SlackError>,
-    },
+    RetriesExhausted { method: String, attempts: u32, last: Box<SlackError> },
 }
 
 impl SlackError {
@@ -100,11 +93,7 @@ fn metadata_suffix(metadata: Option<&Value>) -> String {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if messages.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", messages.join("; "))
-    }
+    if messages.is_empty() { String::new() } else { format!(" ({})", messages.join("; ")) }
 }
 
 #[cfg(test)]
@@ -117,33 +106,21 @@ mod tests {
         let err = SlackError::Api {
             method: "views.publish".into(),
             error: "invalid_blocks".into(),
-            response_metadata: Some(
-                json!({"messages": ["[ERROR] must be no more than 100 items"]}),
-            ),
+            response_metadata: Some(json!({"messages": ["[ERROR] must be no more than 100 items"]})),
         };
-        assert_eq!(
-            err.to_string(),
-            "Slack views.publish failed: invalid_blocks ([ERROR] must be no more than 100 items)"
-        );
+        assert_eq!(err.to_string(), "Slack views.publish failed: invalid_blocks ([ERROR] must be no more than 100 items)");
         assert_eq!(err.api_error(), Some("invalid_blocks"));
         assert!(!err.is_retryable());
     }
 
     #[test]
     fn retryability() {
-        let http = |status| SlackError::Http {
-            method: "m".into(),
-            status,
-        };
+        let http = |status| SlackError::Http { method: "m".into(), status };
         assert!(http(500).is_retryable());
         assert!(http(503).is_retryable());
         assert!(!http(404).is_retryable());
         assert!(SlackError::Timeout { method: "m".into() }.is_retryable());
-        let exhausted = SlackError::RetriesExhausted {
-            method: "m".into(),
-            attempts: 3,
-            last: Box::new(http(500)),
-        };
+        let exhausted = SlackError::RetriesExhausted { method: "m".into(), attempts: 3, last: Box::new(http(500)) };
         assert!(!exhausted.is_retryable());
         assert_eq!(exhausted.method(), "m");
     }

@@ -50,13 +50,7 @@ impl SlackClient {
     }
 
     /// `chat.update`: replaces the text and blocks of the message at (`channel`, `ts`).
-    pub async fn chat_update(
-        &self,
-        channel: &str,
-        ts: &str,
-        text: &str,
-        blocks: Option<Value>,
-    ) -> Result<PostedMessage, SlackError> {
+    pub async fn chat_update(&self, channel: &str, ts: &str, text: &str, blocks: Option<Value>) -> Result<PostedMessage, SlackError> {
         const METHOD: &str = "chat.update";
         let mut body = Map::new();
         body.insert("channel".into(), channel.into());
@@ -68,13 +62,7 @@ impl SlackClient {
     }
 
     /// `chat.postEphemeral`: a message only `user` sees in `channel`. Returns `message_ts`.
-    pub async fn chat_post_ephemeral(
-        &self,
-        channel: &str,
-        user: &str,
-        text: &str,
-        blocks: Option<Value>,
-    ) -> Result<String, SlackError> {
+    pub async fn chat_post_ephemeral(&self, channel: &str, user: &str, text: &str, blocks: Option<Value>) -> Result<String, SlackError> {
         const METHOD: &str = "chat.postEphemeral";
         let mut body = Map::new();
         body.insert("channel".into(), channel.into());
@@ -88,12 +76,7 @@ impl SlackClient {
     /// `views.publish`: sets `user_id`'s App Home. With `hash`, Slack refuses
     /// (`hash_conflict`) if the view changed since the one that hash came from. Returns the
     /// published view (its `hash` is for the next publish).
-    pub async fn views_publish(
-        &self,
-        user_id: &str,
-        view: Value,
-        hash: Option<&str>,
-    ) -> Result<Value, SlackError> {
+    pub async fn views_publish(&self, user_id: &str, view: Value, hash: Option<&str>) -> Result<Value, SlackError> {
         const METHOD: &str = "views.publish";
         let mut body = Map::new();
         body.insert("user_id".into(), user_id.into());
@@ -128,9 +111,7 @@ impl SlackClient {
         let profile = u.get("profile");
         let id = text(u.get("id")).ok_or_else(|| missing(METHOD, "user.id"))?;
         let name = text(u.get("name")).unwrap_or(id);
-        let real_name = text(u.get("real_name"))
-            .or_else(|| text(profile.and_then(|p| p.get("real_name"))))
-            .unwrap_or(name);
+        let real_name = text(u.get("real_name")).or_else(|| text(profile.and_then(|p| p.get("real_name")))).unwrap_or(name);
         Ok(SlackUser {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -157,10 +138,7 @@ fn insert_some(body: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 }
 
 fn missing(method: &str, field: &str) -> SlackError {
-    SlackError::Decode {
-        method: method.to_owned(),
-        message: format!("no `{field}` in the answer"),
-    }
+    SlackError::Decode { method: method.to_owned(), message: format!("no `{field}` in the answer") }
 }
 
 fn string_field(method: &str, answer: &Value, path: &[&str]) -> Result<String, SlackError> {
@@ -172,16 +150,9 @@ fn string_field(method: &str, answer: &Value, path: &[&str]) -> Result<String, S
 }
 
 fn object_field(method: &str, answer: &Value, key: &str) -> Result<Value, SlackError> {
-    answer
-        .get(key)
-        .filter(|v| v.is_object())
-        .cloned()
-        .ok_or_else(|| missing(method, key))
+    answer.get(key).filter(|v| v.is_object()).cloned().ok_or_else(|| missing(method, key))
 }
 
 fn posted(method: &str, answer: &Value) -> Result<PostedMessage, SlackError> {
-    Ok(PostedMessage {
-        channel: string_field(method, answer, &["channel"])?,
-        ts: string_field(method, answer, &["ts"])?,
-    })
+    Ok(PostedMessage { channel: string_field(method, answer, &["channel"])?, ts: string_field(method, answer, &["ts"])? })
 }

@@ -23,11 +23,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_backoff: Duration::from_millis(200),
-            max_wait: Duration::from_secs(60),
-        }
+        Self { max_attempts: 5, base_backoff: Duration::from_millis(200), max_wait: Duration::from_secs(60) }
     }
 }
 
@@ -65,11 +61,7 @@ mod tests {
     use super::*;
 
     fn policy() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 5,
-            base_backoff: Duration::from_millis(100),
-            max_wait: Duration::from_secs(1),
-        }
+        RetryPolicy { max_attempts: 5, base_backoff: Duration::from_millis(100), max_wait: Duration::from_secs(1) }
     }
 
     #[test]
@@ -90,28 +82,17 @@ mod tests {
         let mut rng = Rng::with_seed(7);
         for attempt in 1..=8 {
             let ceiling = p.backoff_ceiling(attempt);
-            let samples: Vec<Duration> = (0..500)
-                .map(|_| p.backoff_with(attempt, &mut rng))
-                .collect();
+            let samples: Vec<Duration> = (0..500).map(|_| p.backoff_with(attempt, &mut rng)).collect();
             assert!(samples.iter().all(|d| *d <= ceiling), "attempt {attempt}");
             // full jitter: values spread over the whole range, not bunched at the ceiling
-            assert!(
-                samples.iter().any(|d| *d < ceiling / 4),
-                "attempt {attempt}"
-            );
-            assert!(
-                samples.iter().any(|d| *d > ceiling * 3 / 4),
-                "attempt {attempt}"
-            );
+            assert!(samples.iter().any(|d| *d < ceiling / 4), "attempt {attempt}");
+            assert!(samples.iter().any(|d| *d > ceiling * 3 / 4), "attempt {attempt}");
         }
     }
 
     #[test]
     fn huge_base_does_not_overflow() {
-        let p = RetryPolicy {
-            base_backoff: Duration::from_secs(u64::MAX / 2),
-            ..policy()
-        };
+        let p = RetryPolicy { base_backoff: Duration::from_secs(u64::MAX / 2), ..policy() };
         assert_eq!(p.backoff_ceiling(10), Duration::from_secs(1));
         assert!(p.backoff(10) <= Duration::from_secs(1));
     }
@@ -119,13 +100,7 @@ mod tests {
     #[test]
     fn retry_after_is_capped() {
         let p = policy();
-        assert_eq!(
-            p.retry_after(Duration::from_millis(300)),
-            Duration::from_millis(300)
-        );
-        assert_eq!(
-            p.retry_after(Duration::from_secs(3600)),
-            Duration::from_secs(1)
-        );
+        assert_eq!(p.retry_after(Duration::from_millis(300)), Duration::from_millis(300));
+        assert_eq!(p.retry_after(Duration::from_secs(3600)), Duration::from_secs(1));
     }
 }

@@ -4,12 +4,9 @@
 
 use pulse_core::settings::Var;
 
-pub const SLACK_API_URL: Var = Var::new(
-    "SLACK_API_URL",
-    "a URL, without a trailing `/`",
-    "Slack's Web API root; the fake Slack's `/api` locally.",
-)
-.default("https://slack.com/api");
+pub const SLACK_API_URL: Var =
+    Var::new("SLACK_API_URL", "a URL, without a trailing `/`", "Slack's Web API root; the fake Slack's `/api` locally.")
+        .default("https://slack.com/api");
 
 pub const SLACK_BOT_TOKEN: Var = Var::new(
     "SLACK_BOT_TOKEN",

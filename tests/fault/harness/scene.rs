@@ -138,8 +138,30 @@ impl Scene {
 
     /// [`Self::pulse`] reaching AWS through `endpoint`.
     pub async fn pulse_via(&self, endpoint: &str, args: &[&str]) -> String {
+        self.run_pulse(endpoint, &[], args).await
+    }
+
+    /// [`Self::pulse`] with these variables added to its environment.
+    pub async fn pulse_with(&self, extra_env: &[(&str, &str)], args: &[&str]) -> String {
+        self.run_pulse(&self.moto.url, extra_env, args).await
+    }
+
+    async fn run_pulse(&self, endpoint: &str, extra_env: &[(&str, &str)], args: &[&str]) -> String {
+        let (status, stdout, stderr) = self.run_pulse_status(endpoint, extra_env, args).await;
+        assert!(status == Some(0), "`pulse {}` failed ({status:?}):\n{stdout}\n{stderr}", args.join(" "));
+        stdout
+    }
+
+    /// Run the `pulse` CLI and return its exit code (`None`: killed by a signal), stdout and
+    /// stderr, whatever they are.
+    pub async fn pulse_status(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        self.run_pulse_status(&self.moto.url, &[], args).await
+    }
+
+    async fn run_pulse_status(&self, endpoint: &str, extra_env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
         let mut command = tokio::process::Command::new(self.bins.path("pulse"));
         command.args(args).current_dir(workspace()).env_clear().envs(self.env(endpoint)).stdin(Stdio::null()).kill_on_drop(true);
+        command.envs(extra_env.iter().copied());
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
@@ -153,8 +175,7 @@ impl Scene {
         let mut text = std::fs::read_to_string(&log).unwrap_or_default();
         text.push_str(&format!("$ pulse {}\n{stdout}{stderr}\n", args.join(" ")));
         std::fs::write(&log, text).ok();
-        assert!(output.status.success(), "`pulse {}` failed ({}):\n{stdout}\n{stderr}", args.join(" "), output.status);
-        stdout
+        (output.status.code(), stdout, stderr)
     }
 
     /// Publish envelopes with `pulse publish` (one PutEvents call per 10), in this order.
@@ -329,8 +350,9 @@ pub struct DeadLetter {
     pub reason: Option<String>,
 }
 
-/// The test process's own SDK configuration, pointed at the test's moto.
-async fn sdk_config(endpoint: &str) -> SdkConfig {
+/// The test process's own SDK configuration, pointed at `endpoint` (the test's moto, or a proxy
+/// in front of it).
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     use aws_config::BehaviorVersion;
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)

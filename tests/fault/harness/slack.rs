@@ -59,11 +59,7 @@ impl Slack {
 
     /// Calls to `method` the fake answered with HTTP 200 and `ok: true`: the ones that took effect.
     pub async fn succeeded(&self, method: &str) -> Vec<Value> {
-        self.calls(method)
-            .await
-            .into_iter()
-            .filter(|c| c["status"].as_u64() == Some(200) && c["error"].is_null())
-            .collect()
+        self.calls(method).await.into_iter().filter(|c| c["status"].as_u64() == Some(200) && c["error"].is_null()).collect()
     }
 
     /// Messages the fake holds in `channel` (a user id means the DM with them), in post order:

@@ -16,14 +16,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub(super) fn start(
-        program: PathBuf,
-        service: &str,
-        label: &str,
-        env: BTreeMap<String, String>,
-        dir: &Path,
-        logs: &Logs,
-    ) -> Worker {
+    pub(super) fn start(program: PathBuf, service: &str, label: &str, env: BTreeMap<String, String>, dir: &Path, logs: &Logs) -> Worker {
         let mut worker = Worker {
             service: service.to_owned(),
             proc: Proc(None),

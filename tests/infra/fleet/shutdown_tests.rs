@@ -29,16 +29,25 @@ async fn shutdown_terminates_and_releases_only_what_the_stack_owns() {
         for (k, v) in tags {
             spec = spec.tags(Tag::builder().key(k).value(v).build());
         }
-        clients.ec2.run_instances().image_id(AMI).instance_type(InstanceType::T3Micro).min_count(1).max_count(1).tag_specifications(spec.build()).send()
+        clients
+            .ec2
+            .run_instances()
+            .image_id(AMI)
+            .instance_type(InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(spec.build())
+            .send()
     };
     let untagged = launch(vec![("Name", name.clone())]).await.unwrap().instances()[0].instance_id().unwrap().to_owned();
-    let other_stack = launch(vec![("pulse:stack", format!("{p}-other")), ("pulse:resource", name.clone()), ("pulse:kind", "EC2Instance".into())])
-        .await
-        .unwrap()
-        .instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_owned();
+    let other_stack =
+        launch(vec![("pulse:stack", format!("{p}-other")), ("pulse:resource", name.clone()), ("pulse:kind", "EC2Instance".into())])
+            .await
+            .unwrap()
+            .instances()[0]
+            .instance_id()
+            .unwrap()
+            .to_owned();
     let stray_host = clients
         .ec2
         .allocate_hosts()

@@ -103,7 +103,14 @@ pub fn summary(report: &Report) -> String {
     let mut out = String::new();
     let plan = &report.plan;
     let verb = if report.dry_run { "would import" } else { "imported" };
-    let _ = writeln!(out, "{} file(s) read; {verb} {} user(s); {} file(s) skipped; {} conflict(s)", report.files_read, plan.imports.len(), plan.skipped.len(), plan.conflicts.len());
+    let _ = writeln!(
+        out,
+        "{} file(s) read; {verb} {} user(s); {} file(s) skipped; {} conflict(s)",
+        report.files_read,
+        plan.imports.len(),
+        plan.skipped.len(),
+        plan.conflicts.len()
+    );
     if !report.dry_run {
         let _ = writeln!(
             out,
@@ -129,7 +136,11 @@ pub fn summary(report: &Report) -> String {
             .collect();
             let toggles = if on.is_empty() { "all toggles off".to_owned() } else { on.join(", ") };
             let keys = e.last_notified.keys().count();
-            let _ = writeln!(out, "  {} → {} ({}; {toggles}; {keys} last-notified key(s); from {})", e.slack_user_id, e.email, i.chosen_by, e.source.key);
+            let _ = writeln!(
+                out,
+                "  {} → {} ({}; {toggles}; {keys} last-notified key(s); from {})",
+                e.slack_user_id, e.email, i.chosen_by, e.source.key
+            );
             for note in &i.notes {
                 let _ = writeln!(out, "      note: {note}");
             }
@@ -138,7 +149,8 @@ pub fn summary(report: &Report) -> String {
     if !plan.conflicts.is_empty() {
         let _ = writeln!(out, "\nconflicts:");
         for c in &plan.conflicts {
-            let named: Vec<String> = c.candidates.iter().map(|k| format!("{} ({}, {})", k.email, k.key, k.last_modified.format("%Y-%m-%dT%H:%M:%SZ"))).collect();
+            let named: Vec<String> =
+                c.candidates.iter().map(|k| format!("{} ({}, {})", k.email, k.key, k.last_modified.format("%Y-%m-%dT%H:%M:%SZ"))).collect();
             let _ = writeln!(out, "  {}: chose {} by rule \"{}\"; files say: {}", c.slack_user_id, c.chosen, c.rule, named.join("; "));
         }
     }
@@ -158,7 +170,12 @@ mod tests {
     #[test]
     fn the_summary_names_imports_conflicts_and_skips() {
         let at = chrono::DateTime::parse_from_rfc3339("2025-11-20T09:00:00Z").unwrap().to_utc();
-        let fetched = |name: &str, body: &str| Fetched { key: format!("p/subscriptions/{name}"), etag: "\"e\"".into(), last_modified: at, parsed: files::parse(name, body.as_bytes()) };
+        let fetched = |name: &str, body: &str| Fetched {
+            key: format!("p/subscriptions/{name}"),
+            etag: "\"e\"".into(),
+            last_modified: at,
+            parsed: files::parse(name, body.as_bytes()),
+        };
         let files = [
             fetched("email_a_at_x.io.json", r#"{"user_ids": ["U1"], "user_prefs": {"U1": {"notify_on_failure": true}}}"#),
             fetched("email_b_at_x.io.json", r#"{"user_ids": ["U1"]}"#),

@@ -156,7 +156,10 @@ pub fn plan(target: &Target, files: &[Fetched]) -> Plan {
         };
         let mut candidates: Vec<Candidate> = listing.iter().map(|e| e.candidate()).collect();
         if let Some((slack_file, slack_email)) = slack.get(user) {
-            candidates.insert(0, Candidate { email: slack_email.to_string(), key: slack_file.key.clone(), last_modified: slack_file.last_modified });
+            candidates.insert(
+                0,
+                Candidate { email: slack_email.to_string(), key: slack_file.key.clone(), last_modified: slack_file.last_modified },
+            );
         }
         if candidates.iter().any(|c| c.email != email.as_str()) || listing.len() > 1 {
             conflicts.push(Conflict { slack_user_id: user.to_owned(), candidates, chosen: email.to_string(), rule });

@@ -23,14 +23,14 @@ pub async fn list(s3: &aws_sdk_s3::Client, location: &FeedLocation) -> Result<Ve
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(&location.bucket)
-            .prefix(&prefix)
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| ReadError::List { bucket: location.bucket.clone(), prefix: prefix.clone(), message: DisplayErrorContext(&e).to_string() })?;
+        let page =
+            s3.list_objects_v2().bucket(&location.bucket).prefix(&prefix).set_continuation_token(token.take()).send().await.map_err(
+                |e| ReadError::List {
+                    bucket: location.bucket.clone(),
+                    prefix: prefix.clone(),
+                    message: DisplayErrorContext(&e).to_string(),
+                },
+            )?;
         keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
         match page.next_continuation_token() {
             Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),

@@ -30,11 +30,7 @@ impl B {
             },
             ext: EventExt {
                 pr_number,
-                pr_title: if pr_number > 0 {
-                    format!("PR {pr_number}")
-                } else {
-                    String::new()
-                },
+                pr_title: if pr_number > 0 { format!("PR {pr_number}") } else { String::new() },
                 repo_name: REPO.to_owned(),
                 commit_authors: vec!["dev@x.com".to_owned()],
                 ..EventExt::default()
@@ -100,21 +96,13 @@ impl B {
 }
 
 fn feed(events: impl IntoIterator<Item = B>) -> EventFeed {
-    EventFeed {
-        events: events.into_iter().map(B::build).collect(),
-    }
+    EventFeed { events: events.into_iter().map(B::build).collect() }
 }
 
 fn find_pr<'a>(feed: &'a EventFeed, repo: &str, n: u64) -> &'a FeedEvent {
-    let mut found = feed
-        .events
-        .iter()
-        .filter(|e| e.ext.pr_number == n && e.ext.repo_name == repo);
+    let mut found = feed.events.iter().filter(|e| e.ext.pr_number == n && e.ext.repo_name == repo);
     let e = found.next().expect("PR is in the feed");
-    assert!(
-        found.next().is_none(),
-        "PR {n} of {repo} is in the feed once"
-    );
+    assert!(found.next().is_none(), "PR {n} of {repo} is in the feed once");
     e
 }
 
@@ -133,16 +121,8 @@ fn new_pr_event_is_inserted_open() {
 #[test]
 fn explicit_queued_or_merged_pr_status_is_kept_open_is_default() {
     let mut f = EventFeed::default();
-    merge(
-        &mut f,
-        B::pr(1, NOW).pr_status(PrStatus::Queued).build(),
-        NOW,
-    );
-    merge(
-        &mut f,
-        B::pr(2, NOW).pr_status(PrStatus::Merged).build(),
-        NOW,
-    );
+    merge(&mut f, B::pr(1, NOW).pr_status(PrStatus::Queued).build(), NOW);
+    merge(&mut f, B::pr(2, NOW).pr_status(PrStatus::Merged).build(), NOW);
     merge(&mut f, B::pr(3, NOW).pr_status(PrStatus::Open).build(), NOW);
     assert_eq!(find_pr(&f, REPO, 1).ext.pr_status, Some(PrStatus::Queued));
     assert_eq!(find_pr(&f, REPO, 2).ext.pr_status, Some(PrStatus::Merged));
@@ -152,13 +132,7 @@ fn explicit_queued_or_merged_pr_status_is_kept_open_is_default() {
 #[test]
 fn merge_result_is_stored_merged_even_if_it_says_open() {
     let mut f = EventFeed::default();
-    merge(
-        &mut f,
-        B::merge_result("abc", NOW)
-            .pr_status(PrStatus::Open)
-            .build(),
-        NOW,
-    );
+    merge(&mut f, B::merge_result("abc", NOW).pr_status(PrStatus::Open).build(), NOW);
     assert_eq!(f.events[0].ext.pr_status, Some(PrStatus::Merged));
 }
 
@@ -174,13 +148,8 @@ fn replaces_same_pr_and_repo() {
     assert_eq!(
         out.changes,
         vec![
-            Change::Replaced {
-                previous_ci_status: Status::from("running")
-            },
-            Change::StatusChanged {
-                from: Status::from("running"),
-                to: Status::from("success")
-            },
+            Change::Replaced { previous_ci_status: Status::from("running") },
+            Change::StatusChanged { from: Status::from("running"), to: Status::from("success") },
             Change::Completed,
         ]
     );
@@ -204,19 +173,9 @@ fn merge_result_is_matched_on_sha_and_repo() {
         B::merge_result("s1", NOW - 80).repo("org/other"),
     ]);
     let out = merge(&mut f, B::merge_result("s1", NOW).build(), NOW);
-    assert_eq!(
-        out.changes[0],
-        Change::Replaced {
-            previous_ci_status: Status::from("running")
-        }
-    );
+    assert_eq!(out.changes[0], Change::Replaced { previous_ci_status: Status::from("running") });
     assert_eq!(f.events.len(), 3);
-    let ts = |sha: &str, repo: &str| {
-        f.events
-            .iter()
-            .find(|e| e.sha == sha && e.ext.repo_name == repo)
-            .map(|e| e.timestamp)
-    };
+    let ts = |sha: &str, repo: &str| f.events.iter().find(|e| e.sha == sha && e.ext.repo_name == repo).map(|e| e.timestamp);
     assert_eq!(ts("s1", REPO), Some(NOW));
     assert_eq!(ts("s2", REPO), Some(NOW - 90));
     assert_eq!(ts("s1", "org/other"), Some(NOW - 80));
@@ -249,14 +208,8 @@ fn merge_result_marks_parent_and_linked_prs_merged_in_its_repo_only() {
         B::pr(5, NOW - 300).repo("org/other"),
         B::pr(6, NOW - 300).repo("org/other"),
     ]);
-    let out = merge(
-        &mut f,
-        B::merge_result("m", NOW).parent(5).linked(6).build(),
-        NOW,
-    );
-    assert!(out.changes.contains(&Change::MarkedMerged {
-        pr_numbers: vec![5, 6]
-    }));
+    let out = merge(&mut f, B::merge_result("m", NOW).parent(5).linked(6).build(), NOW);
+    assert!(out.changes.contains(&Change::MarkedMerged { pr_numbers: vec![5, 6] }));
     assert_eq!(find_pr(&f, REPO, 5).ext.pr_status, Some(PrStatus::Merged));
     assert_eq!(find_pr(&f, REPO, 6).ext.pr_status, Some(PrStatus::Merged));
     assert_eq!(find_pr(&f, REPO, 7).ext.pr_status, None, "untouched");
@@ -266,28 +219,15 @@ fn merge_result_marks_parent_and_linked_prs_merged_in_its_repo_only() {
 
 #[test]
 fn already_merged_prs_are_not_reported_again() {
-    let mut f = feed([
-        B::pr(5, NOW - 300).pr_status(PrStatus::Merged),
-        B::pr(6, NOW - 300),
-    ]);
-    let out = merge(
-        &mut f,
-        B::merge_result("m", NOW).parent(5).linked(6).build(),
-        NOW,
-    );
-    assert!(out.changes.contains(&Change::MarkedMerged {
-        pr_numbers: vec![6]
-    }));
+    let mut f = feed([B::pr(5, NOW - 300).pr_status(PrStatus::Merged), B::pr(6, NOW - 300)]);
+    let out = merge(&mut f, B::merge_result("m", NOW).parent(5).linked(6).build(), NOW);
+    assert!(out.changes.contains(&Change::MarkedMerged { pr_numbers: vec![6] }));
 }
 
 #[test]
 fn merge_result_without_repo_marks_nothing_like_praktika() {
     let mut f = feed([B::pr(5, NOW - 300).repo("")]);
-    let out = merge(
-        &mut f,
-        B::merge_result("m", NOW).repo("").parent(5).build(),
-        NOW,
-    );
+    let out = merge(&mut f, B::merge_result("m", NOW).repo("").parent(5).build(), NOW);
     assert_eq!(out.changes, vec![Change::NewEvent, Change::Completed]);
     assert_eq!(find_pr(&f, "", 5).ext.pr_status, None);
 }
@@ -309,11 +249,7 @@ fn pr_event_newer_than_the_merge_result_is_open_and_not_marked() {
     assert_eq!(find_pr(&f, REPO, 5).ext.pr_status, Some(PrStatus::Open));
 
     // A late event of that older merge result does not mark the newer PR event merged.
-    let out = merge(
-        &mut f,
-        B::merge_result("m", NOW - 90).parent(5).build(),
-        NOW,
-    );
+    let out = merge(&mut f, B::merge_result("m", NOW - 90).parent(5).build(), NOW);
     assert!(!out.has("marked_merged"));
     assert_eq!(find_pr(&f, REPO, 5).ext.pr_status, Some(PrStatus::Open));
 }
@@ -326,11 +262,7 @@ fn empty_title_is_taken_from_the_replaced_event() {
     merge(&mut f, B::pr(1, NOW - 50).title("").build(), NOW);
     assert_eq!(find_pr(&f, REPO, 1).ext.pr_title, "Fix the parser");
 
-    merge(
-        &mut f,
-        B::pr(1, NOW).title("Fix the parser, v2").build(),
-        NOW,
-    );
+    merge(&mut f, B::pr(1, NOW).title("Fix the parser, v2").build(), NOW);
     assert_eq!(find_pr(&f, REPO, 1).ext.pr_title, "Fix the parser, v2");
 }
 
@@ -341,11 +273,7 @@ fn older_event_for_the_same_slot_is_ignored() {
     let mut f = feed([B::pr(1, NOW - 100)]);
     merge(&mut f, B::pr(1, NOW - 50).title("stored").build(), NOW);
     let before = f.clone();
-    let out = merge(
-        &mut f,
-        B::pr(1, NOW - 70).running().title("late").build(),
-        NOW,
-    );
+    let out = merge(&mut f, B::pr(1, NOW - 70).running().title("late").build(), NOW);
     assert_eq!(out, MergeOutcome::default());
     assert!(!out.changed);
     assert_eq!(f, before);
@@ -369,21 +297,12 @@ fn running_does_not_replace_completed_with_the_same_timestamp() {
 
 #[test]
 fn identical_redelivery_changes_nothing() {
-    let event = B::pr(1, NOW - 10)
-        .job("Build", Status::from("failure"))
-        .title("")
-        .build();
+    let event = B::pr(1, NOW - 10).job("Build", Status::from("failure")).title("").build();
     let mut f = feed([B::pr(1, NOW - 500).title("Old title")]);
     assert!(merge(&mut f, event.clone(), NOW).changed);
     let before = f.clone();
     let out = merge(&mut f, event, NOW);
-    assert_eq!(
-        out,
-        MergeOutcome {
-            changed: false,
-            changes: vec![]
-        }
-    );
+    assert_eq!(out, MergeOutcome { changed: false, changes: vec![] });
     assert_eq!(f, before);
 }
 
@@ -392,11 +311,7 @@ fn redelivery_of_a_pr_event_marked_merged_since_changes_nothing() {
     let pr = B::pr(5, NOW - 100).build();
     let mut f = EventFeed::default();
     merge(&mut f, pr.clone(), NOW);
-    merge(
-        &mut f,
-        B::merge_result("m", NOW - 50).parent(5).build(),
-        NOW,
-    );
+    merge(&mut f, B::merge_result("m", NOW - 50).parent(5).build(), NOW);
     let before = f.clone();
     let out = merge(&mut f, pr, NOW);
     assert!(!out.changed, "{:?}", out.changes);
@@ -427,40 +342,21 @@ fn running_or_pending_more_than_12h_old_becomes_cancelled_failure() {
     assert!(out.changes.contains(&Change::CancelledStale { count: 2 }));
     for n in [1, 2] {
         let e = find_pr(&f, REPO, n);
-        assert_eq!(
-            (e.ci_status.clone(), e.ext.is_cancelled),
-            (Status::from("FAIL"), true),
-            "PR {n}"
-        );
+        assert_eq!((e.ci_status.clone(), e.ext.is_cancelled), (Status::from("FAIL"), true), "PR {n}");
     }
     let e = find_pr(&f, REPO, 3);
-    assert_eq!(
-        (e.ci_status.clone(), e.ext.is_cancelled),
-        (Status::from("running"), false),
-        "11h59m"
-    );
+    assert_eq!((e.ci_status.clone(), e.ext.is_cancelled), (Status::from("running"), false), "11h59m");
     let e = find_pr(&f, REPO, 4);
-    assert_eq!(
-        (e.ci_status.clone(), e.ext.is_cancelled),
-        (Status::from("running"), false),
-        "exactly 12h"
-    );
+    assert_eq!((e.ci_status.clone(), e.ext.is_cancelled), (Status::from("running"), false), "exactly 12h");
     let e = find_pr(&f, REPO, 5);
-    assert_eq!(
-        (e.ci_status.clone(), e.ext.is_cancelled),
-        (Status::from("success"), false),
-        "finished"
-    );
+    assert_eq!((e.ci_status.clone(), e.ext.is_cancelled), (Status::from("success"), false), "finished");
 }
 
 #[test]
 fn stale_incoming_event_is_cancelled_and_counted_but_is_not_a_new_failure() {
     let mut f = EventFeed::default();
     let out = merge(&mut f, B::pr(1, NOW - 13 * HOUR).running().build(), NOW);
-    assert_eq!(
-        out.changes,
-        vec![Change::NewEvent, Change::CancelledStale { count: 1 }]
-    );
+    assert_eq!(out.changes, vec![Change::NewEvent, Change::CancelledStale { count: 1 }]);
     assert_eq!(f.events[0].ci_status, Status::from("FAIL"));
     assert!(f.events[0].ext.is_cancelled);
 }
@@ -496,8 +392,7 @@ fn group_is_kept_if_any_member_is_recent_and_dropped_when_all_are_old() {
     ]);
     let out = merge(&mut f, B::pr(30, NOW).build(), NOW);
     assert!(out.changes.contains(&Change::Trimmed { count: 3 }), "{:?}", out.changes);
-    let mut left: Vec<(String, u64, String)> =
-        f.events.iter().map(|e| (e.ext.repo_name.clone(), e.ext.pr_number, e.sha.clone())).collect();
+    let mut left: Vec<(String, u64, String)> = f.events.iter().map(|e| (e.ext.repo_name.clone(), e.ext.pr_number, e.sha.clone())).collect();
     left.sort();
     let mut expected: Vec<(String, u64, String)> = vec![
         (REPO.into(), 0, "m10".into()),
@@ -576,18 +471,8 @@ fn feed_is_newest_first_and_the_order_does_not_depend_on_arrival() {
         merge(&mut backward, e, NOW);
     }
     assert_eq!(forward, backward);
-    let order: Vec<(i64, &str, u64, &str)> = forward
-        .events
-        .iter()
-        .map(|e| {
-            (
-                e.timestamp,
-                e.ext.repo_name.as_str(),
-                e.ext.pr_number,
-                e.sha.as_str(),
-            )
-        })
-        .collect();
+    let order: Vec<(i64, &str, u64, &str)> =
+        forward.events.iter().map(|e| (e.timestamp, e.ext.repo_name.as_str(), e.ext.pr_number, e.sha.as_str())).collect();
     let t = NOW - 200;
     assert_eq!(
         order,
@@ -616,43 +501,22 @@ fn an_unsorted_stored_feed_is_sorted() {
 fn new_failure_when_the_replaced_event_was_not_failing() {
     // A failing job makes it a failure even while running.
     let mut f = feed([B::pr(1, NOW - 100).running()]);
-    let out = merge(
-        &mut f,
-        B::pr(1, NOW - 50)
-            .running()
-            .job("Build", Status::from("failure"))
-            .build(),
-        NOW,
-    );
+    let out = merge(&mut f, B::pr(1, NOW - 50).running().job("Build", Status::from("failure")).build(), NOW);
     assert!(out.has("new_failure"), "{:?}", out.changes);
     assert!(!out.has("completed"));
 
     // Still failing: not new.
-    let out = merge(
-        &mut f,
-        B::pr(1, NOW - 40)
-            .ci(Status::from("failure"))
-            .job("Build", Status::from("failure"))
-            .build(),
-        NOW,
-    );
+    let out = merge(&mut f, B::pr(1, NOW - 40).ci(Status::from("failure")).job("Build", Status::from("failure")).build(), NOW);
     assert!(!out.has("new_failure"), "{:?}", out.changes);
     assert!(out.has("completed"));
     assert!(out.has("status_changed"));
 
     // A new event with ci_status error.
     let out = merge(&mut f, B::pr(2, NOW).ci(Status::from("error")).build(), NOW);
-    assert_eq!(
-        out.changes,
-        vec![Change::NewEvent, Change::NewFailure, Change::Completed]
-    );
+    assert_eq!(out.changes, vec![Change::NewEvent, Change::NewFailure, Change::Completed]);
 
     // A passing event is no failure.
-    let out = merge(
-        &mut f,
-        B::pr(3, NOW).job("Build", Status::from("success")).build(),
-        NOW,
-    );
+    let out = merge(&mut f, B::pr(3, NOW).job("Build", Status::from("success")).build(), NOW);
     assert!(!out.has("new_failure"));
 }
 
@@ -670,12 +534,7 @@ fn completed_only_when_the_replaced_event_was_running_or_absent() {
     assert!(!merge(&mut f, B::pr(1, NOW - 100).running().build(), NOW).has("completed"));
     assert!(merge(&mut f, B::pr(1, NOW - 50).build(), NOW).has("completed"));
     let out = merge(&mut f, B::pr(1, NOW - 40).title("retitled").build(), NOW);
-    assert_eq!(
-        out.changes,
-        vec![Change::Replaced {
-            previous_ci_status: Status::from("success")
-        }]
-    );
+    assert_eq!(out.changes, vec![Change::Replaced { previous_ci_status: Status::from("success") }]);
     assert!(merge(&mut f, B::merge_result("m", NOW).build(), NOW).has("completed"));
 }
 
@@ -683,27 +542,11 @@ fn completed_only_when_the_replaced_event_was_running_or_absent() {
 fn change_names_match_the_feed_updated_contract() {
     let all = [
         (Change::NewEvent, "new_event"),
-        (
-            Change::Replaced {
-                previous_ci_status: Status::from("running"),
-            },
-            "replaced",
-        ),
-        (
-            Change::StatusChanged {
-                from: Status::from("running"),
-                to: Status::from("success"),
-            },
-            "status_changed",
-        ),
+        (Change::Replaced { previous_ci_status: Status::from("running") }, "replaced"),
+        (Change::StatusChanged { from: Status::from("running"), to: Status::from("success") }, "status_changed"),
         (Change::NewFailure, "new_failure"),
         (Change::Completed, "completed"),
-        (
-            Change::MarkedMerged {
-                pr_numbers: vec![1],
-            },
-            "marked_merged",
-        ),
+        (Change::MarkedMerged { pr_numbers: vec![1] }, "marked_merged"),
         (Change::CancelledStale { count: 1 }, "cancelled_stale"),
         (Change::Trimmed { count: 1 }, "trimmed"),
     ];

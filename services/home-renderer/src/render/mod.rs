@@ -288,7 +288,8 @@ fn footer(model: &HomeModel<'_>) -> Vec<Block> {
         text::slack_date(model.now, &text::date(model.now))
     );
     // The email is cut first so that the question stays whole within the confirmation's limit.
-    let question = format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", text::escape(&cut(model.email, 150)));
+    let question =
+        format!("Stop following the CI feed of *{}*? Your toggles are kept if you come back.", text::escape(&cut(model.email, 150)));
     let confirm = Confirm::new("Unsubscribe?", Text::mrkdwn(question), "Unsubscribe", "Cancel").style(Style::Danger);
     let unsubscribe = button(UNSUBSCRIBE_ACTION_ID, "Unsubscribe", "unsubscribe", Some(Style::Danger)).confirm(confirm);
     vec![Block::context_text(line), Block::actions([unsubscribe]).block_id(FOOTER_BLOCK_ID)]

@@ -1,5 +1,5 @@
-use pulse_contracts::praktika::{EventKind, PrStatus, Status};
 use crate::filters::PrStatuses;
+use pulse_contracts::praktika::{EventKind, PrStatus, Status};
 use pulse_slack::SlackClient;
 use pulse_slack::blocks::limits::{TEXT_OBJECT as MAX_TEXT_CHARS, VIEW_BLOCKS as MAX_BLOCKS, VIEW_BYTES as MAX_VIEW_BYTES};
 use pulse_slack::fake::FakeSlack;
@@ -37,11 +37,7 @@ fn all_text(value: &Value) -> String {
 
 /// The mrkdwn text of every section, in order.
 fn sections(view: &Value) -> Vec<String> {
-    blocks(view)
-        .iter()
-        .filter(|b| b["type"] == "section")
-        .map(|b| b["text"]["text"].as_str().unwrap().to_owned())
-        .collect()
+    blocks(view).iter().filter(|b| b["type"] == "section").map(|b| b["text"]["text"].as_str().unwrap().to_owned()).collect()
 }
 
 fn section_about(view: &Value, needle: &str) -> String {
@@ -91,17 +87,12 @@ fn the_first_actions_block_holds_the_six_toggles_showing_their_state() {
 
 #[test]
 fn an_open_pr_shows_state_link_title_workflow_repo_summary_and_report() {
-    let e = with_jobs(
-        event(91234, NOW - 300, Some(PrStatus::Open)),
-        &[("Style check", "OK"), ("Fast test", "success"), ("Docs", "SKIPPED")],
-    );
+    let e =
+        with_jobs(event(91234, NOW - 300, Some(PrStatus::Open)), &[("Style check", "OK"), ("Fast test", "success"), ("Docs", "SKIPPED")]);
     let view = render(&[e]).view.to_json();
     let s = section_about(&view, "#91234");
     let lines: Vec<&str> = s.lines().collect();
-    assert_eq!(
-        lines[0],
-        "🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91234|#91234>* Improve thing number 91234"
-    );
+    assert_eq!(lines[0], "🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91234|#91234>* Improve thing number 91234");
     assert_eq!(lines[1], "*CI passed* · open · `PR` · ClickHouse/ClickHouse · 5 min ago");
     assert!(lines[2].starts_with("2 ok · 1 skipped · <https://reports.example.com/91234/"), "the result's report: {}", lines[2]);
     assert!(lines[2].ends_with("|report> · <https://github.com/ClickHouse/ClickHouse/actions/runs/1091234|run>"), "{}", lines[2]);
@@ -187,7 +178,11 @@ fn a_merged_pr_with_its_merge_result_and_backport() {
     let lines = children["elements"][0]["text"].as_str().unwrap();
     let lines: Vec<&str> = lines.lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines[0].starts_with("↳ 🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91240|#91240>* Backport #91234 to 25.8 · CI passed"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("↳ 🟢 *<https://github.com/ClickHouse/ClickHouse/pull/91240|#91240>* Backport #91234 to 25.8 · CI passed"),
+        "{}",
+        lines[0]
+    );
     assert!(
         lines[1].starts_with("↳ 🟢 *`<https://github.com/ClickHouse/ClickHouse/commit/9b1e44c07d2a5f6e8d3c1b0a9e8f7d6c5b4a3921|9b1e44c0>`* merge into `master` · CI passed"),
         "{}",
@@ -296,10 +291,7 @@ fn five_hundred_events_fit_in_100_blocks_with_a_truncation_notice() {
     assert!(rendered.truncated(), "{} of {}", rendered.groups_shown, rendered.groups_total);
     assert!(rendered.groups_shown >= 25, "a useful number of PRs is shown: {}", rendered.groups_shown);
     let notice = all_text(view);
-    assert!(
-        notice.contains(&format!("Showing the newest {} of {} PRs", rendered.groups_shown, rendered.groups_total)),
-        "{notice}"
-    );
+    assert!(notice.contains(&format!("Showing the newest {} of {} PRs", rendered.groups_shown, rendered.groups_total)), "{notice}");
     // The newest group comes first, right after the controls.
     let refs: Vec<&FeedEvent> = feed.iter().collect();
     let newest = groups::group(&refs, &PrStatuses::of_feed(&feed))[0].head;
@@ -390,8 +382,12 @@ async fn the_fake_slack_accepts_every_rendered_view() {
 #[test]
 fn the_default_view_shows_praktikas_toggle_names_with_unambiguous_states() {
     let view = render(&[event(1, NOW, Some(PrStatus::Open))]).view.to_json();
-    let labels: Vec<&str> = controls_block(&view)["elements"].as_array().unwrap().iter().map(|b| b["text"]["text"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]);
+    let labels: Vec<&str> =
+        controls_block(&view)["elements"].as_array().unwrap().iter().map(|b| b["text"]["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        labels,
+        ["Merged PRs: Shown", "Merges: Shown", "Auxiliary PRs: Shown", "< 7d: Off", "Notify complete: Off", "Notify failure: Off"]
+    );
 }
 
 #[test]
@@ -454,7 +450,8 @@ fn links_use_change_url_then_run_url_and_the_report_falls_back_to_ext() {
     let mut bare = merge_result("", 0, NOW);
     bare.ext.change_url = String::new();
     bare.ext.run_url = String::new();
-    let s = sections(&render(&[bare]).view.to_json()).into_iter().find(|s| s.contains("`commit`")).expect("a merge without sha says commit");
+    let s =
+        sections(&render(&[bare]).view.to_json()).into_iter().find(|s| s.contains("`commit`")).expect("a merge without sha says commit");
     assert!(s.starts_with("🟢 *`commit`*"), "{s}");
 }
 
@@ -480,7 +477,8 @@ fn a_nested_chain_renders_under_its_ultimate_root_and_a_toggle_reshapes_it() {
 
 #[test]
 fn the_contract_example_with_every_status_of_today_renders_as_a_user_reads_it() {
-    let doc: Value = serde_json::from_str(include_str!("../../../../contracts/examples/ci.workflow.v1/completed-today-every-status.json")).unwrap();
+    let doc: Value =
+        serde_json::from_str(include_str!("../../../../contracts/examples/ci.workflow.v1/completed-today-every-status.json")).unwrap();
     let e: FeedEvent = serde_json::from_value(doc["detail"].clone()).unwrap();
     let now = e.timestamp + 600;
     let events = [e];

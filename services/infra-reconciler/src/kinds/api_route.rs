@@ -63,9 +63,10 @@ impl Resource for ApiRouteSpec {
 
     fn validate(&self) -> std::result::Result<(), String> {
         check_name("API", &self.name, 1..=128, |c| c.is_ascii_graphic(), "printable ASCII")?;
-        let ok = self.route.split_once(' ').is_some_and(|(m, p)| {
-            ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"].contains(&m) && p.starts_with('/')
-        });
+        let ok = self
+            .route
+            .split_once(' ')
+            .is_some_and(|(m, p)| ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"].contains(&m) && p.starts_with('/'));
         if !ok {
             return Err(format!("route {:?} must be `METHOD /path`, e.g. `POST /slack/events`", self.route));
         }
@@ -90,13 +91,8 @@ impl Resource for ApiRouteSpec {
         let mut p = Properties::new();
         p.insert("ApiId".into(), json!(api_id));
         p.insert("ApiEndpoint".into(), json!(endpoint));
-        let routes = clients
-            .apigateway
-            .get_routes()
-            .api_id(&api_id)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&id, "apigateway:GetRoutes", e))?;
+        let routes =
+            clients.apigateway.get_routes().api_id(&api_id).send().await.map_err(|e| Error::aws(&id, "apigateway:GetRoutes", e))?;
         let route = routes.items().iter().find(|r| r.route_key() == Some(self.route.as_str()));
         let target = route.and_then(|r| r.target()).and_then(|t| t.strip_prefix("integrations/")).map(str::to_owned);
         if let Some(r) = route {
@@ -121,13 +117,8 @@ impl Resource for ApiRouteSpec {
             p.insert("IntegrationUri".into(), json!(i.integration_uri()));
             p.insert("PayloadFormatVersion".into(), json!(i.payload_format_version()));
         }
-        let stages = clients
-            .apigateway
-            .get_stages()
-            .api_id(&api_id)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&id, "apigateway:GetStages", e))?;
+        let stages =
+            clients.apigateway.get_stages().api_id(&api_id).send().await.map_err(|e| Error::aws(&id, "apigateway:GetStages", e))?;
         if stages.items().iter().any(|s| s.stage_name() == Some(self.stage.as_str())) {
             p.insert("Stage".into(), json!(self.stage));
         }

@@ -192,7 +192,9 @@ impl Resource for AutoScalingGroupSpec {
             return Err("launch_template_id or launch_template_name must be set".into());
         }
         if self.subnet_ids.is_empty() && self.vpc_id.is_empty() && self.vpc_name.is_empty() {
-            return Err("no networking: set subnet_ids, or vpc_id / vpc_name (with optional availability_zones) for subnet discovery".into());
+            return Err(
+                "no networking: set subnet_ids, or vpc_id / vpc_name (with optional availability_zones) for subnet discovery".into()
+            );
         }
         fleet::check_one_of("health_check_type", &self.health_check_type, &["EC2", "ELB"])?;
         let desired = self.desired_capacity();
@@ -359,13 +361,23 @@ impl Resource for AutoScalingGroupSpec {
                     let detach: Vec<String> = have.iter().filter(|a| !want.contains(a)).cloned().collect();
                     let attach: Vec<String> = want.iter().filter(|a| !have.contains(a)).cloned().collect();
                     if !detach.is_empty() {
-                        clients.autoscaling.detach_load_balancer_target_groups().auto_scaling_group_name(&self.name)
-                            .set_target_group_arns(Some(detach)).send().await
+                        clients
+                            .autoscaling
+                            .detach_load_balancer_target_groups()
+                            .auto_scaling_group_name(&self.name)
+                            .set_target_group_arns(Some(detach))
+                            .send()
+                            .await
                             .map_err(|e| Error::aws(&id, "autoscaling:DetachLoadBalancerTargetGroups", e))?;
                     }
                     if !attach.is_empty() {
-                        clients.autoscaling.attach_load_balancer_target_groups().auto_scaling_group_name(&self.name)
-                            .set_target_group_arns(Some(attach)).send().await
+                        clients
+                            .autoscaling
+                            .attach_load_balancer_target_groups()
+                            .auto_scaling_group_name(&self.name)
+                            .set_target_group_arns(Some(attach))
+                            .send()
+                            .await
                             .map_err(|e| Error::aws(&id, "autoscaling:AttachLoadBalancerTargetGroups", e))?;
                     }
                 }
@@ -374,12 +386,22 @@ impl Resource for AutoScalingGroupSpec {
                     let want = self.group_tags();
                     let changed: Tags = want.iter().filter(|(k, v)| have.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
                     if !changed.is_empty() {
-                        clients.autoscaling.create_or_update_tags().set_tags(Some(self.asg_tags(&changed)?)).send().await
+                        clients
+                            .autoscaling
+                            .create_or_update_tags()
+                            .set_tags(Some(self.asg_tags(&changed)?))
+                            .send()
+                            .await
                             .map_err(|e| Error::aws(&id, "autoscaling:CreateOrUpdateTags", e))?;
                     }
                     let stale: Tags = fleet::stale_keys(&want, &have).into_iter().map(|k| (k.to_owned(), have[k].clone())).collect();
                     if !stale.is_empty() {
-                        clients.autoscaling.delete_tags().set_tags(Some(self.asg_tags(&stale)?)).send().await
+                        clients
+                            .autoscaling
+                            .delete_tags()
+                            .set_tags(Some(self.asg_tags(&stale)?))
+                            .send()
+                            .await
                             .map_err(|e| Error::aws(&id, "autoscaling:DeleteTags", e))?;
                     }
                 }
@@ -420,9 +442,8 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(err, "desired_capacity 2 is greater than max_size 1");
-        let err = spec(json!({"name": "g", "launch_template_name": "lt", "vpc_id": "v", "health_check_type": "HTTP"}))
-            .validate()
-            .unwrap_err();
+        let err =
+            spec(json!({"name": "g", "launch_template_name": "lt", "vpc_id": "v", "health_check_type": "HTTP"})).validate().unwrap_err();
         assert!(err.contains("health_check_type"), "{err}");
         let mut mac = spec(json!({"name": "g", "launch_template_name": "lt", "vpc_id": "v", "min_size": 1, "max_size": 2}));
         assert!(mac.validate().is_ok());

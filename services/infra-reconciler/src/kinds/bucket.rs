@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    EventBridgeConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
-    NotificationConfiguration, PublicAccessBlockConfiguration, VersioningConfiguration,
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, EventBridgeConfiguration,
+    ExpirationStatus, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, NotificationConfiguration,
+    PublicAccessBlockConfiguration, VersioningConfiguration,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -97,14 +97,7 @@ impl BucketSpec {
             .block_public_policy(on)
             .restrict_public_buckets(on)
             .build();
-        match clients
-            .s3
-            .put_public_access_block()
-            .bucket(&self.name)
-            .public_access_block_configuration(config)
-            .send()
-            .await
-        {
+        match clients.s3.put_public_access_block().bucket(&self.name).public_access_block_configuration(config).send().await {
             Ok(_) => Ok(()),
             Err(err) if error_is(&err, &UNSUPPORTED) => {
                 tracing::warn!(bucket = %self.name, "the S3 endpoint does not support public access blocks; skipped");
@@ -186,7 +179,9 @@ impl Resource for BucketSpec {
                 return Err(format!("noncurrent_version_expiration_days must be at least 1 (found {days})"));
             }
             if self.versioning != Some(true) {
-                return Err("noncurrent_version_expiration_days needs `versioning: true` (without versions there is nothing to expire)".to_owned());
+                return Err(
+                    "noncurrent_version_expiration_days needs `versioning: true` (without versions there is nothing to expire)".to_owned()
+                );
             }
         }
         Ok(())
@@ -323,7 +318,9 @@ impl Resource for BucketSpec {
                 if let (true, Some(on)) = (input.change.touches("Versioning"), self.versioning) {
                     self.put_versioning(clients, on).await?;
                 }
-                if let (true, Some(days)) = (input.change.touches("NoncurrentVersionExpirationDays"), self.noncurrent_version_expiration_days) {
+                if let (true, Some(days)) =
+                    (input.change.touches("NoncurrentVersionExpirationDays"), self.noncurrent_version_expiration_days)
+                {
                     self.put_lifecycle(clients, days).await?;
                 }
             }

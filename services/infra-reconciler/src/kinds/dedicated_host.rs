@@ -106,8 +106,7 @@ impl DedicatedHostSpec {
             .send()
             .await
             .map_err(|e| Error::aws(&self.id(), "ec2:DescribeAvailabilityZones", e))?;
-        let mut zones: Vec<String> =
-            out.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_owned)).collect();
+        let mut zones: Vec<String> = out.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_owned)).collect();
         zones.sort();
         Ok(zones)
     }
@@ -139,14 +138,13 @@ impl DedicatedHostSpec {
     fn owned(&self, host: &Host) -> Option<OwnedHost> {
         let tags = fleet::from_ec2_tags(host.tags());
         let state = host.state().map(AllocationState::as_str).unwrap_or_default();
-        (fleet::is_owned(&tags, &self.stack, Kind::DedicatedHost, &self.name, true) && LIVE_STATES.contains(&state))
-            .then(|| OwnedHost {
-                id: host.host_id().unwrap_or_default().to_owned(),
-                zone: host.availability_zone().unwrap_or_default().to_owned(),
-                instance_type: host.host_properties().and_then(|p| p.instance_type()).unwrap_or_default().to_owned(),
-                auto_placement: host.auto_placement().map_or("off", SdkAutoPlacement::as_str).to_owned(),
-                tags: fleet::user_visible(tags),
-            })
+        (fleet::is_owned(&tags, &self.stack, Kind::DedicatedHost, &self.name, true) && LIVE_STATES.contains(&state)).then(|| OwnedHost {
+            id: host.host_id().unwrap_or_default().to_owned(),
+            zone: host.availability_zone().unwrap_or_default().to_owned(),
+            instance_type: host.host_properties().and_then(|p| p.instance_type()).unwrap_or_default().to_owned(),
+            auto_placement: host.auto_placement().map_or("off", SdkAutoPlacement::as_str).to_owned(),
+            tags: fleet::user_visible(tags),
+        })
     }
 
     /// The host ids this pool would release on shutdown (read calls only).
@@ -167,10 +165,7 @@ impl DedicatedHostSpec {
             .map_err(|e| Error::aws(&self.id(), "ec2:ReleaseHosts", e))?;
         if let Some(failed) = out.unsuccessful().first() {
             let why = failed.error().and_then(|e| e.message()).unwrap_or("no reason given");
-            return Err(Error::resource(
-                &self.id(),
-                format!("could not release host {}: {why}", failed.resource_id().unwrap_or("?")),
-            ));
+            return Err(Error::resource(&self.id(), format!("could not release host {}: {why}", failed.resource_id().unwrap_or("?"))));
         }
         Ok(())
     }
@@ -400,24 +395,24 @@ mod tests {
 
     #[test]
     fn mac_hosts_need_auto_placement_and_every_pool_needs_zones_and_a_type() {
-        let err = spec(json!({"name": "p", "instance_type": "mac2-m2.metal", "availability_zones": ["us-east-1a"]}))
-            .validate()
-            .unwrap_err();
+        let err =
+            spec(json!({"name": "p", "instance_type": "mac2-m2.metal", "availability_zones": ["us-east-1a"]})).validate().unwrap_err();
         assert!(err.contains("auto_placement must be \"on\"") && err.contains("mac2-m2.metal"), "{err}");
         let err = spec(json!({"name": "p", "instance_type": "mac2.metal", "auto_placement": "on"})).validate().unwrap_err();
         assert!(err.contains("availability_zones"), "{err}");
         let err = spec(json!({"name": "p", "availability_zones": ["a"]})).validate().unwrap_err();
         assert!(err.contains("instance_type must be set"), "{err}");
-        let err = spec(json!({"name": "p", "instance_type": "x", "availability_zones": ["a"], "quantity_per_az": 0}))
-            .validate()
-            .unwrap_err();
+        let err =
+            spec(json!({"name": "p", "instance_type": "x", "availability_zones": ["a"], "quantity_per_az": 0})).validate().unwrap_err();
         assert!(err.contains("quantity_per_az"), "{err}");
         assert!(serde_json::from_value::<DedicatedHostSpec>(json!({"name": "p", "auto_placement": "yes"})).is_err());
     }
 
     #[test]
     fn all_zones_are_wanted_where_observe_found_them() {
-        let s = spec(json!({"name": "p", "instance_type": "mac2.metal", "auto_placement": "on", "all_availability_zones": true, "quantity_per_az": 2}));
+        let s = spec(
+            json!({"name": "p", "instance_type": "mac2.metal", "auto_placement": "on", "all_availability_zones": true, "quantity_per_az": 2}),
+        );
         let cx = Context::new("aws", "us-east-1", "1");
         let desired = s.desired(&cx);
         assert!(!desired.contains_key("HostsPerZone"));

@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    BlockDeviceMapping, EbsBlockDevice, IamInstanceProfileSpecification, Instance, InstanceType, Placement,
-    ResourceType, Tenancy, VolumeType,
+    BlockDeviceMapping, EbsBlockDevice, IamInstanceProfileSpecification, Instance, InstanceType, Placement, ResourceType, Tenancy,
+    VolumeType,
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -205,11 +205,9 @@ impl Ec2InstanceSpec {
             .send()
             .await
             .map_err(|e| Error::aws(&self.id(), "ec2:DescribeImages", e))?;
-        out.images()
-            .first()
-            .and_then(|i| i.root_device_name())
-            .map(str::to_owned)
-            .ok_or_else(|| Error::resource(&self.id(), format!("cannot find the root device of image {}; set root_device_name", self.image_id)))
+        out.images().first().and_then(|i| i.root_device_name()).map(str::to_owned).ok_or_else(|| {
+            Error::resource(&self.id(), format!("cannot find the root device of image {}; set root_device_name", self.image_id))
+        })
     }
 
     async fn launch(&self, clients: &Clients, count: u32) -> Result<()> {
@@ -272,13 +270,7 @@ impl Ec2InstanceSpec {
             self.sync_profile(clients, &ids).await?;
         }
         if !self.start_on_deploy {
-            clients
-                .ec2
-                .stop_instances()
-                .set_instance_ids(Some(ids))
-                .send()
-                .await
-                .map_err(|e| Error::aws(&id, "ec2:StopInstances", e))?;
+            clients.ec2.stop_instances().set_instance_ids(Some(ids)).send().await.map_err(|e| Error::aws(&id, "ec2:StopInstances", e))?;
         }
         Ok(())
     }
@@ -303,15 +295,32 @@ impl Ec2InstanceSpec {
             match (want.is_empty(), assoc_id) {
                 (false, _) if current == Some(want.as_str()) => {}
                 (false, Some(aid)) => {
-                    clients.ec2.replace_iam_instance_profile_association().association_id(aid).iam_instance_profile(spec()).send().await
+                    clients
+                        .ec2
+                        .replace_iam_instance_profile_association()
+                        .association_id(aid)
+                        .iam_instance_profile(spec())
+                        .send()
+                        .await
                         .map_err(|e| Error::aws(&id, "ec2:ReplaceIamInstanceProfileAssociation", e))?;
                 }
                 (false, None) => {
-                    clients.ec2.associate_iam_instance_profile().instance_id(instance).iam_instance_profile(spec()).send().await
+                    clients
+                        .ec2
+                        .associate_iam_instance_profile()
+                        .instance_id(instance)
+                        .iam_instance_profile(spec())
+                        .send()
+                        .await
                         .map_err(|e| Error::aws(&id, "ec2:AssociateIamInstanceProfile", e))?;
                 }
                 (true, Some(aid)) => {
-                    clients.ec2.disassociate_iam_instance_profile().association_id(aid).send().await
+                    clients
+                        .ec2
+                        .disassociate_iam_instance_profile()
+                        .association_id(aid)
+                        .send()
+                        .await
                         .map_err(|e| Error::aws(&id, "ec2:DisassociateIamInstanceProfile", e))?;
                 }
                 (true, None) => {}
@@ -348,7 +357,10 @@ impl Resource for Ec2InstanceSpec {
             ));
         }
         if !self.host_resource_group_name.is_empty() {
-            return Err("host_resource_group_name is not supported; use a DedicatedHost pool with auto_placement \"on\" and tenancy \"host\"".into());
+            return Err(
+                "host_resource_group_name is not supported; use a DedicatedHost pool with auto_placement \"on\" and tenancy \"host\""
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -396,10 +408,7 @@ impl Resource for Ec2InstanceSpec {
         p.insert("IamInstanceProfile".into(), json!(profile));
         p.insert("StoppedInstances".into(), json!(instances.iter().filter(|i| i.state == "stopped").count()));
         p.insert("InstanceIds".into(), json!(instances.iter().map(|i| &i.id).collect::<Vec<_>>()));
-        p.insert(
-            "StoppedIds".into(),
-            json!(instances.iter().filter(|i| i.state == "stopped").map(|i| &i.id).collect::<Vec<_>>()),
-        );
+        p.insert("StoppedIds".into(), json!(instances.iter().filter(|i| i.state == "stopped").map(|i| &i.id).collect::<Vec<_>>()));
         Ok(Some(p))
     }
 
@@ -423,7 +432,8 @@ impl Resource for Ec2InstanceSpec {
             ));
         }
         let observed = input.observed.cloned().unwrap_or_default();
-        let list = |key: &str| -> Vec<String> { serde_json::from_value(observed.get(key).cloned().unwrap_or(json!([]))).unwrap_or_default() };
+        let list =
+            |key: &str| -> Vec<String> { serde_json::from_value(observed.get(key).cloned().unwrap_or(json!([]))).unwrap_or_default() };
         let mut ids = list("InstanceIds");
         let want = usize::try_from(self.quantity).unwrap_or(usize::MAX);
         if ids.len() > want {

@@ -111,11 +111,7 @@ pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -
 
 /// A string field that must be one of `allowed`.
 pub fn check_one_of(field: &str, value: &str, allowed: &[&str]) -> std::result::Result<(), String> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!("{field} {value:?} must be one of {allowed:?}"))
-    }
+    if allowed.contains(&value) { Ok(()) } else { Err(format!("{field} {value:?} must be one of {allowed:?}")) }
 }
 
 #[cfg(test)]

@@ -84,10 +84,7 @@ impl IamInstanceProfileSpec {
     }
 
     fn iam_tags(&self) -> Vec<aws_sdk_iam::types::Tag> {
-        self.all_tags()
-            .iter()
-            .filter_map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().ok())
-            .collect()
+        self.all_tags().iter().filter_map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().ok()).collect()
     }
 
     fn policy_arns(&self) -> Vec<String> {
@@ -157,9 +154,9 @@ impl IamInstanceProfileSpec {
     /// The roles in the profile, or `None` when the profile does not exist.
     async fn profile_roles(&self, clients: &Clients) -> Result<Option<Vec<String>>> {
         match clients.iam.get_instance_profile().instance_profile_name(&self.name).send().await {
-            Ok(out) => Ok(Some(
-                out.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_owned()).collect()).unwrap_or_default(),
-            )),
+            Ok(out) => {
+                Ok(Some(out.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_owned()).collect()).unwrap_or_default()))
+            }
             Err(err) if error_is(&err, &MISSING) => Ok(None),
             Err(err) => Err(Error::aws(&self.id(), "iam:GetInstanceProfile", err)),
         }
@@ -257,14 +254,27 @@ impl Resource for IamInstanceProfileSpec {
         }
 
         if create || input.change.touches("ManagedPolicyArns") {
-            let have: Vec<String> = serde_json::from_value(observed.get("ManagedPolicyArns").cloned().unwrap_or(json!([]))).unwrap_or_default();
+            let have: Vec<String> =
+                serde_json::from_value(observed.get("ManagedPolicyArns").cloned().unwrap_or(json!([]))).unwrap_or_default();
             let want = self.policy_arns();
             for arn in have.iter().filter(|a| !want.contains(a)) {
-                clients.iam.detach_role_policy().role_name(&self.role_name).policy_arn(arn).send().await
+                clients
+                    .iam
+                    .detach_role_policy()
+                    .role_name(&self.role_name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
                     .map_err(|e| Error::aws(&id, "iam:DetachRolePolicy", e))?;
             }
             for arn in want.iter().filter(|a| !have.contains(a)) {
-                clients.iam.attach_role_policy().role_name(&self.role_name).policy_arn(arn).send().await
+                clients
+                    .iam
+                    .attach_role_policy()
+                    .role_name(&self.role_name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
                     .map_err(|e| Error::aws(&id, "iam:AttachRolePolicy", e))?;
             }
         }
@@ -273,7 +283,13 @@ impl Resource for IamInstanceProfileSpec {
             let have: BTreeMap<String, Value> =
                 serde_json::from_value(observed.get("InlinePolicies").cloned().unwrap_or(json!({}))).unwrap_or_default();
             for name in have.keys().filter(|n| !self.inline_policies.contains_key(*n)) {
-                clients.iam.delete_role_policy().role_name(&self.role_name).policy_name(name).send().await
+                clients
+                    .iam
+                    .delete_role_policy()
+                    .role_name(&self.role_name)
+                    .policy_name(name)
+                    .send()
+                    .await
                     .map_err(|e| Error::aws(&id, "iam:DeleteRolePolicy", e))?;
             }
             for (name, doc) in &self.inline_policies {
@@ -356,8 +372,10 @@ mod tests {
         let s: IamInstanceProfileSpec =
             serde_json::from_value(json!({"name": "p", "role_name": "r", "inline_policies": {"x": "nope"}})).unwrap();
         assert!(s.validate().unwrap_err().contains("inline_policies.x"));
-        let s: IamInstanceProfileSpec =
-            serde_json::from_value(json!({"name": "p", "role_name": "r", "policy_arns": ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/A"]})).unwrap();
+        let s: IamInstanceProfileSpec = serde_json::from_value(
+            json!({"name": "p", "role_name": "r", "policy_arns": ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/A"]}),
+        )
+        .unwrap();
         assert_eq!(s.desired(&Context::new("aws", "r", "1"))["ManagedPolicyArns"], json!(["arn:aws:iam::aws:policy/A"]));
     }
 }

@@ -156,13 +156,8 @@ impl Resource for IamRoleSpec {
                 props.insert("AssumeRolePolicyDocument".into(), decode_policy(doc));
             }
         }
-        let names = clients
-            .iam
-            .list_role_policies()
-            .role_name(&self.name)
-            .send()
-            .await
-            .map_err(|e| Error::aws(&id, "iam:ListRolePolicies", e))?;
+        let names =
+            clients.iam.list_role_policies().role_name(&self.name).send().await.map_err(|e| Error::aws(&id, "iam:ListRolePolicies", e))?;
         for policy in names.policy_names() {
             let out = clients
                 .iam
@@ -181,8 +176,7 @@ impl Resource for IamRoleSpec {
             .send()
             .await
             .map_err(|e| Error::aws(&id, "iam:ListAttachedRolePolicies", e))?;
-        let mut arns: Vec<String> =
-            attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect();
+        let mut arns: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect();
         arns.sort();
         props.insert("ManagedPolicyArns".into(), json!(arns));
         Ok(Some(props))
@@ -311,7 +305,9 @@ mod tests {
 
     #[test]
     fn wildcard_actions_and_incomplete_statements_are_refused() {
-        let ok = role(json!({"bus": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "arn:${partition}:events:${region}:${account}:event-bus/p-bus"}]}));
+        let ok = role(
+            json!({"bus": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "arn:${partition}:events:${region}:${account}:event-bus/p-bus"}]}),
+        );
         ok.validate().unwrap();
         let star = role(json!({"all": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}]}));
         assert!(star.validate().unwrap_err().contains("\"s3:*\" allows everything"));
@@ -322,12 +318,11 @@ mod tests {
     #[test]
     fn arns_are_expanded_and_undeclared_inline_policies_are_removed() {
         let cx = Context::new("aws", "eu-west-1", "111122223333");
-        let spec = role(json!({"bus": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "arn:${partition}:events:${region}:${account}:event-bus/p-bus"}]}));
-        let desired = spec.desired(&cx);
-        assert_eq!(
-            desired["Policy/bus"]["Statement"][0]["Resource"],
-            json!("arn:aws:events:eu-west-1:111122223333:event-bus/p-bus")
+        let spec = role(
+            json!({"bus": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "arn:${partition}:events:${region}:${account}:event-bus/p-bus"}]}),
         );
+        let desired = spec.desired(&cx);
+        assert_eq!(desired["Policy/bus"]["Statement"][0]["Resource"], json!("arn:aws:events:eu-west-1:111122223333:event-bus/p-bus"));
         let mut observed = desired.clone();
         observed.insert("Policy/legacy".into(), json!("%7B%22Version%22%3A%222012-10-17%22%7D"));
         let change = spec.diff(&desired, Some(&observed));

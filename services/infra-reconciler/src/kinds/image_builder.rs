@@ -25,10 +25,10 @@
 //! `version`: a component's content is part of what an image was built from.
 
 mod apply;
+mod lookup;
 mod spec;
 #[cfg(test)]
 mod tests;
-mod lookup;
 mod wire;
 
 use std::cmp::Ordering;
@@ -166,11 +166,8 @@ impl ImageBuilderSpec {
     }
 
     fn desired_distribution(&self, cx: &Context) -> Value {
-        let regions = if self.regions.is_empty() {
-            vec![self.region.clone().unwrap_or_else(|| cx.region.clone())]
-        } else {
-            self.regions.clone()
-        };
+        let regions =
+            if self.regions.is_empty() { vec![self.region.clone().unwrap_or_else(|| cx.region.clone())] } else { self.regions.clone() };
         let distributions: Vec<Value> = regions
             .iter()
             .map(|region| {
@@ -195,9 +192,10 @@ impl ImageBuilderSpec {
         m.insert("infrastructureConfigurationArn".into(), json!(self.infra_arn(cx)));
         m.insert("distributionConfigurationArn".into(), json!(self.dist_arn(cx)));
         m.insert("status".into(), json!(if self.enabled { "ENABLED" } else { "DISABLED" }));
-        let schedule = self.schedule_expression.as_ref().map(|e| {
-            json!({"scheduleExpression": e, "pipelineExecutionStartCondition": "EXPRESSION_MATCH_ONLY"})
-        });
+        let schedule = self
+            .schedule_expression
+            .as_ref()
+            .map(|e| json!({"scheduleExpression": e, "pipelineExecutionStartCondition": "EXPRESSION_MATCH_ONLY"}));
         m.insert("schedule".into(), opt(schedule));
         if let Some(enabled) = self.image_tests_enabled {
             m.insert(
@@ -305,9 +303,7 @@ impl Resource for ImageBuilderSpec {
         if !plans.is_empty() {
             let components: Map<String, Value> = plans
                 .iter()
-                .map(|c| {
-                    (c.name.clone(), json!({"version": c.version, "platform": c.platform, "document": document_hash(&c.document)}))
-                })
+                .map(|c| (c.name.clone(), json!({"version": c.version, "platform": c.platform, "document": document_hash(&c.document)})))
                 .collect();
             props.insert(COMPONENTS.into(), Value::Object(components));
         }
@@ -498,12 +494,8 @@ pub async fn newest_ami(clients: &Clients, cx: &Context, resource: &ResourceId, 
     }
     images.sort_by(|a, b| b.0.cmp(&a.0));
     for (_, arn) in images {
-        let out = ib
-            .get_image()
-            .image_build_version_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| Error::aws(resource, "imagebuilder:GetImage", e))?;
+        let out =
+            ib.get_image().image_build_version_arn(&arn).send().await.map_err(|e| Error::aws(resource, "imagebuilder:GetImage", e))?;
         let amis = out.image().and_then(|i| i.output_resources()).map(|o| o.amis()).unwrap_or_default();
         let here = amis.iter().find(|a| a.region() == Some(cx.region.as_str())).or(amis.first());
         if let Some(ami) = here.and_then(|a| a.image()) {
@@ -522,4 +514,3 @@ fn next_recipe_version(declared: &str, existing: &[String]) -> String {
     let highest = existing.iter().filter_map(|v| semver(v)).chain(semver(declared)).max().unwrap_or((1, 0, 0));
     format!("{}.{}.{}", highest.0, highest.1, highest.2 + 1)
 }
-

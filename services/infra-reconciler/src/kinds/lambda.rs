@@ -218,18 +218,10 @@ impl LambdaSpec {
 
 /// Replace the values of the secret variables in an observed environment by markers: the plan
 /// (and its JSON) may be printed, the values never. `ssm` holds the parameters' current values.
-pub fn mask_observed_environment(
-    env: &mut BTreeMap<String, String>,
-    secrets: &BTreeMap<String, String>,
-    ssm: &BTreeMap<String, String>,
-) {
+pub fn mask_observed_environment(env: &mut BTreeMap<String, String>, secrets: &BTreeMap<String, String>, ssm: &BTreeMap<String, String>) {
     for (parameter, var) in secrets {
         if let Some(have) = env.get_mut(var) {
-            *have = if ssm.get(parameter) == Some(have) {
-                secret_marker(parameter)
-            } else {
-                secret_drift_marker(parameter)
-            };
+            *have = if ssm.get(parameter) == Some(have) { secret_marker(parameter) } else { secret_drift_marker(parameter) };
         }
     }
 }
@@ -379,8 +371,11 @@ mod tests {
         let change = diff(&desired, Some(&observed));
         assert_eq!(change.fields().iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["Asynchronous"]);
         // AWS's answer in another key order and with numbers as it sends them: no change.
-        observed.insert("Asynchronous".into(), json!({"OnFailure": "arn:aws:sqs:us-east-1:123456789012:p-failed",
-            "MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 1}));
+        observed.insert(
+            "Asynchronous".into(),
+            json!({"OnFailure": "arn:aws:sqs:us-east-1:123456789012:p-failed",
+            "MaximumEventAgeInSeconds": 21600, "MaximumRetryAttempts": 1}),
+        );
         assert_eq!(diff(&desired, Some(&observed)), Change::NoChange);
         // A hand-made on-success destination is drift.
         observed.get_mut("Asynchronous").unwrap()["OnSuccess"] = json!("arn:aws:sqs:us-east-1:123456789012:x");
@@ -423,9 +418,6 @@ mod tests {
             s.desired_event_sources(),
             json!({"p-notifier": {"BatchSize": 5, "FunctionResponseTypes": ["ReportBatchItemFailures"], "Enabled": true}})
         );
-        assert_eq!(
-            s.references(),
-            vec![ResourceId::new(Kind::IamRole, "p-notifier"), ResourceId::new(Kind::Queue, "p-notifier")]
-        );
+        assert_eq!(s.references(), vec![ResourceId::new(Kind::IamRole, "p-notifier"), ResourceId::new(Kind::Queue, "p-notifier")]);
     }
 }

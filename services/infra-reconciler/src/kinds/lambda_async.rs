@@ -59,10 +59,7 @@ impl AsynchronousSpec {
             return Err(format!("asynchronous.maximum_retry_attempts {} is outside 0..=2", self.maximum_retry_attempts));
         }
         if !(60..=21_600).contains(&self.maximum_event_age_seconds) {
-            return Err(format!(
-                "asynchronous.maximum_event_age_seconds {} is outside 60..=21600",
-                self.maximum_event_age_seconds
-            ));
+            return Err(format!("asynchronous.maximum_event_age_seconds {} is outside 60..=21600", self.maximum_event_age_seconds));
         }
         if self.on_failure_queue.as_deref() == Some("") {
             return Err("asynchronous.on_failure_queue is empty: name a Queue of this file, or leave it out".into());

@@ -65,18 +65,14 @@ pub fn crate_zip_path(bin: &str) -> PathBuf {
     if let Some(dir) = zip_dir() {
         return Path::new(&dir).join(format!("{bin}.zip"));
     }
-    let target = pulse_core::Settings::from_env()
-        .text(&crate::settings::CARGO_TARGET_DIR)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "target".to_owned());
+    let target =
+        pulse_core::Settings::from_env().text(&crate::settings::CARGO_TARGET_DIR).ok().flatten().unwrap_or_else(|| "target".to_owned());
     Path::new(&target).join("lambda").join(bin).join("bootstrap.zip")
 }
 
 /// Read (or zip) the package of a `path` source.
 pub fn from_path(path: &Path, include_files: &[String]) -> Result<Package, PackageError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| PackageError::Unavailable(format!("code path {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| PackageError::Unavailable(format!("code path {}: {e}", path.display())))?;
     if meta.is_dir() {
         let mut files = Vec::new();
         collect(path, path, &mut files).map_err(|e| PackageError::Unavailable(format!("reading {}: {e}", path.display())))?;

@@ -74,7 +74,11 @@ pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) 
             p.insert("AliasVersion".into(), json!(version));
             p.insert(
                 "Alias".into(),
-                json!(if serves_latest { spec.alias.clone() } else { format!("{} (at version {version}, older than $LATEST)", spec.alias) }),
+                json!(if serves_latest {
+                    spec.alias.clone()
+                } else {
+                    format!("{} (at version {version}, older than $LATEST)", spec.alias)
+                }),
             );
         }
         Err(err) if error_is(&err, &["ResourceNotFoundException"]) => {}
@@ -130,9 +134,10 @@ async fn observe_event_sources(spec: &LambdaSpec, clients: &Clients, cx: &Contex
             .send()
             .await
             .map_err(|e| Error::aws(&id, "lambda:ListEventSourceMappings", e))?;
-        let mine = out.event_source_mappings().iter().find(|m| {
-            m.function_arn().is_some_and(|a| a == function_arn || a.starts_with(&format!("{function_arn}:")))
-        });
+        let mine = out
+            .event_source_mappings()
+            .iter()
+            .find(|m| m.function_arn().is_some_and(|a| a == function_arn || a.starts_with(&format!("{function_arn}:"))));
         if let Some(m) = mine {
             let mut v = json!({
                 "BatchSize": m.batch_size(),
@@ -378,9 +383,7 @@ fn settle_error(id: &crate::model::ResourceId, after: Write, err: WaiterError<Ge
     match err {
         WaiterError::FailureState(failed) => {
             let configuration = failed.final_poll().as_result().ok().and_then(|out| out.configuration());
-            let reason = configuration
-                .and_then(|c| c.last_update_status_reason().or(c.state_reason()))
-                .unwrap_or("no reason given");
+            let reason = configuration.and_then(|c| c.last_update_status_reason().or(c.state_reason())).unwrap_or("no reason given");
             Error::resource(id, format!("the function failed while {doing}: {reason}"))
         }
         WaiterError::ExceededMaxWait(waited) => Error::resource(

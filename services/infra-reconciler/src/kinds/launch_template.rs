@@ -172,10 +172,7 @@ impl LaunchTemplateSpec {
                 let amis = summary
                     .output_resources()
                     .map(|o| {
-                        o.amis()
-                            .iter()
-                            .filter_map(|a| Some((a.region().unwrap_or_default().to_owned(), a.image()?.to_owned())))
-                            .collect()
+                        o.amis().iter().filter_map(|a| Some((a.region().unwrap_or_default().to_owned(), a.image()?.to_owned()))).collect()
                     })
                     .unwrap_or_default();
                 images.push(PipelineImage { date_created: summary.date_created().unwrap_or_default().to_owned(), amis });

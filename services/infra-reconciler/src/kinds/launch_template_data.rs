@@ -3,11 +3,10 @@
 //! converted; a stack using any other key is rejected at load time rather than silently dropped.
 
 use aws_sdk_ec2::types::{
-    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
-    LaunchTemplateIamInstanceProfileSpecificationRequest, LaunchTemplateInstanceMetadataOptionsRequest,
-    LaunchTemplateHttpTokensState, LaunchTemplatePlacementRequest, LaunchTemplateTagSpecificationRequest,
-    LaunchTemplatesMonitoringRequest, RequestLaunchTemplateData, ResourceType, ResponseLaunchTemplateData, Tag, Tenancy,
-    VolumeType,
+    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
+    LaunchTemplateIamInstanceProfileSpecificationRequest, LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplatePlacementRequest,
+    LaunchTemplateTagSpecificationRequest, LaunchTemplatesMonitoringRequest, RequestLaunchTemplateData, ResourceType,
+    ResponseLaunchTemplateData, Tag, Tenancy, VolumeType,
 };
 use serde_json::{Map, Value, json};
 
@@ -204,11 +203,9 @@ pub fn response_json(d: &ResponseLaunchTemplateData) -> Value {
 /// defaults there, e.g. a placement's zone).
 pub fn comparable_top(desired: &Value, observed: &Value) -> Value {
     match (desired, observed) {
-        (Value::Object(want), Value::Object(have)) => Value::Object(
-            have.iter()
-                .map(|(k, v)| (k.clone(), want.get(k).map_or_else(|| v.clone(), |w| comparable(w, v))))
-                .collect(),
-        ),
+        (Value::Object(want), Value::Object(have)) => {
+            Value::Object(have.iter().map(|(k, v)| (k.clone(), want.get(k).map_or_else(|| v.clone(), |w| comparable(w, v)))).collect())
+        }
         _ => observed.clone(),
     }
 }
@@ -266,12 +263,7 @@ mod tests {
             .block_device_mappings(
                 aws_sdk_ec2::types::LaunchTemplateBlockDeviceMapping::builder()
                     .device_name("/dev/sda1")
-                    .ebs(
-                        aws_sdk_ec2::types::LaunchTemplateEbsBlockDevice::builder()
-                            .volume_size(200)
-                            .volume_type(VolumeType::Gp3)
-                            .build(),
-                    )
+                    .ebs(aws_sdk_ec2::types::LaunchTemplateEbsBlockDevice::builder().volume_size(200).volume_type(VolumeType::Gp3).build())
                     .build(),
             )
             .build();

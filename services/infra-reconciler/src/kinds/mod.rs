@@ -7,8 +7,8 @@ use crate::clients::{Clients, Context};
 use crate::error::Result;
 use crate::model::{self, Change, Kind, Properties, ResourceId};
 
-pub mod autoscaling_group;
 pub mod api_route;
+pub mod autoscaling_group;
 pub mod bucket;
 pub mod bucket_notifications;
 pub mod dedicated_host;
@@ -16,32 +16,32 @@ pub mod ec2_instance;
 pub mod event_bus;
 pub mod fleet;
 pub mod iam_instance_profile;
-pub mod launch_template;
-pub mod launch_template_data;
-pub mod image_builder;
 pub mod iam_role;
+pub mod image_builder;
 pub mod lambda;
 pub mod lambda_async;
 pub mod lambda_code;
 pub(crate) mod lambda_deploy;
+pub mod launch_template;
+pub mod launch_template_data;
 pub mod queue;
 pub mod queue_policy;
 pub mod rule;
 pub mod table;
 
-pub use autoscaling_group::AutoScalingGroupSpec;
-pub use dedicated_host::{AutoPlacement, DedicatedHostSpec};
-pub use ec2_instance::Ec2InstanceSpec;
-pub use iam_instance_profile::IamInstanceProfileSpec;
-pub use launch_template::LaunchTemplateSpec;
 pub use api_route::ApiRouteSpec;
+pub use autoscaling_group::AutoScalingGroupSpec;
 pub use bucket::BucketSpec;
 pub use bucket_notifications::BucketNotificationsSpec;
+pub use dedicated_host::{AutoPlacement, DedicatedHostSpec};
+pub use ec2_instance::Ec2InstanceSpec;
+pub use event_bus::EventBusSpec;
+pub use iam_instance_profile::IamInstanceProfileSpec;
 pub use iam_role::IamRoleSpec;
+pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
 pub use lambda::{Architecture, EventSourceSpec, LambdaSpec};
 pub use lambda_async::AsynchronousSpec;
-pub use event_bus::EventBusSpec;
-pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
+pub use launch_template::LaunchTemplateSpec;
 pub use queue::{DeadLetterSpec, QueueSpec};
 pub use queue_policy::{QueuePolicySpec, RuleRef};
 pub use rule::{InputTransformerSpec, RuleSpec, RuleState, ScheduleSpec, TargetSpec, TemplateSpec};
@@ -180,12 +180,7 @@ pub(crate) fn check_name(
     allowed_text: &str,
 ) -> std::result::Result<(), String> {
     if !len.contains(&name.len()) {
-        return Err(format!(
-            "{what} name {name:?} must be {} to {} characters long (it is {})",
-            len.start(),
-            len.end(),
-            name.len()
-        ));
+        return Err(format!("{what} name {name:?} must be {} to {} characters long (it is {})", len.start(), len.end(), name.len()));
     }
     if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
         return Err(format!("{what} name {name:?} contains {bad:?}; allowed: {allowed_text}"));

@@ -58,10 +58,7 @@ impl QueueSpec {
         put("ReceiveMessageWaitTimeSeconds", self.receive_wait_time_seconds);
         put("DelaySeconds", self.delay_seconds);
         if let Some(dl) = &self.dead_letter {
-            attrs.push((
-                "RedrivePolicy",
-                json!({"deadLetterTargetArn": cx.sqs_arn(&dl.queue), "maxReceiveCount": dl.max_receive_count}),
-            ));
+            attrs.push(("RedrivePolicy", json!({"deadLetterTargetArn": cx.sqs_arn(&dl.queue), "maxReceiveCount": dl.max_receive_count})));
         }
         attrs
     }
@@ -145,12 +142,8 @@ impl Resource for QueueSpec {
             .send()
             .await
             .map_err(|e| Error::aws(&id, "sqs:GetQueueAttributes", e))?;
-        let mut props: Properties = out
-            .attributes()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
-            .collect();
+        let mut props: Properties =
+            out.attributes().into_iter().flatten().map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone()))).collect();
         props.insert("QueueUrl".into(), Value::String(url));
         Ok(Some(props))
     }
@@ -159,11 +152,8 @@ impl Resource for QueueSpec {
         let id = self.id();
         match input.change {
             Change::Create => {
-                let attributes: HashMap<QueueAttributeName, String> = input
-                    .desired
-                    .iter()
-                    .map(|(k, v)| (QueueAttributeName::from(k.as_str()), attribute_text(v)))
-                    .collect();
+                let attributes: HashMap<QueueAttributeName, String> =
+                    input.desired.iter().map(|(k, v)| (QueueAttributeName::from(k.as_str()), attribute_text(v))).collect();
                 clients
                     .sqs
                     .create_queue()

@@ -64,10 +64,7 @@ impl Resource for QueuePolicySpec {
 
     fn validate(&self) -> std::result::Result<(), String> {
         if self.senders.is_empty() {
-            return Err(format!(
-                "QueuePolicy {} grants nothing: no Rule or Schedule in the stack targets queue {}",
-                self.name, self.name
-            ));
+            return Err(format!("QueuePolicy {} grants nothing: no Rule or Schedule in the stack targets queue {}", self.name, self.name));
         }
         Ok(())
     }
@@ -92,10 +89,7 @@ impl Resource for QueuePolicySpec {
             .map_err(|e| Error::aws(&id, "sqs:GetQueueAttributes", e))?;
         let policy = out.attributes().and_then(|a| a.get(&QueueAttributeName::Policy)).filter(|p| !p.is_empty());
         Ok(policy.map(|policy| {
-            Properties::from([
-                ("Policy".to_owned(), Value::String(policy.clone())),
-                ("QueueUrl".to_owned(), Value::String(url)),
-            ])
+            Properties::from([("Policy".to_owned(), Value::String(policy.clone())), ("QueueUrl".to_owned(), Value::String(url))])
         }))
     }
 
@@ -107,9 +101,9 @@ impl Resource for QueuePolicySpec {
         let url = match input.observed.and_then(|o| o.get("QueueUrl")).and_then(Value::as_str) {
             Some(url) => url.to_owned(),
             // Created in this run, after the plan looked.
-            None => queue_url(clients, &id, &self.name).await?.ok_or_else(|| {
-                Error::resource(&id, format!("queue {} does not exist; deploy the Queue first", self.name))
-            })?,
+            None => queue_url(clients, &id, &self.name)
+                .await?
+                .ok_or_else(|| Error::resource(&id, format!("queue {} does not exist; deploy the Queue first", self.name)))?,
         };
         let policy = input.desired.get("Policy").map(Value::to_string).unwrap_or_default();
         clients

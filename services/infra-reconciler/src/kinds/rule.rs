@@ -236,8 +236,7 @@ impl EventRule<'_> {
         if let Some(d) = self.description {
             p.insert("Description".into(), json!(d));
         }
-        let targets: Map<String, Value> =
-            self.targets.iter().map(|t| (t.target_id().to_owned(), self.target_value(t, cx))).collect();
+        let targets: Map<String, Value> = self.targets.iter().map(|t| (t.target_id().to_owned(), self.target_value(t, cx))).collect();
         p.insert("Targets".into(), Value::Object(targets));
         p
     }
@@ -321,16 +320,8 @@ impl EventRule<'_> {
             return Ok(());
         }
         let empty = Map::new();
-        let observed = input
-            .observed
-            .and_then(|o| o.get("Targets"))
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let stale: Vec<String> = observed
-            .keys()
-            .filter(|k| !self.targets.iter().any(|t| t.target_id() == k.as_str()))
-            .cloned()
-            .collect();
+        let observed = input.observed.and_then(|o| o.get("Targets")).and_then(Value::as_object).unwrap_or(&empty);
+        let stale: Vec<String> = observed.keys().filter(|k| !self.targets.iter().any(|t| t.target_id() == k.as_str())).cloned().collect();
         let mut to_put = Vec::new();
         for t in self.targets {
             let want = normalize(&self.target_value(t, input.cx));
@@ -354,12 +345,7 @@ impl EventRule<'_> {
                     .failed_entries()
                     .iter()
                     .map(|f| {
-                        format!(
-                            "{}: {} {}",
-                            f.target_id().unwrap_or("?"),
-                            f.error_code().unwrap_or("?"),
-                            f.error_message().unwrap_or("")
-                        )
+                        format!("{}: {} {}", f.target_id().unwrap_or("?"), f.error_code().unwrap_or("?"), f.error_message().unwrap_or(""))
                     })
                     .collect();
                 return Err(Error::resource(&id, format!("PutTargets rejected targets: {}", failures.join("; "))));
@@ -395,9 +381,7 @@ fn validate_schedule(expr: &str) -> std::result::Result<(), String> {
     if let Some(body) = expr.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
         let mut parts = body.split_whitespace();
         let ok = parts.next().is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
-            && parts.next().is_some_and(|u| {
-                ["minute", "minutes", "hour", "hours", "day", "days"].contains(&u)
-            })
+            && parts.next().is_some_and(|u| ["minute", "minutes", "hour", "hours", "day", "days"].contains(&u))
             && parts.next().is_none();
         return if ok { Ok(()) } else { Err(format!("schedule {expr:?} is not rate(<n> <unit>)")) };
     }

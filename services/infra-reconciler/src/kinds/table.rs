@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode as SdkBillingMode, CreateGlobalSecondaryIndexAction,
-    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement,
-    KeyType, PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, Projection, ProjectionType as SdkProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode as SdkBillingMode, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    PointInTimeRecoveryStatus, Projection, ProjectionType as SdkProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
     TimeToLiveStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -117,11 +117,7 @@ fn key_schema_sdk(id: &ResourceId, pk: &KeyAttribute, sk: Option<&KeyAttribute>)
     keys.extend(sk.map(|sk| (sk, KeyType::Range)));
     keys.into_iter()
         .map(|(k, t)| {
-            KeySchemaElement::builder()
-                .attribute_name(&k.name)
-                .key_type(t)
-                .build()
-                .map_err(|e| Error::resource(id, e.to_string()))
+            KeySchemaElement::builder().attribute_name(&k.name).key_type(t).build().map_err(|e| Error::resource(id, e.to_string()))
         })
         .collect()
 }
@@ -181,9 +177,8 @@ impl TableSpec {
                 .map_err(|e| Error::aws(&id, "dynamodb:DescribeTable", e))?;
             let table = out.table();
             let table_active = table.and_then(|t| t.table_status()) == Some(&TableStatus::Active);
-            let indexes_active = table
-                .map(|t| t.global_secondary_indexes().iter().all(|i| i.index_status() == Some(&IndexStatus::Active)))
-                .unwrap_or(true);
+            let indexes_active =
+                table.map(|t| t.global_secondary_indexes().iter().all(|i| i.index_status() == Some(&IndexStatus::Active))).unwrap_or(true);
             if table_active && indexes_active {
                 return Ok(());
             }
@@ -265,10 +260,8 @@ impl TableSpec {
 
     async fn update_indexes(&self, clients: &Clients, observed: Option<&Value>) -> Result<()> {
         let id = self.id();
-        let observed: BTreeMap<String, Value> = observed
-            .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
-            .unwrap_or_default();
+        let observed: BTreeMap<String, Value> =
+            observed.and_then(Value::as_object).map(|m| m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()).unwrap_or_default();
         let desired: BTreeMap<&str, &IndexSpec> = self.indexes().iter().map(|i| (i.name.as_str(), i)).collect();
         // Changed indexes are dropped and recreated; DynamoDB takes one index change per call.
         let mut delete: Vec<&str> = Vec::new();
@@ -285,10 +278,8 @@ impl TableSpec {
         }
         create.extend(desired.iter().filter(|(n, _)| !observed.contains_key(**n)).map(|(_, i)| *i));
         for name in delete {
-            let action = DeleteGlobalSecondaryIndexAction::builder()
-                .index_name(name)
-                .build()
-                .map_err(|e| Error::resource(&id, e.to_string()))?;
+            let action =
+                DeleteGlobalSecondaryIndexAction::builder().index_name(name).build().map_err(|e| Error::resource(&id, e.to_string()))?;
             clients
                 .dynamodb
                 .update_table()
@@ -300,8 +291,7 @@ impl TableSpec {
             self.wait_active(clients).await?;
         }
         for index in create {
-            let names: Vec<&str> =
-                std::iter::once(&index.partition_key).chain(index.sort_key.as_ref()).map(|k| k.name.as_str()).collect();
+            let names: Vec<&str> = std::iter::once(&index.partition_key).chain(index.sort_key.as_ref()).map(|k| k.name.as_str()).collect();
             let action = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(&index.name)
                 .set_key_schema(Some(key_schema_sdk(&id, &index.partition_key, index.sort_key.as_ref())?))
@@ -388,11 +378,8 @@ impl Resource for TableSpec {
         let Some(table) = out.table() else {
             return Ok(None);
         };
-        let types: BTreeMap<&str, &str> = table
-            .attribute_definitions()
-            .iter()
-            .map(|a| (a.attribute_name(), a.attribute_type().as_str()))
-            .collect();
+        let types: BTreeMap<&str, &str> =
+            table.attribute_definitions().iter().map(|a| (a.attribute_name(), a.attribute_type().as_str())).collect();
         let keys = |schema: &[KeySchemaElement]| -> Value {
             let mut keys: Vec<&KeySchemaElement> = schema.iter().collect();
             keys.sort_by_key(|k| k.key_type().as_str().to_owned()); // HASH before RANGE
@@ -417,10 +404,7 @@ impl Resource for TableSpec {
             .iter()
             .map(|i| {
                 let projection = i.projection().and_then(|p| p.projection_type()).map(|p| p.as_str());
-                (
-                    i.index_name().unwrap_or_default().to_owned(),
-                    json!({"KeySchema": keys(i.key_schema()), "Projection": projection}),
-                )
+                (i.index_name().unwrap_or_default().to_owned(), json!({"KeySchema": keys(i.key_schema()), "Projection": projection}))
             })
             .collect();
         p.insert("GlobalSecondaryIndexes".into(), Value::Object(indexes));

@@ -299,9 +299,8 @@ fn signed_bad_bodies_get_4xx_with_reasons() {
 // ---- Property: no input panics, and nothing unsigned is ever accepted -------------------------
 
 fn header_name(canonical: &'static str) -> impl Strategy<Value = String> {
-    proptest::collection::vec(any::<bool>(), canonical.len()).prop_map(move |upper| {
-        canonical.chars().zip(upper).map(|(c, u)| if u { c.to_ascii_uppercase() } else { c }).collect()
-    })
+    proptest::collection::vec(any::<bool>(), canonical.len())
+        .prop_map(move |upper| canonical.chars().zip(upper).map(|(c, u)| if u { c.to_ascii_uppercase() } else { c }).collect())
 }
 
 fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -325,11 +324,7 @@ fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn timestamp_strategy() -> impl Strategy<Value = Option<String>> {
-    proptest::option::of(prop_oneof![
-        Just(NOW.to_string()),
-        (NOW - 400..NOW + 400).prop_map(|t| t.to_string()),
-        ".{0,20}",
-    ])
+    proptest::option::of(prop_oneof![Just(NOW.to_string()), (NOW - 400..NOW + 400).prop_map(|t| t.to_string()), ".{0,20}",])
 }
 
 fn signature_strategy() -> impl Strategy<Value = Option<String>> {

@@ -43,10 +43,7 @@ fn content_is_sniffed_without_a_content_type_and_parameters_are_ignored() {
     assert!(matches!(parse_http_body(None, command.form().as_bytes()), Ok(SlackRequest::Command(_))));
     let events = testkit::home_opened_payload("Ev1", "U1").to_string();
     assert!(matches!(parse_http_body(None, events.as_bytes()), Ok(SlackRequest::Event(_))));
-    assert!(matches!(
-        parse_http_body(Some("application/json; charset=utf-8"), events.as_bytes()),
-        Ok(SlackRequest::Event(_))
-    ));
+    assert!(matches!(parse_http_body(Some("application/json; charset=utf-8"), events.as_bytes()), Ok(SlackRequest::Event(_))));
     assert!(matches!(
         parse_http_body(Some("Application/X-WWW-Form-Urlencoded; charset=utf-8"), command.form().as_bytes()),
         Ok(SlackRequest::Command(_))
@@ -114,9 +111,7 @@ fn select_values_and_container_fallbacks() {
     payload["actions"][0] = json!({"action_id": "pick", "type": "static_select", "selected_option": {"value": "opt-2", "text": {"type": "plain_text", "text": "2"}}});
     // Older payloads: the channel and ts only outside the container.
     payload["container"] = json!({"type": "message"});
-    let SlackRequest::Interaction(Interaction::BlockActions(b)) = parse_socket("interactive", payload).unwrap() else {
-        panic!()
-    };
+    let SlackRequest::Interaction(Interaction::BlockActions(b)) = parse_socket("interactive", payload).unwrap() else { panic!() };
     assert_eq!(b.actions[0].value.as_deref(), Some("opt-2"));
     assert_eq!(b.container, Container::Message { channel_id: "C1".into(), message_ts: "1.2".into() });
 }
@@ -158,15 +153,21 @@ fn bad_interactivity_payloads_are_refused_with_reasons() {
             "missing field `container`",
         ),
         (
-            testkit::interactivity_form(&json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "view", "view_id": "V"}, "actions": []})),
+            testkit::interactivity_form(
+                &json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "view", "view_id": "V"}, "actions": []}),
+            ),
             "block_actions has no actions",
         ),
         (
-            testkit::interactivity_form(&json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "message_attachment"}, "actions": [{"action_id": "a"}]})),
+            testkit::interactivity_form(
+                &json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "message_attachment"}, "actions": [{"action_id": "a"}]}),
+            ),
             "`message_attachment` container are not handled",
         ),
         (
-            testkit::interactivity_form(&json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "view"}, "actions": [{"action_id": "a"}]})),
+            testkit::interactivity_form(
+                &json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "view"}, "actions": [{"action_id": "a"}]}),
+            ),
             "the view container has no `view_id`",
         ),
         (
@@ -198,11 +199,7 @@ fn events_api_bodies() {
         SlackRequest::Event(EventCallback {
             team_id: testkit::TEAM_ID.into(),
             event_id: "Ev0A1B2C3D4E".into(),
-            event: InnerEvent::AppHomeOpened {
-                user_id: "U2CERLKJA".into(),
-                tab: HomeTab::Home,
-                event_ts: "1763630282.000300".into()
-            },
+            event: InnerEvent::AppHomeOpened { user_id: "U2CERLKJA".into(), tab: HomeTab::Home, event_ts: "1763630282.000300".into() },
         })
     );
     let mut messages = testkit::home_opened_payload("Ev2", "U1");
@@ -216,10 +213,7 @@ fn events_api_bodies() {
     assert_eq!(e.event, InnerEvent::Ignored { event_type: "member_joined_channel".into() });
 
     let limited = json!({"token": "x", "type": "app_rate_limited", "team_id": "T1", "minute_rate_limited": 1518467820});
-    assert_eq!(
-        parse_http_body(JSON, limited.to_string().as_bytes()).unwrap(),
-        SlackRequest::RateLimited { team_id: Some("T1".into()) }
-    );
+    assert_eq!(parse_http_body(JSON, limited.to_string().as_bytes()).unwrap(), SlackRequest::RateLimited { team_id: Some("T1".into()) });
 }
 
 #[test]
@@ -232,7 +226,8 @@ fn bad_events_bodies_are_refused_with_reasons() {
         (JSON, r#"{"type":"event_callback","team_id":"T","event":{"type":"app_home_opened"}}"#.into(), 400, "missing field `event_id`"),
         (
             JSON,
-            r#"{"type":"event_callback","team_id":"T","event_id":"Ev1","event":{"type":"app_home_opened","tab":"home","event_ts":"1.2"}}"#.into(),
+            r#"{"type":"event_callback","team_id":"T","event_id":"Ev1","event":{"type":"app_home_opened","tab":"home","event_ts":"1.2"}}"#
+                .into(),
             400,
             "app_home_opened has no `event.user`",
         ),

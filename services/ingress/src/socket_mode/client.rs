@@ -85,20 +85,14 @@ impl SocketModeClient {
     ///
     /// Every envelope is passed to `sink` at most once per process (redeliveries are acked
     /// without calling it again) and acknowledged on the connection it came from.
-    pub async fn run<S: EnvelopeSink>(
-        self,
-        sink: Arc<S>,
-        shutdown: impl Future,
-    ) -> Result<(), SocketModeError> {
+    pub async fn run<S: EnvelopeSink>(self, sink: Arc<S>, shutdown: impl Future) -> Result<(), SocketModeError> {
         let config = self.config;
         match config.app_token.current().await {
             Ok(token) if super::open::is_app_level(&token) => {}
             _ => return Err(SocketModeError::InvalidToken),
         }
         if config.max_in_flight == 0 {
-            return Err(SocketModeError::Config(
-                "max_in_flight must be at least 1".into(),
-            ));
+            return Err(SocketModeError::Config("max_in_flight must be at least 1".into()));
         }
         let http = reqwest::Client::builder()
             .timeout(config.connect_timeout)
@@ -264,10 +258,7 @@ impl SocketModeClient {
         }
         futures::future::join_all(closing.into_iter().map(|h| h.finish(grace))).await;
         let all = u32::try_from(config.max_in_flight).unwrap_or(u32::MAX);
-        if tokio::time::timeout(config.ack_timeout, shared.permits.acquire_many(all))
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(config.ack_timeout, shared.permits.acquire_many(all)).await.is_err() {
             warn!("some envelopes were still being processed at shutdown");
         }
         info!(outcome = ?result.as_ref().map_err(ToString::to_string), "Socket Mode client stopped");

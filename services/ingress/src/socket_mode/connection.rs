@@ -39,11 +39,7 @@ pub(crate) enum ConnEvent {
     /// No WebSocket was established (URL not obtained, handshake failed or timed out).
     OpenFailed { conn: u64, error: OpenError },
     /// The WebSocket ended. `ready_for` is how long it had been ready (None: never was).
-    Ended {
-        conn: u64,
-        reason: String,
-        ready_for: Option<Duration>,
-    },
+    Ended { conn: u64, reason: String, ready_for: Option<Duration> },
 }
 
 /// What the supervisor tells a connection.
@@ -69,10 +65,7 @@ impl ConnHandle {
     /// Waits for the task to end, at most `within`; then aborts it.
     pub(crate) async fn finish(mut self, within: Duration) {
         if timeout(within, &mut self.task).await.is_err() {
-            debug!(
-                conn = self.id,
-                "connection task did not end in time; aborted"
-            );
+            debug!(conn = self.id, "connection task did not end in time; aborted");
             self.task.abort();
         }
     }
@@ -132,11 +125,7 @@ impl Link {
     /// Sends an ack on this connection. If the connection is gone the ack is lost, Slack
     /// redelivers the envelope, and the dedup set answers the redelivery.
     pub(crate) async fn ack(&self, envelope_id: &str, payload: Option<&serde_json::Value>) -> bool {
-        let sent = self
-            .out
-            .send(Message::text(protocol::ack(envelope_id, payload)))
-            .await
-            .is_ok();
+        let sent = self.out.send(Message::text(protocol::ack(envelope_id, payload))).await.is_ok();
         if sent {
             debug!(with_payload = payload.is_some(), "acknowledged");
         } else {
@@ -154,38 +143,22 @@ pub(crate) fn spawn<S: EnvelopeSink>(shared: Arc<Shared<S>>, conn: u64) -> ConnH
     let (cmds, rx) = mpsc::unbounded_channel();
     let span = info_span!("socket_mode_connection", conn);
     let task = tokio::spawn(run(shared, conn, rx).instrument(span));
-    ConnHandle {
-        id: conn,
-        cmds,
-        task,
-    }
+    ConnHandle { id: conn, cmds, task }
 }
 
-async fn run<S: EnvelopeSink>(
-    shared: Arc<Shared<S>>,
-    conn: u64,
-    mut cmds: mpsc::UnboundedReceiver<ConnCmd>,
-) {
+async fn run<S: EnvelopeSink>(shared: Arc<Shared<S>>, conn: u64, mut cmds: mpsc::UnboundedReceiver<ConnCmd>) {
     let config = &shared.config;
     let events = &shared.events;
 
     // 1. A one-time URL.
-    let url = match timeout(
-        config.connect_timeout,
-        open_url(&shared.http, &config.slack_base_url, &config.app_token),
-    )
-    .await
-    {
+    let url = match timeout(config.connect_timeout, open_url(&shared.http, &config.slack_base_url, &config.app_token)).await {
         Ok(Ok(url)) => url,
         Ok(Err(error)) => {
             let _ = events.send(ConnEvent::OpenFailed { conn, error });
             return;
         }
         Err(_) => {
-            let error = OpenError::Transient {
-                reason: "apps.connections.open timed out".into(),
-                retry_after: None,
-            };
+            let error = OpenError::Transient { reason: "apps.connections.open timed out".into(), retry_after: None };
             let _ = events.send(ConnEvent::OpenFailed { conn, error });
             return;
         }
@@ -197,10 +170,7 @@ async fn run<S: EnvelopeSink>(
         match shared.tls() {
             Ok(connector) => Some(connector),
             Err(error) => {
-                let _ = events.send(ConnEvent::OpenFailed {
-                    conn,
-                    error: OpenError::Tls(error),
-                });
+                let _ = events.send(ConnEvent::OpenFailed { conn, error: OpenError::Tls(error) });
                 return;
             }
         }
@@ -208,30 +178,20 @@ async fn run<S: EnvelopeSink>(
         None
     };
     debug!(url = %shown, "connecting");
-    let connected = timeout(
-        config.connect_timeout,
-        tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, true, connector),
-    )
-    .await;
+    let connected =
+        timeout(config.connect_timeout, tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, true, connector)).await;
     let ws = match connected {
         Ok(Ok((ws, _response))) => ws,
         Ok(Err(e)) => {
             // tungstenite's messages do not quote the URL, but make sure the ticket never leaks.
-            let reason =
-                format!("WebSocket handshake with {shown} failed: {e}").replace(&url, &shown);
-            let error = OpenError::Transient {
-                reason,
-                retry_after: None,
-            };
+            let reason = format!("WebSocket handshake with {shown} failed: {e}").replace(&url, &shown);
+            let error = OpenError::Transient { reason, retry_after: None };
             let _ = events.send(ConnEvent::OpenFailed { conn, error });
             return;
         }
         Err(_) => {
             let reason = format!("WebSocket handshake with {shown} timed out");
-            let error = OpenError::Transient {
-                reason,
-                retry_after: None,
-            };
+            let error = OpenError::Transient { reason, retry_after: None };
             let _ = events.send(ConnEvent::OpenFailed { conn, error });
             return;
         }
@@ -258,10 +218,7 @@ async fn run<S: EnvelopeSink>(
         .in_current_span(),
     );
 
-    let link = Link {
-        out: out.clone(),
-        in_flight: Arc::new(InFlight::default()),
-    };
+    let link = Link { out: out.clone(), in_flight: Arc::new(InFlight::default()) };
     let connected_at = Instant::now();
     let mut ready_at: Option<Instant> = None;
     let mut last_rx = Instant::now();
@@ -272,10 +229,7 @@ async fn run<S: EnvelopeSink>(
     let mut cmds_open = true;
 
     let send_close = |reason: &'static str| {
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: reason.into(),
-        };
+        let frame = CloseFrame { code: CloseCode::Normal, reason: reason.into() };
         // try_send: a full queue means the writer is stuck; the grace timer ends it anyway.
         let _ = out.try_send(Message::Close(Some(frame)));
     };
@@ -407,9 +361,5 @@ async fn run<S: EnvelopeSink>(
     writer.abort();
     let ready_for = ready_at.map(|at| at.elapsed());
     debug!(%reason, "connection ended");
-    let _ = events.send(ConnEvent::Ended {
-        conn,
-        reason,
-        ready_for,
-    });
+    let _ = events.send(ConnEvent::Ended { conn, reason, ready_for });
 }

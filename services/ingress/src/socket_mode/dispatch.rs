@@ -58,8 +58,7 @@ pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, en
             info!("already processed; acknowledged without processing again");
             tokio::spawn(
                 async move {
-                    link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts))
-                        .await;
+                    link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts)).await;
                     drop(guard);
                 }
                 .in_current_span(),
@@ -71,18 +70,14 @@ pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, en
             tokio::spawn(
                 async move {
                     // Clone out of the watch before awaiting anything: its guard blocks writers.
-                    let settled =
-                        match timeout(ack_timeout, status.wait_for(|s| *s != Status::InFlight))
-                            .await
-                        {
-                            Ok(Ok(status)) => Some(status.clone()),
-                            Ok(Err(_)) => Some(Status::Failed),
-                            Err(_) => None,
-                        };
+                    let settled = match timeout(ack_timeout, status.wait_for(|s| *s != Status::InFlight)).await {
+                        Ok(Ok(status)) => Some(status.clone()),
+                        Ok(Err(_)) => Some(Status::Failed),
+                        Err(_) => None,
+                    };
                     match settled {
                         Some(Status::Done(payload)) => {
-                            link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts))
-                                .await;
+                            link.ack(&envelope.envelope_id, payload.as_ref().filter(|_| accepts)).await;
                         }
                         Some(_) => {
                             debug!("the first delivery failed; not acknowledged, Slack retries it");
@@ -102,19 +97,8 @@ pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, en
     }
 }
 
-async fn process<S: EnvelopeSink>(
-    shared: Arc<Shared<S>>,
-    link: Link,
-    envelope: Envelope,
-    guard: super::connection::InFlightGuard,
-) {
-    let Envelope {
-        envelope_id,
-        kind,
-        payload,
-        accepts_response_payload: accepts,
-        ..
-    } = envelope;
+async fn process<S: EnvelopeSink>(shared: Arc<Shared<S>>, link: Link, envelope: Envelope, guard: super::connection::InFlightGuard) {
+    let Envelope { envelope_id, kind, payload, accepts_response_payload: accepts, .. } = envelope;
     let started = Instant::now();
     let mut work = {
         let shared = Arc::clone(&shared);
@@ -137,10 +121,7 @@ async fn process<S: EnvelopeSink>(
                 }
                 let payload = response.as_ref().filter(|_| accepts);
                 if link.ack(&envelope_id, payload).await {
-                    info!(
-                        ack_ms = millis(started.elapsed()),
-                        "envelope processed and acknowledged"
-                    );
+                    info!(ack_ms = millis(started.elapsed()), "envelope processed and acknowledged");
                 }
             }
             drop(guard);
@@ -154,14 +135,9 @@ async fn process<S: EnvelopeSink>(
             drop(guard);
             let joined = work.await;
             if settle(&shared, &envelope_id, joined).is_none() {
-                error!(
-                    "envelope was acknowledged at the ack timeout but the sink then failed: Slack will not redeliver it"
-                );
+                error!("envelope was acknowledged at the ack timeout but the sink then failed: Slack will not redeliver it");
             } else {
-                info!(
-                    total_ms = millis(started.elapsed()),
-                    "slow envelope processed"
-                );
+                info!(total_ms = millis(started.elapsed()), "slow envelope processed");
             }
         }
     }
@@ -180,10 +156,7 @@ fn settle<S: EnvelopeSink>(
             None
         }
         Err(e) => {
-            error!(
-                panicked = e.is_panic(),
-                "sink task died; not acknowledged, so Slack redelivers the envelope"
-            );
+            error!(panicked = e.is_panic(), "sink task died; not acknowledged, so Slack redelivers the envelope");
             None
         }
     };

@@ -54,12 +54,7 @@ pub trait EnvelopeSink: Send + Sync + 'static {
     /// payload to include in the ack (Slack shows it for slash commands).
     ///
     /// `Err` means "not recorded": the envelope is not acked and Slack redelivers it.
-    fn accept(
-        &self,
-        kind: &str,
-        payload: Value,
-        envelope_id: &str,
-    ) -> impl Future<Output = Result<Option<Value>, String>> + Send;
+    fn accept(&self, kind: &str, payload: Value, envelope_id: &str) -> impl Future<Output = Result<Option<Value>, String>> + Send;
 }
 
 /// Settings of a [`SocketModeClient`]. [`SocketModeConfig::new`] gives production defaults.

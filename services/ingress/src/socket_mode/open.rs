@@ -26,10 +26,7 @@ const FATAL_ERRORS: [&str; 9] = [
 pub(crate) enum OpenError {
     /// Network trouble, HTTP 5xx/429, `ratelimited`, ...: retry with backoff, waiting at least
     /// `retry_after` when Slack said so.
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    Transient { reason: String, retry_after: Option<Duration> },
     /// Slack refused the token or the app (`invalid_auth`, `missing_scope`, ...).
     Fatal { error: String },
     /// No TLS configuration could be built for a `wss://` URL (no root certificates).
@@ -55,11 +52,7 @@ pub(crate) fn is_app_level(token: &Secret) -> bool {
 /// Trades the current app-level token for a WebSocket URL. When Slack refuses the token itself,
 /// the token is re-read once: a rotated token (in SSM) takes effect on the next connection,
 /// without a restart.
-pub(crate) async fn open_url(
-    http: &reqwest::Client,
-    base_url: &str,
-    token: &SecretSource,
-) -> Result<String, OpenError> {
+pub(crate) async fn open_url(http: &reqwest::Client, base_url: &str, token: &SecretSource) -> Result<String, OpenError> {
     let current = token.current().await.map_err(|e| OpenError::Transient { reason: e.to_string(), retry_after: None })?;
     match open_with(http, base_url, &current).await {
         Err(OpenError::Fatal { error }) if AUTH_ERRORS.contains(&error.as_str()) => match token.refreshed(&current).await {
@@ -71,11 +64,7 @@ pub(crate) async fn open_url(
 }
 
 /// POSTs `{base_url}/apps.connections.open` with the app-level token as a bearer token.
-async fn open_with(
-    http: &reqwest::Client,
-    base_url: &str,
-    token: &Secret,
-) -> Result<String, OpenError> {
+async fn open_with(http: &reqwest::Client, base_url: &str, token: &Secret) -> Result<String, OpenError> {
     let endpoint = format!("{}/apps.connections.open", base_url.trim_end_matches('/'));
     let response = http
         .post(&endpoint)
@@ -84,10 +73,7 @@ async fn open_with(
         .body("")
         .send()
         .await
-        .map_err(|e| OpenError::Transient {
-            reason: e.without_url().to_string(),
-            retry_after: None,
-        })?;
+        .map_err(|e| OpenError::Transient { reason: e.without_url().to_string(), retry_after: None })?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -97,48 +83,27 @@ async fn open_with(
         .map(Duration::from_secs);
     if !status.is_success() {
         let reason = format!("HTTP {}", status.as_u16());
-        return if status.is_server_error()
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status == StatusCode::REQUEST_TIMEOUT
-        {
-            Err(OpenError::Transient {
-                reason,
-                retry_after,
-            })
+        return if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+            Err(OpenError::Transient { reason, retry_after })
         } else {
             Err(OpenError::Fatal { error: reason })
         };
     }
     let body: OpenResponse = response.json().await.map_err(|e| OpenError::Transient {
-        reason: format!(
-            "unreadable apps.connections.open response: {}",
-            e.without_url()
-        ),
+        reason: format!("unreadable apps.connections.open response: {}", e.without_url()),
         retry_after: None,
     })?;
     match body {
-        OpenResponse {
-            ok: true,
-            url: Some(url),
-            ..
-        } => Ok(url),
-        OpenResponse {
-            ok: true,
-            url: None,
-            ..
-        } => Err(OpenError::Transient {
-            reason: "apps.connections.open answered ok without a url".into(),
-            retry_after: None,
-        }),
+        OpenResponse { ok: true, url: Some(url), .. } => Ok(url),
+        OpenResponse { ok: true, url: None, .. } => {
+            Err(OpenError::Transient { reason: "apps.connections.open answered ok without a url".into(), retry_after: None })
+        }
         OpenResponse { error, .. } => {
             let error = error.unwrap_or_else(|| "unknown_error".into());
             if FATAL_ERRORS.contains(&error.as_str()) {
                 Err(OpenError::Fatal { error })
             } else {
-                Err(OpenError::Transient {
-                    reason: error,
-                    retry_after,
-                })
+                Err(OpenError::Transient { reason: error, retry_after })
             }
         }
     }

@@ -91,12 +91,7 @@ struct Raw {
 pub fn parse(text: &str) -> Result<Inbound, String> {
     let raw: Raw = serde_json::from_str(text).map_err(|e| {
         // Not `{e}`: serde's messages may quote values from the frame.
-        format!(
-            "not a Socket Mode message ({:?} error at line {} column {})",
-            e.classify(),
-            e.line(),
-            e.column()
-        )
+        format!("not a Socket Mode message ({:?} error at line {} column {})", e.classify(), e.line(), e.column())
     })?;
     if let Some(envelope_id) = raw.envelope_id {
         let Some(kind) = raw.kind else {
@@ -112,12 +107,8 @@ pub fn parse(text: &str) -> Result<Inbound, String> {
         }));
     }
     Ok(match raw.kind.as_deref() {
-        Some("hello") => Inbound::Hello {
-            num_connections: raw.num_connections,
-        },
-        Some("disconnect") => {
-            Inbound::Disconnect(DisconnectReason::parse(raw.reason.as_deref().unwrap_or("")))
-        }
+        Some("hello") => Inbound::Hello { num_connections: raw.num_connections },
+        Some("disconnect") => Inbound::Disconnect(DisconnectReason::parse(raw.reason.as_deref().unwrap_or(""))),
         _ => Inbound::Unknown { kind: raw.kind },
     })
 }
@@ -151,44 +142,24 @@ mod tests {
     #[test]
     fn parses_slacks_messages() {
         let hello = r#"{"type":"hello","num_connections":2,"debug_info":{"host":"applink-1"},"connection_info":{"app_id":"A1"}}"#;
-        assert_eq!(
-            parse(hello).unwrap(),
-            Inbound::Hello {
-                num_connections: Some(2)
-            }
-        );
+        assert_eq!(parse(hello).unwrap(), Inbound::Hello { num_connections: Some(2) });
         let warn = r#"{"type":"disconnect","reason":"warning","debug_info":{"host":"applink-1"}}"#;
-        assert_eq!(
-            parse(warn).unwrap(),
-            Inbound::Disconnect(DisconnectReason::Warning)
-        );
+        assert_eq!(parse(warn).unwrap(), Inbound::Disconnect(DisconnectReason::Warning));
         let off = r#"{"type":"disconnect","reason":"link_disabled"}"#;
-        assert_eq!(
-            parse(off).unwrap(),
-            Inbound::Disconnect(DisconnectReason::LinkDisabled)
-        );
+        assert_eq!(parse(off).unwrap(), Inbound::Disconnect(DisconnectReason::LinkDisabled));
         let env = r#"{"envelope_id":"57d6a792","payload":{"command":"/pulser"},"type":"slash_commands","accepts_response_payload":true,"retry_attempt":1,"retry_reason":"timeout"}"#;
-        let Inbound::Envelope(e) = parse(env).unwrap() else {
-            panic!()
-        };
+        let Inbound::Envelope(e) = parse(env).unwrap() else { panic!() };
         assert_eq!(e.envelope_id, "57d6a792");
         assert_eq!(e.kind, "slash_commands");
         assert_eq!(e.payload["command"], "/pulser");
         assert!(e.accepts_response_payload);
         assert_eq!((e.retry_attempt, e.retry_reason.as_str()), (1, "timeout"));
         let minimal = r#"{"envelope_id":"x","type":"events_api"}"#;
-        let Inbound::Envelope(e) = parse(minimal).unwrap() else {
-            panic!()
-        };
+        let Inbound::Envelope(e) = parse(minimal).unwrap() else { panic!() };
         assert!(!e.accepts_response_payload && e.retry_attempt == 0 && e.payload.is_null());
         assert!(parse("not json").is_err());
         assert!(parse(r#"{"envelope_id":"x"}"#).is_err());
-        assert_eq!(
-            parse(r#"{"type":"pong"}"#).unwrap(),
-            Inbound::Unknown {
-                kind: Some("pong".into())
-            }
-        );
+        assert_eq!(parse(r#"{"type":"pong"}"#).unwrap(), Inbound::Unknown { kind: Some("pong".into()) });
     }
 
     #[test]
@@ -201,14 +172,8 @@ mod tests {
 
     #[test]
     fn redaction_drops_the_ticket() {
-        assert_eq!(
-            redact_url("wss://wss-primary.slack.com/link/?ticket=abc-123&app_id=A1"),
-            "wss://wss-primary.slack.com/link/"
-        );
-        assert_eq!(
-            redact_url("ws://127.0.0.1:5/link?ticket=7"),
-            "ws://127.0.0.1:5/link"
-        );
+        assert_eq!(redact_url("wss://wss-primary.slack.com/link/?ticket=abc-123&app_id=A1"), "wss://wss-primary.slack.com/link/");
+        assert_eq!(redact_url("ws://127.0.0.1:5/link?ticket=7"), "ws://127.0.0.1:5/link");
         assert_eq!(redact_url("wss://user:pw@host/x"), "wss://host/x");
         assert_eq!(redact_url("garbage?ticket=1"), "<url>");
     }

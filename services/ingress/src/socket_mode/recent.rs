@@ -47,12 +47,7 @@ pub(crate) struct Recent {
 
 impl Recent {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            generation: 0,
-            entries: HashMap::new(),
-            order: VecDeque::new(),
-        }
+        Self { capacity: capacity.max(1), generation: 0, entries: HashMap::new(), order: VecDeque::new() }
     }
 
     /// Records a sighting of `id` and says whether it must be processed.
@@ -71,23 +66,13 @@ impl Recent {
         }
         self.generation += 1;
         let (status, _) = watch::channel(Status::InFlight);
-        self.entries.insert(
-            id.to_owned(),
-            Entry {
-                generation: self.generation,
-                status,
-            },
-        );
+        self.entries.insert(id.to_owned(), Entry { generation: self.generation, status });
         self.order.push_back((id.to_owned(), self.generation));
         while self.entries.len() > self.capacity || self.order.len() > 2 * self.capacity {
             let Some((old, generation)) = self.order.pop_front() else {
                 break;
             };
-            if self
-                .entries
-                .get(&old)
-                .is_some_and(|e| e.generation == generation)
-            {
+            if self.entries.get(&old).is_some_and(|e| e.generation == generation) {
                 self.entries.remove(&old);
             }
         }
@@ -126,15 +111,10 @@ mod tests {
     fn first_sighting_is_new_then_in_flight_then_done() {
         let mut r = Recent::new(10);
         assert!(matches!(r.begin("E1"), Seen::New));
-        let Seen::InFlight(mut rx) = r.begin("E1") else {
-            panic!("expected in flight")
-        };
+        let Seen::InFlight(mut rx) = r.begin("E1") else { panic!("expected in flight") };
         r.finish("E1", Some(Some(json!({"text": "ok"}))));
         assert!(rx.has_changed().unwrap());
-        assert_eq!(
-            *rx.borrow_and_update(),
-            Status::Done(Some(json!({"text": "ok"})))
-        );
+        assert_eq!(*rx.borrow_and_update(), Status::Done(Some(json!({"text": "ok"}))));
         assert!(matches!(r.begin("E1"), Seen::Done(Some(_))));
     }
 
@@ -142,9 +122,7 @@ mod tests {
     fn a_failure_is_forgotten_so_the_retry_is_processed() {
         let mut r = Recent::new(10);
         assert!(matches!(r.begin("E1"), Seen::New));
-        let Seen::InFlight(rx) = r.begin("E1") else {
-            panic!("expected in flight")
-        };
+        let Seen::InFlight(rx) = r.begin("E1") else { panic!("expected in flight") };
         r.finish("E1", None);
         assert_eq!(*rx.borrow(), Status::Failed);
         assert!(matches!(r.begin("E1"), Seen::New));

@@ -4,7 +4,11 @@ use pulse_contracts::{AlertKind, Preferences, Severity};
 use crate::plan::Posted;
 
 fn config() -> Config {
-    Config::parse(r#"{"default_channel": "CDEF", "deploy_channel": "CDEPLOY", "alert_routes": [{"min_severity": "warning", "channel": "CALERTS"}]}"#, "t").unwrap()
+    Config::parse(
+        r#"{"default_channel": "CDEF", "deploy_channel": "CDEPLOY", "alert_routes": [{"min_severity": "warning", "channel": "CALERTS"}]}"#,
+        "t",
+    )
+    .unwrap()
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -39,7 +43,11 @@ fn click(action: OpsAction) -> ClickRequest {
 }
 
 fn posted_alert() -> ClickState {
-    ClickState { alert: Some(AlertContext { alert: alert(), occurred_at: at("2025-11-20T15:00:00Z") }), history: vec![], member_of: Default::default() }
+    ClickState {
+        alert: Some(AlertContext { alert: alert(), occurred_at: at("2025-11-20T15:00:00Z") }),
+        history: vec![],
+        member_of: Default::default(),
+    }
 }
 
 /// U1 may approve, roll back and deploy anything.
@@ -52,7 +60,12 @@ fn modal(user: &str) -> SlackInteraction {
         team_id: "T".into(),
         user_id: user.into(),
         user_name: "dana".into(),
-        kind: InteractionKind::ViewSubmission { callback_id: "deploy_confirm".into(), view_id: "V".into(), private_metadata: String::new(), values: Default::default() },
+        kind: InteractionKind::ViewSubmission {
+            callback_id: "deploy_confirm".into(),
+            view_id: "V".into(),
+            private_metadata: String::new(),
+            values: Default::default(),
+        },
         response_url: None,
         trigger_id: None,
     }
@@ -73,7 +86,9 @@ fn approve_audits_rerenders_adopts_the_thread_and_asks_for_the_deploy() {
     let fresh = Uuid::from_u128(7);
     let plan = ops_click(&allow_u1(), click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), fresh).unwrap();
     let effects = &plan.chains[0].effects;
-    let [Effect::Audit(audit), Effect::Update { channel, ts, content }, Effect::Adopt { key, .. }, Effect::Publish { event, dedup_key }] = effects.as_slice() else {
+    let [Effect::Audit(audit), Effect::Update { channel, ts, content }, Effect::Adopt { key, .. }, Effect::Publish { event, dedup_key }] =
+        effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
     assert_eq!((audit.deploy_id, channel.as_str(), ts.as_str()), (Some(fresh), "CALERTS", "1.2"));
@@ -88,7 +103,8 @@ fn approve_audits_rerenders_adopts_the_thread_and_asks_for_the_deploy() {
 fn a_retried_click_keeps_the_first_attempts_deploy_id_and_shows_once() {
     let first = Uuid::from_u128(1);
     let mut state = posted_alert();
-    let record = ActionRecord { action: OpsAction::Rollback, user_id: "U1".into(), user_name: "dana".into(), at: at("2025-11-20T15:05:00Z") };
+    let record =
+        ActionRecord { action: OpsAction::Rollback, user_id: "U1".into(), user_name: "dana".into(), at: at("2025-11-20T15:05:00Z") };
     state.history.push(AuditedClick { record, dedup_key: "i-1".into(), deploy_id: Some(first) });
     let plan = ops_click(&allow_u1(), click(OpsAction::Rollback), "i-1", at("2025-11-20T15:05:00Z"), state, Uuid::from_u128(2)).unwrap();
     let Some(Effect::Publish { event, .. }) = plan.effects().last() else { panic!() };
@@ -100,10 +116,12 @@ fn a_retried_click_keeps_the_first_attempts_deploy_id_and_shows_once() {
 
 #[test]
 fn acknowledging_asks_for_no_deploy_and_an_unknown_alert_is_refused() {
-    let plan = ops_click(&allow_u1(), click(OpsAction::Acknowledge), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), Uuid::nil()).unwrap();
+    let plan =
+        ops_click(&allow_u1(), click(OpsAction::Acknowledge), "i-1", at("2025-11-20T15:05:00Z"), posted_alert(), Uuid::nil()).unwrap();
     assert_eq!(plan.effects().count(), 2);
     assert!(plan.effects().all(|e| !matches!(e, Effect::Publish { .. } | Effect::Adopt { .. })));
-    let err = ops_click(&allow_u1(), click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), ClickState::default(), Uuid::nil()).unwrap_err();
+    let err = ops_click(&allow_u1(), click(OpsAction::Approve), "i-1", at("2025-11-20T15:05:00Z"), ClickState::default(), Uuid::nil())
+        .unwrap_err();
     assert!(err.contains("no posted alert a1"), "{err}");
 }
 
@@ -111,8 +129,19 @@ fn acknowledging_asks_for_no_deploy_and_an_unknown_alert_is_refused() {
 fn a_confirmed_deploy_reuses_the_remembered_id_and_is_audited() {
     let deploy = ConfirmedDeploy { service: "notifier".into(), channel_id: None, only: vec![] };
     let remembered = Uuid::from_u128(5);
-    let plan = confirmed_deploy(&allow_u1(), &modal("U1"), "v-1", at("2025-11-20T15:05:00Z"), deploy, &BTreeSet::new(), Some(remembered), Uuid::from_u128(6));
-    let [Effect::RememberDeploy { marker, deploy_id }, Effect::Audit(audit), Effect::Publish { .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
+    let plan = confirmed_deploy(
+        &allow_u1(),
+        &modal("U1"),
+        "v-1",
+        at("2025-11-20T15:05:00Z"),
+        deploy,
+        &BTreeSet::new(),
+        DeployId { remembered: Some(remembered), fresh: Uuid::from_u128(6) },
+    );
+    let [Effect::RememberDeploy { marker, deploy_id }, Effect::Audit(audit), Effect::Publish { .. }] = plan.chains[0].effects.as_slice()
+    else {
+        panic!("{plan:?}")
+    };
     assert_eq!((marker.as_str(), *deploy_id), ("deployreq#v-1", remembered));
     assert_eq!((audit.act, audit.refused.as_deref(), audit.deploy_id), (Act::Deploy, None, Some(remembered)));
 }
@@ -148,8 +177,18 @@ fn a_group_member_is_allowed_and_the_author_may_not_approve_their_own_change() {
 #[test]
 fn a_refused_modal_deploy_is_told_in_its_channel_and_publishes_nothing() {
     let deploy = ConfirmedDeploy { service: "billing".into(), channel_id: Some("C0OPS".into()), only: vec![] };
-    let plan = confirmed_deploy(&allow_u1(), &modal("U2"), "v-2", at("2025-11-20T15:05:00Z"), deploy, &BTreeSet::new(), None, Uuid::from_u128(6));
-    let [Effect::Audit(audit), Effect::Ephemeral { channel, user, text, .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
+    let plan = confirmed_deploy(
+        &allow_u1(),
+        &modal("U2"),
+        "v-2",
+        at("2025-11-20T15:05:00Z"),
+        deploy,
+        &BTreeSet::new(),
+        DeployId { remembered: None, fresh: Uuid::from_u128(6) },
+    );
+    let [Effect::Audit(audit), Effect::Ephemeral { channel, user, text, .. }] = plan.chains[0].effects.as_slice() else {
+        panic!("{plan:?}")
+    };
     assert_eq!((channel.as_str(), user.as_str()), ("C0OPS", "U2"));
     assert!(text.contains("Only <@U1> may take deploys of `billing`"), "{text}");
     assert_eq!(audit.refused.as_deref(), Some("Only <@U1> may take deploys of `billing`."));
@@ -188,14 +227,29 @@ fn subscriber(user: &str, email: &str, subscribed: bool) -> Subscriber {
 
 #[test]
 fn a_dm_covering_two_kinds_records_the_second_as_the_same_message() {
-    let dm = dm::Dm { key: "dm:U1:failure:k".into(), covers: vec![DmKind::Failure, DmKind::Complete], also_record: vec!["dm:U1:complete:k".into()], message: Message::new("t", []) };
+    let dm = dm::Dm {
+        key: "dm:U1:failure:k".into(),
+        covers: vec![DmKind::Failure, DmKind::Complete],
+        also_record: vec!["dm:U1:complete:k".into()],
+        message: Message::new("t", []),
+    };
     let plan = dms(&[("U1".into(), DmDecision::Send(dm)), ("U2".into(), DmDecision::NotWanted)]);
     assert_eq!(plan.chains.len(), 1, "nothing for a subscriber who wants nothing");
-    let [Effect::Post(post), Effect::RecordCovered { keys, covered_by, covering, .. }] = plan.chains[0].effects.as_slice() else { panic!("{plan:?}") };
+    let [Effect::Post(post), Effect::RecordCovered { keys, covered_by, covering, .. }] = plan.chains[0].effects.as_slice() else {
+        panic!("{plan:?}")
+    };
     assert_eq!(post.to, To::Dm("U1".into()));
-    assert_eq!((keys.as_slice(), covered_by.as_str(), covering), (["dm:U1:complete:k".to_owned()].as_slice(), "dm:U1:failure:k", &Covering::ThisChain));
+    assert_eq!(
+        (keys.as_slice(), covered_by.as_str(), covering),
+        (["dm:U1:complete:k".to_owned()].as_slice(), "dm:U1:failure:k", &Covering::ThisChain)
+    );
 
-    let owed = DmDecision::Record { keys: vec!["k2".into()], posted: Some(Posted { channel: "D1".into(), ts: "9.9".into() }), covered_by: "k1".into(), covers: vec![DmKind::Failure] };
+    let owed = DmDecision::Record {
+        keys: vec!["k2".into()],
+        posted: Some(Posted { channel: "D1".into(), ts: "9.9".into() }),
+        covered_by: "k1".into(),
+        covers: vec![DmKind::Failure],
+    };
     let plan = dms(&[("U1".into(), owed)]);
     assert!(matches!(plan.effects().next(), Some(Effect::RecordCovered { covering: Covering::Known(Some(_)), .. })), "{plan:?}");
     assert_eq!(plan.posts().count(), 0);
@@ -204,7 +258,11 @@ fn a_dm_covering_two_kinds_records_the_second_as_the_same_message() {
 #[test]
 fn a_daily_tick_purges_past_retention_and_digests_each_recipient() {
     let mut config = config();
-    config.digest_channels.push(crate::config::DigestChannel { channel: "CCI".into(), period: DigestPeriod::Daily, emails: vec!["a@x.io".into()] });
+    config.digest_channels.push(crate::config::DigestChannel {
+        channel: "CCI".into(),
+        period: DigestPeriod::Daily,
+        emails: vec!["a@x.io".into()],
+    });
     let mut wants = subscriber("U1", "a@x.io", true);
     wants.preferences.digest = Some(pulse_contracts::DigestSchedule::Daily);
     let gone = subscriber("U2", "b@x.io", false);

@@ -38,7 +38,11 @@ fn run(kind: EventKind, ci_status: &str, jobs: &[(&str, &str)]) -> FeedEvent {
 }
 
 fn failed_run() -> FeedEvent {
-    run(EventKind::Completed, "FAIL", &[("Style check", "OK"), ("Stateless tests (amd_debug)", "FAIL"), ("Integration tests", "error"), ("Build (arm)", "DROPPED")])
+    run(
+        EventKind::Completed,
+        "FAIL",
+        &[("Style check", "OK"), ("Stateless tests (amd_debug)", "FAIL"), ("Integration tests", "error"), ("Build (arm)", "DROPPED")],
+    )
 }
 
 fn prefs(complete: bool, failure: bool) -> Preferences {
@@ -69,8 +73,14 @@ fn done(covers: &[DmKind]) -> Recorded {
 fn keys_are_praktikas_format_with_the_status_lower_cased() {
     let e = failed_run();
     assert_eq!(praktika_key(DmKind::Failure, EMAIL, &e), "failure:alice@clickhouse.com:3f9c2a7d41be8f0e:fail:91234:ClickHouse/ClickHouse");
-    assert_eq!(praktika_key(DmKind::Complete, EMAIL, &e), "complete:alice@clickhouse.com:3f9c2a7d41be8f0e:fail:91234:ClickHouse/ClickHouse");
-    assert_eq!(ledger_key(USER, DmKind::Complete, EMAIL, &e), "dm:U1:complete:alice@clickhouse.com:3f9c2a7d41be8f0e:fail:91234:ClickHouse/ClickHouse");
+    assert_eq!(
+        praktika_key(DmKind::Complete, EMAIL, &e),
+        "complete:alice@clickhouse.com:3f9c2a7d41be8f0e:fail:91234:ClickHouse/ClickHouse"
+    );
+    assert_eq!(
+        ledger_key(USER, DmKind::Complete, EMAIL, &e),
+        "dm:U1:complete:alice@clickhouse.com:3f9c2a7d41be8f0e:fail:91234:ClickHouse/ClickHouse"
+    );
     let mut merge = run(EventKind::Completed, "Success", &[]);
     merge.ext.pr_number = 0;
     merge.ext.repo_name = String::new();
@@ -141,7 +151,8 @@ fn a_kind_enabled_later_is_not_swallowed_and_nothing_is_sent_twice() {
     assert_eq!(sent(decide_with(&e, &prefs(true, true), &earlier)).covers, vec![DmKind::Failure]);
 
     // Every kind that applies was sent: nothing, whichever DM covered it.
-    let both = [(DmKind::Failure, done(&[DmKind::Failure, DmKind::Complete])), (DmKind::Complete, done(&[DmKind::Failure, DmKind::Complete]))];
+    let both =
+        [(DmKind::Failure, done(&[DmKind::Failure, DmKind::Complete])), (DmKind::Complete, done(&[DmKind::Failure, DmKind::Complete]))];
     assert_eq!(decide_with(&e, &prefs(true, true), &both), DmDecision::AlreadySent { kinds: vec![DmKind::Failure, DmKind::Complete] });
     let only_failure = [(DmKind::Failure, done(&[DmKind::Failure]))];
     assert_eq!(decide_with(&e, &prefs(false, true), &only_failure), DmDecision::AlreadySent { kinds: vec![DmKind::Failure] });

@@ -33,7 +33,10 @@ fn update_announces_each_distinct_email_at_praktikas_key() {
         .iter()
         .map(|e| match &e.detail {
             Event::FeedWrittenV1(w) => {
-                assert_eq!((w.bucket.as_str(), w.learned_from, w.etag.as_deref(), w.sequencer.as_deref()), ("ci-feeds", LearnedFrom::WorkerUpdate, None, None));
+                assert_eq!(
+                    (w.bucket.as_str(), w.learned_from, w.etag.as_deref(), w.sequencer.as_deref()),
+                    ("ci-feeds", LearnedFrom::WorkerUpdate, None, None)
+                );
                 (w.email.as_ref().unwrap().to_string(), w.key.clone(), e.dedup_key.clone())
             }
             other => panic!("{}", other.event_type()),
@@ -51,7 +54,9 @@ fn update_announces_each_distinct_email_at_praktikas_key() {
 #[test]
 fn a_retried_invocation_has_the_same_dedup_keys_and_another_does_not() {
     let payload = json!({"action": "update", "emails": ["a@x.io", "b@x.io"]});
-    let keys = |request: &str| -> Vec<String> { decide(&payload, request, &config(), at(), &Ids::sequence(1)).unwrap().into_iter().map(|e| e.dedup_key).collect() };
+    let keys = |request: &str| -> Vec<String> {
+        decide(&payload, request, &config(), at(), &Ids::sequence(1)).unwrap().into_iter().map(|e| e.dedup_key).collect()
+    };
     assert_eq!(keys(REQUEST), keys(REQUEST));
     assert_ne!(keys(REQUEST), keys("another-request"));
     assert_eq!(decide(&payload, " ", &config(), at(), &Ids::sequence(1)).unwrap_err(), Refusal::NoRequestId);
@@ -103,7 +108,9 @@ fn subscribe_is_the_command_ingress_would_have_published() {
 #[test]
 fn subscribe_without_an_email_means_the_profiles() {
     for login in [json!(""), json!(null)] {
-        let events = run(json!({"action": "subscribe", "user_id": "U1", "username": "u", "github_login": login, "response_url": RESPONSE_URL})).unwrap();
+        let events =
+            run(json!({"action": "subscribe", "user_id": "U1", "username": "u", "github_login": login, "response_url": RESPONSE_URL}))
+                .unwrap();
         valid(&events);
         let Event::SlackCommandV1(cmd) = &events[0].detail else { panic!() };
         assert_eq!((&cmd.action, cmd.text.as_str()), (&CommandAction::Subscribe { email: None }, "subscribe"));
@@ -117,7 +124,8 @@ fn subscribe_without_an_email_means_the_profiles() {
 
 #[test]
 fn unsubscribe_is_the_command_ingress_would_have_published() {
-    let events = run(json!({"action": "unsubscribe", "user_id": "U2CERLKJA", "username": "roadrunner", "response_url": RESPONSE_URL})).unwrap();
+    let events =
+        run(json!({"action": "unsubscribe", "user_id": "U2CERLKJA", "username": "roadrunner", "response_url": RESPONSE_URL})).unwrap();
     valid(&events);
     let Event::SlackCommandV1(cmd) = &events[0].detail else { panic!() };
     assert_eq!((&cmd.action, cmd.text.as_str(), cmd.user_name.as_str()), (&CommandAction::Unsubscribe, "unsubscribe", "roadrunner"));
@@ -161,7 +169,10 @@ fn missing_fields_are_named() {
         (json!({"action": "unsubscribe", "user_id": "", "response_url": RESPONSE_URL}), "`unsubscribe` needs a non-empty string `user_id`"),
         (json!({"action": "toggle_pref", "user_id": "U1", "value": "toggle"}), "`toggle_pref` needs a non-empty string `pref_key`"),
         (json!({"action": "toggle_pref", "pref_key": "hide_merges"}), "`toggle_pref` needs a non-empty string `user_id`"),
-        (json!({"action": "unsubscribe", "user_id": 42, "response_url": RESPONSE_URL}), "`unsubscribe`: `user_id` must be a string, found a number"),
+        (
+            json!({"action": "unsubscribe", "user_id": 42, "response_url": RESPONSE_URL}),
+            "`unsubscribe`: `user_id` must be a string, found a number",
+        ),
     ];
     for (payload, message) in cases {
         assert_eq!(run(payload.clone()).unwrap_err().to_string(), message, "{payload}");
@@ -183,8 +194,15 @@ fn unknown_actions_and_malformed_payloads_are_refused() {
 
 #[test]
 fn nothing_panics_on_odd_json() {
-    let odd = [json!(null), json!(1), json!({}), json!({"action": null}), json!({"action": "update", "emails": [null, {}]}),
-        json!({"action": "subscribe", "user_id": {}, "response_url": []}), json!({"action": "toggle_pref", "user_id": "U", "pref_key": 3})];
+    let odd = [
+        json!(null),
+        json!(1),
+        json!({}),
+        json!({"action": null}),
+        json!({"action": "update", "emails": [null, {}]}),
+        json!({"action": "subscribe", "user_id": {}, "response_url": []}),
+        json!({"action": "toggle_pref", "user_id": "U", "pref_key": 3}),
+    ];
     for payload in odd {
         assert!(run(payload.clone()).is_err(), "{payload}");
     }

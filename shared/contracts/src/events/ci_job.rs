@@ -1,4 +1,9 @@
-//! `ci.job` v1: one job's lifecycle, published by `pulse run --job NAME -- cmd` (seed 002).
+//! `ci.job` v1 and v2: one job's lifecycle, published by `pulse run --job NAME -- cmd` (seed 002).
+//!
+//! v2 renames `host` to `runner` (the machine or CI runner that ran the job: "host" was read as
+//! the job's target) and is otherwise v1. Both parse into the one [`CiJob`]; [`CiJobV2`] only
+//! changes the wire. The rollout this demonstrates is in `contracts/README.md` ("Rolling out a
+//! new version").
 //!
 //! A run publishes `started`, then `completed` with the same `run_id`; the notifier posts the start
 //! message and threads the completion under it. On the wire both phases are one flat object with a
@@ -89,11 +94,7 @@ impl std::fmt::Display for StatValue {
 
 impl CiJob {
     /// A `started` event with no channel override, metadata, host or environment.
-    pub fn started(
-        job: impl Into<String>,
-        run_id: impl Into<String>,
-        started_at: DateTime<Utc>,
-    ) -> Self {
+    pub fn started(job: impl Into<String>, run_id: impl Into<String>, started_at: DateTime<Utc>) -> Self {
         CiJob {
             job: job.into(),
             run_id: run_id.into(),
@@ -108,10 +109,7 @@ impl CiJob {
 
     /// The `completed` event for the same run: everything but the phase is kept.
     pub fn completed(&self, completion: JobCompletion) -> Self {
-        CiJob {
-            phase: JobPhase::Completed(completion),
-            ..self.clone()
-        }
+        CiJob { phase: JobPhase::Completed(completion), ..self.clone() }
     }
 
     pub fn completion(&self) -> Option<&JobCompletion> {
@@ -166,11 +164,7 @@ struct MissingCompletionField(&'static str);
 
 impl std::fmt::Display for MissingCompletionField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "missing field `{}` (required when `phase` is `completed`)",
-            self.0
-        )
+        write!(f, "missing field `{}` (required when `phase` is `completed`)", self.0)
     }
 }
 
@@ -210,14 +204,7 @@ impl From<CiJob> for CiJobWire {
         };
         let (finished_at, duration_ms, exit_code, status, stats, error) = match c {
             None => (None, None, None, None, BTreeMap::new(), None),
-            Some(c) => (
-                Some(c.finished_at),
-                Some(c.duration_ms),
-                c.exit_code,
-                Some(c.status),
-                c.stats,
-                c.error,
-            ),
+            Some(c) => (Some(c.finished_at), Some(c.duration_ms), c.exit_code, Some(c.status), c.stats, c.error),
         };
         CiJobWire {
             job: j.job,
@@ -235,6 +222,39 @@ impl From<CiJob> for CiJobWire {
             host: j.host,
             environment: j.environment,
         }
+    }
+}
+
+/// `ci.job` v2: a [`CiJob`] whose wire names the host `runner`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CiJobWireV2", into = "CiJobWireV2")]
+pub struct CiJobV2(pub CiJob);
+
+/// v1's wire with `host` renamed: v1's own `host` is not part of v2, so a v2 document carrying
+/// one has it ignored (an unknown field), and v2 never writes it.
+#[derive(Serialize, Deserialize)]
+struct CiJobWireV2 {
+    #[serde(flatten)]
+    v1: CiJobWire,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    runner: Option<String>,
+}
+
+impl TryFrom<CiJobWireV2> for CiJobV2 {
+    type Error = MissingCompletionField;
+
+    fn try_from(w: CiJobWireV2) -> Result<Self, Self::Error> {
+        let mut v1 = w.v1;
+        v1.host = w.runner;
+        CiJob::try_from(v1).map(CiJobV2)
+    }
+}
+
+impl From<CiJobV2> for CiJobWireV2 {
+    fn from(job: CiJobV2) -> Self {
+        let mut v1 = CiJobWire::from(job.0);
+        let runner = v1.host.take();
+        CiJobWireV2 { v1, runner }
     }
 }
 
@@ -265,10 +285,7 @@ mod tests {
         assert_eq!(serde_json::from_value::<CiJob>(wire).unwrap(), done);
 
         let wire = serde_json::to_value(&start).unwrap();
-        assert_eq!(
-            wire,
-            json!({"job": "nightly", "phase": "started", "run_id": "run-1", "started_at": "2025-11-20T02:00:00Z"})
-        );
+        assert_eq!(wire, json!({"job": "nightly", "phase": "started", "run_id": "run-1", "started_at": "2025-11-20T02:00:00Z"}));
     }
 
     #[test]
@@ -280,5 +297,24 @@ mod tests {
         }))
         .unwrap_err();
         assert!(err.to_string().contains("missing field `status`"), "{err}");
+    }
+
+    #[test]
+    fn v2_is_v1_with_host_renamed_runner() {
+        let mut job = CiJob::started("nightly", "run-1", at("2025-11-20T02:00:00Z"));
+        job.host = Some("ci-runner-7".into());
+        let v1 = serde_json::to_value(&job).unwrap();
+        let v2 = serde_json::to_value(CiJobV2(job.clone())).unwrap();
+        assert_eq!(v1["host"], "ci-runner-7");
+        assert_eq!(v2["runner"], "ci-runner-7");
+        assert!(v2.get("host").is_none(), "v2 never writes host: {v2}");
+        let mut renamed = v1.as_object().unwrap().clone();
+        let host = renamed.remove("host").unwrap();
+        renamed.insert("runner".into(), host);
+        assert_eq!(v2, json!(renamed), "nothing else differs");
+        assert_eq!(serde_json::from_value::<CiJobV2>(v2).unwrap().0, job);
+        // A v2 document with v1's field name carries no runner: `host` is unknown in v2.
+        let stray = json!({"job": "nightly", "phase": "started", "run_id": "run-1", "started_at": "2025-11-20T02:00:00Z", "host": "x"});
+        assert_eq!(serde_json::from_value::<CiJobV2>(stray).unwrap().0.host, None);
     }
 }

@@ -71,10 +71,7 @@ mod tests {
             sequencer: None,
         };
         let wire = serde_json::to_value(&written).unwrap();
-        assert_eq!(
-            wire,
-            json!({"bucket": "b", "key": "p/events/a_at_x.io.json.gz", "email": "a@x.io", "learned_from": "worker_update"})
-        );
+        assert_eq!(wire, json!({"bucket": "b", "key": "p/events/a_at_x.io.json.gz", "email": "a@x.io", "learned_from": "worker_update"}));
         assert_eq!(serde_json::from_value::<FeedWritten>(wire).unwrap(), written);
         assert_eq!(LearnedFrom::S3Notification.as_str(), "s3_notification");
     }

@@ -14,6 +14,7 @@ pub mod digest_tick;
 pub mod feed_updated;
 pub mod feed_written;
 pub mod ops_alert;
+pub mod person;
 pub mod slack_command;
 pub mod slack_home_opened;
 pub mod slack_interaction;
@@ -21,18 +22,17 @@ pub mod subscription_changed;
 pub mod subscription_imported;
 pub mod user_registered;
 
-pub use ci_job::{CiJob, JobCompletion, JobPhase, JobStatus, StatValue};
+pub use ci_job::{CiJob, CiJobV2, JobCompletion, JobPhase, JobStatus, StatValue};
 pub use deploy_requested::{DeployAction, DeployRequested, DeployTrigger};
 pub use deploy_status::{ChangeKind, DeployPhase, DeployStatus, ResourceChange};
 pub use digest_tick::{DigestPeriod, DigestTick};
 pub use feed_updated::{FeedChange, FeedUpdated};
 pub use feed_written::{FeedWritten, LearnedFrom};
 pub use ops_alert::{AlertKind, Link, OpsAlert, Severity};
+pub use person::{ForgetAction, ForgottenRecord, PersonForget, PersonForgotten};
 pub use slack_command::{CommandAction, SlackCommand, SlashCommand};
 pub use slack_home_opened::{HomeTab, SlackHomeOpened};
 pub use slack_interaction::{Container, InteractionKind, SlackInteraction};
-pub use subscription_changed::{
-    DigestSchedule, Preferences, SubscriptionChanged, SubscriptionState,
-};
+pub use subscription_changed::{DigestSchedule, Preferences, SubscriptionChanged, SubscriptionState};
 pub use subscription_imported::{ImportSource, LastNotified, SubscriptionImported};
 pub use user_registered::UserRegistered;

@@ -59,10 +59,7 @@ impl AlertKind {
 
     /// Deploy kinds go to the deploy channel and may carry `deploy_id` / `version`.
     pub fn is_deploy(self) -> bool {
-        matches!(
-            self,
-            AlertKind::DeployStarted | AlertKind::DeployCompleted | AlertKind::DeployFailed
-        )
+        matches!(self, AlertKind::DeployStarted | AlertKind::DeployCompleted | AlertKind::DeployFailed)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -119,10 +116,6 @@ mod tests {
         for kind in AlertKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
-        assert_eq!(
-            AlertKind::ALL.iter().filter(|k| k.is_deploy()).count(),
-            3,
-            "deploy_started, deploy_completed, deploy_failed"
-        );
+        assert_eq!(AlertKind::ALL.iter().filter(|k| k.is_deploy()).count(), 3, "deploy_started, deploy_completed, deploy_failed");
     }
 }

@@ -81,33 +81,17 @@ mod tests {
     #[test]
     fn actions_are_tagged_by_name() {
         let cases = [
-            (
-                CommandAction::Subscribe { email: None },
-                json!({"name": "subscribe", "email": null}),
-            ),
-            (
-                CommandAction::Subscribe {
-                    email: Some(Email::parse("a@b").unwrap()),
-                },
-                json!({"name": "subscribe", "email": "a@b"}),
-            ),
+            (CommandAction::Subscribe { email: None }, json!({"name": "subscribe", "email": null})),
+            (CommandAction::Subscribe { email: Some(Email::parse("a@b").unwrap()) }, json!({"name": "subscribe", "email": "a@b"})),
             (CommandAction::Unsubscribe, json!({"name": "unsubscribe"})),
             (CommandAction::Status, json!({"name": "status"})),
             (CommandAction::Health, json!({"name": "health"})),
-            (
-                CommandAction::Deploy {
-                    service: "notifier".into(),
-                },
-                json!({"name": "deploy", "service": "notifier"}),
-            ),
+            (CommandAction::Deploy { service: "notifier".into() }, json!({"name": "deploy", "service": "notifier"})),
         ];
         for (action, wire) in cases {
             assert_eq!(serde_json::to_value(&action).unwrap(), wire);
             assert_eq!(action.name(), wire["name"]);
-            assert_eq!(
-                serde_json::from_value::<CommandAction>(wire).unwrap(),
-                action
-            );
+            assert_eq!(serde_json::from_value::<CommandAction>(wire).unwrap(), action);
         }
     }
 

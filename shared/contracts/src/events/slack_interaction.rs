@@ -47,13 +47,8 @@ pub enum InteractionKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Container {
-    Message {
-        channel_id: String,
-        message_ts: String,
-    },
-    View {
-        view_id: String,
-    },
+    Message { channel_id: String, message_ts: String },
+    View { view_id: String },
 }
 
 #[cfg(test)]
@@ -63,23 +58,9 @@ mod tests {
 
     #[test]
     fn container_is_tagged_by_type() {
-        let c: Container = serde_json::from_value(
-            json!({"type": "message", "channel_id": "C1", "message_ts": "1.2"}),
-        )
-        .unwrap();
-        assert_eq!(
-            c,
-            Container::Message {
-                channel_id: "C1".into(),
-                message_ts: "1.2".into()
-            }
-        );
-        let err =
-            serde_json::from_value::<Container>(json!({"type": "message", "channel_id": "C1"}))
-                .unwrap_err();
-        assert!(
-            err.to_string().contains("missing field `message_ts`"),
-            "{err}"
-        );
+        let c: Container = serde_json::from_value(json!({"type": "message", "channel_id": "C1", "message_ts": "1.2"})).unwrap();
+        assert_eq!(c, Container::Message { channel_id: "C1".into(), message_ts: "1.2".into() });
+        let err = serde_json::from_value::<Container>(json!({"type": "message", "channel_id": "C1"})).unwrap_err();
+        assert!(err.to_string().contains("missing field `message_ts`"), "{err}");
     }
 }

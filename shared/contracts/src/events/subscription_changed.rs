@@ -78,11 +78,7 @@ pub enum DigestSchedule {
 impl DigestSchedule {
     /// Whether a `digest.tick` of `period` should send this subscriber a digest.
     pub fn wants(self, period: DigestPeriod) -> bool {
-        matches!(
-            (self, period),
-            (DigestSchedule::Daily, DigestPeriod::Daily)
-                | (DigestSchedule::Weekly, DigestPeriod::Weekly)
-        )
+        matches!((self, period), (DigestSchedule::Daily, DigestPeriod::Daily) | (DigestSchedule::Weekly, DigestPeriod::Weekly))
     }
 }
 
@@ -100,14 +96,8 @@ mod tests {
     #[test]
     fn digest_none_is_the_string_none() {
         assert_eq!(serde_json::to_value(DigestSchedule::Off).unwrap(), "none");
-        assert_eq!(
-            serde_json::from_value::<DigestSchedule>("none".into()).unwrap(),
-            DigestSchedule::Off
-        );
-        let prefs = Preferences {
-            digest: Some(DigestSchedule::Weekly),
-            ..Preferences::default()
-        };
+        assert_eq!(serde_json::from_value::<DigestSchedule>("none".into()).unwrap(), DigestSchedule::Off);
+        let prefs = Preferences { digest: Some(DigestSchedule::Weekly), ..Preferences::default() };
         assert!(prefs.wants_digest(DigestPeriod::Weekly));
         assert!(!prefs.wants_digest(DigestPeriod::Daily));
         assert!(!Preferences::default().wants_digest(DigestPeriod::Daily));

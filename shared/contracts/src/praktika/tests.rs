@@ -4,8 +4,8 @@ use super::*;
 
 /// Every status praktika writes today, the older vocabulary, the empty string and a stranger.
 const STATUSES: [&str; 20] = [
-    "OK", "FAIL", "ERROR", "SKIPPED", "UNKNOWN", "XFAIL", "XPASS", "PENDING", "RUNNING", "DROPPED", "success",
-    "failure", "error", "skipped", "dropped", "pending", "running", "", "Fail", "flaky",
+    "OK", "FAIL", "ERROR", "SKIPPED", "UNKNOWN", "XFAIL", "XPASS", "PENDING", "RUNNING", "DROPPED", "success", "failure", "error",
+    "skipped", "dropped", "pending", "running", "", "Fail", "flaky",
 ];
 
 fn event_with(ci_status: &str, job_status: &str) -> Value {
@@ -34,10 +34,28 @@ fn every_status_reads_and_is_written_back_exactly_as_received() {
 fn statuses_are_classified_in_any_letter_case() {
     use StatusClass::*;
     let cases = [
-        ("OK", Ok), ("ok", Ok), ("success", Ok), ("SUCCESS", Ok), ("FAIL", Fail), ("failure", Fail), ("Fail", Fail),
-        ("ERROR", Error), ("error", Error), ("SKIPPED", Skipped), ("skipped", Skipped), ("XFAIL", XFail),
-        ("XPASS", XPass), ("UNKNOWN", Unknown), ("PENDING", Pending), ("pending", Pending), ("RUNNING", Running),
-        ("running", Running), ("DROPPED", Dropped), ("dropped", Dropped), ("", Missing), ("flaky", Other),
+        ("OK", Ok),
+        ("ok", Ok),
+        ("success", Ok),
+        ("SUCCESS", Ok),
+        ("FAIL", Fail),
+        ("failure", Fail),
+        ("Fail", Fail),
+        ("ERROR", Error),
+        ("error", Error),
+        ("SKIPPED", Skipped),
+        ("skipped", Skipped),
+        ("XFAIL", XFail),
+        ("XPASS", XPass),
+        ("UNKNOWN", Unknown),
+        ("PENDING", Pending),
+        ("pending", Pending),
+        ("RUNNING", Running),
+        ("running", Running),
+        ("DROPPED", Dropped),
+        ("dropped", Dropped),
+        ("", Missing),
+        ("flaky", Other),
     ];
     for (s, class) in cases {
         assert_eq!(Status::from(s).class(), class, "{s:?}");
@@ -119,7 +137,8 @@ fn compaction_keeps_name_status_and_report_url_as_praktika_does() {
     );
     assert!(!result.compact(), "compaction is idempotent");
 
-    let mut no_report: RunResult = serde_json::from_value(json!({"name": "PR", "status": "OK", "ext": {"a": 1, "report_url": ""}})).unwrap();
+    let mut no_report: RunResult =
+        serde_json::from_value(json!({"name": "PR", "status": "OK", "ext": {"a": 1, "report_url": ""}})).unwrap();
     assert!(no_report.compact());
     assert_eq!(serde_json::to_value(&no_report).unwrap(), json!({"name": "PR", "status": "OK", "ext": {}}));
 }

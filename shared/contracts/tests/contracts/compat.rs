@@ -33,7 +33,9 @@ fn breaks(old: &Value, new: &Value, at: &str) -> Vec<String> {
                 let here = format!("{at}/{key}");
                 match (key.as_str(), old.get(key), new.get(key)) {
                     ("required", o, n) => {
-                        let set = |v: Option<&Value>| -> BTreeSet<String> { v.and_then(Value::as_array).into_iter().flatten().map(Value::to_string).collect() };
+                        let set = |v: Option<&Value>| -> BTreeSet<String> {
+                            v.and_then(Value::as_array).into_iter().flatten().map(Value::to_string).collect()
+                        };
                         let (was, is) = (set(o), set(n));
                         out.extend(is.difference(&was).map(|r| format!("{here}: {r} is newly required")));
                         out.extend(was.difference(&is).map(|r| format!("{here}: {r} is no longer required")));
@@ -50,7 +52,11 @@ fn breaks(old: &Value, new: &Value, at: &str) -> Vec<String> {
                         }
                         let closed = old.get("additionalProperties") == Some(&Value::Bool(false));
                         if key == "properties" && closed {
-                            out.extend(is.keys().filter(|k| !was.contains_key(*k)).map(|k| format!("{here}/{k}: added where unknown properties are refused")));
+                            out.extend(
+                                is.keys()
+                                    .filter(|k| !was.contains_key(*k))
+                                    .map(|k| format!("{here}/{k}: added where unknown properties are refused")),
+                            );
                         }
                     }
                     (_, Some(o), Some(n)) => out.extend(breaks(o, n, &here)),
@@ -119,18 +125,63 @@ fn the_checker_refuses_what_the_versioning_rules_call_a_new_version() {
         breaks(&old, &new, "s")
     };
     // Allowed: an optional field in the open `detail`, and documentation.
-    assert_eq!(with(&|v| { v["properties"]["detail"]["properties"]["c"] = serde_json::json!({"type": "string"}); }), Vec::<String>::new());
-    assert_eq!(with(&|v| { v["properties"]["a"]["description"] = serde_json::json!("now documented"); }), Vec::<String>::new());
+    assert_eq!(
+        with(&|v| {
+            v["properties"]["detail"]["properties"]["c"] = serde_json::json!({"type": "string"});
+        }),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        with(&|v| {
+            v["properties"]["a"]["description"] = serde_json::json!("now documented");
+        }),
+        Vec::<String>::new()
+    );
     // Each of these is a new version, and says why.
     let refused = |patch: &dyn Fn(&mut Value), says: &str| {
         let found = with(patch);
         assert!(found.iter().any(|f| f.contains(says)), "expected {says:?} in {found:?}");
     };
-    refused(&|v| { v["properties"]["detail"]["required"] = serde_json::json!(["k", "c"]); }, "\"c\" is newly required");
-    refused(&|v| { v["properties"]["detail"]["required"] = serde_json::json!([]); }, "\"k\" is no longer required");
-    refused(&|v| { v["properties"]["detail"]["properties"].as_object_mut().unwrap().remove("k"); }, "s/properties/detail/properties/k: removed");
-    refused(&|v| { v["properties"]["detail"]["properties"]["k"]["enum"] = serde_json::json!(["x", "y", "z"]); }, "/enum: changed");
-    refused(&|v| { v["properties"]["a"]["type"] = serde_json::json!("integer"); }, "s/properties/a/type: changed");
-    refused(&|v| { v["properties"]["n"]["minimum"] = serde_json::json!(1); }, "minimum: changed");
-    refused(&|v| { v["properties"]["b"] = serde_json::json!({"type": "string"}); }, "added where unknown properties are refused");
+    refused(
+        &|v| {
+            v["properties"]["detail"]["required"] = serde_json::json!(["k", "c"]);
+        },
+        "\"c\" is newly required",
+    );
+    refused(
+        &|v| {
+            v["properties"]["detail"]["required"] = serde_json::json!([]);
+        },
+        "\"k\" is no longer required",
+    );
+    refused(
+        &|v| {
+            v["properties"]["detail"]["properties"].as_object_mut().unwrap().remove("k");
+        },
+        "s/properties/detail/properties/k: removed",
+    );
+    refused(
+        &|v| {
+            v["properties"]["detail"]["properties"]["k"]["enum"] = serde_json::json!(["x", "y", "z"]);
+        },
+        "/enum: changed",
+    );
+    refused(
+        &|v| {
+            v["properties"]["a"]["type"] = serde_json::json!("integer");
+        },
+        "s/properties/a/type: changed",
+    );
+    refused(
+        &|v| {
+            v["properties"]["n"]["minimum"] = serde_json::json!(1);
+        },
+        "minimum: changed",
+    );
+    refused(
+        &|v| {
+            v["properties"]["b"] = serde_json::json!({"type": "string"});
+        },
+        "added where unknown properties are refused",
+    );
 }

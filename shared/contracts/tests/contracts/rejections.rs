@@ -1,9 +1,7 @@
 //! Bad documents are refused with messages naming the type, version and field.
 
 use pulse_contracts::schema;
-use pulse_contracts::{
-    ContractError, from_sqs_body, parse_envelope, parse_str, validate_and_parse,
-};
+use pulse_contracts::{ContractError, from_sqs_body, parse_envelope, parse_str, validate_and_parse};
 use serde_json::{Value, json};
 
 use crate::example;
@@ -13,13 +11,8 @@ fn unknown_type_is_refused_naming_type_and_version() {
     let mut doc = example("digest.tick.v1", "daily.json");
     doc["type"] = json!("foo.bar");
     doc["version"] = json!(3);
-    for err in [
-        parse_envelope(doc.clone()).unwrap_err(),
-        validate_and_parse(doc.clone()).unwrap_err(),
-    ] {
-        assert!(
-            matches!(&err, ContractError::UnknownEventType { event_type, version: 3 } if event_type == "foo.bar")
-        );
+    for err in [parse_envelope(doc.clone()).unwrap_err(), validate_and_parse(doc.clone()).unwrap_err()] {
+        assert!(matches!(&err, ContractError::UnknownEventType { event_type, version: 3 } if event_type == "foo.bar"));
         assert_eq!(err.to_string(), "unknown event type `foo.bar` version 3");
     }
 }
@@ -30,51 +23,26 @@ fn unknown_version_is_refused_naming_type_version_and_what_is_supported() {
     doc["version"] = json!(7);
     let err = parse_envelope(doc.clone()).unwrap_err();
     match &err {
-        ContractError::UnsupportedVersion {
-            event_type,
-            version,
-            supported,
-        } => {
-            assert_eq!(
-                (event_type.as_str(), *version, supported.as_slice()),
-                ("ci.job", 7, &[1][..])
-            );
+        ContractError::UnsupportedVersion { event_type, version, supported } => {
+            assert_eq!((event_type.as_str(), *version, supported.as_slice()), ("ci.job", 7, &[1, 2][..]));
         }
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }
     let message = err.to_string();
-    assert!(
-        message.contains("`ci.job`") && message.contains("version 7"),
-        "{message}"
-    );
-    assert!(matches!(
-        validate_and_parse(doc).unwrap_err(),
-        ContractError::UnsupportedVersion { .. }
-    ));
+    assert!(message.contains("`ci.job`") && message.contains("version 7"), "{message}");
+    assert!(matches!(validate_and_parse(doc).unwrap_err(), ContractError::UnsupportedVersion { .. }));
 }
 
 /// Assert `err` is an InvalidDetail for ci.job / ci.workflow etc. at `path`.
 fn assert_invalid_detail(err: ContractError, want_type: &str, want_path: &str) -> String {
     let message = err.to_string();
     match err {
-        ContractError::InvalidDetail {
-            event_type,
-            version,
-            path,
-            ..
-        } => {
-            assert_eq!(
-                (event_type.as_str(), version, path.as_str()),
-                (want_type, 1, want_path),
-                "{message}"
-            );
+        ContractError::InvalidDetail { event_type, version, path, .. } => {
+            assert_eq!((event_type.as_str(), version, path.as_str()), (want_type, 1, want_path), "{message}");
         }
         other => panic!("expected InvalidDetail at {want_path}, got {other:?}"),
     }
-    assert!(
-        message.contains(want_path) && message.contains(want_type),
-        "{message}"
-    );
+    assert!(message.contains(want_path) && message.contains(want_type), "{message}");
     message
 }
 
@@ -88,70 +56,38 @@ fn a_missing_required_detail_field_is_named() {
     // A completed job without its status: the wire is flat, the rule is per phase.
     let mut doc = example("ci.job.v1", "completed-success.json");
     doc["detail"].as_object_mut().unwrap().remove("status");
-    assert_invalid_detail(
-        parse_envelope(doc.clone()).unwrap_err(),
-        "ci.job",
-        "detail.status",
-    );
+    assert_invalid_detail(parse_envelope(doc.clone()).unwrap_err(), "ci.job", "detail.status");
     let schema_err = validate_and_parse(doc).unwrap_err();
-    let ContractError::Schema(schema_err) = schema_err else {
-        panic!("expected a schema error: {schema_err}")
-    };
+    let ContractError::Schema(schema_err) = schema_err else { panic!("expected a schema error: {schema_err}") };
     assert_eq!(schema_err.violations().len(), 1, "{schema_err}");
     assert_eq!(schema_err.violations()[0].instance_path, "/detail/status");
 
     // Inside a tagged enum.
     let mut doc = example("slack.command.v1", "pulser-deploy.json");
-    doc["detail"]["action"]
-        .as_object_mut()
-        .unwrap()
-        .remove("service");
-    assert_invalid_detail(
-        parse_envelope(doc).unwrap_err(),
-        "slack.command",
-        "detail.action.service",
-    );
+    doc["detail"]["action"].as_object_mut().unwrap().remove("service");
+    assert_invalid_detail(parse_envelope(doc).unwrap_err(), "slack.command", "detail.action.service");
 
     // Nested in praktika's event.
     let mut doc = example("feed.updated.v1", "new-failure.json");
     doc["detail"]["newest_event"]["ext"]["pr_number"] = json!([1]);
-    assert_invalid_detail(
-        parse_envelope(doc).unwrap_err(),
-        "feed.updated",
-        "detail.newest_event.ext.pr_number",
-    );
+    assert_invalid_detail(parse_envelope(doc).unwrap_err(), "feed.updated", "detail.newest_event.ext.pr_number");
 }
 
 #[test]
 fn a_wrongly_typed_detail_field_is_named() {
     let mut doc = example("ci.workflow.v1", "running-pr.json");
     doc["detail"]["ext"]["pr_number"] = json!("PR ninety-one");
-    let message = assert_invalid_detail(
-        parse_envelope(doc).unwrap_err(),
-        "ci.workflow",
-        "detail.ext.pr_number",
-    );
+    let message = assert_invalid_detail(parse_envelope(doc).unwrap_err(), "ci.workflow", "detail.ext.pr_number");
     assert!(message.contains("expected an integer"), "{message}");
 
     let mut doc = example("ops.alert.v1", "deploy-failed.json");
     doc["detail"]["severity"] = json!("apocalyptic");
-    assert_invalid_detail(
-        parse_envelope(doc).unwrap_err(),
-        "ops.alert",
-        "detail.severity",
-    );
+    assert_invalid_detail(parse_envelope(doc).unwrap_err(), "ops.alert", "detail.severity");
 
     let mut doc = example("user.registered.v1", "new-user.json");
     doc["detail"]["email"] = json!("carol");
-    let message = assert_invalid_detail(
-        parse_envelope(doc).unwrap_err(),
-        "user.registered",
-        "detail.email",
-    );
-    assert!(
-        message.contains("`carol` is not an email address"),
-        "{message}"
-    );
+    let message = assert_invalid_detail(parse_envelope(doc).unwrap_err(), "user.registered", "detail.email");
+    assert!(message.contains("`carol` is not an email address"), "{message}");
 }
 
 #[test]
@@ -160,46 +96,24 @@ fn the_schema_enforces_what_praktika_leaves_optional() {
     for (path, authors) in cases {
         let mut doc = example("ci.workflow.v1", "running-pr.json");
         doc["detail"]["ext"]["commit_authors"] = authors;
-        assert!(
-            parse_envelope(doc.clone()).is_ok(),
-            "the Rust type alone accepts it"
-        );
+        assert!(parse_envelope(doc.clone()).is_ok(), "the Rust type alone accepts it");
         let err = validate_and_parse(doc).unwrap_err();
         let message = err.to_string();
-        let ContractError::Schema(schema_err) = err else {
-            panic!("expected a schema error: {message}")
-        };
-        let paths: Vec<&str> = schema_err
-            .violations()
-            .iter()
-            .map(|v| v.instance_path.as_str())
-            .collect();
+        let ContractError::Schema(schema_err) = err else { panic!("expected a schema error: {message}") };
+        let paths: Vec<&str> = schema_err.violations().iter().map(|v| v.instance_path.as_str()).collect();
         assert_eq!(paths, [path], "{message}");
-        assert!(
-            message.contains("`ci.workflow` version 1") && message.contains(path),
-            "{message}"
-        );
+        assert!(message.contains("`ci.workflow` version 1") && message.contains(path), "{message}");
     }
 
     let mut doc = example("ci.workflow.v1", "merge-result.json");
-    doc["detail"]["ext"]
-        .as_object_mut()
-        .unwrap()
-        .remove("repo_name");
+    doc["detail"]["ext"].as_object_mut().unwrap().remove("repo_name");
     doc["detail"]["sha"] = json!("");
     let err = validate_and_parse(doc).unwrap_err();
     let paths: Vec<String> = match &err {
-        ContractError::Schema(e) => e
-            .violations()
-            .iter()
-            .map(|v| v.instance_path.clone())
-            .collect(),
+        ContractError::Schema(e) => e.violations().iter().map(|v| v.instance_path.clone()).collect(),
         other => panic!("{other:?}"),
     };
-    assert!(
-        paths.contains(&"/detail/ext/repo_name".to_owned()),
-        "{paths:?}"
-    );
+    assert!(paths.contains(&"/detail/ext/repo_name".to_owned()), "{paths:?}");
     assert!(paths.contains(&"/detail/sha".to_owned()), "{paths:?}");
 }
 
@@ -209,22 +123,10 @@ fn schema_conditionals_follow_the_discriminators() {
         let mut doc = example(label, file);
         edit(&mut doc);
         let err = schema::validate(doc["type"].as_str().unwrap(), 1, &doc).unwrap_err();
-        let paths: Vec<&str> = err
-            .violations()
-            .iter()
-            .map(|v| v.instance_path.as_str())
-            .collect();
-        assert!(
-            paths.contains(&want),
-            "{label}/{file}: wanted {want}, got {err}"
-        );
+        let paths: Vec<&str> = err.violations().iter().map(|v| v.instance_path.as_str()).collect();
+        assert!(paths.contains(&want), "{label}/{file}: wanted {want}, got {err}");
     };
-    refuse(
-        "deploy.status.v1",
-        "failed.json",
-        &|d| drop(d["detail"].as_object_mut().unwrap().remove("error")),
-        "/detail/error",
-    );
+    refuse("deploy.status.v1", "failed.json", &|d| drop(d["detail"].as_object_mut().unwrap().remove("error")), "/detail/error");
     refuse(
         "deploy.requested.v1",
         "approve-button.json",
@@ -240,47 +142,18 @@ fn schema_conditionals_follow_the_discriminators() {
     refuse(
         "slack.interaction.v1",
         "approve-button.json",
-        &|d| {
-            drop(
-                d["detail"]["kind"]["container"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("message_ts"),
-            )
-        },
+        &|d| drop(d["detail"]["kind"]["container"].as_object_mut().unwrap().remove("message_ts")),
         "/detail/kind/container/message_ts",
     );
     refuse(
         "slack.interaction.v1",
         "deploy-modal-submit.json",
-        &|d| {
-            drop(
-                d["detail"]["kind"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("view_id"),
-            )
-        },
+        &|d| drop(d["detail"]["kind"].as_object_mut().unwrap().remove("view_id")),
         "/detail/kind/view_id",
     );
-    refuse(
-        "digest.tick.v1",
-        "daily.json",
-        &|d| d["detail"]["scheduled_for"] = json!("tomorrow"),
-        "/detail/scheduled_for",
-    );
-    refuse(
-        "deploy.status.v1",
-        "started.json",
-        &|d| d["detail"]["deploy_id"] = json!("42"),
-        "/detail/deploy_id",
-    );
-    refuse(
-        "digest.tick.v1",
-        "daily.json",
-        &|d| d["occurred_at"] = json!("2025-11-20 13:00"),
-        "/occurred_at",
-    );
+    refuse("digest.tick.v1", "daily.json", &|d| d["detail"]["scheduled_for"] = json!("tomorrow"), "/detail/scheduled_for");
+    refuse("deploy.status.v1", "started.json", &|d| d["detail"]["deploy_id"] = json!("42"), "/detail/deploy_id");
+    refuse("digest.tick.v1", "daily.json", &|d| d["occurred_at"] = json!("2025-11-20 13:00"), "/occurred_at");
 }
 
 #[test]
@@ -293,10 +166,7 @@ fn details_accept_added_fields_but_the_envelope_does_not() {
     doc["priority"] = json!("high");
     let err = parse_envelope(doc.clone()).unwrap_err();
     assert!(matches!(err, ContractError::NotAnEnvelope { .. }));
-    assert!(
-        err.to_string().contains("unexpected field `priority`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("unexpected field `priority`"), "{err}");
     assert!(schema::validate("ci.job", 1, &doc).is_err());
 }
 
@@ -305,41 +175,20 @@ fn envelope_problems_name_the_field() {
     let base = example("digest.tick.v1", "weekly.json");
     type Edit = Box<dyn Fn(&mut Value)>;
     let cases: [(&str, Edit); 6] = [
-        (
-            "missing field `dedup_key`",
-            Box::new(|d| drop(d.as_object_mut().unwrap().remove("dedup_key"))),
-        ),
-        (
-            "field `dedup_key` is empty",
-            Box::new(|d| d["dedup_key"] = json!("")),
-        ),
+        ("missing field `dedup_key`", Box::new(|d| drop(d.as_object_mut().unwrap().remove("dedup_key")))),
+        ("field `dedup_key` is empty", Box::new(|d| d["dedup_key"] = json!(""))),
         ("field `id`", Box::new(|d| d["id"] = json!("not-a-uuid"))),
-        (
-            "field `occurred_at`",
-            Box::new(|d| d["occurred_at"] = json!("yesterday")),
-        ),
+        ("field `occurred_at`", Box::new(|d| d["occurred_at"] = json!("yesterday"))),
         ("field `version`", Box::new(|d| d["version"] = json!("1"))),
-        (
-            "expected a JSON object, found an array",
-            Box::new(|d| *d = json!([1])),
-        ),
+        ("expected a JSON object, found an array", Box::new(|d| *d = json!([1]))),
     ];
     for (want, edit) in cases {
         let mut doc = base.clone();
         edit(&mut doc);
         let err = parse_envelope(doc).unwrap_err();
-        assert!(
-            matches!(err, ContractError::NotAnEnvelope { .. }),
-            "{want}: {err:?}"
-        );
+        assert!(matches!(err, ContractError::NotAnEnvelope { .. }), "{want}: {err:?}");
         assert!(err.to_string().contains(want), "wanted {want:?} in {err}");
     }
-    assert!(matches!(
-        parse_str("{\"id\":"),
-        Err(ContractError::NotJson { .. })
-    ));
-    assert!(matches!(
-        from_sqs_body("not json"),
-        Err(ContractError::NotJson { .. })
-    ));
+    assert!(matches!(parse_str("{\"id\":"), Err(ContractError::NotJson { .. })));
+    assert!(matches!(from_sqs_body("not json"), Err(ContractError::NotJson { .. })));
 }

@@ -85,7 +85,11 @@ pub(crate) fn list(state: &mut State, p: &Value) -> Result<Value, ApiError> {
             .filter(|c| matches_filters(p, c))
             .map(|c| {
                 let mut v = Map::new();
-                copy_fields(c, &mut v, &["name", "version", "description", "platform", "supportedOsVersions", "type", "owner", "dateCreated"]);
+                copy_fields(
+                    c,
+                    &mut v,
+                    &["name", "version", "description", "platform", "supportedOsVersions", "type", "owner", "dateCreated"],
+                );
                 let arn = c["arn"].as_str().unwrap_or_default();
                 // Listed by version: the ARN without the build number.
                 v.insert("arn".into(), json!(arn.rsplit_once('/').map_or(arn, |(head, _)| head)));
@@ -103,9 +107,11 @@ pub(crate) fn delete(state: &mut State, p: &Value) -> Result<Value, ApiError> {
         return Err(ApiError::not_found(arn));
     }
     let used_by = state.resources.recipes.values().find(|r| {
-        r["components"].as_array().into_iter().flatten().any(|c| {
-            c["componentArn"].as_str().and_then(build_arn).as_deref() == Some(build.as_str())
-        })
+        r["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["componentArn"].as_str().and_then(build_arn).as_deref() == Some(build.as_str()))
     });
     if let Some(recipe) = used_by {
         return Err(ApiError::dependency(format!(

@@ -86,7 +86,18 @@ pub(crate) fn list_infrastructure(state: &mut State, p: &Value) -> Result<Value,
             copy_fields(
                 c,
                 &mut v,
-                &["arn", "name", "description", "dateCreated", "dateUpdated", "resourceTags", "tags", "instanceTypes", "instanceProfileName", "placement"],
+                &[
+                    "arn",
+                    "name",
+                    "description",
+                    "dateCreated",
+                    "dateUpdated",
+                    "resourceTags",
+                    "tags",
+                    "instanceTypes",
+                    "instanceProfileName",
+                    "placement",
+                ],
             );
             Value::Object(v)
         })

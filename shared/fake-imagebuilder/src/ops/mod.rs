@@ -146,9 +146,9 @@ pub(crate) fn page(params: &Value, items: Vec<Value>) -> Result<(Vec<Value>, Opt
     };
     let start = match params.get("nextToken").and_then(Value::as_str) {
         None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| {
-            ApiError::new(400, "InvalidPaginationTokenException", format!("The pagination token '{t}' is not valid."))
-        })?,
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::new(400, "InvalidPaginationTokenException", format!("The pagination token '{t}' is not valid.")))?,
     };
     let end = (start + max).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());

@@ -40,10 +40,7 @@ fn settings(state: &State, p: &Value, into: &mut Map<String, Value>) -> Result<(
     if let Some(dist) = p.get("distributionConfigurationArn").and_then(Value::as_str)
         && !state.resources.distribution.contains_key(dist)
     {
-        return Err(ApiError::invalid(
-            "distributionConfigurationArn",
-            format!("The distribution configuration '{dist}' does not exist."),
-        ));
+        return Err(ApiError::invalid("distributionConfigurationArn", format!("The distribution configuration '{dist}' does not exist.")));
     }
     if let Some(status) = p.get("status").and_then(Value::as_str)
         && !["ENABLED", "DISABLED"].contains(&status)
@@ -227,7 +224,19 @@ pub(crate) fn list_images(state: &mut State, p: &Value) -> Result<Value, ApiErro
             copy_fields(
                 i,
                 &mut v,
-                &["arn", "name", "type", "version", "platform", "state", "dateCreated", "outputResources", "tags", "buildType", "imageSource"],
+                &[
+                    "arn",
+                    "name",
+                    "type",
+                    "version",
+                    "platform",
+                    "state",
+                    "dateCreated",
+                    "outputResources",
+                    "tags",
+                    "buildType",
+                    "imageSource",
+                ],
             );
             v.insert("owner".into(), json!(state.account.account_id));
             Value::Object(v)

@@ -44,7 +44,16 @@ pub(crate) fn create(state: &mut State, p: &Value) -> Result<Value, ApiError> {
     copy_fields(
         p,
         &mut recipe,
-        &["name", "description", "components", "parentImage", "blockDeviceMappings", "workingDirectory", "additionalInstanceConfiguration", "amiTags"],
+        &[
+            "name",
+            "description",
+            "components",
+            "parentImage",
+            "blockDeviceMappings",
+            "workingDirectory",
+            "additionalInstanceConfiguration",
+            "amiTags",
+        ],
     );
     recipe.insert("arn".into(), json!(arn));
     recipe.insert("type".into(), json!("AMI"));

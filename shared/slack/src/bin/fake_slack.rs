@@ -9,10 +9,7 @@ use clap::Parser;
 use pulse_slack::fake::FakeSlack;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "pulse-fake-slack",
-    about = "A recording fake of the Slack Web API"
-)]
+#[command(name = "pulse-fake-slack", about = "A recording fake of the Slack Web API")]
 struct Args {
     /// Address to listen on (port 0 picks a free one; the chosen address is printed).
     #[arg(long, env = "PULSE_FAKE_SLACK_ADDR", default_value = "127.0.0.1:4599")]
@@ -28,11 +25,9 @@ struct Args {
 fn parse_user(spec: &str) -> Result<(String, String, Option<String>), String> {
     let mut parts = spec.splitn(3, ':');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(id), Some(name), email) if !id.is_empty() && !name.is_empty() => Ok((
-            id.to_owned(),
-            name.to_owned(),
-            email.filter(|e| !e.is_empty()).map(str::to_owned),
-        )),
+        (Some(id), Some(name), email) if !id.is_empty() && !name.is_empty() => {
+            Ok((id.to_owned(), name.to_owned(), email.filter(|e| !e.is_empty()).map(str::to_owned)))
+        }
         _ => Err(format!("expected ID:NAME[:EMAIL], got {spec:?}")),
     }
 }
@@ -41,8 +36,7 @@ fn parse_user(spec: &str) -> Result<(String, String, Option<String>), String> {
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();

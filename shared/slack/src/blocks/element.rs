@@ -128,11 +128,7 @@ pub struct MultiStaticSelect {
 
 impl MultiStaticSelect {
     pub fn new(action_id: impl Into<String>, options: impl IntoIterator<Item = SelectOption>) -> Self {
-        Self {
-            action_id: limits::id(action_id.into()),
-            placeholder: None,
-            options: limits::options(options.into_iter().collect()),
-        }
+        Self { action_id: limits::id(action_id.into()), placeholder: None, options: limits::options(options.into_iter().collect()) }
     }
 
     pub fn placeholder(mut self, placeholder: impl Into<PlainText>) -> Self {

@@ -58,10 +58,13 @@ fn a_modal_serialises_with_its_input_and_metadata() {
         callback_id: Some("deploy_confirm".into()),
         private_metadata: Some(r#"{"service":"api"}"#.into()),
         blocks: vec![
-            Input::new("Only these kinds", MultiStaticSelect::new("only_kinds", [SelectOption::new("Lambda", "Lambda")]).placeholder("All kinds"))
-                .hint("Leave empty for all.")
-                .optional()
-                .into(),
+            Input::new(
+                "Only these kinds",
+                MultiStaticSelect::new("only_kinds", [SelectOption::new("Lambda", "Lambda")]).placeholder("All kinds"),
+            )
+            .hint("Leave empty for all.")
+            .optional()
+            .into(),
         ],
     });
     assert_eq!(

@@ -28,8 +28,7 @@ impl State {
             return Err(fail("msg_too_long"));
         }
         if let Some(blocks) = blocks {
-            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks")
-                .map_err(|e| e.answer())?;
+            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks").map_err(|e| e.answer())?;
         }
         let ts = self.next_ts();
         let mut message = Map::new();
@@ -47,11 +46,7 @@ impl State {
         let thread_ts = str_arg(body, "thread_ts");
         if let Some(parent_ts) = thread_ts {
             message.insert("thread_ts".into(), parent_ts.into());
-            if let Some(parent) = self
-                .messages
-                .get_mut(parent_ts)
-                .filter(|p| p.channel == channel)
-            {
+            if let Some(parent) = self.messages.get_mut(parent_ts).filter(|p| p.channel == channel) {
                 parent.replies.push(ts.clone());
                 parent.message["thread_ts"] = parent_ts.into();
                 parent.message["reply_count"] = parent.replies.len().into();
@@ -59,17 +54,8 @@ impl State {
             }
         }
         let message = Value::Object(message);
-        self.messages.insert(
-            ts.clone(),
-            StoredMessage {
-                channel: channel.clone(),
-                message: message.clone(),
-                replies: Vec::new(),
-            },
-        );
-        Ok(ok(
-            json!({ "channel": channel, "ts": ts, "message": message }),
-        ))
+        self.messages.insert(ts.clone(), StoredMessage { channel: channel.clone(), message: message.clone(), replies: Vec::new() });
+        Ok(ok(json!({ "channel": channel, "ts": ts, "message": message })))
     }
 
     pub(super) fn update(&mut self, body: &Value) -> Result<Value, Value> {
@@ -82,15 +68,10 @@ impl State {
             return Err(fail("no_text"));
         }
         if let Some(blocks) = blocks {
-            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks")
-                .map_err(|e| e.answer())?;
+            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks").map_err(|e| e.answer())?;
         }
         let edited_ts = self.next_ts();
-        let stored = self
-            .messages
-            .get_mut(ts)
-            .filter(|m| m.channel == channel)
-            .ok_or_else(|| fail("message_not_found"))?;
+        let stored = self.messages.get_mut(ts).filter(|m| m.channel == channel).ok_or_else(|| fail("message_not_found"))?;
         // Like Slack, fields left out keep their previous value.
         if let Some(text) = text {
             stored.message["text"] = text.into();
@@ -114,13 +95,11 @@ impl State {
         str_arg(body, "channel").ok_or_else(|| fail("channel_not_found"))?;
         str_arg(body, "user").ok_or_else(|| fail("user_not_found"))?;
         let blocks = body.get("blocks").filter(|b| !is_empty_array(b));
-        if str_arg(body, "text").is_none() && blocks.is_none() && body.get("attachments").is_none()
-        {
+        if str_arg(body, "text").is_none() && blocks.is_none() && body.get("attachments").is_none() {
             return Err(fail("no_text"));
         }
         if let Some(blocks) = blocks {
-            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks")
-                .map_err(|e| e.answer())?;
+            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks").map_err(|e| e.answer())?;
         }
         Ok(ok(json!({ "message_ts": self.next_ts() })))
     }
@@ -128,10 +107,7 @@ impl State {
     /// The stored message at (`channel`, `ts`); a user id as channel means the DM with them.
     pub fn message(&self, channel: &str, ts: &str) -> Option<Value> {
         let channel = resolve_channel(channel);
-        self.messages
-            .get(ts)
-            .filter(|m| m.channel == channel)
-            .map(|m| m.message.clone())
+        self.messages.get(ts).filter(|m| m.channel == channel).map(|m| m.message.clone())
     }
 
     /// Replies in the thread of (`channel`, `ts`), oldest first, the parent excluded.
@@ -140,22 +116,13 @@ impl State {
         let Some(parent) = self.messages.get(ts).filter(|m| m.channel == channel) else {
             return Vec::new();
         };
-        parent
-            .replies
-            .iter()
-            .filter_map(|reply| self.messages.get(reply))
-            .map(|m| m.message.clone())
-            .collect()
+        parent.replies.iter().filter_map(|reply| self.messages.get(reply)).map(|m| m.message.clone()).collect()
     }
 
     /// Every stored message in post order, optionally only those of `channel`.
     pub fn messages(&self, channel: Option<&str>) -> Vec<Value> {
         let channel = channel.map(resolve_channel);
-        self.messages
-            .values()
-            .filter(|m| channel.as_deref().is_none_or(|c| m.channel == c))
-            .map(|m| m.message.clone())
-            .collect()
+        self.messages.values().filter(|m| channel.as_deref().is_none_or(|c| m.channel == c)).map(|m| m.message.clone()).collect()
     }
 }
 
@@ -174,43 +141,23 @@ mod tests {
     #[test]
     fn threads_and_updates() {
         let mut state = State::default();
-        let parent = authed(
-            &mut state,
-            "chat.postMessage",
-            json!({"channel": "C1", "text": "start"}),
-        );
+        let parent = authed(&mut state, "chat.postMessage", json!({"channel": "C1", "text": "start"}));
         let ts = parent["ts"].as_str().unwrap().to_owned();
-        authed(
-            &mut state,
-            "chat.postMessage",
-            json!({"channel": "C1", "text": "done", "thread_ts": ts}),
-        );
-        let up = authed(
-            &mut state,
-            "chat.update",
-            json!({"channel": "C1", "ts": ts, "text": "started"}),
-        );
+        authed(&mut state, "chat.postMessage", json!({"channel": "C1", "text": "done", "thread_ts": ts}));
+        let up = authed(&mut state, "chat.update", json!({"channel": "C1", "ts": ts, "text": "started"}));
         assert_eq!(up["ok"], true);
         let msg = state.message("C1", &ts).unwrap();
         assert_eq!(msg["text"], "started");
         assert_eq!(msg["reply_count"], 1);
         assert_eq!(state.thread("C1", &ts)[0]["text"], "done");
-        let missing = authed(
-            &mut state,
-            "chat.update",
-            json!({"channel": "C2", "ts": ts, "text": "x"}),
-        );
+        let missing = authed(&mut state, "chat.update", json!({"channel": "C2", "ts": ts, "text": "x"}));
         assert_eq!(missing["error"], "message_not_found");
     }
 
     #[test]
     fn posting_to_a_user_lands_in_their_dm() {
         let mut state = State::default();
-        let a = authed(
-            &mut state,
-            "chat.postMessage",
-            json!({"channel": "U1", "text": "hi"}),
-        );
+        let a = authed(&mut state, "chat.postMessage", json!({"channel": "U1", "text": "hi"}));
         let b = authed(&mut state, "conversations.open", json!({"users": "U1"}));
         assert_eq!(a["channel"], b["channel"]["id"]);
         assert_eq!(state.messages(Some("U1")).len(), 1);

@@ -35,11 +35,7 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
 type Ctx = AxumState<Arc<Shared>>;
 
 fn not_found(error: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({"ok": false, "error": error})),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, Json(json!({"ok": false, "error": error}))).into_response()
 }
 
 #[derive(Deserialize)]
@@ -68,12 +64,7 @@ fn default_wait_ms() -> u64 {
 /// (or the timeout passes) and returns them; shell scripts use it instead of polling.
 async fn wait_for_calls(AxumState(shared): Ctx, Query(q): Query<WaitQuery>) -> Response {
     let timeout = Duration::from_millis(q.timeout_ms);
-    Json(
-        shared
-            .wait_for_calls(q.method.as_deref(), q.n, timeout)
-            .await,
-    )
-    .into_response()
+    Json(shared.wait_for_calls(q.method.as_deref(), q.n, timeout).await).into_response()
 }
 
 /// `POST /_fake/faults {"method": "chat.postMessage", "fault": {"kind": ...}, "times": 2}`.
@@ -163,11 +154,6 @@ async fn modals(AxumState(shared): Ctx) -> Response {
 
 /// `GET /_fake/responses/{id}`: bodies accepted on that response URL, oldest first.
 async fn responses(AxumState(shared): Ctx, Path(id): Path<String>) -> Response {
-    let bodies = shared
-        .lock()
-        .responses
-        .get(&id)
-        .cloned()
-        .unwrap_or_default();
+    let bodies = shared.lock().responses.get(&id).cloned().unwrap_or_default();
     Json(Value::from(bodies)).into_response()
 }

@@ -45,9 +45,7 @@ impl From<Fault> for FaultWire {
         match fault {
             Fault::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
             Fault::ServerError(status) => Self::ServerError { status },
-            Fault::Delay(d) => Self::Delay {
-                ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-            },
+            Fault::Delay(d) => Self::Delay { ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX) },
             Fault::SlackError(error) => Self::SlackError { error },
             Fault::FailAfterEffect(status) => Self::FailAfterEffect { status },
         }
@@ -89,28 +87,11 @@ mod tests {
     #[test]
     fn wire_round_trip() {
         let cases = [
-            (
-                Fault::RateLimited {
-                    retry_after_secs: 2,
-                },
-                json!({"kind": "rate_limited", "retry_after_secs": 2}),
-            ),
-            (
-                Fault::ServerError(503),
-                json!({"kind": "server_error", "status": 503}),
-            ),
-            (
-                Fault::Delay(Duration::from_millis(1500)),
-                json!({"kind": "delay", "ms": 1500}),
-            ),
-            (
-                Fault::SlackError("ratelimited".into()),
-                json!({"kind": "slack_error", "error": "ratelimited"}),
-            ),
-            (
-                Fault::FailAfterEffect(500),
-                json!({"kind": "fail_after_effect", "status": 500}),
-            ),
+            (Fault::RateLimited { retry_after_secs: 2 }, json!({"kind": "rate_limited", "retry_after_secs": 2})),
+            (Fault::ServerError(503), json!({"kind": "server_error", "status": 503})),
+            (Fault::Delay(Duration::from_millis(1500)), json!({"kind": "delay", "ms": 1500})),
+            (Fault::SlackError("ratelimited".into()), json!({"kind": "slack_error", "error": "ratelimited"})),
+            (Fault::FailAfterEffect(500), json!({"kind": "fail_after_effect", "status": 500})),
         ];
         for (fault, wire) in cases {
             assert_eq!(serde_json::to_value(&fault).unwrap(), wire);
@@ -120,10 +101,7 @@ mod tests {
 
     #[test]
     fn times_defaults_to_one() {
-        let req: FaultRequest = serde_json::from_value(
-            json!({"method": "*", "fault": {"kind": "server_error", "status": 500}}),
-        )
-        .unwrap();
+        let req: FaultRequest = serde_json::from_value(json!({"method": "*", "fault": {"kind": "server_error", "status": 500}})).unwrap();
         assert_eq!(req.times, 1);
     }
 }

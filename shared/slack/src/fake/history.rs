@@ -73,12 +73,8 @@ impl Window {
     fn page(&self, messages: Vec<Value>) -> Value {
         let total = messages.len();
         let end = (self.start + self.limit).min(total);
-        let page: Vec<Value> = messages
-            .into_iter()
-            .skip(self.start)
-            .take(self.limit)
-            .map(|m| if self.metadata { m } else { without_metadata(m) })
-            .collect();
+        let page: Vec<Value> =
+            messages.into_iter().skip(self.start).take(self.limit).map(|m| if self.metadata { m } else { without_metadata(m) }).collect();
         let has_more = end < total;
         let cursor = if has_more { format!("offset:{end}") } else { String::new() };
         ok(json!({
@@ -196,7 +192,11 @@ mod tests {
         let h = call(&mut state, "conversations.history", json!({"channel": "C1", "oldest": ts[1], "inclusive": true, "limit": 2}));
         assert_eq!(h["has_more"], true);
         let cursor = h["response_metadata"]["next_cursor"].as_str().unwrap().to_owned();
-        let next = call(&mut state, "conversations.history", json!({"channel": "C1", "oldest": ts[1], "inclusive": true, "limit": 2, "cursor": cursor}));
+        let next = call(
+            &mut state,
+            "conversations.history",
+            json!({"channel": "C1", "oldest": ts[1], "inclusive": true, "limit": 2, "cursor": cursor}),
+        );
         let texts: Vec<&str> = next["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
         assert_eq!(texts, ["m2", "m1"]);
         assert_eq!(next["has_more"], false);

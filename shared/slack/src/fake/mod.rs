@@ -7,9 +7,9 @@
 
 mod chat;
 mod control;
+mod discord;
 mod fault;
 mod history;
-mod discord;
 pub use discord::{DISCORD_METHOD, validate as discord_validate};
 mod record;
 mod server;
@@ -66,20 +66,10 @@ impl Shared {
     /// Recorded calls to `method` (all calls for `None` or `*`).
     fn calls(&self, method: Option<&str>) -> Vec<RecordedCall> {
         let wanted = method.filter(|m| *m != "*");
-        self.lock()
-            .calls
-            .iter()
-            .filter(|c| wanted.is_none_or(|m| c.method == m))
-            .cloned()
-            .collect()
+        self.lock().calls.iter().filter(|c| wanted.is_none_or(|m| c.method == m)).cloned().collect()
     }
 
-    async fn wait_for_calls(
-        &self,
-        method: Option<&str>,
-        n: usize,
-        timeout: Duration,
-    ) -> Vec<RecordedCall> {
+    async fn wait_for_calls(&self, method: Option<&str>, n: usize, timeout: Duration) -> Vec<RecordedCall> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut changes = self.recorded.subscribe();
         loop {
@@ -89,10 +79,7 @@ impl Shared {
             if calls.len() >= n {
                 return calls;
             }
-            if tokio::time::timeout_at(deadline, changes.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
                 return self.calls(method);
             }
         }
@@ -118,9 +105,7 @@ pub struct FakeSlack {
 
 impl std::fmt::Debug for FakeSlack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeSlack")
-            .field("addr", &self.addr)
-            .finish()
+        f.debug_struct("FakeSlack").field("addr", &self.addr).finish()
     }
 }
 
@@ -128,30 +113,21 @@ impl FakeSlack {
     /// Starts the fake on a free loopback port. Panics if it cannot bind, which in a test is
     /// the right outcome.
     pub async fn start() -> FakeSlack {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("binding the fake Slack to a loopback port")
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("binding the fake Slack to a loopback port")
     }
 
     /// Starts the fake on `addr` (port 0 picks a free one).
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeSlack> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            recorded: watch::Sender::new(0),
-        });
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), recorded: watch::Sender::new(0) });
         let app = server::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "fake Slack server stopped");
             }
         });
-        Ok(FakeSlack {
-            shared,
-            addr,
-            server,
-        })
+        Ok(FakeSlack { shared, addr, server })
     }
 
     /// The address it listens on.
@@ -200,12 +176,7 @@ impl FakeSlack {
 
     /// Waits until at least `n` calls to `method` (`"*"` for any) are recorded, or `timeout`
     /// passes, and returns the calls recorded by then (check the length).
-    pub async fn wait_for_calls(
-        &self,
-        method: &str,
-        n: usize,
-        timeout: Duration,
-    ) -> Vec<RecordedCall> {
+    pub async fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> Vec<RecordedCall> {
         self.shared.wait_for_calls(Some(method), n, timeout).await
     }
 
@@ -281,12 +252,7 @@ impl FakeSlack {
 
     /// Bodies accepted on [`FakeSlack::response_url`]`(id)`, oldest first.
     pub fn responses(&self, id: &str) -> Vec<Value> {
-        self.shared
-            .lock()
-            .responses
-            .get(id)
-            .cloned()
-            .unwrap_or_default()
+        self.shared.lock().responses.get(id).cloned().unwrap_or_default()
     }
 }
 

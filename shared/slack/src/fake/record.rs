@@ -37,9 +37,7 @@ pub struct RecordedCall {
 impl RecordedCall {
     pub(crate) fn new(method: &str, body: Value, token: Option<String>) -> Self {
         let field = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
-        let user = field("user")
-            .or_else(|| field("user_id"))
-            .or_else(|| field("users"));
+        let user = field("user").or_else(|| field("user_id")).or_else(|| field("users"));
         Self {
             method: method.to_owned(),
             channel: field("channel"),
@@ -66,10 +64,7 @@ mod epoch_millis {
     use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        let ms = at
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
+        let ms = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
         s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 

@@ -44,19 +44,11 @@ pub(super) struct Reply {
 impl Reply {
     /// Slack's normal answer: HTTP 200 whatever `ok` says.
     fn slack(body: Value) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body,
-            retry_after: None,
-        }
+        Self { status: StatusCode::OK, body, retry_after: None }
     }
 
     fn status(status: u16, body: Value) -> Self {
-        Self {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            body,
-            retry_after: None,
-        }
+        Self { status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body, retry_after: None }
     }
 }
 
@@ -64,19 +56,13 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();
         if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
 }
 
-async fn web_api(
-    AxumState(shared): AxumState<Arc<Shared>>,
-    Path(method): Path<String>,
-    request: Request,
-) -> Reply {
+async fn web_api(AxumState(shared): AxumState<Arc<Shared>>, Path(method): Path<String>, request: Request) -> Reply {
     let parsed = parse_request(request).await;
     let (body, token) = parsed.clone().unwrap_or_else(|_| (json!({}), None));
     let call = RecordedCall::new(&method, body.clone(), token.clone());
@@ -87,11 +73,7 @@ async fn web_api(
     .await
 }
 
-async fn response_url(
-    AxumState(shared): AxumState<Arc<Shared>>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Reply {
+async fn response_url(AxumState(shared): AxumState<Arc<Shared>>, Path(id): Path<String>, request: Request) -> Reply {
     let parsed = parse_request(request).await;
     let body = parsed.clone().map_or_else(|_| json!({}), |(body, _)| body);
     let mut call = RecordedCall::new(super::RESPONSE_URL_METHOD, body.clone(), None);
@@ -132,11 +114,7 @@ async fn discord_webhook(
 
 /// Applies the next queued fault around `effect`, records the call with its outcome, and
 /// answers (late, for a `Delay`).
-async fn handle(
-    shared: &Shared,
-    mut call: RecordedCall,
-    effect: impl FnOnce(&mut State) -> Reply,
-) -> Reply {
+async fn handle(shared: &Shared, mut call: RecordedCall, effect: impl FnOnce(&mut State) -> Reply) -> Reply {
     let (reply, delay) = {
         let mut state = shared.lock();
         let (reply, delay) = match state.take_fault(&call.method) {
@@ -150,28 +128,16 @@ async fn handle(
                 },
                 None,
             ),
-            Some(Fault::ServerError(status)) => (
-                Reply::status(status, json!({"ok": false, "error": "fatal_error"})),
-                None,
-            ),
-            Some(Fault::SlackError(error)) => {
-                (Reply::slack(json!({"ok": false, "error": error})), None)
-            }
+            Some(Fault::ServerError(status)) => (Reply::status(status, json!({"ok": false, "error": "fatal_error"})), None),
+            Some(Fault::SlackError(error)) => (Reply::slack(json!({"ok": false, "error": error})), None),
             Some(Fault::FailAfterEffect(status)) => {
                 let _applied = effect(&mut state);
-                (
-                    Reply::status(status, json!({"ok": false, "error": "fatal_error"})),
-                    None,
-                )
+                (Reply::status(status, json!({"ok": false, "error": "fatal_error"})), None)
             }
         };
         call.status = reply.status.as_u16();
         if reply.body.get("ok") == Some(&Value::Bool(false)) {
-            call.error = reply
-                .body
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            call.error = reply.body.get("error").and_then(Value::as_str).map(str::to_owned);
         }
         shared.record(&mut state, call);
         (reply, delay)
@@ -187,19 +153,11 @@ async fn handle(
 async fn parse_request(request: Request) -> Result<(Value, Option<String>), &'static str> {
     let header_token = bearer(request.headers());
     let mut body = if request.method() == Method::GET {
-        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
-            .map_err(|_| "invalid_arguments")?;
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(request.uri()).map_err(|_| "invalid_arguments")?;
         form_to_json(pairs)
     } else {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| "request_timeout")?;
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|_| "request_timeout")?;
         if content_type.starts_with("application/x-www-form-urlencoded") {
             form_to_json(parse_form(bytes).await.ok_or("invalid_form_data")?)
         } else if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -212,10 +170,7 @@ async fn parse_request(request: Request) -> Result<(Value, Option<String>), &'st
             form_to_json(parse_form(bytes).await.ok_or("invalid_form_data")?)
         }
     };
-    let body_token = body
-        .as_object_mut()
-        .and_then(|o| o.remove("token"))
-        .and_then(|t| t.as_str().map(str::to_owned));
+    let body_token = body.as_object_mut().and_then(|o| o.remove("token")).and_then(|t| t.as_str().map(str::to_owned));
     Ok((body, header_token.or(body_token)))
 }
 
@@ -231,9 +186,7 @@ async fn parse_form(bytes: axum::body::Bytes) -> Option<Vec<(String, String)>> {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(bytes))
         .ok()?;
-    let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, &())
-        .await
-        .ok()?;
+    let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, &()).await.ok()?;
     Some(pairs)
 }
 
@@ -270,22 +223,13 @@ mod tests {
     fn bearer_token() {
         let mut headers = HeaderMap::new();
         assert_eq!(bearer(&headers), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer xoxb-1"),
-        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer xoxb-1"));
         assert_eq!(bearer(&headers).as_deref(), Some("xoxb-1"));
     }
 
     #[test]
     fn fake_server_statuses_are_kept() {
-        assert_eq!(
-            Reply::status(503, json!({})).status,
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        assert_eq!(
-            Reply::status(1, json!({})).status,
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
+        assert_eq!(Reply::status(503, json!({})).status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(Reply::status(1, json!({})).status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

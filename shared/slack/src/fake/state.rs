@@ -70,18 +70,12 @@ pub(super) fn fail(error: &str) -> Value {
 }
 
 pub(super) fn str_arg<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+    body.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// Slack posts to a user id in the app's DM with that user and answers with the DM's id.
 pub fn resolve_channel(channel: &str) -> String {
-    if channel.starts_with('U') || channel.starts_with('W') {
-        dm_channel(channel)
-    } else {
-        channel.to_owned()
-    }
+    if channel.starts_with('U') || channel.starts_with('W') { dm_channel(channel) } else { channel.to_owned() }
 }
 
 /// The DM channel id the fake gives `user`: stable for a user, across restarts too, so that a
@@ -105,10 +99,7 @@ impl State {
 
     pub fn inject(&mut self, method: &str, fault: Fault, times: u32) {
         if times > 0 {
-            self.faults
-                .entry(method.to_owned())
-                .or_default()
-                .push_back((fault, times));
+            self.faults.entry(method.to_owned()).or_default().push_back((fault, times));
         }
     }
 
@@ -134,9 +125,7 @@ impl State {
     pub(super) fn next_ts(&mut self) -> String {
         // Wall-clock time, like Slack, so that `oldest`/`latest` bounds computed from the clock
         // work; strictly increasing, so `ts` stays unique across channels.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
         let micros = now.max(self.last_ts_micros + TS_STEP_MICROS);
         self.last_ts_micros = micros;
         format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
@@ -202,20 +191,12 @@ impl State {
 
     fn publish(&mut self, body: &Value) -> Result<Value, Value> {
         let user = str_arg(body, "user_id").ok_or_else(|| {
-            Invalid {
-                error: "invalid_arguments",
-                messages: vec!["[ERROR] missing required field: user_id".into()],
-            }
-            .answer()
+            Invalid { error: "invalid_arguments", messages: vec!["[ERROR] missing required field: user_id".into()] }.answer()
         })?;
         let view = body.get("view").unwrap_or(&Value::Null);
         validate::validate_view(view, "home").map_err(|e| e.answer())?;
         if let Some(hash) = str_arg(body, "hash") {
-            let current = self
-                .home
-                .get(user)
-                .and_then(|v| v.get("hash"))
-                .and_then(Value::as_str);
+            let current = self.home.get(user).and_then(|v| v.get("hash")).and_then(Value::as_str);
             if current != Some(hash) {
                 return Err(fail("hash_conflict"));
             }
@@ -232,11 +213,9 @@ impl State {
 
     fn open_view(&mut self, body: &Value) -> Result<Value, Value> {
         if str_arg(body, "trigger_id").is_none() {
-            return Err(Invalid {
-                error: "invalid_arguments",
-                messages: vec!["[ERROR] missing required field: trigger_id".into()],
-            }
-            .answer());
+            return Err(
+                Invalid { error: "invalid_arguments", messages: vec!["[ERROR] missing required field: trigger_id".into()] }.answer()
+            );
         }
         let view = body.get("view").unwrap_or(&Value::Null);
         validate::validate_view(view, "modal").map_err(|e| e.answer())?;
@@ -292,17 +271,8 @@ impl State {
 
 fn conversations_open(body: &Value) -> Result<Value, Value> {
     let users: Vec<String> = match body.get("users") {
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        Some(Value::String(s)) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
     };
     let id = match users.as_slice() {
@@ -340,27 +310,12 @@ mod tests {
     #[test]
     fn auth_rules() {
         let mut state = State::default();
-        assert_eq!(
-            state.answer("auth.test", &json!({}), None)["error"],
-            "not_authed"
-        );
-        assert_eq!(
-            state.answer("auth.test", &json!({}), Some("any"))["ok"],
-            true
-        );
+        assert_eq!(state.answer("auth.test", &json!({}), None)["error"], "not_authed");
+        assert_eq!(state.answer("auth.test", &json!({}), Some("any"))["ok"], true);
         state.token = Some("good".into());
-        assert_eq!(
-            state.answer("auth.test", &json!({}), Some("bad"))["error"],
-            "invalid_auth"
-        );
-        assert_eq!(
-            state.answer("auth.test", &json!({}), Some("good"))["ok"],
-            true
-        );
-        assert_eq!(
-            state.answer("nope.nope", &json!({}), None)["error"],
-            "unknown_method"
-        );
+        assert_eq!(state.answer("auth.test", &json!({}), Some("bad"))["error"], "invalid_auth");
+        assert_eq!(state.answer("auth.test", &json!({}), Some("good"))["ok"], true);
+        assert_eq!(state.answer("nope.nope", &json!({}), None)["error"], "unknown_method");
     }
 
     #[test]
@@ -395,9 +350,6 @@ mod tests {
         for _ in 0..RESPONSE_URL_USES {
             assert!(state.respond("r", &json!({"text": "x"})).is_ok());
         }
-        assert_eq!(
-            state.respond("r", &json!({})).unwrap_err()["error"],
-            "used_url"
-        );
+        assert_eq!(state.respond("r", &json!({})).unwrap_err()["error"], "used_url");
     }
 }

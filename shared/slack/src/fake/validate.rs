@@ -32,10 +32,7 @@ pub struct Invalid {
 
 impl Invalid {
     fn new(error: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            error,
-            messages: vec![message.into()],
-        }
+        Self { error, messages: vec![message.into()] }
     }
 
     /// Slack's `ok:false` answer for this rejection.
@@ -53,10 +50,7 @@ fn error_at(message: &str, pointer: &str) -> String {
 }
 
 fn too_long(limit: usize, pointer: &str) -> Invalid {
-    Invalid::new(
-        "invalid_blocks",
-        error_at(&format!("must be no more than {limit} characters"), pointer),
-    )
+    Invalid::new("invalid_blocks", error_at(&format!("must be no more than {limit} characters"), pointer))
 }
 
 fn chars(v: Option<&Value>) -> usize {
@@ -67,16 +61,10 @@ fn chars(v: Option<&Value>) -> usize {
 /// request (for messages like Slack's).
 pub fn validate_blocks(blocks: &Value, max: usize, pointer: &str) -> Result<(), Invalid> {
     let Some(blocks) = blocks.as_array() else {
-        return Err(Invalid::new(
-            "invalid_blocks",
-            error_at("must be an array", pointer),
-        ));
+        return Err(Invalid::new("invalid_blocks", error_at("must be an array", pointer)));
     };
     if blocks.len() > max {
-        return Err(Invalid::new(
-            "invalid_blocks",
-            error_at(&format!("must be no more than {max} items"), pointer),
-        ));
+        return Err(Invalid::new("invalid_blocks", error_at(&format!("must be no more than {max} items"), pointer)));
     }
     let mut block_ids = HashSet::new();
     for (i, block) in blocks.iter().enumerate() {
@@ -87,13 +75,7 @@ pub fn validate_blocks(blocks: &Value, max: usize, pointer: &str) -> Result<(), 
                 return Err(too_long(MAX_BLOCK_ID, &format!("{at}/block_id")));
             }
             if !block_ids.insert(id) {
-                return Err(Invalid::new(
-                    "invalid_blocks",
-                    error_at(
-                        &format!("duplicate block_id: {id}"),
-                        &format!("{at}/block_id"),
-                    ),
-                ));
+                return Err(Invalid::new("invalid_blocks", error_at(&format!("duplicate block_id: {id}"), &format!("{at}/block_id"))));
             }
         }
     }
@@ -102,20 +84,14 @@ pub fn validate_blocks(blocks: &Value, max: usize, pointer: &str) -> Result<(), 
 
 fn validate_block(block: &Value, at: &str) -> Result<(), Invalid> {
     let Some(kind) = block.get("type").and_then(Value::as_str) else {
-        return Err(Invalid::new(
-            "invalid_blocks",
-            error_at("missing required field: type", at),
-        ));
+        return Err(Invalid::new("invalid_blocks", error_at("missing required field: type", at)));
     };
     match kind {
         "section" => {
             let text = block.get("text");
             let fields = block.get("fields").and_then(Value::as_array);
             if text.is_none() && fields.is_none() {
-                return Err(Invalid::new(
-                    "invalid_blocks",
-                    error_at("must provide either text or fields", at),
-                ));
+                return Err(Invalid::new("invalid_blocks", error_at("must provide either text or fields", at)));
             }
             if chars(text.and_then(|t| t.get("text"))) > MAX_SECTION_TEXT {
                 return Err(too_long(MAX_SECTION_TEXT, &format!("{at}/text/text")));
@@ -124,10 +100,7 @@ fn validate_block(block: &Value, at: &str) -> Result<(), Invalid> {
             if fields.len() > MAX_SECTION_FIELDS {
                 return Err(Invalid::new(
                     "invalid_blocks",
-                    error_at(
-                        &format!("must be no more than {MAX_SECTION_FIELDS} items"),
-                        &format!("{at}/fields"),
-                    ),
+                    error_at(&format!("must be no more than {MAX_SECTION_FIELDS} items"), &format!("{at}/fields")),
                 ));
             }
             for (j, field) in fields.iter().enumerate() {
@@ -139,39 +112,23 @@ fn validate_block(block: &Value, at: &str) -> Result<(), Invalid> {
         "header" => {
             let text = block.get("text").and_then(|t| t.get("text"));
             if text.is_none() {
-                return Err(Invalid::new(
-                    "invalid_blocks",
-                    error_at("missing required field: text", at),
-                ));
+                return Err(Invalid::new("invalid_blocks", error_at("missing required field: text", at)));
             }
             if chars(text) > MAX_HEADER_TEXT {
                 return Err(too_long(MAX_HEADER_TEXT, &format!("{at}/text/text")));
             }
         }
         "context" | "actions" => {
-            let max = if kind == "context" {
-                MAX_CONTEXT_ELEMENTS
-            } else {
-                MAX_ACTIONS_ELEMENTS
-            };
-            let count = block
-                .get("elements")
-                .and_then(Value::as_array)
-                .map(Vec::len);
+            let max = if kind == "context" { MAX_CONTEXT_ELEMENTS } else { MAX_ACTIONS_ELEMENTS };
+            let count = block.get("elements").and_then(Value::as_array).map(Vec::len);
             match count {
                 None | Some(0) => {
-                    return Err(Invalid::new(
-                        "invalid_blocks",
-                        error_at("missing required field: elements", at),
-                    ));
+                    return Err(Invalid::new("invalid_blocks", error_at("missing required field: elements", at)));
                 }
                 Some(n) if n > max => {
                     return Err(Invalid::new(
                         "invalid_blocks",
-                        error_at(
-                            &format!("must be no more than {max} items"),
-                            &format!("{at}/elements"),
-                        ),
+                        error_at(&format!("must be no more than {max} items"), &format!("{at}/elements")),
                     ));
                 }
                 Some(_) => {}
@@ -185,56 +142,35 @@ fn validate_block(block: &Value, at: &str) -> Result<(), Invalid> {
 /// Validates a view for `views.publish` (`expected_type` "home") or `views.open` ("modal").
 pub fn validate_view(view: &Value, expected_type: &str) -> Result<(), Invalid> {
     if !view.is_object() {
-        return Err(Invalid::new(
-            "invalid_arguments",
-            "[ERROR] missing required field: view",
-        ));
+        return Err(Invalid::new("invalid_arguments", "[ERROR] missing required field: view"));
     }
     if view.to_string().len() > MAX_VIEW_BYTES {
-        return Err(Invalid::new(
-            "view_too_large",
-            format!("[ERROR] view must be no more than {MAX_VIEW_BYTES} bytes"),
-        ));
+        return Err(Invalid::new("view_too_large", format!("[ERROR] view must be no more than {MAX_VIEW_BYTES} bytes")));
     }
     let kind = view.get("type").and_then(Value::as_str);
     if kind != Some(expected_type) {
-        return Err(Invalid::new(
-            "invalid_arguments",
-            error_at(&format!("type must be {expected_type}"), "/view/type"),
-        ));
+        return Err(Invalid::new("invalid_arguments", error_at(&format!("type must be {expected_type}"), "/view/type")));
     }
     if expected_type == "modal" {
         let title = view.get("title").and_then(|t| t.get("text"));
         if title.is_none() {
-            return Err(Invalid::new(
-                "invalid_arguments",
-                error_at("missing required field: title", "/view/title"),
-            ));
+            return Err(Invalid::new("invalid_arguments", error_at("missing required field: title", "/view/title")));
         }
         if chars(title) > MAX_MODAL_TITLE {
             return Err(Invalid::new(
                 "invalid_arguments",
-                error_at(
-                    &format!("must be no more than {MAX_MODAL_TITLE} characters"),
-                    "/view/title/text",
-                ),
+                error_at(&format!("must be no more than {MAX_MODAL_TITLE} characters"), "/view/title/text"),
             ));
         }
     }
     if chars(view.get("private_metadata")) > MAX_PRIVATE_METADATA {
         return Err(Invalid::new(
             "invalid_arguments",
-            error_at(
-                &format!("must be no more than {MAX_PRIVATE_METADATA} characters"),
-                "/view/private_metadata",
-            ),
+            error_at(&format!("must be no more than {MAX_PRIVATE_METADATA} characters"), "/view/private_metadata"),
         ));
     }
     let Some(blocks) = view.get("blocks") else {
-        return Err(Invalid::new(
-            "invalid_arguments",
-            error_at("missing required field: blocks", "/view"),
-        ));
+        return Err(Invalid::new("invalid_arguments", error_at("missing required field: blocks", "/view")));
     };
     validate_blocks(blocks, MAX_VIEW_BLOCKS, "/view/blocks")
 }
@@ -280,42 +216,24 @@ mod tests {
         let err = validate_view(&home(vec![section(&"x".repeat(3001))]), "home").unwrap_err();
         assert_eq!(err.error, "invalid_blocks");
         assert!(err.messages[0].contains("/view/blocks/0/text/text"));
-        let header =
-            json!({"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}});
+        let header = json!({"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}});
         assert!(validate_view(&home(vec![header]), "home").is_err());
     }
 
     #[test]
     fn view_size_and_type() {
-        let big = home(vec![
-            json!({"type": "divider", "pad": "x".repeat(MAX_VIEW_BYTES)}),
-        ]);
-        assert_eq!(
-            validate_view(&big, "home").unwrap_err().error,
-            "view_too_large"
-        );
+        let big = home(vec![json!({"type": "divider", "pad": "x".repeat(MAX_VIEW_BYTES)})]);
+        assert_eq!(validate_view(&big, "home").unwrap_err().error, "view_too_large");
         let modal = json!({"type": "modal", "title": {"type": "plain_text", "text": "Deploy"}, "blocks": []});
         assert_eq!(validate_view(&modal, "modal"), Ok(()));
-        assert_eq!(
-            validate_view(&modal, "home").unwrap_err().error,
-            "invalid_arguments"
-        );
+        assert_eq!(validate_view(&modal, "home").unwrap_err().error, "invalid_arguments");
     }
 
     #[test]
     fn duplicate_block_ids_and_missing_type() {
-        let dup = home(vec![
-            json!({"type": "divider", "block_id": "a"}),
-            json!({"type": "divider", "block_id": "a"}),
-        ]);
-        assert_eq!(
-            validate_view(&dup, "home").unwrap_err().error,
-            "invalid_blocks"
-        );
+        let dup = home(vec![json!({"type": "divider", "block_id": "a"}), json!({"type": "divider", "block_id": "a"})]);
+        assert_eq!(validate_view(&dup, "home").unwrap_err().error, "invalid_blocks");
         let untyped = home(vec![json!({"text": "x"})]);
-        assert_eq!(
-            validate_view(&untyped, "home").unwrap_err().error,
-            "invalid_blocks"
-        );
+        assert_eq!(validate_view(&untyped, "home").unwrap_err().error, "invalid_blocks");
     }
 }

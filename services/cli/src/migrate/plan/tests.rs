@@ -62,8 +62,16 @@ fn the_slack_file_decides_and_the_chosen_files_prefs_are_imported() {
 #[test]
 fn without_a_slack_file_the_most_recently_modified_email_file_wins() {
     let files = [
-        file("email_old_at_x.io.json", 10, r#"{"user_ids": ["U1"], "subscribed_at": "2025-06-01T00:00:00+00:00", "user_prefs": {"U1": {"hide_merges": true}}}"#),
-        file("email_new_at_x.io.json", 50, r#"{"user_ids": ["U1"], "subscribed_at": "2025-01-01T00:00:00+00:00", "user_prefs": {"U1": {"show_last_7d": true}}}"#),
+        file(
+            "email_old_at_x.io.json",
+            10,
+            r#"{"user_ids": ["U1"], "subscribed_at": "2025-06-01T00:00:00+00:00", "user_prefs": {"U1": {"hide_merges": true}}}"#,
+        ),
+        file(
+            "email_new_at_x.io.json",
+            50,
+            r#"{"user_ids": ["U1"], "subscribed_at": "2025-01-01T00:00:00+00:00", "user_prefs": {"U1": {"show_last_7d": true}}}"#,
+        ),
     ];
     let plan = plan(&target(), &files);
     let u1 = import(&plan, "U1");
@@ -80,10 +88,8 @@ fn without_a_slack_file_the_most_recently_modified_email_file_wins() {
     assert_eq!(import(&super::plan(&target(), &files), "U1").event.email.as_str(), "new@x.io");
 
     // With neither, S3 LastModified decides and is the subscription time.
-    let files = [
-        file("email_old_at_x.io.json", 10, r#"{"user_ids": ["U1"]}"#),
-        file("email_new_at_x.io.json", 50, r#"{"user_ids": ["U1"]}"#),
-    ];
+    let files =
+        [file("email_old_at_x.io.json", 10, r#"{"user_ids": ["U1"]}"#), file("email_new_at_x.io.json", 50, r#"{"user_ids": ["U1"]}"#)];
     let plan = super::plan(&target(), &files);
     assert_eq!(import(&plan, "U1").event.email.as_str(), "new@x.io");
     assert_eq!(import(&plan, "U1").event.subscribed_at, at(50), "no subscribed_at: the LastModified");
@@ -119,12 +125,14 @@ fn a_slack_file_without_an_email_file_imports_with_toggles_off_and_says_so() {
 fn legacy_string_keys_are_placed_by_their_kind_and_junk_keys_dropped() {
     let plan = plan(
         &target(),
-        &[
-            file("email_a_at_x.io.json", 1, r#"{"user_ids": ["U1", "U2", "U3"], "user_prefs": {
+        &[file(
+            "email_a_at_x.io.json",
+            1,
+            r#"{"user_ids": ["U1", "U2", "U3"], "user_prefs": {
                 "U1": {"last_notified_key": "failure:a@x.io:s:fail:1:r"},
                 "U2": {"last_notified_key": {"complete": "failure:a@x.io:s:fail:2:r"}},
-                "U3": {"last_notified_key": "whatever"}}}"#),
-        ],
+                "U3": {"last_notified_key": "whatever"}}}"#,
+        )],
     );
     assert_eq!(import(&plan, "U1").event.last_notified, LastNotified { failure: Some("failure:a@x.io:s:fail:1:r".into()), complete: None });
     assert_eq!(import(&plan, "U2").event.last_notified.failure.as_deref(), Some("failure:a@x.io:s:fail:2:r"), "filed under its own kind");

@@ -71,7 +71,8 @@ pub(super) async fn run(spec: &ImageBuilderSpec, clients: &Clients, input: Apply
                 .map(|arn| ComponentConfiguration::builder().component_arn(arn).build())
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| Error::resource(&id, format!("recipe components: {e}")))?;
-            let devices: Vec<_> = recipe.get("blockDeviceMappings").and_then(Value::as_array).into_iter().flatten().map(wire::block_device_sdk).collect();
+            let devices: Vec<_> =
+                recipe.get("blockDeviceMappings").and_then(Value::as_array).into_iter().flatten().map(wire::block_device_sdk).collect();
             let out = ib
                 .create_image_recipe()
                 .name(spec.recipe_name())
@@ -91,9 +92,10 @@ pub(super) async fn run(spec: &ImageBuilderSpec, clients: &Clients, input: Apply
     // 3. Infrastructure configuration (an update replaces every setting).
     let infra = desired(INFRA);
     if observed(INFRA).is_none() || differs(INFRA) {
-        let tags: Option<HashMap<String, String>> = infra.get("resourceTags").and_then(Value::as_object).map(|t| {
-            t.iter().map(|(k, v)| (k.clone(), wire::text(v).unwrap_or_default())).collect()
-        });
+        let tags: Option<HashMap<String, String>> = infra
+            .get("resourceTags")
+            .and_then(Value::as_object)
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), wire::text(v).unwrap_or_default())).collect());
         let types = Some(str_list(infra.get("instanceTypes"))).filter(|t| !t.is_empty());
         let groups = Some(str_list(infra.get("securityGroupIds"))).filter(|t| !t.is_empty());
         let terminate = infra.get("terminateInstanceOnFailure").and_then(Value::as_bool);

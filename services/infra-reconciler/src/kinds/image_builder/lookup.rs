@@ -12,7 +12,7 @@
 use aws_sdk_ec2::types::Filter;
 use serde_json::{Value, json};
 
-use super::{DIST, ImageBuilderSpec, INFRA};
+use super::{DIST, INFRA, ImageBuilderSpec};
 use crate::clients::Clients;
 use crate::error::{Error, Result};
 use crate::model::{Properties, ResourceId};
@@ -98,8 +98,7 @@ async fn resolve_vpc(spec: &ImageBuilderSpec, clients: &Clients, id: &ResourceId
             .send()
             .await
             .map_err(|e| Error::aws(id, "ec2:DescribeSecurityGroups", e))?;
-        let found: Vec<(&str, &str)> =
-            groups.security_groups().iter().filter_map(|g| Some((g.group_name()?, g.group_id()?))).collect();
+        let found: Vec<(&str, &str)> = groups.security_groups().iter().filter_map(|g| Some((g.group_name()?, g.group_id()?))).collect();
         if let Some(missing) = spec.security_group_names.iter().find(|n| !found.iter().any(|(name, _)| name == n)) {
             return Err(Error::resource(id, format!("security_group_names: no group {missing:?} in VPC {vpc_name:?} ({vpc_id})")));
         }
@@ -120,8 +119,7 @@ pub(super) fn with_resolved(desired: &Properties, observed: Option<&Properties>,
     if let Some(Value::Array(ids)) = observed.get(RESOLVED_TEMPLATES)
         && let Some(Value::Array(distributions)) = out.get_mut(DIST).and_then(|d| d.get_mut("distributions"))
     {
-        let configs: Vec<Value> =
-            ids.iter().map(|id| json!({"launchTemplateId": id, "setDefaultVersion": set_default_version})).collect();
+        let configs: Vec<Value> = ids.iter().map(|id| json!({"launchTemplateId": id, "setDefaultVersion": set_default_version})).collect();
         for d in distributions.iter_mut().filter(|d| d.is_object()) {
             d["launchTemplateConfigurations"] = json!(configs);
         }

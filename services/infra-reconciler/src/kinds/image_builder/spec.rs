@@ -271,11 +271,8 @@ impl ImageBuilderSpec {
                 commands.push(format!("{}/bin/python -m pip install {}", shell_quote(&path), packages.join(" ")));
             }
             let version = if venv.version.is_empty() { self.image_recipe_version.clone() } else { venv.version.clone() };
-            let description = if venv.description.is_empty() {
-                format!("Create prebaked Python venv '{}'", venv.name)
-            } else {
-                venv.description.clone()
-            };
+            let description =
+                if venv.description.is_empty() { format!("Create prebaked Python venv '{}'", venv.name) } else { venv.description.clone() };
             plans.push(ComponentPlan {
                 name: component_resource_name(&format!("{}-{}-venv", self.name, venv.name)),
                 version,
@@ -386,7 +383,11 @@ mod tests {
         ]}));
         let plans = s.component_plans().unwrap();
         assert_eq!((plans[0].name.as_str(), plans[0].version.as_str(), plans[0].platform.as_str()), ("my tools", "2.0.0", "Linux"));
-        assert!(plans[0].document.contains("            - \"set -e -o pipefail\"\n            - \"apt-get install -y \\\"x\\\"\"\n"), "{}", plans[0].document);
+        assert!(
+            plans[0].document.contains("            - \"set -e -o pipefail\"\n            - \"apt-get install -y \\\"x\\\"\"\n"),
+            "{}",
+            plans[0].document
+        );
         assert_eq!(plans[1].name, "ab-x");
         assert_eq!(plans[1].platform, "macOS");
         assert!(plans[1].document.contains("  - name: test\n") && plans[1].document.ends_with("- \"echo a\"\n            - \"echo b\"\n"));
@@ -399,7 +400,11 @@ mod tests {
         let s = spec(json!({"name": "mac", "prebuilt_venvs": [{"name": "ci", "packages": ["requests==2.*"]}]}));
         let plans = s.component_plans().unwrap();
         assert_eq!(plans[0].name, "mac-ci-venv");
-        assert!(plans[0].document.contains("/opt/praktika/base-venvs/ci/bin/python -m pip install 'requests==2.*'"), "{}", plans[0].document);
+        assert!(
+            plans[0].document.contains("/opt/praktika/base-venvs/ci/bin/python -m pip install 'requests==2.*'"),
+            "{}",
+            plans[0].document
+        );
     }
 
     #[test]

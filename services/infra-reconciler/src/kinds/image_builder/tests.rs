@@ -116,7 +116,8 @@ fn changed_recipes_get_the_next_free_version() {
 fn inline_components_are_declared_with_their_arns() {
     let mut spec = linux();
     spec.components.clear();
-    spec.inline_components = vec![serde_json::from_value(json!({"name": "tools", "platform": "Linux", "commands": ["apt-get update"]})).unwrap()];
+    spec.inline_components =
+        vec![serde_json::from_value(json!({"name": "tools", "platform": "Linux", "commands": ["apt-get update"]})).unwrap()];
     spec.validate().unwrap();
     let d = spec.desired(&cx());
     assert_eq!(d[RECIPE]["components"], json!(["arn:aws:imagebuilder:us-east-1:123456789012:component/tools/1.0.0/1"]));

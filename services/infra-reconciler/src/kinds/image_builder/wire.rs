@@ -165,9 +165,10 @@ pub(crate) fn distributions_sdk(v: Option<&Value>) -> Result<Vec<Distribution>, 
     for d in v.and_then(Value::as_array).into_iter().flatten() {
         let ami = d.get("amiDistributionConfiguration").map(|a| {
             let s = |k: &str| a.get(k).and_then(text);
-            let tags = a.get("amiTags").and_then(Value::as_object).map(|t| {
-                t.iter().map(|(k, v)| (k.clone(), text(v).unwrap_or_default())).collect()
-            });
+            let tags = a
+                .get("amiTags")
+                .and_then(Value::as_object)
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), text(v).unwrap_or_default())).collect());
             let permission = a.get("launchPermission").map(|p| {
                 LaunchPermissionConfiguration::builder()
                     .set_user_ids(Some(str_list(p.get("userIds"))).filter(|l| !l.is_empty()))

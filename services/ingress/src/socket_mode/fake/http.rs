@@ -48,18 +48,12 @@ async fn open(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
         Some(OpenFailure::SlackError(error)) => return slack_error(StatusCode::OK, &error),
         Some(OpenFailure::RateLimited { retry_after_secs }) => {
             let mut response = slack_error(StatusCode::TOO_MANY_REQUESTS, "ratelimited");
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return response;
         }
         None => {}
     }
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return slack_error(StatusCode::OK, "not_authed");
     };
@@ -88,9 +82,7 @@ struct EnvelopeRequest {
 
 async fn envelope(State(inner): State<Arc<Inner>>, Json(req): Json<EnvelopeRequest>) -> Response {
     let fake = FakeSocketMode::handle(inner);
-    let accepts = req
-        .accepts_response_payload
-        .unwrap_or(req.kind == "slash_commands");
+    let accepts = req.accepts_response_payload.unwrap_or(req.kind == "slash_commands");
     let envelope_id = fake.send_envelope_with(&req.kind, req.payload, accepts, None);
     Json(json!({"ok": true, "envelope_id": envelope_id})).into_response()
 }
@@ -101,13 +93,8 @@ async fn acks(State(inner): State<Arc<Inner>>) -> Response {
 
 async fn connections(State(inner): State<Arc<Inner>>) -> Response {
     let fake = FakeSocketMode::handle(inner);
-    let list: Vec<Value> = fake
-        .connections()
-        .into_iter()
-        .map(|c| json!({"id": c.id, "open": c.open, "ready": c.ready}))
-        .collect();
-    Json(json!({"ok": true, "connections": list, "max_open": fake.max_open_connections()}))
-        .into_response()
+    let list: Vec<Value> = fake.connections().into_iter().map(|c| json!({"id": c.id, "open": c.open, "ready": c.ready})).collect();
+    Json(json!({"ok": true, "connections": list, "max_open": fake.max_open_connections()})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -117,10 +104,7 @@ struct ConnectionRequest {
     reason: Option<String>,
 }
 
-async fn disconnect(
-    State(inner): State<Arc<Inner>>,
-    Json(req): Json<ConnectionRequest>,
-) -> Response {
+async fn disconnect(State(inner): State<Arc<Inner>>, Json(req): Json<ConnectionRequest>) -> Response {
     let fake = FakeSocketMode::handle(inner);
     let Some(conn) = req.connection.or_else(|| fake.newest_connection()) else {
         return slack_error(StatusCode::CONFLICT, "no_connection");
@@ -133,10 +117,7 @@ async fn disconnect(
     }
 }
 
-async fn drop_connection(
-    State(inner): State<Arc<Inner>>,
-    Json(req): Json<ConnectionRequest>,
-) -> Response {
+async fn drop_connection(State(inner): State<Arc<Inner>>, Json(req): Json<ConnectionRequest>) -> Response {
     let fake = FakeSocketMode::handle(inner);
     let Some(conn) = req.connection.or_else(|| fake.newest_connection()) else {
         return slack_error(StatusCode::CONFLICT, "no_connection");

@@ -105,21 +105,14 @@ pub struct FakeSocketMode {
 
 impl std::fmt::Debug for FakeSocketMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeSocketMode")
-            .field("http", &self.inner.http_addr)
-            .field("ws", &self.inner.ws_addr)
-            .finish()
+        f.debug_struct("FakeSocketMode").field("http", &self.inner.http_addr).field("ws", &self.inner.ws_addr).finish()
     }
 }
 
 impl FakeSocketMode {
     /// Starts on `127.0.0.1`, on free ports.
     pub async fn start() -> std::io::Result<Self> {
-        Self::bind(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-        )
-        .await
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
 
     /// Starts with the HTTP side (`apps.connections.open`, `/_fake/…`) on `http` and the
@@ -145,18 +138,12 @@ impl FakeSocketMode {
                 .await;
         });
         tracing::info!(http = %inner.http_addr, ws = %inner.ws_addr, "fake Socket Mode server listening");
-        Ok(Self {
-            _owner: Some(Arc::new(StopOnDrop(Arc::clone(&inner)))),
-            inner,
-        })
+        Ok(Self { _owner: Some(Arc::new(StopOnDrop(Arc::clone(&inner)))), inner })
     }
 
     /// A non-owning handle (for the HTTP control handlers).
     fn handle(inner: Arc<Inner>) -> Self {
-        Self {
-            inner,
-            _owner: None,
-        }
+        Self { inner, _owner: None }
     }
 
     /// The Web API base to configure in the client: `http://127.0.0.1:PORT/api`.
@@ -205,13 +192,7 @@ impl FakeSocketMode {
     }
 
     /// Full control over an envelope.
-    pub fn send_envelope_with(
-        &self,
-        kind: &str,
-        payload: Value,
-        accepts_response_payload: bool,
-        connection: Option<u64>,
-    ) -> String {
+    pub fn send_envelope_with(&self, kind: &str, payload: Value, accepts_response_payload: bool, connection: Option<u64>) -> String {
         let envelope_id = {
             let mut state = self.inner.lock();
             let envelope_id = state.new_envelope(kind, payload, accepts_response_payload);
@@ -260,10 +241,7 @@ impl FakeSocketMode {
 
     fn tell(&self, connection: u64, out: Out) -> bool {
         let state = self.inner.lock();
-        state
-            .conns
-            .get(&connection)
-            .is_some_and(|c| c.open && c.tx.send(out).is_ok())
+        state.conns.get(&connection).is_some_and(|c| c.open && c.tx.send(out).is_ok())
     }
 
     /// The newest connection that said hello and is open.
@@ -319,21 +297,14 @@ impl FakeSocketMode {
     }
 
     /// Waits until `condition` holds, at most `within`; returns whether it does.
-    pub async fn wait_until(
-        &self,
-        within: Duration,
-        mut condition: impl FnMut(&Self) -> bool,
-    ) -> bool {
+    pub async fn wait_until(&self, within: Duration, mut condition: impl FnMut(&Self) -> bool) -> bool {
         let mut changed = self.inner.changed.subscribe();
         let deadline = Instant::now() + within;
         loop {
             if condition(self) {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, changed.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
                 return condition(self);
             }
         }

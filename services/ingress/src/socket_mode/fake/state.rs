@@ -80,17 +80,7 @@ impl State {
         self.next_conn += 1;
         let id = self.next_conn;
         let now = Instant::now();
-        self.conns.insert(
-            id,
-            Conn {
-                tx,
-                ready: false,
-                open: true,
-                opened_at: now,
-                ready_at: None,
-                closed_at: None,
-            },
-        );
+        self.conns.insert(id, Conn { tx, ready: false, open: true, opened_at: now, ready_at: None, closed_at: None });
         self.max_open = self.max_open.max(self.open_count());
         id
     }
@@ -101,11 +91,7 @@ impl State {
 
     /// The newest connection that said hello and is still open.
     pub(super) fn newest_ready(&self) -> Option<u64> {
-        self.conns
-            .iter()
-            .rev()
-            .find(|(_, c)| c.open && c.ready)
-            .map(|(id, _)| *id)
+        self.conns.iter().rev().find(|(_, c)| c.open && c.ready).map(|(id, _)| *id)
     }
 
     pub(super) fn mark_ready(&mut self, id: u64) {
@@ -114,16 +100,8 @@ impl State {
             c.ready_at = Some(Instant::now());
         }
         // Envelopes that waited for a connection go out now, in order.
-        let waiting: Vec<String> = self
-            .order
-            .iter()
-            .filter(|e| {
-                self.envelopes
-                    .get(*e)
-                    .is_some_and(|r| !r.acked && r.delivered_on.is_none())
-            })
-            .cloned()
-            .collect();
+        let waiting: Vec<String> =
+            self.order.iter().filter(|e| self.envelopes.get(*e).is_some_and(|r| !r.acked && r.delivered_on.is_none())).cloned().collect();
         for envelope_id in waiting {
             self.deliver(&envelope_id, None);
         }
@@ -136,16 +114,8 @@ impl State {
             c.closed_at = Some(Instant::now());
         }
         // Unacked envelopes of that connection come back on another one, as retries.
-        let lost: Vec<String> = self
-            .order
-            .iter()
-            .filter(|e| {
-                self.envelopes
-                    .get(*e)
-                    .is_some_and(|r| !r.acked && r.delivered_on == Some(id))
-            })
-            .cloned()
-            .collect();
+        let lost: Vec<String> =
+            self.order.iter().filter(|e| self.envelopes.get(*e).is_some_and(|r| !r.acked && r.delivered_on == Some(id))).cloned().collect();
         for envelope_id in lost {
             if let Some(rec) = self.envelopes.get_mut(&envelope_id) {
                 rec.delivered_on = None;
@@ -158,11 +128,7 @@ impl State {
 
     pub(super) fn new_envelope(&mut self, kind: &str, payload: Value, accepts: bool) -> String {
         self.next_envelope += 1;
-        let envelope_id = format!(
-            "env-{:04}-{:08x}",
-            self.next_envelope,
-            fastrand::u32(..)
-        );
+        let envelope_id = format!("env-{:04}-{:08x}", self.next_envelope, fastrand::u32(..));
         self.envelopes.insert(
             envelope_id.clone(),
             Rec {
@@ -182,9 +148,7 @@ impl State {
     /// Sends an envelope to `target` if it is open and ready, else to the newest ready
     /// connection; with none ready it waits for the next `hello`. Returns the connection.
     pub(super) fn deliver(&mut self, envelope_id: &str, target: Option<u64>) -> Option<u64> {
-        let conn_id = target
-            .filter(|t| self.conns.get(t).is_some_and(|c| c.open && c.ready))
-            .or_else(|| self.newest_ready())?;
+        let conn_id = target.filter(|t| self.conns.get(t).is_some_and(|c| c.open && c.ready)).or_else(|| self.newest_ready())?;
         let rec = self.envelopes.get_mut(envelope_id)?;
         let frame = json!({
             "envelope_id": envelope_id,
@@ -200,11 +164,7 @@ impl State {
             return None;
         }
         rec.delivered_on = Some(conn_id);
-        self.deliveries.push(Delivery {
-            envelope_id: envelope_id.to_owned(),
-            connection: conn_id,
-            retry_attempt: rec.retry_attempt,
-        });
+        self.deliveries.push(Delivery { envelope_id: envelope_id.to_owned(), connection: conn_id, retry_attempt: rec.retry_attempt });
         Some(conn_id)
     }
 
@@ -223,35 +183,21 @@ impl State {
 
     pub(super) fn record_ack(&mut self, conn: u64, text: &str) {
         let Ok(value) = serde_json::from_str::<Value>(text) else {
-            tracing::warn!(
-                conn,
-                "fake socket mode: a frame from the client is not JSON"
-            );
+            tracing::warn!(conn, "fake socket mode: a frame from the client is not JSON");
             return;
         };
         let Some(envelope_id) = value.get("envelope_id").and_then(Value::as_str) else {
-            tracing::warn!(
-                conn,
-                "fake socket mode: a frame from the client has no envelope_id"
-            );
+            tracing::warn!(conn, "fake socket mode: a frame from the client has no envelope_id");
             return;
         };
         if let Some(rec) = self.envelopes.get_mut(envelope_id) {
             rec.acked = true;
         }
-        self.acks.push(Ack {
-            envelope_id: envelope_id.to_owned(),
-            payload: value.get("payload").cloned(),
-            connection: conn,
-        });
+        self.acks.push(Ack { envelope_id: envelope_id.to_owned(), payload: value.get("payload").cloned(), connection: conn });
     }
 
     pub(super) fn unacked(&self) -> Vec<String> {
-        self.order
-            .iter()
-            .filter(|e| self.envelopes.get(*e).is_some_and(|r| !r.acked))
-            .cloned()
-            .collect()
+        self.order.iter().filter(|e| self.envelopes.get(*e).is_some_and(|r| !r.acked)).cloned().collect()
     }
 
     pub(super) fn connection_infos(&self) -> Vec<ConnectionInfo> {

@@ -46,21 +46,12 @@ async fn serve(inner: Arc<Inner>, stream: TcpStream) {
             state.refused_connections += 1;
             drop(state);
             checker.bump();
-            return Err(reject(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "refused by the fake",
-            ));
+            return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "refused by the fake"));
         }
         if request.uri().path() != "/link" {
             return Err(reject(StatusCode::NOT_FOUND, "not found"));
         }
-        let ticket = request
-            .uri()
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("ticket="))
-            .unwrap_or("");
+        let ticket = request.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("ticket=")).unwrap_or("");
         if !state.take_ticket(ticket) {
             return Err(reject(StatusCode::UNAUTHORIZED, "unknown or used ticket"));
         }

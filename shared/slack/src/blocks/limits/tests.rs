@@ -104,11 +104,8 @@ fn actions_blocks_keep_the_first_25_elements() {
 
 #[test]
 fn buttons_cut_text_ids_and_values_and_drop_overlong_urls() {
-    let button = json(
-        &Button::new("a".repeat(300), "label ".repeat(20))
-            .value("v".repeat(2500))
-            .url(format!("https://x/{}", "p".repeat(3000))),
-    );
+    let button =
+        json(&Button::new("a".repeat(300), "label ".repeat(20)).value("v".repeat(2500)).url(format!("https://x/{}", "p".repeat(3000))));
     assert_eq!(chars(&button["text"]["text"]), BUTTON_TEXT);
     assert!(button["text"]["text"].as_str().unwrap().ends_with('…'));
     assert_eq!(button["action_id"], "a".repeat(ID), "ids are truncated without a mark");
