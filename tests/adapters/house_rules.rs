@@ -4,8 +4,9 @@
 //!
 //! Production code is every `src/` of `services/` and `shared/`, without what only tests
 //! compile: `#[cfg(test)]` modules (from the attribute to the end of the file, the house
-//! layout), `tests.rs` and `*_tests.rs` files, the fakes (`fake/` folders, `fake-imagebuilder`)
-//! and the test kits (`testkit.rs`), which #14 moves out of the production crates.
+//! layout), and `tests.rs` and `*_tests.rs` files. The fakes and test kits are crates of their
+//! own under `shared/fakes/`, outside what is scanned (`boundaries.rs` keeps them out of the
+//! services).
 
 use std::path::{Path, PathBuf};
 
@@ -33,18 +34,15 @@ fn collect(dir: &Path, out: &mut Vec<(String, String)>) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() {
-            if name != "fake" && name != "tests" {
+            if name != "tests" {
                 collect(&path, out);
             }
             continue;
         }
-        if !name.ends_with(".rs") || name == "tests.rs" || name.ends_with("_tests.rs") || name.starts_with("testkit") {
+        if !name.ends_with(".rs") || name == "tests.rs" || name.ends_with("_tests.rs") {
             continue;
         }
         let relative = path.strip_prefix(root()).unwrap_or(&path).to_string_lossy().into_owned();
-        if relative.starts_with("shared/fake-") {
-            continue;
-        }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let production = match text.find("#[cfg(test)]") {
             Some(at) => text[..at].to_owned(),
@@ -78,7 +76,7 @@ fn the_scanner_reads_production_code_and_skips_tests_and_fakes() {
     assert!(sources.len() > 100, "only {} production files found", sources.len());
     let paths: Vec<&str> = sources.iter().map(|(p, _)| p.as_str()).collect();
     assert!(paths.contains(&"shared/core/src/clock.rs"));
-    assert!(!paths.iter().any(|p| p.contains("/fake/") || p.ends_with("tests.rs") || p.starts_with("shared/fake-")));
+    assert!(!paths.iter().any(|p| p.starts_with("shared/fakes/") || p.ends_with("tests.rs")));
     // The clock's own test module is cut off; its production code is kept.
     let clock = &sources.iter().find(|(p, _)| p == "shared/core/src/clock.rs").unwrap().1;
     assert!(clock.contains("Arc::new(Utc::now)") && !clock.contains("mod tests"));
@@ -179,10 +177,11 @@ fn block_kit_is_built_only_by_the_typed_module() {
 /// Every environment variable is declared in a `settings.rs` and read through
 /// `pulse_core::settings::Settings`, the one module that touches the process environment; clap
 /// reads variables only by their declaration (`env = PULSE_BUS.name`). So the README's table
-/// (`settings_table.rs`) is every variable there is. The fake Slack's binary is a test tool.
+/// (`settings_table.rs`) is every variable there is. (The fakes' binaries, test tools under
+/// `shared/fakes/`, read their own.)
 #[test]
 fn only_the_settings_reader_touches_the_environment() {
-    let allowed = ["shared/core/src/settings.rs", "shared/slack/src/bin/"];
+    let allowed = ["shared/core/src/settings.rs"];
     for needle in ["env::var(", "env::var_os", "env::vars", "from_default_env", "env = \""] {
         assert_eq!(offenders(needle, &allowed), Vec::<String>::new(), "{needle}");
     }

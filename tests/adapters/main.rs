@@ -5,6 +5,7 @@
 //! The EventBridge resend tests run against a scripted fake PutEvents endpoint instead (partial
 //! failures cannot be provoked in the emulator).
 
+mod boundaries;
 mod common;
 mod eventbridge;
 mod fake_eventbridge;

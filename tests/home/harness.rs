@@ -23,7 +23,7 @@ use pulse_home_renderer::views::ViewPublisher;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_runtime::{Disposition, HandlerError, Worker};
 use pulse_slack::SlackClient;
-use pulse_slack::fake::FakeSlack;
+use pulse_fake_slack::FakeSlack;
 use serde_json::Value;
 
 pub const TEAM: &str = "T1DC2JH3J";

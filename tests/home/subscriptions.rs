@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_contracts::{CommandAction, Event, SubscriptionState};
 use pulse_home_renderer::filters::Toggle;
-use pulse_slack::fake::Fault;
+use pulse_fake_slack::Fault;
 
 use crate::harness::{Home, example, handle, recent, toggle_buttons};
 

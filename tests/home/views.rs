@@ -6,7 +6,7 @@ use std::time::Duration;
 use pulse_contracts::praktika::{FeedEvent, PrStatus, RunResult, Status};
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::views::{Committed, Mode, Published};
-use pulse_slack::fake::Fault;
+use pulse_fake_slack::Fault;
 
 use crate::harness::{Home, example, handle, recent, toggle_buttons};
 

@@ -3,7 +3,7 @@
 use pulse_contracts::{CommandAction, Email, Event, InteractionKind};
 use pulse_ingress::decide::LedgerKey;
 use pulse_ingress::ledger::Status;
-use pulse_ingress::testkit::{self, Command};
+use pulse_slack_requests::{self as requests, Command};
 use serde_json::json;
 use std::time::Duration;
 
@@ -50,8 +50,8 @@ async fn signed_slash_command_is_acknowledged_recorded_and_published_once() {
 async fn events_api_retry_of_an_accepted_event_is_acknowledged_and_not_republished() {
     let stack = Stack::deploy().await;
     let ingress = stack.ingress();
-    let event_id = testkit::event_id();
-    let body = testkit::home_opened_payload(&event_id, "U2CERLKJA").to_string();
+    let event_id = requests::event_id();
+    let body = requests::home_opened_payload(&event_id, "U2CERLKJA").to_string();
 
     let first = SlackPost::json(body.clone()).send(&ingress).await;
     assert_eq!((first.status, &first.body), (200, &None));
@@ -64,11 +64,11 @@ async fn events_api_retry_of_an_accepted_event_is_acknowledged_and_not_republish
 
     let events = stack.tap(1).await;
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0].dedup_key, format!("slack.home_opened:{}:{event_id}", testkit::TEAM_ID));
+    assert_eq!(events[0].dedup_key, format!("slack.home_opened:{}:{event_id}", requests::TEAM_ID));
     let Event::SlackHomeOpenedV1(detail) = &events[0].detail else { panic!() };
     assert_eq!(detail.user_id, "U2CERLKJA");
 
-    let record = stack.record(&LedgerKey { team_id: testkit::TEAM_ID.into(), envelope_id: event_id }).await.unwrap();
+    let record = stack.record(&LedgerKey { team_id: requests::TEAM_ID.into(), envelope_id: event_id }).await.unwrap();
     assert_eq!((record.status, record.attempts, record.kind.as_str()), (Status::Processed, 1, "slack.home_opened"));
 }
 
@@ -81,15 +81,15 @@ async fn forged_or_stale_requests_get_401_and_leave_no_trace() {
     let forged = SlackPost::form(command.form()).signed_with("someone-elses-secret").send(&ingress).await;
     assert_eq!(forged.status, 401, "{forged:?}");
     let mut stale = SlackPost::form(command.form());
-    stale.signed = testkit::Signed::form(crate::harness::SECRET, crate::harness::now() - 600, &command.form());
+    stale.signed = requests::Signed::form(crate::harness::SECRET, crate::harness::now() - 600, &command.form());
     assert_eq!(stale.send(&ingress).await.status, 401);
-    let event_id = testkit::event_id();
-    let tampered = SlackPost::json(testkit::home_opened_payload(&event_id, "U1").to_string());
+    let event_id = requests::event_id();
+    let tampered = SlackPost::json(requests::home_opened_payload(&event_id, "U1").to_string());
     let tampered = SlackPost { body: tampered.body.replace("U1", "U2"), ..tampered };
     assert_eq!(tampered.send(&ingress).await.status, 401);
 
     assert_eq!(stack.record(&command_key(&command)).await, None);
-    assert_eq!(stack.record(&LedgerKey { team_id: testkit::TEAM_ID.into(), envelope_id: event_id }).await, None);
+    assert_eq!(stack.record(&LedgerKey { team_id: requests::TEAM_ID.into(), envelope_id: event_id }).await, None);
     assert!(stack.tap(0).await.is_empty());
 }
 
@@ -112,10 +112,10 @@ async fn pulser_deploy_opens_the_modal_and_its_submission_is_published() {
     assert_eq!(meta, json!({"service": "api", "channel_id": command.channel_id}));
 
     // Submitting publishes a slack.interaction; cancelling publishes nothing.
-    let submission = testkit::deploy_submission_payload("api", &command.channel_id, "U0DANA", &["Lambda"]);
-    let reply = SlackPost::form(testkit::interactivity_form(&submission)).send(&ingress).await;
+    let submission = requests::deploy_submission_payload("api", &command.channel_id, "U0DANA", &["Lambda"]);
+    let reply = SlackPost::form(requests::interactivity_form(&submission)).send(&ingress).await;
     assert_eq!((reply.status, reply.body), (200, None));
-    let closed = SlackPost::form(testkit::interactivity_form(&testkit::deploy_closed_payload("U0DANA"))).send(&ingress).await;
+    let closed = SlackPost::form(requests::interactivity_form(&requests::deploy_closed_payload("U0DANA"))).send(&ingress).await;
     assert_eq!((closed.status, closed.body), (200, None));
 
     let mut events = stack.tap(2).await;
@@ -133,7 +133,7 @@ async fn pulser_deploy_opens_the_modal_and_its_submission_is_published() {
 #[tokio::test]
 async fn a_failed_views_open_is_recorded_and_explained() {
     let stack = Stack::deploy().await;
-    stack.slack.inject("views.open", pulse_slack::fake::Fault::SlackError("expired_trigger_id".into()), 1);
+    stack.slack.inject("views.open", pulse_fake_slack::Fault::SlackError("expired_trigger_id".into()), 1);
     let command = Command::new("/pulser deploy api", "U0DANA");
     let reply = SlackPost::form(command.form()).send(&stack.ingress()).await;
     let text = ephemeral_text(&reply);
@@ -148,9 +148,9 @@ async fn a_failed_views_open_is_recorded_and_explained() {
 async fn publish_failure_is_recorded_failed_and_the_retry_takes_over_and_publishes_once() {
     let stack = Stack::deploy().await;
     let broken = stack.ingress_on_bus(&format!("{}-no-such-bus", stack.names.prefix()));
-    let event_id = testkit::event_id();
-    let key = LedgerKey { team_id: testkit::TEAM_ID.into(), envelope_id: event_id.clone() };
-    let body = testkit::home_opened_payload(&event_id, "U2CERLKJA").to_string();
+    let event_id = requests::event_id();
+    let key = LedgerKey { team_id: requests::TEAM_ID.into(), envelope_id: event_id.clone() };
+    let body = requests::home_opened_payload(&event_id, "U2CERLKJA").to_string();
 
     let reply = SlackPost::json(body.clone()).send(&broken).await;
     assert_eq!(reply.status, 503, "{reply:?}");
@@ -193,19 +193,19 @@ async fn socket_mode_payloads_go_through_the_same_ledger() {
     assert_eq!(again, Some(ack));
 
     // An Events API event that already came over HTTP is a duplicate over Socket Mode too.
-    let event_id = testkit::event_id();
-    let payload = testkit::home_opened_payload(&event_id, "U1");
+    let event_id = requests::event_id();
+    let payload = requests::home_opened_payload(&event_id, "U1");
     assert_eq!(SlackPost::json(payload.to_string()).send(&ingress).await.status, 200);
     assert_eq!(ingress.accept_socket_payload("events_api", payload, "env-3").await, Ok(None));
 
-    let click = testkit::block_actions_payload("ops_ack", "alert-1", "U1", "C0OPS", "1763651024.001900");
+    let click = requests::block_actions_payload("ops_ack", "alert-1", "U1", "C0OPS", "1763651024.001900");
     assert_eq!(ingress.accept_socket_payload("interactive", click, "env-4").await, Ok(None));
 
     let bad = ingress.accept_socket_payload("interactive", json!({"type": "shortcut"}), "env-5").await;
     assert!(matches!(bad, Err(pulse_ingress::IngressError::Rejected { status: 400, .. })), "{bad:?}");
 
     let broken = stack.ingress_on_bus("no-such-bus");
-    let failing = testkit::home_opened_payload(&testkit::event_id(), "U1");
+    let failing = requests::home_opened_payload(&requests::event_id(), "U1");
     let err = broken.accept_socket_payload("events_api", failing, "env-6").await;
     assert!(matches!(err, Err(pulse_ingress::IngressError::Unavailable { .. })), "{err:?}");
 
@@ -222,8 +222,8 @@ async fn concurrent_deliveries_of_one_event_publish_it_once() {
     // start); with several ingress instances (Lambda) they race on the ledger's conditional write.
     let stack = Stack::deploy().await;
     let instances: Vec<pulse_ingress::Ingress> = (0..4).map(|_| stack.ingress()).collect();
-    let event_id = testkit::event_id();
-    let body = testkit::home_opened_payload(&event_id, "U2CERLKJA").to_string();
+    let event_id = requests::event_id();
+    let body = requests::home_opened_payload(&event_id, "U2CERLKJA").to_string();
     let replies = futures::future::join_all((0..8).map(|i| {
         let post = SlackPost::json(body.clone()).with_header("X-Slack-Retry-Num", &(i % 2).to_string());
         let ingress = &instances[i % instances.len()];
@@ -233,7 +233,7 @@ async fn concurrent_deliveries_of_one_event_publish_it_once() {
     assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
     let events = stack.tap(1).await;
     assert_eq!(events.len(), 1, "{events:?}");
-    let record = stack.record(&LedgerKey { team_id: testkit::TEAM_ID.into(), envelope_id: event_id }).await.unwrap();
+    let record = stack.record(&LedgerKey { team_id: requests::TEAM_ID.into(), envelope_id: event_id }).await.unwrap();
     assert_eq!((record.status, record.attempts), (Status::Processed, 1));
 }
 
@@ -242,7 +242,7 @@ async fn concurrent_deliveries_of_one_event_publish_it_once() {
 /// when Slack redelivers the envelope after a reconnect.
 #[tokio::test]
 async fn socket_mode_client_feeds_the_ingress_end_to_end() {
-    use pulse_ingress::socket_mode::fake::FakeSocketMode;
+    use pulse_fake_socket_mode::FakeSocketMode;
     use pulse_ingress::socket_mode::{SocketModeClient, SocketModeConfig};
 
     let stack = Stack::deploy().await;

@@ -10,9 +10,9 @@ use pulse_contracts::{Envelope, Event};
 use pulse_core::{Clock, Ids};
 use pulse_ingress::decide::LedgerKey;
 use pulse_ingress::ledger::{EnvelopeLedger, Record};
-use pulse_ingress::testkit::Signed;
+use pulse_slack_requests::Signed;
 use pulse_ingress::{Core, Ingress, RawRequest, Reply, SlackHeaders, Verifier, config};
-use pulse_slack::fake::FakeSlack;
+use pulse_fake_slack::FakeSlack;
 
 pub const SECRET: &str = "itest-signing-secret-5b1f0c2e9a";
 pub const BOT_TOKEN: &str = "xoxb-itest-bot-token-77d1e0c4";
@@ -106,7 +106,7 @@ impl SlackPost {
     }
 
     pub fn signed_with(mut self, secret: &str) -> Self {
-        self.signed = pulse_ingress::testkit::Signed::new(secret, now(), self.body.as_bytes(), self.signed.content_type);
+        self.signed = pulse_slack_requests::Signed::new(secret, now(), self.body.as_bytes(), self.signed.content_type);
         self
     }
 

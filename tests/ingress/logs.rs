@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use pulse_ingress::testkit::{self, Command};
+use pulse_slack_requests::{self as requests, Command};
 
 use crate::harness::{BOT_TOKEN, SECRET, SlackPost, Stack};
 
@@ -58,14 +58,14 @@ async fn logs_name_the_request_and_never_contain_secret_token_or_signature() {
     let valid = SlackPost::form(command.form());
     signatures.push(valid.signed.signature.clone());
     assert_eq!(valid.send_to(&ingress, &path).await.status, 200);
-    let event = SlackPost::json(testkit::home_opened_payload(&testkit::event_id(), "U1").to_string());
+    let event = SlackPost::json(requests::home_opened_payload(&requests::event_id(), "U1").to_string());
     signatures.push(event.signed.signature.clone());
     assert_eq!(event.send_to(&ingress, &path).await.status, 200);
     let bad = SlackPost::json("{\"type\":\"nope\"}".to_owned());
     signatures.push(bad.signed.signature.clone());
     assert_eq!(bad.send_to(&ingress, &path).await.status, 400);
     // A failing views.open, whose error path logs Slack's answer.
-    stack.slack.inject("views.open", pulse_slack::fake::Fault::ServerError(500), 5);
+    stack.slack.inject("views.open", pulse_fake_slack::Fault::ServerError(500), 5);
     let failing = SlackPost::form(Command::new("/pulser deploy web", "U1").form());
     signatures.push(failing.signed.signature.clone());
     assert_eq!(failing.send_to(&ingress, &path).await.status, 200);

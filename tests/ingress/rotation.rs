@@ -4,7 +4,7 @@
 use aws_sdk_ssm::types::ParameterType;
 use pulse_core::{Clock, Ids, Settings};
 use pulse_ingress::config;
-use pulse_ingress::testkit::Command;
+use pulse_slack_requests::Command;
 
 use crate::harness::{SlackPost, Stack, ephemeral_text};
 

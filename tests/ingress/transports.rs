@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use pulse_contracts::Event;
-use pulse_ingress::testkit::{self, Command};
+use pulse_slack_requests::{self as requests, Command};
 use serde_json::Value;
 
 use crate::harness::{SlackPost, Stack};
@@ -57,8 +57,8 @@ async fn api_gateway_rest_v1_and_http_api_v2_base64_through_the_lambda_handler()
     assert_eq!(answer["response_type"], "ephemeral");
 
     // HTTP API (v2): an Events API event, base64-encoded body, lowercase headers.
-    let event_id = testkit::event_id();
-    let post = SlackPost::json(testkit::home_opened_payload(&event_id, "U07BOB").to_string());
+    let event_id = requests::event_id();
+    let post = SlackPost::json(requests::home_opened_payload(&event_id, "U07BOB").to_string());
     let request = fixture(
         "apigw-http-v2.json",
         &[
@@ -124,10 +124,10 @@ async fn local_http_server_routes_by_content_on_every_path() {
     let (status, body) = send("/slack/events", SlackPost::form(command.form())).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("ephemeral"), "{body}");
-    let click = testkit::block_actions_payload("ops_ack", "alert-7", "U1", "C0OPS", "1763651024.001900");
-    let (status, body) = send("/slack/commands", SlackPost::form(testkit::interactivity_form(&click))).await;
+    let click = requests::block_actions_payload("ops_ack", "alert-7", "U1", "C0OPS", "1763651024.001900");
+    let (status, body) = send("/slack/commands", SlackPost::form(requests::interactivity_form(&click))).await;
     assert_eq!((status, body.as_str()), (200, ""));
-    let challenge = testkit::url_verification_payload("abc123");
+    let challenge = requests::url_verification_payload("abc123");
     let (status, body) = send("/slack/interactivity", SlackPost::json(challenge.to_string())).await;
     assert_eq!((status, body.as_str()), (200, r#"{"challenge":"abc123"}"#));
 

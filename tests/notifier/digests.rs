@@ -13,7 +13,7 @@ use pulse_notifier::config::Config;
 use pulse_notifier::gather::Feeds;
 use pulse_notifier::sinks::ExternalSinks;
 use pulse_notifier::sinks::{Discord, Email};
-use pulse_slack::fake::{DISCORD_METHOD, Fault};
+use pulse_fake_slack::{DISCORD_METHOD, Fault};
 
 use crate::harness::{Stack, again, example};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use pulse_contracts::praktika::{RunResult, Status};
 use pulse_contracts::{Envelope, Event, SubscriptionChanged};
 use pulse_notifier::dm::DmKind;
-use pulse_slack::fake::Fault;
+use pulse_fake_slack::Fault;
 
 use crate::harness::{Stack, again, example};
 

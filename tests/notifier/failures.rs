@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use pulse_slack::fake::Fault;
+use pulse_fake_slack::Fault;
 
 use crate::harness::{Stack, example};
 use crate::logs;

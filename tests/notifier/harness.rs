@@ -14,7 +14,7 @@ use pulse_notifier::delivery::{Deliverer, UncertainPolicy};
 use pulse_notifier::handler::Notifier;
 use pulse_notifier::store::Store;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
-use pulse_slack::fake::FakeSlack;
+use pulse_fake_slack::FakeSlack;
 
 pub const ROUTING: &str = r#"{
   "default_channel": "C0DEFAULT",

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use pulse_contracts::Event;
-use pulse_slack::fake::Fault;
+use pulse_fake_slack::Fault;
 
 use crate::harness::{Stack, example};
 

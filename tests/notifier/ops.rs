@@ -168,7 +168,7 @@ async fn a_click_the_policy_does_not_allow_is_refused_audited_and_explained_to_t
     let stats = stack.run(&notifier, 3, Duration::from_secs(20)).await;
     assert_eq!((stats.done, stats.dead_lettered), (3, 0), "{stats:?}");
 
-    let answers = stack.slack.calls_to(pulse_slack::fake::RESPONSE_URL_METHOD);
+    let answers = stack.slack.calls_to(pulse_fake_slack::RESPONSE_URL_METHOD);
     let told: Vec<(String, String)> = answers.iter().map(|c| (c.response_id.clone().unwrap_or_default(), c.body.to_string())).collect();
     assert_eq!(told.len(), 2, "one answer per attempt, however often delivered: {told:#?}");
     let rollback_answer = &told.iter().find(|(id, _)| id == "refused-rollback").expect("the rollback is answered").1;

@@ -7,7 +7,8 @@
 //! - `pulse tap`: print the events seen on the local stack's tap queue;
 //! - `pulse migrate praktika`: import praktika's subscriptions (see the home-renderer's README);
 //! - `pulse audit list`: who acted from Slack, and who tried;
-//! - `pulse forget`: remove a person from everywhere Pulse keeps them.
+//! - `pulse forget`: remove a person from everywhere Pulse keeps them;
+//! - `pulse completions SHELL`: the shell completion script.
 
 mod dlq;
 mod feed;
@@ -21,7 +22,7 @@ mod run_cmd;
 mod slack_cmd;
 mod tap;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use pulse_core::{Clock, Ids};
 
 /// The exit status of a usage error (BSD's `EX_USAGE`).
@@ -58,6 +59,11 @@ enum Command {
     Audit(pulse_cli::audit::AuditArgs),
     /// Remove a person (by e-mail and/or Slack user) from everywhere Pulse keeps them.
     Forget(forget::ForgetArgs),
+    /// Print the completion script for a shell, e.g. `pulse completions bash > /etc/bash_completion.d/pulse`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
@@ -92,6 +98,10 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,
         Command::Audit(args) => pulse_cli::audit::run(args).await,
         Command::Forget(args) => forget::run(args, &clock, &ids).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "pulse", &mut std::io::stdout());
+            Ok(())
+        }
     };
     let Err(err) = result else { return std::process::ExitCode::SUCCESS };
     match err.downcast_ref::<pulse_cli::Exit>() {

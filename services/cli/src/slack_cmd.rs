@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use pulse_core::{Clock, Ids};
 use pulse_ingress::command::{PRAKTIKA_HINT, PULSER_HINT};
-use pulse_ingress::testkit;
+use pulse_slack_requests as requests;
 use serde_json::{Value, json};
 
 /// The signing secret of the local stack, when `SLACK_SIGNING_SECRET` is not set. Only for
@@ -65,7 +65,7 @@ struct Target {
     #[arg(long = "signing-secret", global = true, env = pulse_ingress::settings::SLACK_SIGNING_SECRET.name, default_value = LOCAL_SIGNING_SECRET, hide_env_values = true, hide_default_value = true)]
     secret: String,
     /// The workspace id the request claims to come from.
-    #[arg(long, global = true, default_value = testkit::TEAM_ID)]
+    #[arg(long, global = true, default_value = requests::TEAM_ID)]
     team: String,
 }
 
@@ -280,7 +280,7 @@ fn response_url(ids: &Ids) -> String {
     let set = if settings.is_set(&api) { settings.text(&api).ok().flatten() } else { None };
     match set.as_deref().and_then(|u| u.strip_suffix("/api")) {
         Some(root) => format!("{root}/response/{}", ids.uuid().simple()),
-        None => testkit::Command::new("/pulser", "U").response_url,
+        None => requests::Command::new("/pulser", "U").response_url,
     }
 }
 
@@ -294,7 +294,7 @@ fn set_team(payload: &mut Value, team: &str) {
 fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
     match what {
         Send::Command { line, user, channel, response_url: url } => {
-            let mut command = testkit::Command::new(&line, &user);
+            let mut command = requests::Command::new(&line, &user);
             command.team_id = team.to_owned();
             command.channel_id = channel;
             command.response_url = url.unwrap_or_else(|| response_url(ids));
@@ -302,22 +302,22 @@ fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
         }
         Send::Action { action_id, value, user, channel, ts, view } => {
             let mut payload = match (channel, ts, view) {
-                (Some(channel), Some(ts), _) => testkit::block_actions_payload(&action_id, &value, &user, &channel, &ts),
-                (_, _, view) => testkit::home_toggle_payload(&action_id, &value, &user, view.as_deref().unwrap_or("V0HOME")),
+                (Some(channel), Some(ts), _) => requests::block_actions_payload(&action_id, &value, &user, &channel, &ts),
+                (_, _, view) => requests::home_toggle_payload(&action_id, &value, &user, view.as_deref().unwrap_or("V0HOME")),
             };
             set_team(&mut payload, team);
-            Outgoing { body: testkit::interactivity_form(&payload), json: false, retry: None }
+            Outgoing { body: requests::interactivity_form(&payload), json: false, retry: None }
         }
         Send::HomeOpened { user, event_id, retry } => {
-            let mut payload = testkit::home_opened_payload(&event_id.unwrap_or_else(testkit::event_id), &user);
+            let mut payload = requests::home_opened_payload(&event_id.unwrap_or_else(requests::event_id), &user);
             payload["team_id"] = team.into();
             Outgoing { body: payload.to_string(), json: true, retry }
         }
         Send::DeploySubmit { service, user, channel, only } => {
             let only: Vec<&str> = only.iter().map(String::as_str).collect();
-            let mut payload = testkit::deploy_submission_payload(&service, &channel, &user, &only);
+            let mut payload = requests::deploy_submission_payload(&service, &channel, &user, &only);
             set_team(&mut payload, team);
-            Outgoing { body: testkit::interactivity_form(&payload), json: false, retry: None }
+            Outgoing { body: requests::interactivity_form(&payload), json: false, retry: None }
         }
     }
 }
@@ -325,7 +325,7 @@ fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
 /// `outgoing` signed as Slack signs, at `now` (Unix seconds).
 fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing, now: i64) -> reqwest::RequestBuilder {
     let timestamp = now.to_string();
-    let signature = pulse_ingress::sign(&target.secret, &timestamp, outgoing.body.as_bytes());
+    let signature = requests::sign(&target.secret, &timestamp, outgoing.body.as_bytes());
     let content_type = if outgoing.json { "application/json" } else { "application/x-www-form-urlencoded" };
     let mut request = http
         .post(&target.url)

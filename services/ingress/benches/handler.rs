@@ -17,11 +17,15 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pulse_core::Ids;
 use pulse_ingress::decide::{Fallback, decide};
 use pulse_ingress::parse::parse_http_body;
-use pulse_ingress::testkit::{Signed, command_form_of_size};
-use pulse_ingress::{Core, RawRequest, Verifier};
+use pulse_slack_requests::{Signed, command_form_of_size};
+use pulse_ingress::{Core, RawRequest, SlackHeaders, Verifier};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_763_630_300;
+
+fn headers(signed: &Signed) -> SlackHeaders<'_> {
+    SlackHeaders::from_str_pairs(signed.header_refs())
+}
 
 fn bench(c: &mut Criterion) {
     let body = command_form_of_size(1024);
@@ -32,8 +36,8 @@ fn bench(c: &mut Criterion) {
     let ids = Ids::sequence(1);
     let core = Core::new(Verifier::new(SECRET).unwrap(), ids.clone());
     let verifier = Verifier::new(SECRET).unwrap();
-    let request = RawRequest { method: "POST", path: "/slack/commands", headers: signed.headers(), body: body.as_bytes() };
-    let forged_request = RawRequest { headers: forged.headers(), ..request };
+    let request = RawRequest { method: "POST", path: "/slack/commands", headers: headers(&signed), body: body.as_bytes() };
+    let forged_request = RawRequest { headers: headers(&forged), ..request };
 
     let decision = core.handle(&request, now);
     assert_eq!(decision.outcome, "accepted", "{:?}", decision.reply);

@@ -9,7 +9,10 @@
 //! - I/O shell: [`ledger`] (DynamoDB), [`service`] ([`Ingress`]: ledger → `views.open` → publish),
 //!   [`config`] (from the environment and SSM).
 //! - Transports: [`http`] (API Gateway v1/v2 in Lambda, a local axum server) and Socket Mode.
-//! - [`testkit`]: realistic Slack payloads and signing, for tests, benchmarks and load tests.
+//!
+//! Realistic signed Slack requests for tests live in `pulse-slack-requests`, and the fake Socket
+//! Mode server in `pulse-fake-socket-mode` (both under `shared/fakes/`): never linked into the
+//! service.
 
 pub mod command;
 pub mod config;
@@ -21,7 +24,6 @@ pub mod modal;
 pub mod parse;
 pub mod service;
 pub mod settings;
-pub mod testkit;
 pub mod verify;
 
 pub mod socket_mode;

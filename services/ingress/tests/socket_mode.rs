@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use pulse_ingress::socket_mode::fake::{FakeSocketMode, OpenFailure};
+use pulse_fake_socket_mode::{FakeSocketMode, OpenFailure};
 use pulse_ingress::socket_mode::{EnvelopeSink, SocketModeClient, SocketModeConfig, SocketModeError};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;

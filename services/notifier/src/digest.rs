@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(discord["embeds"][0]["title"], "Most failing jobs");
         assert_eq!(discord["embeds"][1]["title"], "Still red");
         assert_eq!(discord["allowed_mentions"]["parse"], json!([]));
-        assert!(pulse_slack::fake::discord_validate(&discord).is_ok());
+        assert!(pulse_fake_slack::discord_validate(&discord).is_ok());
 
         let mut hostile = d.clone();
         hostile.merged_prs = vec!["#8 <script>alert('x')</script> & more".into()];

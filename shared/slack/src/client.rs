@@ -20,7 +20,7 @@ pub const RESPONSE_URL_METHOD: &str = "response_url";
 /// struct-update syntax.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// The Web API root, without a trailing slash; the fake's [`crate::fake::FakeSlack::base_url`]
+    /// The Web API root, without a trailing slash; the fake's `pulse_fake_slack::FakeSlack::base_url`
     /// in tests and the local stack.
     pub base_url: String,
     /// Where the bot token comes from: a fixed value, or SSM, re-read when Slack refuses it

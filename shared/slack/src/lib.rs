@@ -10,15 +10,12 @@
 //! Block Kit is typed ([`blocks`]): renderers build [`blocks::Message`]s and [`blocks::View`]s,
 //! which fit themselves to Slack's limits ([`blocks::limits`]) so that Slack never refuses one.
 //!
-//! The fake ([`fake::FakeSlack`]) answers like Slack, records every call, and can inject faults
-//! (429s, 5xx, delays, `ok:false`, and "applied but the answer was lost"). It is compiled
-//! unconditionally because integration tests of other crates and the local stack (through the
-//! `pulse-fake-slack` binary and its `/_fake/` control API) depend on it.
+//! The recording fake of the Web API that tests and the local stack point the client at lives in
+//! its own crate, `pulse-fake-slack` (`shared/fakes/slack`), so that no service links it.
 
 pub mod blocks;
 mod client;
 mod error;
-pub mod fake;
 mod methods;
 pub mod retry;
 pub mod settings;

@@ -22,7 +22,7 @@ mod report;
 use std::time::Duration;
 
 use pulse_core::{Clock, Ids};
-use pulse_ingress::testkit::{self, Command, Signed};
+use pulse_slack_requests::{self as requests, Command, Signed};
 use pulse_ingress::{Core, Ingress, RawRequest, SlackHeaders, Verifier, config};
 use serde_json::json;
 
@@ -73,11 +73,11 @@ async fn slack_request(scene: &Scene, ingress: &Ingress, request: SlackRequest, 
             post(ingress, "/slack/commands", command.form(), false).await;
         }
         SlackRequest::Toggle => {
-            let payload = testkit::home_toggle_payload("toggle_notify_on_failure", "on", user, &format!("V{user}"));
-            post(ingress, "/slack/interactivity", testkit::interactivity_form(&payload), false).await;
+            let payload = requests::home_toggle_payload("toggle_notify_on_failure", "on", user, &format!("V{user}"));
+            post(ingress, "/slack/interactivity", requests::interactivity_form(&payload), false).await;
         }
         SlackRequest::HomeOpened => {
-            let payload = testkit::home_opened_payload(&testkit::event_id(), user);
+            let payload = requests::home_opened_payload(&requests::event_id(), user);
             post(ingress, "/slack/events", payload.to_string(), true).await;
         }
     }

@@ -75,7 +75,7 @@ impl Slack {
     }
 
     /// Queue `times` faults for `method` (`*` for any): `{"kind":"server_error","status":503}`,
-    /// `{"kind":"rate_limited","retry_after_secs":1}` ... (see shared/slack/src/fake/fault.rs).
+    /// `{"kind":"rate_limited","retry_after_secs":1}` ... (see shared/fakes/slack/src/fault.rs).
     pub async fn inject(&self, method: &str, fault: Value, times: u32) {
         let body = serde_json::json!({"method": method, "fault": fault, "times": times});
         let response = self.http.post(format!("{}/_fake/faults", self.root)).json(&body).send().await.expect("inject");

@@ -3,7 +3,7 @@ use pulse_contracts::{Container, Email, HomeTab};
 use serde_json::json;
 
 use super::*;
-use crate::testkit::{self, Signed};
+use pulse_slack_requests::{self as requests, Signed};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_763_630_300;
@@ -13,21 +13,26 @@ fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap()
 }
 
+/// The headers ingress reads from a signed request.
+fn headers(signed: &Signed) -> SlackHeaders<'_> {
+    SlackHeaders::from_str_pairs(signed.header_refs())
+}
+
 fn core() -> Core {
     Core::new(Verifier::new(SECRET).unwrap(), Ids::sequence(1))
 }
 
 fn handle_signed(body: &str, content_type: &'static str) -> Decision {
     let signed = Signed::new(SECRET, NOW - 2, body.as_bytes(), content_type);
-    core().handle(&RawRequest { method: "POST", path: "/slack/events", headers: signed.headers(), body: body.as_bytes() }, at(NOW))
+    core().handle(&RawRequest { method: "POST", path: "/slack/events", headers: headers(&signed), body: body.as_bytes() }, at(NOW))
 }
 
 fn form(body: &str) -> Decision {
     handle_signed(body, "application/x-www-form-urlencoded")
 }
 
-fn command(line: &str) -> (testkit::Command, Decision) {
-    let command = testkit::Command::new(line, "U2CERLKJA");
+fn command(line: &str) -> (requests::Command, Decision) {
+    let command = requests::Command::new(line, "U2CERLKJA");
     let decision = form(&command.form());
     (command, decision)
 }
@@ -74,12 +79,12 @@ fn praktika_subscribe_with_and_without_email() {
     assert_eq!(decision.outcome, "accepted");
     assert!(ephemeral_text(&decision.reply).contains("alice@clickhouse.com"));
     let accepted = decision.accepted.as_ref().unwrap();
-    assert_eq!(accepted.key, LedgerKey { team_id: testkit::TEAM_ID.into(), envelope_id: sent.trigger_id.clone() });
+    assert_eq!(accepted.key, LedgerKey { team_id: requests::TEAM_ID.into(), envelope_id: sent.trigger_id.clone() });
     assert_eq!(accepted.event_type, "slack.command");
     assert!(accepted.modal.is_none());
     assert!(!accepted.slack_retries);
     let event = only_event(&decision);
-    assert_eq!(event.dedup_key, format!("slack.command:{}:{}", testkit::TEAM_ID, sent.trigger_id));
+    assert_eq!(event.dedup_key, format!("slack.command:{}:{}", requests::TEAM_ID, sent.trigger_id));
     let Event::SlackCommandV1(detail) = event.detail else { panic!() };
     assert_eq!(detail.action, CommandAction::Subscribe { email: Some(Email::parse("alice@clickhouse.com").unwrap()) });
     assert_eq!(detail.command, pulse_contracts::SlashCommand::Praktika);
@@ -139,7 +144,7 @@ fn unknown_or_malformed_subcommands_get_usage_and_publish_nothing() {
 
 #[test]
 fn url_verification_echoes_the_challenge() {
-    let body = testkit::url_verification_payload("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P").to_string();
+    let body = requests::url_verification_payload("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P").to_string();
     let decision = handle_signed(&body, "application/json");
     assert_eq!(decision.reply, Reply::json(200, json!({"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"})));
     assert!(decision.accepted.is_none());
@@ -147,20 +152,20 @@ fn url_verification_echoes_the_challenge() {
 
 #[test]
 fn app_home_opened_becomes_slack_home_opened() {
-    let body = testkit::home_opened_payload("Ev0A1B2C3D4E", "U2CERLKJA").to_string();
+    let body = requests::home_opened_payload("Ev0A1B2C3D4E", "U2CERLKJA").to_string();
     let decision = handle_signed(&body, "application/json");
     assert_eq!(decision.reply, Reply::empty());
     let accepted = decision.accepted.as_ref().unwrap();
-    assert_eq!(accepted.key.pk(), format!("{}#Ev0A1B2C3D4E", testkit::TEAM_ID));
+    assert_eq!(accepted.key.pk(), format!("{}#Ev0A1B2C3D4E", requests::TEAM_ID));
     assert!(accepted.slack_retries);
     let event = only_event(&decision);
-    assert_eq!(event.dedup_key, format!("slack.home_opened:{}:Ev0A1B2C3D4E", testkit::TEAM_ID));
+    assert_eq!(event.dedup_key, format!("slack.home_opened:{}:Ev0A1B2C3D4E", requests::TEAM_ID));
     let Event::SlackHomeOpenedV1(detail) = event.detail else { panic!() };
     assert_eq!(detail.user_id, "U2CERLKJA");
     assert_eq!(detail.tab, HomeTab::Home);
     assert_eq!(detail.event_ts, "1763630282.000300");
     // Events Pulse does not act on are acknowledged, not recorded.
-    let mut other = testkit::home_opened_payload("Ev1", "U1");
+    let mut other = requests::home_opened_payload("Ev1", "U1");
     other["event"]["type"] = "reaction_added".into();
     let decision = handle_signed(&other.to_string(), "application/json");
     assert_eq!((decision.reply, decision.accepted, decision.outcome), (Reply::empty(), None, "ignored"));
@@ -168,12 +173,12 @@ fn app_home_opened_becomes_slack_home_opened() {
 
 #[test]
 fn block_actions_become_slack_interaction() {
-    let payload = testkit::block_actions_payload("ops_approve", "deploy-4411", "U0DANA", "C0OPS", "1763651024.001900");
-    let decision = form(&testkit::interactivity_form(&payload));
+    let payload = requests::block_actions_payload("ops_approve", "deploy-4411", "U0DANA", "C0OPS", "1763651024.001900");
+    let decision = form(&requests::interactivity_form(&payload));
     assert_eq!(decision.reply, Reply::empty());
     let trigger = payload["trigger_id"].as_str().unwrap();
     let event = only_event(&decision);
-    assert_eq!(event.dedup_key, format!("slack.interaction:{}:{trigger}", testkit::TEAM_ID));
+    assert_eq!(event.dedup_key, format!("slack.interaction:{}:{trigger}", requests::TEAM_ID));
     let Event::SlackInteractionV1(detail) = event.detail else { panic!() };
     assert_eq!(detail.user_id, "U0DANA");
     assert_eq!(detail.trigger_id.as_deref(), Some(trigger));
@@ -190,10 +195,10 @@ fn block_actions_become_slack_interaction() {
 
 #[test]
 fn several_actions_get_one_event_each_and_no_trigger_id_falls_back_to_the_body_hash() {
-    let mut payload = testkit::home_toggle_payload("toggle_hide_merges", "on", "U1", "V0HOME");
+    let mut payload = requests::home_toggle_payload("toggle_hide_merges", "on", "U1", "V0HOME");
     payload["actions"] = json!([{"action_id": "a1", "value": "1"}, {"action_id": "a2", "value": "2"}]);
     payload.as_object_mut().unwrap().remove("trigger_id");
-    let body = testkit::interactivity_form(&payload);
+    let body = requests::interactivity_form(&payload);
     let decision = form(&body);
     let accepted = decision.accepted.unwrap();
     assert_eq!(accepted.key.envelope_id, Fallback::Body(body.as_bytes()).id());
@@ -208,8 +213,8 @@ fn several_actions_get_one_event_each_and_no_trigger_id_falls_back_to_the_body_h
 
 #[test]
 fn deploy_submission_becomes_slack_interaction_and_cancel_publishes_nothing() {
-    let payload = testkit::deploy_submission_payload("api", "C0OPSDEPLOY", "U0DANA", &["Lambda", "Queue"]);
-    let decision = form(&testkit::interactivity_form(&payload));
+    let payload = requests::deploy_submission_payload("api", "C0OPSDEPLOY", "U0DANA", &["Lambda", "Queue"]);
+    let decision = form(&requests::interactivity_form(&payload));
     assert_eq!(decision.reply, Reply::empty());
     let Event::SlackInteractionV1(detail) = only_event(&decision).detail else { panic!() };
     let InteractionKind::ViewSubmission { callback_id, private_metadata, values, .. } = detail.kind else { panic!() };
@@ -218,29 +223,29 @@ fn deploy_submission_becomes_slack_interaction_and_cancel_publishes_nothing() {
     assert_eq!(meta["service"], "api");
     assert_eq!(values["deploy_only"]["only_kinds"]["selected_options"][1]["value"], "Queue");
 
-    let decision = form(&testkit::interactivity_form(&testkit::deploy_closed_payload("U0DANA")));
+    let decision = form(&requests::interactivity_form(&requests::deploy_closed_payload("U0DANA")));
     assert_eq!((decision.reply, decision.accepted, decision.outcome), (Reply::empty(), None, "view_closed"));
 }
 
 #[test]
 fn forged_stale_and_unsigned_requests_get_401() {
-    let body = testkit::Command::new("/pulser status", "U1").form();
+    let body = requests::Command::new("/pulser status", "U1").form();
     let request = |headers: SlackHeaders<'_>, now: i64| -> Decision {
         core().handle(&RawRequest { method: "POST", path: "/", headers, body: body.as_bytes() }, at(now))
     };
     let good = Signed::form(SECRET, NOW, &body);
-    assert_eq!(request(good.headers(), NOW).outcome, "accepted");
+    assert_eq!(request(headers(&good), NOW).outcome, "accepted");
     let wrong_secret = Signed::form("not-the-secret", NOW, &body);
     let stale = Signed::form(SECRET, NOW - 301, &body);
     let future = Signed::form(SECRET, NOW + 301, &body);
     let other_body = Signed::form(SECRET, NOW, "team_id=T&command=%2Fpulser&text=status");
     let cases = [
-        (wrong_secret.headers(), "does not match"),
-        (stale.headers(), "outside the 300 s window"),
-        (future.headers(), "outside the 300 s window"),
-        (other_body.headers(), "does not match"),
-        (SlackHeaders { signature: None, ..good.headers() }, "X-Slack-Signature header is missing"),
-        (SlackHeaders { timestamp: None, ..good.headers() }, "X-Slack-Request-Timestamp header is missing"),
+        (headers(&wrong_secret), "does not match"),
+        (headers(&stale), "outside the 300 s window"),
+        (headers(&future), "outside the 300 s window"),
+        (headers(&other_body), "does not match"),
+        (SlackHeaders { signature: None, ..headers(&good) }, "X-Slack-Signature header is missing"),
+        (SlackHeaders { timestamp: None, ..headers(&good) }, "X-Slack-Request-Timestamp header is missing"),
         (SlackHeaders::default(), "header is missing"),
     ];
     for (headers, reason) in cases {
@@ -256,7 +261,7 @@ fn forged_stale_and_unsigned_requests_get_401() {
 
 #[test]
 fn header_names_in_any_letter_case_verify() {
-    let body = testkit::Command::new("/pulser status", "U1").form();
+    let body = requests::Command::new("/pulser status", "U1").form();
     let signed = Signed::form(SECRET, NOW, &body);
     for case in [str::to_ascii_lowercase, str::to_ascii_uppercase] {
         let pairs: Vec<(String, String)> = signed.pairs().into_iter().map(|(n, v)| (case(n), v)).collect();
@@ -270,12 +275,12 @@ fn header_names_in_any_letter_case_verify() {
 fn oversized_bodies_and_other_methods_are_refused_before_verification() {
     let big = "a".repeat(MAX_BODY_BYTES + 1);
     let signed = Signed::form(SECRET, NOW, &big);
-    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: signed.headers(), body: big.as_bytes() }, at(NOW));
+    let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: headers(&signed), body: big.as_bytes() }, at(NOW));
     assert_eq!(decision.reply.status, 413);
     assert!(decision.reply.body.unwrap()["error"].as_str().unwrap().contains("65536-byte limit"));
-    let body = testkit::Command::new("/pulser status", "U1").form();
+    let body = requests::Command::new("/pulser status", "U1").form();
     let signed = Signed::form(SECRET, NOW, &body);
-    let decision = core().handle(&RawRequest { method: "GET", path: "/", headers: signed.headers(), body: body.as_bytes() }, at(NOW));
+    let decision = core().handle(&RawRequest { method: "GET", path: "/", headers: headers(&signed), body: body.as_bytes() }, at(NOW));
     assert_eq!(decision.reply.status, 405);
     assert!(decision.accepted.is_none());
 }
@@ -304,8 +309,8 @@ fn header_name(canonical: &'static str) -> impl Strategy<Value = String> {
 }
 
 fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
-    let valid_command = Just(testkit::Command::new("/pulser deploy api", "U1").form().into_bytes());
-    let valid_event = Just(testkit::home_opened_payload("Ev1", "U1").to_string().into_bytes());
+    let valid_command = Just(requests::Command::new("/pulser deploy api", "U1").form().into_bytes());
+    let valid_event = Just(requests::home_opened_payload("Ev1", "U1").to_string().into_bytes());
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..2048),
         "[a-z_]{1,12}=[a-zA-Z0-9%+./]{0,40}(&[a-z_]{1,12}=[a-zA-Z0-9%+./]{0,40}){0,12}".prop_map(String::into_bytes),
@@ -363,7 +368,7 @@ proptest! {
         content_type in prop_oneof![Just("application/json"), Just("application/x-www-form-urlencoded")],
     ) {
         let signed = Signed::new(SECRET, NOW, &body, content_type);
-        let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: signed.headers(), body: &body }, at(NOW));
+        let decision = core().handle(&RawRequest { method: "POST", path: "/", headers: headers(&signed), body: &body }, at(NOW));
         let status = decision.reply.status;
         prop_assert!(status == 200 || (400..500).contains(&status), "status {status}");
         if status >= 400 {

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::testkit;
+use pulse_slack_requests as requests;
 
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 const JSON: Option<&str> = Some("application/json");
@@ -15,10 +15,10 @@ fn rejected(content_type: Option<&str>, body: &str) -> Rejection {
 
 #[test]
 fn slash_command_form() {
-    let command = testkit::Command::new("/praktika subscribe alice@clickhouse.com", "U2CERLKJA");
+    let command = requests::Command::new("/praktika subscribe alice@clickhouse.com", "U2CERLKJA");
     let parsed = parse_http_body(FORM, command.form().as_bytes()).unwrap();
     let SlackRequest::Command(c) = parsed else { panic!("{parsed:?}") };
-    assert_eq!(c.team_id, testkit::TEAM_ID);
+    assert_eq!(c.team_id, requests::TEAM_ID);
     assert_eq!(c.user_id, "U2CERLKJA");
     assert_eq!(c.user_name, "user-u2cerlkja");
     assert_eq!(c.channel_id, "C0PULSE01");
@@ -39,9 +39,9 @@ fn slacks_documented_example_body_parses() {
 
 #[test]
 fn content_is_sniffed_without_a_content_type_and_parameters_are_ignored() {
-    let command = testkit::Command::new("/pulser status", "U1");
+    let command = requests::Command::new("/pulser status", "U1");
     assert!(matches!(parse_http_body(None, command.form().as_bytes()), Ok(SlackRequest::Command(_))));
-    let events = testkit::home_opened_payload("Ev1", "U1").to_string();
+    let events = requests::home_opened_payload("Ev1", "U1").to_string();
     assert!(matches!(parse_http_body(None, events.as_bytes()), Ok(SlackRequest::Event(_))));
     assert!(matches!(parse_http_body(Some("application/json; charset=utf-8"), events.as_bytes()), Ok(SlackRequest::Event(_))));
     assert!(matches!(
@@ -52,7 +52,7 @@ fn content_is_sniffed_without_a_content_type_and_parameters_are_ignored() {
 
 #[test]
 fn missing_command_fields_are_named() {
-    let command = testkit::Command::new("/pulser status", "U1");
+    let command = requests::Command::new("/pulser status", "U1");
     for field in ["team_id", "user_id", "channel_id", "trigger_id", "response_url"] {
         let body: String = form_urlencoded::parse(command.form().as_bytes())
             .filter(|(k, _)| k != field)
@@ -72,13 +72,13 @@ fn missing_command_fields_are_named() {
 
 #[test]
 fn block_actions_from_a_message_and_from_the_home_tab() {
-    let payload = testkit::block_actions_payload("ops_approve", "deploy-4411", "U0DANA", "C0OPS", "1763651024.001900");
+    let payload = requests::block_actions_payload("ops_approve", "deploy-4411", "U0DANA", "C0OPS", "1763651024.001900");
     let SlackRequest::Interaction(Interaction::BlockActions(b)) =
-        parse_http_body(FORM, testkit::interactivity_form(&payload).as_bytes()).unwrap()
+        parse_http_body(FORM, requests::interactivity_form(&payload).as_bytes()).unwrap()
     else {
         panic!()
     };
-    assert_eq!(b.team_id, testkit::TEAM_ID);
+    assert_eq!(b.team_id, requests::TEAM_ID);
     assert_eq!(b.user_id, "U0DANA");
     assert_eq!(b.user_name, "user-u0dana");
     assert_eq!(b.trigger_id.as_deref(), payload["trigger_id"].as_str());
@@ -94,9 +94,9 @@ fn block_actions_from_a_message_and_from_the_home_tab() {
         }]
     );
 
-    let payload = testkit::home_toggle_payload("toggle_notify_on_failure", "on", "U1", "V0HOME");
+    let payload = requests::home_toggle_payload("toggle_notify_on_failure", "on", "U1", "V0HOME");
     let SlackRequest::Interaction(Interaction::BlockActions(b)) =
-        parse_http_body(FORM, testkit::interactivity_form(&payload).as_bytes()).unwrap()
+        parse_http_body(FORM, requests::interactivity_form(&payload).as_bytes()).unwrap()
     else {
         panic!()
     };
@@ -107,7 +107,7 @@ fn block_actions_from_a_message_and_from_the_home_tab() {
 
 #[test]
 fn select_values_and_container_fallbacks() {
-    let mut payload = testkit::block_actions_payload("pick", "", "U1", "C1", "1.2");
+    let mut payload = requests::block_actions_payload("pick", "", "U1", "C1", "1.2");
     payload["actions"][0] = json!({"action_id": "pick", "type": "static_select", "selected_option": {"value": "opt-2", "text": {"type": "plain_text", "text": "2"}}});
     // Older payloads: the channel and ts only outside the container.
     payload["container"] = json!({"type": "message"});
@@ -118,9 +118,9 @@ fn select_values_and_container_fallbacks() {
 
 #[test]
 fn view_submission_and_view_closed() {
-    let payload = testkit::deploy_submission_payload("api", "C0OPSDEPLOY", "U0DANA", &["Lambda"]);
+    let payload = requests::deploy_submission_payload("api", "C0OPSDEPLOY", "U0DANA", &["Lambda"]);
     let SlackRequest::Interaction(Interaction::ViewSubmission(v)) =
-        parse_http_body(FORM, testkit::interactivity_form(&payload).as_bytes()).unwrap()
+        parse_http_body(FORM, requests::interactivity_form(&payload).as_bytes()).unwrap()
     else {
         panic!()
     };
@@ -131,11 +131,11 @@ fn view_submission_and_view_closed() {
     assert_eq!(meta, json!({"service": "api", "channel_id": "C0OPSDEPLOY"}));
     assert_eq!(v.values["deploy_only"]["only_kinds"]["selected_options"][0]["value"], "Lambda");
 
-    let closed = testkit::deploy_closed_payload("U0DANA");
+    let closed = requests::deploy_closed_payload("U0DANA");
     assert_eq!(
-        parse_http_body(FORM, testkit::interactivity_form(&closed).as_bytes()).unwrap(),
+        parse_http_body(FORM, requests::interactivity_form(&closed).as_bytes()).unwrap(),
         SlackRequest::Interaction(Interaction::ViewClosed {
-            team_id: testkit::TEAM_ID.into(),
+            team_id: requests::TEAM_ID.into(),
             user_id: "U0DANA".into(),
             view_id: "V0DEPLOYMOD1".into()
         })
@@ -146,36 +146,36 @@ fn view_submission_and_view_closed() {
 fn bad_interactivity_payloads_are_refused_with_reasons() {
     let cases: Vec<(String, &str)> = vec![
         ("payload=not-json".into(), "the interactivity payload is not valid"),
-        (testkit::interactivity_form(&json!({"type": "shortcut", "callback_id": "x"})), "unknown variant `shortcut`"),
-        (testkit::interactivity_form(&json!({"callback_id": "x"})), "missing field `type`"),
+        (requests::interactivity_form(&json!({"type": "shortcut", "callback_id": "x"})), "unknown variant `shortcut`"),
+        (requests::interactivity_form(&json!({"callback_id": "x"})), "missing field `type`"),
         (
-            testkit::interactivity_form(&json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "actions": []})),
+            requests::interactivity_form(&json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "actions": []})),
             "missing field `container`",
         ),
         (
-            testkit::interactivity_form(
+            requests::interactivity_form(
                 &json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "view", "view_id": "V"}, "actions": []}),
             ),
             "block_actions has no actions",
         ),
         (
-            testkit::interactivity_form(
+            requests::interactivity_form(
                 &json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "message_attachment"}, "actions": [{"action_id": "a"}]}),
             ),
             "`message_attachment` container are not handled",
         ),
         (
-            testkit::interactivity_form(
+            requests::interactivity_form(
                 &json!({"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "container": {"type": "view"}, "actions": [{"action_id": "a"}]}),
             ),
             "the view container has no `view_id`",
         ),
         (
-            testkit::interactivity_form(&json!({"type": "view_submission", "team": {"id": "T"}, "user": {"id": "U"}, "view": {}})),
+            requests::interactivity_form(&json!({"type": "view_submission", "team": {"id": "T"}, "user": {"id": "U"}, "view": {}})),
             "missing field `id`",
         ),
         (
-            testkit::interactivity_form(&json!({"type": "view_submission", "team": {"id": ""}, "user": {"id": "U"}, "view": {"id": "V"}})),
+            requests::interactivity_form(&json!({"type": "view_submission", "team": {"id": ""}, "user": {"id": "U"}, "view": {"id": "V"}})),
             "`team.id` is empty",
         ),
     ];
@@ -188,26 +188,26 @@ fn bad_interactivity_payloads_are_refused_with_reasons() {
 
 #[test]
 fn events_api_bodies() {
-    let body = testkit::url_verification_payload("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P").to_string();
+    let body = requests::url_verification_payload("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P").to_string();
     assert_eq!(
         parse_http_body(JSON, body.as_bytes()).unwrap(),
         SlackRequest::UrlVerification { challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into() }
     );
-    let body = testkit::home_opened_payload("Ev0A1B2C3D4E", "U2CERLKJA").to_string();
+    let body = requests::home_opened_payload("Ev0A1B2C3D4E", "U2CERLKJA").to_string();
     assert_eq!(
         parse_http_body(JSON, body.as_bytes()).unwrap(),
         SlackRequest::Event(EventCallback {
-            team_id: testkit::TEAM_ID.into(),
+            team_id: requests::TEAM_ID.into(),
             event_id: "Ev0A1B2C3D4E".into(),
             event: InnerEvent::AppHomeOpened { user_id: "U2CERLKJA".into(), tab: HomeTab::Home, event_ts: "1763630282.000300".into() },
         })
     );
-    let mut messages = testkit::home_opened_payload("Ev2", "U1");
+    let mut messages = requests::home_opened_payload("Ev2", "U1");
     messages["event"]["tab"] = "messages".into();
     let SlackRequest::Event(e) = parse_socket("events_api", messages).unwrap() else { panic!() };
     assert!(matches!(e.event, InnerEvent::AppHomeOpened { tab: HomeTab::Messages, .. }));
 
-    let mut other = testkit::home_opened_payload("Ev3", "U1");
+    let mut other = requests::home_opened_payload("Ev3", "U1");
     other["event"] = json!({"type": "member_joined_channel", "user": "U1"});
     let SlackRequest::Event(e) = parse_socket("events_api", other).unwrap() else { panic!() };
     assert_eq!(e.event, InnerEvent::Ignored { event_type: "member_joined_channel".into() });
@@ -255,7 +255,7 @@ fn ssl_check() {
 
 #[test]
 fn socket_mode_payloads() {
-    let command = testkit::Command::new("/pulser deploy api", "U1");
+    let command = requests::Command::new("/pulser deploy api", "U1");
     let SlackRequest::Command(c) = parse_socket("slash_commands", command.socket_payload()).unwrap() else { panic!() };
     assert_eq!(c.text, "deploy api");
     assert_eq!(c.trigger_id, command.trigger_id);

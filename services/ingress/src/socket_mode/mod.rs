@@ -26,12 +26,12 @@
 //!   scheme://host/path is logged). Keep `tungstenite` below `trace`: at trace it logs the raw
 //!   handshake request, ticket included.
 //!
-//! [`fake::FakeSocketMode`] is a local stand-in for Slack's side, for tests and the local stack.
+//! `pulse_fake_socket_mode::FakeSocketMode` (in `shared/fakes/socket-mode`) is a local stand-in
+//! for Slack's side, for tests and the local stack.
 
 mod client;
 mod connection;
 mod dispatch;
-pub mod fake;
 mod open;
 pub mod protocol;
 mod recent;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::blocks::{Block, Button, Confirm, Input, Message, Modal, MultiStaticSelect, PlainText, Section, SelectOption, Text, View};
-use crate::fake::validate::{MAX_MESSAGE_BLOCKS, validate_blocks, validate_view};
+use pulse_fake_slack::validate::{MAX_MESSAGE_BLOCKS, validate_blocks, validate_view};
 
 fn chars(v: &Value) -> usize {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).chars().count()

@@ -14,7 +14,7 @@ pub use discord::{DISCORD_METHOD, validate as discord_validate};
 mod record;
 mod server;
 mod state;
-pub(crate) mod validate;
+pub mod validate;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -29,13 +29,13 @@ pub use record::RecordedCall;
 pub use state::{METHODS, RESPONSE_URL_USES, dm_channel};
 pub use validate::{MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, MAX_VIEW_BYTES};
 
-use crate::client::ClientConfig;
+use pulse_slack::ClientConfig;
 use pulse_core::SecretSource;
 use state::{FakeUser, State};
 
 /// The method name under which posts to a [`FakeSlack::response_url`] are recorded and
 /// faults for them are injected.
-pub const RESPONSE_URL_METHOD: &str = crate::client::RESPONSE_URL_METHOD;
+pub const RESPONSE_URL_METHOD: &str = pulse_slack::RESPONSE_URL_METHOD;
 
 /// State shared by the HTTP handlers and the [`FakeSlack`] handle.
 struct Shared {

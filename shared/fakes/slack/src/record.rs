@@ -26,7 +26,7 @@ pub struct RecordedCall {
     pub ts: Option<String>,
     /// `body.thread_ts`, when present.
     pub thread_ts: Option<String>,
-    /// For `response_url` posts: the id in [`crate::fake::FakeSlack::response_url`].
+    /// For `response_url` posts: the id in [`crate::FakeSlack::response_url`].
     pub response_id: Option<String>,
     /// The HTTP status the fake answered with.
     pub status: u16,

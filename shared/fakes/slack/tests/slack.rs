@@ -1,11 +1,12 @@
-//! The client against the fake, the fake's Slack semantics, its control API and the binary.
+//! The Slack client (`pulse-slack`) against the fake, the fake's Slack semantics, its control API
+//! and its binary.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use pulse_slack::fake::{FakeSlack, Fault, RESPONSE_URL_METHOD};
+use pulse_fake_slack::{FakeSlack, Fault, RESPONSE_URL_METHOD};
 use pulse_slack::{ClientConfig, SlackClient, SlackError};
 use serde_json::{Value, json};
 
@@ -476,9 +477,9 @@ async fn control_api_round_trip() {
     assert_eq!(calls[1]["status"], 200);
     assert_eq!(calls[1]["body"]["user"], "U1");
     assert!(calls[0]["at_ms"].as_u64().unwrap() > 1_600_000_000_000);
-    let typed: Vec<pulse_slack::fake::RecordedCall> = serde_json::from_value(Value::from(calls.clone())).unwrap();
+    let typed: Vec<pulse_fake_slack::RecordedCall> = serde_json::from_value(Value::from(calls.clone())).unwrap();
     // The wire carries `at` in milliseconds; everything else round-trips exactly.
-    let strip = |calls: Vec<pulse_slack::fake::RecordedCall>| {
+    let strip = |calls: Vec<pulse_fake_slack::RecordedCall>| {
         calls.into_iter().map(|c| (c.method, c.body, c.token, c.user, c.status, c.error)).collect::<Vec<_>>()
     };
     assert_eq!(strip(typed), strip(fake.calls_to("users.info")));

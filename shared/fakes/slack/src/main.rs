@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use pulse_slack::fake::FakeSlack;
+use pulse_fake_slack::FakeSlack;
 
 #[derive(Debug, Parser)]
 #[command(name = "pulse-fake-slack", about = "A recording fake of the Slack Web API")]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// One injected misbehaviour. Queued per method with [`crate::fake::FakeSlack::inject`] and
+/// One injected misbehaviour. Queued per method with [`crate::FakeSlack::inject`] and
 /// consumed in order, one per call.
 ///
 /// On the control API a fault is JSON tagged by `kind`:

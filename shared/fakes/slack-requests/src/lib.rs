@@ -1,12 +1,45 @@
 //! Realistic Slack requests, signed like Slack signs them: for unit and integration tests, the
-//! benchmarks and the load test. Shapes follow Slack's documented payloads (the slash command
-//! form of api.slack.com/interactivity/slash-commands, `block_actions`, `view_submission`,
-//! `app_home_opened`), trimmed to the fields that matter plus some realistic padding.
+//! benchmarks, `pulse slack` and the load test. Shapes follow Slack's documented payloads (the
+//! slash command form of api.slack.com/interactivity/slash-commands, `block_actions`,
+//! `view_submission`, `app_home_opened`), trimmed to the fields that matter plus some realistic
+//! padding.
+//!
+//! This crate knows nothing of ingress: it signs with its own HMAC and spells the deploy modal's
+//! ids as they travel on the wire, so a test that sends its requests to ingress checks ingress
+//! against an independent statement of what Slack sends (a renamed callback id would break
+//! modals already open in Slack, and breaks those tests too).
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
+use sha2::Sha256;
 
-use crate::headers::SlackHeaders;
-use crate::modal;
+/// The deploy confirmation modal's ids, as ingress opens it (`pulse_ingress::modal`).
+pub mod modal {
+    use serde_json::json;
+
+    /// The modal's `callback_id`.
+    pub const DEPLOY_CALLBACK_ID: &str = "deploy_confirm";
+    /// The input block limiting the deploy to some resource kinds.
+    pub const ONLY_BLOCK_ID: &str = "deploy_only";
+    /// The multi-select in [`ONLY_BLOCK_ID`].
+    pub const ONLY_ACTION_ID: &str = "only_kinds";
+
+    /// The modal's `private_metadata`: which service, asked for in which channel.
+    pub fn private_metadata(service: &str, channel_id: &str) -> String {
+        json!({"service": service, "channel_id": channel_id}).to_string()
+    }
+}
+
+/// The `X-Slack-Signature` value Slack sends: `v0=` and the hex HMAC-SHA256, under the signing
+/// secret, of `v0:{timestamp}:{body}`.
+pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
 
 pub const TEAM_ID: &str = "T0PULSE01";
 
@@ -212,7 +245,7 @@ pub struct Signed {
 impl Signed {
     pub fn new(secret: &str, timestamp: i64, body: &[u8], content_type: &'static str) -> Self {
         let timestamp = timestamp.to_string();
-        let signature = crate::verify::sign(secret, &timestamp, body);
+        let signature = sign(secret, &timestamp, body);
         Self { timestamp, signature, content_type }
     }
 
@@ -228,20 +261,11 @@ impl Signed {
 
     /// As header pairs, spelled as Slack spells them.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("Content-Type", self.content_type.to_owned()),
-            ("X-Slack-Request-Timestamp", self.timestamp.clone()),
-            ("X-Slack-Signature", self.signature.clone()),
-        ]
+        self.header_refs().into_iter().map(|(name, value)| (name, value.to_owned())).collect()
     }
 
-    pub fn headers(&self) -> SlackHeaders<'_> {
-        SlackHeaders {
-            timestamp: Some(&self.timestamp),
-            signature: Some(&self.signature),
-            content_type: Some(self.content_type),
-            retry_num: None,
-            retry_reason: None,
-        }
+    /// As borrowed header pairs (for `pulse_ingress::SlackHeaders::from_str_pairs`).
+    pub fn header_refs(&self) -> [(&'static str, &str); 3] {
+        [("Content-Type", self.content_type), ("X-Slack-Request-Timestamp", &self.timestamp), ("X-Slack-Signature", &self.signature)]
     }
 }

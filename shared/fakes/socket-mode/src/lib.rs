@@ -67,7 +67,7 @@ pub enum OpenFailure {
     RateLimited { retry_after_secs: u64 },
 }
 
-pub(super) struct Inner {
+pub(crate) struct Inner {
     state: Mutex<State>,
     /// Bumped on every change, so waiters wake without polling.
     changed: watch::Sender<u64>,

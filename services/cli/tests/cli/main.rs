@@ -1,0 +1,6 @@
+//! The `pulse` binary as people and CI jobs run it: `publish` and `dlq` against the emulator,
+//! and every argument of every command against a dead endpoint (no panics).
+
+mod arguments;
+mod dlq;
+mod publish;
