@@ -30,7 +30,7 @@ const TEST_TOOLS: [&str; 4] = ["pulse-fake-slack", "pulse-fake-socket-mode", "pu
 const PURE_CORES: [&str; 15] = [
     "services/ingress/src/decide.rs",
     "services/ingress/src/verify.rs",
-    "services/ingress/src/socket_mode/machine.rs",
+    "services/ingress/src/socket_mode/machine/",
     "services/feed-projector/src/merge.rs",
     "services/feed-projector/src/project.rs",
     "services/feed-projector/src/external.rs",

@@ -1,19 +1,23 @@
-//! The supervisor: keeps one ready Socket Mode connection, replaces it before Slack closes it,
-//! reconnects with backoff when it drops, and stops on `link_disabled`, a refused token or the
-//! shutdown signal.
+//! The supervisor: the I/O loop around the [`Machine`], which keeps one ready Socket Mode
+//! connection, replaces it before Slack closes it, reconnects with backoff when it drops, and
+//! stops on `link_disabled`, a refused token or the shutdown signal. This loop only feeds it
+//! connection events, envelope settlements, the shutdown signal and the time, and carries out
+//! its actions (spawn a connection task, dispatch an envelope, write an ack, ping or close
+//! frame, drop a connection).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
 
+use pulse_core::retry::Rng;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::Connector;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
-use super::connection::{self, ConnEvent, ConnHandle};
-use super::open::OpenError;
-use super::protocol::DisconnectReason;
+use super::connection::{self, ConnHandle, Link};
+use super::dispatch;
+use super::machine::{Action, Input, Machine};
 use super::recent::Recent;
 use super::{EnvelopeSink, SocketModeConfig, SocketModeError};
 
@@ -23,7 +27,7 @@ pub(crate) struct Shared<S> {
     pub(crate) http: reqwest::Client,
     pub(crate) sink: Arc<S>,
     pub(crate) permits: Semaphore,
-    pub(crate) events: mpsc::UnboundedSender<ConnEvent>,
+    pub(crate) events: mpsc::UnboundedSender<Input>,
     recent: Mutex<Recent>,
     tls: OnceLock<Result<Connector, String>>,
 }
@@ -63,11 +67,6 @@ fn tls_connector() -> Result<Connector, String> {
 #[derive(Debug, Clone)]
 pub struct SocketModeClient {
     config: SocketModeConfig,
-}
-
-/// The connection that currently delivers envelopes.
-struct Active {
-    handle: ConnHandle,
 }
 
 impl SocketModeClient {
@@ -115,148 +114,61 @@ impl SocketModeClient {
             "Socket Mode client starting"
         );
 
-        let mut backoff = config.reconnects();
-        let mut next_conn = 0u64;
-        let mut active: Option<Active> = None;
-        let mut pending: Option<ConnHandle> = None;
-        let mut retiring: Vec<ConnHandle> = Vec::new();
-        // When to open the next connection (None: no connection wanted).
-        let mut connect_at: Option<Instant> = Some(Instant::now());
+        // The machine decides; this loop feeds it events and the time, and carries out its actions.
+        let mut machine = Machine::new(config, Rng::new(), now());
+        let mut conns: HashMap<u64, ConnHandle> = HashMap::new();
+        let mut shutdown_seen = false;
         tokio::pin!(shutdown);
-
-        let result = loop {
-            let want_connect = pending.is_none() && connect_at.is_some();
-            let far = Instant::now() + Duration::from_secs(3600);
+        let result = 'run: loop {
+            while let Some(action) = machine.poll_action() {
+                match action {
+                    Action::Open { conn } => {
+                        conns.insert(conn, connection::spawn(Arc::clone(&shared), conn));
+                    }
+                    Action::Dispatch { conn, envelope } => {
+                        dispatch::dispatch(&shared, &Link::new(conn, shared.events.clone()), envelope);
+                    }
+                    Action::SendAck { conn, envelope_id, payload } => {
+                        if let Some(handle) = conns.get(&conn) {
+                            handle.send_ack(&envelope_id, payload.as_ref());
+                        }
+                    }
+                    Action::SendPing { conn } => {
+                        if let Some(handle) = conns.get(&conn) {
+                            handle.send_ping();
+                        }
+                    }
+                    Action::Close { conn, reason } => {
+                        if let Some(handle) = conns.get(&conn) {
+                            handle.send_close(reason);
+                        }
+                    }
+                    Action::Discard { conn } => {
+                        if let Some(handle) = conns.remove(&conn) {
+                            handle.abort();
+                        }
+                    }
+                    Action::Stop(result) => break 'run result,
+                }
+            }
+            let wake = machine.poll_timeout();
             tokio::select! {
-                _ = &mut shutdown => {
-                    info!("shutdown requested; closing Socket Mode connections");
-                    break Ok(());
+                _ = &mut shutdown, if !shutdown_seen => {
+                    shutdown_seen = true;
+                    machine.handle(now(), Input::Shutdown);
                 }
-                () = sleep_until(connect_at.unwrap_or(far)), if want_connect => {
-                    connect_at = None;
-                    next_conn += 1;
-                    info!(
-                        conn = next_conn,
-                        replacing = active.as_ref().map(|a| a.handle.id),
-                        attempt = backoff.attempt(),
-                        "opening a Socket Mode connection"
-                    );
-                    pending = Some(connection::spawn(Arc::clone(&shared), next_conn));
+                Some(input) = events.recv() => machine.handle(now(), input),
+                // Never spin: a deadline in the past fires once, and the machine moves it.
+                () = sleep_until(wake.map_or_else(Instant::now, Instant::from_std).max(Instant::now())), if wake.is_some() => {
+                    machine.handle_timeout(now());
                 }
-                Some(event) = events.recv() => match event {
-                    ConnEvent::Ready { conn } => {
-                        if pending.as_ref().is_some_and(|p| p.id == conn) {
-                            let handle = pending.take().expect("checked");
-                            if let Some(old) = active.replace(Active { handle }) {
-                                info!(
-                                    conn = old.handle.id,
-                                    replaced_by = conn,
-                                    "replacement ready; closing the old connection after its pending acks"
-                                );
-                                old.handle.retire("replaced by a newer connection");
-                                retiring.push(old.handle);
-                            }
-                        }
-                    }
-                    ConnEvent::Disconnect { conn, reason } => {
-                        if reason == DisconnectReason::LinkDisabled {
-                            error!(
-                                conn,
-                                "Slack disabled Socket Mode for this app (link_disabled); stopping"
-                            );
-                            break Err(SocketModeError::LinkDisabled);
-                        }
-                        let is_active = active.as_ref().is_some_and(|a| a.handle.id == conn);
-                        if is_active && pending.is_none() && connect_at.is_none() {
-                            info!(
-                                conn,
-                                reason = reason.as_str(),
-                                "opening a replacement before Slack closes this connection"
-                            );
-                            connect_at = Some(Instant::now());
-                        }
-                    }
-                    ConnEvent::OpenFailed { conn, error } => {
-                        if pending.as_ref().is_none_or(|p| p.id != conn) {
-                            continue;
-                        }
-                        pending = None;
-                        match error {
-                            OpenError::Fatal { error } => {
-                                error!(conn, %error, "apps.connections.open refused the app-level token; stopping");
-                                break Err(SocketModeError::Rejected { error });
-                            }
-                            OpenError::Tls(reason) => {
-                                error!(conn, %reason, "cannot set up TLS for wss://; stopping");
-                                break Err(SocketModeError::Tls(reason));
-                            }
-                            OpenError::Transient { reason, retry_after } => {
-                                let delay = backoff.next_delay().max(retry_after.unwrap_or_default());
-                                warn!(
-                                    conn,
-                                    %reason,
-                                    attempt = backoff.attempt(),
-                                    delay_ms = millis(delay),
-                                    "could not open a Socket Mode connection; retrying"
-                                );
-                                schedule(&mut connect_at, Instant::now() + delay);
-                            }
-                        }
-                    }
-                    ConnEvent::Ended { conn, reason, ready_for } => {
-                        if active.as_ref().is_some_and(|a| a.handle.id == conn) {
-                            active = None;
-                            if ready_for.is_some_and(|up| up >= config.healthy_after) {
-                                backoff.reset();
-                            }
-                            if pending.is_some() {
-                                info!(conn, %reason, "connection ended; its replacement is on the way");
-                            } else {
-                                let delay = backoff.next_delay();
-                                warn!(
-                                    conn,
-                                    %reason,
-                                    attempt = backoff.attempt(),
-                                    delay_ms = millis(delay),
-                                    "Socket Mode connection lost; reconnecting"
-                                );
-                                schedule(&mut connect_at, Instant::now() + delay);
-                            }
-                        } else if pending.as_ref().is_some_and(|p| p.id == conn) {
-                            pending = None;
-                            let delay = backoff.next_delay();
-                            warn!(
-                                conn,
-                                %reason,
-                                attempt = backoff.attempt(),
-                                delay_ms = millis(delay),
-                                "Socket Mode connection ended before it was ready; retrying"
-                            );
-                            schedule(&mut connect_at, Instant::now() + delay);
-                        } else {
-                            retiring.retain(|h| h.id != conn);
-                            info!(conn, %reason, "old connection closed");
-                        }
-                    }
-                },
             }
         };
 
-        // Teardown: connections that may hold envelopes finish their acks and close; the one
-        // still connecting holds none and is dropped. Then give sinks that outlived their ack a
-        // moment to finish.
-        if let Some(p) = pending.take() {
-            p.abort();
+        // Every connection is closed; give sinks that outlived their ack a moment to finish.
+        for (_, handle) in conns.drain() {
+            handle.abort();
         }
-        let grace = config.ack_timeout + Duration::from_secs(3);
-        let mut closing: Vec<ConnHandle> = retiring;
-        if let Some(a) = active.take() {
-            closing.push(a.handle);
-        }
-        for handle in &closing {
-            handle.retire("client shutting down");
-        }
-        futures::future::join_all(closing.into_iter().map(|h| h.finish(grace))).await;
         let all = u32::try_from(config.max_in_flight).unwrap_or(u32::MAX);
         if tokio::time::timeout(config.ack_timeout, shared.permits.acquire_many(all)).await.is_err() {
             warn!("some envelopes were still being processed at shutdown");
@@ -266,12 +178,9 @@ impl SocketModeClient {
     }
 }
 
-fn schedule(connect_at: &mut Option<Instant>, at: Instant) {
-    *connect_at = Some(connect_at.map_or(at, |current| current.min(at)));
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+/// The machine's clock: tokio's, so that paused-time tests would drive it too.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 #[cfg(test)]
@@ -285,15 +194,5 @@ mod tests {
             return;
         }
         assert!(matches!(tls_connector(), Ok(Connector::Rustls(_))));
-    }
-
-    #[test]
-    fn the_earliest_schedule_wins() {
-        let now = Instant::now();
-        let mut at = None;
-        schedule(&mut at, now + Duration::from_secs(5));
-        schedule(&mut at, now + Duration::from_secs(1));
-        schedule(&mut at, now + Duration::from_secs(3));
-        assert_eq!(at, Some(now + Duration::from_secs(1)));
     }
 }

@@ -26,6 +26,7 @@ use super::recent::{Seen, Status};
 pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, envelope: Envelope) {
     let span = info_span!(
         "envelope",
+        conn = link.conn(),
         envelope_id = %envelope.envelope_id,
         kind = %envelope.kind,
         retry_attempt = envelope.retry_attempt,
@@ -36,7 +37,7 @@ pub(crate) fn dispatch<S: EnvelopeSink>(shared: &Arc<Shared<S>>, link: &Link, en
     } else {
         debug!("envelope received");
     }
-    let guard = link.in_flight.enter();
+    let guard = link.enter();
     let link = link.clone();
 
     if !ENVELOPE_KINDS.contains(&envelope.kind.as_str()) {

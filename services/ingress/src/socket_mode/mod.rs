@@ -12,7 +12,9 @@
 //!   On a drop (closed socket, read error, no pong to our ping, no hello) it reconnects with
 //!   exponential backoff and full jitter ([`SocketModeConfig::reconnects`], on Pulse's one
 //!   schedule), reset after a healthy connection. On `link_disabled` it stops with
-//!   [`SocketModeError::LinkDisabled`].
+//!   [`SocketModeError::LinkDisabled`]. These rules live in `machine/`, a pure state machine
+//!   (events and the time in, actions out) tested without sockets; `client.rs` (the supervisor
+//!   loop) and `connection.rs` (one task per socket) only carry its actions out.
 //! - Each envelope is handled in its own task (at most `max_in_flight` sink calls at once) and
 //!   acked when the sink returns, with its response payload for slash commands, or at
 //!   `ack_timeout` without one (see `dispatch.rs` for the trade-off). An envelope the sink
@@ -32,6 +34,7 @@
 mod client;
 mod connection;
 mod dispatch;
+mod machine;
 mod open;
 pub mod protocol;
 mod recent;
