@@ -152,8 +152,7 @@ fn contracts_know_nothing_of_aws() {
 /// `pulse-core` is the floor: it knows nothing of AWS, Slack or Pulse's events.
 #[test]
 fn core_depends_on_no_pulse_crate() {
-    let chains =
-        Graph::load().offending("pulse-core", |name| name.starts_with("pulse-") || name.starts_with("aws-") || name == "reqwest");
+    let chains = Graph::load().offending("pulse-core", |name| name.starts_with("pulse-") || name.starts_with("aws-") || name == "reqwest");
     assert!(chains.is_empty(), "pulse-core reaches:\n{}", chains.join("\n"));
 }
 
@@ -204,7 +203,9 @@ fn decision_code_never_reads_the_clock() {
         for (path, text) in files {
             for (n, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or_default();
-                for needle in ["Utc::now", "SystemTime::now", "Instant::now", "tokio::", "aws_sdk", "aws_config", "reqwest", "thread::sleep"] {
+                for needle in
+                    ["Utc::now", "SystemTime::now", "Instant::now", "tokio::", "aws_sdk", "aws_config", "reqwest", "thread::sleep"]
+                {
                     if code.contains(needle) {
                         found.push(format!("{path}:{}: {needle}: {}", n + 1, line.trim()));
                     }

@@ -15,6 +15,7 @@ use pulse_contracts::{
     SlackInteraction, SlashCommand, SubscriptionChanged,
 };
 use pulse_core::{Clock, Ids};
+use pulse_fake_slack::FakeSlack;
 use pulse_home_renderer::feed::FeedLocation;
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::handler::HomeRenderer;
@@ -23,7 +24,6 @@ use pulse_home_renderer::views::ViewPublisher;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
 use pulse_runtime::{Disposition, HandlerError, Worker};
 use pulse_slack::SlackClient;
-use pulse_fake_slack::FakeSlack;
 use serde_json::Value;
 
 pub const TEAM: &str = "T1DC2JH3J";

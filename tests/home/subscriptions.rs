@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_contracts::{CommandAction, Event, SubscriptionState};
-use pulse_home_renderer::filters::Toggle;
 use pulse_fake_slack::Fault;
+use pulse_home_renderer::filters::Toggle;
 
 use crate::harness::{Home, example, handle, recent, toggle_buttons};
 

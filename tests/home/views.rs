@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use pulse_contracts::praktika::{FeedEvent, PrStatus, RunResult, Status};
+use pulse_fake_slack::Fault;
 use pulse_home_renderer::filters::Toggle;
 use pulse_home_renderer::views::{Committed, Mode, Published};
-use pulse_fake_slack::Fault;
 
 use crate::harness::{Home, example, handle, recent, toggle_buttons};
 

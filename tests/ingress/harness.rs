@@ -8,11 +8,11 @@ use pulse_aws::names::StackNames;
 use pulse_aws::sqs::Queue;
 use pulse_contracts::{Envelope, Event};
 use pulse_core::{Clock, Ids};
+use pulse_fake_slack::FakeSlack;
 use pulse_ingress::decide::LedgerKey;
 use pulse_ingress::ledger::{EnvelopeLedger, Record};
-use pulse_slack_requests::Signed;
 use pulse_ingress::{Core, Ingress, RawRequest, Reply, SlackHeaders, Verifier, config};
-use pulse_fake_slack::FakeSlack;
+use pulse_slack_requests::Signed;
 
 pub const SECRET: &str = "itest-signing-secret-5b1f0c2e9a";
 pub const BOT_TOKEN: &str = "xoxb-itest-bot-token-77d1e0c4";

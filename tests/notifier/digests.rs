@@ -9,11 +9,11 @@ use pulse_aws::secrets::Secrets;
 use pulse_contracts::feed_layout::FeedLocation;
 use pulse_contracts::praktika::EventFeed;
 use pulse_contracts::{DigestPeriod, DigestSchedule, Event};
+use pulse_fake_slack::{DISCORD_METHOD, Fault};
 use pulse_notifier::config::Config;
 use pulse_notifier::gather::Feeds;
 use pulse_notifier::sinks::ExternalSinks;
 use pulse_notifier::sinks::{Discord, Email};
-use pulse_fake_slack::{DISCORD_METHOD, Fault};
 
 use crate::harness::{Stack, again, example};
 

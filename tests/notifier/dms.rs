@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use pulse_contracts::praktika::{RunResult, Status};
 use pulse_contracts::{Envelope, Event, SubscriptionChanged};
-use pulse_notifier::dm::DmKind;
 use pulse_fake_slack::Fault;
+use pulse_notifier::dm::DmKind;
 
 use crate::harness::{Stack, again, example};
 

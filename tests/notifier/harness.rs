@@ -9,12 +9,12 @@ use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_aws::sqs::{Queue, ReceivedMessage};
 use pulse_contracts::{Envelope, Event};
+use pulse_fake_slack::FakeSlack;
 use pulse_notifier::config::Config;
 use pulse_notifier::delivery::{Deliverer, UncertainPolicy};
 use pulse_notifier::handler::Notifier;
 use pulse_notifier::store::Store;
 use pulse_runtime::poller::{PollerOptions, RoundStats};
-use pulse_fake_slack::FakeSlack;
 
 pub const ROUTING: &str = r#"{
   "default_channel": "C0DEFAULT",

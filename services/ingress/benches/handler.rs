@@ -17,8 +17,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pulse_core::Ids;
 use pulse_ingress::decide::{Fallback, decide};
 use pulse_ingress::parse::parse_http_body;
-use pulse_slack_requests::{Signed, command_form_of_size};
 use pulse_ingress::{Core, RawRequest, SlackHeaders, Verifier};
+use pulse_slack_requests::{Signed, command_form_of_size};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_763_630_300;

@@ -22,8 +22,8 @@ mod report;
 use std::time::Duration;
 
 use pulse_core::{Clock, Ids};
-use pulse_slack_requests::{self as requests, Command, Signed};
 use pulse_ingress::{Core, Ingress, RawRequest, SlackHeaders, Verifier, config};
+use pulse_slack_requests::{self as requests, Command, Signed};
 use serde_json::json;
 
 use crate::fixtures::{self, email, workflow};

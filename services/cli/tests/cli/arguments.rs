@@ -241,7 +241,8 @@ fn no_argument_panics_any_command() {
                 cases.push(args);
             }
         }
-        let positionals: Vec<usize> = base.iter().enumerate().filter(|(i, a)| !a.starts_with('-') && !is_value(&base, *i)).map(|(i, _)| i).collect();
+        let positionals: Vec<usize> =
+            base.iter().enumerate().filter(|(i, a)| !a.starts_with('-') && !is_value(&base, *i)).map(|(i, _)| i).collect();
         for at in positionals {
             for value in HOSTILE {
                 let mut with = base.clone();

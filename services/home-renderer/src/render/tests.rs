@@ -1,8 +1,8 @@
 use crate::filters::PrStatuses;
 use pulse_contracts::praktika::{EventKind, PrStatus, Status};
+use pulse_fake_slack::FakeSlack;
 use pulse_slack::SlackClient;
 use pulse_slack::blocks::limits::{TEXT_OBJECT as MAX_TEXT_CHARS, VIEW_BLOCKS as MAX_BLOCKS, VIEW_BYTES as MAX_VIEW_BYTES};
-use pulse_fake_slack::FakeSlack;
 use serde_json::Value;
 
 use super::*;

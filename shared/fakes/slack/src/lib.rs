@@ -29,8 +29,8 @@ pub use record::RecordedCall;
 pub use state::{METHODS, RESPONSE_URL_USES, dm_channel};
 pub use validate::{MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, MAX_VIEW_BYTES};
 
-use pulse_slack::ClientConfig;
 use pulse_core::SecretSource;
+use pulse_slack::ClientConfig;
 use state::{FakeUser, State};
 
 /// The method name under which posts to a [`FakeSlack::response_url`] are recorded and
