@@ -19,7 +19,8 @@ enum DlqCommand {
     List {
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(CONSUMERS))]
         service: String,
-        #[arg(long, default_value_t = 10)]
+        /// At most this many messages (1 to 10,000).
+        #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
         max: usize,
         /// Print a JSON array (message id, receive count, reason, the whole body) instead.
         #[arg(long)]
@@ -29,7 +30,8 @@ enum DlqCommand {
     Replay {
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(CONSUMERS))]
         service: String,
-        #[arg(long, default_value_t = 100)]
+        /// At most this many messages (1 to 10,000).
+        #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
         max: usize,
     },
 }

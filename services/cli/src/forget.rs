@@ -41,8 +41,8 @@ pub struct ForgetArgs {
     /// Print the reports as JSON.
     #[arg(long)]
     json: bool,
-    /// How long to wait for every service's report, in seconds.
-    #[arg(long, default_value_t = 60)]
+    /// How long to wait for every service's report, in seconds (at most a day).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     wait: u64,
 }
 

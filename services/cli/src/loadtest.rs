@@ -32,8 +32,8 @@ enum Target {
         /// Distinct commit authors (feeds); fewer authors means more contention per feed.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
         authors: u32,
-        /// Give up waiting after this many seconds.
-        #[arg(long, default_value_t = 300)]
+        /// Give up waiting after this many seconds (at most a day).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
     },
 }

@@ -138,11 +138,12 @@ enum Send {
 struct LoadArgs {
     #[command(flatten)]
     target: Target,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 200)]
+    /// Requests in flight at once (1 to 10,000).
+    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     concurrency: usize,
-    /// Requests in total (each a distinct slash command or event, so each is recorded and published).
-    #[arg(long, default_value_t = 2000)]
+    /// Requests in total (each a distinct slash command or event, so each is recorded and published;
+    /// 1 to 1,000,000, all built before the first is sent).
+    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     requests: usize,
     /// What to send: `command` (`/pulser status`), `event` (`app_home_opened`) or `mixed`.
     #[arg(long, default_value = "mixed")]
@@ -365,9 +366,6 @@ async fn send(args: SendArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
 // ---- load ----------------------------------------------------------------------------------
 
 async fn load(args: LoadArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
-    if args.concurrency == 0 || args.requests == 0 {
-        bail!("--concurrency and --requests must be positive");
-    }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(args.concurrency).build()?;
     // Build every body first, so the measured time is ingress's, not ours.
     let outgoing: Vec<Outgoing> = (0..args.requests)

@@ -8,8 +8,8 @@ use pulse_aws::sqs::Queue;
 
 #[derive(clap::Args)]
 pub struct TapArgs {
-    /// Keep reading until this many seconds pass with no new event.
-    #[arg(long, default_value_t = 3)]
+    /// Keep reading until this many seconds pass with no new event (at most an hour).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=3_600))]
     idle: u64,
     /// Print full envelopes instead of one line each.
     #[arg(long)]

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 const PULSE: &str = env!("CARGO_BIN_EXE_pulse");
 
 /// What a careless hand or a broken script passes.
-const HOSTILE: [&str; 11] = [
+const HOSTILE: [&str; 13] = [
     "",
     "0",
     "-1",
+    "4294967296",
+    "18446744073709551615",
     "18446744073709551616",
     "99999999999d",
     "1e309",
