@@ -5,7 +5,9 @@
 //! - Pure core (no I/O): [`headers`] (Slack headers in any letter case), [`verify`] (v0
 //!   signatures), [`parse`] (form / JSON / Socket Mode payloads → typed requests), [`command`]
 //!   (slash command text → action or usage), [`modal`] (the deploy confirmation), [`decide`]
-//!   (a request → the reply, the ledger key, the events, the modal to open).
+//!   (a request → the reply, the ledger key, the events, the modal to open); [`github`] (GitHub
+//!   webhooks: `X-Hub-Signature-256`, `workflow_run` / `workflow_job` payloads → `github.*`
+//!   events, the same kind of decision).
 //! - I/O shell: [`ledger`] (DynamoDB), [`service`] ([`Ingress`]: ledger → `views.open` → publish),
 //!   [`config`] (from the environment and SSM).
 //! - Transports: [`http`] (API Gateway v1/v2 in Lambda, a local axum server) and Socket Mode.
@@ -17,6 +19,7 @@
 pub mod command;
 pub mod config;
 pub mod decide;
+pub mod github;
 pub mod headers;
 pub mod http;
 pub mod ledger;

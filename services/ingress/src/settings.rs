@@ -39,15 +39,37 @@ pub const PULSE_SLACK_APP_TOKEN_PARAM: Var = Var::new(
 )
 .default("pulse_slack_app_token");
 
+pub const GITHUB_WEBHOOK_SECRET: Var = Var::new(
+    "GITHUB_WEBHOOK_SECRET",
+    "the webhook's secret",
+    "Checks that `POST /github/webhook` deliveries come from GitHub (`X-Hub-Signature-256`). Unset: read from the SSM parameter `PULSE_GITHUB_WEBHOOK_SECRET_PARAM` names.",
+)
+.secret();
+
+pub const PULSE_GITHUB_WEBHOOK_SECRET_PARAM: Var = Var::new(
+    "PULSE_GITHUB_WEBHOOK_SECRET_PARAM",
+    "an SSM parameter name",
+    "The SecureString parameter holding the GitHub webhook secret when `GITHUB_WEBHOOK_SECRET` is unset.",
+)
+.default("pulse_github_webhook_secret");
+
 pub const SIGNING_SECRET: SecretSetting = SecretSetting { value: SLACK_SIGNING_SECRET, parameter: PULSE_SLACK_SIGNING_SECRET_PARAM };
 pub const BOT_TOKEN: SecretSetting =
     SecretSetting { value: pulse_slack::settings::SLACK_BOT_TOKEN, parameter: pulse_slack::settings::PULSE_SLACK_BOT_TOKEN_PARAM };
 pub const APP_TOKEN: SecretSetting = SecretSetting { value: SLACK_APP_TOKEN, parameter: PULSE_SLACK_APP_TOKEN_PARAM };
+pub const GITHUB_SECRET: SecretSetting = SecretSetting { value: GITHUB_WEBHOOK_SECRET, parameter: PULSE_GITHUB_WEBHOOK_SECRET_PARAM };
 
 /// Every variable ingress reads.
 pub fn declared() -> Vec<Var> {
-    let mut vars =
-        vec![PULSE_INGRESS_ADDR, SLACK_SIGNING_SECRET, PULSE_SLACK_SIGNING_SECRET_PARAM, SLACK_APP_TOKEN, PULSE_SLACK_APP_TOKEN_PARAM];
+    let mut vars = vec![
+        PULSE_INGRESS_ADDR,
+        SLACK_SIGNING_SECRET,
+        PULSE_SLACK_SIGNING_SECRET_PARAM,
+        SLACK_APP_TOKEN,
+        PULSE_SLACK_APP_TOKEN_PARAM,
+        GITHUB_WEBHOOK_SECRET,
+        PULSE_GITHUB_WEBHOOK_SECRET_PARAM,
+    ];
     vars.extend(pulse_slack::settings::declared());
     vars.extend(pulse_aws::settings::declared());
     vars.extend(pulse_runtime::settings::declared_logging());

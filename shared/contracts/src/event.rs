@@ -116,6 +116,10 @@ catalogue! {
     PersonForgetV1(PersonForget) = ("person.forget", 1),
     /// One service's report of what it removed for a `person.forget`.
     PersonForgottenV1(PersonForgotten) = ("person.forgotten", 1),
+    /// A GitHub Actions `workflow_run` webhook delivery, verified by ingress.
+    GithubWorkflowRunV1(GithubWorkflowRun) = ("github.workflow_run", 1),
+    /// A GitHub Actions `workflow_job` webhook delivery, verified by ingress.
+    GithubWorkflowJobV1(GithubWorkflowJob) = ("github.workflow_job", 1),
 }
 
 /// The versions of `event_type` in the catalogue (empty when the type is unknown).
@@ -219,7 +223,7 @@ mod tests {
         for entry in CATALOGUE {
             assert!(seen.insert(entry), "{entry:?} listed twice");
         }
-        assert_eq!(CATALOGUE.len(), 17);
+        assert_eq!(CATALOGUE.len(), 19);
         assert_eq!(supported_versions("ci.job"), vec![1, 2]);
         assert_eq!(supported_versions("ci.workflow"), vec![1]);
         assert!(supported_versions("ci.nope").is_empty());

@@ -30,7 +30,7 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Entry; 17] = schemas![
+static SCHEMAS: [Entry; 19] = schemas![
     ("ci.workflow", 1),
     ("ci.job", 1),
     ("ci.job", 2),
@@ -48,6 +48,8 @@ static SCHEMAS: [Entry; 17] = schemas![
     ("subscription.imported", 1),
     ("person.forget", 1),
     ("person.forgotten", 1),
+    ("github.workflow_run", 1),
+    ("github.workflow_job", 1),
 ];
 
 /// Every `(type, version)` in the catalogue (the same list as [`crate::CATALOGUE`]).

@@ -13,6 +13,7 @@ pub mod deploy_status;
 pub mod digest_tick;
 pub mod feed_updated;
 pub mod feed_written;
+pub mod github;
 pub mod ops_alert;
 pub mod person;
 pub mod slack_command;
@@ -28,6 +29,10 @@ pub use deploy_status::{ChangeKind, DeployPhase, DeployStatus, ResourceChange};
 pub use digest_tick::{DigestPeriod, DigestTick};
 pub use feed_updated::{FeedChange, FeedUpdated};
 pub use feed_written::{FeedWritten, LearnedFrom};
+pub use github::{
+    ActiveStatus, GithubConclusion, GithubState, GithubStatus, GithubUser, GithubWorkflowJob, GithubWorkflowRun, HeadCommit, JobAction,
+    JobStep, PraktikaStatus, PullRequestRef, RunAction, WorkflowJob, WorkflowRun,
+};
 pub use ops_alert::{AlertKind, Link, OpsAlert, Severity};
 pub use person::{ForgetAction, ForgottenRecord, PersonForget, PersonForgotten};
 pub use slack_command::{CommandAction, SlackCommand, SlashCommand};

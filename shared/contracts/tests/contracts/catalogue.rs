@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 
+use pulse_contracts::events::github::{GithubConclusion, GithubStatus, JobAction, RunAction};
 use pulse_contracts::schema;
 use pulse_contracts::{
     AlertKind, CATALOGUE, FeedChange, eventbridge_wrap, from_sqs_body, from_sqs_body_validated, parse_envelope, parse_str,
@@ -79,6 +80,8 @@ fn catalogue_schemas_and_examples_cover_each_other() {
     }
     let workflows = examples().into_iter().filter(|(l, _, _)| l == "ci.workflow.v1").count();
     assert!(workflows >= 3, "ci.workflow needs running PR, failed PR and merge-result examples");
+    let runs = examples().into_iter().filter(|(l, _, _)| l == "github.workflow_run.v1").count();
+    assert!(runs >= 4, "github.workflow_run needs push, failed PR, fork PR and re-run examples");
 }
 
 #[test]
@@ -127,5 +130,25 @@ fn closed_sets_in_rust_match_the_schema_enums() {
     assert_eq!(
         names(AlertKind::ALL.iter().map(|k| serde_json::to_value(k).unwrap()).collect()),
         schema_enum("ops.alert", "/$defs/detail/properties/kind/enum")
+    );
+    for t in ["github.workflow_run", "github.workflow_job"] {
+        assert_eq!(
+            names(GithubConclusion::ALL.iter().map(|c| serde_json::to_value(c).unwrap()).collect()),
+            schema_enum(t, "/$defs/conclusion/enum"),
+            "{t}"
+        );
+        assert_eq!(
+            names(GithubStatus::ALL.iter().map(|c| serde_json::to_value(c).unwrap()).collect()),
+            schema_enum(t, "/$defs/status/enum"),
+            "{t}"
+        );
+    }
+    assert_eq!(
+        names(RunAction::ALL.iter().map(|a| serde_json::to_value(a).unwrap()).collect()),
+        schema_enum("github.workflow_run", "/$defs/detail/properties/action/enum")
+    );
+    assert_eq!(
+        names(JobAction::ALL.iter().map(|a| serde_json::to_value(a).unwrap()).collect()),
+        schema_enum("github.workflow_job", "/$defs/detail/properties/action/enum")
     );
 }

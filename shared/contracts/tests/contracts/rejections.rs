@@ -154,6 +154,29 @@ fn schema_conditionals_follow_the_discriminators() {
     refuse("digest.tick.v1", "daily.json", &|d| d["detail"]["scheduled_for"] = json!("tomorrow"), "/detail/scheduled_for");
     refuse("deploy.status.v1", "started.json", &|d| d["detail"]["deploy_id"] = json!("42"), "/detail/deploy_id");
     refuse("digest.tick.v1", "daily.json", &|d| d["occurred_at"] = json!("2025-11-20 13:00"), "/occurred_at");
+    refuse(
+        "github.workflow_run.v1",
+        "pr-completed-failure.json",
+        &|d| drop(d["detail"]["run"].as_object_mut().unwrap().remove("conclusion")),
+        "/detail/run/conclusion",
+    );
+    refuse(
+        "github.workflow_job.v1",
+        "completed-failure-failed-step.json",
+        &|d| drop(d["detail"]["job"]["steps"][3].as_object_mut().unwrap().remove("conclusion")),
+        "/detail/job/steps/3/conclusion",
+    );
+}
+
+#[test]
+fn a_completed_github_run_without_its_conclusion_is_refused_by_the_type_too() {
+    let mut doc = example("github.workflow_run.v1", "pr-completed-failure.json");
+    doc["detail"]["run"].as_object_mut().unwrap().remove("conclusion");
+    let err = parse_envelope(doc).unwrap_err();
+    assert!(err.to_string().contains("missing field `conclusion`"), "{err}");
+    let mut doc = example("github.workflow_run.v1", "fork-pr-in-progress.json");
+    doc["detail"]["run"]["conclusion"] = json!("success");
+    assert!(schema::validate("github.workflow_run", 1, &doc).is_err(), "a run in progress has no conclusion");
 }
 
 #[test]
