@@ -441,7 +441,7 @@ async fn the_pulse_deployment_example_deploys_and_redeploys_with_no_write() {
     let s = first.summary();
     assert_eq!((s.update, s.no_change), (0, 0), "{first}");
     let count = |k: Kind| first.entries.iter().filter(|e| e.id.kind == k).count();
-    assert_eq!((count(Kind::Lambda), count(Kind::IamRole), count(Kind::ApiRoute)), (5, 5, 1));
+    assert_eq!((count(Kind::Lambda), count(Kind::IamRole), count(Kind::ApiRoute)), (5, 5, 2));
     assert!(!first.to_string().contains("xoxb-example") && !first.to_string().contains("example-signing-secret"));
     apply(&first, &clients, |_| {}).await.unwrap();
 

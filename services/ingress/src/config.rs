@@ -19,7 +19,7 @@ use pulse_slack::{ClientConfig, SlackClient};
 use crate::decide::Core;
 use crate::ledger::EnvelopeLedger;
 use crate::service::Ingress;
-use crate::settings::{BOT_TOKEN, SIGNING_SECRET};
+use crate::settings::{BOT_TOKEN, GITHUB_SECRET, SIGNING_SECRET};
 use crate::verify::Verifier;
 
 /// The ledger table of a stack.
@@ -64,5 +64,17 @@ pub async fn from_settings(config: &SdkConfig, settings: &Settings, clock: Clock
     let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(config), ledger_table(&names), clock.clone());
     let publisher = publisher(aws_sdk_eventbridge::Client::new(config), names.bus());
     tracing::info!(stack = names.prefix(), ledger = ledger.table(), bus = %names.bus(), "ingress configured");
-    Ok(Ingress::new(Core::new(verifier, ids), ledger, publisher, slack, clock).with_signing_secret(signing, secret))
+    let ingress = Ingress::new(Core::new(verifier, ids), ledger, publisher, slack, clock).with_signing_secret(signing, secret);
+    // GitHub webhooks are optional: without their secret the route answers 404.
+    let github = match source(&GITHUB_SECRET, settings, &ssm).await {
+        Ok(source) => Some((source.current().await.context("the GitHub webhook secret")?, source)),
+        Err(err) => {
+            tracing::info!(error = %err, "no GitHub webhook secret: POST /github/webhook answers 404");
+            None
+        }
+    };
+    match github {
+        Some((secret, source)) => Ok(ingress.with_github_secret(source, secret).context("the GitHub webhook secret")?),
+        None => Ok(ingress),
+    }
 }

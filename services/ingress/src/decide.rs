@@ -118,9 +118,10 @@ pub struct Accepted {
     pub events: Vec<Envelope<Event>>,
     /// Opened before publishing (the deploy confirmation).
     pub modal: Option<OpenModal>,
-    /// Whether Slack redelivers this request when answered 5xx (Events API and interactivity
-    /// do; slash commands never do, so their failures are answered with an ephemeral message).
-    pub slack_retries: bool,
+    /// Whether a failure to record or publish is answered 5xx: the sender then redelivers (Slack's
+    /// Events API and interactivity) or shows the delivery failed, to be redelivered (GitHub).
+    /// Slack never redelivers a slash command, so its failures get an ephemeral message instead.
+    pub fail_with_5xx: bool,
 }
 
 /// What to do with one request.
@@ -175,6 +176,11 @@ pub struct Core {
 impl Core {
     pub fn new(verifier: Verifier, ids: Ids) -> Self {
         Self { verifier, ids }
+    }
+
+    /// Where the core draws fresh ids (also for GitHub deliveries, decided beside it).
+    pub fn ids(&self) -> &Ids {
+        &self.ids
     }
 
     /// The same core, verifying with `verifier` (a rotated signing secret).
@@ -260,7 +266,7 @@ fn decide_command(request: CommandRequest, now: DateTime<Utc>, ids: &Ids) -> Dec
     let event = Event::SlackCommandV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE), ids.uuid(), now);
     Decision {
         reply,
-        accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal, slack_retries: false }),
+        accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal, fail_with_5xx: false }),
         outcome: "accepted",
     }
 }
@@ -323,7 +329,7 @@ fn decide_interaction(interaction: Interaction, fallback: Fallback<'_>, now: Dat
         .collect();
     Decision {
         reply: Reply::empty(),
-        accepted: Some(Accepted { key, event_type: TYPE, events, modal: None, slack_retries: true }),
+        accepted: Some(Accepted { key, event_type: TYPE, events, modal: None, fail_with_5xx: true }),
         outcome: "accepted",
     }
 }
@@ -339,7 +345,7 @@ fn decide_event(callback: EventCallback, now: DateTime<Utc>, ids: &Ids) -> Decis
     let event = Event::SlackHomeOpenedV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE), ids.uuid(), now);
     Decision {
         reply: Reply::empty(),
-        accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal: None, slack_retries: true }),
+        accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal: None, fail_with_5xx: true }),
         outcome: "accepted",
     }
 }

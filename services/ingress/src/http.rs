@@ -1,7 +1,8 @@
 //! The HTTP transports: API Gateway → Lambda (both payload formats, REST v1 and HTTP API v2,
 //! base64-encoded bodies included, decoded by `lambda_http`), and a local axum server. Both hand
 //! the raw body and headers to [`Ingress::handle_http`]; neither looks at the path (Slack's
-//! three request URLs may all point at one endpoint).
+//! three request URLs may all point at one endpoint), except to send GitHub's webhook
+//! ([`GITHUB_ROUTE`]) to [`Ingress::handle_github`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::decide::{RawRequest, Reply};
+use crate::github::{self, GithubHeaders, GithubRequest};
 use crate::headers::SlackHeaders;
 use crate::parse::MAX_BODY_BYTES;
 use crate::service::Ingress;
@@ -21,6 +23,13 @@ use crate::service::Ingress;
 /// The request URLs ingress serves locally (any of them takes any kind of Slack request).
 pub const ROUTES: [&str; 3] = ["/slack/events", "/slack/commands", "/slack/interactivity"];
 
+/// GitHub's webhook URL (repository and organisation hooks, GitHub Apps). In Lambda, any path
+/// ending so (API Gateway may put a stage before it).
+pub const GITHUB_ROUTE: &str = "/github/webhook";
+
+fn github_headers(headers: &HeaderMap) -> GithubHeaders<'_> {
+    GithubHeaders::from_pairs(headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())))
+}
 fn slack_headers(headers: &HeaderMap) -> SlackHeaders<'_> {
     SlackHeaders::from_pairs(headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())))
 }
@@ -47,7 +56,12 @@ pub async fn lambda_handler(ingress: &Ingress, request: lambda_http::Request) ->
     let path = request.uri().path().to_owned();
     let headers = slack_headers(request.headers());
     let body: &[u8] = request.body().as_ref();
-    let reply = ingress.handle_http(RawRequest { method: &method, path: &path, headers, body }).await;
+    let reply = if path.ends_with(GITHUB_ROUTE) {
+        let headers = github_headers(request.headers());
+        ingress.handle_github(GithubRequest { method: &method, path: &path, headers, body }).await
+    } else {
+        ingress.handle_http(RawRequest { method: &method, path: &path, headers, body }).await
+    };
     let (status, body) = reply_parts(&reply);
     let mut response = lambda_http::Response::builder().status(status);
     if no_retry(status) {
@@ -74,13 +88,22 @@ pub async fn run_lambda(ingress: Arc<Ingress>) -> Result<(), lambda_http::Error>
 
 // ---- Local server --------------------------------------------------------------------------
 
-/// The local HTTP server's routes: `POST` on [`ROUTES`], `GET /healthz`.
+/// The local HTTP server's routes: `POST` on [`ROUTES`] and [`GITHUB_ROUTE`], `GET /healthz`.
 pub fn router(ingress: Arc<Ingress>) -> Router {
     let mut router = Router::new();
     for route in ROUTES {
         router = router.route(route, post(handle_axum));
     }
-    router.route("/healthz", get(|| async { "ok" })).with_state(ingress)
+    router.route(GITHUB_ROUTE, post(handle_github_axum)).route("/healthz", get(|| async { "ok" })).with_state(ingress)
+}
+
+async fn handle_github_axum(State(ingress): State<Arc<Ingress>>, method: Method, uri: Uri, headers: HeaderMap, body: AxumBody) -> Response {
+    let bytes = match axum::body::to_bytes(body, github::MAX_BODY_BYTES + 1).await {
+        Ok(bytes) => bytes,
+        Err(_) => return to_axum(&Reply::error(413, format!("the body is over the {}-byte limit", github::MAX_BODY_BYTES))),
+    };
+    let request = GithubRequest { method: method.as_str(), path: uri.path(), headers: github_headers(&headers), body: &bytes };
+    to_axum(&ingress.handle_github(request).await)
 }
 
 async fn handle_axum(State(ingress): State<Arc<Ingress>>, method: Method, uri: Uri, headers: HeaderMap, body: AxumBody) -> Response {
@@ -118,6 +141,6 @@ pub async fn serve(ingress: Arc<Ingress>, listener: tokio::net::TcpListener) -> 
 /// Bind `addr` and [`serve`].
 pub async fn serve_on(ingress: Arc<Ingress>, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, routes = ?ROUTES, "ingress listening");
+    tracing::info!(addr = %listener.local_addr()?, routes = ?ROUTES, github = GITHUB_ROUTE, "ingress listening");
     serve(ingress, listener).await
 }

@@ -14,6 +14,10 @@
 //! (and the redelivery takes the record over); for a slash command, which Slack never
 //! redelivers, an ephemeral "try again" message instead of Slack's opaque error.
 //! `views.open` failed → `failed` and an ephemeral message naming Slack's error.
+//!
+//! GitHub webhook deliveries ([`Ingress::handle_github`]) take the same path from the decision
+//! on: the delivery id is the ledger key, and a failure to record or publish is answered 5xx, so
+//! the delivery shows as failed in GitHub and can be redelivered.
 
 use pulse_aws::eventbridge::EventPublisher;
 use std::sync::{Mutex, RwLock};
@@ -24,6 +28,7 @@ use serde_json::Value;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::decide::{Accepted, Core, Decision, Fallback, RawRequest, Reply};
+use crate::github::{self, GithubRequest, WebhookVerifier};
 use crate::ledger::{Begin, EnvelopeLedger};
 use crate::parse;
 use crate::verify::{Verifier, VerifyError};
@@ -46,6 +51,9 @@ pub struct Ingress {
     /// Where the signing secret comes from, and the value the core verifies with: a request
     /// refused for its signature makes ingress re-read the secret once (see [`Ingress::handle_http`]).
     signing: Option<(SecretSource, Mutex<Secret>)>,
+    /// The GitHub webhook's secret (where it comes from, the value and its verifier); without
+    /// one, `POST /github/webhook` answers 404.
+    github: Option<(SecretSource, RwLock<(Secret, WebhookVerifier)>)>,
     ledger: EnvelopeLedger,
     publisher: EventPublisher,
     slack: Option<SlackClient>,
@@ -67,7 +75,15 @@ impl Ingress {
     /// `slack` is the bot client for `views.open`; without one, `/pulser deploy` answers that
     /// it cannot open the confirmation.
     pub fn new(core: Core, ledger: EnvelopeLedger, publisher: EventPublisher, slack: Option<SlackClient>, clock: Clock) -> Self {
-        Self { core: RwLock::new(core), signing: None, ledger, publisher, slack, clock }
+        Self { core: RwLock::new(core), signing: None, github: None, ledger, publisher, slack, clock }
+    }
+
+    /// Take GitHub webhook deliveries, verified with `current` and, when a signature does not
+    /// match, with the secret re-read from `source` (a rotated secret needs no restart).
+    pub fn with_github_secret(mut self, source: SecretSource, current: Secret) -> Result<Self, github::verify::EmptySecret> {
+        let verifier = WebhookVerifier::new(current.expose())?;
+        self.github = Some((source, RwLock::new((current, verifier))));
+        Ok(self)
     }
 
     /// Re-read the signing secret from `source` when a signature does not match under
@@ -104,6 +120,48 @@ impl Ingress {
             *current.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
         }
         decision
+    }
+
+    /// Handle one GitHub webhook delivery (any transport): the reply to send.
+    pub async fn handle_github(&self, request: GithubRequest<'_>) -> Reply {
+        let span = info_span!(
+            "github_delivery",
+            delivery = request.headers.delivery.map(|d| parse::shorten(d, 64).into_owned()),
+            github_event = request.headers.event.map(|e| parse::shorten(e, 32).into_owned()),
+            ledger_key = tracing::field::Empty,
+            event_type = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+        );
+        async {
+            let Some(decision) = self.decide_github(&request).await else {
+                info!(status = 404, "GitHub webhook delivery, but no webhook secret is configured");
+                return Reply::error(404, "GitHub webhooks are not configured here: set GITHUB_WEBHOOK_SECRET or its SSM parameter");
+            };
+            self.execute(decision).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Decide a delivery; a signature that does not match is checked once more with the secret
+    /// re-read (at most every 10 s), which is kept when it verifies. `None`: no secret.
+    async fn decide_github(&self, request: &GithubRequest<'_>) -> Option<Decision> {
+        let (source, current) = self.github.as_ref()?;
+        let (now, ids) = (self.clock.now(), self.core().ids().clone());
+        let (seen, verifier) = current.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let decision = github::decide(request, &verifier, now, &ids);
+        if !matches!(verifier.verify(request.headers.signature, request.body), Err(github::verify::SignatureError::Mismatch)) {
+            return Some(decision);
+        }
+        let Some(fresh) = source.refreshed(&seen).await else { return Some(decision) };
+        let Ok(rotated) = WebhookVerifier::new(fresh.expose()) else { return Some(decision) };
+        if rotated.verify(request.headers.signature, request.body).is_err() {
+            return Some(decision);
+        }
+        info!("the GitHub webhook secret was rotated; deliveries are verified with the new one");
+        let decision = github::decide(request, &rotated, now, &ids);
+        *current.write().unwrap_or_else(|p| p.into_inner()) = (fresh, rotated);
+        Some(decision)
     }
 
     pub fn ledger(&self) -> &EnvelopeLedger {
@@ -231,7 +289,7 @@ impl Ingress {
                 let last_error = format!("publish to {}: {err}", self.publisher.bus_name());
                 error!(error = %last_error, "publishing failed");
                 self.record_failure(&accepted, attempt, &last_error).await;
-                if accepted.slack_retries {
+                if accepted.fail_with_5xx {
                     Reply::error(503, "publishing failed; retry later")
                 } else {
                     Reply::ephemeral(":warning: Pulse could not take this command right now. Please try again in a moment.")

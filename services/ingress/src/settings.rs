@@ -42,7 +42,7 @@ pub const PULSE_SLACK_APP_TOKEN_PARAM: Var = Var::new(
 pub const GITHUB_WEBHOOK_SECRET: Var = Var::new(
     "GITHUB_WEBHOOK_SECRET",
     "the webhook's secret",
-    "Checks that `POST /github/webhook` deliveries come from GitHub (`X-Hub-Signature-256`); declared ahead of the route, which is not served yet (issue #15). Unset: read from the SSM parameter `PULSE_GITHUB_WEBHOOK_SECRET_PARAM` names.",
+    "Checks that `POST /github/webhook` deliveries come from GitHub (`X-Hub-Signature-256`). Unset: read from the SSM parameter `PULSE_GITHUB_WEBHOOK_SECRET_PARAM` names; neither: the route answers 404.",
 )
 .secret();
 

@@ -82,7 +82,7 @@ fn praktika_subscribe_with_and_without_email() {
     assert_eq!(accepted.key, LedgerKey { team_id: requests::TEAM_ID.into(), envelope_id: sent.trigger_id.clone() });
     assert_eq!(accepted.event_type, "slack.command");
     assert!(accepted.modal.is_none());
-    assert!(!accepted.slack_retries);
+    assert!(!accepted.fail_with_5xx);
     let event = only_event(&decision);
     assert_eq!(event.dedup_key, format!("slack.command:{}:{}", requests::TEAM_ID, sent.trigger_id));
     let Event::SlackCommandV1(detail) = event.detail else { panic!() };
@@ -157,7 +157,7 @@ fn app_home_opened_becomes_slack_home_opened() {
     assert_eq!(decision.reply, Reply::empty());
     let accepted = decision.accepted.as_ref().unwrap();
     assert_eq!(accepted.key.pk(), format!("{}#Ev0A1B2C3D4E", requests::TEAM_ID));
-    assert!(accepted.slack_retries);
+    assert!(accepted.fail_with_5xx);
     let event = only_event(&decision);
     assert_eq!(event.dedup_key, format!("slack.home_opened:{}:Ev0A1B2C3D4E", requests::TEAM_ID));
     let Event::SlackHomeOpenedV1(detail) = event.detail else { panic!() };

@@ -105,7 +105,7 @@ fn accept<T: Into<Event>>(parsed: Result<Parsed<T>, parse::ParseError>, delivery
     let key = LedgerKey { team_id: LEDGER_NAMESPACE.to_owned(), envelope_id: delivery.to_owned() };
     Decision {
         reply: Reply::json(200, json!({"ok": true})),
-        accepted: Some(Accepted { key, event_type, events: vec![envelope], modal: None, slack_retries: false }),
+        accepted: Some(Accepted { key, event_type, events: vec![envelope], modal: None, fail_with_5xx: true }),
         outcome: "accepted",
     }
 }

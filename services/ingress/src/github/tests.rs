@@ -142,7 +142,7 @@ fn a_completed_run_is_accepted_with_the_delivery_as_its_key() {
     let accepted = decision.accepted.as_ref().unwrap();
     assert_eq!(accepted.key.pk(), format!("github#{DELIVERY}"));
     assert_eq!(accepted.event_type, "github.workflow_run");
-    assert!(!accepted.slack_retries && accepted.modal.is_none());
+    assert!(accepted.fail_with_5xx && accepted.modal.is_none());
     let envelope = &accepted.events[0];
     assert_eq!((envelope.source.as_str(), envelope.occurred_at), ("pulse.ingress", now()));
     let (dedup, event) = published(&decision);
