@@ -9,6 +9,7 @@
 //! 101), never killed by a signal (an abort from a runaway allocation), never silent.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,7 +33,8 @@ const HOSTILE: [&str; 13] = [
     "%s%n{}",
 ];
 
-/// One `pulse` run, with the dead endpoint and no terminal; killed after `limit`.
+/// One `pulse` run, with the dead endpoint and no terminal; killed after `limit`. Its output
+/// is read while it runs (a completion script is larger than a pipe's buffer).
 fn run(args: &[String], limit: Duration) -> (Output, bool) {
     let mut child = Command::new(PULSE)
         .args(args)
@@ -49,17 +51,30 @@ fn run(args: &[String], limit: Duration) -> (Output, bool) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("pulse starts");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
     let started = Instant::now();
     let mut timed_out = false;
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if started.elapsed() > limit {
             let _ = child.kill();
             timed_out = true;
-            break;
+            break child.wait().expect("wait after kill");
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child.wait_with_output().expect("output"), timed_out)
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let output = Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() };
+    (output, timed_out)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -86,17 +101,19 @@ fn parse_help(page: &str) -> Help {
             section = line.trim_end_matches(':');
             continue;
         }
-        let Some(item) = line.strip_prefix("  ").filter(|rest| !rest.starts_with("    ")) else { continue };
-        let item = item.trim_start();
+        // Items start two spaces in (options without a short flag six); wrapped descriptions
+        // are indented further and start with neither a name, `-`, `<` nor `[`.
+        let Some(rest) = line.strip_prefix("  ") else { continue };
+        let item = rest.trim_start();
         match section {
-            "Commands" => {
+            "Commands" if !rest.starts_with(' ') => {
                 let name = item.split_whitespace().next().unwrap_or_default();
                 if !name.is_empty() && name != "help" {
                     help.subcommands.push(name.to_owned());
                 }
             }
-            "Arguments" if item.starts_with('<') || item.starts_with('[') => help.positionals += 1,
-            "Options" => {
+            "Arguments" if !rest.starts_with(' ') && (item.starts_with('<') || item.starts_with('[')) => help.positionals += 1,
+            "Options" if item.starts_with('-') => {
                 let words: Vec<&str> = item.split_whitespace().collect();
                 if let Some(at) = words.iter().position(|w| w.starts_with("--")) {
                     let takes_value = words.get(at + 1).is_some_and(|w| w.starts_with('<') || w.starts_with("[<"));
