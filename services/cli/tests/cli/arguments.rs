@@ -225,6 +225,19 @@ fn the_help_parser_reads_clap_layout() {
 }
 
 #[test]
+fn a_panic_an_abort_or_a_silent_failure_is_caught() {
+    use std::os::unix::process::ExitStatusExt;
+    let output = |code: i32, stderr: &str| Output { status: ExitStatusExt::from_raw(code), stdout: Vec::new(), stderr: stderr.into() };
+    let panicked = output(101 << 8, "thread 'main' panicked at services/cli/src/x.rs:1:1:\noverflow");
+    assert!(verdict(&panicked, false).is_some_and(|v| v.contains("panicked at services/cli")));
+    assert!(verdict(&output(6, ""), false).is_some_and(|v| v.contains("signal")), "SIGABRT");
+    assert!(verdict(&output(1 << 8, " "), false).is_some_and(|v| v.contains("without saying why")));
+    assert_eq!(verdict(&output(1 << 8, "error: no such file"), false), None);
+    assert_eq!(verdict(&output(64 << 8, "error: invalid value"), false), None);
+    assert_eq!(verdict(&output(9, ""), true), None, "killed by our own time limit");
+}
+
+#[test]
 fn completions_are_printed_for_each_shell_and_name_every_command() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let (output, timed_out) = run(&["completions".into(), shell.into()], Duration::from_secs(20));
