@@ -16,6 +16,21 @@ pub const RETRY_REASON: &str = "x-slack-retry-reason";
 /// `Content-Type`.
 pub const CONTENT_TYPE: &str = "content-type";
 
+/// The values of the headers `names` among `(name, value)` pairs, compared ASCII-case-insensitively
+/// (Slack's and GitHub's headers alike). The first readable occurrence of each wins; a value that
+/// is not UTF-8 counts as absent; values are trimmed.
+pub fn pick<'a, const N: usize>(pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>, names: [&str; N]) -> [Option<&'a str>; N] {
+    let mut found = [None; N];
+    for (name, value) in pairs {
+        if let Some(slot) = names.iter().position(|n| name.eq_ignore_ascii_case(n)).map(|i| &mut found[i])
+            && slot.is_none()
+        {
+            *slot = std::str::from_utf8(value).ok().map(str::trim);
+        }
+    }
+    found
+}
+
 /// The Slack headers of one request. `Debug` never prints the signature, only whether it is
 /// there.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
@@ -34,26 +49,9 @@ impl<'a> SlackHeaders<'a> {
     where
         I: IntoIterator<Item = (&'a str, &'a [u8])>,
     {
-        let mut found = SlackHeaders::default();
-        for (name, value) in pairs {
-            let slot = if name.eq_ignore_ascii_case(TIMESTAMP) {
-                &mut found.timestamp
-            } else if name.eq_ignore_ascii_case(SIGNATURE) {
-                &mut found.signature
-            } else if name.eq_ignore_ascii_case(CONTENT_TYPE) {
-                &mut found.content_type
-            } else if name.eq_ignore_ascii_case(RETRY_NUM) {
-                &mut found.retry_num
-            } else if name.eq_ignore_ascii_case(RETRY_REASON) {
-                &mut found.retry_reason
-            } else {
-                continue;
-            };
-            if slot.is_none() {
-                *slot = std::str::from_utf8(value).ok().map(str::trim);
-            }
-        }
-        found
+        let [timestamp, signature, content_type, retry_num, retry_reason] =
+            pick(pairs, [TIMESTAMP, SIGNATURE, CONTENT_TYPE, RETRY_NUM, RETRY_REASON]);
+        SlackHeaders { timestamp, signature, content_type, retry_num, retry_reason }
     }
 
     /// From string pairs (tests, fixtures).

@@ -41,24 +41,8 @@ impl<'a> GithubHeaders<'a> {
     where
         I: IntoIterator<Item = (&'a str, &'a [u8])>,
     {
-        let mut found = GithubHeaders::default();
-        for (name, value) in pairs {
-            let slot = if name.eq_ignore_ascii_case(EVENT) {
-                &mut found.event
-            } else if name.eq_ignore_ascii_case(DELIVERY) {
-                &mut found.delivery
-            } else if name.eq_ignore_ascii_case(SIGNATURE) {
-                &mut found.signature
-            } else if name.eq_ignore_ascii_case(CONTENT_TYPE) {
-                &mut found.content_type
-            } else {
-                continue;
-            };
-            if slot.is_none() {
-                *slot = std::str::from_utf8(value).ok().map(str::trim);
-            }
-        }
-        found
+        let [event, delivery, signature, content_type] = crate::headers::pick(pairs, [EVENT, DELIVERY, SIGNATURE, CONTENT_TYPE]);
+        GithubHeaders { event, delivery, signature, content_type }
     }
 
     /// From string pairs (tests, fixtures).
