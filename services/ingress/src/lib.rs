@@ -1,6 +1,7 @@
-//! ingress: the only door from Slack into Pulse. Every request is verified (signature and
-//! timestamp), recorded once in the envelope ledger, acknowledged well within Slack's 3 seconds,
-//! and handed to the other services as a `slack.*` event. No other work happens here.
+//! ingress: the only door from Slack (and GitHub's webhooks) into Pulse. Every request is
+//! verified (signature and timestamp), recorded once in the envelope ledger, acknowledged well
+//! within Slack's 3 seconds, and handed to the other services as a `slack.*` (or `github.*`)
+//! event. No other work happens here.
 //!
 //! - Pure core (no I/O): [`headers`] (Slack headers in any letter case), [`verify`] (v0
 //!   signatures), [`parse`] (form / JSON / Socket Mode payloads → typed requests), [`command`]
@@ -10,7 +11,8 @@
 //!   events, the same kind of decision).
 //! - I/O shell: [`ledger`] (DynamoDB), [`service`] ([`Ingress`]: ledger → `views.open` → publish),
 //!   [`config`] (from the environment and SSM).
-//! - Transports: [`http`] (API Gateway v1/v2 in Lambda, a local axum server) and Socket Mode.
+//! - Transports: [`http`] (API Gateway v1/v2 in Lambda, a local axum server; Slack's routes and
+//!   `POST /github/webhook`) and Socket Mode.
 //!
 //! Realistic signed Slack requests for tests live in `pulse-slack-requests`, and the fake Socket
 //! Mode server in `pulse-fake-socket-mode` (both under `shared/fakes/`): never linked into the
