@@ -460,28 +460,20 @@ impl Machine {
             if self.pending.is_some() {
                 info!(conn, %reason, "connection ended; its replacement is on the way");
             } else {
-                let delay = self.back_off(now, Duration::ZERO);
-                warn!(
-                    conn,
-                    %reason,
-                    attempt = self.reconnects.attempt(),
-                    delay_ms = millis(delay),
-                    "Socket Mode connection lost; reconnecting"
-                );
+                self.reconnect_later(now, conn, &reason, "Socket Mode connection lost; reconnecting");
             }
         } else if self.pending == Some(conn) {
             self.pending = None;
-            let delay = self.back_off(now, Duration::ZERO);
-            warn!(
-                conn,
-                %reason,
-                attempt = self.reconnects.attempt(),
-                delay_ms = millis(delay),
-                "Socket Mode connection ended before it was ready; retrying"
-            );
+            self.reconnect_later(now, conn, &reason, "Socket Mode connection ended before it was ready; retrying");
         } else {
             info!(conn, %reason, "old connection closed");
         }
+    }
+
+    /// Schedule the next connection after a back-off delay (rule 9) and say why, as a warning.
+    fn reconnect_later(&mut self, now: Instant, conn: u64, reason: &dyn std::fmt::Display, what: &str) {
+        let delay = self.back_off(now, Duration::ZERO);
+        warn!(conn, %reason, attempt = self.reconnects.attempt(), delay_ms = millis(delay), "{what}");
     }
 
     /// Rule 6.
