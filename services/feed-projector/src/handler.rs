@@ -1,8 +1,9 @@
-//! The feed-projector's I/O shell: conditional S3 writes and `feed.updated`; and, for
-//! `feed.written`, the read of a feed someone else wrote (rules in [`crate::external`]). The
-//! runtime claims each `ci.workflow` event's dedup key before [`FeedProjector`] sees it; a merge is
-//! idempotent by itself (an event already in the feed changes nothing), so an attempt that died
-//! after its write and before its completion is redone harmlessly.
+//! The feed-projector's I/O shell: conditional S3 writes and `feed.updated`; for
+//! `feed.written`, the read of a feed someone else wrote (rules in [`crate::external`]); GitHub
+//! deliveries go through [`crate::github_io`]. The runtime claims each `ci.workflow` event's
+//! dedup key before [`FeedProjector`] sees it; a merge is idempotent by itself (an event already
+//! in the feed changes nothing), so an attempt that died after its write and before its
+//! completion is redone harmlessly.
 //!
 //! Every feed this service writes carries `x-amz-meta-pulse-writer: feed-projector`
 //! ([`WRITER`]), which is how `feed.written` tells Pulse's own writes from praktika's.
@@ -19,6 +20,7 @@ use tracing::{info, warn};
 
 use crate::cache::FeedCache;
 use crate::external::{self, Plan, Seen};
+use crate::github::Delivery;
 use crate::merge::{MergeOutcome, Rules};
 use crate::project::{self, FeedTarget};
 use crate::stored::StoredFeed;
@@ -80,7 +82,7 @@ impl FeedProjector {
         self.project_targets(dedup_key, &event, &targets).await
     }
 
-    async fn project_targets(&self, dedup_key: &str, event: &FeedEvent, targets: &[FeedTarget]) -> Result<(), HandlerError> {
+    pub(crate) async fn project_targets(&self, dedup_key: &str, event: &FeedEvent, targets: &[FeedTarget]) -> Result<(), HandlerError> {
         let now = self.clock.now_secs();
         let mut announcements = Vec::with_capacity(targets.len());
         for target in targets {
@@ -230,6 +232,8 @@ pub enum Input {
     Written(FeedWritten),
     /// `pulse forget` (see [`crate::forget`]).
     Forget(PersonForget),
+    /// `github.workflow_run` / `github.workflow_job` (see [`crate::github`]).
+    Github(Box<Delivery>),
 }
 
 impl MessageHandler for FeedProjector {
@@ -244,6 +248,8 @@ impl MessageHandler for FeedProjector {
             Event::CiWorkflowV1(event) => Accept::Consume(Input::Workflow(Box::new(event))),
             Event::FeedWrittenV1(written) => Accept::Consume(Input::Written(written)),
             Event::PersonForgetV1(request) => Accept::Consume(Input::Forget(request)),
+            Event::GithubWorkflowRunV1(run) => Accept::Consume(Input::Github(Box::new(Delivery::Run(run)))),
+            Event::GithubWorkflowJobV1(job) => Accept::Consume(Input::Github(Box::new(Delivery::Job(job)))),
             other => not_consumed(self.service(), &other),
         }
     }
@@ -252,7 +258,7 @@ impl MessageHandler for FeedProjector {
     /// object version, so a redelivery repeats the same announcement, which consumers take once.
     fn dedup_key(&self, meta: &Meta, input: &Input) -> Option<String> {
         match input {
-            Input::Workflow(_) | Input::Forget(_) => Some(meta.dedup_key.clone()),
+            Input::Workflow(_) | Input::Forget(_) | Input::Github(_) => Some(meta.dedup_key.clone()),
             Input::Written(_) => None,
         }
     }
@@ -262,6 +268,7 @@ impl MessageHandler for FeedProjector {
             Input::Workflow(event) => self.project(&attempt.meta.dedup_key, *event).await,
             Input::Written(written) => self.on_feed_written(written).await,
             Input::Forget(request) => self.forget(&request).await,
+            Input::Github(delivery) => self.on_github(&attempt.meta.dedup_key, *delivery).await,
         }
     }
 }

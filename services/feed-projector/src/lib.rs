@@ -1,4 +1,4 @@
-//! feed-projector: consumes `ci.workflow` (and `feed.written`) events and keeps one praktika-compatible feed per
+//! feed-projector: consumes `ci.workflow`, GitHub Actions (and `feed.written`) events and keeps one praktika-compatible feed per
 //! commit-author email in S3, then announces each change as `feed.updated`.
 //!
 //! - [`merge`]: praktika's feed rules as a pure function (the logic); the feed's S3 key is
@@ -11,6 +11,9 @@
 //!   wrote them (`feed.written` → `feed.updated` with `external_write`).
 //! - [`forget`]: `pulse forget` — an author's own feed deleted (every version), their e-mail
 //!   taken out of co-authored runs in other feeds.
+//! - [`github`]: GitHub Actions deliveries (`github.workflow_run`, `github.workflow_job`) folded
+//!   into one praktika-shaped event per (repository, PR or commit), pure; the state it needs is
+//!   kept per commit by the shell.
 //! - [`settings`]: its configuration, declared and read typed at start-up.
 //! - [`handler`]: the I/O shell (S3 conditional writes, idempotency record, EventBridge), plugged
 //!   into the shared SQS transports by `main.rs`.
@@ -19,6 +22,9 @@ pub mod cache;
 pub mod external;
 #[cfg(feature = "aws")]
 pub mod forget;
+pub mod github;
+#[cfg(feature = "aws")]
+pub mod github_io;
 #[cfg(feature = "aws")]
 pub mod handler;
 pub mod layout;
