@@ -128,8 +128,11 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 18] = [
+    let cases: [(&str, &[&str]); 21] = [
         ("ci.workflow.v1", &["feed-projector"]),
+        ("github.workflow_run.v1", &["feed-projector"]),
+        ("github.workflow_job.v1", &["feed-projector"]),
+        ("github.workflow_runner.v1", &[]),
         ("feed.written.v1", &["feed-projector"]),
         ("ci.workflow.v99", &["feed-projector"]),
         ("feed.updated.v1", &["home-renderer", "notifier"]),
