@@ -248,7 +248,14 @@ impl GithubClient {
         };
         let body = wire::judge(operation, Raw { status, retry_after, remaining, reset, body }, self.inner.clock.now())?;
         let root = format!("{}/", self.base_url());
-        let next = link.as_deref().and_then(wire::next_link).filter(|next| next.starts_with(&root)).map(str::to_owned);
+        let next = link.as_deref().and_then(wire::next_link).map(str::to_owned);
+        let next = match next {
+            Some(url) if !url.starts_with(&root) => {
+                tracing::warn!(operation, "GitHub's next page is outside the API root; not followed");
+                None
+            }
+            next => next,
+        };
         Ok(Answer { body, next })
     }
 

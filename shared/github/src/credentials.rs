@@ -1,6 +1,6 @@
-//! Which credentials a program calls GitHub with, from its settings (`settings.rs`): a GitHub
-//! App when its private key is found (in `GITHUB_APP_PRIVATE_KEY` or SSM), else a token, else
-//! none. The App's id must then be found too; a key without an id is a configuration error,
+//! Which credentials a program calls GitHub with, from its settings (`settings.rs`): a token
+//! alone in the environment is taken as it is; otherwise a GitHub App when its private key is
+//! found (in `GITHUB_APP_PRIVATE_KEY` or SSM), else a token (environment or SSM), else none. The App's id must then be found too; a key without an id is a configuration error,
 //! not a silent fall back to the token.
 
 use pulse_aws::secrets::{Secrets, SecretsError, source};
@@ -28,6 +28,12 @@ pub enum CredentialsError {
 
 /// The credentials `settings` describe, secrets read from the environment or SSM.
 pub async fn from_settings(settings: &Settings, ssm: &Secrets) -> Result<Credentials, CredentialsError> {
+    // A token in the environment and no App key there: nothing to look up in SSM.
+    if !settings.is_set(&APP_PRIVATE_KEY.value)
+        && let Some(token) = settings.secret(&TOKEN.value)?
+    {
+        return Ok(Credentials::Token(token.into()));
+    }
     let app_error = match source(&APP_PRIVATE_KEY, settings, ssm).await {
         Ok(private_key) => {
             let id = source(&APP_ID, settings, ssm).await.map_err(CredentialsError::NoAppId)?;

@@ -43,8 +43,10 @@ fn error(status: u16, message: &str) -> Reply {
 
 async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path();
-    let path = path.strip_prefix("/api/v3").unwrap_or(path).to_owned();
+    let full_path = request.uri().path();
+    let path = full_path.strip_prefix("/api/v3").unwrap_or(full_path).to_owned();
+    // Links to further pages keep the root the client used.
+    let root = format!("{}{}", shared.root_url, if full_path.starts_with("/api/v3/") { "/api/v3" } else { "" });
     let query = request.uri().query().unwrap_or("").to_owned();
     let headers = request.headers().clone();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -79,7 +81,7 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
             None if header("user-agent").is_none_or(str::is_empty) => {
                 error(403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header")
             }
-            None => route(&mut state, &method, &path, &query, &who, &shared.root_url),
+            None => route(&mut state, &method, &path, &query, &who, &root),
         };
         let call = RecordedCall { method: method.to_string(), path: path.clone(), credential: who.label(), headers_ok, status: reply.0 };
         tracing::info!(method = %call.method, path = %call.path, credential = %call.credential, status = call.status, "fake github call");
