@@ -8,11 +8,14 @@
 //! - `pulse migrate praktika`: import praktika's subscriptions (see the home-renderer's README);
 //! - `pulse audit list`: who acted from Slack, and who tried;
 //! - `pulse forget`: remove a person from everywhere Pulse keeps them;
+//! - `pulse github send|redeliver|app-manifest`: GitHub webhooks by hand, redelivery, the App manifest;
 //! - `pulse completions SHELL`: the shell completion script.
 
 mod dlq;
 mod feed;
 mod forget;
+mod github_cmd;
+mod github_payload;
 mod infra_cmd;
 mod loadtest;
 mod migrate_cmd;
@@ -49,6 +52,8 @@ enum Command {
     Tap(tap::TapArgs),
     /// Set up the Slack app (manifest) and drive a running ingress as Slack would (send, load).
     Slack(slack_cmd::SlackArgs),
+    /// Send GitHub webhooks to ingress, redeliver failed deliveries, print the GitHub App manifest.
+    Github(github_cmd::GithubArgs),
     /// Load tests against a running stack (see BENCHMARKS.md).
     Loadtest(loadtest::LoadtestArgs),
     /// Run a command as a job: publish ci.job started / completed (duration, status, stats, error).
@@ -93,6 +98,7 @@ async fn main() -> std::process::ExitCode {
         Command::Feed(args) => feed::run(args).await,
         Command::Tap(args) => tap::run(args).await,
         Command::Slack(args) => slack_cmd::run(args, &clock, &ids).await,
+        Command::Github(args) => github_cmd::run(args, &clock, &ids).await,
         Command::Loadtest(args) => loadtest::run(args, &clock, &ids).await,
         Command::Run(args) => run_cmd::run(args, &clock, &ids).await,
         Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,

@@ -42,9 +42,11 @@ pub fn declared() -> Vec<Var> {
         USER,
         PULSE_CI_JOB_VERSION,
         pulse_ingress::settings::SLACK_SIGNING_SECRET,
+        pulse_ingress::settings::GITHUB_WEBHOOK_SECRET,
         pulse_runtime::settings::RUST_LOG,
     ];
     vars.push(pulse_slack::settings::SLACK_API_URL);
+    vars.extend(pulse_github::settings::declared());
     vars.extend(pulse_aws::settings::declared());
     vars.push(pulse_aws::settings::EVENT_FEED_S3_PATH);
     vars.extend(pulse_infra_reconciler::settings::declared_packages());
