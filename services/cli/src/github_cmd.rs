@@ -36,7 +36,7 @@ pub struct GithubArgs {
 #[derive(clap::Subcommand)]
 enum GithubCommand {
     /// Sign a GitHub Actions webhook delivery and send it to a running ingress.
-    Send(SendArgs),
+    Send(Box<SendArgs>),
     /// Redeliver a hook's failed deliveries since a time (GitHub never retries them itself).
     Redeliver(RedeliverArgs),
     /// Print the GitHub App manifest (JSON) for this deployment.
@@ -198,7 +198,7 @@ struct ManifestArgs {
 
 pub async fn run(args: GithubArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     match args.command {
-        GithubCommand::Send(args) => send(args, clock, ids).await,
+        GithubCommand::Send(args) => send(*args, clock, ids).await,
         GithubCommand::Redeliver(args) => redeliver(args, clock).await,
         GithubCommand::AppManifest(args) => {
             println!("{}", serde_json::to_string_pretty(&manifest(&args.name, &args.url))?);

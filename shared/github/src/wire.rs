@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_jwt_is_rs256_backdated_and_short_lived_and_a_bad_key_is_not_quoted() {
-        let key = include_str!("../../fakes/github/src/test-app-key.pem");
+        let key = pulse_fake_github::TEST_APP_PRIVATE_KEY;
         let jwt = app_jwt(42, key, at(1_000_000)).unwrap();
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);

@@ -246,3 +246,16 @@ async fn a_github_enterprise_root_is_honoured() {
     GithubClient::new(config, Clock::system()).rerun_failed_jobs(REPO, 9).await.unwrap();
     assert_eq!(fake.reruns()[0].credential, "token");
 }
+
+#[tokio::test]
+async fn concurrent_calls_mint_one_token() {
+    let fake = FakeGithub::start().await;
+    fake.install("repos/octo-org/api", 7);
+    let client = app(&fake);
+    // A clone shares the cache.
+    let other = client.clone();
+    let (a, b, c) = tokio::join!(client.rerun_failed_jobs(REPO, 1), client.rerun_failed_jobs(REPO, 2), other.rerun_failed_jobs(REPO, 3));
+    assert!(a.is_ok() && b.is_ok() && c.is_ok());
+    assert_eq!(fake.calls_to("access_tokens").len(), 1, "{:?}", fake.calls());
+    assert_eq!(fake.reruns().len(), 3);
+}
