@@ -4,6 +4,7 @@
 //! Pulse through praktika-compat (the worker's `update`) and S3's notifications.
 
 mod failures;
+mod github;
 mod harness;
 mod logs;
 mod praktika_today;
