@@ -231,3 +231,45 @@ async fn a_fork_pr_is_a_pr_of_unknown_number_and_a_push_on_the_same_commit_its_m
     assert_eq!(merge.ext.pr_status, Some(PrStatus::Merged));
     assert!(stack.feed("3+lin@users.noreply.github.com").await.is_some(), "the triggering login is not the author: followed");
 }
+
+#[tokio::test]
+async fn forgetting_the_author_empties_the_commit_state_and_later_deliveries_stay_out_of_their_feed() {
+    let stack = Stack::deploy().await;
+    stack.set_now(1_777_626_000);
+    deliver(&stack, &[run("done", 900, "CI", FAILED, "2026-05-01T09:07:00Z", json!({}))]).await;
+    assert!(stack.feed(AUTHOR).await.is_some());
+
+    let request = pulse_contracts::PersonForget {
+        request_id: uuid::Uuid::new_v4(),
+        email: Some(pulse_contracts::Email::parse(AUTHOR).expect("an address")),
+        slack_user_id: None,
+        dry_run: false,
+        requested_by: "ops".into(),
+        pseudonym: "person-1".into(),
+    };
+    let forget = Event::PersonForgetV1(request.clone()).into_envelope(
+        "pulse.cli",
+        format!("person.forget:{}", request.request_id),
+        uuid::Uuid::new_v4(),
+        chrono::Utc::now(),
+    );
+    deliver(&stack, &[forget]).await;
+    assert!(stack.feed(AUTHOR).await.is_none(), "the author's feed is gone");
+    let s3 = pulse_aws::config::s3_client(&stack.config);
+    let state_key = format!("pulse-github-state/{REPO}/{SHA}.json.gz");
+    let versions = s3.list_object_versions().bucket(stack.names.feed_bucket()).prefix(&state_key).send().await.expect("versions");
+    assert_eq!(versions.versions().len(), 1, "older versions of the state are deleted");
+    let body = s3.get_object().bucket(stack.names.feed_bucket()).key(&state_key).send().await.expect("state").body.collect().await;
+    let text = String::from_utf8(flate2_decode(&body.expect("body").into_bytes())).expect("utf-8");
+    assert!(!text.contains(AUTHOR) && !text.contains("\"Lin\""), "{text}");
+
+    // GitHub redelivers the run's completion (another delivery id, the same payload).
+    deliver(&stack, &[run("done-again", 900, "CI", FAILED, "2026-05-01T09:07:00Z", json!({}))]).await;
+    assert!(stack.feed(AUTHOR).await.is_none(), "a later delivery of the commit does not bring the person back");
+}
+
+fn flate2_decode(gzip: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gzip), &mut out).expect("gzip");
+    out
+}

@@ -10,6 +10,9 @@
 //! - E-mails compare case-insensitively, as a mail system would.
 //! - A dry run reads and counts; it writes and deletes nothing.
 //! - A request naming only a Slack user finds nothing here: feeds know no Slack user.
+//! - The GitHub fold's per-commit states (`pulse-github-state/`) lose the person as head-commit
+//!   author (e-mail and name), every version, so a later delivery of the commit cannot put them
+//!   back in a feed.
 //! - Doing it again finds nothing left, so a redelivery or a second `pulse forget` is harmless.
 //!
 //! [`names`] and [`scrub`] are the pure part; [`FeedProjector::forget`] is the I/O.
@@ -20,6 +23,7 @@ use pulse_contracts::{Event, ForgetAction, ForgottenRecord, PersonForget, Person
 use pulse_runtime::HandlerError;
 use tracing::info;
 
+use crate::github::{CommitKey, CommitState};
 use crate::handler::{FeedProjector, SOURCE};
 use crate::stored::StoredFeed;
 
@@ -47,6 +51,9 @@ struct Tally {
     own_versions: u64,
     coauthor_feeds: u64,
     coauthor_old_versions: u64,
+    /// GitHub commit states (`pulse-github-state/`) that named the person, and their older versions.
+    github_states: u64,
+    github_old_versions: u64,
 }
 
 impl FeedProjector {
@@ -55,6 +62,7 @@ impl FeedProjector {
         let mut tally = Tally::default();
         if let Some(email) = &request.email {
             self.forget_email(email.as_str(), request.dry_run, &mut tally).await?;
+            self.forget_in_github_states(email.as_str(), request.dry_run, &mut tally).await?;
         }
         let place = format!("s3://{}/{}", self.location.bucket, self.location.events_prefix());
         let mut records = Vec::new();
@@ -66,6 +74,15 @@ impl FeedProjector {
         record(ForgetAction::Deleted, "the person's feed (every stored version)", tally.own_versions);
         record(ForgetAction::Rewritten, "co-authors' feeds naming the person", tally.coauthor_feeds);
         record(ForgetAction::Deleted, "older versions of those feeds", tally.coauthor_old_versions);
+        let github = format!("s3://{}/{}", self.location.bucket, CommitKey::PREFIX);
+        for (action, what, count) in [
+            (ForgetAction::Rewritten, "GitHub commit states naming the person as author", tally.github_states),
+            (ForgetAction::Deleted, "older versions of those states", tally.github_old_versions),
+        ] {
+            if count > 0 {
+                records.push(ForgottenRecord { action, what: what.to_owned(), place: github.clone(), count, note: None });
+            }
+        }
         info!(request_id = %request.request_id, dry_run = request.dry_run, ?tally, "person forgotten in the feeds");
         let report =
             PersonForgotten { request_id: request.request_id, service: "feed-projector".into(), dry_run: request.dry_run, records };
@@ -96,6 +113,41 @@ impl FeedProjector {
                     if !dry_run {
                         self.feeds.delete_version(key, &version.version_id).await.map_err(|e| retry("deleting a feed version", e))?;
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The GitHub fold's per-commit states: the person's e-mail and name leave every run's head
+    /// commit (see [`CommitState::forget`]), older versions go.
+    async fn forget_in_github_states(&self, email: &str, dry_run: bool, tally: &mut Tally) -> Result<(), HandlerError> {
+        let retry = |what: &str, err: pulse_aws::s3json::S3JsonError| HandlerError::retryable(format!("{what}: {err}"));
+        let keys = self.feeds.list_keys(CommitKey::PREFIX).await.map_err(|e| retry("listing GitHub states", e))?;
+        for key in &keys {
+            let named = if dry_run {
+                let state = self.feeds.get::<CommitState>(key).await.map_err(|e| retry("reading a GitHub state", e))?;
+                state.is_some_and(|mut s| s.value.forget(email))
+            } else {
+                let outcome = self
+                    .feeds
+                    .update::<CommitState, _>(key, &self.conflict_backoff, |state| {
+                        let mut state = state?;
+                        state.forget(email).then_some(state)
+                    })
+                    .await
+                    .map_err(|e| retry("rewriting a GitHub state", e))?;
+                outcome.written
+            };
+            if !named {
+                continue;
+            }
+            tally.github_states += 1;
+            let old = self.feeds.versions(key).await.map_err(|e| retry("listing a GitHub state's versions", e))?;
+            for version in old.iter().filter(|v| !v.latest) {
+                tally.github_old_versions += 1;
+                if !dry_run {
+                    self.feeds.delete_version(key, &version.version_id).await.map_err(|e| retry("deleting a GitHub state version", e))?;
                 }
             }
         }

@@ -104,6 +104,10 @@ pub struct CommitState {
     /// not (see [`Applied`]).
     #[serde(default)]
     pub applied: BTreeSet<String>,
+    /// `pulse forget` took the commit's author out: every run of this commit, including ones
+    /// delivered later, is kept without its head commit's author (see [`CommitState::forget`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub author_forgotten: bool,
 }
 
 /// One run: its latest description (absent until a `workflow_run` delivery arrives) and every
@@ -137,8 +141,12 @@ impl CommitState {
     pub fn apply(&mut self, delivery: &Delivery) -> Applied {
         let changed = match delivery {
             Delivery::Run(d) => {
-                let slot = &mut self.runs.entry(d.run.id).or_default().run;
-                keep_newer(slot, &d.run, run_order)
+                let mut run = d.run.clone();
+                if self.author_forgotten {
+                    forget_author(&mut run);
+                }
+                let slot = &mut self.runs.entry(run.id).or_default().run;
+                keep_newer(slot, &run, run_order)
             }
             Delivery::Job(d) => {
                 let mut job = d.job.clone();
@@ -159,6 +167,29 @@ impl CommitState {
         } else {
             Applied::Unchanged
         }
+    }
+}
+
+impl CommitState {
+    /// `pulse forget`: takes `email` (any letter case) out of every run's head commit, with the
+    /// author's name, so a later delivery of this commit cannot bring the person back into a
+    /// feed. Returns whether anything changed. The runs stay: they are the commit's, not the
+    /// person's.
+    pub fn forget(&mut self, email: &str) -> bool {
+        let names = |r: &WorkflowRun| r.head_commit.as_ref().is_some_and(|c| c.author_email.eq_ignore_ascii_case(email));
+        if !self.runs.values().filter_map(|r| r.run.as_ref()).any(names) {
+            return false;
+        }
+        self.author_forgotten = true;
+        self.runs.values_mut().filter_map(|r| r.run.as_mut()).for_each(forget_author);
+        true
+    }
+}
+
+fn forget_author(run: &mut WorkflowRun) {
+    if let Some(commit) = &mut run.head_commit {
+        commit.author_email.clear();
+        commit.author_name.clear();
     }
 }
 

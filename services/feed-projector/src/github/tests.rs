@@ -277,6 +277,18 @@ fn the_state_round_trips_through_json() {
     assert!(back.runs.values().flat_map(|r| r.jobs.values()).all(|j| j.steps.is_empty()), "steps are not kept");
 }
 
+#[test]
+fn forgetting_the_author_leaves_the_runs_in_no_feed() {
+    let mut state = fold(&two_workflows());
+    assert!(state.forget("ADA@example.com"));
+    assert!(!state.forget(AUTHOR), "forgetting again changes nothing");
+    let all = commit_events(&state);
+    assert!(all[0].event.ext.commit_authors.is_empty());
+    assert_eq!(jobs(&all[0].event).len(), 3, "the runs stay");
+    let later = run("later", 100, "CI", "completed", Some("failure"), "2026-03-04T10:46:02Z", json!({}));
+    assert_eq!(state.apply(&later), Applied::Unchanged, "a redelivered description does not bring the e-mail back");
+}
+
 proptest! {
     /// Any permutation of the same deliveries, each possibly delivered twice, yields the same
     /// feed events.
