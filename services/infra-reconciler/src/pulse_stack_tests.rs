@@ -128,7 +128,7 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 18] = [
+    let cases: [(&str, &[&str]); 21] = [
         ("ci.workflow.v1", &["feed-projector"]),
         ("feed.written.v1", &["feed-projector"]),
         ("ci.workflow.v99", &["feed-projector"]),
@@ -140,6 +140,9 @@ fn events_reach_the_services_that_consume_them() {
         ("subscription.imported.v1", &["home-renderer", "notifier"]),
         ("ops.alert.v1", &["notifier"]),
         ("ci.job.v1", &["notifier"]),
+        ("github.workflow_run.v1", &["notifier"]),
+        ("github.workflow_job.v1", &["notifier"]),
+        ("slack.command.v2", &["home-renderer", "notifier"]),
         ("user.registered.v1", &["notifier"]),
         ("deploy.status.v1", &["notifier"]),
         ("digest.tick.v1", &["notifier"]),
