@@ -193,3 +193,51 @@ async fn a_passing_run_is_never_posted_in_a_failures_channel() {
         assert!(messages[0].to_string().contains("passed"));
     }
 }
+
+// ---- red / green transitions ----
+
+/// The push run on `main`, renumbered: run `number` concluded `conclusion` at minute `minute`.
+fn main_run(number: u64, conclusion: pulse_contracts::GithubConclusion, minute: u32) -> Envelope<Event> {
+    let mut env = github("github.workflow_run", "push-main-completed-success");
+    env.dedup_key = format!("github.workflow_run:main-{number}");
+    let Event::GithubWorkflowRunV1(ref mut ev) = env.detail else { unreachable!() };
+    ev.delivery_id = format!("main-{number}");
+    ev.run.id = 9_000 + number;
+    ev.run.run_number = number;
+    ev.run.state = pulse_contracts::GithubState::Completed(conclusion);
+    ev.run.updated_at = format!("2026-03-05T10:{minute:02}:00Z").parse().unwrap();
+    ev.run.html_url = format!("https://github.com/octo-org/widgets/actions/runs/{}", 9_000 + number);
+    env
+}
+
+fn said(stack: &Stack, channel: &str, needle: &str) -> Vec<String> {
+    stack.slack.messages_in(channel).iter().map(|m| m.to_string()).filter(|m| m.contains(needle)).collect()
+}
+
+#[tokio::test]
+async fn main_turns_red_once_and_green_once_and_a_late_older_run_changes_nothing() {
+    use pulse_contracts::GithubConclusion::{Failure, Success};
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    subscribe_three(&stack, &notifier).await;
+    settle(&stack, &notifier, &[main_run(10, Success, 0)]).await;
+    let red = main_run(11, Failure, 5);
+    settle(&stack, &notifier, &[red.clone(), again(&red)]).await;
+    settle(&stack, &notifier, &[main_run(12, Failure, 20)]).await;
+    for channel in [ALL, FAILURES, MAIN] {
+        let reds = said(&stack, channel, "is red");
+        assert_eq!(reds.len(), 1, "red once in {channel}: {reds:#?}");
+        assert!(reds[0].contains("`main` of `octo-org/widgets` is red") && reds[0].contains("CI #11"), "{}", reds[0]);
+    }
+    // Run 13 passes; then run 12's re-report (older) fails late: no flip back.
+    settle(&stack, &notifier, &[main_run(13, Success, 50)]).await;
+    let mut late = main_run(12, Failure, 55);
+    late.dedup_key = "github.workflow_run:main-12-late".into();
+    settle(&stack, &notifier, &[late]).await;
+    for channel in [ALL, FAILURES, MAIN] {
+        let greens = said(&stack, channel, "green again");
+        assert_eq!(greens.len(), 1, "green once in {channel}: {greens:#?}");
+        assert!(greens[0].contains("after 45m 00s") && greens[0].contains("CI #11"), "{}", greens[0]);
+        assert_eq!(said(&stack, channel, "is red").len(), 1, "the late older run did not turn it red again");
+    }
+}
