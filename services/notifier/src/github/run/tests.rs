@@ -18,7 +18,8 @@ fn a_stale_report_after_a_newer_one_changes_nothing() {
 
 #[test]
 fn the_merge_does_not_depend_on_the_order_of_delivery() {
-    let events: Vec<Box<dyn Fn(&mut RunState) -> bool>> = vec![
+    type Delivery = Box<dyn Fn(&mut RunState) -> bool>;
+    let events: Vec<Delivery> = vec![
         Box::new(|s| s.merge_run(&run(1, queued(), 0))),
         Box::new(|s| s.merge_run(&run(1, running(), 1))),
         Box::new(|s| s.merge_job(&job(1, "build", 1, running(), 2))),
