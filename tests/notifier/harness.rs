@@ -143,7 +143,12 @@ impl Stack {
 
 /// A contract example as an envelope, with a fresh id.
 pub fn example(event_type: &str, name: &str) -> Envelope<Event> {
-    let path = format!("{}/../contracts/examples/{event_type}.v1/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    example_v(event_type, 1, name)
+}
+
+/// An example of version `version` of `event_type`, with a fresh id.
+pub fn example_v(event_type: &str, version: u32, name: &str) -> Envelope<Event> {
+    let path = format!("{}/../contracts/examples/{event_type}.v{version}/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut envelope = pulse_contracts::parse_str(&text).expect("example parses");
     envelope.id = uuid::Uuid::new_v4();

@@ -493,7 +493,10 @@ mod tests {
         assert_eq!(commands[0]["command"], "/praktika");
         assert_eq!(commands[0]["usage_hint"], "subscribe [email] | unsubscribe");
         assert_eq!(commands[1]["command"], "/pulser");
-        assert_eq!(commands[1]["usage_hint"], "status | health | deploy <service>");
+        assert_eq!(
+            commands[1]["usage_hint"],
+            "status | health | deploy <service> | subscribe OWNER/REPO [filters] | unsubscribe OWNER/REPO | subscriptions"
+        );
         assert!(commands.iter().all(|c| c["url"] == url));
         assert_eq!(
             m["oauth_config"]["scopes"]["bot"],

@@ -81,7 +81,8 @@ pub enum Classified {
 /// Sorts an event into [`Classified`].
 pub fn classify(event: Event) -> Classified {
     match event {
-        Event::SlackCommandV1(cmd) => {
+        // v2 adds only `/pulser` actions (the notifier's), which the check below ignores.
+        Event::SlackCommandV1(cmd) | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(cmd)) => {
             if cmd.command != SlashCommand::Praktika {
                 return Classified::Ignore(format!("{} is the notifier's", cmd.command.as_str()));
             }

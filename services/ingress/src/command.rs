@@ -1,17 +1,21 @@
 //! Slash command text → what it asks for, or the usage message to answer with.
 //!
 //! Two commands are registered: `/praktika subscribe [email]`, `/praktika unsubscribe` (praktika's
-//! feed commands) and `/pulser status | health | deploy <service>` (seed 004). Sub-commands are
+//! feed commands) and `/pulser status | health | deploy <service>` (seed 004), with a channel's
+//! GitHub repository subscriptions (`/pulser subscribe | unsubscribe | subscriptions`, [`repo`]). Sub-commands are
 //! matched ignoring letter case; anything else — no sub-command, `help`, an unknown one, a
 //! missing or extra argument, an argument of the wrong shape — gets the command's usage as an
 //! ephemeral message and nothing is published.
 
 use pulse_contracts::{CommandAction, Email, SlashCommand};
 
+mod repo;
+
 /// The usage hint shown by Slack's command autocomplete (also in the app manifest).
 pub const PRAKTIKA_HINT: &str = "subscribe [email] | unsubscribe";
 /// The usage hint of `/pulser`.
-pub const PULSER_HINT: &str = "status | health | deploy <service>";
+pub const PULSER_HINT: &str =
+    "status | health | deploy <service> | subscribe OWNER/REPO [filters] | unsubscribe OWNER/REPO | subscriptions";
 
 pub const PRAKTIKA_USAGE: &str = "*Usage of `/praktika`* (follow a commit author's CI feed on your Pulse Home tab):\n\
 • `/praktika subscribe [email]` — follow the feed of `email` (default: the email of your Slack profile)\n\
@@ -20,7 +24,10 @@ pub const PRAKTIKA_USAGE: &str = "*Usage of `/praktika`* (follow a commit author
 pub const PULSER_USAGE: &str = "*Usage of `/pulser`* (platform operations):\n\
 • `/pulser status` — current platform status\n\
 • `/pulser health` — health checks\n\
-• `/pulser deploy <service>` — deploy a service (asks you to confirm first)";
+• `/pulser deploy <service>` — deploy a service (asks you to confirm first)\n\
+• `/pulser subscribe OWNER/REPO [workflow:NAME] [branch:GLOB] [event:EVENT] [failures]` — post this repository's GitHub Actions runs in this channel (`failures`: only failing runs; `workflow:\"Name with spaces\"`)\n\
+• `/pulser unsubscribe OWNER/REPO` — stop posting them here\n\
+• `/pulser subscriptions` — this channel's repositories and their filters";
 
 /// Longest service name accepted by `/pulser deploy`.
 pub const MAX_SERVICE_LEN: usize = 64;
@@ -57,7 +64,11 @@ pub fn parse(command: SlashCommand, text: &str) -> Result<CommandAction, Usage> 
     let args: Vec<&str> = words.collect();
     match command {
         SlashCommand::Praktika => parse_praktika(sub, &args),
-        SlashCommand::Pulser => parse_pulser(sub, &args),
+        SlashCommand::Pulser => {
+            // The text after the sub-command as typed: a quoted filter keeps its spaces.
+            let rest = sub.map_or("", |s| text.trim_start()[s.len()..].trim_start());
+            parse_pulser(sub, &args, rest)
+        }
     }
 }
 
@@ -92,7 +103,7 @@ fn parse_praktika(sub: Option<&str>, args: &[&str]) -> Result<CommandAction, Usa
     }
 }
 
-fn parse_pulser(sub: Option<&str>, args: &[&str]) -> Result<CommandAction, Usage> {
+fn parse_pulser(sub: Option<&str>, args: &[&str], rest: &str) -> Result<CommandAction, Usage> {
     let usage = |problem: Option<String>| Usage::new(problem, PULSER_USAGE);
     match sub {
         None => Err(usage(None)),
@@ -111,6 +122,12 @@ fn parse_pulser(sub: Option<&str>, args: &[&str]) -> Result<CommandAction, Usage
                 quoted(service)
             )))),
             _ => Err(usage(Some("`deploy` takes exactly one service.".to_owned()))),
+        },
+        Some(s) if is(s, "subscribe") => repo::subscribe(rest).map_err(|problem| usage(Some(problem))),
+        Some(s) if is(s, "unsubscribe") => repo::unsubscribe(args).map_err(|problem| usage(Some(problem))),
+        Some(s) if is(s, "subscriptions") => match args {
+            [] => Ok(CommandAction::Subscriptions),
+            _ => Err(usage(Some("`subscriptions` takes no arguments.".to_owned()))),
         },
         Some(other) => Err(usage(Some(format!("I don't know {}.", quoted(other))))),
     }
@@ -152,6 +169,11 @@ pub fn acknowledgement(action: &CommandAction) -> String {
         CommandAction::Status => ":hourglass_flowing_sand: Checking the platform status…".to_owned(),
         CommandAction::Health => ":hourglass_flowing_sand: Running the health checks…".to_owned(),
         CommandAction::Deploy { service } => format!(":rocket: Confirm the deploy of `{service}` in the dialog."),
+        CommandAction::SubscribeRepo(f) => format!(":hourglass_flowing_sand: Subscribing this channel to `{}`…", f.repository),
+        CommandAction::UnsubscribeRepo { repository } => {
+            format!(":hourglass_flowing_sand: Unsubscribing this channel from `{repository}`…")
+        }
+        CommandAction::Subscriptions => ":hourglass_flowing_sand: Listing this channel's subscriptions…".to_owned(),
     }
 }
 
@@ -213,6 +235,21 @@ mod tests {
         assert_eq!(ok(Pulser, "Health"), CommandAction::Health);
         assert_eq!(ok(Pulser, "deploy api"), CommandAction::Deploy { service: "api".into() });
         assert_eq!(ok(Pulser, "deploy odoo-web_2.1"), CommandAction::Deploy { service: "odoo-web_2.1".into() });
+        assert_eq!(ok(Pulser, "Subscriptions"), CommandAction::Subscriptions);
+        assert_eq!(ok(Pulser, "unsubscribe o/r"), CommandAction::UnsubscribeRepo { repository: "o/r".into() });
+        let CommandAction::SubscribeRepo(f) = ok(Pulser, "  subscribe   o/r  workflow:\"Build  and test\" failures") else { panic!() };
+        assert_eq!((f.repository.as_str(), f.workflow.as_deref(), f.failures), ("o/r", Some("Build  and test"), true));
+    }
+
+    #[test]
+    fn pulser_repository_usage_messages() {
+        use SlashCommand::Pulser;
+        let m = usage(Pulser, "subscribe");
+        assert!(m.starts_with("`subscribe` needs the repository") && m.ends_with(PULSER_USAGE), "{m}");
+        assert!(usage(Pulser, "subscribe o/r colour:red").contains("I don't know the filter"));
+        assert!(usage(Pulser, "unsubscribe").starts_with("`unsubscribe` needs the repository"));
+        assert!(usage(Pulser, "subscriptions all").starts_with("`subscriptions` takes no arguments"));
+        assert!(PULSER_USAGE.contains("/pulser subscribe OWNER/REPO") && PULSER_HINT.contains("subscriptions"));
     }
 
     #[test]
@@ -228,7 +265,7 @@ mod tests {
         assert!(usage(Pulser, "reboot prod").starts_with("I don't know `reboot`."));
         // A long unknown word is shortened in the answer.
         let m = usage(Pulser, &"z".repeat(500));
-        assert!(m.len() < 500, "{m}");
+        assert!(m.len() < 500 + PULSER_USAGE.len() && !m.contains(&"z".repeat(100)), "{m}");
     }
 
     #[test]

@@ -263,7 +263,8 @@ fn decide_command(request: CommandRequest, now: DateTime<Utc>, ids: &Ids) -> Dec
         trigger_id: request.trigger_id,
     };
     const TYPE: &str = "slack.command";
-    let event = Event::SlackCommandV1(detail).into_envelope(SOURCE, key.dedup_key(TYPE), ids.uuid(), now);
+    // v2 only for the actions v1 lacks (see `SlackCommand::into_event`).
+    let event = detail.into_event().into_envelope(SOURCE, key.dedup_key(TYPE), ids.uuid(), now);
     Decision {
         reply,
         accepted: Some(Accepted { key, event_type: TYPE, events: vec![event], modal, fail_with_5xx: false }),

@@ -92,7 +92,7 @@ impl Outcome {
 }
 
 /// Slack mrkdwn needs `&`, `<`, `>` escaped in text that is not a link.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 

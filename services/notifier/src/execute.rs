@@ -16,7 +16,7 @@ use pulse_runtime::HandlerError;
 use tracing::{info, warn};
 
 use crate::delivery::{Delivered, Deliverer, DeliveryError, Outgoing};
-use crate::plan::{Chain, Covering, Effect, Plan, Post, Sink, To};
+use crate::plan::{Chain, Covering, Effect, Message, Plan, Post, Sink, To};
 use crate::sinks::ExternalSinks;
 use crate::store::StoreError;
 use crate::subscriptions::Applied;
@@ -211,7 +211,49 @@ impl Executor {
             }
             Effect::Deliver { key, destination, sink } => Outcome::Delivered(self.deliver_external(&key, &destination, &sink).await?),
             Effect::Forget(step) => Outcome::Written(self.store().forget_step(&step).await.map_err(store_error)?),
+            Effect::RepoSubscription(change) => {
+                let written = self.store().apply_repo_subscription(&change).await.map_err(store_error)?;
+                let subscribed = change.filter.is_some();
+                info!(channel = %change.channel, repository = %change.repository, subscribed, written, "repository subscription stored");
+                Outcome::Written(written)
+            }
+            Effect::SaveRun { run, state, expected } => {
+                self.store().save_run(&run, &state, expected, self.clock.now_secs()).await.map_err(HandlerError::retryable)?;
+                Outcome::Written(true)
+            }
+            Effect::SaveBranch { at, state, expected } => {
+                self.store().save_branch(&at, &state, expected).await.map_err(HandlerError::retryable)?;
+                Outcome::Written(true)
+            }
+            Effect::ShowRun { key, channel, thread_ts, content } => self.show_run(&key, channel, thread_ts, content).await?,
+            Effect::CheckRun { run, version } => {
+                let stored = self.store().run_version(&run).await.map_err(store_error)?;
+                if stored > version {
+                    return Err(HandlerError::retryable(format!(
+                        "run {} of {} moved to version {stored} while version {version} was shown; showing the newest",
+                        run.run_id, run.repository
+                    )));
+                }
+                Outcome::Done
+            }
         })
+    }
+
+    /// A run attempt's message: posted once through the ledger, else updated in place.
+    async fn show_run(&self, key: &str, channel: String, thread_ts: Option<String>, content: Message) -> Result<Outcome, HandlerError> {
+        let (text, blocks) = content.into_parts();
+        let message = Outgoing { channel, text, blocks: Some(blocks), thread_ts };
+        let delivered = self.deliverer.deliver(key, &message, None).await.map_err(delivery_error)?;
+        if let Delivered::AlreadySent(posted) = &delivered {
+            self.deliverer.pacer.wait(&posted.channel).await;
+            self.deliverer
+                .slack()
+                .chat_update(&posted.channel, &posted.ts, &message.text, message.blocks.clone())
+                .await
+                .map_err(HandlerError::retryable)?;
+            info!(dedup_key = %key, channel = %posted.channel, ts = %posted.ts, "run message updated in place");
+        }
+        Ok(Outcome::Delivered(delivered))
     }
 
     fn store(&self) -> &crate::store::Store {

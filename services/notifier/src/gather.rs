@@ -87,3 +87,67 @@ async fn dm_recorded(store: &Store, user: &str, email: &str, event: &FeedEvent) 
     }
     Ok(recorded)
 }
+
+/// What a GitHub run or job delivery needs read: the run's stored state, the channels following
+/// its repository, and (for a re-run) where the first attempt's message is in each.
+pub struct GithubRun {
+    pub run: crate::github::runs::RunRef,
+    pub state: crate::github::run::RunState,
+    pub version: Option<u64>,
+    pub subscriptions: Vec<(String, pulse_contracts::RepoFilter)>,
+    pub first_attempt_ts: BTreeMap<String, String>,
+}
+
+pub async fn github_run(store: &Store, run: crate::github::runs::RunRef, attempt: u32) -> Result<GithubRun, HandlerError> {
+    let stored = store.run_state(&run).await.map_err(retryable)?;
+    let (state, version) = match stored {
+        Some((state, version)) => (state, Some(version)),
+        None => (Default::default(), None),
+    };
+    let subscriptions = store.repo_subscriptions(&run.repository).await.map_err(retryable)?;
+    let mut first_attempt_ts = BTreeMap::new();
+    if attempt > 1 {
+        for (channel, _) in &subscriptions {
+            let key = crate::github::runs::message_key(&run, 1, channel);
+            if let Some(entry) = store.ledger(&key).await.map_err(retryable)?
+                && let (LedgerStatus::Sent, Some(ts)) = (entry.status, entry.ts)
+            {
+                first_attempt_ts.insert(channel.clone(), ts);
+            }
+        }
+    }
+    Ok(GithubRun { run, state, version, subscriptions, first_attempt_ts })
+}
+
+/// For a completed run: each subscription it counts for, with its branch's stored state, and
+/// the Slack id of the commit's author when they subscribe to Pulse (read only when the run
+/// failed: only "is red" mentions them).
+pub async fn github_branches(
+    store: &Store,
+    ev: &pulse_contracts::GithubWorkflowRun,
+) -> Result<(Vec<crate::github::transitions::BranchInput>, Option<String>), HandlerError> {
+    use crate::github::transitions::{self, BranchInput, BranchRef};
+    let Some(conclusion) = ev.run.state.conclusion() else { return Ok((Vec::new(), None)) };
+    let mut inputs = Vec::new();
+    for (channel, filter) in store.repo_subscriptions(&ev.repository).await.map_err(retryable)? {
+        let branch = transitions::branch_of(&filter, ev.default_branch.as_deref());
+        if !transitions::counts(&filter, &branch, &ev.run) {
+            continue;
+        }
+        let at = BranchRef { channel, repository: crate::github::filters::repo_key(&ev.repository), branch };
+        let (state, version) = match store.branch_state(&at).await.map_err(retryable)? {
+            Some((state, version)) => (state, Some(version)),
+            None => (Default::default(), None),
+        };
+        inputs.push(BranchInput { at, state, version });
+    }
+    let mut author = None;
+    if conclusion.is_failure()
+        && !inputs.is_empty()
+        && let Some(commit) = &ev.run.head_commit
+    {
+        let subscribers = store.subscribers(&commit.author_email).await.map_err(retryable)?;
+        author = subscribers.into_iter().find(|s| s.subscribed).map(|s| s.slack_user_id);
+    }
+    Ok((inputs, author))
+}

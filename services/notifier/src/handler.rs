@@ -19,6 +19,7 @@ use crate::delivery::Deliverer;
 use crate::dm::DmDecision;
 use crate::execute::{Executor, Outcome, Report};
 use crate::gather::{self, Feeds};
+use crate::github;
 use crate::groups::UserGroups;
 use crate::health::HealthProbe;
 use crate::ops::OpsAction;
@@ -110,7 +111,22 @@ impl Notifier {
             Event::UserRegisteredV1(user) => decide::user_registered(&self.config, &user),
             Event::DeployStatusV1(status) => decide::deploy_status(&self.config, &status),
             Event::SlackInteractionV1(i) => self.interaction_plan(&i, dedup_key, at).await?,
-            Event::SlackCommandV1(c) => self.command_plan(&c, dedup_key).await?,
+            Event::SlackCommandV1(c) | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(c)) => {
+                self.command_plan(&c, dedup_key, at).await?
+            }
+            Event::GithubWorkflowRunV1(ev) => {
+                let attempt = ev.run.run_attempt;
+                let mut plan = self.run_plan(&ev.repository, ev.run.id, attempt, |state| state.merge_run(&ev)).await?;
+                let (branches, author) = gather::github_branches(self.store(), &ev).await?;
+                for chain in github::transitions::plan(&ev.repository, &ev.run, &branches, author.as_deref()) {
+                    plan.push(chain);
+                }
+                plan
+            }
+            Event::GithubWorkflowJobV1(ev) => {
+                let (run_id, attempt) = (ev.job.run_id, ev.job.run_attempt);
+                self.run_plan(&ev.repository, run_id, attempt, |state| state.merge_job(&ev)).await?
+            }
             Event::FeedUpdatedV1(update) => {
                 let email = update.email.as_str();
                 let subscribers = gather::subscribers(self.store(), email, &update.newest_event).await?;
@@ -196,6 +212,29 @@ impl Notifier {
         decide::ops_click(&self.config.policy, request, dedup_key, at, state, self.ids.uuid()).map_err(HandlerError::rejected)
     }
 
+    /// A GitHub run or job delivery: merge it into the run's stored state, then plan its
+    /// channel messages.
+    async fn run_plan(
+        &self,
+        repository: &str,
+        run_id: u64,
+        attempt: u32,
+        merge: impl FnOnce(&mut github::run::RunState) -> bool,
+    ) -> Result<Plan, HandlerError> {
+        let read = gather::github_run(self.store(), github::runs::RunRef::new(repository, run_id), attempt).await?;
+        let mut state = read.state;
+        let changed = merge(&mut state);
+        Ok(github::runs::plan(&github::runs::RunInput {
+            run: read.run,
+            attempt,
+            state: &state,
+            changed,
+            version: read.version,
+            subscriptions: &read.subscriptions,
+            first_attempt_ts: &read.first_attempt_ts,
+        }))
+    }
+
     /// Which of the policy's `groups` `user` is in (no Slack call when there are none).
     async fn member_of(&self, user: &str, groups: &BTreeSet<String>) -> Result<BTreeSet<String>, HandlerError> {
         if groups.is_empty() {
@@ -204,8 +243,15 @@ impl Notifier {
         self.groups.member_of(user, groups).await.map_err(|e| HandlerError::retryable(format!("resolving the policy's user groups: {e}")))
     }
 
-    /// `/pulser status` and `/pulser health`.
-    async fn command_plan(&self, command: &SlackCommand, dedup_key: &str) -> Result<Plan, HandlerError> {
+    /// `/pulser status` and `/pulser health`; a channel's repository subscriptions.
+    async fn command_plan(&self, command: &SlackCommand, dedup_key: &str, at: chrono::DateTime<chrono::Utc>) -> Result<Plan, HandlerError> {
+        if github::commands::is_repo_command(&command.action) {
+            let current = match command.channel_id.as_str() {
+                "" => Vec::new(),
+                channel => self.store().channel_repo_subscriptions(channel).await.map_err(HandlerError::retryable)?,
+            };
+            return Ok(github::commands::plan(command, dedup_key, at, &current).unwrap_or_default());
+        }
         let state = match decide::command_needs(command) {
             None => return Ok(Plan::none()),
             Some(CommandAction::Status) => CommandState::Status(self.store().status_board().await.map_err(HandlerError::retryable)?),
@@ -270,13 +316,16 @@ fn log_digest_run(period: &str, report: &Report) {
     info!(period, processed, sent, failed, purged, "digest run");
 }
 
-/// Whether a slash command or an interaction is the notifier's: `/pulser status|health`, the ops
+/// Whether a slash command or an interaction is the notifier's: `/pulser status|health`, the
+/// repository subscription commands, the ops
 /// buttons and the deploy modal's submission. `/praktika` commands and the Home tab's buttons are
 /// the home-renderer's; `/pulser deploy`'s modal is opened by ingress (its submission comes back
 /// as a `slack.interaction`).
 fn is_ours(event: &Event) -> bool {
     match event {
-        Event::SlackCommandV1(c) => decide::command_needs(c).is_some(),
+        Event::SlackCommandV1(c) | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(c)) => {
+            decide::command_needs(c).is_some() || github::commands::is_repo_command(&c.action)
+        }
         Event::SlackInteractionV1(i) => match &i.kind {
             InteractionKind::BlockActions { action_id, .. } => OpsAction::from_action_id(action_id).is_some(),
             InteractionKind::ViewSubmission { callback_id, .. } => callback_id == crate::deploy::DEPLOY_CALLBACK_ID,
@@ -294,7 +343,7 @@ impl MessageHandler for Notifier {
 
     fn accept(&self, event: Event) -> Accept<Event> {
         match event {
-            Event::SlackCommandV1(_) | Event::SlackInteractionV1(_) if !is_ours(&event) => {
+            Event::SlackCommandV1(_) | Event::SlackCommandV2(_) | Event::SlackInteractionV1(_) if !is_ours(&event) => {
                 Accept::Ignore(format!("this `{}` is another service's", event.event_type()))
             }
             Event::SubscriptionChangedV1(_)
@@ -306,9 +355,12 @@ impl MessageHandler for Notifier {
             | Event::UserRegisteredV1(_)
             | Event::DeployStatusV1(_)
             | Event::SlackCommandV1(_)
+            | Event::SlackCommandV2(_)
             | Event::DigestTickV1(_)
             | Event::SubscriptionImportedV1(_)
-            | Event::PersonForgetV1(_) => Accept::Consume(event),
+            | Event::PersonForgetV1(_)
+            | Event::GithubWorkflowRunV1(_)
+            | Event::GithubWorkflowJobV1(_) => Accept::Consume(event),
             other => not_consumed(self.service(), &other),
         }
     }

@@ -20,6 +20,8 @@
 //! answers), [`import`] (praktika's last DMs), [`pacing`], and [`delivery::classify`] /
 //! [`delivery::find_marked`] (may a failed post have taken effect, and did it).
 //!
+//! A channel's GitHub repositories (`/pulser subscribe OWNER/REPO`, ...) are in [`github`].
+//!
 //! I/O: [`store`], [`subscriptions`], [`audit`], [`board`] (the tables), [`delivery`] (claim →
 //! pace → post → record), [`external`] (the same for Discord and e-mail), [`sinks`] (Discord
 //! webhooks, SES), [`gather`], [`health`], [`execute`].
@@ -39,6 +41,7 @@ pub mod execute;
 pub mod external;
 pub mod forget;
 pub mod gather;
+pub mod github;
 pub mod groups;
 pub mod handler;
 pub mod health;

@@ -104,6 +104,19 @@ pub enum Effect {
     Deliver { key: String, destination: String, sink: Sink },
     /// One step of forgetting a person (`pulse forget`, see [`crate::forget`]).
     Forget(crate::forget::Step),
+    /// Store a channel's repository subscription change (kept only when newer).
+    RepoSubscription(crate::github::commands::Change),
+    /// Save a workflow run's merged state, conditional on the version read (`None`: absent);
+    /// a concurrent save fails the chain (the retry merges again).
+    SaveRun { run: crate::github::runs::RunRef, state: Box<crate::github::run::RunState>, expected: Option<u64> },
+    /// Post a run attempt's message once per `key` (in `thread_ts`'s thread when given); when it
+    /// was posted before, replace it (`chat.update`) with `content`. Paced per channel.
+    ShowRun { key: String, channel: String, thread_ts: Option<String>, content: Message },
+    /// Fail the chain (to be retried) when the run's stored version moved past `version`: a
+    /// concurrent delivery saved a newer state, which this one may have shown over.
+    CheckRun { run: crate::github::runs::RunRef, version: u64 },
+    /// Save a subscription's branch state (red / green), conditional on the version read.
+    SaveBranch { at: crate::github::transitions::BranchRef, state: Box<crate::github::transitions::BranchState>, expected: Option<u64> },
 }
 
 /// Effects run in order, stopping at the first failure.

@@ -94,6 +94,8 @@ catalogue! {
     UserRegisteredV1(UserRegistered) = ("user.registered", 1),
     /// A verified slash command.
     SlackCommandV1(SlackCommand) = ("slack.command", 1),
+    /// v1 with a channel's GitHub repository subscriptions (`subscribe_repo`, ...).
+    SlackCommandV2(SlackCommandV2) = ("slack.command", 2),
     /// A verified button click or modal submission.
     SlackInteractionV1(SlackInteraction) = ("slack.interaction", 1),
     /// A user opened the app's Home tab.
@@ -223,7 +225,8 @@ mod tests {
         for entry in CATALOGUE {
             assert!(seen.insert(entry), "{entry:?} listed twice");
         }
-        assert_eq!(CATALOGUE.len(), 19);
+        assert_eq!(CATALOGUE.len(), 20);
+        assert_eq!(supported_versions("slack.command"), vec![1, 2]);
         assert_eq!(supported_versions("ci.job"), vec![1, 2]);
         assert_eq!(supported_versions("ci.workflow"), vec![1]);
         assert!(supported_versions("ci.nope").is_empty());

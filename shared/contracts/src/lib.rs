@@ -22,13 +22,14 @@ pub mod types;
 pub use envelope::{Envelope, detail_type};
 pub use error::ContractError;
 pub use event::{CATALOGUE, Event, EventDetail, TypedEnvelope, supported_versions};
+pub use events::{ActiveStatus, HeadCommit, JobAction, JobStep, RunAction, WorkflowJob, WorkflowRun};
 pub use events::{
     AlertKind, ChangeKind, CiJob, CiJobV2, CommandAction, Container, DeployAction, DeployPhase, DeployRequested, DeployStatus,
     DeployTrigger, DigestPeriod, DigestSchedule, DigestTick, FeedChange, FeedUpdated, FeedWritten, ForgetAction, ForgottenRecord,
     GithubConclusion, GithubState, GithubStatus, GithubWorkflowJob, GithubWorkflowRun, HomeTab, ImportSource, InteractionKind,
-    JobCompletion, JobPhase, JobStatus, LastNotified, LearnedFrom, Link, OpsAlert, PersonForget, PersonForgotten, Preferences,
-    ResourceChange, Severity, SlackCommand, SlackHomeOpened, SlackInteraction, SlashCommand, StatValue, SubscriptionChanged,
-    SubscriptionImported, SubscriptionState, UserRegistered,
+    JobCompletion, JobPhase, JobStatus, LastNotified, LearnedFrom, Link, OpsAlert, PersonForget, PersonForgotten, Preferences, RepoFilter,
+    ResourceChange, Severity, SlackCommand, SlackCommandV2, SlackHomeOpened, SlackInteraction, SlashCommand, StatValue,
+    SubscriptionChanged, SubscriptionImported, SubscriptionState, UserRegistered,
 };
 pub use parse::{
     ENVELOPE_FIELDS, eventbridge_wrap, from_sqs_body, from_sqs_body_validated, parse_envelope, parse_raw_envelope, parse_str,

@@ -30,13 +30,14 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Entry; 19] = schemas![
+static SCHEMAS: [Entry; 20] = schemas![
     ("ci.workflow", 1),
     ("ci.job", 1),
     ("ci.job", 2),
     ("ops.alert", 1),
     ("user.registered", 1),
     ("slack.command", 1),
+    ("slack.command", 2),
     ("slack.interaction", 1),
     ("slack.home_opened", 1),
     ("feed.updated", 1),

@@ -1,5 +1,11 @@
-//! `slack.command` v1: a slash command that ingress verified (signature, timestamp, dedup) and
-//! parsed, so consumers never read Slack's form encoding or re-parse the text.
+//! `slack.command` v1 and v2: a slash command that ingress verified (signature, timestamp,
+//! dedup) and parsed, so consumers never read Slack's form encoding or re-parse the text.
+//!
+//! v2 is v1 with three more `action.name`s — a channel's GitHub repository subscriptions
+//! (`subscribe_repo`, `unsubscribe_repo`, `subscriptions`). A new value of a closed enum is a new
+//! version (contracts/README.md), so ingress publishes those three as v2 and every other action
+//! as v1 ([`SlackCommand::into_event`]): a consumer that declares only v1 never sees an action it
+//! cannot read. Both versions parse into the one [`SlackCommand`].
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +48,44 @@ impl SlashCommand {
     }
 }
 
+/// `slack.command` v2: the same detail as v1, whose `action` may also be one of the repository
+/// subscription actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SlackCommandV2(pub SlackCommand);
+
+impl SlackCommand {
+    /// The event to publish: v2 when the action exists only in v2, else v1 (so consumers that
+    /// declare only v1 keep working).
+    pub fn into_event(self) -> crate::Event {
+        if self.action.since_version() >= 2 {
+            crate::Event::SlackCommandV2(SlackCommandV2(self))
+        } else {
+            crate::Event::SlackCommandV1(self)
+        }
+    }
+}
+
+/// A channel's subscription to one GitHub repository's workflow runs, with its filters
+/// (`/pulser subscribe OWNER/REPO [workflow:NAME] [branch:GLOB] [event:EVENT] [failures]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RepoFilter {
+    /// `owner/name`, as typed (GitHub compares it ignoring case; consumers lower-case it).
+    pub repository: String,
+    /// Only runs of the workflow of this exact name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// Only runs on branches matching this glob (`*` any run of characters, `?` one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Only runs triggered by this event (`push`, `pull_request`, `schedule`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Only failing runs: posted at their first failing job, never for a passing run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failures: bool,
+}
+
 /// The parsed sub-command, tagged by `name` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
@@ -59,6 +103,14 @@ pub enum CommandAction {
     Deploy {
         service: String,
     },
+    /// `/pulser subscribe OWNER/REPO [filters]` (v2): the channel follows the repository's runs.
+    SubscribeRepo(RepoFilter),
+    /// `/pulser unsubscribe OWNER/REPO` (v2).
+    UnsubscribeRepo {
+        repository: String,
+    },
+    /// `/pulser subscriptions` (v2): list the channel's repository subscriptions.
+    Subscriptions,
 }
 
 impl CommandAction {
@@ -69,6 +121,17 @@ impl CommandAction {
             CommandAction::Status => "status",
             CommandAction::Health => "health",
             CommandAction::Deploy { .. } => "deploy",
+            CommandAction::SubscribeRepo(_) => "subscribe_repo",
+            CommandAction::UnsubscribeRepo { .. } => "unsubscribe_repo",
+            CommandAction::Subscriptions => "subscriptions",
+        }
+    }
+
+    /// The first `slack.command` version that has this action.
+    pub fn since_version(&self) -> u32 {
+        match self {
+            CommandAction::SubscribeRepo(_) | CommandAction::UnsubscribeRepo { .. } | CommandAction::Subscriptions => 2,
+            _ => 1,
         }
     }
 }
@@ -87,12 +150,44 @@ mod tests {
             (CommandAction::Status, json!({"name": "status"})),
             (CommandAction::Health, json!({"name": "health"})),
             (CommandAction::Deploy { service: "notifier".into() }, json!({"name": "deploy", "service": "notifier"})),
+            (
+                CommandAction::SubscribeRepo(RepoFilter {
+                    repository: "o/r".into(),
+                    workflow: None,
+                    branch: Some("release/*".into()),
+                    event: None,
+                    failures: true,
+                }),
+                json!({"name": "subscribe_repo", "repository": "o/r", "branch": "release/*", "failures": true}),
+            ),
+            (CommandAction::UnsubscribeRepo { repository: "o/r".into() }, json!({"name": "unsubscribe_repo", "repository": "o/r"})),
+            (CommandAction::Subscriptions, json!({"name": "subscriptions"})),
         ];
         for (action, wire) in cases {
             assert_eq!(serde_json::to_value(&action).unwrap(), wire);
             assert_eq!(action.name(), wire["name"]);
             assert_eq!(serde_json::from_value::<CommandAction>(wire).unwrap(), action);
         }
+    }
+
+    #[test]
+    fn only_the_repository_actions_are_published_as_v2() {
+        let command = |action| SlackCommand {
+            team_id: "T".into(),
+            user_id: "U".into(),
+            user_name: "u".into(),
+            channel_id: "C".into(),
+            command: SlashCommand::Pulser,
+            text: String::new(),
+            action,
+            response_url: "https://hooks.slack.com/x".into(),
+            trigger_id: "t".into(),
+        };
+        assert!(matches!(command(CommandAction::Status).into_event(), crate::Event::SlackCommandV1(_)));
+        assert!(matches!(command(CommandAction::Subscriptions).into_event(), crate::Event::SlackCommandV2(_)));
+        let filter: RepoFilter = serde_json::from_value(json!({"repository": "o/r"})).unwrap();
+        assert!(!filter.failures);
+        assert!(matches!(command(CommandAction::SubscribeRepo(filter)).into_event(), crate::Event::SlackCommandV2(_)));
     }
 
     #[test]

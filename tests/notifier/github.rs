@@ -1,0 +1,243 @@
+//! A channel's GitHub repositories: `/pulser subscribe | unsubscribe | subscriptions`
+//! (`slack.command` v2) stored by the notifier and answered ephemerally, once per command.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pulse_contracts::{CommandAction, Envelope, Event, RepoFilter, SlackCommandV2};
+
+use crate::harness::{Stack, again, example_v};
+
+const CHANNEL: &str = "C0CIWIDGETS";
+
+/// A `/pulser` repository command in `CHANNEL`, typed at `at`, answered on `response_id`.
+fn command(stack: &Stack, action: CommandAction, response_id: &str, at: &str) -> Envelope<Event> {
+    let mut env = example_v("slack.command", 2, "subscriptions");
+    env.dedup_key = format!("slack.command:{response_id}");
+    env.occurred_at = at.parse::<DateTime<Utc>>().unwrap();
+    let Event::SlackCommandV2(SlackCommandV2(ref mut c)) = env.detail else { unreachable!() };
+    c.response_url = stack.slack.response_url(response_id);
+    c.channel_id = CHANNEL.to_owned();
+    c.action = action;
+    env
+}
+
+fn filter(repository: &str, branch: Option<&str>, failures: bool) -> RepoFilter {
+    RepoFilter { repository: repository.into(), workflow: Some("CI".into()), branch: branch.map(str::to_owned), event: None, failures }
+}
+
+#[tokio::test]
+async fn subscriptions_are_stored_listed_and_answered_once() {
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    let widgets =
+        command(&stack, CommandAction::SubscribeRepo(filter("octo-org/widgets", Some("release/*"), true)), "sub-1", "2026-01-01T10:00:00Z");
+    let gadgets = command(&stack, CommandAction::SubscribeRepo(filter("Octo-Org/Gadgets", None, false)), "sub-2", "2026-01-01T10:00:01Z");
+    stack.publish(&[widgets.clone(), again(&widgets), gadgets]).await;
+    let stats = stack.run(&notifier, 3, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (3, 0), "{stats:?}");
+    let answers = stack.slack.responses("sub-1");
+    assert_eq!(answers.len(), 1, "answered once: {answers:#?}");
+    assert_eq!(answers[0]["response_type"], "ephemeral");
+    assert!(
+        answers[0].to_string().contains("now follows `octo-org/widgets` · workflow `CI` · branch `release/*` · failures only"),
+        "{}",
+        answers[0]
+    );
+
+    // What the table holds, by channel and by repository (any case).
+    let store = stack.store();
+    let mut mine = store.channel_repo_subscriptions(CHANNEL).await.unwrap();
+    mine.sort_by(|a, b| a.repository.cmp(&b.repository));
+    assert_eq!(mine, vec![filter("Octo-Org/Gadgets", None, false), filter("octo-org/widgets", Some("release/*"), true)]);
+    let followers = store.repo_subscriptions("OCTO-ORG/widgets").await.unwrap();
+    assert_eq!(followers, vec![(CHANNEL.to_owned(), filter("octo-org/widgets", Some("release/*"), true))]);
+
+    let list = command(&stack, CommandAction::Subscriptions, "list-1", "2026-01-01T10:01:00Z");
+    stack.publish(&[list]).await;
+    stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    let shown = stack.slack.responses("list-1")[0].to_string();
+    assert!(
+        shown.contains("`Octo-Org/Gadgets` · workflow `CI`") && shown.contains("`octo-org/widgets` · workflow `CI` · branch `release/*`"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn the_newest_command_wins_whatever_the_order_of_delivery() {
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    let subscribe = command(&stack, CommandAction::SubscribeRepo(filter("o/r", None, false)), "sub-old", "2026-01-01T10:00:00Z");
+    let unsubscribe = command(&stack, CommandAction::UnsubscribeRepo { repository: "O/R".into() }, "unsub-new", "2026-01-01T10:05:00Z");
+    // The unsubscribe is handled first, the older subscribe after it: it must not come back.
+    stack.publish(&[unsubscribe]).await;
+    stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    stack.publish(&[subscribe]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    assert_eq!(stack.store().channel_repo_subscriptions(CHANNEL).await.unwrap(), vec![]);
+    assert!(stack.store().repo_subscriptions("o/r").await.unwrap().is_empty());
+    assert!(stack.slack.responses("unsub-new")[0].to_string().contains("does not follow `O/R`"));
+}
+
+// ---- one message per run, updated in place ----
+
+const ALL: &str = "C0GHALL";
+const FAILURES: &str = "C0GHFAIL";
+const MAIN: &str = "C0GHMAIN";
+
+/// Three channels follow octo-org/widgets: everything, failures only, and `main` only.
+async fn subscribe_three(stack: &Stack, notifier: &pulse_notifier::handler::Notifier) {
+    let mut commands = Vec::new();
+    for (i, (channel, branch, failures)) in
+        [(ALL, None, false), (FAILURES, None, true), (MAIN, Some("main"), false)].into_iter().enumerate()
+    {
+        let f =
+            RepoFilter { repository: "octo-org/widgets".into(), workflow: None, branch: branch.map(str::to_owned), event: None, failures };
+        let mut env = command(stack, CommandAction::SubscribeRepo(f), &format!("three-{i}"), "2026-03-01T00:00:00Z");
+        let Event::SlackCommandV2(SlackCommandV2(ref mut c)) = env.detail else { unreachable!() };
+        c.channel_id = channel.to_owned();
+        commands.push(env);
+    }
+    stack.publish(&commands).await;
+    let stats = stack.run(notifier, 3, Duration::from_secs(20)).await;
+    assert_eq!(stats.done, 3, "{stats:?}");
+}
+
+fn github(event_type: &str, name: &str) -> Envelope<Event> {
+    example_v(event_type, 1, name)
+}
+
+/// The failed PR run (attempt 1) as it was while running, before its failure was reported.
+fn pr_run_in_progress() -> Envelope<Event> {
+    let mut env = github("github.workflow_run", "pr-completed-failure");
+    env.dedup_key = "github.workflow_run:pr-in-progress".into();
+    let Event::GithubWorkflowRunV1(ref mut ev) = env.detail else { unreachable!() };
+    ev.delivery_id = "pr-in-progress".into();
+    ev.action = pulse_contracts::RunAction::InProgress;
+    ev.run.state = pulse_contracts::GithubState::Active(pulse_contracts::ActiveStatus::InProgress);
+    ev.run.updated_at = "2026-03-04T10:48:00Z".parse().unwrap();
+    env
+}
+
+async fn settle(stack: &Stack, notifier: &pulse_notifier::handler::Notifier, events: &[Envelope<Event>]) {
+    stack.publish(events).await;
+    let stats = stack.run(notifier, events.len(), Duration::from_secs(30)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (events.len(), 0), "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_run_is_posted_once_per_channel_and_updated_in_place_whatever_the_order() {
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    subscribe_three(&stack, &notifier).await;
+
+    // The failed job arrives before its run, then a stale "queued" report of the same job.
+    settle(&stack, &notifier, &[github("github.workflow_job", "completed-failure-failed-step")]).await;
+    settle(&stack, &notifier, &[github("github.workflow_job", "queued")]).await;
+    assert!(stack.slack.calls_to("chat.postMessage").is_empty(), "nothing before the run is known");
+
+    // The run starts: posted in the everything channel and (it already fails) the failures one;
+    // not in the main-only channel (the PR's branch is parser-rewrite).
+    settle(&stack, &notifier, &[pr_run_in_progress()]).await;
+    settle(&stack, &notifier, &[github("github.workflow_job", "in-progress")]).await;
+    settle(&stack, &notifier, &[github("github.workflow_run", "pr-completed-failure")]).await;
+
+    for channel in [ALL, FAILURES] {
+        let messages = stack.slack.messages_in(channel);
+        assert_eq!(messages.len(), 1, "one message in {channel}: {messages:#?}");
+        let shown = messages[0].to_string();
+        assert!(shown.contains("CI #1437") && shown.contains("failed"), "{shown}");
+        assert!(shown.contains("test (ubuntu-latest, 20)") && shown.contains("failed at `Run npm test`"), "{shown}");
+        assert!(shown.contains("https://github.com/octo-org/widgets/actions/runs/13850117734/job/38812440913"), "{shown}");
+        assert!(shown.contains("1 not finished"), "lint is still running: {shown}");
+    }
+    assert!(stack.slack.messages_in(MAIN).is_empty());
+    let posts = stack.slack.calls_to("chat.postMessage");
+    assert_eq!(posts.len(), 2, "{posts:#?}");
+    let updates = stack.slack.calls_to("chat.update");
+    assert!(updates.len() >= 4, "each later delivery updated both messages: {updates:#?}");
+
+    // What the table holds: the run's jobs at their most advanced state.
+    let (state, version) =
+        stack.store().run_state(&pulse_notifier::github::runs::RunRef::new("octo-org/widgets", 13850117734)).await.unwrap().unwrap();
+    assert_eq!(version, 4, "four deliveries changed it; the stale one did not");
+    let test_job = &state.jobs[&38812440913];
+    assert_eq!(test_job.failed_steps, ["Run npm test"]);
+    assert_eq!(state.jobs.len(), 2);
+
+    // The re-run passes: threaded under the first message where it is shown, never in the
+    // failures channel.
+    settle(&stack, &notifier, &[github("github.workflow_run", "rerun-attempt-2-completed-success")]).await;
+    settle(&stack, &notifier, &[github("github.workflow_job", "rerun-completed-success")]).await;
+    let root = &stack.slack.messages_in(ALL)[0];
+    let thread = stack.slack.thread(ALL, root["ts"].as_str().unwrap());
+    let replies: Vec<&serde_json::Value> = thread.iter().filter(|m| m["ts"] != root["ts"]).collect();
+    assert_eq!(replies.len(), 1, "{thread:#?}");
+    let reply = replies[0].to_string();
+    assert!(reply.contains("passed") && reply.contains("(attempt 2)") && reply.contains("1 passed"), "{reply}");
+    assert_eq!(stack.slack.messages_in(FAILURES).len(), 1, "the passing re-run is not posted in the failures channel");
+}
+
+#[tokio::test]
+async fn a_passing_run_is_never_posted_in_a_failures_channel() {
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    subscribe_three(&stack, &notifier).await;
+    let run = github("github.workflow_run", "push-main-completed-success");
+    settle(&stack, &notifier, &[run.clone(), again(&run)]).await;
+    assert!(stack.slack.messages_in(FAILURES).is_empty());
+    for channel in [ALL, MAIN] {
+        let messages = stack.slack.messages_in(channel);
+        assert_eq!(messages.len(), 1, "{channel}: {messages:#?}");
+        assert!(messages[0].to_string().contains("passed"));
+    }
+}
+
+// ---- red / green transitions ----
+
+/// The push run on `main`, renumbered: run `number` concluded `conclusion` at minute `minute`.
+fn main_run(number: u64, conclusion: pulse_contracts::GithubConclusion, minute: u32) -> Envelope<Event> {
+    let mut env = github("github.workflow_run", "push-main-completed-success");
+    env.dedup_key = format!("github.workflow_run:main-{number}");
+    let Event::GithubWorkflowRunV1(ref mut ev) = env.detail else { unreachable!() };
+    ev.delivery_id = format!("main-{number}");
+    ev.run.id = 9_000 + number;
+    ev.run.run_number = number;
+    ev.run.state = pulse_contracts::GithubState::Completed(conclusion);
+    ev.run.updated_at = format!("2026-03-05T10:{minute:02}:00Z").parse().unwrap();
+    ev.run.html_url = format!("https://github.com/octo-org/widgets/actions/runs/{}", 9_000 + number);
+    env
+}
+
+fn said(stack: &Stack, channel: &str, needle: &str) -> Vec<String> {
+    stack.slack.messages_in(channel).iter().map(|m| m.to_string()).filter(|m| m.contains(needle)).collect()
+}
+
+#[tokio::test]
+async fn main_turns_red_once_and_green_once_and_a_late_older_run_changes_nothing() {
+    use pulse_contracts::GithubConclusion::{Failure, Success};
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    subscribe_three(&stack, &notifier).await;
+    settle(&stack, &notifier, &[main_run(10, Success, 0)]).await;
+    let red = main_run(11, Failure, 5);
+    settle(&stack, &notifier, &[red.clone(), again(&red)]).await;
+    settle(&stack, &notifier, &[main_run(12, Failure, 20)]).await;
+    for channel in [ALL, FAILURES, MAIN] {
+        let reds = said(&stack, channel, "is red");
+        assert_eq!(reds.len(), 1, "red once in {channel}: {reds:#?}");
+        assert!(reds[0].contains("`main` of `octo-org/widgets` is red") && reds[0].contains("CI #11"), "{}", reds[0]);
+    }
+    // Run 13 passes; then run 12's re-report (older) fails late: no flip back.
+    settle(&stack, &notifier, &[main_run(13, Success, 50)]).await;
+    let mut late = main_run(12, Failure, 55);
+    late.dedup_key = "github.workflow_run:main-12-late".into();
+    settle(&stack, &notifier, &[late]).await;
+    for channel in [ALL, FAILURES, MAIN] {
+        let greens = said(&stack, channel, "green again");
+        assert_eq!(greens.len(), 1, "green once in {channel}: {greens:#?}");
+        assert!(greens[0].contains("after 45m 00s") && greens[0].contains("CI #11"), "{}", greens[0]);
+        assert_eq!(said(&stack, channel, "is red").len(), 1, "the late older run did not turn it red again");
+    }
+}
