@@ -241,3 +241,110 @@ async fn main_turns_red_once_and_green_once_and_a_late_older_run_changes_nothing
         assert_eq!(said(&stack, channel, "is red").len(), 1, "the late older run did not turn it red again");
     }
 }
+
+// ---- the "Re-run failed jobs" button ----
+
+/// A click on the re-run button of the message `ts` in `channel`, by `user`, answered on
+/// `response_id`.
+fn rerun_click(stack: &Stack, value: &str, channel: &str, ts: &str, user: &str, response_id: &str) -> Envelope<Event> {
+    let mut env = crate::harness::example("slack.interaction", "approve-button");
+    env.dedup_key = format!("slack.interaction:{response_id}");
+    let Event::SlackInteractionV1(ref mut i) = env.detail else { unreachable!() };
+    i.user_id = user.to_owned();
+    i.response_url = Some(stack.slack.response_url(response_id));
+    i.kind = pulse_contracts::InteractionKind::BlockActions {
+        action_id: pulse_notifier::github::rerun::ACTION_ID.into(),
+        value: Some(value.into()),
+        block_id: None,
+        container: pulse_contracts::Container::Message { channel_id: channel.into(), message_ts: ts.into() },
+    };
+    env
+}
+
+#[tokio::test]
+async fn the_rerun_button_asks_github_once_for_allowed_clicks_and_refuses_and_audits_the_rest() {
+    use pulse_fake_github::{FakeGithub, TEST_APP_ID, TEST_APP_PRIVATE_KEY};
+    use pulse_github::{Credentials, GithubClient, GithubConfig};
+    let stack = Stack::deploy().await;
+    let fake = FakeGithub::start().await;
+    fake.install("repos/octo-org/widgets", 77);
+    let app = Credentials::App { app_id: TEST_APP_ID, private_key: TEST_APP_PRIVATE_KEY.into() };
+    let client = GithubClient::new(GithubConfig { base_url: fake.base_url(), ..GithubConfig::new(app) }, pulse_core::Clock::system());
+    let notifier = stack.notifier().with_github(client);
+    subscribe_three(&stack, &notifier).await;
+
+    // A running run has no button; the failed run's message has one, naming run and attempt.
+    settle(&stack, &notifier, &[pr_run_in_progress()]).await;
+    assert!(!stack.slack.messages_in(ALL)[0].to_string().contains("github_rerun_failed_jobs"));
+    settle(&stack, &notifier, &[github("github.workflow_run", "pr-completed-failure")]).await;
+    let message = &stack.slack.messages_in(ALL)[0];
+    let value = "octo-org/widgets#13850117734#1";
+    assert!(message.to_string().contains(&format!(r#""value":"{value}""#)), "{message}");
+    let ts = message["ts"].as_str().unwrap();
+
+    // Someone the policy does not name: refused, told who may, audited; GitHub never called.
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, ts, "U0EVE", "eve-1")]).await;
+    let refusal = stack.slack.responses("eve-1");
+    assert_eq!(refusal.len(), 1);
+    assert!(refusal[0].to_string().contains("members of <!subteam^S0DEPLOYERS>"), "{}", refusal[0]);
+    assert!(fake.reruns().is_empty());
+
+    // A member clicks twice (two clicks, one delivered twice): one call to GitHub.
+    let first = rerun_click(&stack, value, ALL, ts, crate::harness::DEPLOYER, "dana-1");
+    let second = rerun_click(&stack, value, ALL, ts, crate::harness::DEPLOYER, "dana-2");
+    settle(&stack, &notifier, &[first.clone(), again(&first)]).await;
+    settle(&stack, &notifier, &[second]).await;
+    let reruns = fake.wait_for_reruns(2, Duration::from_millis(500)).await;
+    assert_eq!(reruns.len(), 1, "{reruns:#?}");
+    assert_eq!(
+        (reruns[0].repo.as_str(), reruns[0].run_id, reruns[0].credential.as_str()),
+        ("octo-org/widgets", 13850117734, "installation:77")
+    );
+    assert!(stack.slack.responses("dana-1")[0].to_string().contains("Re-running the failed jobs of run 13850117734"));
+    let later = stack.slack.responses("dana-2")[0].to_string();
+    assert!(later.contains(&format!("<@{}> already asked", crate::harness::DEPLOYER)), "{later}");
+
+    // Every click is in the audit log, with its outcome.
+    let audit = aws_sdk_dynamodb::Client::new(&stack.config)
+        .query()
+        .table_name(stack.names.table("notifier", "audit"))
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("github#{value}")))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let outcomes: Vec<(&str, &str)> =
+        audit.iter().map(|i| (i["user_id"].as_s().unwrap().as_str(), i["outcome"].as_s().unwrap().as_str())).collect();
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert!(outcomes.contains(&("U0EVE", "refused")));
+    assert_eq!(outcomes.iter().filter(|o| **o == (crate::harness::DEPLOYER, "allowed")).count(), 2);
+}
+
+#[tokio::test]
+async fn a_rerun_github_refuses_is_told_and_a_later_click_may_try_again() {
+    use pulse_fake_github::{FakeGithub, FaultRule};
+    use pulse_github::{Credentials, GithubClient, GithubConfig};
+    let stack = Stack::deploy().await;
+    let fake = FakeGithub::start().await;
+    fake.accept_token("github_pat_local");
+    let client = GithubClient::new(
+        GithubConfig { base_url: fake.base_url(), ..GithubConfig::new(Credentials::Token("github_pat_local".into())) },
+        pulse_core::Clock::system(),
+    );
+    let notifier = stack.notifier().with_github(client);
+    subscribe_three(&stack, &notifier).await;
+    settle(&stack, &notifier, &[github("github.workflow_run", "pr-completed-failure")]).await;
+    let ts = stack.slack.messages_in(ALL)[0]["ts"].as_str().unwrap().to_owned();
+    let value = "octo-org/widgets#13850117734#1";
+
+    fake.inject(FaultRule::status("rerun-failed-jobs", 403, 1));
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, &ts, crate::harness::DEPLOYER, "try-1")]).await;
+    let told = stack.slack.responses("try-1")[0].to_string();
+    assert!(told.contains("GitHub did not re-run") && told.contains("403"), "{told}");
+    assert!(!told.contains("github_pat_local"), "no token in what the user reads");
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, &ts, crate::harness::DEPLOYER, "try-2")]).await;
+    assert_eq!(fake.wait_for_reruns(1, Duration::from_secs(2)).await.len(), 1);
+    assert!(stack.slack.responses("try-2")[0].to_string().contains("Re-running"));
+}

@@ -28,6 +28,7 @@ pub const ROUTING: &str = r#"{
   ],
   "policy": {
     "deploy": [{"groups": ["S0DEPLOYERS"]}],
+    "rerun": [{"services": ["octo-org/widgets"], "groups": ["S0DEPLOYERS"]}],
     "approve": [{"groups": ["S0DEPLOYERS"]}],
     "rollback": [{"users": ["U0DANAOPS1"]}]
   }

@@ -26,6 +26,8 @@ pub enum Subject {
     Alert { alert_id: String, service: String, message_ts: String },
     /// The `/pulser deploy` modal.
     Deploy { service: String },
+    /// A GitHub Actions run's "Re-run failed jobs" button (`repo` is `OWNER/REPO`).
+    GithubRun { repo: String, run_id: u64, attempt: u32 },
 }
 
 impl Subject {
@@ -33,12 +35,14 @@ impl Subject {
         match self {
             Subject::Alert { alert_id, .. } => format!("alert#{alert_id}"),
             Subject::Deploy { service } => format!("deploy#{service}"),
+            Subject::GithubRun { repo, run_id, attempt } => format!("github#{repo}#{run_id}#{attempt}"),
         }
     }
 
     pub fn service(&self) -> &str {
         match self {
             Subject::Alert { service, .. } | Subject::Deploy { service } => service,
+            Subject::GithubRun { repo, .. } => repo,
         }
     }
 }

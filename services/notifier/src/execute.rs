@@ -87,13 +87,20 @@ pub struct Executor {
     pub(crate) deliverer: Deliverer,
     publisher: EventPublisher,
     pub(crate) sinks: ExternalSinks,
-    clock: Clock,
+    pub(crate) clock: Clock,
     ids: Ids,
+    /// GitHub's REST API, for the re-run button (`None`: no credentials configured).
+    pub(crate) github: Option<pulse_github::GithubClient>,
 }
 
 impl Executor {
     pub fn new(deliverer: Deliverer, publisher: EventPublisher) -> Self {
-        Self { deliverer, publisher, sinks: ExternalSinks::default(), clock: Clock::system(), ids: Ids::random() }
+        Self { deliverer, publisher, sinks: ExternalSinks::default(), clock: Clock::system(), ids: Ids::random(), github: None }
+    }
+
+    pub fn with_github(mut self, github: pulse_github::GithubClient) -> Self {
+        self.github = Some(github);
+        self
     }
 
     pub fn with_sinks(mut self, sinks: ExternalSinks) -> Self {
@@ -226,6 +233,7 @@ impl Executor {
                 Outcome::Written(true)
             }
             Effect::ShowRun { key, channel, thread_ts, content } => self.show_run(&key, channel, thread_ts, content).await?,
+            Effect::Rerun(rerun) => Outcome::Written(self.rerun(rerun).await?),
             Effect::CheckRun { run, version } => {
                 let stored = self.store().run_version(&run).await.map_err(store_error)?;
                 if stored > version {
@@ -256,7 +264,7 @@ impl Executor {
         Ok(Outcome::Delivered(delivered))
     }
 
-    fn store(&self) -> &crate::store::Store {
+    pub(crate) fn store(&self) -> &crate::store::Store {
         self.deliverer.store()
     }
 
@@ -320,7 +328,7 @@ impl Executor {
     /// redelivered or concurrently delivered request is answered once; a failed answer drops
     /// the marker so the retry answers (an answer lost in flight may then repeat: ephemeral,
     /// harmless).
-    async fn answer_once<T>(
+    pub(crate) async fn answer_once<T>(
         &self,
         marker: &str,
         answer: impl Future<Output = Result<T, pulse_slack::SlackError>>,

@@ -85,6 +85,12 @@ impl Notifier {
         self
     }
 
+    /// Re-run failed GitHub Actions jobs through this client (the button refuses without one).
+    pub fn with_github(mut self, github: pulse_github::GithubClient) -> Self {
+        self.executor = self.executor.with_github(github);
+        self
+    }
+
     /// Take the time and fresh ids from these (the system clock and random ids otherwise).
     pub fn with_clock(mut self, clock: Clock, ids: Ids) -> Self {
         self.executor = self.executor.with_clock(clock.clone(), ids.clone());
@@ -199,6 +205,13 @@ impl Notifier {
                     ))
                 }
             };
+        }
+        if let Some(click) = crate::github::rerun::click(i) {
+            let click = click.map_err(HandlerError::rejected)?;
+            let groups = self.config.policy.groups_for(&crate::github::rerun::policy_request(&click));
+            let member_of = self.member_of(&click.actor.user_id, &groups).await?;
+            let configured = self.executor.github.is_some();
+            return Ok(crate::github::rerun::decide(&self.config.policy, click, dedup_key, at, &member_of, configured));
         }
         let request = match decide::click_request(i) {
             None => return Ok(Plan::none()),
@@ -327,7 +340,9 @@ fn is_ours(event: &Event) -> bool {
             decide::command_needs(c).is_some() || github::commands::is_repo_command(&c.action)
         }
         Event::SlackInteractionV1(i) => match &i.kind {
-            InteractionKind::BlockActions { action_id, .. } => OpsAction::from_action_id(action_id).is_some(),
+            InteractionKind::BlockActions { action_id, .. } => {
+                OpsAction::from_action_id(action_id).is_some() || action_id == crate::github::rerun::ACTION_ID
+            }
             InteractionKind::ViewSubmission { callback_id, .. } => callback_id == crate::deploy::DEPLOY_CALLBACK_ID,
         },
         _ => true,

@@ -115,6 +115,9 @@ pub enum Effect {
     /// Fail the chain (to be retried) when the run's stored version moved past `version`: a
     /// concurrent delivery saved a newer state, which this one may have shown over.
     CheckRun { run: crate::github::runs::RunRef, version: u64 },
+    /// Re-run a GitHub Actions run's failed jobs: claimed once per attempt, then asked of
+    /// GitHub by the claim's holder only, the outcome answered to the clicker.
+    Rerun(crate::github::rerun::Rerun),
     /// Save a subscription's branch state (red / green), conditional on the version read.
     SaveBranch { at: crate::github::transitions::BranchRef, state: Box<crate::github::transitions::BranchState>, expected: Option<u64> },
 }

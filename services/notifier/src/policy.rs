@@ -9,16 +9,18 @@
 //!   one of its `groups` (Slack user groups, resolved through Slack's API by the handler and
 //!   handed in), or the rule says `everyone`; and, with `not_author`, when they are not the
 //!   author of what they act on.
-//! - Actions that change production (`deploy`, `rollback`, `approve`) are refused while no rule
-//!   is written for them; `acknowledge` and `investigate` change nothing and are open to every
-//!   member until a rule is written for them.
+//! - Actions that change production or CI (`deploy`, `rollback`, `approve`, `rerun`: re-running
+//!   a GitHub Actions run's failed jobs, whose `services` are repositories, `OWNER/REPO`) are
+//!   refused while no rule is written for them; `acknowledge` and `investigate` change nothing and
+//!   are open to every member until a rule is written for them.
 //! - A refusal says why and who may, in words a person can act on.
 //!
 //! ```json
 //! "policy": {
 //!   "deploy":   [{ "services": ["billing"], "users": ["U0ALICE"], "groups": ["S0OPS"] }],
 //!   "rollback": [{ "groups": ["S0ONCALL"] }],
-//!   "approve":  [{ "groups": ["S0LEADS"], "not_author": true }]
+//!   "approve":  [{ "groups": ["S0LEADS"], "not_author": true }],
+//!   "rerun":    [{ "services": ["octo-org/widgets"], "groups": ["S0DEVS"] }]
 //! }
 //! ```
 
@@ -35,6 +37,8 @@ pub enum Act {
     Approve,
     Acknowledge,
     Investigate,
+    /// Re-run a GitHub Actions run's failed jobs (the "service" is the repository).
+    Rerun,
 }
 
 impl Act {
@@ -45,12 +49,13 @@ impl Act {
             Act::Approve => "approve",
             Act::Acknowledge => "acknowledge",
             Act::Investigate => "investigate",
+            Act::Rerun => "rerun",
         }
     }
 
-    /// Whether it changes production (and so is refused until a rule allows it).
-    pub fn changes_production(self) -> bool {
-        matches!(self, Act::Deploy | Act::Rollback | Act::Approve)
+    /// Whether it changes production or CI (and so is refused until a rule allows it).
+    pub fn needs_a_rule(self) -> bool {
+        matches!(self, Act::Deploy | Act::Rollback | Act::Approve | Act::Rerun)
     }
 
     /// How a refusal names it: "deploys of `billing`".
@@ -61,6 +66,7 @@ impl Act {
             Act::Approve => format!("approvals for `{service}`"),
             Act::Acknowledge => format!("acknowledging alerts of `{service}`"),
             Act::Investigate => format!("investigating alerts of `{service}`"),
+            Act::Rerun => format!("re-running failed jobs of `{service}`"),
         }
     }
 }
@@ -79,6 +85,8 @@ pub struct Policy {
     pub acknowledge: Option<Vec<Rule>>,
     #[serde(default)]
     pub investigate: Option<Vec<Rule>>,
+    #[serde(default)]
+    pub rerun: Option<Vec<Rule>>,
 }
 
 /// Who may take an action, for which services and environments.
@@ -131,6 +139,7 @@ impl Policy {
             Act::Approve => self.approve.as_deref(),
             Act::Acknowledge => self.acknowledge.as_deref(),
             Act::Investigate => self.investigate.as_deref(),
+            Act::Rerun => self.rerun.as_deref(),
         }
     }
 
@@ -156,7 +165,7 @@ impl Policy {
     pub fn check(&self, request: &Request<'_>, member_of: &BTreeSet<String>) -> Verdict {
         let what = request.act.described(request.service);
         let Some(_) = self.rules(request.act) else {
-            if !request.act.changes_production() {
+            if !request.act.needs_a_rule() {
                 return Verdict::Allowed;
             }
             return Verdict::Refused {
@@ -207,7 +216,7 @@ fn who_may(rules: &[&Rule]) -> String {
 
 /// Why a policy cannot be used: it names the action and the id.
 pub fn validate(policy: &Policy) -> Result<(), String> {
-    for act in [Act::Deploy, Act::Rollback, Act::Approve, Act::Acknowledge, Act::Investigate] {
+    for act in [Act::Deploy, Act::Rollback, Act::Approve, Act::Acknowledge, Act::Investigate, Act::Rerun] {
         for rule in policy.rules(act).unwrap_or_default() {
             if let Some(u) = rule.users.iter().find(|u| !(u.starts_with('U') || u.starts_with('W'))) {
                 return Err(format!("policy.{}: {u:?} is not a Slack user id (U… or W…)", act.as_str()));

@@ -46,6 +46,7 @@ pub fn declared() -> Vec<Var> {
     let mut vars = vec![NOTIFIER_CONFIG, SLACK_DEFAULT_CHANNEL, SLACK_USERS_CHANNEL, NOTIFIER_PACING_MS, NOTIFIER_UNCERTAIN_POLICY];
     vars.push(pulse_aws::settings::PULSE_SUBSCRIPTION_RETENTION_DAYS);
     vars.extend(pulse_slack::settings::declared());
+    vars.extend(pulse_github::settings::declared());
     vars.extend(pulse_aws::settings::declared());
     vars.push(pulse_aws::settings::EVENT_FEED_S3_PATH);
     vars.extend(pulse_runtime::settings::declared());

@@ -15,6 +15,8 @@
 //! - [`render`]: pure — the attempt's message from the whole state;
 //! - [`runs`]: pure — which channels show it, posted once then updated in place, re-runs in the
 //!   first attempt's thread;
+//! - [`rerun`]: pure — the "Re-run failed jobs" button and the plan for one click (policy,
+//!   audit, one call to GitHub per attempt);
 //! - [`transitions`]: pure — "main is red" / "main is green again" per subscription, once;
 //! - [`run_store`]: the run and branch states in the messages table, written conditionally on
 //!   their version.
@@ -22,6 +24,8 @@
 pub mod commands;
 pub mod filters;
 pub mod render;
+pub mod rerun;
+mod rerun_exec;
 pub mod run;
 pub mod run_store;
 pub mod runs;

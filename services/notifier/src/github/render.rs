@@ -4,7 +4,8 @@
 //! What it shows: the verdict so far (a run still going with a failed job already reads
 //! "failing"), the workflow and run number linked to the run, branch and trigger, the commit
 //! (short sha linked, first line of its message, author), the jobs counted by outcome, and each
-//! failing job linked with its failing steps. Text from GitHub is escaped for mrkdwn.
+//! failing job linked with its failing steps; a failed attempt ends with the "Re-run failed
+//! jobs" button ([`super::rerun`]). Text from GitHub is escaped for mrkdwn.
 
 use pulse_contracts::{ActiveStatus, GithubConclusion, GithubState};
 use pulse_slack::blocks::{Block, Message};
@@ -114,6 +115,9 @@ pub fn render(state: &RunState, attempt: u32) -> Option<Message> {
         }
         blocks.push(Block::section(format!("*Failing jobs*\n{}", lines.join("\n"))));
     }
+    if verdict == Verdict::Failed {
+        blocks.push(super::rerun::button(&super::rerun::Target { repo: state.repository.clone(), run_id: run.id, attempt }));
+    }
     Some(Message::new(title, blocks))
 }
 
@@ -156,8 +160,10 @@ mod tests {
         assert!(text.contains("1 passed · 1 failed · 1 not finished"), "{text}");
         assert!(text.contains("Fix the widget — Ada Lovelace") && !text.contains("Longer text"), "{text}");
         assert!(text.contains("/commit/0123456789abcdef0123456789abcdef01234567|0123456>"), "{text}");
+        assert!(!text.contains(super::super::rerun::ACTION_ID), "no re-run while the run is going: {text}");
         s.merge_run(&run(1, done(Failure), 5));
         assert!(shown(&s, 1).contains("failed"));
+        assert!(shown(&s, 1).contains(r#""action_id":"github_rerun_failed_jobs","value":"octo-org/widgets#100#1""#), "{}", shown(&s, 1));
     }
 
     #[test]

@@ -17,7 +17,7 @@ fn none() -> BTreeSet<String> {
 #[test]
 fn with_no_policy_production_changes_are_refused_and_the_rest_are_open() {
     let p = Policy::default();
-    for act in [Act::Deploy, Act::Rollback, Act::Approve] {
+    for act in [Act::Deploy, Act::Rollback, Act::Approve, Act::Rerun] {
         let Verdict::Refused { reason } = p.check(&request(act, "billing", "U1"), &none()) else { panic!("{act:?} allowed") };
         assert!(reason.contains("No policy allows") && reason.contains(&format!("policy.{}", act.as_str())), "{reason}");
     }
@@ -77,4 +77,17 @@ fn bad_ids_and_empty_rules_are_refused_by_name() {
     let empty: Policy = serde_json::from_str(r#"{"rollback": [{"services": ["x"]}]}"#).unwrap();
     assert!(validate(&empty).unwrap_err().contains("names no users"));
     assert!(serde_json::from_str::<Policy>(r#"{"deploys": []}"#).is_err(), "a misspelt action is an error, not ignored");
+}
+
+#[test]
+fn reruns_are_ruled_per_repository() {
+    let p = policy(r#"{"rerun": [{"services": ["octo-org/widgets"], "groups": ["S0DEVS"]}]}"#);
+    let devs: BTreeSet<String> = ["S0DEVS".to_owned()].into();
+    assert_eq!(p.check(&request(Act::Rerun, "octo-org/widgets", "U0BOB"), &devs), Verdict::Allowed);
+    assert_eq!(
+        p.check(&request(Act::Rerun, "octo-org/widgets", "U0EVE"), &none()),
+        Verdict::Refused { reason: "Only members of <!subteam^S0DEVS> may take re-running failed jobs of `octo-org/widgets`.".into() }
+    );
+    let Verdict::Refused { reason } = p.check(&request(Act::Rerun, "octo-org/other", "U0BOB"), &devs) else { panic!("allowed") };
+    assert!(reason.contains("No policy rule covers re-running failed jobs of `octo-org/other`"), "{reason}");
 }
