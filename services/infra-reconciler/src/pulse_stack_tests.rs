@@ -128,10 +128,10 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 21] = [
+    let cases: [(&str, &[&str]); 22] = [
         ("ci.workflow.v1", &["feed-projector"]),
-        ("github.workflow_run.v1", &["feed-projector"]),
-        ("github.workflow_job.v1", &["feed-projector"]),
+        ("github.workflow_run.v1", &["feed-projector", "notifier"]),
+        ("github.workflow_job.v1", &["feed-projector", "notifier"]),
         ("github.workflow_runner.v1", &[]),
         ("feed.written.v1", &["feed-projector"]),
         ("ci.workflow.v99", &["feed-projector"]),
@@ -143,8 +143,6 @@ fn events_reach_the_services_that_consume_them() {
         ("subscription.imported.v1", &["home-renderer", "notifier"]),
         ("ops.alert.v1", &["notifier"]),
         ("ci.job.v1", &["notifier"]),
-        ("github.workflow_run.v1", &["notifier"]),
-        ("github.workflow_job.v1", &["notifier"]),
         ("slack.command.v2", &["home-renderer", "notifier"]),
         ("user.registered.v1", &["notifier"]),
         ("deploy.status.v1", &["notifier"]),
