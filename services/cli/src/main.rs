@@ -21,6 +21,7 @@ mod loadtest;
 mod migrate_cmd;
 mod progress;
 mod publish;
+mod reply;
 mod run_cmd;
 mod slack_cmd;
 mod tap;

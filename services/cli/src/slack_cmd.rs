@@ -348,19 +348,7 @@ async fn send(args: SendArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
         .send()
         .await
         .with_context(|| format!("sending to {} (is ingress running?)", args.target.url))?;
-    let elapsed = started.elapsed();
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    println!("HTTP {} in {:.1} ms", status.as_u16(), elapsed.as_secs_f64() * 1000.0);
-    match serde_json::from_str::<Value>(&text) {
-        Ok(json) => println!("{}", serde_json::to_string_pretty(&json)?),
-        Err(_) if text.is_empty() => println!("(empty body)"),
-        Err(_) => println!("{text}"),
-    }
-    if !status.is_success() {
-        bail!("ingress answered HTTP {}", status.as_u16());
-    }
-    Ok(())
+    crate::reply::print("", started, response).await
 }
 
 // ---- load ----------------------------------------------------------------------------------

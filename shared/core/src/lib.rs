@@ -4,6 +4,7 @@
 //!   [`Clock::system`] reads the system time.
 //! - [`ids`]: the one source of fresh ids. Decision code is handed an [`Ids`]; only
 //!   [`Ids::random`] draws random UUIDs.
+//! - [`errors`]: an error and its causes as one line.
 //! - [`retry`]: capped exponential backoff with full jitter, for every retried call.
 //! - [`settings`]: every environment variable declared once and read typed at start-up; the
 //!   only module that touches the process environment.
@@ -14,6 +15,7 @@
 //! stand on, and depends on no other Pulse crate.
 
 pub mod clock;
+pub mod errors;
 pub mod ids;
 pub mod retry;
 pub mod secret;

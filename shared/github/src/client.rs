@@ -349,12 +349,6 @@ fn transport_error(operation: &str, err: reqwest::Error) -> GithubError {
         return GithubError::Timeout { operation: operation.to_owned() };
     }
     let err = err.without_url();
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let message = pulse_core::errors::chain(&err);
     GithubError::Transport { operation: operation.to_owned(), message }
 }

@@ -254,13 +254,7 @@ fn transport_error(method: &str, err: reqwest::Error) -> SlackError {
         return SlackError::Timeout { method: method.to_owned() };
     }
     let err = err.without_url();
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let message = pulse_core::errors::chain(&err);
     if err.is_builder() {
         return SlackError::Decode { method: method.to_owned(), message };
     }
