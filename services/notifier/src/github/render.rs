@@ -72,7 +72,7 @@ pub fn render(state: &RunState, attempt: u32) -> Option<Message> {
         escape(&run.event)
     );
     let sha = run.head_sha.get(..7).unwrap_or(&run.head_sha);
-    let commit_url = format!("https://github.com/{}/commit/{}", state.repository, run.head_sha);
+    let commit_url = format!("{}/commit/{}", repository_url(&run.html_url, &state.repository), run.head_sha);
     let mut commit = format!("`{}` <{commit_url}|{sha}>", escape(&state.repository));
     if let Some(head) = &run.head_commit {
         let first = head.message.lines().next().unwrap_or_default();
@@ -121,6 +121,16 @@ pub fn render(state: &RunState, attempt: u32) -> Option<Message> {
     Some(Message::new(title, blocks))
 }
 
+/// The repository's page on the server the run is on (github.com or a GitHub Enterprise Server):
+/// the run's `html_url` up to `/{repository}/actions/`, else github.com's.
+fn repository_url(run_url: &str, repository: &str) -> String {
+    let marker = format!("/{}/actions/", repository.to_ascii_lowercase());
+    match run_url.to_ascii_lowercase().find(&marker) {
+        Some(at) => format!("{}/{repository}", &run_url[..at]),
+        None => format!("https://github.com/{repository}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use pulse_contracts::GithubConclusion::{Failure, Success};
@@ -130,6 +140,15 @@ mod tests {
 
     fn shown(state: &RunState, attempt: u32) -> String {
         render(state, attempt).map(|m| serde_json::to_string(&m.into_parts()).unwrap()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_commit_is_linked_on_the_runs_server() {
+        assert_eq!(
+            repository_url("https://ghe.example.com/Octo-Org/Widgets/actions/runs/5", "octo-org/widgets"),
+            "https://ghe.example.com/octo-org/widgets"
+        );
+        assert_eq!(repository_url("not a url", "o/r"), "https://github.com/o/r");
     }
 
     #[test]
