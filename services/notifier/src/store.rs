@@ -144,6 +144,30 @@ impl Store {
         StoreError::Dynamo { table: table.to_owned(), operation, message: DisplayErrorContext(err).to_string() }
     }
 
+    /// Every item of the messages table under `pk`, all pages, strongly consistent.
+    pub(crate) async fn items_under(&self, pk: &str) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.messages)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.err(&self.messages, "Query", &e))?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// Read one item of the messages table (strongly consistent: the ledger is read right
     /// after a racing write).
     pub(crate) async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {

@@ -100,44 +100,28 @@ impl Store {
 
     /// Everyone whose projection row follows `email` (subscribed or not; callers filter).
     pub async fn subscribers(&self, email: &str) -> Result<Vec<Subscriber>, StoreError> {
+        let pk = format!("sub#{email}");
         let mut out = Vec::new();
-        let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.messages)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("sub#{email}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.err(&self.messages, "Query", &e))?;
-            for item in page.items() {
-                let malformed = |message: &str| StoreError::Malformed {
-                    table: self.messages.clone(),
-                    pk: format!("sub#{email}"),
-                    sk: get_s(item, "sk").unwrap_or_default().to_owned(),
-                    message: message.to_owned(),
-                };
-                let preferences =
-                    get_s(item, "prefs").and_then(|p| serde_json::from_str(p).ok()).ok_or_else(|| malformed("prefs missing or invalid"))?;
-                out.push(Subscriber {
-                    email: email.to_owned(),
-                    team_id: get_s(item, "team_id").unwrap_or_default().to_owned(),
-                    slack_user_id: get_s(item, "slack_user_id").ok_or_else(|| malformed("no slack_user_id"))?.to_owned(),
-                    subscribed: get_s(item, "state") == Some("subscribed"),
-                    preferences,
-                    revision: get_n(item, "revision").unwrap_or(0) as u64,
-                    deleted_at: get_s(item, "deleted_at").and_then(|d| d.parse().ok()),
-                });
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
+        for item in self.items_under(&pk).await? {
+            let malformed = |message: &str| StoreError::Malformed {
+                table: self.messages.clone(),
+                pk: pk.clone(),
+                sk: get_s(&item, "sk").unwrap_or_default().to_owned(),
+                message: message.to_owned(),
+            };
+            let preferences =
+                get_s(&item, "prefs").and_then(|p| serde_json::from_str(p).ok()).ok_or_else(|| malformed("prefs missing or invalid"))?;
+            out.push(Subscriber {
+                email: email.to_owned(),
+                team_id: get_s(&item, "team_id").unwrap_or_default().to_owned(),
+                slack_user_id: get_s(&item, "slack_user_id").ok_or_else(|| malformed("no slack_user_id"))?.to_owned(),
+                subscribed: get_s(&item, "state") == Some("subscribed"),
+                preferences,
+                revision: get_n(&item, "revision").unwrap_or(0) as u64,
+                deleted_at: get_s(&item, "deleted_at").and_then(|d| d.parse().ok()),
+            });
         }
+        Ok(out)
     }
 
     /// Every projection row (a Scan: digests and purges run once per tick, not per event).

@@ -12,10 +12,7 @@
 //! the same item. The two items are written one after the other: a crash between them is
 //! repaired by the retry (each put is idempotent), and until then they may disagree.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::AttributeValue;
 use pulse_contracts::RepoFilter;
 
 use super::commands::Change;
@@ -78,36 +75,19 @@ impl Store {
     /// `(sk, filter)` of every subscribed item under `pk`.
     async fn subscribed_items(&self, pk: &str) -> Result<Vec<(String, RepoFilter)>, StoreError> {
         let mut out = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.messages)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(pk))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.err(&self.messages, "Query", &e))?;
-            for item in page.items() {
-                if get_s(item, "state") != Some("subscribed") {
-                    continue;
-                }
-                let sk = get_s(item, "sk").unwrap_or_default().to_owned();
-                let filter = get_s(item, "filter").and_then(|f| serde_json::from_str(f).ok()).ok_or_else(|| StoreError::Malformed {
-                    table: self.messages.clone(),
-                    pk: pk.to_owned(),
-                    sk: sk.clone(),
-                    message: "subscribed without a valid filter".to_owned(),
-                })?;
-                out.push((sk, filter));
+        for item in self.items_under(pk).await? {
+            if get_s(&item, "state") != Some("subscribed") {
+                continue;
             }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
+            let sk = get_s(&item, "sk").unwrap_or_default().to_owned();
+            let filter = get_s(&item, "filter").and_then(|f| serde_json::from_str(f).ok()).ok_or_else(|| StoreError::Malformed {
+                table: self.messages.clone(),
+                pk: pk.to_owned(),
+                sk: sk.clone(),
+                message: "subscribed without a valid filter".to_owned(),
+            })?;
+            out.push((sk, filter));
         }
+        Ok(out)
     }
 }
