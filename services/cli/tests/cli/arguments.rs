@@ -10,11 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-const PULSE: &str = env!("CARGO_BIN_EXE_pulse");
 
 /// What a careless hand or a broken script passes.
 const HOSTILE: [&str; 13] = [
@@ -36,13 +34,8 @@ const HOSTILE: [&str; 13] = [
 /// One `pulse` run, with the dead endpoint and no terminal; killed after `limit`. Its output
 /// is read while it runs (a completion script is larger than a pipe's buffer).
 fn run(args: &[String], limit: Duration) -> (Output, bool) {
-    let mut child = Command::new(PULSE)
+    let mut child = crate::offline_pulse()
         .args(args)
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("PULSE_STACK", "pulse-args")
         .env_remove("RUST_BACKTRACE")
         .current_dir(std::env::temp_dir())

@@ -12,18 +12,11 @@ use pulse_fake_github::{FakeGithub, SeedDelivery, TEST_APP_ID, TEST_APP_PRIVATE_
 use pulse_ingress::github::WebhookVerifier;
 use serde_json::Value;
 
-const PULSE: &str = env!("CARGO_BIN_EXE_pulse");
-
 /// Runs `pulse` off the runtime's threads (the fakes serve on them), with no AWS reachable.
 async fn pulse(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = std::process::Command::new(PULSE);
+    let mut command = crate::offline_pulse();
     command
         .args(args)
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("GITHUB_TOKEN")
         .env_remove("GITHUB_APP_ID")
         .env_remove("GITHUB_APP_PRIVATE_KEY")
