@@ -34,6 +34,17 @@ ensure_moto() {
     || die "pip could not install moto[server]==$MOTO_VERSION"
 }
 
+# Build every Pulse binary, with PULSE_CARGO_FEATURES when set. `--examples` is there for its
+# side effect: examples may use dev-dependencies, so cargo resolves features as it does for the
+# test suite, and the test runner then reuses these very artifacts. A plain `cargo build --bins`
+# resolves without dev-dependencies, and the AWS SDK crates (which dev-dependencies build with
+# more features) were compiled twice: minutes of CI and gigabytes of target directory.
+build_pulse() {
+  local features=()
+  [ -n "${PULSE_CARGO_FEATURES:-}" ] && features=(--features "$PULSE_CARGO_FEATURES")
+  cargo build --workspace --bins --examples ${features[@]+"${features[@]}"}
+}
+
 # A free TCP port on loopback.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
