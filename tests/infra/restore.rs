@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, PointInTimeRecoverySpecification};
 use pulse_infra_reconciler::restore::restore_table;
-use pulse_infra_reconciler::{Clients, LoadOptions, PlanOptions, StackConfig, plan};
+use pulse_infra_reconciler::{Clients, Kind, LoadOptions, PlanOptions, StackConfig, plan};
 use pulse_tests::{deploy_stack, emulator_config, unique};
 
 /// The tables that hold state worth restoring; the others are dedup records kept for days.
@@ -38,6 +38,9 @@ async fn protected_tables_and_the_versioned_feed_bucket_are_deployed_and_drift_i
     let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(names.feed_bucket()).send().await.unwrap();
     let rule = lifecycle.rules().iter().find(|r| r.id() == Some("pulse-noncurrent-versions")).expect("the rule");
     assert_eq!(rule.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()), Some(30));
+    let state = lifecycle.rules().iter().find(|r| r.id() == Some("pulse-expire:pulse-github-state/")).expect("the GitHub state rule");
+    assert_eq!(state.filter().and_then(|f| f.prefix()), Some("pulse-github-state/"));
+    assert_eq!(state.expiration().and_then(|e| e.days()), Some(30));
 
     // Someone turns recovery off by hand: the plan shows it, a deploy turns it back on.
     let spec = PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(false).build().unwrap();
@@ -57,6 +60,35 @@ async fn protected_tables_and_the_versioned_feed_bucket_are_deployed_and_drift_i
     assert!(changed[0].contains("notifier-audit") && changed[0].contains("PointInTimeRecovery"), "{changed:#?}");
     pulse_infra_reconciler::apply(&drift, &clients, |_| {}).await.unwrap();
     let again = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
+    assert!(again.entries.iter().all(|e| e.change.is_no_change()), "a deploy repairs the drift");
+}
+
+/// The feed bucket's lifecycle rules (noncurrent versions, GitHub commit states): a second plan
+/// changes nothing, and rules removed by hand are seen as drift and written back together.
+#[tokio::test]
+async fn the_feed_bucket_lifecycle_rules_are_idempotent_and_drift_is_repaired() {
+    let prefix = unique("lcy");
+    let names = deploy_stack(&prefix, false).await;
+    let config = emulator_config().await;
+    let s3 = pulse_aws::config::s3_client(&config);
+    let stack = StackConfig::pulse(&LoadOptions::new(&prefix)).unwrap();
+    let clients = Clients::new(&config);
+    let only_bucket = PlanOptions::only([Kind::Bucket]);
+    let second = plan(&stack, &clients, &only_bucket).await.unwrap();
+    assert!(second.entries.iter().all(|e| e.change.is_no_change()), "a second deploy changes nothing: {:#?}", second.entries);
+
+    s3.delete_bucket_lifecycle().bucket(names.feed_bucket()).send().await.unwrap();
+    let drift = plan(&stack, &clients, &only_bucket).await.unwrap();
+    let changed: Vec<_> = drift.entries.iter().filter(|e| !e.change.is_no_change()).collect();
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+    assert!(changed[0].change.touches("ExpirePrefixes") && changed[0].change.touches("NoncurrentVersionExpirationDays"), "{changed:#?}");
+    pulse_infra_reconciler::apply(&drift, &clients, |_| {}).await.unwrap();
+
+    let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(names.feed_bucket()).send().await.unwrap();
+    let mut ids: Vec<_> = lifecycle.rules().iter().filter_map(|r| r.id()).collect();
+    ids.sort();
+    assert_eq!(ids, ["pulse-expire:pulse-github-state/", "pulse-noncurrent-versions"]);
+    let again = plan(&stack, &clients, &only_bucket).await.unwrap();
     assert!(again.entries.iter().all(|e| e.change.is_no_change()), "a deploy repairs the drift");
 }
 

@@ -1,7 +1,14 @@
 //! `Bucket`: an S3 bucket, optionally with every public-access block switched on, with
 //! EventBridge notifications (S3 then sends all its object events to the default bus), and with
 //! versioning and a lifecycle rule that expires old versions (so an overwritten or deleted
-//! object can be recovered for a while, and old versions do not pile up).
+//! object can be recovered for a while, and old versions do not pile up), and lifecycle rules
+//! that expire the objects under a key prefix (records only needed for a while, such as the
+//! feed-projector's per-commit GitHub states).
+//!
+//! S3 replaces a bucket's lifecycle configuration whole, so the stack owns it: [`lifecycle_rules`]
+//! is every rule the spec declares, written together whenever one of them drifts, and
+//! [`observed_lifecycle`] reads back only the rules Pulse names, so a second deploy changes
+//! nothing.
 //!
 //! EventBridge delivery is one flag of the bucket's notification configuration, which S3 only
 //! replaces whole: applying it reads the configuration and writes it back with the flag changed,
@@ -12,9 +19,11 @@
 use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
+use std::collections::BTreeMap;
+
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, EventBridgeConfiguration,
-    ExpirationStatus, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, NotificationConfiguration,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, NotificationConfiguration,
     PublicAccessBlockConfiguration, VersioningConfiguration,
 };
 use serde::{Deserialize, Serialize};
@@ -46,10 +55,64 @@ pub struct BucketSpec {
     /// lifecycle rule [`NONCURRENT_RULE`]; the bucket's lifecycle configuration is the stack's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noncurrent_version_expiration_days: Option<i32>,
+    /// Key prefix → days: objects under the prefix are deleted this many days after they were
+    /// last written (one lifecycle rule each, id [`expire_rule_id`]). In a versioned bucket the
+    /// object becomes a noncurrent version, which `noncurrent_version_expiration_days` removes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expire_prefixes: BTreeMap<String, i32>,
 }
 
 /// The id of the lifecycle rule that expires noncurrent versions.
 pub const NONCURRENT_RULE: &str = "pulse-noncurrent-versions";
+
+/// The start of the id of every rule that expires the objects under a prefix.
+const EXPIRE_RULE: &str = "pulse-expire:";
+
+/// S3 takes rule ids of at most 255 characters.
+const MAX_PREFIX_LEN: usize = 255 - EXPIRE_RULE.len();
+
+/// The id of the lifecycle rule that expires the objects under `prefix`: `pulse-expire:{prefix}`.
+pub fn expire_rule_id(prefix: &str) -> String {
+    format!("{EXPIRE_RULE}{prefix}")
+}
+
+/// The lifecycle rules `spec` declares (empty when it manages none).
+fn lifecycle_rules(spec: &BucketSpec) -> std::result::Result<Vec<LifecycleRule>, aws_sdk_s3::error::BuildError> {
+    let rule = |id: &str, prefix: &str| {
+        LifecycleRule::builder().id(id).status(ExpirationStatus::Enabled).filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+    };
+    let mut rules = Vec::new();
+    if let Some(days) = spec.noncurrent_version_expiration_days {
+        rules.push(
+            rule(NONCURRENT_RULE, "")
+                .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(days).build())
+                .build()?,
+        );
+    }
+    for (prefix, days) in &spec.expire_prefixes {
+        rules.push(rule(&expire_rule_id(prefix), prefix).expiration(LifecycleExpiration::builder().days(*days).build()).build()?);
+    }
+    Ok(rules)
+}
+
+/// What a bucket's lifecycle rules say in [`BucketSpec`]'s terms: the noncurrent-version days
+/// and the prefix expirations, from enabled rules with Pulse's ids only (a rule someone added
+/// by hand is not Pulse's, and is replaced at the next write).
+fn observed_lifecycle(rules: &[LifecycleRule]) -> (Option<i32>, BTreeMap<String, i32>) {
+    let enabled = || rules.iter().filter(|r| r.status() == &ExpirationStatus::Enabled);
+    let noncurrent = enabled()
+        .find(|r| r.id() == Some(NONCURRENT_RULE))
+        .and_then(|r| r.noncurrent_version_expiration())
+        .and_then(|e| e.noncurrent_days());
+    let prefixes = enabled()
+        .filter_map(|r| {
+            let prefix = r.filter().and_then(|f| f.prefix()).unwrap_or_default();
+            let days = r.expiration().and_then(|e| e.days())?;
+            (r.id() == Some(expire_rule_id(prefix).as_str())).then(|| (prefix.to_owned(), days))
+        })
+        .collect();
+    (noncurrent, prefixes)
+}
 
 fn block_value(on: bool) -> Value {
     json!({"BlockPublicAcls": on, "IgnorePublicAcls": on, "BlockPublicPolicy": on, "RestrictPublicBuckets": on})
@@ -69,16 +132,12 @@ impl BucketSpec {
         Ok(())
     }
 
-    async fn put_lifecycle(&self, clients: &Clients, days: i32) -> Result<()> {
+    /// Writes every lifecycle rule the spec declares (S3 replaces the configuration whole).
+    async fn put_lifecycle(&self, clients: &Clients) -> Result<()> {
         let id = self.id();
-        let rule = LifecycleRule::builder()
-            .id(NONCURRENT_RULE)
-            .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix("").build())
-            .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(days).build())
-            .build()
-            .map_err(|e| Error::resource(&id, e.to_string()))?;
-        let config = BucketLifecycleConfiguration::builder().rules(rule).build().map_err(|e| Error::resource(&id, e.to_string()))?;
+        let rules = lifecycle_rules(self).map_err(|e| Error::resource(&id, e.to_string()))?;
+        let config =
+            BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(|e| Error::resource(&id, e.to_string()))?;
         clients
             .s3
             .put_bucket_lifecycle_configuration()
@@ -88,6 +147,10 @@ impl BucketSpec {
             .await
             .map_err(|e| Error::aws(&id, "s3:PutBucketLifecycleConfiguration", e))?;
         Ok(())
+    }
+
+    fn manages_lifecycle(&self) -> bool {
+        self.noncurrent_version_expiration_days.is_some() || !self.expire_prefixes.is_empty()
     }
 
     async fn put_block(&self, clients: &Clients, on: bool) -> Result<()> {
@@ -184,6 +247,16 @@ impl Resource for BucketSpec {
                 );
             }
         }
+        for (prefix, days) in &self.expire_prefixes {
+            if prefix.is_empty() || prefix.len() > MAX_PREFIX_LEN {
+                return Err(format!(
+                    "expire_prefixes: a prefix must have 1 to {MAX_PREFIX_LEN} characters (found {prefix:?}; an empty one would expire the whole bucket)"
+                ));
+            }
+            if *days < 1 {
+                return Err(format!("expire_prefixes: {prefix:?} must expire after at least 1 day (found {days})"));
+            }
+        }
         Ok(())
     }
 
@@ -200,6 +273,9 @@ impl Resource for BucketSpec {
         }
         if let Some(days) = self.noncurrent_version_expiration_days {
             p.insert("NoncurrentVersionExpirationDays".into(), json!(days));
+        }
+        if !self.expire_prefixes.is_empty() {
+            p.insert("ExpirePrefixes".into(), json!(self.expire_prefixes));
         }
         p
     }
@@ -260,18 +336,19 @@ impl Resource for BucketSpec {
                 .map_err(|e| Error::aws(&id, "s3:GetBucketVersioning", e))?;
             p.insert("Versioning".into(), json!(out.status() == Some(&BucketVersioningStatus::Enabled)));
         }
-        if self.noncurrent_version_expiration_days.is_some() {
-            let days = match clients.s3.get_bucket_lifecycle_configuration().bucket(&self.name).send().await {
-                Ok(out) => out
-                    .rules()
-                    .iter()
-                    .find(|r| r.id() == Some(NONCURRENT_RULE) && r.status() == &ExpirationStatus::Enabled)
-                    .and_then(|r| r.noncurrent_version_expiration())
-                    .and_then(|e| e.noncurrent_days()),
+        if self.manages_lifecycle() {
+            let rules = match clients.s3.get_bucket_lifecycle_configuration().bucket(&self.name).send().await {
+                Ok(out) => out.rules,
                 Err(err) if error_is(&err, &["NoSuchLifecycleConfiguration"]) => None,
                 Err(err) => return Err(Error::aws(&id, "s3:GetBucketLifecycleConfiguration", err)),
             };
-            p.insert("NoncurrentVersionExpirationDays".into(), days.map_or(Value::Null, |d| json!(d)));
+            let (noncurrent, prefixes) = observed_lifecycle(rules.as_deref().unwrap_or_default());
+            if self.noncurrent_version_expiration_days.is_some() {
+                p.insert("NoncurrentVersionExpirationDays".into(), noncurrent.map_or(Value::Null, |d| json!(d)));
+            }
+            if !self.expire_prefixes.is_empty() {
+                p.insert("ExpirePrefixes".into(), json!(prefixes));
+            }
         }
         Ok(Some(p))
     }
@@ -304,8 +381,8 @@ impl Resource for BucketSpec {
                 if let Some(on) = self.versioning {
                     self.put_versioning(clients, on).await?;
                 }
-                if let Some(days) = self.noncurrent_version_expiration_days {
-                    self.put_lifecycle(clients, days).await?;
+                if self.manages_lifecycle() {
+                    self.put_lifecycle(clients).await?;
                 }
             }
             Change::Update { .. } => {
@@ -318,13 +395,56 @@ impl Resource for BucketSpec {
                 if let (true, Some(on)) = (input.change.touches("Versioning"), self.versioning) {
                     self.put_versioning(clients, on).await?;
                 }
-                if let (true, Some(days)) =
-                    (input.change.touches("NoncurrentVersionExpirationDays"), self.noncurrent_version_expiration_days)
-                {
-                    self.put_lifecycle(clients, days).await?;
+                if input.change.touches("NoncurrentVersionExpirationDays") || input.change.touches("ExpirePrefixes") {
+                    self.put_lifecycle(clients).await?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feeds() -> BucketSpec {
+        serde_json::from_value(json!({
+            "name": "p1-feeds", "versioning": true, "noncurrent_version_expiration_days": 30,
+            "expire_prefixes": {"pulse-github-state/": 30, "tmp/": 1}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_declared_rules_read_back_as_the_declared_properties() {
+        let spec = feeds();
+        let rules = lifecycle_rules(&spec).unwrap();
+        let ids: Vec<_> = rules.iter().filter_map(|r| r.id()).collect();
+        assert_eq!(ids, ["pulse-noncurrent-versions", "pulse-expire:pulse-github-state/", "pulse-expire:tmp/"]);
+        let state = &rules[1];
+        assert_eq!(state.filter().and_then(|f| f.prefix()), Some("pulse-github-state/"));
+        assert_eq!(state.expiration().and_then(|e| e.days()), Some(30));
+        assert_eq!(observed_lifecycle(&rules), (Some(30), spec.expire_prefixes.clone()));
+    }
+
+    #[test]
+    fn rules_that_are_not_pulses_or_are_disabled_are_not_seen() {
+        let mut rules = lifecycle_rules(&feeds()).unwrap();
+        rules[0].status = ExpirationStatus::Disabled;
+        // Same id, another prefix: a hand-edited rule, not the declared one.
+        rules[2].filter = Some(LifecycleRuleFilter::builder().prefix("other/").build());
+        let (noncurrent, prefixes) = observed_lifecycle(&rules);
+        assert_eq!(noncurrent, None);
+        assert_eq!(prefixes, BTreeMap::from([("pulse-github-state/".to_owned(), 30)]));
+    }
+
+    #[test]
+    fn an_empty_prefix_or_a_day_count_below_one_is_refused() {
+        let with = |prefix: &str, days: i32| BucketSpec { expire_prefixes: BTreeMap::from([(prefix.to_owned(), days)]), ..feeds() };
+        assert!(with("", 30).validate().unwrap_err().contains("whole bucket"));
+        assert!(with("x/", 0).validate().unwrap_err().contains("at least 1 day"));
+        assert!(with(&"x".repeat(MAX_PREFIX_LEN + 1), 30).validate().is_err());
+        assert_eq!(with("x/", 1).validate(), Ok(()));
     }
 }
