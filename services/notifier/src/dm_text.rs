@@ -131,11 +131,14 @@ pub fn job_summary(event: &FeedEvent) -> String {
         .join(" · ")
 }
 
-/// `<change_url|PR #N>` (or the commit), then `<run_url|run>` and `<report|report>` when known.
+/// `<change_url|PR #N>` (a fork's PR: `<run_url|PR from a fork (`branch`)>`, see [`PrLabel`](pulse_contracts::praktika::PrLabel);
+/// or the commit), then `<run_url|run>` and `<report|report>` when known.
 fn subject(event: &FeedEvent) -> String {
-    let ext = &event.ext;
-    let name = if ext.pr_number > 0 { format!("PR #{}", ext.pr_number) } else { format!("commit {}", short_sha(&event.sha)) };
-    if ext.change_url.is_empty() { name } else { format!("<{}|{name}>", ext.change_url) }
+    let (name, url) = match event.pr_label() {
+        Some(label) => (escape(&label.to_string()), label.url(event)),
+        None => (format!("commit {}", short_sha(&event.sha)), event.ext.change_url.as_str()),
+    };
+    if url.is_empty() { name } else { format!("<{url}|{name}>") }
 }
 
 fn links(event: &FeedEvent) -> Vec<String> {
@@ -186,4 +189,52 @@ pub fn render(event: &FeedEvent, kinds: &[DmKind]) -> Message {
     }
     blocks.push(Block::context_text(note));
     Message::new(cut(&text, FALLBACK_CHARS), blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use pulse_contracts::praktika::{EventExt, EventKind, RunResult, Status};
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    fn pr_event(pr_number: u64, branch: &str) -> FeedEvent {
+        FeedEvent {
+            kind: EventKind::Completed,
+            timestamp: 1_780_000_000,
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            result: RunResult::named("CI", "failure"),
+            ci_status: Status::new("failure"),
+            ext: EventExt {
+                pr_number,
+                branch: branch.into(),
+                repo_name: "o/r".into(),
+                change_url: "https://github.com/o/r/pull/7".into(),
+                run_url: "https://github.com/o/r/actions/runs/9".into(),
+                ..EventExt::default()
+            },
+            linked_events: Vec::new(),
+            dropped: Map::new(),
+        }
+    }
+
+    fn headline(event: &FeedEvent) -> String {
+        render(event, &[DmKind::Failure]).blocks_json()[0]["text"]["text"].as_str().expect("a headline").to_owned()
+    }
+
+    #[test]
+    fn a_fork_pr_dm_names_a_pr_from_a_fork_and_links_its_run() {
+        let mut fork = pr_event(1_003_735_928_559, "fix<it>");
+        fork.ext.change_url = "https://github.com/o/r/commit/0123456789abcdef0123456789abcdef01234567".into();
+        fork.ext.extra.insert("pr_number_unknown".into(), Value::Bool(true));
+        let text = headline(&fork);
+        assert!(text.contains("<https://github.com/o/r/actions/runs/9|PR from a fork (`fix&lt;it&gt;`)>"), "{text}");
+        assert!(!text.contains("1003735928559"), "{text}");
+    }
+
+    #[test]
+    fn a_numbered_pr_dm_names_its_number_and_links_the_pr() {
+        let text = headline(&pr_event(7, "feature"));
+        assert!(text.contains("<https://github.com/o/r/pull/7|PR #7>"), "{text}");
+    }
 }

@@ -385,7 +385,10 @@ impl FeedEvent {
     }
 }
 
+mod label;
 mod lenient;
+
+pub use label::PrLabel;
 
 #[cfg(test)]
 mod tests;

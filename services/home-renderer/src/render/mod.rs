@@ -307,12 +307,16 @@ fn group_blocks(group: &Group<'_>, now: i64) -> Vec<Block> {
     blocks
 }
 
-/// `#N` for a PR, or the short sha (`commit` without one) for a merge result, linked to
-/// `ext.change_url`, else `ext.run_url` (praktika's compaction dropped `result.links`).
+/// `#N` for a PR ("PR from a fork (`branch`)" for a fork's, whose number is unknown: see
+/// [`PrLabel`](pulse_contracts::praktika::PrLabel)), or the short sha (`commit` without one) for a merge result, linked to
+/// `ext.change_url` (a fork PR's run first), else `ext.run_url` (praktika's compaction dropped
+/// `result.links`).
 fn push_event_link(out: &mut String, e: &FeedEvent) {
-    let url = [e.ext.change_url.as_str(), e.ext.run_url.as_str()].into_iter().find(|u| text::linkable(u).is_some()).unwrap_or("");
-    if e.ext.pr_number > 0 {
-        push_link(out, url, &format!("#{}", e.ext.pr_number));
+    let label = e.pr_label();
+    let first = label.map_or(e.ext.change_url.as_str(), |l| l.url(e));
+    let url = [first, e.ext.change_url.as_str(), e.ext.run_url.as_str()].into_iter().find(|u| text::linkable(u).is_some()).unwrap_or("");
+    if let Some(label) = label {
+        push_link(out, url, &label.short());
     } else {
         let sha = text::short_sha(&e.sha);
         out.push('`');

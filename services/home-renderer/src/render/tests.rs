@@ -499,3 +499,17 @@ fn the_contract_example_with_every_status_of_today_renders_as_a_user_reads_it() 
     assert!(s.contains("*2 failed* · 1 dropped · 2 ok · 1 skipped · 1 xpass · 2 unknown · <https://s3.amazonaws.com/clickhouse-test-reports/json.html?PR=91301&amp;sha="), "{s}");
     assert!(s.contains(":x: Failing: `Fast test`, `Build (amd_debug)`"), "{s}");
 }
+
+#[test]
+fn a_fork_pr_is_shown_as_a_pr_from_a_fork_linked_to_its_run_never_by_its_stand_in_number() {
+    let mut fork = event(1_003_735_928_559, NOW - 600, Some(PrStatus::Open));
+    fork.ext.extra.insert("pr_number_unknown".into(), Value::Bool(true));
+    fork.ext.branch = "patch-1".into();
+    fork.ext.pr_title = String::new();
+    fork.ext.change_url = format!("https://github.com/{}/commit/{}", fork.ext.repo_name, fork.sha);
+    let view = render(&[fork.clone()]).view.to_json();
+    let s = section_about(&view, "PR from a fork");
+    let run = &fork.ext.run_url;
+    assert!(s.contains(&format!("*<{run}|PR from a fork (`patch-1`)>*")), "{s}");
+    assert!(!all_text(&view).contains("1003735928559"), "{}", all_text(&view));
+}
