@@ -348,3 +348,111 @@ async fn a_rerun_github_refuses_is_told_and_a_later_click_may_try_again() {
     assert_eq!(fake.wait_for_reruns(1, Duration::from_secs(2)).await.len(), 1);
     assert!(stack.slack.responses("try-2")[0].to_string().contains("Re-running"));
 }
+
+// ---- two deliveries of one run handled at once ----
+
+/// Handle `envelope` on `worker` until it is done, as SQS redelivers a message whose attempt
+/// failed retryably (a lost version race, a message another attempt is still posting).
+async fn until_done<H: pulse_runtime::MessageHandler>(worker: &pulse_runtime::Worker<H>, envelope: &Envelope<Event>) -> usize {
+    for attempt in 1..=20 {
+        match pulse_tests::process_envelope(worker, envelope).await {
+            pulse_runtime::Disposition::Done => return attempt,
+            pulse_runtime::Disposition::Retry { .. } | pulse_runtime::Disposition::Requeue { .. } => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("{}: {other:?}", envelope.dedup_key),
+        }
+    }
+    panic!("{} never settled", envelope.dedup_key)
+}
+
+/// The failing job of run `main_run(number, ..)`, finished at minute `minute`.
+fn main_job(number: u64, minute: u32) -> Envelope<Event> {
+    let mut env = github("github.workflow_job", "completed-failure-failed-step");
+    env.dedup_key = format!("github.workflow_job:main-{number}-job");
+    let Event::GithubWorkflowJobV1(ref mut ev) = env.detail else { unreachable!() };
+    ev.delivery_id = format!("main-{number}-job");
+    ev.job.run_id = 9_000 + number;
+    ev.job.head_branch = Some("main".into());
+    ev.job.completed_at = Some(format!("2026-03-05T10:{minute:02}:00Z").parse().unwrap());
+    env
+}
+
+#[tokio::test]
+async fn two_notifiers_handling_one_runs_deliveries_at_once_post_one_message_per_channel_and_announce_once() {
+    use pulse_contracts::GithubConclusion::{Failure, Success};
+    use pulse_fake_slack::Fault;
+    let stack = Stack::deploy().await;
+    let setup = stack.notifier();
+    subscribe_three(&stack, &setup).await;
+    settle(&stack, &setup, &[main_run(20, Success, 0)]).await;
+    let posts_before = stack.slack.calls_to("chat.postMessage").len();
+
+    // Run 21 on main fails: its run (delivered twice, as GitHub redelivers) and its failing
+    // job reach two notifier instances at once, while Slack answers slowly.
+    let run = main_run(21, Failure, 5);
+    let mut redelivered = again(&run);
+    redelivered.dedup_key = "github.workflow_run:main-21-redelivered".into();
+    let job = main_job(21, 4);
+    stack.slack.inject("chat.postMessage", Fault::Delay(Duration::from_millis(1200)), 6);
+    stack.slack.inject("chat.update", Fault::Delay(Duration::from_millis(400)), 6);
+    let (one, two) = (stack.notifier(), stack.notifier());
+    let (worker_one, worker_two) = (stack.worker(&one), stack.worker(&two));
+    let barrier = tokio::sync::Barrier::new(3);
+    let at_once = |worker, envelope| {
+        let barrier = &barrier;
+        async move {
+            barrier.wait().await;
+            // Boxed: three debug-build handler futures side by side overflow the test thread's stack.
+            Box::pin(until_done(worker, envelope)).await
+        }
+    };
+    let attempts = tokio::join!(at_once(&worker_one, &run), at_once(&worker_two, &job), at_once(&worker_two, &redelivered));
+    eprintln!("attempts (run, job, redelivered run): {attempts:?}");
+
+    let posts: Vec<_> = stack.slack.calls_to("chat.postMessage").into_iter().skip(posts_before).collect();
+    for channel in [ALL, FAILURES, MAIN] {
+        let run_posts: Vec<_> = posts.iter().filter(|p| p.body["channel"] == channel && p.body.to_string().contains("CI #21")).collect();
+        // The run's message and the red announcement (which names the run too).
+        let reds = said(&stack, channel, "is red");
+        assert_eq!(reds.len(), 1, "red once in {channel}: {reds:#?}");
+        assert_eq!(run_posts.len(), 2, "one run message and one announcement in {channel}: {run_posts:#?}");
+        let shown: Vec<String> = stack
+            .slack
+            .messages_in(channel)
+            .iter()
+            .map(|m| m.to_string())
+            .filter(|m| m.contains("CI #21") && !m.contains("is red"))
+            .collect();
+        assert_eq!(shown.len(), 1, "one message for run 21 in {channel}: {shown:#?}");
+        assert!(shown[0].contains("failed"), "the run's conclusion: {}", shown[0]);
+        assert!(shown[0].contains("test (ubuntu-latest, 20)") && shown[0].contains("failed at `Run npm test`"), "the job: {}", shown[0]);
+    }
+    let updates = stack.slack.calls_to("chat.update");
+    assert!(!updates.is_empty(), "the later deliveries updated the message in place");
+
+    // Run 22 passes: green once, also when its delivery is handled twice at once.
+    let green = main_run(22, Success, 30);
+    let mut green_again = again(&green);
+    green_again.dedup_key = "github.workflow_run:main-22-redelivered".into();
+    stack.slack.inject("chat.postMessage", Fault::Delay(Duration::from_millis(1200)), 6);
+    let barrier = tokio::sync::Barrier::new(2);
+    let at_once = |worker, envelope| {
+        let barrier = &barrier;
+        async move {
+            barrier.wait().await;
+            // Boxed: three debug-build handler futures side by side overflow the test thread's stack.
+            Box::pin(until_done(worker, envelope)).await
+        }
+    };
+    tokio::join!(at_once(&worker_one, &green), at_once(&worker_two, &green_again));
+    for channel in [ALL, FAILURES, MAIN] {
+        let greens = said(&stack, channel, "green again");
+        assert_eq!(greens.len(), 1, "green once in {channel}: {greens:#?}");
+    }
+    for channel in [ALL, MAIN] {
+        let runs: Vec<String> = said(&stack, channel, "CI #22").into_iter().filter(|m| !m.contains("green again")).collect();
+        assert_eq!(runs.len(), 1, "one message for run 22 in {channel}: {runs:#?}");
+        assert!(runs[0].contains("passed"), "{}", runs[0]);
+    }
+}
