@@ -3,7 +3,7 @@
 //! - `pulse slack manifest --url https://…/slack/events` (or `--socket-mode`): the app manifest
 //!   for this deployment, to paste into "Create New App → From an app manifest".
 //! - `pulse slack send command "/praktika subscribe a@b.c" --user U123`, `send action ACTION_ID
-//!   --value V --user U --channel C --ts TS`, `send home-opened --user U`, `send deploy-submit
+//!   --value V --user U --channel C --ts TS [--response-url URL]`, `send home-opened --user U`, `send deploy-submit
 //!   SERVICE --user U --channel C`: a request signed with the local signing secret, posted to
 //!   ingress; prints the answer.
 //! - `pulse slack load --concurrency 200 --requests 2000`: that many signed requests at once, and
@@ -108,6 +108,10 @@ enum Send {
         /// The Home tab view id (for Home toggles).
         #[arg(long)]
         view: Option<String>,
+        /// Where the services answer the click (default: the fake Slack's, if SLACK_API_URL
+        /// points at it).
+        #[arg(long)]
+        response_url: Option<String>,
     },
     /// The user opened the app's Home tab (`app_home_opened`).
     HomeOpened {
@@ -301,9 +305,13 @@ fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
             command.response_url = url.unwrap_or_else(|| response_url(ids));
             Outgoing { body: command.form(), json: false, retry: None }
         }
-        Send::Action { action_id, value, user, channel, ts, view } => {
+        Send::Action { action_id, value, user, channel, ts, view, response_url: url } => {
             let mut payload = match (channel, ts, view) {
-                (Some(channel), Some(ts), _) => requests::block_actions_payload(&action_id, &value, &user, &channel, &ts),
+                (Some(channel), Some(ts), _) => {
+                    let mut payload = requests::block_actions_payload(&action_id, &value, &user, &channel, &ts);
+                    payload["response_url"] = url.unwrap_or_else(|| response_url(ids)).into();
+                    payload
+                }
                 (_, _, view) => requests::home_toggle_payload(&action_id, &value, &user, view.as_deref().unwrap_or("V0HOME")),
             };
             set_team(&mut payload, team);
@@ -534,10 +542,31 @@ mod tests {
         let v: Value = serde_json::from_str(&o.body).unwrap();
         assert_eq!((v["team_id"].as_str(), v["event_id"].as_str(), o.retry), (Some("T9"), Some("Ev1"), Some(1)));
         let o = outgoing(
-            Send::Action { action_id: "a".into(), value: "v".into(), user: "U1".into(), channel: None, ts: None, view: Some("V1".into()) },
+            Send::Action {
+                action_id: "a".into(),
+                value: "v".into(),
+                user: "U1".into(),
+                channel: None,
+                ts: None,
+                view: Some("V1".into()),
+                response_url: None,
+            },
             "T9",
             &ids,
         );
         assert!(o.body.starts_with("payload="));
+        // A click on a message's button is answered where the caller says.
+        let click = Send::Action {
+            action_id: "github_rerun_failed_jobs".into(),
+            value: "o/r#9#1".into(),
+            user: "U1".into(),
+            channel: Some("C1".into()),
+            ts: Some("1.2".into()),
+            view: None,
+            response_url: Some("http://127.0.0.1:9/response/click-1".into()),
+        };
+        let o = outgoing(click, "T9", &ids);
+        // Form-encoded: `"response_url":"http://127.0.0.1:9/response/click-1"`.
+        assert!(o.body.contains("%22response_url%22%3A%22http%3A%2F%2F127.0.0.1%3A9%2Fresponse%2Fclick-1%22"), "{}", o.body);
     }
 }
