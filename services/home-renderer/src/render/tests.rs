@@ -505,7 +505,12 @@ fn a_fork_pr_is_shown_as_a_pr_from_a_fork_linked_to_its_run_never_by_its_stand_i
     let mut fork = event(1_003_735_928_559, NOW - 600, Some(PrStatus::Open));
     fork.ext.extra.insert("pr_number_unknown".into(), Value::Bool(true));
     fork.ext.branch = "patch-1".into();
+    // The fixture names everything after the PR number: a fork's run knows none of it.
     fork.ext.pr_title = String::new();
+    fork.ext.commit_message = "Fix a typo".into();
+    fork.ext.report_url = String::new();
+    fork.result.ext = None;
+    fork.ext.run_url = "https://github.com/ClickHouse/ClickHouse/actions/runs/777".into();
     fork.ext.change_url = format!("https://github.com/{}/commit/{}", fork.ext.repo_name, fork.sha);
     let view = render(&[fork.clone()]).view.to_json();
     let s = section_about(&view, "PR from a fork");
