@@ -45,7 +45,10 @@ impl Digest {
 
 fn title(e: &FeedEvent) -> String {
     let what = if e.ext.pr_title.is_empty() { e.result.name.clone() } else { e.ext.pr_title.clone() };
-    if e.ext.pr_number > 0 { format!("#{} {what}", e.ext.pr_number) } else { format!("{} {what}", e.sha.get(..8).unwrap_or(&e.sha)) }
+    match e.pr_label() {
+        Some(label) => format!("{} {what}", label.short()),
+        None => format!("{} {what}", e.sha.get(..8).unwrap_or(&e.sha)),
+    }
 }
 
 /// Summarise the events of a feed whose `timestamp` falls in `(start, end]`.
@@ -298,6 +301,21 @@ mod tests {
         let d = summarize(&[fixed, failed, push], (t - 86_400, t + 3600));
         assert_eq!((d.runs, d.failed_runs), (3, 2));
         assert_eq!(d.still_red, vec!["abcdef01 MasterCI — FAIL".to_owned()]);
+    }
+
+    #[test]
+    fn a_fork_pr_is_named_as_one_never_by_its_stand_in_number() {
+        let mut fork = event();
+        fork.ext.pr_number = 1_000_000_000_000 + 12_345;
+        fork.ext.branch = "fix-typo".into();
+        fork.ext.extra.insert("pr_number_unknown".into(), json!(true));
+        fork.ext.pr_status = Some(PrStatus::Merged);
+        let t = fork.timestamp;
+        let d = summarize(&[fork], (t - 60, t));
+        assert_eq!(d.still_red.len(), 1);
+        assert!(d.still_red[0].starts_with("PR from a fork (`fix-typo`) "), "{:?}", d.still_red);
+        assert!(d.merged_prs[0].starts_with("PR from a fork (`fix-typo`) "), "{:?}", d.merged_prs);
+        assert!(!format!("{d:?}").contains("1000000012345"));
     }
 
     #[test]
