@@ -205,8 +205,12 @@ pub fn acknowledgement(action: &CommandAction) -> String {
             format!(":hourglass_flowing_sand: Unsubscribing this channel from `{repository}`…")
         }
         CommandAction::Subscriptions => ":hourglass_flowing_sand: Listing this channel's subscriptions…".to_owned(),
-        CommandAction::GithubLink { account } => format!(":hourglass_flowing_sand: Adding the GitHub account `{}` to your subscription…", account.login),
-        CommandAction::GithubUnlink { login } => format!(":hourglass_flowing_sand: Removing the GitHub account `{login}` from your subscription…"),
+        CommandAction::GithubLink { account } => {
+            format!(":hourglass_flowing_sand: Adding the GitHub account `{}` to your subscription…", account.login)
+        }
+        CommandAction::GithubUnlink { login } => {
+            format!(":hourglass_flowing_sand: Removing the GitHub account `{login}` from your subscription…")
+        }
     }
 }
 

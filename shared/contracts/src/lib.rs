@@ -32,11 +32,11 @@ pub use events::{
     ResourceChange, Severity, SlackCommand, SlackCommandV2, SlackCommandV3, SlackHomeOpened, SlackInteraction, SlashCommand, StatValue,
     SubscriptionChanged, SubscriptionImported, SubscriptionState, UserRegistered,
 };
+pub use github_account::GithubAccount;
 pub use parse::{
     ENVELOPE_FIELDS, eventbridge_wrap, from_sqs_body, from_sqs_body_validated, parse_envelope, parse_raw_envelope, parse_str,
     validate_and_parse,
 };
 pub use praktika::FeedEvent;
 pub use schema::{SchemaError, Violation};
-pub use github_account::GithubAccount;
 pub use types::{Actor, Email, InvalidEmail};
