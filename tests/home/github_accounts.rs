@@ -70,7 +70,7 @@ async fn a_linked_account_s_feed_is_followed_merged_into_the_home_tab_and_unlink
     handle(&renderer, &unlink).await.unwrap();
     assert!(home.replies("unlink")[0].contains("no longer follow the GitHub account *alice-ch*"), "{:?}", home.replies("unlink"));
     assert!(store.subscribers(NOREPLY).await.unwrap().is_empty());
-    assert!(home.item("U1").await.unwrap().get("github").is_none());
+    assert!(!home.item("U1").await.unwrap().contains_key("github"));
     let text = home.home_text("U1");
     assert!(!text.contains("Improve thing number 9") && text.contains("Improve thing number 7"), "{text}");
 }

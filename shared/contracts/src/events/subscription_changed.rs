@@ -159,6 +159,6 @@ mod tests {
         assert_eq!(follows.iter().map(Email::as_str).collect::<Vec<_>>(), ["ada@example.com", "7+ada@users.noreply.github.com"]);
         assert!(followed_emails(SubscriptionState::Unsubscribed, &email, &twice).is_empty());
         let noreply = ada.noreply_email();
-        assert_eq!(followed_emails(SubscriptionState::Subscribed, &noreply, &twice), [noreply.clone()]);
+        assert_eq!(followed_emails(SubscriptionState::Subscribed, &noreply, &twice), vec![noreply]);
     }
 }
