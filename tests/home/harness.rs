@@ -187,21 +187,26 @@ impl Home {
 
     pub fn command(&self, user: &str, text: &str, action: CommandAction, response_id: &str) -> Envelope<Event> {
         let trigger = uuid::Uuid::new_v4().simple().to_string();
-        Event::SlackCommandV1(SlackCommand {
+        let praktika = matches!(
+            action,
+            CommandAction::Subscribe { .. }
+                | CommandAction::Unsubscribe
+                | CommandAction::GithubLink { .. }
+                | CommandAction::GithubUnlink { .. }
+        );
+        // The version ingress would publish it under.
+        SlackCommand {
             team_id: TEAM.into(),
             user_id: user.into(),
             user_name: user.to_lowercase(),
             channel_id: "D0123DMCHAN".into(),
-            command: if matches!(action, CommandAction::Subscribe { .. } | CommandAction::Unsubscribe) {
-                SlashCommand::Praktika
-            } else {
-                SlashCommand::Pulser
-            },
+            command: if praktika { SlashCommand::Praktika } else { SlashCommand::Pulser },
             text: text.into(),
             action,
             response_url: self.slack.response_url(response_id),
             trigger_id: trigger.clone(),
-        })
+        }
+        .into_event()
         .into_envelope("pulse.ingress", format!("slack.command:{TEAM}:{trigger}"), uuid::Uuid::new_v4(), chrono::Utc::now())
     }
 
@@ -243,7 +248,9 @@ impl Home {
 /// Handles `envelope` through the runtime (accept, claim, run) with no queue: `Ok` when done,
 /// the reason when it was dead-lettered (`Rejected`) or would be retried (`Retryable`).
 pub async fn handle(renderer: &Renderer, envelope: &Envelope<Event>) -> Result<(), HandlerError> {
-    match pulse_tests::process_envelope(&renderer.0, envelope).await {
+    // Boxed: the handler's future is large in a debug build, and a test awaiting several of
+    // them inline would overflow the test thread's stack.
+    match Box::pin(pulse_tests::process_envelope(&renderer.0, envelope)).await {
         Disposition::Done | Disposition::Replaced { dead_lettered: None } => Ok(()),
         Disposition::DeadLettered { reason } | Disposition::Replaced { dead_lettered: Some(reason) } => Err(HandlerError::Rejected(reason)),
         Disposition::Retry { reason, .. } | Disposition::Requeue { reason, .. } => Err(HandlerError::Retryable(reason)),

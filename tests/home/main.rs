@@ -3,6 +3,7 @@
 //! feed, concurrent changes, views that never go backwards, Slack failures, and (ignored by
 //! default) the feed.updated → Home view latency.
 
+mod github_accounts;
 mod harness;
 mod latency;
 mod migrate;

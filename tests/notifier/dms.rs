@@ -327,3 +327,61 @@ async fn the_same_run_announced_both_ways_sends_one_dm() {
     assert_eq!(dms.len(), 1, "one DM for one run: {dms:#?}");
     assert!(dms[0].to_string().contains("Stateless tests (amd_debug, parallel)"), "{}", dms[0]);
 }
+
+/// The subscriber with a GitHub account linked (`4810027+alice-ch`).
+fn subscription_with_account(revision: u64, linked: bool) -> Envelope<Event> {
+    let mut env = subscription(revision, true);
+    let Event::SubscriptionChangedV1(ref mut sub) = env.detail else { unreachable!() };
+    sub.github = if linked { vec![pulse_contracts::GithubAccount { id: 4810027, login: "alice-ch".into() }] } else { Vec::new() };
+    env
+}
+
+/// `update` as announced for another feed (same event).
+fn for_feed(update: &Envelope<Event>, email: &str) -> Envelope<Event> {
+    let mut env = again(update);
+    let Event::FeedUpdatedV1(ref mut u) = env.detail else { unreachable!() };
+    u.email = pulse_contracts::Email::parse(email).unwrap();
+    env.dedup_key = format!("feed.updated:{email}:fail");
+    env
+}
+
+#[tokio::test]
+async fn a_run_in_the_subscriber_s_feed_and_their_linked_account_s_is_one_dm_and_unlinking_stops_the_account_s() {
+    const NOREPLY: &str = "4810027+alice-ch@users.noreply.github.com";
+    let stack = Stack::deploy().await;
+    let notifier = stack.notifier();
+    stack.publish(&[subscription_with_account(4, true)]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    let store = stack.store();
+    let rows = |email: &'static str| {
+        let store = store.clone();
+        async move { store.subscribers(email).await.unwrap() }
+    };
+    let row = rows(NOREPLY).await;
+    assert_eq!(row.len(), 1, "the account's feed has a row: {row:?}");
+    assert_eq!((row[0].primary_email.as_str(), row[0].follows.len()), ("alice@clickhouse.com", 2));
+
+    // The run reaches the account's feed first (she triggered it), then her own.
+    let update = fail_update();
+    stack.publish(&[for_feed(&update, NOREPLY)]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    stack.publish(&[again(&update)]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    assert_eq!(stack.slack.messages_in(DM).len(), 1, "one DM for the run, whichever feed announced it");
+    // Under praktika's key, which names the subscription's email.
+    assert_eq!(stack.ledger_status(&key_of(&update, DmKind::Failure)).await.as_deref(), Some("SENT"));
+
+    // Unlinked (revision 5): the account's row is gone, her own stays.
+    stack.publish(&[subscription_with_account(5, false)]).await;
+    let stats = stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert_eq!((stats.done, stats.dead_lettered), (1, 0), "{stats:?}");
+    assert!(rows(NOREPLY).await.is_empty());
+    assert_eq!(rows("alice@clickhouse.com").await.len(), 1);
+    // A late revision 4 changes nothing.
+    stack.publish(&[again(&subscription_with_account(4, true))]).await;
+    stack.run(&notifier, 1, Duration::from_secs(20)).await;
+    assert!(rows(NOREPLY).await.is_empty(), "an older revision never brings the row back");
+}

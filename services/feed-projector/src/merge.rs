@@ -154,7 +154,7 @@ pub fn merge_with(feed: &mut EventFeed, mut incoming: FeedEvent, now: i64, rules
     let compacted = events.iter_mut().map(|e| e.result.compact()).filter(|&c| c).count();
 
     // 2. Find the incoming event's slot; a newer stored event wins.
-    let slot = events.iter().position(|e| same_slot(e, &incoming));
+    let slot = events.iter().position(|e| FeedEvent::same_slot(e, &incoming));
     let accepted = slot.is_none_or(|i| !supersedes(&events[i], &incoming));
 
     if accepted {
@@ -220,12 +220,6 @@ fn cancel_if_stale(e: &mut FeedEvent, now: i64) -> bool {
     } else {
         false
     }
-}
-
-/// Whether `a` and `b` occupy the same slot of a feed: same (`pr_number`, `repo_name`) for PR
-/// events, same (`sha`, `repo_name`) for merge results.
-fn same_slot(a: &FeedEvent, b: &FeedEvent) -> bool {
-    a.ext.pr_number == b.ext.pr_number && a.ext.repo_name == b.ext.repo_name && (a.ext.pr_number != 0 || a.sha == b.sha)
 }
 
 /// Whether the stored event must be kept over the incoming one for the same slot.

@@ -23,6 +23,7 @@ fn bench(c: &mut Criterion) {
         Preferences { hide_merged_prs: true, hide_merges: true, hide_secondary_prs: true, show_last_7d: true, ..Preferences::default() };
     let model = |prefs| HomeModel {
         email: "alice@clickhouse.com",
+        github: &[],
         preferences: prefs,
         subscribed_at: Some(NOW - 86_400),
         events: &feed,

@@ -42,6 +42,7 @@ fn main() {
     };
     let rendered = home_view(&HomeModel {
         email: "alice@clickhouse.com",
+        github: &[],
         preferences: &Preferences::default(),
         subscribed_at: Some(now - 3 * 86_400),
         events: &events,

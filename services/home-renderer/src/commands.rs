@@ -67,6 +67,12 @@ pub enum Work {
     Import(Box<SubscriptionImported>),
     /// `pulse forget` (see [`crate::forget`]).
     Forget(Box<pulse_contracts::PersonForget>),
+    /// `/praktika github add|remove`: link or unlink a GitHub account.
+    Github {
+        user_id: String,
+        op: crate::subscriptions::Op,
+        response_url: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,8 +87,11 @@ pub enum Classified {
 /// Sorts an event into [`Classified`].
 pub fn classify(event: Event) -> Classified {
     match event {
-        // v2 adds only `/pulser` actions (the notifier's), which the check below ignores.
-        Event::SlackCommandV1(cmd) | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(cmd)) => {
+        // v2 adds only `/pulser` actions (the notifier's), which the check below ignores; v3 the
+        // GitHub account actions.
+        Event::SlackCommandV1(cmd)
+        | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(cmd))
+        | Event::SlackCommandV3(pulse_contracts::SlackCommandV3(cmd)) => {
             if cmd.command != SlashCommand::Praktika {
                 return Classified::Ignore(format!("{} is the notifier's", cmd.command.as_str()));
             }
@@ -97,6 +106,16 @@ pub fn classify(event: Event) -> Classified {
                     team_id: cmd.team_id,
                     user_id: cmd.user_id,
                     reply: Reply::ResponseUrl(cmd.response_url),
+                }),
+                CommandAction::GithubLink { account } => Classified::Work(Work::Github {
+                    user_id: cmd.user_id,
+                    op: crate::subscriptions::Op::LinkGithub(account),
+                    response_url: cmd.response_url,
+                }),
+                CommandAction::GithubUnlink { login } => Classified::Work(Work::Github {
+                    user_id: cmd.user_id,
+                    op: crate::subscriptions::Op::UnlinkGithub(login),
+                    response_url: cmd.response_url,
                 }),
                 other => Classified::Ignore(format!("/praktika {} is not a home-renderer command", other.name())),
             }

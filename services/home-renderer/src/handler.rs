@@ -67,7 +67,42 @@ impl HomeRenderer {
             Work::FeedUpdated(update) => self.feed_updated(&update).await,
             Work::Import(import) => self.import(import).await,
             Work::Forget(request) => self.forget(&request).await,
+            Work::Github { user_id, op, response_url } => self.github(&user_id, &op, &response_url).await,
         }
+    }
+
+    /// `/praktika github add|remove`: stored, announced, the view republished (it lists the
+    /// accounts and shows their feeds), and the user told.
+    async fn github(&self, user: &str, op: &Op, response_url: &str) -> Result<(), HandlerError> {
+        let (outcome, current) = self.apply(user, op).await?;
+        info!(user, outcome = ?outcome_name(&outcome), "github account");
+        self.announce(user, current.as_ref()).await?;
+        self.publish_view(user, Mode::Always, None, None).await?;
+        let linked = current.as_ref().map(|c| crate::render::github_accounts_text(&c.sub.github)).unwrap_or_default();
+        let text = match &outcome {
+            Outcome::Changed { change: Change::GithubLinked { account, replaced: None }, .. } => format!(
+                ":white_check_mark: Your Home tab and DMs now also follow the GitHub account *{}*: the commits it authored with its noreply address and the runs it triggered.{linked}",
+                account.login
+            ),
+            Outcome::Changed { change: Change::GithubLinked { account, replaced: Some(old) }, .. } => {
+                format!(":white_check_mark: The GitHub account *{old}* is now called *{}* here too.{linked}", account.login)
+            }
+            Outcome::Changed { change: Change::GithubUnlinked { account }, .. } => {
+                format!("You no longer follow the GitHub account *{}*.{linked}", account.login)
+            }
+            Outcome::Unchanged(NoChange::AlreadyLinked(account)) => {
+                format!("You already follow the GitHub account *{}*.{linked}", account.login)
+            }
+            Outcome::Unchanged(NoChange::NotLinked(login)) => {
+                format!("No GitHub account `{login}` is linked to your subscription.{linked}")
+            }
+            Outcome::Unchanged(NoChange::TooManyAccounts) => format!(
+                "You follow {} GitHub accounts already, the most one subscription takes: `/praktika github remove LOGIN` one first.",
+                crate::subscriptions::MAX_GITHUB_ACCOUNTS
+            ),
+            _ => "You are not subscribed to a CI feed: `/praktika subscribe [email]` first, then add GitHub accounts to it.".to_owned(),
+        };
+        self.tell(user, &Reply::ResponseUrl(response_url.to_owned()), &text).await
     }
 
     /// A subscription imported from praktika: stored unless the user has Pulse state of their
@@ -280,6 +315,11 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
         Outcome::Changed { change: Change::Unsubscribed, .. } => "unsubscribed",
         Outcome::Changed { change: Change::Toggled { .. }, .. } => "toggled",
         Outcome::Changed { change: Change::Imported { .. }, .. } => "imported",
+        Outcome::Changed { change: Change::GithubLinked { .. }, .. } => "github account linked",
+        Outcome::Changed { change: Change::GithubUnlinked { .. }, .. } => "github account unlinked",
+        Outcome::Unchanged(NoChange::AlreadyLinked(_)) => "github account already linked",
+        Outcome::Unchanged(NoChange::NotLinked(_)) => "github account not linked",
+        Outcome::Unchanged(NoChange::TooManyAccounts) => "too many github accounts",
         Outcome::Unchanged(NoChange::AlreadySubscribed) => "already subscribed",
         Outcome::Unchanged(NoChange::NotSubscribed) => "not subscribed",
         Outcome::Unchanged(NoChange::AlreadySet { .. }) => "already set",

@@ -71,6 +71,8 @@ fn imported(cur: Option<&Subscription>, user: &str, import: &SubscriptionImporte
         preferences,
         revision,
         imported_revision: Some(revision),
+        // praktika knows no GitHub accounts: the user's own links stay.
+        github: cur.map(|c| c.github.clone()).unwrap_or_default(),
     }
 }
 

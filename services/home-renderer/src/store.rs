@@ -6,8 +6,8 @@
 //!
 //! | pk | sk | what |
 //! |---|---|---|
-//! | `user#<slack_user_id>` | `sub` | the subscription: `team_id`, `slack_user_id`, `feed_email` (followed, or followed last), `email` (only while subscribed), `state`, `subscribed_at`, `deleted_at`, `preferences` (map of the six booleans and `digest`), `revision`, `imported_revision` (the revision a praktika import produced, see [`crate::import`]), `published_revision`, `updated_at`, `expires_at` (only once soft-deleted) |
-//! | `email#<email>` | `user#<slack_user_id>` | membership: this user follows this feed (`slack_user_id`, `team_id`, `since`) |
+//! | `user#<slack_user_id>` | `sub` | the subscription: `team_id`, `slack_user_id`, `feed_email` (followed, or followed last), `email` (only while subscribed), `state`, `subscribed_at`, `deleted_at`, `preferences` (map of the six booleans and `digest`), `revision`, `imported_revision` (the revision a praktika import produced, see [`crate::import`]), `github` (the linked accounts, a list of `ID+login`), `published_revision`, `updated_at`, `expires_at` (only once soft-deleted) |
+//! | `email#<email>` | `user#<slack_user_id>` | membership: this user follows this feed (`slack_user_id`, `team_id`, `since`): one per followed email, the subscription's and each linked account's noreply address ([`Subscription::followed_emails`]) |
 //! | `user#<slack_user_id>` | `view` | the last Home view published: `seq`, `hash`, `feed_etag`, `sub_revision`, `published_at` (see [`crate::views`]) |
 //!
 //! # Never last-writer-wins
@@ -49,7 +49,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
-use pulse_contracts::{DigestSchedule, Email, Preferences, SubscriptionState};
+use pulse_contracts::{DigestSchedule, Email, GithubAccount, Preferences, SubscriptionState};
 use pulse_core::Clock;
 use pulse_core::retry::Backoff;
 
@@ -242,6 +242,7 @@ impl Store {
             ("#deleted_at", "deleted_at"),
             ("#expires_at", "expires_at"),
             ("#imported_revision", "imported_revision"),
+            ("#github", "github"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -258,6 +259,12 @@ impl Store {
         if let Some(imported) = next.imported_revision {
             set.push("#imported_revision = :imported_revision");
             values.insert(":imported_revision".into(), n(imported));
+        }
+        if next.github.is_empty() {
+            remove.push("#github");
+        } else {
+            set.push("#github = :github");
+            values.insert(":github".into(), AttributeValue::L(next.github.iter().map(|a| s(a.to_string())).collect()));
         }
         if next.is_active() {
             set.push("#email = :feed_email");
@@ -285,7 +292,9 @@ impl Store {
 
         // A toggle leaves the membership as it is: one conditional UpdateItem is enough (and
         // half the cost of a transaction).
-        let same_membership = current.is_some_and(|c| c.sub.is_active() == next.is_active() && c.sub.email == next.email);
+        let followed_before = current.map(|c| c.sub.followed_emails()).unwrap_or_default();
+        let followed_after = next.followed_emails();
+        let same_membership = current.is_some() && followed_before == followed_after;
         if same_membership {
             let result = self
                 .client
@@ -318,11 +327,12 @@ impl Store {
             .map_err(build)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
 
-        let old_active = current.filter(|c| c.sub.is_active()).map(|c| c.sub.email.as_str());
-        if next.is_active() {
+        // Membership follows the followed emails: put each one followed now (again, harmlessly,
+        // for those already followed: `since` is the subscription's), delete each one no more.
+        for email in &followed_after {
             let put = Put::builder()
                 .table_name(&self.table)
-                .item("pk", s(email_pk(next.email.as_str())))
+                .item("pk", s(email_pk(email.as_str())))
                 .item("sk", s(user_pk(user)))
                 .item("slack_user_id", s(user))
                 .item("team_id", s(&next.team_id))
@@ -331,9 +341,13 @@ impl Store {
                 .map_err(build)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        if let Some(old) = old_active.filter(|old| !next.is_active() || *old != next.email.as_str()) {
-            let delete =
-                Delete::builder().table_name(&self.table).key("pk", s(email_pk(old))).key("sk", s(user_pk(user))).build().map_err(build)?;
+        for old in followed_before.iter().filter(|old| !followed_after.contains(old)) {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(email_pk(old.as_str())))
+                .key("sk", s(user_pk(user)))
+                .build()
+                .map_err(build)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
 
@@ -501,6 +515,16 @@ impl Store {
                 preferences,
                 revision,
                 imported_revision: Some(num("imported_revision")?).filter(|r| *r > 0),
+                github: match item.get("github") {
+                    None => Vec::new(),
+                    Some(v) => v
+                        .as_l()
+                        .map_err(|_| malformed("`github` is not a list".into()))?
+                        .iter()
+                        .map(|a| a.as_s().ok().and_then(|a| GithubAccount::parse(a).ok()))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| malformed("`github` holds something that is not `ID+login`".into()))?,
+                },
             },
             published_revision: num("published_revision")?,
         })

@@ -9,16 +9,25 @@
 //!   after the retention period (DynamoDB TTL, see [`crate::store`]).
 //! - **Set** a toggle: only while subscribed; setting the value it already has changes nothing.
 //!
+//! - **Link a GitHub account** (`/praktika github add ID+login`): only while subscribed; its
+//!   noreply address becomes one more feed followed ([`pulse_contracts::GithubAccount`]). An
+//!   account is one id: linking an id already linked under another login (a renamed account)
+//!   replaces it; the same id and login again changes nothing. At most [`MAX_GITHUB_ACCOUNTS`].
+//! - **Unlink** one by login (any letter case): only a linked one. Unsubscribing keeps the
+//!   accounts, as it keeps the toggles, for a comeback.
 //! - **Import** from praktika: see [`crate::import`] (Pulse state the user made always wins).
 //!
 //! Every change increases `revision` by one; [`Subscription::changed_event`] is the
 //! `subscription.changed` event announcing the full new state.
 
 use chrono::{DateTime, Utc};
-use pulse_contracts::{Email, Envelope, Event, Preferences, SubscriptionChanged, SubscriptionImported, SubscriptionState};
+use pulse_contracts::{Email, Envelope, Event, GithubAccount, Preferences, SubscriptionChanged, SubscriptionImported, SubscriptionState};
 use pulse_core::Ids;
 
 use crate::filters::Toggle;
+
+/// Most GitHub accounts one subscription links (the contract's `maxItems`).
+pub const MAX_GITHUB_ACCOUNTS: usize = 10;
 
 /// The envelope `source` of events this service publishes.
 pub const SOURCE: &str = "pulse.home-renderer";
@@ -39,6 +48,8 @@ pub struct Subscription {
     /// The revision the last praktika import produced (`None`: never imported). Carried along
     /// by every other change, so `revision > imported_revision` means "changed in Pulse since".
     pub imported_revision: Option<u64>,
+    /// Linked GitHub accounts, in the order they were linked.
+    pub github: Vec<GithubAccount>,
 }
 
 impl Subscription {
@@ -57,7 +68,14 @@ impl Subscription {
             deleted_at: self.deleted_at,
             preferences: self.preferences,
             revision: self.revision,
+            github: self.github.clone(),
         }
+    }
+
+    /// The feeds this subscription follows: its email, then each linked account's noreply
+    /// address; none while unsubscribed.
+    pub fn followed_emails(&self) -> Vec<Email> {
+        pulse_contracts::events::subscription_changed::followed_emails(self.state, &self.email, &self.github)
     }
 
     /// The envelope announcing this state at `now`, with the contract's dedup key
@@ -83,6 +101,9 @@ pub enum Op {
     },
     /// A subscription imported from praktika ([`crate::import`]).
     Import(Box<SubscriptionImported>),
+    LinkGithub(GithubAccount),
+    /// By login, any letter case.
+    UnlinkGithub(String),
 }
 
 /// What changed.
@@ -104,6 +125,14 @@ pub enum Change {
     Imported {
         again: bool,
     },
+    /// `replaced`: the same account under its former login.
+    GithubLinked {
+        account: GithubAccount,
+        replaced: Option<String>,
+    },
+    GithubUnlinked {
+        account: GithubAccount,
+    },
 }
 
 /// Why nothing changed.
@@ -117,6 +146,9 @@ pub enum NoChange {
     },
     /// An import left the user's state as it was.
     ImportKept(crate::import::Kept),
+    AlreadyLinked(GithubAccount),
+    NotLinked(String),
+    TooManyAccounts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +172,7 @@ pub fn apply(current: Option<&Subscription>, slack_user_id: &str, op: &Op, now: 
                 preferences: Preferences::default(),
                 revision: 1,
                 imported_revision: None,
+                github: Vec::new(),
             },
             change: Change::Subscribed,
         },
@@ -175,6 +208,32 @@ pub fn apply(current: Option<&Subscription>, slack_user_id: &str, op: &Op, now: 
             Outcome::Changed { next, change: Change::Toggled { toggle: *toggle, on: wanted } }
         }
         (Op::Set { .. }, _) => Outcome::Unchanged(NoChange::NotSubscribed),
+        (Op::LinkGithub(account), Some(cur)) if cur.is_active() => link(cur, account),
+        (Op::UnlinkGithub(login), Some(cur)) if cur.is_active() => {
+            let Some(at) = cur.github.iter().position(|a| a.login.eq_ignore_ascii_case(login)) else {
+                return Outcome::Unchanged(NoChange::NotLinked(login.clone()));
+            };
+            let mut next = Subscription { revision: cur.revision + 1, ..cur.clone() };
+            let account = next.github.remove(at);
+            Outcome::Changed { next, change: Change::GithubUnlinked { account } }
+        }
+        (Op::LinkGithub(_) | Op::UnlinkGithub(_), _) => Outcome::Unchanged(NoChange::NotSubscribed),
+    }
+}
+
+fn link(cur: &Subscription, account: &GithubAccount) -> Outcome {
+    let mut next = Subscription { revision: cur.revision + 1, ..cur.clone() };
+    match next.github.iter_mut().find(|a| a.id == account.id) {
+        Some(held) if held.login == account.login => Outcome::Unchanged(NoChange::AlreadyLinked(account.clone())),
+        Some(held) => {
+            let replaced = std::mem::replace(&mut held.login, account.login.clone());
+            Outcome::Changed { next, change: Change::GithubLinked { account: account.clone(), replaced: Some(replaced) } }
+        }
+        None if cur.github.len() >= MAX_GITHUB_ACCOUNTS => Outcome::Unchanged(NoChange::TooManyAccounts),
+        None => {
+            next.github.push(account.clone());
+            Outcome::Changed { next, change: Change::GithubLinked { account: account.clone(), replaced: None } }
+        }
     }
 }
 
@@ -256,5 +315,40 @@ mod tests {
         assert!(!off.preferences.notify_on_failure);
         let (gone, _) = changed(apply(Some(&off), "U1", &Op::Unsubscribe, t(3)));
         assert_eq!(apply(Some(&gone), "U1", &set(Some(true)), t(4)), Outcome::Unchanged(NoChange::NotSubscribed));
+    }
+
+    #[test]
+    fn github_accounts_are_linked_once_renamed_in_place_unlinked_and_kept_across_a_comeback() {
+        let account = |id, login: &str| GithubAccount { id, login: login.into() };
+        let (sub, _) = changed(apply(None, "U1", &subscribe("a@x.com"), t(0)));
+        let (linked, change) = changed(apply(Some(&sub), "U1", &Op::LinkGithub(account(7, "ada")), t(1)));
+        assert_eq!(change, Change::GithubLinked { account: account(7, "ada"), replaced: None });
+        assert_eq!(linked.revision, 2);
+        let follows: Vec<String> = linked.followed_emails().into_iter().map(Email::into_string).collect();
+        assert_eq!(follows, ["a@x.com", "7+ada@users.noreply.github.com"]);
+        assert_eq!(linked.changed_event().github, [account(7, "ada")]);
+
+        let again = apply(Some(&linked), "U1", &Op::LinkGithub(account(7, "ada")), t(2));
+        assert_eq!(again, Outcome::Unchanged(NoChange::AlreadyLinked(account(7, "ada"))));
+        let (renamed, change) = changed(apply(Some(&linked), "U1", &Op::LinkGithub(account(7, "ada-l")), t(2)));
+        assert_eq!(change, Change::GithubLinked { account: account(7, "ada-l"), replaced: Some("ada".into()) });
+        assert_eq!(renamed.github, [account(7, "ada-l")]);
+
+        assert_eq!(
+            apply(Some(&renamed), "U1", &Op::UnlinkGithub("nobody".into()), t(3)),
+            Outcome::Unchanged(NoChange::NotLinked("nobody".into()))
+        );
+        let (gone, _) = changed(apply(Some(&renamed), "U1", &Op::Unsubscribe, t(3)));
+        assert!(gone.followed_emails().is_empty(), "nothing is followed while unsubscribed");
+        assert_eq!(apply(Some(&gone), "U1", &Op::LinkGithub(account(8, "bob")), t(4)), Outcome::Unchanged(NoChange::NotSubscribed));
+        let (back, _) = changed(apply(Some(&gone), "U1", &subscribe("a@x.com"), t(5)));
+        assert_eq!(back.github, [account(7, "ada-l")], "kept for a comeback, as the toggles are");
+        let (unlinked, change) = changed(apply(Some(&back), "U1", &Op::UnlinkGithub("ADA-L".into()), t(6)));
+        assert_eq!(change, Change::GithubUnlinked { account: account(7, "ada-l") });
+        assert!(unlinked.github.is_empty());
+
+        let mut full = back.clone();
+        full.github = (1..=MAX_GITHUB_ACCOUNTS as u64).map(|id| account(id + 100, "x")).collect();
+        assert_eq!(apply(Some(&full), "U1", &Op::LinkGithub(account(1, "y")), t(7)), Outcome::Unchanged(NoChange::TooManyAccounts));
     }
 }

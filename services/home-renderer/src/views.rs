@@ -214,26 +214,45 @@ impl ViewPublisher {
                 return Ok(Prepared { user: user.to_owned(), base, feed_etag: String::new(), sub_revision, view });
             }
         };
-        // The feed named by a feed.updated is used only if it is the one this user follows now.
-        let (bucket, key) = match feed.filter(|f| f.email == sub.email.as_str()) {
-            Some(f) => (f.bucket.clone(), f.key.clone()),
-            None => (self.location.bucket.clone(), self.location.key(sub.email.as_str())),
-        };
-        let (snapshot, problem) = match feed::read(&self.feeds, &bucket, &key).await {
-            Ok(snapshot) => (snapshot, None),
-            Err(err @ FeedError::Corrupt(_)) => {
-                tracing::error!(user, error = %err, "the feed object cannot be read; showing the view without it");
-                (feed::FeedSnapshot::default(), Some("Your feed could not be read just now; the Pulse team has been told in the logs."))
+        // Every feed this user follows (their email's, then each linked GitHub account's). The
+        // one a feed.updated names is read where it says; the others at the configured location.
+        let mut feeds = Vec::new();
+        let mut etags = Vec::new();
+        let mut problem = None;
+        for email in sub.followed_emails() {
+            let (bucket, key) = match feed.filter(|f| f.email == email.as_str()) {
+                Some(f) => (f.bucket.clone(), f.key.clone()),
+                None => (self.location.bucket.clone(), self.location.key(email.as_str())),
+            };
+            let snapshot = match feed::read(&self.feeds, &bucket, &key).await {
+                Ok(snapshot) => snapshot,
+                Err(err @ FeedError::Corrupt(_)) => {
+                    tracing::error!(user, %email, error = %err, "a feed object cannot be read; showing the view without it");
+                    problem = Some("A feed could not be read just now; the Pulse team has been told in the logs.");
+                    feed::FeedSnapshot::default()
+                }
+                Err(err) => return Err(ViewError::Feed(err)),
+            };
+            etags.push(snapshot.etag.clone().unwrap_or_default());
+            feeds.push(snapshot.feed.events);
+        }
+        // What the view was rendered from: one ETag per followed feed, in order.
+        let feed_etag = etags.join(",");
+        let merged;
+        let events: &[pulse_contracts::praktika::FeedEvent] = match feeds.as_slice() {
+            [only] => only,
+            many => {
+                merged = feed::union(&many.iter().map(Vec::as_slice).collect::<Vec<_>>());
+                &merged
             }
-            Err(err) => return Err(ViewError::Feed(err)),
         };
-        let feed_etag = snapshot.etag.clone().unwrap_or_default();
         let meta = json!({ "rev": sub_revision, "feed": feed_etag }).to_string();
         let rendered = render::home_view(&HomeModel {
             email: sub.email.as_str(),
+            github: &sub.github,
             preferences: &sub.preferences,
             subscribed_at: Some(sub.subscribed_at.timestamp()),
-            events: &snapshot.feed.events,
+            events,
             now: now.timestamp(),
             notice: problem,
             private_metadata: Some(&meta),

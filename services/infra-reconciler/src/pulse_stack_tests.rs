@@ -128,7 +128,7 @@ fn route(stack: &StackConfig, detail_type: &str) -> BTreeSet<String> {
 #[test]
 fn events_reach_the_services_that_consume_them() {
     let stack = stack();
-    let cases: [(&str, &[&str]); 22] = [
+    let cases: [(&str, &[&str]); 23] = [
         ("ci.workflow.v1", &["feed-projector"]),
         ("github.workflow_run.v1", &["feed-projector", "notifier"]),
         ("github.workflow_job.v1", &["feed-projector", "notifier"]),
@@ -144,6 +144,7 @@ fn events_reach_the_services_that_consume_them() {
         ("ops.alert.v1", &["notifier"]),
         ("ci.job.v1", &["notifier"]),
         ("slack.command.v2", &["home-renderer", "notifier"]),
+        ("slack.command.v3", &["home-renderer", "notifier"]),
         ("user.registered.v1", &["notifier"]),
         ("deploy.status.v1", &["notifier"]),
         ("digest.tick.v1", &["notifier"]),

@@ -1,25 +1,27 @@
 //! Slash command text → what it asks for, or the usage message to answer with.
 //!
 //! Two commands are registered: `/praktika subscribe [email]`, `/praktika unsubscribe` (praktika's
-//! feed commands) and `/pulser status | health | deploy <service>` (seed 004), with a channel's
+//! feed commands), `/praktika github add ID+login | remove LOGIN` (GitHub accounts followed too) and `/pulser status | health | deploy <service>` (seed 004), with a channel's
 //! GitHub repository subscriptions (`/pulser subscribe | unsubscribe | subscriptions`, [`repo`]). Sub-commands are
 //! matched ignoring letter case; anything else — no sub-command, `help`, an unknown one, a
 //! missing or extra argument, an argument of the wrong shape — gets the command's usage as an
 //! ephemeral message and nothing is published.
 
-use pulse_contracts::{CommandAction, Email, SlashCommand};
+use pulse_contracts::{CommandAction, Email, GithubAccount, SlashCommand};
 
 mod repo;
 
 /// The usage hint shown by Slack's command autocomplete (also in the app manifest).
-pub const PRAKTIKA_HINT: &str = "subscribe [email] | unsubscribe";
+pub const PRAKTIKA_HINT: &str = "subscribe [email] | unsubscribe | github add ID+login | github remove LOGIN";
 /// The usage hint of `/pulser`.
 pub const PULSER_HINT: &str =
     "status | health | deploy <service> | subscribe OWNER/REPO [filters] | unsubscribe OWNER/REPO | subscriptions";
 
 pub const PRAKTIKA_USAGE: &str = "*Usage of `/praktika`* (follow a commit author's CI feed on your Pulse Home tab):\n\
 • `/praktika subscribe [email]` — follow the feed of `email` (default: the email of your Slack profile)\n\
-• `/praktika unsubscribe` — stop following it";
+• `/praktika unsubscribe` — stop following it\n\
+• `/praktika github add ID+login` — also follow a GitHub account: the commits it authored with its noreply address and the runs it triggered (`ID+login` is the start of its noreply address, GitHub → Settings → Emails)\n\
+• `/praktika github remove LOGIN` — stop following that account";
 
 pub const PULSER_USAGE: &str = "*Usage of `/pulser`* (platform operations):\n\
 • `/pulser status` — current platform status\n\
@@ -99,7 +101,36 @@ fn parse_praktika(sub: Option<&str>, args: &[&str]) -> Result<CommandAction, Usa
             [] => Ok(CommandAction::Unsubscribe),
             _ => Err(usage(Some("`unsubscribe` takes no arguments.".to_owned()))),
         },
+        Some(s) if is(s, "github") => parse_github(args).map_err(|problem| usage(Some(problem))),
         Some(other) => Err(usage(Some(format!("I don't know {}.", quoted(other))))),
+    }
+}
+
+/// `github add ID+login` (or the account's noreply address) and `github remove LOGIN`.
+fn parse_github(args: &[&str]) -> Result<CommandAction, String> {
+    match args {
+        [op, account] if is(op, "add") => {
+            let account = unwrap_mailto(account).trim_start_matches('@');
+            GithubAccount::parse(account).map(|account| CommandAction::GithubLink { account }).map_err(|why| {
+                let login = account.rsplit_once('+').map_or(account, |(_, login)| login).split('@').next().unwrap_or_default();
+                let login = if pulse_contracts::github_account::is_login(login) { login } else { "LOGIN" };
+                format!(
+                    "{} is not a GitHub account as `ID+login` ({why}). The numeric id starts your noreply address (GitHub → Settings → Emails), and https://api.github.com/users/{login} shows it as `id`.",
+                    quoted(account)
+                )
+            })
+        }
+        [op, login] if is(op, "remove") => {
+            let login = login.trim_start_matches('@');
+            let login = GithubAccount::parse(login).map_or_else(|_| login.to_owned(), |account| account.login);
+            if pulse_contracts::github_account::is_login(&login) {
+                Ok(CommandAction::GithubUnlink { login })
+            } else {
+                Err(format!("{} is not a GitHub login.", quoted(&login)))
+            }
+        }
+        [op, ..] if is(op, "add") || is(op, "remove") => Err(format!("`github {}` takes one account.", op.to_ascii_lowercase())),
+        _ => Err("`github` is followed by `add ID+login` or `remove LOGIN`.".to_owned()),
     }
 }
 
@@ -174,6 +205,12 @@ pub fn acknowledgement(action: &CommandAction) -> String {
             format!(":hourglass_flowing_sand: Unsubscribing this channel from `{repository}`…")
         }
         CommandAction::Subscriptions => ":hourglass_flowing_sand: Listing this channel's subscriptions…".to_owned(),
+        CommandAction::GithubLink { account } => {
+            format!(":hourglass_flowing_sand: Adding the GitHub account `{}` to your subscription…", account.login)
+        }
+        CommandAction::GithubUnlink { login } => {
+            format!(":hourglass_flowing_sand: Removing the GitHub account `{login}` from your subscription…")
+        }
     }
 }
 
@@ -226,6 +263,32 @@ mod tests {
         // Backticks in user text cannot break out of the code span.
         let m = usage(Praktika, "x`y");
         assert!(m.starts_with("I don't know `x'y`."), "{m}");
+    }
+
+    #[test]
+    fn praktika_github_accounts() {
+        use SlashCommand::Praktika;
+        let ada = GithubAccount { id: 7, login: "ada-l".into() };
+        assert_eq!(ok(Praktika, "github add 7+ada-l"), CommandAction::GithubLink { account: ada.clone() });
+        assert_eq!(ok(Praktika, "GitHub Add 7+ada-l@users.noreply.github.com"), CommandAction::GithubLink { account: ada.clone() });
+        assert_eq!(
+            ok(Praktika, "github add <mailto:7+ada-l@users.noreply.github.com|7+ada-l@users.noreply.github.com>"),
+            CommandAction::GithubLink { account: ada }
+        );
+        assert_eq!(ok(Praktika, "github remove ada-l"), CommandAction::GithubUnlink { login: "ada-l".into() });
+        assert_eq!(ok(Praktika, "github remove @ada-l"), CommandAction::GithubUnlink { login: "ada-l".into() });
+        assert_eq!(ok(Praktika, "github remove 7+ada-l"), CommandAction::GithubUnlink { login: "ada-l".into() });
+
+        // A login alone: the answer says where the numeric id is.
+        let m = usage(Praktika, "github add ada-l");
+        assert!(m.starts_with("`ada-l` is not a GitHub account as `ID+login`") && m.contains("https://api.github.com/users/ada-l"), "{m}");
+        assert!(m.ends_with(PRAKTIKA_USAGE), "{m}");
+        let m = usage(Praktika, "github add ev!l?x=1");
+        assert!(m.contains("/users/LOGIN") && !m.contains("/users/ev!l"), "{m}");
+        assert!(usage(Praktika, "github add 7+a 8+b").contains("`github add` takes one account"));
+        assert!(usage(Praktika, "github remove bad--login").contains("is not a GitHub login"));
+        assert!(usage(Praktika, "github").contains("`github` is followed by"));
+        assert!(PRAKTIKA_USAGE.contains("/praktika github add ID+login") && PRAKTIKA_HINT.contains("github add"));
     }
 
     #[test]

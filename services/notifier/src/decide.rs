@@ -342,13 +342,16 @@ pub fn dm_wanted(sub: &Subscriber, event: &FeedEvent) -> bool {
     sub.subscribed && DmKind::ALL.iter().any(|k| k.applies(event, &sub.preferences))
 }
 
-/// Each subscriber's DM decision about `email`'s newest event.
-pub fn dm_decisions(email: &str, event: &FeedEvent, subscribers: &[SubscriberState]) -> Vec<(String, DmDecision)> {
+/// Each subscriber's DM decision about the newest event of a feed they follow. The DM's key
+/// names the subscription's email, whichever of its feeds changed, so a run in two of a user's
+/// feeds (their email's and a linked GitHub account's) is one DM.
+pub fn dm_decisions(event: &FeedEvent, subscribers: &[SubscriberState]) -> Vec<(String, DmDecision)> {
     subscribers
         .iter()
         .filter(|s| s.subscriber.subscribed)
         .map(|s| {
             let user = s.subscriber.slack_user_id.as_str();
+            let email = s.subscriber.primary_email.as_str();
             let input = DmInput { slack_user: user, email, event, prefs: &s.subscriber.preferences, recorded: &s.recorded };
             (user.to_owned(), dm::decide(&input))
         })
@@ -396,11 +399,16 @@ pub fn dms(decisions: &[(String, DmDecision)]) -> Plan {
 
 // ---- digests ----
 
+/// The subscribers who get this period's digest, once each: a subscription has a row per
+/// address it follows, and the one under its own email stands for it.
+fn digest_subscribers(subscribers: &[Subscriber], period: DigestPeriod) -> impl Iterator<Item = &Subscriber> {
+    subscribers.iter().filter(move |s| s.subscribed && s.preferences.wants_digest(period) && s.email == s.primary_email)
+}
+
 /// Whose feeds a tick's digests cover: the subscribers who want this period's, and the
 /// configured channels', webhooks' and e-mails'.
 pub fn digest_emails(config: &Config, period: DigestPeriod, subscribers: &[Subscriber]) -> Vec<String> {
-    let mut emails: Vec<String> =
-        subscribers.iter().filter(|s| s.subscribed && s.preferences.wants_digest(period)).map(|s| s.email.clone()).collect();
+    let mut emails: Vec<String> = digest_subscribers(subscribers, period).flat_map(|s| s.follows.iter().cloned()).collect();
     emails.extend(config.digest_channels.iter().filter(|c| c.period == period).flat_map(|c| c.emails.iter().cloned()));
     emails.extend(config.digest_webhooks.iter().filter(|c| c.period == period).flat_map(|c| c.emails.iter().cloned()));
     emails.extend(config.digest_emails.iter().filter(|c| c.period == period).flat_map(|c| c.emails.iter().cloned()));
@@ -433,9 +441,9 @@ pub fn digest(
         digest::summarize(&events, window)
     };
     let key = |recipient: &str| digest::ledger_key(tick, recipient);
-    for sub in subscribers.iter().filter(|s| s.subscribed && s.preferences.wants_digest(tick.period)) {
+    for sub in digest_subscribers(subscribers, tick.period) {
         let user = &sub.slack_user_id;
-        let content = digest::render(&sub.email, tick.period, &summary(std::slice::from_ref(&sub.email)));
+        let content = digest::render(&sub.email, tick.period, &summary(&sub.follows));
         plan.push(Chain::new(format!("digest to {user}"), vec![post(key(user), To::Dm(user.clone()), content)]));
     }
     for dc in config.digest_channels.iter().filter(|c| c.period == tick.period) {

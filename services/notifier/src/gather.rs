@@ -60,7 +60,8 @@ pub async fn subscribers(store: &Store, email: &str, event: &FeedEvent) -> Resul
     let mut out = Vec::new();
     for subscriber in store.subscribers(email).await.map_err(retryable)? {
         let recorded = if decide::dm_wanted(&subscriber, event) {
-            dm_recorded(store, &subscriber.slack_user_id, email, event).await?
+            // DM keys name the subscription's email (see decide::dm_decisions).
+            dm_recorded(store, &subscriber.slack_user_id, &subscriber.primary_email, event).await?
         } else {
             Vec::new()
         };

@@ -117,9 +117,9 @@ impl Notifier {
             Event::UserRegisteredV1(user) => decide::user_registered(&self.config, &user),
             Event::DeployStatusV1(status) => decide::deploy_status(&self.config, &status),
             Event::SlackInteractionV1(i) => self.interaction_plan(&i, dedup_key, at).await?,
-            Event::SlackCommandV1(c) | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(c)) => {
-                self.command_plan(&c, dedup_key, at).await?
-            }
+            Event::SlackCommandV1(c)
+            | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(c))
+            | Event::SlackCommandV3(pulse_contracts::SlackCommandV3(c)) => self.command_plan(&c, dedup_key, at).await?,
             Event::GithubWorkflowRunV1(ev) => {
                 let attempt = ev.run.run_attempt;
                 let mut plan = self.run_plan(&ev.repository, ev.run.id, attempt, |state| state.merge_run(&ev)).await?;
@@ -136,7 +136,7 @@ impl Notifier {
             Event::FeedUpdatedV1(update) => {
                 let email = update.email.as_str();
                 let subscribers = gather::subscribers(self.store(), email, &update.newest_event).await?;
-                let decisions = decide::dm_decisions(email, &update.newest_event, &subscribers);
+                let decisions = decide::dm_decisions(&update.newest_event, &subscribers);
                 log_dm_decisions(&decisions);
                 decide::dms(&decisions)
             }
@@ -336,7 +336,9 @@ fn log_digest_run(period: &str, report: &Report) {
 /// as a `slack.interaction`).
 fn is_ours(event: &Event) -> bool {
     match event {
-        Event::SlackCommandV1(c) | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(c)) => {
+        Event::SlackCommandV1(c)
+        | Event::SlackCommandV2(pulse_contracts::SlackCommandV2(c))
+        | Event::SlackCommandV3(pulse_contracts::SlackCommandV3(c)) => {
             decide::command_needs(c).is_some() || github::commands::is_repo_command(&c.action)
         }
         Event::SlackInteractionV1(i) => match &i.kind {
@@ -358,7 +360,9 @@ impl MessageHandler for Notifier {
 
     fn accept(&self, event: Event) -> Accept<Event> {
         match event {
-            Event::SlackCommandV1(_) | Event::SlackCommandV2(_) | Event::SlackInteractionV1(_) if !is_ours(&event) => {
+            Event::SlackCommandV1(_) | Event::SlackCommandV2(_) | Event::SlackCommandV3(_) | Event::SlackInteractionV1(_)
+                if !is_ours(&event) =>
+            {
                 Accept::Ignore(format!("this `{}` is another service's", event.event_type()))
             }
             Event::SubscriptionChangedV1(_)
@@ -371,6 +375,7 @@ impl MessageHandler for Notifier {
             | Event::DeployStatusV1(_)
             | Event::SlackCommandV1(_)
             | Event::SlackCommandV2(_)
+            | Event::SlackCommandV3(_)
             | Event::DigestTickV1(_)
             | Event::SubscriptionImportedV1(_)
             | Event::PersonForgetV1(_)

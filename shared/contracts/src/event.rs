@@ -96,6 +96,8 @@ catalogue! {
     SlackCommandV1(SlackCommand) = ("slack.command", 1),
     /// v1 with a channel's GitHub repository subscriptions (`subscribe_repo`, ...).
     SlackCommandV2(SlackCommandV2) = ("slack.command", 2),
+    /// v2 with a subscription's GitHub accounts (`github_link`, `github_unlink`).
+    SlackCommandV3(SlackCommandV3) = ("slack.command", 3),
     /// A verified button click or modal submission.
     SlackInteractionV1(SlackInteraction) = ("slack.interaction", 1),
     /// A user opened the app's Home tab.
@@ -225,8 +227,8 @@ mod tests {
         for entry in CATALOGUE {
             assert!(seen.insert(entry), "{entry:?} listed twice");
         }
-        assert_eq!(CATALOGUE.len(), 20);
-        assert_eq!(supported_versions("slack.command"), vec![1, 2]);
+        assert_eq!(CATALOGUE.len(), 21);
+        assert_eq!(supported_versions("slack.command"), vec![1, 2, 3]);
         assert_eq!(supported_versions("ci.job"), vec![1, 2]);
         assert_eq!(supported_versions("ci.workflow"), vec![1]);
         assert!(supported_versions("ci.nope").is_empty());

@@ -14,6 +14,7 @@ pub mod event;
 pub mod events;
 pub mod feed_layout;
 pub mod foreign;
+pub mod github_account;
 pub mod parse;
 pub mod praktika;
 pub mod schema;
@@ -28,9 +29,10 @@ pub use events::{
     DeployTrigger, DigestPeriod, DigestSchedule, DigestTick, FeedChange, FeedUpdated, FeedWritten, ForgetAction, ForgottenRecord,
     GithubConclusion, GithubState, GithubStatus, GithubWorkflowJob, GithubWorkflowRun, HomeTab, ImportSource, InteractionKind,
     JobCompletion, JobPhase, JobStatus, LastNotified, LearnedFrom, Link, OpsAlert, PersonForget, PersonForgotten, Preferences, RepoFilter,
-    ResourceChange, Severity, SlackCommand, SlackCommandV2, SlackHomeOpened, SlackInteraction, SlashCommand, StatValue,
+    ResourceChange, Severity, SlackCommand, SlackCommandV2, SlackCommandV3, SlackHomeOpened, SlackInteraction, SlashCommand, StatValue,
     SubscriptionChanged, SubscriptionImported, SubscriptionState, UserRegistered,
 };
+pub use github_account::GithubAccount;
 pub use parse::{
     ENVELOPE_FIELDS, eventbridge_wrap, from_sqs_body, from_sqs_body_validated, parse_envelope, parse_raw_envelope, parse_str,
     validate_and_parse,

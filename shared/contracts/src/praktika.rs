@@ -359,6 +359,14 @@ pub struct EventFeed {
 }
 
 impl FeedEvent {
+    /// Whether `self` and `other` occupy the same slot of praktika's feed: same (`pr_number`,
+    /// `repo_name`) for PR events, same (`sha`, `repo_name`) for merge results.
+    pub fn same_slot(&self, other: &FeedEvent) -> bool {
+        self.ext.pr_number == other.ext.pr_number
+            && self.ext.repo_name == other.ext.repo_name
+            && (self.ext.pr_number != 0 || self.sha == other.sha)
+    }
+
     /// A merge result (or push): praktika marks these with `pr_number == 0`.
     pub fn is_merge_result(&self) -> bool {
         self.ext.pr_number == 0

@@ -30,7 +30,7 @@ macro_rules! schemas {
     };
 }
 
-static SCHEMAS: [Entry; 20] = schemas![
+static SCHEMAS: [Entry; 21] = schemas![
     ("ci.workflow", 1),
     ("ci.job", 1),
     ("ci.job", 2),
@@ -38,6 +38,7 @@ static SCHEMAS: [Entry; 20] = schemas![
     ("user.registered", 1),
     ("slack.command", 1),
     ("slack.command", 2),
+    ("slack.command", 3),
     ("slack.interaction", 1),
     ("slack.home_opened", 1),
     ("feed.updated", 1),

@@ -120,7 +120,7 @@ fn slot_event(state: &CommitState, slot: Slot, runs: &[(&WorkflowRun, &RunState)
     let followers: BTreeSet<String> = runs
         .iter()
         .filter_map(|(r, _)| r.triggering_actor.as_ref().or(r.actor.as_ref()))
-        .map(|u| format!("{}+{}@users.noreply.github.com", u.id, u.login))
+        .map(|u| pulse_contracts::GithubAccount { id: u.id, login: u.login.clone() }.noreply_email().into_string())
         .filter(|e| !authors.contains(e))
         .collect();
     let workflows: BTreeSet<&str> = runs.iter().map(|(r, _)| r.name.as_str()).collect();

@@ -92,6 +92,8 @@ const RESERVED_BYTES: usize = 2_000;
 pub struct HomeModel<'a> {
     /// The feed followed.
     pub email: &'a str,
+    /// Linked GitHub accounts (their feeds are merged into `events`), named in the footer.
+    pub github: &'a [pulse_contracts::GithubAccount],
     pub preferences: &'a Preferences,
     /// Unix seconds; shown in the footer when known.
     pub subscribed_at: Option<i64>,
@@ -122,6 +124,15 @@ impl Rendered {
     pub fn truncated(&self) -> bool {
         self.groups_shown < self.groups_total
     }
+}
+
+/// The linked accounts, for a reply: `\nYour GitHub accounts: *a*, *b*.`, or nothing.
+pub fn github_accounts_text(accounts: &[pulse_contracts::GithubAccount]) -> String {
+    if accounts.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = accounts.iter().map(|a| format!("*{}*", text::escape(&a.login))).collect();
+    format!("\nYour GitHub accounts: {}.", names.join(", "))
 }
 
 /// Renders a subscriber's Home view. Pure and deterministic for a given model.
@@ -279,6 +290,11 @@ fn footer(model: &HomeModel<'_>) -> Vec<Block> {
     line.push_str("Following *");
     push_escaped(&mut line, model.email);
     line.push('*');
+    for account in model.github {
+        line.push_str(" and GitHub *");
+        push_escaped(&mut line, &account.login);
+        line.push('*');
+    }
     if let Some(since) = model.subscribed_at {
         let _ = write!(line, " since {}", text::date(since));
     }

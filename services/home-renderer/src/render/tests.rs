@@ -14,6 +14,7 @@ const EMAIL: &str = "alice@clickhouse.com";
 fn render_with(events: &[FeedEvent], prefs: &Preferences) -> Rendered {
     home_view(&HomeModel {
         email: EMAIL,
+        github: &[],
         preferences: prefs,
         subscribed_at: Some(NOW - 86_400),
         events,
@@ -484,6 +485,7 @@ fn the_contract_example_with_every_status_of_today_renders_as_a_user_reads_it() 
     let events = [e];
     let view = home_view(&HomeModel {
         email: EMAIL,
+        github: &[],
         preferences: &Preferences::default(),
         subscribed_at: None,
         events: &events,

@@ -115,6 +115,15 @@ fn every_accepted_subcommand_publishes_its_action() {
 }
 
 #[test]
+fn a_github_account_command_is_published_as_slack_command_v3() {
+    let (_, decision) = command("/praktika github add 7+ada");
+    assert_eq!(decision.outcome, "accepted");
+    assert!(ephemeral_text(&decision.reply).contains("`ada`"));
+    let Event::SlackCommandV3(pulse_contracts::SlackCommandV3(detail)) = only_event(&decision).detail else { panic!("not v3") };
+    assert_eq!(detail.action, CommandAction::GithubLink { account: pulse_contracts::GithubAccount { id: 7, login: "ada".into() } });
+}
+
+#[test]
 fn pulser_deploy_opens_the_confirmation_modal_with_the_trigger_id() {
     let (sent, decision) = command("/pulser deploy api");
     let modal = decision.accepted.as_ref().unwrap().modal.as_ref().expect("a modal");

@@ -216,6 +216,8 @@ fn a_completion_replies_in_the_thread_of_its_start() {
 fn subscriber(user: &str, email: &str, subscribed: bool) -> Subscriber {
     Subscriber {
         email: email.into(),
+        primary_email: email.into(),
+        follows: vec![email.into()],
         team_id: "T".into(),
         slack_user_id: user.into(),
         subscribed,
@@ -280,4 +282,33 @@ fn a_daily_tick_purges_past_retention_and_digests_each_recipient() {
     assert_eq!(digest(&config, &tick, at("2025-11-20T08:00:05Z"), chrono::Duration::days(30), &subscribers, None).chains.len(), 1);
     let weekly = DigestTick { period: DigestPeriod::Weekly, ..tick };
     assert!(digest(&config, &weekly, at("2025-11-20T08:00:05Z"), chrono::Duration::days(30), &subscribers, Some(&feeds)).is_empty());
+}
+
+#[test]
+fn a_subscriber_with_a_linked_account_gets_one_digest_covering_both_feeds() {
+    const NOREPLY: &str = "7+ada@users.noreply.github.com";
+    let mut own = subscriber("U1", "a@x.io", true);
+    own.preferences.digest = Some(pulse_contracts::DigestSchedule::Daily);
+    own.follows = vec!["a@x.io".into(), NOREPLY.into()];
+    // The row under the account's address: same subscription.
+    let account_row = Subscriber { email: NOREPLY.into(), ..own.clone() };
+    let subscribers = [own, account_row];
+    let tick = DigestTick { period: DigestPeriod::Daily, scheduled_for: at("2025-11-20T08:00:00Z") };
+    assert_eq!(digest_emails(&config(), DigestPeriod::Daily, &subscribers), [NOREPLY, "a@x.io"]);
+
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts/examples/feed.updated.v1/new-failure.json")).unwrap();
+    let Event::FeedUpdatedV1(example) = pulse_contracts::parse_str(&text).unwrap().detail else { unreachable!() };
+    let run = |pr: u64| {
+        let mut e = example.newest_event.clone();
+        e.timestamp = at("2025-11-20T07:00:00Z").timestamp();
+        e.ext.pr_number = pr;
+        e
+    };
+    let feeds = BTreeMap::from([("a@x.io".to_owned(), vec![run(1)]), (NOREPLY.to_owned(), vec![run(2)])]);
+    let plan = digest(&config(), &tick, at("2025-11-20T08:00:05Z"), chrono::Duration::days(30), &subscribers, Some(&feeds));
+    let posts: Vec<&Post> = plan.posts().collect();
+    assert_eq!(posts.len(), 1, "one digest per subscriber, not per feed row: {plan:?}");
+    let text = format!("{:?}", posts[0].content);
+    assert!(text.contains("2 runs"), "both feeds are summed: {text}");
 }

@@ -35,7 +35,7 @@ pub use github::{
 };
 pub use ops_alert::{AlertKind, Link, OpsAlert, Severity};
 pub use person::{ForgetAction, ForgottenRecord, PersonForget, PersonForgotten};
-pub use slack_command::{CommandAction, RepoFilter, SlackCommand, SlackCommandV2, SlashCommand};
+pub use slack_command::{CommandAction, RepoFilter, SlackCommand, SlackCommandV2, SlackCommandV3, SlashCommand};
 pub use slack_home_opened::{HomeTab, SlackHomeOpened};
 pub use slack_interaction::{Container, InteractionKind, SlackInteraction};
 pub use subscription_changed::{DigestSchedule, Preferences, SubscriptionChanged, SubscriptionState};

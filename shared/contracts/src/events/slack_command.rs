@@ -1,14 +1,16 @@
-//! `slack.command` v1 and v2: a slash command that ingress verified (signature, timestamp,
+//! `slack.command` v1, v2 and v3: a slash command that ingress verified (signature, timestamp,
 //! dedup) and parsed, so consumers never read Slack's form encoding or re-parse the text.
 //!
 //! v2 is v1 with three more `action.name`s — a channel's GitHub repository subscriptions
 //! (`subscribe_repo`, `unsubscribe_repo`, `subscriptions`). A new value of a closed enum is a new
 //! version (contracts/README.md), so ingress publishes those three as v2 and every other action
 //! as v1 ([`SlackCommand::into_event`]): a consumer that declares only v1 never sees an action it
-//! cannot read. Both versions parse into the one [`SlackCommand`].
+//! cannot read. v3 adds, the same way, `/praktika github add|remove` (`github_link`,
+//! `github_unlink`). Every version parses into the one [`SlackCommand`].
 
 use serde::{Deserialize, Serialize};
 
+use crate::github_account::GithubAccount;
 use crate::types::Email;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,14 +56,20 @@ impl SlashCommand {
 #[serde(transparent)]
 pub struct SlackCommandV2(pub SlackCommand);
 
+/// `slack.command` v3: the same detail as v2, whose `action` may also be a GitHub account's
+/// link or unlink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SlackCommandV3(pub SlackCommand);
+
 impl SlackCommand {
-    /// The event to publish: v2 when the action exists only in v2, else v1 (so consumers that
-    /// declare only v1 keep working).
+    /// The event to publish: the first version that has the action (so consumers that declare
+    /// only older versions keep working).
     pub fn into_event(self) -> crate::Event {
-        if self.action.since_version() >= 2 {
-            crate::Event::SlackCommandV2(SlackCommandV2(self))
-        } else {
-            crate::Event::SlackCommandV1(self)
+        match self.action.since_version() {
+            1 => crate::Event::SlackCommandV1(self),
+            2 => crate::Event::SlackCommandV2(SlackCommandV2(self)),
+            _ => crate::Event::SlackCommandV3(SlackCommandV3(self)),
         }
     }
 }
@@ -111,6 +119,14 @@ pub enum CommandAction {
     },
     /// `/pulser subscriptions` (v2): list the channel's repository subscriptions.
     Subscriptions,
+    /// `/praktika github add ID+login` (v3): follow the account's feed too.
+    GithubLink {
+        account: GithubAccount,
+    },
+    /// `/praktika github remove LOGIN` (v3).
+    GithubUnlink {
+        login: String,
+    },
 }
 
 impl CommandAction {
@@ -124,6 +140,8 @@ impl CommandAction {
             CommandAction::SubscribeRepo(_) => "subscribe_repo",
             CommandAction::UnsubscribeRepo { .. } => "unsubscribe_repo",
             CommandAction::Subscriptions => "subscriptions",
+            CommandAction::GithubLink { .. } => "github_link",
+            CommandAction::GithubUnlink { .. } => "github_unlink",
         }
     }
 
@@ -131,6 +149,7 @@ impl CommandAction {
     pub fn since_version(&self) -> u32 {
         match self {
             CommandAction::SubscribeRepo(_) | CommandAction::UnsubscribeRepo { .. } | CommandAction::Subscriptions => 2,
+            CommandAction::GithubLink { .. } | CommandAction::GithubUnlink { .. } => 3,
             _ => 1,
         }
     }
@@ -162,6 +181,11 @@ mod tests {
             ),
             (CommandAction::UnsubscribeRepo { repository: "o/r".into() }, json!({"name": "unsubscribe_repo", "repository": "o/r"})),
             (CommandAction::Subscriptions, json!({"name": "subscriptions"})),
+            (
+                CommandAction::GithubLink { account: GithubAccount { id: 7, login: "ada".into() } },
+                json!({"name": "github_link", "account": {"id": 7, "login": "ada"}}),
+            ),
+            (CommandAction::GithubUnlink { login: "ada".into() }, json!({"name": "github_unlink", "login": "ada"})),
         ];
         for (action, wire) in cases {
             assert_eq!(serde_json::to_value(&action).unwrap(), wire);
@@ -188,6 +212,9 @@ mod tests {
         let filter: RepoFilter = serde_json::from_value(json!({"repository": "o/r"})).unwrap();
         assert!(!filter.failures);
         assert!(matches!(command(CommandAction::SubscribeRepo(filter)).into_event(), crate::Event::SlackCommandV2(_)));
+        let link = CommandAction::GithubLink { account: GithubAccount { id: 7, login: "ada".into() } };
+        assert!(matches!(command(link).into_event(), crate::Event::SlackCommandV3(_)));
+        assert!(matches!(command(CommandAction::GithubUnlink { login: "ada".into() }).into_event(), crate::Event::SlackCommandV3(_)));
     }
 
     #[test]

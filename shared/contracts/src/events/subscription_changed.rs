@@ -4,11 +4,16 @@
 //! Each carries the whole state (not a delta) and a per-user `revision`, so a consumer applies an
 //! event only when its revision is newer than the one it holds, and redelivered or reordered
 //! events are harmless.
+//!
+//! `github` (optional, added compatibly) lists the GitHub accounts the user linked: each is one
+//! more feed followed, its noreply address ([`crate::GithubAccount`]). A subscriber follows
+//! [`SubscriptionChanged::followed_emails`]; DMs and digests about any of them are the user's.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::digest_tick::DigestPeriod;
+use crate::github_account::GithubAccount;
 use crate::types::Email;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +30,9 @@ pub struct SubscriptionChanged {
     pub preferences: Preferences,
     /// Starts at 1 and increases with every change of this user's subscription.
     pub revision: u64,
+    /// GitHub accounts linked to the subscription (`/praktika github add ID+login`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub github: Vec<GithubAccount>,
 }
 
 impl SubscriptionChanged {
@@ -33,6 +41,28 @@ impl SubscriptionChanged {
     pub fn supersedes(&self, held: Option<u64>) -> bool {
         held.is_none_or(|held| self.revision > held)
     }
+
+    /// Every feed this subscription follows: the email first, then each linked account's
+    /// noreply address (none while unsubscribed).
+    pub fn followed_emails(&self) -> Vec<Email> {
+        followed_emails(self.state, &self.email, &self.github)
+    }
+}
+
+/// The feeds a subscription in `state` to `email` with linked `github` accounts follows: the
+/// email first, then each account's noreply address, without repeats; none while unsubscribed.
+pub fn followed_emails(state: SubscriptionState, email: &Email, github: &[GithubAccount]) -> Vec<Email> {
+    if state != SubscriptionState::Subscribed {
+        return Vec::new();
+    }
+    let mut out = vec![email.clone()];
+    for account in github {
+        let noreply = account.noreply_email();
+        if !out.contains(&noreply) {
+            out.push(noreply);
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,5 +146,19 @@ mod tests {
         assert!(ev.supersedes(Some(2)));
         assert!(!ev.supersedes(Some(3)));
         assert!(!ev.supersedes(Some(4)));
+        assert!(ev.github.is_empty(), "`github` is optional");
+        assert_eq!(ev.followed_emails(), [Email::parse("a@b").unwrap()]);
+    }
+
+    #[test]
+    fn linked_accounts_are_followed_through_their_noreply_addresses_while_subscribed() {
+        let email = Email::parse("ada@example.com").unwrap();
+        let ada = GithubAccount { id: 7, login: "ada".into() };
+        let twice = [ada.clone(), ada.clone()];
+        let follows = followed_emails(SubscriptionState::Subscribed, &email, &twice);
+        assert_eq!(follows.iter().map(Email::as_str).collect::<Vec<_>>(), ["ada@example.com", "7+ada@users.noreply.github.com"]);
+        assert!(followed_emails(SubscriptionState::Unsubscribed, &email, &twice).is_empty());
+        let noreply = ada.noreply_email();
+        assert_eq!(followed_emails(SubscriptionState::Subscribed, &noreply, &twice), vec![noreply]);
     }
 }
