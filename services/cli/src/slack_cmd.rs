@@ -487,7 +487,7 @@ mod tests {
         let commands = m["features"]["slash_commands"].as_array().unwrap();
         assert_eq!(commands.len(), 2);
         assert_eq!(commands[0]["command"], "/praktika");
-        assert_eq!(commands[0]["usage_hint"], "subscribe [email] | unsubscribe");
+        assert_eq!(commands[0]["usage_hint"], "subscribe [email] | unsubscribe | github add ID+login | github remove LOGIN");
         assert_eq!(commands[1]["command"], "/pulser");
         assert_eq!(
             commands[1]["usage_hint"],

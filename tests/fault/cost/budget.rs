@@ -190,12 +190,14 @@ pub fn slack_request(request: SlackRequest) -> Budget {
     // (subscribe: the email's row in one transaction with the user's, then the revision;
     // toggle: two conditional updates), announce subscription.changed (PutEvents). The
     // notifier acknowledges the Slack event unclaimed (not its work) and projects
-    // subscription.changed (claimed; two conditional PutItems: the user's guard, the email's row).
+    // subscription.changed (claimed; a consistent GetItem of the user's guard, then two
+    // conditional PutItems: the email's row, then the guard).
     budget
         .exactly("home-renderer", "dynamodb", "GetItem home-renderer-subscriptions", 1)
         .exactly("home-renderer", "events", "PutEvents", 1)
         .exactly("home-renderer", "events", "PutEvents entries", 1)
         .consumed("notifier", 2, 1)
+        .exactly("notifier", "dynamodb", "GetItem notifier-messages", 1)
         .between("notifier", "dynamodb", "PutItem notifier-messages", 2, 2 + NOTIFIER_HEALTH);
     match request {
         SlackRequest::Subscribe => {
