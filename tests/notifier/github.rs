@@ -349,6 +349,74 @@ async fn a_rerun_github_refuses_is_told_and_a_later_click_may_try_again() {
     assert!(stack.slack.responses("try-2")[0].to_string().contains("Re-running"));
 }
 
+/// `user` of the interaction examples' team subscribed with these GitHub logins linked.
+fn linked(user: &str, revision: u64, logins: &[(u64, &str)]) -> Envelope<Event> {
+    let mut env = crate::harness::example("subscription.changed", "subscribed");
+    let Event::SubscriptionChangedV1(ref mut sub) = env.detail else { unreachable!() };
+    sub.team_id = "T0OPSTEAM1".into();
+    sub.slack_user_id = user.into();
+    sub.revision = revision;
+    sub.github = logins.iter().map(|(id, login)| pulse_contracts::GithubAccount { id: *id, login: (*login).into() }).collect();
+    env.dedup_key = format!("subscription.changed:T0OPSTEAM1:{user}:{revision}");
+    env
+}
+
+#[tokio::test]
+async fn a_github_write_rule_asks_github_about_the_clicker_s_linked_logins() {
+    use pulse_fake_github::{FakeGithub, Seed, SeedPermission};
+    use pulse_github::{Credentials, GithubClient, GithubConfig};
+    let stack = Stack::deploy().await;
+    let fake = FakeGithub::start().await;
+    fake.accept_token("github_pat_local");
+    let permission = |login: &str, permission: &str| SeedPermission {
+        repo: "octo-org/widgets".into(),
+        login: login.into(),
+        permission: permission.into(),
+    };
+    fake.seed(Seed { permissions: vec![permission("dana-reads", "read"), permission("dana-writes", "write")], ..Default::default() });
+    let client = GithubClient::new(
+        GithubConfig { base_url: fake.base_url(), ..GithubConfig::new(Credentials::Token("github_pat_local".into())) },
+        pulse_core::Clock::system(),
+    );
+    let routing = crate::harness::ROUTING.replace(
+        r#""rerun": [{"services": ["octo-org/widgets"], "groups": ["S0DEPLOYERS"]}]"#,
+        r#""rerun": [{"services": ["octo-org/widgets"], "groups": ["S0DEPLOYERS"], "github_write": true}]"#,
+    );
+    let config = pulse_notifier::config::Config::parse(&routing, "test").expect("routing parses");
+    let notifier = stack.notifier_with(config, Duration::from_millis(50)).with_github(client);
+    subscribe_three(&stack, &notifier).await;
+    settle(&stack, &notifier, &[github("github.workflow_run", "pr-completed-failure")]).await;
+    let ts = stack.slack.messages_in(ALL)[0]["ts"].as_str().unwrap().to_owned();
+    let value = "octo-org/widgets#13850117734#1";
+    let dana = crate::harness::DEPLOYER;
+    let told = |id: &str| stack.slack.responses(id)[0].to_string();
+
+    // A member of the group with no linked account: told how to link one; GitHub not asked to re-run.
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, &ts, dana, "none-1")]).await;
+    assert!(told("none-1").contains("/praktika github add"), "{}", told("none-1"));
+
+    // Linked to a login with read access only (and one GitHub does not know): refused, naming both.
+    settle(&stack, &notifier, &[linked(dana, 1, &[(11, "dana-reads"), (12, "dana-unknown")])]).await;
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, &ts, dana, "read-1")]).await;
+    let refusal = told("read-1");
+    assert!(refusal.contains("none of your linked GitHub accounts (`dana-reads`, `dana-unknown`) has it"), "{refusal}");
+    assert!(fake.reruns().is_empty());
+
+    // Someone outside the group is refused by the group, whatever they link: GitHub is not asked.
+    let asked = fake.calls_to("/permission").len();
+    assert_eq!(asked, 2, "one question per linked login");
+    settle(&stack, &notifier, &[linked("U0EVE", 1, &[(13, "dana-writes")])]).await;
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, &ts, "U0EVE", "eve-1")]).await;
+    assert!(told("eve-1").contains("members of <!subteam^S0DEPLOYERS>"), "{}", told("eve-1"));
+    assert_eq!(fake.calls_to("/permission").len(), asked);
+
+    // Linked to a login that may write: GitHub re-runs, once.
+    settle(&stack, &notifier, &[linked(dana, 2, &[(11, "dana-reads"), (14, "dana-writes")])]).await;
+    settle(&stack, &notifier, &[rerun_click(&stack, value, ALL, &ts, dana, "write-1")]).await;
+    assert_eq!(fake.wait_for_reruns(1, Duration::from_secs(2)).await.len(), 1);
+    assert!(told("write-1").contains("Re-running"), "{}", told("write-1"));
+}
+
 // ---- two deliveries of one run handled at once ----
 
 /// Handle `envelope` on `worker` until it is done, as SQS redelivers a message whose attempt

@@ -126,6 +126,7 @@ pub fn click_policy_request<'a>(request: &'a ClickRequest, alert: &'a AlertConte
         environment: alert.alert.environment.as_deref(),
         requester: &request.actor.user_id,
         author: alert.alert.metadata.get("author").map(String::as_str),
+        github: Default::default(),
     }
 }
 
@@ -226,7 +227,14 @@ pub fn deploy_marker(dedup_key: &str) -> String {
 
 /// What the policy is asked about a confirmed deploy modal.
 pub fn deploy_policy_request<'a>(i: &'a SlackInteraction, deploy: &'a ConfirmedDeploy) -> policy::Request<'a> {
-    policy::Request { act: Act::Deploy, service: &deploy.service, environment: None, requester: &i.user_id, author: None }
+    policy::Request {
+        act: Act::Deploy,
+        service: &deploy.service,
+        environment: None,
+        requester: &i.user_id,
+        author: None,
+        github: Default::default(),
+    }
 }
 
 /// The deploy id a confirmed modal may be published under: the one remembered for its

@@ -1,6 +1,7 @@
 //! What the handler reads before deciding: the state each decision in [`crate::decide`] takes,
-//! from the notifier's tables and the feed bucket. Reads only; every write is an effect of the
-//! plan. A read that fails fails the event (retried), before anything was done.
+//! from the notifier's tables and the feed bucket (and, for a `github_write` policy rule, the
+//! clicker's permission from GitHub). Reads only; every write is an effect of the plan. A read
+//! that fails fails the event (retried), before anything was done.
 
 use std::collections::BTreeMap;
 
@@ -151,4 +152,34 @@ pub async fn github_branches(
         author = subscribers.into_iter().find(|s| s.subscribed).map(|s| s.slack_user_id);
     }
     Ok((inputs, author))
+}
+
+/// What GitHub says of the write access to `repo` of the GitHub logins linked to `user`'s
+/// subscription: the first login that may write, else all of them. A login GitHub does not
+/// know (404) has no access; a failure GitHub may recover from fails the event (retried);
+/// any other refusal (Pulse's credentials may not read collaborators) is told to the clicker.
+pub async fn github_access(
+    store: &Store,
+    github: &pulse_github::GithubClient,
+    team: &str,
+    user: &str,
+    repo: &str,
+) -> Result<crate::policy::GithubAccess, HandlerError> {
+    use crate::policy::GithubAccess;
+    let logins = store.linked_logins(team, user).await.map_err(retryable)?;
+    if logins.is_empty() {
+        return Ok(GithubAccess::NoLinkedAccount);
+    }
+    for login in &logins {
+        match github.collaborator_permission(repo, login).await {
+            Ok(permission) if permission.can_write() => return Ok(GithubAccess::Write(login.clone())),
+            Ok(_) => {}
+            Err(err) if err.status() == Some(404) => {}
+            Err(err) if err.is_retryable() => {
+                return Err(HandlerError::retryable(format!("asking GitHub for {login}'s permission on {repo}: {err}")));
+            }
+            Err(err) => return Ok(GithubAccess::Unknown(err.to_string())),
+        }
+    }
+    Ok(GithubAccess::NoWrite(logins))
 }

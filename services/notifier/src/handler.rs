@@ -24,6 +24,7 @@ use crate::groups::UserGroups;
 use crate::health::HealthProbe;
 use crate::ops::OpsAction;
 use crate::plan::Plan;
+use crate::policy::GithubAccess;
 use crate::sinks::ExternalSinks;
 
 pub use crate::execute::SOURCE;
@@ -208,10 +209,16 @@ impl Notifier {
         }
         if let Some(click) = crate::github::rerun::click(i) {
             let click = click.map_err(HandlerError::rejected)?;
-            let groups = self.config.policy.groups_for(&crate::github::rerun::policy_request(&click));
-            let member_of = self.member_of(&click.actor.user_id, &groups).await?;
+            let unasked = crate::github::rerun::policy_request(&click, GithubAccess::NotAsked);
+            let member_of = self.member_of(&click.actor.user_id, &self.config.policy.groups_for(&unasked)).await?;
+            let github = match &self.executor.github {
+                Some(client) if self.config.policy.needs_github(&unasked, &member_of) => {
+                    gather::github_access(self.store(), client, &i.team_id, &click.actor.user_id, &click.target.repo).await?
+                }
+                _ => GithubAccess::NotAsked,
+            };
             let configured = self.executor.github.is_some();
-            return Ok(crate::github::rerun::decide(&self.config.policy, click, dedup_key, at, &member_of, configured));
+            return Ok(crate::github::rerun::decide(&self.config.policy, click, dedup_key, at, &member_of, github, configured));
         }
         let request = match decide::click_request(i) {
             None => return Ok(Plan::none()),

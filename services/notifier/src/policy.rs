@@ -13,6 +13,13 @@
 //!   a GitHub Actions run's failed jobs, whose `services` are repositories, `OWNER/REPO`) are
 //!   refused while no rule is written for them; `acknowledge` and `investigate` change nothing and
 //!   are open to every member until a rule is written for them.
+//! - A `rerun` rule may also ask `github_write`: the requester is allowed only when one of the
+//!   GitHub accounts linked to their Pulse subscription (`/praktika github add`) has write access
+//!   to the repository, as GitHub answers it (the handler asks and hands the answer in). GitHub
+//!   itself asks write access of anyone who re-runs a workflow, so the rule keeps Slack from
+//!   lending Pulse's credentials to people GitHub would refuse. A link is the person's own claim
+//!   (Pulse has no GitHub sign-in to prove it), so the rule narrows `users` and `groups`; with
+//!   `everyone` alone it would trust anyone who links someone else's login.
 //! - A refusal says why and who may, in words a person can act on.
 //!
 //! ```json
@@ -20,7 +27,8 @@
 //!   "deploy":   [{ "services": ["billing"], "users": ["U0ALICE"], "groups": ["S0OPS"] }],
 //!   "rollback": [{ "groups": ["S0ONCALL"] }],
 //!   "approve":  [{ "groups": ["S0LEADS"], "not_author": true }],
-//!   "rerun":    [{ "services": ["octo-org/widgets"], "groups": ["S0DEVS"] }]
+//!   "rerun":    [{ "services": ["octo-org/widgets"], "groups": ["S0DEVS"] },
+//!                { "services": ["octo-org/api"], "groups": ["S0ENG"], "github_write": true }]
 //! }
 //! ```
 
@@ -111,6 +119,27 @@ pub struct Rule {
     /// The requester may not be the author of what they act on.
     #[serde(default)]
     pub not_author: bool,
+    /// A linked GitHub account of the requester must have write access to the repository
+    /// (`rerun` rules only).
+    #[serde(default)]
+    pub github_write: bool,
+}
+
+/// What GitHub says of the requester's linked accounts on the repository acted on, for rules
+/// with `github_write`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum GithubAccess {
+    /// Not looked up: no rule that names the requester asks for it.
+    #[default]
+    NotAsked,
+    /// The requester's subscription links no GitHub account.
+    NoLinkedAccount,
+    /// None of these linked logins may write to the repository.
+    NoWrite(Vec<String>),
+    /// This linked login may write to the repository.
+    Write(String),
+    /// GitHub could not say (its answer, without credentials).
+    Unknown(String),
 }
 
 /// One request to check.
@@ -122,6 +151,8 @@ pub struct Request<'a> {
     pub requester: &'a str,
     /// Who wrote what is acted on, when known (an alert's `metadata.author`).
     pub author: Option<&'a str>,
+    /// The requester's write access on GitHub, when a rule asks for it ([`Policy::needs_github`]).
+    pub github: GithubAccess,
 }
 
 /// The verdict, with what the audit and the refusal say.
@@ -152,6 +183,14 @@ impl Policy {
         self.applying(request).flat_map(|r| r.groups.iter().cloned()).collect()
     }
 
+    /// Whether the check of `request` needs the requester's GitHub access looked up: a rule
+    /// that lists them asks `github_write`, and no rule allows them without it.
+    pub fn needs_github(&self, request: &Request<'_>, member_of: &BTreeSet<String>) -> bool {
+        let unasked = Request { github: GithubAccess::NotAsked, ..request.clone() };
+        self.check(&unasked, member_of) != Verdict::Allowed
+            && self.applying(request).any(|r| r.github_write && lists(r, request.requester, member_of))
+    }
+
     fn applying<'p>(&'p self, request: &Request<'_>) -> impl Iterator<Item = &'p Rule> {
         let (service, environment) = (request.service.to_owned(), request.environment.map(str::to_owned));
         self.rules(request.act).unwrap_or_default().iter().filter(move |r| {
@@ -179,15 +218,17 @@ impl Policy {
         if applying.is_empty() {
             return Verdict::Refused { reason: format!("No policy rule covers {what}{}.", in_environment(request.environment)) };
         }
-        let mut authored = false;
+        let (mut authored, mut without_github) = (false, false);
         for rule in &applying {
-            let listed =
-                rule.everyone || rule.users.iter().any(|u| u == request.requester) || rule.groups.iter().any(|g| member_of.contains(g));
-            if !listed {
+            if !lists(rule, request.requester, member_of) {
                 continue;
             }
             if rule.not_author && request.author == Some(request.requester) {
                 authored = true;
+                continue;
+            }
+            if rule.github_write && !matches!(request.github, GithubAccess::Write(_)) {
+                without_github = true;
                 continue;
             }
             return Verdict::Allowed;
@@ -195,8 +236,40 @@ impl Policy {
         if authored {
             return Verdict::Refused { reason: format!("You are the author of this change, and {what} must come from someone else.") };
         }
+        if without_github {
+            return Verdict::Refused { reason: github_refusal(&request.github, &what) };
+        }
         Verdict::Refused { reason: format!("Only {} may take {what}{}.", who_may(&applying), in_environment(request.environment)) }
     }
+}
+
+/// Whether `rule` names `requester` (by id, by group, or everyone).
+fn lists(rule: &Rule, requester: &str, member_of: &BTreeSet<String>) -> bool {
+    rule.everyone || rule.users.iter().any(|u| u == requester) || rule.groups.iter().any(|g| member_of.contains(g))
+}
+
+/// Why a `github_write` rule did not allow the requester.
+fn github_refusal(access: &GithubAccess, what: &str) -> String {
+    let needs = format!("{} needs write access to the repository on GitHub", capitalised(what));
+    match access {
+        GithubAccess::NotAsked | GithubAccess::NoLinkedAccount => format!(
+            "{needs}, and your Pulse subscription links no GitHub account: `/praktika github add ID+login` links yours, then click again."
+        ),
+        GithubAccess::NoWrite(logins) if logins.len() == 1 => {
+            format!("{needs}, and your linked GitHub account `{}` does not have it.", logins[0])
+        }
+        GithubAccess::NoWrite(logins) => {
+            let logins: Vec<String> = logins.iter().map(|l| format!("`{l}`")).collect();
+            format!("{needs}, and none of your linked GitHub accounts ({}) has it.", logins.join(", "))
+        }
+        GithubAccess::Write(_) => needs,
+        GithubAccess::Unknown(why) => format!("{needs}, and GitHub could not say whether you have it ({why}); try again later."),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn in_environment(environment: Option<&str>) -> String {
@@ -226,6 +299,12 @@ pub fn validate(policy: &Policy) -> Result<(), String> {
             }
             if !rule.everyone && rule.users.is_empty() && rule.groups.is_empty() {
                 return Err(format!("policy.{}: a rule names no users, no groups and not `everyone`", act.as_str()));
+            }
+            if rule.github_write && act != Act::Rerun {
+                return Err(format!(
+                    "policy.{}: `github_write` applies to `rerun` rules only (their services are GitHub repositories)",
+                    act.as_str()
+                ));
             }
         }
     }

@@ -5,8 +5,9 @@
 //! the full state and a per-user `revision`; an event is applied only when its revision is newer
 //! than the one held, so redelivered or reordered events are harmless.
 //!
-//! Items per user: `subuser#{team}#{user}` / `current` (the applied revision, the email and
-//! every address followed: the guard, and where to find the old rows when they change) and one
+//! Items per user: `subuser#{team}#{user}` / `current` (the applied revision, the email, every
+//! address followed and the linked GitHub logins: the guard, where to find the old rows when
+//! they change, and whom a `github_write` policy rule asks GitHub about) and one
 //! `sub#{address}` / `{team}#{user}` per address followed (the row a `feed.updated` queries):
 //! the subscription's email and each linked GitHub account's noreply address. Each row carries
 //! the subscription's email (`primary`) and the list of addresses (`follows`), so a DM about a
@@ -148,6 +149,7 @@ impl Store {
             .item("sk", s("current"))
             .item("email", s(ev.email.as_str()))
             .item("follows", string_list(&follows))
+            .item("github", string_list(&ev.github.iter().map(|a| a.login.clone()).collect::<Vec<_>>()))
             .item("revision", n(ev.revision))
             .condition_expression("attribute_not_exists(pk) OR revision < :rev")
             .expression_attribute_values(":rev", n(ev.revision))
@@ -159,6 +161,21 @@ impl Store {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Applied::Stale),
             Err(e) => Err(self.err(&self.messages, "PutItem", &e)),
         }
+    }
+
+    /// The GitHub logins linked to the subscription of `user` in `team` (none when they have
+    /// no subscription).
+    pub async fn linked_logins(&self, team: &str, user: &str) -> Result<Vec<String>, StoreError> {
+        let guard = self
+            .client
+            .get_item()
+            .table_name(&self.messages)
+            .key("pk", s(format!("subuser#{team}#{user}")))
+            .key("sk", s("current"))
+            .send()
+            .await
+            .map_err(|e| self.err(&self.messages, "GetItem", &e))?;
+        Ok(guard.item().and_then(|g| get_list(g, "github")).unwrap_or_default())
     }
 
     /// Everyone whose projection row follows `email` (subscribed or not; callers filter).

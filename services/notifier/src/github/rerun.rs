@@ -6,6 +6,8 @@
 //!   its value names the repository, the run and the attempt shown.
 //! - Who may press it is the routing file's `policy.rerun` (Slack user ids or user groups, per
 //!   repository in `services`); re-runs spend CI, so they are refused until a rule is written.
+//!   A rule may also ask that a GitHub account linked to the clicker's subscription has write
+//!   access to the repository (`github_write`); the handler asks GitHub and hands the answer in.
 //!   Every click is audited, allowed or refused, once per click.
 //! - A refused click, or a click while no GitHub credentials are configured, gets an ephemeral
 //!   answer saying why, and nothing is asked of GitHub.
@@ -23,7 +25,7 @@ use pulse_slack::blocks::{Block, Button, Message, ResponseMessage, Style};
 
 use crate::audit::{Click, Subject};
 use crate::plan::{Effect, Plan};
-use crate::policy::{self, Act, Policy, Verdict};
+use crate::policy::{self, Act, GithubAccess, Policy, Verdict};
 
 /// The button's `action_id`.
 pub const ACTION_ID: &str = "github_rerun_failed_jobs";
@@ -97,9 +99,16 @@ pub fn click(i: &SlackInteraction) -> Option<Result<RerunClick, String>> {
     }))
 }
 
-/// What the policy is asked about `click`.
-pub fn policy_request(click: &RerunClick) -> policy::Request<'_> {
-    policy::Request { act: Act::Rerun, service: &click.target.repo, environment: None, requester: &click.actor.user_id, author: None }
+/// What the policy is asked about `click`, knowing `github` of the clicker.
+pub fn policy_request(click: &RerunClick, github: GithubAccess) -> policy::Request<'_> {
+    policy::Request {
+        act: Act::Rerun,
+        service: &click.target.repo,
+        environment: None,
+        requester: &click.actor.user_id,
+        author: None,
+        github,
+    }
 }
 
 /// Why a click could not be carried out, or what became of it: the ephemeral answer.
@@ -146,9 +155,10 @@ pub fn decide(
     dedup_key: &str,
     at: DateTime<Utc>,
     member_of: &BTreeSet<String>,
+    github: GithubAccess,
     configured: bool,
 ) -> Plan {
-    let refused = match policy.check(&policy_request(&click), member_of) {
+    let refused = match policy.check(&policy_request(&click, github), member_of) {
         Verdict::Refused { reason } => Some(reason),
         Verdict::Allowed if !configured => {
             Some("Re-runs from Slack are not set up: Pulse has no GitHub credentials (an admin sets `GITHUB_TOKEN` or a GitHub App, see the README).".to_owned())
@@ -225,7 +235,7 @@ mod tests {
     #[test]
     fn without_a_rule_the_click_is_refused_audited_and_answered() {
         let c = click(&interaction(ACTION_ID, "octo-org/widgets#100#1")).unwrap().unwrap();
-        let plan = decide(&Policy::default(), c, "k1", Utc::now(), &BTreeSet::new(), true);
+        let plan = decide(&Policy::default(), c, "k1", Utc::now(), &BTreeSet::new(), GithubAccess::NotAsked, true);
         let effects: Vec<&Effect> = plan.effects().collect();
         assert!(matches!(effects[0], Effect::Audit(Click { refused: Some(r), act: Act::Rerun, .. }) if r.contains("policy.rerun")));
         assert!(matches!(effects[1], Effect::Respond { marker, .. } if marker == "refused#k1"));
@@ -236,13 +246,37 @@ mod tests {
     fn an_allowed_click_is_audited_then_asks_github_and_unconfigured_github_is_a_refusal() {
         let p = policy(r#"{"rerun": [{"users": ["U0BOB"]}]}"#);
         let c = click(&interaction(ACTION_ID, "octo-org/widgets#100#1")).unwrap().unwrap();
-        let plan = decide(&p, c.clone(), "k1", Utc::now(), &BTreeSet::new(), true);
+        let plan = decide(&p, c.clone(), "k1", Utc::now(), &BTreeSet::new(), GithubAccess::NotAsked, true);
         let effects: Vec<&Effect> = plan.effects().collect();
         assert!(matches!(effects[0], Effect::Audit(Click { refused: None, .. })));
         assert!(matches!(effects[1], Effect::Rerun(r) if r.target == target() && r.dedup_key == "k1"));
-        let plan = decide(&p, c, "k1", Utc::now(), &BTreeSet::new(), false);
+        let plan = decide(&p, c, "k1", Utc::now(), &BTreeSet::new(), GithubAccess::NotAsked, false);
         assert!(plan.effects().any(|e| matches!(e, Effect::Audit(Click { refused: Some(r), .. }) if r.contains("GITHUB_TOKEN"))));
         assert!(!plan.effects().any(|e| matches!(e, Effect::Rerun(_))));
+    }
+
+    #[test]
+    fn a_github_write_rule_allows_only_a_clicker_whose_linked_login_may_write() {
+        let p = policy(r#"{"rerun": [{"everyone": true, "github_write": true}]}"#);
+        let c = click(&interaction(ACTION_ID, "octo-org/widgets#100#1")).unwrap().unwrap();
+        assert!(p.needs_github(&policy_request(&c, GithubAccess::NotAsked), &BTreeSet::new()));
+        let refusal = |github: GithubAccess| {
+            let plan = decide(&p, c.clone(), "k1", Utc::now(), &BTreeSet::new(), github, true);
+            assert!(!plan.effects().any(|e| matches!(e, Effect::Rerun(_))));
+            plan.effects()
+                .find_map(|e| match e {
+                    Effect::Audit(Click { refused: Some(r), .. }) => Some(r.clone()),
+                    _ => None,
+                })
+                .expect("refused")
+        };
+        assert!(refusal(GithubAccess::NoLinkedAccount).contains("/praktika github add"));
+        let one = refusal(GithubAccess::NoWrite(vec!["mona".into()]));
+        assert!(one.contains("write access") && one.contains("`mona` does not have it"), "{one}");
+        assert!(refusal(GithubAccess::NoWrite(vec!["a".into(), "b".into()])).contains("none of your linked GitHub accounts (`a`, `b`)"));
+        assert!(refusal(GithubAccess::Unknown("HTTP 403".into())).contains("could not say"));
+        let plan = decide(&p, c, "k1", Utc::now(), &BTreeSet::new(), GithubAccess::Write("mona".into()), true);
+        assert!(plan.effects().any(|e| matches!(e, Effect::Rerun(_))));
     }
 
     #[test]

@@ -7,7 +7,7 @@ fn policy(json: &str) -> Policy {
 }
 
 fn request(act: Act, service: &'static str, requester: &'static str) -> Request<'static> {
-    Request { act, service, environment: None, requester, author: None }
+    Request { act, service, environment: None, requester, author: None, github: GithubAccess::NotAsked }
 }
 
 fn none() -> BTreeSet<String> {
@@ -90,4 +90,25 @@ fn reruns_are_ruled_per_repository() {
     );
     let Verdict::Refused { reason } = p.check(&request(Act::Rerun, "octo-org/other", "U0BOB"), &devs) else { panic!("allowed") };
     assert!(reason.contains("No policy rule covers re-running failed jobs of `octo-org/other`"), "{reason}");
+}
+
+#[test]
+fn github_write_is_looked_up_only_when_it_decides_and_only_rerun_rules_may_ask_it() {
+    let p = policy(r#"{"rerun": [{"users": ["U0ALICE"]}, {"groups": ["S0DEVS"], "github_write": true}]}"#);
+    let devs: BTreeSet<String> = ["S0DEVS".to_owned()].into();
+    assert!(!p.needs_github(&request(Act::Rerun, "o/r", "U0ALICE"), &none()), "allowed by name: GitHub is not asked");
+    assert!(!p.needs_github(&request(Act::Rerun, "o/r", "U0EVE"), &none()), "listed by no rule: GitHub is not asked");
+    assert!(p.needs_github(&request(Act::Rerun, "o/r", "U0BOB"), &devs));
+    let with = |github| Request { github, ..request(Act::Rerun, "o/r", "U0BOB") };
+    assert_eq!(p.check(&with(GithubAccess::Write("bob".into())), &devs), Verdict::Allowed);
+    let Verdict::Refused { reason } = p.check(&with(GithubAccess::NoWrite(vec!["bob".into()])), &devs) else { panic!("allowed") };
+    assert_eq!(
+        reason,
+        "Re-running failed jobs of `o/r` needs write access to the repository on GitHub, and your linked GitHub account `bob` does not have it."
+    );
+    let Verdict::Refused { reason } = p.check(&with(GithubAccess::Write("bob".into())), &none()) else { panic!("allowed") };
+    assert!(reason.starts_with("Only <@U0ALICE>, members of <!subteam^S0DEVS>"), "write access alone is not enough: {reason}");
+
+    let wrong: Policy = serde_json::from_str(r#"{"deploy": [{"everyone": true, "github_write": true}]}"#).unwrap();
+    assert!(validate(&wrong).unwrap_err().contains("`github_write` applies to `rerun` rules only"));
 }
