@@ -190,6 +190,36 @@ fn fakes_never_linked_into_a_service() {
     }
 }
 
+/// The slim publisher a CI job builds links one AWS SDK (EventBridge; `aws-config` brings STS
+/// for assumed roles), no Pulse service and no HTTP client or server of its own: compiling it
+/// must stay cheap for a CI job that only sends results. `cargo metadata` unifies features
+/// across the workspace (there `pulse-aws` has every SDK), so this asks `cargo tree` what
+/// building the publisher alone compiles.
+#[test]
+fn the_slim_publisher_compiles_eventbridge_and_nothing_heavier() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(&cargo)
+        .current_dir(root())
+        .args(["tree", "--locked", "-q", "-e", "normal", "-p", "pulse-publisher", "--prefix", "none"])
+        .output()
+        .expect("cargo tree runs");
+    assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let crates: BTreeSet<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let sdks: Vec<&str> = crates.iter().copied().filter(|c| c.starts_with("aws-sdk-")).collect();
+    assert_eq!(sdks, ["aws-sdk-eventbridge", "aws-sdk-sts"], "the publisher compiles these SDKs");
+    let heavy: Vec<&str> = crates
+        .iter()
+        .copied()
+        .filter(|c| {
+            SERVICES.contains(c)
+                || *c == CLI
+                || ["pulse-runtime", "pulse-slack", "pulse-github", "axum", "reqwest", "lambda_runtime", "jsonwebtoken"].contains(c)
+        })
+        .collect();
+    assert!(heavy.is_empty(), "pulse-publisher compiles {heavy:?}");
+}
+
 /// An HTTP server framework only where a service serves HTTP: ingress's local server. The Slack
 /// client no longer drags in the fake's server, argument parser or log set-up.
 #[test]

@@ -19,6 +19,7 @@ fn programs() -> Vec<(&'static str, Vec<Var>)> {
         ("infra-reconciler", pulse_infra_reconciler::settings::declared()),
         ("praktika-compat", pulse_praktika_compat::settings::declared()),
         ("pulse", pulse_cli::settings::declared()),
+        ("pulse-publish", pulse_publisher::settings::declared()),
     ]
 }
 

@@ -65,3 +65,37 @@ async fn exit_statuses_json_and_a_shutdown_that_asks() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("Shut down stack"), "{out}");
 }
+
+/// The slim publisher a CI job builds (`pulse-publish`): the same validation, dedup key and
+/// exit statuses as `pulse publish`, and the envelope on the stack's bus; `run` wraps a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slim_publisher_publishes_what_pulse_publish_does() {
+    let scene = Scene::start("publisher", &[]).await;
+    let run = crate::fixtures::workflow(&scene.prefix, 1, &[crate::fixtures::email(&scene.prefix, "ann")], false);
+    let file = scene.dir.join("run.json");
+    std::fs::write(&file, run.envelope.to_string()).unwrap();
+    let (code, out, err) = scene.publisher_status(&["publish", "--json", &file.display().to_string()]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let published: Value = serde_json::from_str(&out).expect("publish --json");
+    assert_eq!(published[0]["dedup_key"], run.dedup_key.as_str());
+
+    let mut bad = run.envelope.clone();
+    bad["detail"]["ext"]["commit_authors"] = Value::from("not-a-list");
+    std::fs::write(&file, bad.to_string()).unwrap();
+    let (code, _, err) = scene.publisher_status(&["publish", &file.display().to_string()]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("/detail/ext/commit_authors") && err.contains("was not published"), "{err}");
+
+    let (code, _, err) = scene.publisher_status(&["run", "--job", "slim-check", "--", "sh", "-c", "exit 3"]).await;
+    assert_eq!(code, Some(3), "run exits with the command's status: {err}");
+    let (code, _, err) = scene.publisher_status(&["deploy"]).await;
+    assert_eq!(code, Some(64), "only publish and run: {err}");
+
+    // What reached the bus: the workflow result and the job's two events, read off the tap.
+    let (code, out, err) = scene.pulse_status(&["tap", "--json", "--idle", "2"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let seen: Vec<Value> = serde_json::Deserializer::from_str(&out).into_iter::<Value>().collect::<Result<_, _>>().expect("tap --json");
+    let types: Vec<&str> = seen.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert!(seen.iter().any(|e| e["dedup_key"] == run.dedup_key.as_str()), "{out}");
+    assert_eq!(types.iter().filter(|t| **t == "ci.job").count(), 2, "started and completed: {types:?}");
+}

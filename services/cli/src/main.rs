@@ -1,6 +1,8 @@
 //! `pulse`: the command-line tool for CI jobs and operators.
 //!
-//! - `pulse publish`: a CI job publishes a workflow result (validated against the contract first);
+//! - `pulse publish`, `pulse run`: a CI job publishes a workflow result (validated against the
+//!   contract first) or runs a command as a job (both from `pulse-publisher`, whose slim
+//!   `pulse-publish` binary serves CI jobs that should not compile the whole CLI);
 //! - `pulse infra plan|deploy`: the reconciler for Pulse's stack (and, later, the CI fleet);
 //! - `pulse dlq list|replay`: see and replay what a service could not process;
 //! - `pulse feed show`: print a commit author's feed as stored in S3;
@@ -20,9 +22,7 @@ mod infra_cmd;
 mod loadtest;
 mod migrate_cmd;
 mod progress;
-mod publish;
 mod reply;
-mod run_cmd;
 mod slack_cmd;
 mod tap;
 
@@ -42,7 +42,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Publish CI events (a praktika workflow result, or any Pulse envelope) to the bus.
-    Publish(publish::PublishArgs),
+    Publish(pulse_publisher::publish::PublishArgs),
     /// Plan and deploy infrastructure from a declarative config.
     Infra(infra_cmd::InfraArgs),
     /// Inspect and replay a service's dead-letter queue.
@@ -58,7 +58,7 @@ enum Command {
     /// Load tests against a running stack (see BENCHMARKS.md).
     Loadtest(loadtest::LoadtestArgs),
     /// Run a command as a job: publish ci.job started / completed (duration, status, stats, error).
-    Run(run_cmd::RunArgs),
+    Run(pulse_publisher::run::RunArgs),
     /// Import state from the system Pulse replaces (`migrate praktika`).
     Migrate(migrate_cmd::MigrateArgs),
     /// Who acted from Slack, and who tried (`audit list`).
@@ -93,7 +93,7 @@ async fn main() -> std::process::ExitCode {
     // The edge: the one place the CLI's time and fresh ids are the system's.
     let (clock, ids) = (Clock::system(), Ids::random());
     let result = match cli.command {
-        Command::Publish(args) => publish::run(args, &clock, &ids).await,
+        Command::Publish(args) => pulse_publisher::publish::run(args, &clock, &ids).await,
         Command::Infra(args) => infra_cmd::run(args).await,
         Command::Dlq(args) => dlq::run(args).await,
         Command::Feed(args) => feed::run(args).await,
@@ -101,7 +101,7 @@ async fn main() -> std::process::ExitCode {
         Command::Slack(args) => slack_cmd::run(args, &clock, &ids).await,
         Command::Github(args) => github_cmd::run(args, &clock, &ids).await,
         Command::Loadtest(args) => loadtest::run(args, &clock, &ids).await,
-        Command::Run(args) => run_cmd::run(args, &clock, &ids).await,
+        Command::Run(args) => pulse_publisher::run::run(args, &clock, &ids).await,
         Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,
         Command::Audit(args) => pulse_cli::audit::run(args).await,
         Command::Forget(args) => forget::run(args, &clock, &ids).await,

@@ -4,27 +4,10 @@
 
 use pulse_core::settings::Var;
 
-pub const PULSE_BUS: Var = Var::new(
-    "PULSE_BUS",
-    "an EventBridge bus name",
-    "The bus `pulse publish`, `pulse run` and `pulse migrate` publish to; unset means `<stack>-bus`.",
-);
-
-pub const PULSE_ENVIRONMENT: Var =
-    Var::new("PULSE_ENVIRONMENT", "a name (`production`, `staging`, …)", "The environment `pulse run` reports its job in.");
+pub use pulse_publisher::settings::{HOSTNAME, PULSE_BUS, PULSE_CI_JOB_VERSION, PULSE_ENVIRONMENT};
 
 pub const PULSE_INGRESS_URL: Var = Var::new("PULSE_INGRESS_URL", "a URL", "The ingress `pulse slack send|load` sign requests to.")
     .default("http://127.0.0.1:3000/slack/events");
-
-pub const HOSTNAME: Var =
-    Var::new("HOSTNAME", "a host name", "The runner `pulse run` names in its job events; unset means `/etc/hostname`.");
-
-pub const PULSE_CI_JOB_VERSION: Var = Var::new(
-    "PULSE_CI_JOB_VERSION",
-    "`1` or `2`",
-    "The `ci.job` version `pulse run` publishes: stay on 1 until every consumer declares 2 (contracts/README.md, \"Rolling out a new version\").",
-)
-.default("1");
 
 pub const USER: Var = Var::new(
     "USER",

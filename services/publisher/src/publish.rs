@@ -20,7 +20,7 @@ pub struct PublishArgs {
     /// JSON files, each holding one document or an array of documents; `-` or nothing reads stdin.
     pub files: Vec<PathBuf>,
     /// The event bus (default: the stack's bus, from PULSE_STACK).
-    #[arg(long, env = pulse_cli::settings::PULSE_BUS.name)]
+    #[arg(long, env = crate::settings::PULSE_BUS.name)]
     pub bus: Option<String>,
     /// `source` of the envelope built around a bare workflow result.
     #[arg(long, default_value = "ci")]
@@ -58,7 +58,7 @@ pub async fn run(args: PublishArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<
     }
     let bus = match args.bus {
         Some(bus) => bus,
-        None => pulse_cli::settings::stack()?.bus(),
+        None => crate::settings::stack()?.bus(),
     };
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus.clone());

@@ -42,13 +42,13 @@ pub struct RunArgs {
     #[arg(long = "meta", value_parser = parse_meta)]
     pub meta: Vec<(String, String)>,
     /// Environment tag shown with the messages.
-    #[arg(long, env = pulse_cli::settings::PULSE_ENVIRONMENT.name)]
+    #[arg(long, env = crate::settings::PULSE_ENVIRONMENT.name)]
     pub environment: Option<String>,
     /// The event bus (default: the stack's bus, from PULSE_STACK).
-    #[arg(long, env = pulse_cli::settings::PULSE_BUS.name)]
+    #[arg(long, env = crate::settings::PULSE_BUS.name)]
     pub bus: Option<String>,
     /// The `ci.job` contract version to publish (2 names the host `runner`).
-    #[arg(long, env = pulse_cli::settings::PULSE_CI_JOB_VERSION.name, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=2))]
+    #[arg(long, env = crate::settings::PULSE_CI_JOB_VERSION.name, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=2))]
     pub ci_job_version: u32,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true)]
@@ -149,7 +149,7 @@ async fn publish(publisher: &EventPublisher, version: u32, job: &CiJob, phase: &
 pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     let bus = match args.bus.clone() {
         Some(bus) => bus,
-        None => pulse_cli::settings::stack()?.bus(),
+        None => crate::settings::stack()?.bus(),
     };
     let config = pulse_aws::config::load().await;
     let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), bus);
@@ -228,7 +228,7 @@ pub async fn run(args: RunArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> 
 
 fn hostname() -> Option<String> {
     pulse_core::Settings::from_env()
-        .text(&pulse_cli::settings::HOSTNAME)
+        .text(&crate::settings::HOSTNAME)
         .ok()
         .flatten()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()))

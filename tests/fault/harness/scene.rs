@@ -158,8 +158,17 @@ impl Scene {
         self.run_pulse_status(&self.moto.url, &[], args).await
     }
 
+    /// The slim publisher `pulse-publish`, as [`Self::pulse_status`] runs `pulse`.
+    pub async fn publisher_status(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        self.run_program("pulse-publish", &self.moto.url, &[], args).await
+    }
+
     async fn run_pulse_status(&self, endpoint: &str, extra_env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
-        let mut command = tokio::process::Command::new(self.bins.path("pulse"));
+        self.run_program("pulse", endpoint, extra_env, args).await
+    }
+
+    async fn run_program(&self, program: &str, endpoint: &str, extra_env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+        let mut command = tokio::process::Command::new(self.bins.path(program));
         command.args(args).current_dir(workspace()).env_clear().envs(self.env(endpoint)).stdin(Stdio::null()).kill_on_drop(true);
         command.envs(extra_env.iter().copied());
         if let Some(path) = std::env::var_os("PATH") {
@@ -167,13 +176,13 @@ impl Scene {
         }
         let output = tokio::time::timeout(Duration::from_secs(120), command.output())
             .await
-            .unwrap_or_else(|_| panic!("`pulse {}` did not finish within 120 s", args.join(" ")))
-            .expect("run pulse");
+            .unwrap_or_else(|_| panic!("`{program} {}` did not finish within 120 s", args.join(" ")))
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let log = self.dir.join("cli.log");
         let mut text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.push_str(&format!("$ pulse {}\n{stdout}{stderr}\n", args.join(" ")));
+        text.push_str(&format!("$ {program} {}\n{stdout}{stderr}\n", args.join(" ")));
         std::fs::write(&log, text).ok();
         (output.status.code(), stdout, stderr)
     }
