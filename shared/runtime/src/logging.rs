@@ -1,23 +1,105 @@
 //! Structured logging: JSON lines in Lambda (and when `PULSE_LOG_FORMAT=json`), compact text
-//! locally. The consumer's span carries the event id, so every line a handler logs names it.
+//! locally, both with their timestamps. The consumer's span carries the event id, so every line
+//! a handler logs names it; in Lambda the runtime wraps each invocation in a span with its
+//! request id and X-Ray trace id (`requestId`, `xrayTraceId`), so a JSON line carries its
+//! innermost span (`span`, the event) and every span it is in (`spans`): the invocation and the
+//! event on each line.
 
 use pulse_core::Settings;
 use pulse_core::settings::SettingError;
+use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::settings::{LogFormat, Logging};
 
 /// Install the global subscriber once, as `settings` say (`RUST_LOG`, `PULSE_LOG_FORMAT`, and
-/// JSON in Lambda). A setting in the wrong form is an error for the program to report.
+/// in Lambda the function's own `AWS_LAMBDA_LOG_LEVEL` / `AWS_LAMBDA_LOG_FORMAT`). A setting in
+/// the wrong form is an error for the program to report.
 pub fn init(settings: &Settings) -> Result<Logging, SettingError> {
     let logging = Logging::from_settings(settings)?;
-    let filter = EnvFilter::try_new(&logging.filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let result = match logging.format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).without_time().try_init(),
-        LogFormat::Text => builder.compact().try_init(),
-    };
     // A second init (tests) is harmless.
-    let _ = result;
+    let _ = tracing::subscriber::set_global_default(subscriber(&logging, std::io::stderr));
     Ok(logging)
+}
+
+/// The subscriber `logging` describes, writing to `writer`.
+pub fn subscriber<W>(logging: &Logging, writer: W) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(&logging.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // CloudWatch shows escape codes as text.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(!logging.in_lambda);
+    match logging.format {
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).with_current_span(true).with_span_list(true).finish()),
+        LogFormat::Text => Box::new(builder.compact().finish()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> MakeWriter<'w> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'w self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn a_json_line_in_lambda_names_the_invocation_the_trace_and_the_event_and_keeps_its_time() {
+        let logging = Logging { filter: "info".into(), format: LogFormat::Json, in_lambda: true };
+        let buffer = Buffer::default();
+        tracing::subscriber::with_default(subscriber(&logging, buffer.clone()), || {
+            // As lambda_runtime opens it around each invocation, and the consumer inside it.
+            let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "req-1", xrayTraceId = "Root=1-abc");
+            let _invoke = invoke.enter();
+            let event = tracing::info_span!("event", event_id = "evt-7");
+            let _event = event.enter();
+            tracing::info!(outcome = "done", "handled");
+            tracing::debug!("below the level");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let line = &lines[0];
+        assert_eq!((line["message"].as_str(), line["outcome"].as_str()), (Some("handled"), Some("done")));
+        assert_eq!(line["spans"][0]["requestId"], "req-1");
+        assert_eq!(line["spans"][0]["xrayTraceId"], "Root=1-abc");
+        assert_eq!(line["spans"][1]["event_id"], "evt-7");
+        assert_eq!(line["span"]["event_id"], "evt-7", "the innermost span, as before");
+        assert!(line["timestamp"].as_str().is_some_and(|t| t.starts_with("20")), "{line}");
+        assert!(!text.contains('\u{1b}'), "no colour codes in Lambda: {text}");
+    }
+
+    #[test]
+    fn the_level_filters() {
+        let logging = Logging { filter: "warn".into(), format: LogFormat::Text, in_lambda: true };
+        let buffer = Buffer::default();
+        tracing::subscriber::with_default(subscriber(&logging, buffer.clone()), || {
+            tracing::info!("quiet");
+            tracing::warn!("loud");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("loud") && !text.contains("quiet"), "{text}");
+    }
 }

@@ -18,8 +18,12 @@ pub const RUST_LOG: Var = Var::new(
     "Which log lines are written; unset means `info` (the `pulse` command: `warn`).",
 );
 
-pub const PULSE_LOG_FORMAT: Var =
-    Var::new("PULSE_LOG_FORMAT", "`json` or `text`", "The log line format; JSON always in Lambda.").default("text");
+pub const PULSE_LOG_FORMAT: Var = Var::new(
+    "PULSE_LOG_FORMAT",
+    "`json` or `text`",
+    "The log line format outside Lambda (in Lambda, `AWS_LAMBDA_LOG_FORMAT` decides: JSON unless `Text`).",
+)
+.default("text");
 
 pub const PULSE_QUEUE: Var =
     Var::new("PULSE_QUEUE", "an SQS queue name", "The queue a consumer polls locally; unset means `<stack>-<service>`.");
@@ -37,6 +41,18 @@ pub const PULSE_POLLER_VISIBILITY_SECONDS: Var = Var::new(
 )
 .default("30");
 
+pub const AWS_LAMBDA_LOG_LEVEL: Var = Var::new(
+    "AWS_LAMBDA_LOG_LEVEL",
+    "`TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR` or `FATAL`",
+    "Set by Lambda from the function's logging configuration: in Lambda it wins over `RUST_LOG`.",
+);
+
+pub const AWS_LAMBDA_LOG_FORMAT: Var = Var::new(
+    "AWS_LAMBDA_LOG_FORMAT",
+    "`JSON` or `Text`",
+    "Set by Lambda from the function's logging configuration: the log line format in Lambda (unset: JSON).",
+);
+
 pub const PULSE_FAULT: Var = Var::new(
     "PULSE_FAULT",
     "`<point>=<action>[@<text>]`, comma-separated",
@@ -47,6 +63,8 @@ pub const PULSE_FAULT: Var = Var::new(
 pub fn declared() -> Vec<Var> {
     vec![
         AWS_LAMBDA_RUNTIME_API,
+        AWS_LAMBDA_LOG_LEVEL,
+        AWS_LAMBDA_LOG_FORMAT,
         RUST_LOG,
         PULSE_LOG_FORMAT,
         PULSE_QUEUE,
@@ -59,7 +77,7 @@ pub fn declared() -> Vec<Var> {
 
 /// What logging reads, for programs that are not consumers (ingress, the praktika entry).
 pub fn declared_logging() -> Vec<Var> {
-    vec![AWS_LAMBDA_RUNTIME_API, RUST_LOG, PULSE_LOG_FORMAT]
+    vec![AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT, RUST_LOG, PULSE_LOG_FORMAT]
 }
 
 /// The log line format.
@@ -90,11 +108,38 @@ pub struct Logging {
 }
 
 impl Logging {
+    /// Locally: `RUST_LOG` (default `info`) and `PULSE_LOG_FORMAT`. In Lambda: the function's
+    /// logging configuration, as Lambda hands it in (`AWS_LAMBDA_LOG_LEVEL` over `RUST_LOG`,
+    /// `AWS_LAMBDA_LOG_FORMAT`, JSON when unset), so the console's settings are the ones obeyed.
     pub fn from_settings(settings: &Settings) -> Result<Self, SettingError> {
         let in_lambda = settings.is_set(&AWS_LAMBDA_RUNTIME_API);
-        let format = if in_lambda { LogFormat::Json } else { settings.parse_required(&PULSE_LOG_FORMAT)? };
-        Ok(Self { filter: settings.text(&RUST_LOG)?.unwrap_or_else(|| "info".to_owned()), format, in_lambda })
+        let mut filter = settings.text(&RUST_LOG)?.unwrap_or_else(|| "info".to_owned());
+        let format = if in_lambda {
+            if let Some(level) = settings.text(&AWS_LAMBDA_LOG_LEVEL)? {
+                filter = lambda_level(&level).ok_or_else(|| AWS_LAMBDA_LOG_LEVEL.refuse(&level))?.to_owned();
+            }
+            match settings.text(&AWS_LAMBDA_LOG_FORMAT)?.as_deref() {
+                None | Some("JSON") => LogFormat::Json,
+                Some("Text") => LogFormat::Text,
+                Some(other) => return Err(AWS_LAMBDA_LOG_FORMAT.refuse(other)),
+            }
+        } else {
+            settings.parse_required(&PULSE_LOG_FORMAT)?
+        };
+        Ok(Self { filter, format, in_lambda })
     }
+}
+
+/// Lambda's log level as a `tracing` filter (`FATAL` has no level of its own: errors).
+fn lambda_level(level: &str) -> Option<&'static str> {
+    Some(match level {
+        "TRACE" => "trace",
+        "DEBUG" => "debug",
+        "INFO" => "info",
+        "WARN" => "warn",
+        "ERROR" | "FATAL" => "error",
+        _ => return None,
+    })
 }
 
 /// How a consumer runs locally.
@@ -138,5 +183,23 @@ mod tests {
             Logging::from_settings(&Settings::from_pairs([("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("PULSE_LOG_FORMAT", "text")]))
                 .unwrap();
         assert_eq!(lambda.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn in_lambda_the_function_s_logging_configuration_is_obeyed() {
+        let lambda = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = vec![("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("RUST_LOG", "pulse_notifier=debug,warn")];
+            all.extend_from_slice(pairs);
+            Logging::from_settings(&Settings::from_pairs(all))
+        };
+        assert_eq!(lambda(&[]).unwrap().filter, "pulse_notifier=debug,warn", "RUST_LOG when Lambda sets no level");
+        let warn = lambda(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")]).unwrap();
+        assert_eq!((warn.filter.as_str(), warn.format), ("warn", LogFormat::Json));
+        assert_eq!(lambda(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).unwrap().filter, "error");
+        assert_eq!(lambda(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]).unwrap().format, LogFormat::Text);
+        assert!(lambda(&[("AWS_LAMBDA_LOG_LEVEL", "LOUD")]).unwrap_err().to_string().contains("AWS_LAMBDA_LOG_LEVEL"));
+        assert!(lambda(&[("AWS_LAMBDA_LOG_FORMAT", "xml")]).unwrap_err().to_string().contains("AWS_LAMBDA_LOG_FORMAT"));
+        let local = Logging::from_settings(&Settings::from_pairs([("AWS_LAMBDA_LOG_LEVEL", "ERROR")])).unwrap();
+        assert_eq!(local.filter, "info", "outside Lambda its variables mean nothing");
     }
 }
