@@ -263,3 +263,65 @@ async fn a_lambda_record_without_a_message_id_is_dead_lettered_instead_of_failin
     assert_eq!(dead.len(), 1);
     assert!(dead[0].attributes[REASON_ATTRIBUTE].contains("no message id"), "{:?}", dead[0].attributes);
 }
+
+/// A shared buffer the metric lines are written to.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Lines {
+    type Writer = Lines;
+    fn make_writer(&'w self) -> Lines {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_lambda_batch_writes_one_metric_line_per_outcome_in_cloudwatch_s_embedded_format() {
+    use pulse_runtime::emf::EmfLayer;
+    use pulse_runtime::settings::{LogFormat, Logging};
+    let rig = rig(5).await;
+    let lines = Lines::default();
+    let logging = Logging { filter: "off".into(), format: LogFormat::Json, in_lambda: true };
+    let _scope = tracing::subscriber::set_default(pulse_runtime::logging::subscriber(
+        &logging,
+        std::io::sink,
+        Some(EmfLayer::new("toy".to_owned(), lines.clone())),
+    ));
+    let record = |id: &str, body: String| -> SqsMessage {
+        serde_json::from_value(json!({
+            "messageId": id, "receiptHandle": "unknown", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        }))
+        .unwrap()
+    };
+    let queues = pulse_runtime::lambda::Queues::new(aws_sdk_sqs::Client::new(&emulator_config().await));
+    let deadline = || Deadline::after(Duration::from_secs(30));
+    let first = vec![record("m-1", body("ok:metrics")), record("m-2", body("panic:metrics")), record("m-3", "not json".to_owned())];
+    pulse_runtime::lambda::process_batch(&rig.worker, &queues, first, deadline()).await;
+    pulse_runtime::lambda::process_batch(&rig.worker, &queues, vec![record("m-4", body("ok:metrics"))], deadline()).await;
+
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let points: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("an EMF line is JSON")).collect();
+    let count = |name: &str| points.iter().filter(|p| p.get(name).is_some()).count();
+    assert_eq!(count("MessagesHandled"), 1, "{text}");
+    assert_eq!(count("MessagesDeduplicated"), 1, "the redelivery: {text}");
+    assert_eq!(count("MessagesRetried"), 1, "the panic, on its first of five receives: {text}");
+    assert_eq!(count("MessagesDeadLettered"), 1, "the body that is no event: {text}");
+    assert_eq!(count("HandlerTime"), 2, "the two runs of the handler: {text}");
+    let latency = points.iter().find_map(|p| p["EndToEndLatency"].as_f64()).expect("end-to-end latency");
+    assert!((0.0..60_000.0).contains(&latency), "{latency}");
+    for point in &points {
+        assert_eq!(point["Service"], "toy");
+        assert_eq!(point["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Pulse");
+    }
+}

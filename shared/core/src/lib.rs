@@ -5,6 +5,8 @@
 //! - [`ids`]: the one source of fresh ids. Decision code is handed an [`Ids`]; only
 //!   [`Ids::random`] draws random UUIDs.
 //! - [`errors`]: an error and its causes as one line.
+//! - [`metric`]: metrics as `tracing` events on one target (a program's logging turns them into
+//!   CloudWatch metrics).
 //! - [`retry`]: capped exponential backoff with full jitter, for every retried call.
 //! - [`settings`]: every environment variable declared once and read typed at start-up; the
 //!   only module that touches the process environment.
@@ -17,6 +19,7 @@
 pub mod clock;
 pub mod errors;
 pub mod ids;
+pub mod metric;
 pub mod retry;
 pub mod secret;
 pub mod settings;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use pulse_aws::idempotency::{Claim, IdempotencyStore, Status};
 use pulse_contracts::{Envelope, Event, from_sqs_body};
+use pulse_core::metric::{self, Name};
 use pulse_core::{Clock, Ids};
 use tracing::{Instrument, error, info, info_span, warn};
 
@@ -145,7 +146,11 @@ impl<H: MessageHandler> Worker<H> {
             event_type = tracing::field::Empty,
             dedup_key = tracing::field::Empty,
         );
-        self.process_in_span(message, inflight).instrument(span).await
+        let disposition = self.process_in_span(message, inflight).instrument(span).await;
+        if matches!(disposition, Disposition::Retry { .. } | Disposition::Requeue { .. }) {
+            metric::count(Name::MessagesRetried);
+        }
+        disposition
     }
 
     async fn process_in_span(&self, message: &InboundMessage, inflight: &impl Inflight) -> Disposition {
@@ -178,7 +183,7 @@ impl<H: MessageHandler> Worker<H> {
             Some(key) => self.claimed(message, inflight, attempt, input, &key).await,
             None => {
                 let ran = self.run(&attempt, input, None, inflight).await;
-                self.settle_unclaimed(message, ran).await
+                self.settle_unclaimed(message, &attempt, ran).await
             }
         }
     }
@@ -196,6 +201,7 @@ impl<H: MessageHandler> Worker<H> {
                 Ok(Some(record)) if record.status == Status::InProgress && record.attempt.as_deref() == Some(guarded) => {}
                 Ok(_) => {
                     info!(guarded, "the attempt this copy stood in for has finished; dropping the copy");
+                    metric::count(Name::MessagesDeduplicated);
                     return Disposition::Done;
                 }
                 Err(err) => return self.retry(message, format!("reading the claim: {err}")),
@@ -215,6 +221,7 @@ impl<H: MessageHandler> Worker<H> {
             Step::Settle(disposition) => {
                 if let Disposition::Done = disposition {
                     info!("already handled; nothing to do");
+                    metric::count(Name::MessagesDeduplicated);
                 } else {
                     info!(?disposition, "held by a live attempt; put back until its lease ends");
                 }
@@ -237,6 +244,7 @@ impl<H: MessageHandler> Worker<H> {
                     warn!(error = %err, "handled, but the completion could not be recorded");
                 }
                 info!("handled");
+                self.count_handled(&attempt);
                 Disposition::Done
             }
             Disposition::DeadLettered { reason } => self.dead_letter_claimed(message, key, &attempt, reason).await,
@@ -312,6 +320,13 @@ impl<H: MessageHandler> Worker<H> {
     /// there, as if it had died: another attempt may own the event now, and two live attempts at
     /// once is what the lease exists to prevent.
     async fn run(&self, attempt: &Attempt, input: H::Input, key: Option<&str>, inflight: &impl Inflight) -> Ran {
+        let started = std::time::Instant::now();
+        let ran = self.run_guarded(attempt, input, key, inflight).await;
+        metric::duration(Name::HandlerTime, started.elapsed());
+        ran
+    }
+
+    async fn run_guarded(&self, attempt: &Attempt, input: H::Input, key: Option<&str>, inflight: &impl Inflight) -> Ran {
         let work = async {
             if let Some(key) = key {
                 fault::point("claimed", key).await;
@@ -373,7 +388,7 @@ impl<H: MessageHandler> Worker<H> {
         }
     }
 
-    async fn settle_unclaimed(&self, message: &InboundMessage, ran: Ran) -> Disposition {
+    async fn settle_unclaimed(&self, message: &InboundMessage, attempt: &Attempt, ran: Ran) -> Disposition {
         match decide::after_run(ran, message.receive(), self.max_retry_delay, self.clock.now_ms()) {
             Disposition::DeadLettered { reason } => self.dead_letter(message, reason).await,
             Disposition::Retry { reason, after } => {
@@ -382,9 +397,17 @@ impl<H: MessageHandler> Worker<H> {
             }
             other => {
                 info!("handled");
+                self.count_handled(attempt);
                 other
             }
         }
+    }
+
+    /// A message handled: counted, with the time from its event to now (its effects done).
+    fn count_handled(&self, attempt: &Attempt) {
+        metric::count(Name::MessagesHandled);
+        let since = self.clock.now() - attempt.meta.occurred_at;
+        metric::duration(Name::EndToEndLatency, since.to_std().unwrap_or_default());
     }
 
     /// Dead-letter a message whose key this attempt holds, and say so on the key (a replay after
@@ -415,6 +438,7 @@ impl<H: MessageHandler> Worker<H> {
         match self.dead_letters.send(message, &reason).await {
             Ok(()) => {
                 error!(%reason, "rejected; moved to the dead-letter queue");
+                metric::count(Name::MessagesDeadLettered);
                 Disposition::DeadLettered { reason }
             }
             Err(err) => {

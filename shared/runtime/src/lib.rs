@@ -17,6 +17,7 @@ pub mod attempt;
 pub mod consume;
 pub mod dead_letter;
 pub mod decide;
+pub mod emf;
 pub mod fault;
 pub mod handler;
 pub mod lambda;

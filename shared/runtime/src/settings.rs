@@ -53,6 +53,12 @@ pub const AWS_LAMBDA_LOG_FORMAT: Var = Var::new(
     "Set by Lambda from the function's logging configuration: the log line format in Lambda (unset: JSON).",
 );
 
+pub const AWS_LAMBDA_FUNCTION_NAME: Var = Var::new(
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "a function name",
+    "Set by Lambda: the `Service` dimension of the metrics a function writes (locally, the program's name).",
+);
+
 pub const PULSE_FAULT: Var = Var::new(
     "PULSE_FAULT",
     "`<point>=<action>[@<text>]`, comma-separated",
@@ -65,6 +71,7 @@ pub fn declared() -> Vec<Var> {
         AWS_LAMBDA_RUNTIME_API,
         AWS_LAMBDA_LOG_LEVEL,
         AWS_LAMBDA_LOG_FORMAT,
+        AWS_LAMBDA_FUNCTION_NAME,
         RUST_LOG,
         PULSE_LOG_FORMAT,
         PULSE_QUEUE,
@@ -77,7 +84,7 @@ pub fn declared() -> Vec<Var> {
 
 /// What logging reads, for programs that are not consumers (ingress, the praktika entry).
 pub fn declared_logging() -> Vec<Var> {
-    vec![AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT, RUST_LOG, PULSE_LOG_FORMAT]
+    vec![AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_FUNCTION_NAME, RUST_LOG, PULSE_LOG_FORMAT]
 }
 
 /// The log line format.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::SlackError;
 use crate::retry::RetryPolicy;
+use pulse_core::metric::{self, Name};
 use pulse_core::{Secret, SecretSource};
 
 /// The method name used in errors and logs for [`SlackClient::post_response_url`]. The URL
@@ -140,6 +141,7 @@ impl SlackClient {
         let mut refreshed = false;
         let mut attempt = 1;
         loop {
+            metric::count(Name::SlackCalls);
             let err = match self.attempt(method, url, body, token.as_ref()).await {
                 Ok(answer) => return Ok(answer),
                 Err(err) if err.is_auth_failure() && !refreshed => {
@@ -156,11 +158,18 @@ impl SlackClient {
                 Err(err) if !err.is_retryable() => return Err(err),
                 Err(err) => err,
             };
+            if matches!(err, SlackError::RateLimited { .. }) {
+                metric::count(Name::SlackRateLimited);
+            }
             if attempt >= policy.max_attempts {
                 return Err(SlackError::RetriesExhausted { method: method.to_owned(), attempts: attempt, last: Box::new(err) });
             }
             let wait = match &err {
-                SlackError::RateLimited { retry_after: Some(after), .. } => policy.retry_after(*after),
+                SlackError::RateLimited { retry_after: Some(after), .. } => {
+                    let wait = policy.retry_after(*after);
+                    metric::duration(Name::SlackRetryAfterWaited, wait);
+                    wait
+                }
                 _ => policy.backoff(attempt),
             };
             tracing::warn!(
