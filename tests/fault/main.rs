@@ -25,9 +25,10 @@
 //! | `lambda::*` | none: each binary run as Lambda runs it, through a fake Runtime API (see `lambda/mod.rs`) | start-up failures reach `/init/error`; SQS batches answer exactly their failed ids; effects as in the other tests |
 //! | `partial_put::*` | a proxy failing part of the entries of PutEvents calls (the CLI's and the workers') | resent, each event on the bus once, each effect once |
 //!
-//! Every test prints one `fault-summary {...}` line (messages, effects, duplicates, losses,
-//! dead letters, recovery time, wall time) and appends it to `target/fault/summary.jsonl`;
-//! BENCHMARKS.md ("Reliability") records them.
+//! Every test but `lambda::*` (which asserts effects and counts nothing) prints one
+//! `fault-summary {...}` line (messages, effects, duplicates, losses, dead letters, recovery
+//! time, wall time) and appends it to `target/fault/summary.jsonl`; BENCHMARKS.md
+//! ("Reliability") records them.
 //!
 //! ## Running it
 //!

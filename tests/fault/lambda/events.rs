@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use crate::harness::Scene;
 
-/// An SQS batch as Lambda's event source mapping delivers it.
+/// An SQS batch as Lambda's event source mapping delivers it. The harness does not play the
+/// mapping's other part (deleting the records a response does not list): a test asserts the
+/// response itself.
 pub struct SqsBatch {
     /// `{"Records": [...]}`.
     pub event: Value,

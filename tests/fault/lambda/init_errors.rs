@@ -2,7 +2,7 @@
 //! is missing and never a secret, and the process exits non-zero without asking for work.
 
 use crate::harness::{Scene, free_port};
-use crate::lambda::function::Function;
+use crate::lambda::function::{EnvChange, Function};
 
 /// Secrets set in every function's environment here: no init error may show them.
 const BOT_TOKEN_VALUE: &str = "xoxb-lambda-init-secret-4f1d";
@@ -30,7 +30,7 @@ async fn init_error_of(scene: &Scene, service: &str, changes: &[(&str, Option<&s
 /// What each binary cannot start without. `PULSE_STACK`, `SLACK_API_URL` and most settings have
 /// defaults: ingress loses its signing secret (neither the variable nor the SSM parameter is
 /// there), the others a setting without a default or get an invalid value.
-const BROKEN_SETTINGS: [(&str, (&str, Option<&str>), &str); 6] = [
+const BROKEN_SETTINGS: [(&str, EnvChange<'static>, &str); 6] = [
     ("ingress", ("SLACK_SIGNING_SECRET", None), "SLACK_SIGNING_SECRET"),
     ("home-renderer", ("PULSE_SUBSCRIPTION_RETENTION_DAYS", Some("forever")), "PULSE_SUBSCRIPTION_RETENTION_DAYS"),
     ("notifier", ("NOTIFIER_CONFIG", None), "NOTIFIER_CONFIG"),
