@@ -22,11 +22,13 @@
 //! | `cli::*` | none: the `pulse` command's conventions | `infra plan --detailed-exitcode` 0 / 2 / 64 (usage), `--only`'s help names every kind, no panic on `--events 0`, `--json` is JSON, `infra shutdown` refuses to act with nobody to ask, acts with `--yes` |
 //! | `contract_v2::*` | none: old and new `pulse run` publishing `ci.job` v1 and v2 side by side, then a v3 no consumer declares | each run posted once from either version, the renamed field shown, nothing dead-lettered; v3 dead-lettered naming the versions taken |
 //! | `forget::*` | none: `pulse forget` (dry run, then for real, then again) on a person with a feed, co-authored runs, a follower, DMs and audit entries | everything named in the report is gone from S3 (every version) and DynamoDB, the audit keeps a pseudonym, a dry run removes nothing, a second run finds nothing |
+//! | `lambda::*` | none: each binary run as Lambda runs it, through a fake Runtime API (see `lambda/mod.rs`) | start-up failures reach `/init/error`; SQS batches answer exactly their failed ids; effects as in the other tests |
 //! | `partial_put::*` | a proxy failing part of the entries of PutEvents calls (the CLI's and the workers') | resent, each event on the bus once, each effect once |
 //!
-//! Every test prints one `fault-summary {...}` line (messages, effects, duplicates, losses,
-//! dead letters, recovery time, wall time) and appends it to `target/fault/summary.jsonl`;
-//! BENCHMARKS.md ("Reliability") records them.
+//! Every test but `lambda::*` (which asserts effects and counts nothing) prints one
+//! `fault-summary {...}` line (messages, effects, duplicates, losses, dead letters, recovery
+//! time, wall time) and appends it to `target/fault/summary.jsonl`; BENCHMARKS.md
+//! ("Reliability") records them.
 //!
 //! ## Running it
 //!
@@ -46,6 +48,7 @@ mod counting;
 mod fixtures;
 mod forward;
 mod harness;
+mod lambda;
 mod proxy;
 mod seen;
 mod tally;

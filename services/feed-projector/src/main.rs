@@ -16,6 +16,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    pulse_runtime::main(run()).await
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env();
     pulse_runtime::logging::init(&settings)?;
     let own = pulse_feed_projector::settings::Config::from_settings(&settings)?;

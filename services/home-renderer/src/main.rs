@@ -20,6 +20,10 @@ use pulse_slack::{ClientConfig, SlackClient};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    pulse_runtime::main(run()).await
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env();
     pulse_runtime::logging::init(&settings)?;
     let retention_days = u64::from(subscription_retention_days(&settings)?);

@@ -14,6 +14,10 @@ use pulse_infra_reconciler::{Clients, LoadOptions, PULSE_DEPLOYMENT_JSON, StackC
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    pulse_runtime::main(run()).await
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env();
     pulse_runtime::logging::init(&settings)?;
     let names = StackNames::from_settings(&settings)?;

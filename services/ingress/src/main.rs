@@ -35,6 +35,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    pulse_runtime::main(run()).await
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env();
     let logging = pulse_runtime::logging::init(&settings)?;
     if logging.in_lambda {

@@ -22,6 +22,10 @@ use pulse_slack::ClientConfig;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    pulse_runtime::main(run()).await
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env();
     pulse_runtime::logging::init(&settings)?;
     let options = Options::from_settings(&settings)?;

@@ -13,6 +13,10 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    pulse_runtime::main(run()).await
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = Settings::from_env();
     pulse_runtime::logging::init(&settings)?;
     let team_id = settings.required(&PULSE_SLACK_TEAM_ID)?.trim().to_owned();

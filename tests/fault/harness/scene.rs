@@ -120,15 +120,21 @@ impl Scene {
         for (k, v) in &options.extra_env {
             env.insert(k.clone(), v.clone());
         }
+        let mut worker = self.process(service, env);
+        worker.ready().await;
+        worker
+    }
+
+    /// Start `service`'s binary with exactly `env` (plus PATH), without waiting for anything:
+    /// the Lambda tests (`crate::lambda`) run binaries that never poll.
+    pub fn process(&self, service: &str, env: BTreeMap<String, String>) -> Worker {
         let label = {
             let mut started = self.workers_started.lock().unwrap();
             let n = started.entry(service.to_owned()).or_default();
             *n += 1;
             if *n == 1 { service.to_owned() } else { format!("{service}-{n}") }
         };
-        let mut worker = Worker::start(self.bins.path(service), service, &label, env, &self.dir, &self.logs);
-        worker.ready().await;
-        worker
+        Worker::start(self.bins.path(service), service, &label, env, &self.dir, &self.logs)
     }
 
     /// Run the `pulse` CLI against the stack; panics with its output when it fails.

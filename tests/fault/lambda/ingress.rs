@@ -1,0 +1,147 @@
+//! Ingress as an API Gateway-triggered function: REST API (v1) and HTTP API (v2) request events
+//! written from AWS's documented shapes, bodies base64-encoded as API Gateway sends binary
+//! media, for the Slack route (a signed slash command) and the GitHub route (a signed webhook).
+//! Signatures are checked over the decoded body: signed requests are acknowledged and their
+//! event is on the bus (the stack's tap queue); forged ones answer 401 and publish nothing.
+
+use base64::Engine;
+use pulse_slack_requests::{Command, Signed};
+use serde_json::{Map, Value, json};
+
+use crate::harness::Scene;
+use crate::lambda::function::Function;
+
+const SIGNING_SECRET: &str = "pulse-local-signing-secret";
+const WEBHOOK_SECRET: &str = "lambda-harness-webhook-secret";
+
+/// Which API Gateway payload format.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    RestV1,
+    HttpV2,
+}
+
+/// A POST to `path` with `headers` and `body` (base64-encoded, `isBase64Encoded: true`) as API
+/// Gateway hands it to Lambda.
+fn request_event(api: Api, path: &str, headers: &[(&str, String)], body: &[u8]) -> Value {
+    let body = base64::engine::general_purpose::STANDARD.encode(body);
+    let now = chrono::Utc::now();
+    let time = now.format("%d/%b/%Y:%H:%M:%S +0000").to_string();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    match api {
+        Api::RestV1 => {
+            let single: Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+            let multi: Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!([v]))).collect();
+            json!({
+                "resource": path, "path": path, "httpMethod": "POST",
+                "headers": single, "multiValueHeaders": multi,
+                "queryStringParameters": null, "multiValueQueryStringParameters": null,
+                "pathParameters": null, "stageVariables": null,
+                "requestContext": {
+                    "accountId": "123456789012", "apiId": "a1b2c3d4e5", "resourceId": "r4nd0m",
+                    "resourcePath": path, "httpMethod": "POST", "path": format!("/prod{path}"),
+                    "protocol": "HTTP/1.1", "stage": "prod", "requestId": request_id,
+                    "requestTime": time, "requestTimeEpoch": now.timestamp_millis(),
+                    "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
+                    "identity": {"sourceIp": "203.0.113.17", "userAgent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+                },
+                "body": body, "isBase64Encoded": true
+            })
+        }
+        Api::HttpV2 => {
+            // HTTP APIs lower-case header names.
+            let lowered: Map<String, Value> = headers.iter().map(|(k, v)| (k.to_lowercase(), json!(v))).collect();
+            json!({
+                "version": "2.0", "routeKey": format!("POST {path}"), "rawPath": path, "rawQueryString": "",
+                "headers": lowered,
+                "requestContext": {
+                    "accountId": "123456789012", "apiId": "a1b2c3d4e5",
+                    "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
+                    "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.17", "userAgent": "GitHub-Hookshot/5a1b2c3"},
+                    "requestId": request_id, "routeKey": format!("POST {path}"), "stage": "$default",
+                    "time": time, "timeEpoch": now.timestamp_millis()
+                },
+                "body": body, "isBase64Encoded": true
+            })
+        }
+    }
+}
+
+/// A `workflow_run` delivery (the fields Pulse reads).
+fn workflow_run(tag: &str) -> Vec<u8> {
+    let sha = "5e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f";
+    let repository = json!({"id": 77, "name": "widgets", "full_name": "octo-org/widgets", "default_branch": "main", "private": false});
+    json!({
+        "action": "completed",
+        "workflow_run": {
+            "id": 4242, "name": "CI", "head_branch": format!("lambda-{tag}"), "head_sha": sha, "event": "push",
+            "status": "completed", "conclusion": "failure", "run_number": 12, "run_attempt": 1,
+            "html_url": "https://github.com/octo-org/widgets/actions/runs/4242",
+            "created_at": "2026-12-04T09:00:00Z", "updated_at": "2026-12-04T09:05:00Z", "run_started_at": "2026-12-04T09:00:01Z",
+            "pull_requests": [],
+            "head_commit": {"id": sha, "message": "Lambda harness run", "author": {"name": "Dev Example", "email": "dev@example.com"}},
+            "actor": {"login": "dev-example", "id": 7}, "triggering_actor": {"login": "dev-example", "id": 7},
+            "repository": repository.clone()
+        },
+        "repository": repository,
+        "sender": {"login": "dev-example", "id": 7}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The answer's status, after checking it is in the request's format (only HTTP API v2 answers
+/// carry `cookies`).
+fn status_of(api: Api, response: &Value) -> u64 {
+    let v2 = response.get("cookies").is_some();
+    assert_eq!(v2, matches!(api, Api::HttpV2), "{api:?} answered in the other format: {response}");
+    response["statusCode"].as_u64().unwrap_or_else(|| panic!("no statusCode in {response}"))
+}
+
+/// How many events crossed the bus whose dedup key contains `text`.
+async fn published(scene: &Scene, text: &str) -> usize {
+    scene.tap(std::time::Duration::from_millis(300)).await.iter().filter(|t| t.dedup_key.contains(text)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_slack_and_github_requests_through_both_api_formats_are_published_forged_ones_refused() {
+    let scene = Scene::start("lambda_ingress", &[]).await;
+    let mut ingress = Function::start(&scene, "ingress", &[("GITHUB_WEBHOOK_SECRET", Some(WEBHOOK_SECRET))]).await;
+    for api in [Api::RestV1, Api::HttpV2] {
+        // A slash command, signed over the bytes API Gateway base64-encodes.
+        let command = Command::new(&format!("/praktika subscribe {api:?}@lambda.example"), "U0LAMBDA04");
+        let form = command.form();
+        let now = chrono::Utc::now().timestamp();
+        let signed = Signed::form(SIGNING_SECRET, now, &form);
+        let event = request_event(api, "/slack/commands", &signed.pairs(), form.as_bytes());
+        let response = ingress.respond(event).await;
+        assert_eq!(status_of(api, &response), 200, "{api:?}: {response}");
+        assert_eq!(published(&scene, &command.trigger_id).await, 1, "{api:?}: the command's event is not on the bus once");
+
+        let forged = Command::new("/praktika subscribe forged@lambda.example", "U0LAMBDA04");
+        let forged_form = forged.form();
+        let signed = Signed::form("not-the-signing-secret", now, &forged_form);
+        let response = ingress.respond(request_event(api, "/slack/commands", &signed.pairs(), forged_form.as_bytes())).await;
+        assert_eq!(status_of(api, &response), 401, "{api:?}: {response}");
+        assert_eq!(published(&scene, &forged.trigger_id).await, 0, "{api:?}: a forged command was published");
+
+        // A GitHub webhook.
+        let delivery = uuid::Uuid::new_v4().to_string();
+        let body = workflow_run(&scene.prefix);
+        let headers = |secret: &str| {
+            vec![
+                ("Content-Type", "application/json".to_owned()),
+                ("User-Agent", "GitHub-Hookshot/5a1b2c3".to_owned()),
+                ("X-GitHub-Event", "workflow_run".to_owned()),
+                ("X-GitHub-Delivery", delivery.clone()),
+                ("X-Hub-Signature-256", pulse_ingress::github::sign(secret, &body)),
+            ]
+        };
+        let forged = ingress.respond(request_event(api, "/github/webhook", &headers("a forged secret"), &body)).await;
+        assert_eq!(status_of(api, &forged), 401, "{api:?}: {forged}");
+        assert_eq!(published(&scene, &delivery).await, 0, "{api:?}: a forged webhook was published");
+        let response = ingress.respond(request_event(api, "/github/webhook", &headers(WEBHOOK_SECRET), &body)).await;
+        assert_eq!(status_of(api, &response), 200, "{api:?}: {response}");
+        assert_eq!(published(&scene, &delivery).await, 1, "{api:?}: the webhook's event is not on the bus once");
+    }
+}
