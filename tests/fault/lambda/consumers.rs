@@ -65,6 +65,34 @@ async fn a_notifier_batch_reports_exactly_its_retryable_and_panicking_records() 
     assert_eq!(dead.len(), 1, "{dead:#?}");
     assert!(!failed_ids(&response).contains(&batch.id_of(&poisoned)));
     assert!(notifier.process.is_running(), "a panicking record ended the function");
+
+    // Every line logged while handling the batch names the invocation and its trace; the
+    // outcomes are counted in CloudWatch's embedded metric format on the same stream.
+    let request_id = notifier
+        .runtime
+        .calls()
+        .iter()
+        .find_map(|c| c.path.strip_prefix("/2018-06-01/runtime/invocation/")?.strip_suffix("/response").map(str::to_owned))
+        .expect("the function answered through /response");
+    let log = std::fs::read_to_string(notifier.process.log_files.last().expect("a log")).expect("read the function's log");
+    let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let (metrics, logged): (Vec<&Value>, Vec<&Value>) = lines.iter().partition(|l| l.get("_aws").is_some());
+    let handling: Vec<&&Value> = logged.iter().filter(|l| l["span"]["name"] == "message").collect();
+    assert!(handling.len() >= 4, "the records' lines: {log}");
+    for line in handling {
+        assert_eq!(line["spans"][0]["requestId"], request_id.as_str(), "{line}");
+        assert!(line["spans"][0]["xrayTraceId"].as_str().is_some_and(|t| t.starts_with("Root=1-")), "{line}");
+        assert!(line["timestamp"].is_string(), "{line}");
+    }
+    let count = |name: &str| metrics.iter().filter(|m| m.get(name).is_some()).count();
+    assert_eq!(
+        (count("MessagesHandled"), count("MessagesRetried"), count("MessagesDeadLettered")),
+        (1, 2, 1),
+        "one handled, two retried, one dead-lettered: {log}"
+    );
+    assert!(count("SlackCalls") >= 1 && count("EndToEndLatency") == 1, "{log}");
+    let function = |m: &&Value| m["Service"].as_str().is_some_and(|s| s.ends_with("notifier"));
+    assert!(metrics.iter().all(|m| function(m) && m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Pulse"), "named by the function");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
