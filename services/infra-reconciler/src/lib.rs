@@ -40,6 +40,7 @@ pub mod model;
 pub mod queue_visibility;
 pub mod restore;
 pub mod rollback;
+pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
