@@ -36,6 +36,7 @@ pub mod error;
 mod fleet_rules;
 pub mod graph;
 pub mod kinds;
+pub mod local_scheduler;
 pub mod model;
 pub mod queue_visibility;
 pub mod restore;

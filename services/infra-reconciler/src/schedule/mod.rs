@@ -30,12 +30,15 @@
 //! Two choices where AWS's page is silent: `LW` is read as Quartz reads it (AWS's cron is
 //! Quartz's), and a range that wraps (`FRI-MON`, `22-2`) is refused rather than guessed.
 
+pub mod deliver;
 mod next;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
+
+use chrono::{DateTime, Utc};
 
 pub use parse::parse;
 
@@ -215,5 +218,51 @@ impl std::str::FromStr for Schedule {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         parse(s)
+    }
+}
+
+/// When a scheduled resource runs next, as a plan shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextRun {
+    At(DateTime<Utc>),
+    /// A rate: EventBridge counts it from the rule's creation, which a plan cannot know.
+    Every(Rate),
+    /// No time matches any more (a past year, a day no month has).
+    Never,
+    Disabled,
+    /// The expression does not parse (the plan's validation already says why).
+    Invalid,
+}
+
+impl NextRun {
+    /// The next run of `expr` after `now` (`enabled`: the rule's state).
+    pub fn of(expr: &str, enabled: bool, now: DateTime<Utc>) -> NextRun {
+        match parse(expr) {
+            Err(_) => NextRun::Invalid,
+            Ok(_) if !enabled => NextRun::Disabled,
+            Ok(Schedule::Rate(rate)) => NextRun::Every(rate),
+            Ok(schedule @ Schedule::Cron(_)) => schedule.next_after(now).map_or(NextRun::Never, NextRun::At),
+        }
+    }
+
+    /// The time, for the JSON plan (`None` for a rate, a disabled or a never-again schedule).
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        match self {
+            NextRun::At(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for NextRun {
+    /// `next run 2026-12-04 13:00 UTC`, `runs every 5 minutes from its creation`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NextRun::At(t) => write!(f, "next run {}", t.format("%Y-%m-%d %H:%M UTC")),
+            NextRun::Every(rate) => write!(f, "runs {rate} from its creation"),
+            NextRun::Never => f.write_str("never runs again (no matching time up to 2199)"),
+            NextRun::Disabled => f.write_str("disabled: never runs"),
+            NextRun::Invalid => f.write_str("invalid schedule"),
+        }
     }
 }
