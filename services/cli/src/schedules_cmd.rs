@@ -89,14 +89,13 @@ async fn run_forever(clients: &Clients, prefix: &str, clock: &Clock, ids: &Ids) 
     let stop = pulse_runtime::shutdown::signal();
     tokio::pin!(stop);
     let mut printed = String::new();
+    let mut schedules = Vec::new();
     loop {
-        let schedules = match deployed(clients, prefix).await {
-            Ok(s) => s,
-            Err(err) => {
-                eprintln!("schedules: cannot list the deployed rules (trying again): {err}");
-                Vec::new()
-            }
-        };
+        // A failed listing keeps the rules known so far (and their next runs).
+        match deployed(clients, prefix).await {
+            Ok(found) => schedules = found,
+            Err(err) => eprintln!("schedules: cannot list the deployed rules (keeping the last list): {err}"),
+        }
         let now = clock.now();
         timetable.refresh(&schedules, now);
         let plan: String = timetable.runs().map(|(name, at)| format!("{name} next at {}\n", rfc3339(at))).collect();
@@ -111,7 +110,7 @@ async fn run_forever(clients: &Clients, prefix: &str, clock: &Clock, ids: &Ids) 
                 eprintln!("schedules: {err:#}");
             }
         }
-        let until_next = timetable.earliest().and_then(|at| (at - clock.now()).to_std().ok()).unwrap_or(REFRESH);
+        let until_next = timetable.earliest().map_or(REFRESH, |at| (at - clock.now()).to_std().unwrap_or(Duration::ZERO));
         tokio::select! {
             _ = &mut stop => return Ok(()),
             _ = tokio::time::sleep(until_next.min(REFRESH)) => {}

@@ -176,14 +176,17 @@ impl Timetable {
         }
     }
 
-    /// The runs due at `now` (name and scheduled time), each moved on to its following run.
+    /// The runs due at `now` (name and scheduled time), each moved on to its following run
+    /// after `now`: like EventBridge, a runner that was stopped or asleep does not catch up on
+    /// the runs it missed, it fires the latest once.
     pub fn take_due(&mut self, deployed: &[DeployedSchedule], now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
         let mut due = Vec::new();
         for d in deployed {
             let Some((_, at)) = self.next.get(&d.name).cloned() else { continue };
             if at <= now {
                 due.push((d.name.clone(), at));
-                match d.schedule.next_after(at) {
+                let following = d.schedule.next_after(at).filter(|t| *t > now).or_else(|| d.schedule.next_after(now));
+                match following {
                     Some(next) => self.next.insert(d.name.clone(), (d.expression.clone(), next)),
                     None => self.next.remove(&d.name),
                 };
@@ -236,6 +239,12 @@ mod tests {
         assert!(t.take_due(&stack, at("2026-12-04T12:59:59Z")).is_empty());
         assert_eq!(t.take_due(&stack, at("2026-12-04T13:00:01Z")), vec![("daily".to_owned(), at("2026-12-04T13:00:00Z"))]);
         assert!(t.take_due(&stack, at("2026-12-04T13:00:02Z")).is_empty());
+        // Asleep for three days: one run, then the next one after waking.
+        assert_eq!(t.take_due(&stack, at("2026-12-08T09:00:00Z")), vec![("daily".to_owned(), at("2026-12-05T13:00:00Z"))]);
+        assert_eq!(t.earliest(), Some(at("2026-12-08T13:00:00Z")));
+        let mut t = Timetable::default();
+        t.refresh(&stack, at("2026-12-04T12:59:30Z"));
+        t.take_due(&stack, at("2026-12-04T13:00:01Z"));
         // A refresh keeps the run it had; a changed expression starts over.
         t.refresh(&stack, at("2026-12-04T14:00:00Z"));
         assert_eq!(t.earliest(), Some(at("2026-12-05T13:00:00Z")));
