@@ -7,3 +7,4 @@ mod deploy;
 mod drift;
 mod failure;
 mod routing;
+mod schedules;

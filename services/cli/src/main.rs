@@ -11,6 +11,7 @@
 //! - `pulse audit list`: who acted from Slack, and who tried;
 //! - `pulse forget`: remove a person from everywhere Pulse keeps them;
 //! - `pulse github send|redeliver|app-manifest`: GitHub webhooks by hand, redelivery, the App manifest;
+//! - `pulse schedules list|run|fire`: the local stack's scheduler (emulators never fire schedules);
 //! - `pulse completions SHELL`: the shell completion script.
 
 mod dlq;
@@ -23,6 +24,7 @@ mod loadtest;
 mod migrate_cmd;
 mod progress;
 mod reply;
+mod schedules_cmd;
 mod slack_cmd;
 mod tap;
 
@@ -65,6 +67,8 @@ enum Command {
     Audit(pulse_cli::audit::AuditArgs),
     /// Remove a person (by e-mail and/or Slack user) from everywhere Pulse keeps them.
     Forget(forget::ForgetArgs),
+    /// Fire the stack's scheduled rules locally, as EventBridge would (emulators never do).
+    Schedules(schedules_cmd::SchedulesArgs),
     /// Print the completion script for a shell, e.g. `pulse completions bash > /etc/bash_completion.d/pulse`.
     Completions {
         /// The shell to complete in.
@@ -105,6 +109,7 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate(args) => migrate_cmd::run(args, &clock, &ids).await,
         Command::Audit(args) => pulse_cli::audit::run(args).await,
         Command::Forget(args) => forget::run(args, &clock, &ids).await,
+        Command::Schedules(args) => schedules_cmd::run(args, &clock, &ids).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "pulse", &mut std::io::stdout());
             Ok(())

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -10,8 +11,10 @@ use serde_json::Value;
 use crate::clients::{ApiCalls, Clients, Context};
 use crate::config::{Declared, StackConfig};
 use crate::error::{Error, Result};
+use crate::kinds::RuleState;
 use crate::kinds::{ApplyInput, ResourceSpec};
 use crate::model::{Change, Kind, Properties, ResourceId, normalize, show};
+use crate::schedule::NextRun;
 
 /// How many resources `plan` observes at once.
 const OBSERVE_CONCURRENCY: usize = 8;
@@ -49,6 +52,8 @@ pub struct Plan {
     pub api_calls: ApiCalls,
     #[serde(rename = "wall_time_ms", serialize_with = "millis")]
     pub wall_time: Duration,
+    /// When the plan was made: the "now" each schedule's next run counts from.
+    pub planned_at: DateTime<Utc>,
 }
 
 /// One resource of a plan.
@@ -94,6 +99,9 @@ pub async fn plan(config: &StackConfig, clients: &Clients, options: &PlanOptions
         entries,
         api_calls: clients.api_calls().since(&calls_before),
         wall_time: started.elapsed(),
+        // This shell reads the clock once; what follows from it (next runs) is computed from
+        // the value, so a test can set it.
+        planned_at: Utc::now(),
     })
 }
 
@@ -103,6 +111,18 @@ async fn observe_one(declared: &Declared, clients: &Clients, cx: &Context) -> Re
     let observed = resource.observe(clients, cx).await?.map(|o| o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect::<Properties>());
     let change = resource.diff(&desired, observed.as_ref());
     Ok(PlanEntry { id: declared.id(), depends_on: declared.dependencies(), change, desired, observed, spec: declared.spec.clone() })
+}
+
+impl PlanEntry {
+    /// For a `Schedule` (or an Image Builder pipeline with a schedule): when it runs next after
+    /// `now`.
+    pub fn next_run(&self, now: DateTime<Utc>) -> Option<NextRun> {
+        match &self.spec {
+            ResourceSpec::Schedule(s) => Some(NextRun::of(&s.schedule, s.state == RuleState::Enabled, now)),
+            ResourceSpec::ImageBuilder(ib) => ib.schedule_expression.as_deref().map(|e| NextRun::of(e, true, now)),
+            _ => None,
+        }
+    }
 }
 
 impl Plan {
@@ -129,6 +149,12 @@ impl Plan {
     /// The plan as a JSON document (the `--json` output).
     pub fn to_json(&self) -> Value {
         let mut v = serde_json::to_value(self).expect("a plan always serializes");
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(next) = e.next_run(self.planned_at) {
+                v["entries"][i]["next_run"] = serde_json::json!(next.time());
+                v["entries"][i]["next_run_text"] = serde_json::json!(next.to_string());
+            }
+        }
         v["summary"] = serde_json::to_value(self.summary()).expect("a summary always serializes");
         v
     }
@@ -152,7 +178,8 @@ impl fmt::Display for Plan {
                 Change::Update { .. } => ('~', "update"),
                 Change::NoChange => ('=', "no change"),
             };
-            writeln!(f, "  {mark} {label:<9}  {:<width$}  {}", e.id.kind.as_str(), e.id.name)?;
+            let next = e.next_run(self.planned_at).map(|n| format!(" · {n}")).unwrap_or_default();
+            writeln!(f, "  {mark} {label:<9}  {:<width$}  {}{next}", e.id.kind.as_str(), e.id.name)?;
             for change in e.change.fields() {
                 for line in field_lines(&change.field, change.from.as_ref(), Some(&change.to)) {
                     writeln!(f, "                  {line}")?;

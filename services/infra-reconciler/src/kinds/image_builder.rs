@@ -257,10 +257,9 @@ impl ImageBuilderSpec {
         if self.launch_templates.iter().any(|t| t.trim().is_empty()) {
             return Err("launch_templates contains an empty name".into());
         }
-        if let Some(e) = &self.schedule_expression
-            && !((e.starts_with("cron(") || e.starts_with("rate(")) && e.ends_with(')'))
-        {
-            return Err(format!("schedule_expression {e:?} must be cron(...) or rate(...)"));
+        if let Some(e) = &self.schedule_expression {
+            // The same dialect as EventBridge's rules: one parser for both.
+            crate::schedule::parse(e).map_err(|err| format!("schedule_expression {e:?}: {}", err.reason()))?;
         }
         if !(60..=1440).contains(&self.image_tests_timeout_minutes) {
             return Err(format!("image_tests_timeout_minutes {} is outside 60..=1440", self.image_tests_timeout_minutes));

@@ -369,23 +369,10 @@ impl EventRule<'_> {
     }
 }
 
-/// A light syntax check of a schedule expression (EventBridge validates it fully).
+/// A schedule expression in EventBridge's own dialect (see [`crate::schedule`]), so that a
+/// typo fails the plan rather than the deploy's `PutRule`.
 fn validate_schedule(expr: &str) -> std::result::Result<(), String> {
-    if let Some(body) = expr.strip_prefix("cron(").and_then(|r| r.strip_suffix(')')) {
-        let fields = body.split_whitespace().count();
-        if fields != 6 {
-            return Err(format!("schedule {expr:?} has {fields} cron fields; EventBridge cron needs 6 (min hour day month weekday year)"));
-        }
-        return Ok(());
-    }
-    if let Some(body) = expr.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
-        let mut parts = body.split_whitespace();
-        let ok = parts.next().is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
-            && parts.next().is_some_and(|u| ["minute", "minutes", "hour", "hours", "day", "days"].contains(&u))
-            && parts.next().is_none();
-        return if ok { Ok(()) } else { Err(format!("schedule {expr:?} is not rate(<n> <unit>)")) };
-    }
-    Err(format!("schedule {expr:?} must be cron(...) or rate(...)"))
+    crate::schedule::parse(expr).map(drop).map_err(|e| e.to_string())
 }
 
 macro_rules! impl_resource_for_rule {
@@ -426,9 +413,12 @@ mod tests {
         assert!(validate_schedule("cron(0 13 * * ? *)").is_ok());
         assert!(validate_schedule("cron(0 13 ? * MON *)").is_ok());
         assert!(validate_schedule("rate(5 minutes)").is_ok());
-        assert!(validate_schedule("cron(0 13 * * *)").unwrap_err().contains("6"));
+        assert!(validate_schedule("cron(0 13 * * *)").unwrap_err().contains("needs 6"));
         assert!(validate_schedule("every day").is_err());
         assert!(validate_schedule("rate(0 days)").is_err());
+        // The parser's own rules reach the plan: `*` in both day fields, a plural for 1.
+        assert!(validate_schedule("cron(0 13 * * * *)").unwrap_err().contains("one of them must be ?"));
+        assert!(validate_schedule("rate(1 days)").unwrap_err().contains("rate(1 day)"));
     }
 
     #[test]
