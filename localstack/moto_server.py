@@ -15,7 +15,8 @@ setting, which moto applies but leaves out of GetBucketNotificationConfiguration
 function's PutFunctionEventInvokeConfig replaces its configuration, as in AWS (moto appends each
 one and GetFunctionEventInvokeConfig keeps answering the first). And GetBucketVersioning answers
 with S3's `<VersioningConfiguration>` root (moto 5.2.5 names it `<GetBucketVersioningResponse>`,
-which strict SDKs such as Rust's refuse).
+which strict SDKs such as Rust's refuse). And UpdateFunctionConfiguration applies `TracingConfig`
+(moto 5.2.5 takes it only at CreateFunction and ignores it in an update).
 """
 
 import sys
@@ -100,6 +101,17 @@ def _put_event_invoke_config_replacing(self, function_name, config):
 
 
 awslambda.LambdaBackend.put_function_event_invoke_config = _put_event_invoke_config_replacing
+
+_update_configuration = awslambda.LambdaFunction.update_configuration
+
+
+def _update_configuration_with_tracing(self, config_updates):
+    if "TracingConfig" in config_updates:
+        self.tracing_config = config_updates["TracingConfig"]
+    return _update_configuration(self, config_updates)
+
+
+awslambda.LambdaFunction.update_configuration = _update_configuration_with_tracing
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

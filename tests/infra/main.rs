@@ -4,6 +4,7 @@
 
 mod fleet;
 mod image_builder;
+mod operable;
 mod praktika_deploy;
 mod pulse_deploy;
 mod restore;

@@ -442,6 +442,8 @@ async fn the_pulse_deployment_example_deploys_and_redeploys_with_no_write() {
     assert_eq!((s.update, s.no_change), (0, 0), "{first}");
     let count = |k: Kind| first.entries.iter().filter(|e| e.id.kind == k).count();
     assert_eq!((count(Kind::Lambda), count(Kind::IamRole), count(Kind::ApiRoute)), (5, 5, 2));
+    // One alarm per dead-letter queue (4), two per function (errors, throttles), one per API (5xx).
+    assert_eq!(count(Kind::Alarm), 4 + 2 * 5 + 2);
     assert!(!first.to_string().contains("xoxb-example") && !first.to_string().contains("example-signing-secret"));
     apply(&first, &clients, |_| {}).await.unwrap();
 
@@ -456,6 +458,15 @@ async fn the_pulse_deployment_example_deploys_and_redeploys_with_no_write() {
     let env = ingress.environment().unwrap().variables().unwrap();
     assert_eq!(env.get("SLACK_SIGNING_SECRET").map(String::as_str), Some("example-signing-secret"));
     assert_eq!(env.get("PULSE_STACK"), Some(&prefix));
+    assert_eq!(ingress.tracing_config().and_then(|t| t.mode()).map(|m| m.as_str()), Some("Active"));
+    let notifier = clients.lambda.get_function_concurrency().function_name(format!("{prefix}-notifier")).send().await.unwrap();
+    assert_eq!(notifier.reserved_concurrent_executions(), Some(5));
+    // The 5xx alarm watches the Slack API by the id API Gateway gave it.
+    let apis = clients.apigateway.get_apis().send().await.unwrap();
+    let slack_api = apis.items().iter().find(|a| a.name() == Some(&format!("{prefix}-slack"))).and_then(|a| a.api_id()).unwrap();
+    let alarms = clients.cloudwatch.describe_alarms().alarm_names(format!("{prefix}-slack-api-5xx")).send().await.unwrap();
+    let dims = alarms.metric_alarms()[0].dimensions();
+    assert_eq!((dims[0].name(), dims[0].value()), (Some("ApiId"), Some(slack_api)));
 
     let again = plan(&stack, &clients, &PlanOptions::default()).await.unwrap();
     assert!(!again.has_changes(), "{again}");

@@ -33,6 +33,8 @@ pub struct Clients {
     /// Parameter Store: Lambda secrets are read from it at plan time (to compare, masked) and at
     /// deploy time (to set), never printed.
     pub ssm: aws_sdk_ssm::Client,
+    /// Metric alarms (the `Alarm` kind).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     region: Option<String>,
     counter: ApiCounter,
 }
@@ -72,6 +74,7 @@ impl Clients {
             imagebuilder: client!(aws_sdk_imagebuilder),
             apigateway: client!(aws_sdk_apigatewayv2),
             ssm: client!(aws_sdk_ssm),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             region: config.region().map(|r| r.to_string()),
             counter,
         }

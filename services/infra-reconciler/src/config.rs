@@ -320,6 +320,7 @@ impl ResourceSpec {
             ResourceSpec::IamRole(r) => &r.name,
             ResourceSpec::Lambda(r) => &r.name,
             ResourceSpec::ApiRoute(r) => &r.name,
+            ResourceSpec::Alarm(r) => &r.name,
         }
     }
 }

@@ -32,11 +32,12 @@ pub enum Kind {
     IamRole,
     Lambda,
     ApiRoute,
+    Alarm,
 }
 
 impl Kind {
     /// Every kind, in the order a reader meets them in a stack.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::EventBus,
         Kind::Queue,
         Kind::QueuePolicy,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::IamRole,
         Kind::Lambda,
         Kind::ApiRoute,
+        Kind::Alarm,
     ];
 
     /// The kinds `pulse infra shutdown` can stop (praktika's `--shutdown`).
@@ -79,6 +81,7 @@ impl Kind {
             Kind::IamRole => "IamRole",
             Kind::Lambda => "Lambda",
             Kind::ApiRoute => "ApiRoute",
+            Kind::Alarm => "Alarm",
         }
     }
 }

@@ -284,3 +284,63 @@ fn the_deployment_example_follows_the_feed_variables() {
     let err = StackConfig::load(path, &LoadOptions::new(PREFIX).flag("praktika_bucket", true)).unwrap_err().to_string();
     assert!(err.contains("is declared by this file as a Bucket"), "{err}");
 }
+
+/// Operable in AWS: every dead-letter queue, every function and every API of the deployment has
+/// its alarm (derived from the file's own resources, so a service added without them fails
+/// here), every function is traced and may write traces, and the notifier's concurrency is capped.
+#[test]
+fn the_deployment_example_alarms_on_every_dlq_function_and_api() {
+    use crate::kinds::{AlarmSpec, TracingMode, Watch};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/examples/pulse-deployment.json");
+    let stack = StackConfig::load(path, &LoadOptions::new(PREFIX)).unwrap();
+    let cx = crate::clients::Context::new("aws", "us-east-1", "123");
+    let alarms: Vec<&AlarmSpec> = stack
+        .resources
+        .iter()
+        .filter_map(|d| match &d.spec {
+            ResourceSpec::Alarm(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let above_zero = |watch: Watch, metric: &str| {
+        alarms.iter().any(|a| {
+            a.watch.as_ref() == Some(&watch)
+                && a.metric_name == metric
+                && a.threshold == 0.0
+                && a.comparison_operator == crate::kinds::alarm::Comparison::GreaterThanThreshold
+        })
+    };
+    let dlqs: BTreeSet<String> = stack
+        .resources
+        .iter()
+        .filter_map(|d| match &d.spec {
+            ResourceSpec::Queue(q) => q.dead_letter.as_ref().map(|dl| dl.queue.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dlqs.len(), CONSUMERS.len());
+    for dlq in &dlqs {
+        assert!(above_zero(Watch::Queue(dlq.clone()), "ApproximateNumberOfMessagesVisible"), "no depth alarm on {dlq}");
+    }
+    let functions = stack.names(Kind::Lambda);
+    assert_eq!(functions.len(), 5);
+    for f in &functions {
+        assert!(above_zero(Watch::Function((*f).to_owned()), "Errors"), "no Errors alarm on {f}");
+        assert!(above_zero(Watch::Function((*f).to_owned()), "Throttles"), "no Throttles alarm on {f}");
+        let ResourceSpec::Lambda(l) = &stack.get(&crate::model::ResourceId::new(Kind::Lambda, *f)).unwrap().spec else { unreachable!() };
+        assert_eq!(l.tracing, Some(TracingMode::Active), "{f}");
+        let role = stack.get(&crate::model::ResourceId::new(Kind::IamRole, &l.role)).unwrap();
+        let policies = serde_json::to_string(&role.spec.resource().desired(&cx)).unwrap();
+        assert!(policies.contains("xray:PutTraceSegments") && policies.contains("xray:PutTelemetryRecords"), "{f}");
+        assert_eq!(l.reserved_concurrency, (*f == format!("{PREFIX}-notifier")).then_some(5), "{f}");
+    }
+    for api in stack.names(Kind::ApiRoute) {
+        assert!(above_zero(Watch::Api(api.to_owned()), "5xx"), "no 5xx alarm on {api}");
+    }
+    assert_eq!(alarms.len(), dlqs.len() + 2 * functions.len() + stack.names(Kind::ApiRoute).len(), "an alarm nobody asked for");
+    assert!(alarms.iter().all(|a| a.description.len() > 40), "every alarm says what to do when it fires");
+    // Deploys from Slack plan the function's reservation, so the reconciler may read and set it.
+    let reconciler = stack.get(&crate::model::ResourceId::new(Kind::IamRole, format!("{PREFIX}-infra-reconciler"))).unwrap();
+    let policies = serde_json::to_string(&reconciler.spec.resource().desired(&cx)).unwrap();
+    assert!(policies.contains("lambda:GetFunctionConcurrency") && policies.contains("lambda:PutFunctionConcurrency"));
+}

@@ -89,7 +89,12 @@ fn mistakes_the_loader_rejects_are_rejected_by_the_schema() {
          "availability_zones": ["us-east-1a"], "// note": "here too", "depends_on": [{"kind": "Queue", "name": "q"}]},
         {"kind": "AutoScalingGroup", "name": "g", "vpc_name": "ci-cd", "launch_template_name": "lt", "desired_capacity": null},
         {"kind": "Lambda", "name": "f", "path": "f.zip", "role": "r", "asynchronous": {"on_failure_queue": "q", "maximum_retry_attempts": 0}},
-        {"kind": "BucketNotifications", "name": "${var.bucket}"}
+        {"kind": "BucketNotifications", "name": "${var.bucket}"},
+        {"kind": "Lambda", "name": "g", "path": "g.zip", "role": "r", "reserved_concurrency": 0, "tracing": "Active"},
+        {"kind": "Alarm", "name": "a", "watch": {"queue": "q"}, "metric_name": "ApproximateNumberOfMessagesVisible",
+         "statistic": "Maximum", "threshold": 0, "comparison_operator": "GreaterThanThreshold", "treat_missing_data": "notBreaching"},
+        {"kind": "Alarm", "name": "b", "namespace": "Pulse", "dimensions": {"Service": "notifier"}, "metric_name": "Retried",
+         "statistic": "Sum", "threshold": 10, "comparison_operator": "GreaterThanOrEqualToThreshold", "alarm_actions": ["arn:aws:sns:us-east-1:1:ops"]}
     ], "variables": {"bucket": {"default": "${prefix}-b", "description": "d"}, "// c": "comment"}});
     assert_eq!(errors(&validator, &ok), Vec::<String>::new());
     let bad = [
@@ -105,6 +110,12 @@ fn mistakes_the_loader_rejects_are_rejected_by_the_schema() {
         json!({"resources": [{"kind": "BucketNotifications", "name": "b", "eventbridge_notifications": true}]}),
         json!({"resources": [], "variables": {"x": {"value": "y"}}}),
         json!({"resources": [], "variables": {"Bad-Name": {}}}),
+        json!({"resources": [{"kind": "Lambda", "name": "f", "path": "f.zip", "role": "r", "tracing": "On"}]}),
+        json!({"resources": [{"kind": "Lambda", "name": "f", "path": "f.zip", "role": "r", "reserved_concurrency": -1}]}),
+        json!({"resources": [{"kind": "Alarm", "name": "a", "watch": {"function": "f"}, "namespace": "AWS/Lambda", "metric_name": "Errors", "statistic": "Sum", "threshold": 0, "comparison_operator": "GreaterThanThreshold"}]}),
+        json!({"resources": [{"kind": "Alarm", "name": "a", "metric_name": "Errors", "statistic": "Sum", "threshold": 0, "comparison_operator": "GreaterThanThreshold"}]}),
+        json!({"resources": [{"kind": "Alarm", "name": "a", "watch": {"topic": "t"}, "metric_name": "Errors", "statistic": "Sum", "threshold": 0, "comparison_operator": "GreaterThanThreshold"}]}),
+        json!({"resources": [{"kind": "Alarm", "name": "a", "watch": {"function": "f"}, "metric_name": "Errors", "statistic": "Sum", "threshold": 0, "comparison_operator": "GreaterThanThreshold", "alarm_actions": ["ops"]}]}),
     ];
     for doc in bad {
         assert!(!errors(&validator, &doc).is_empty(), "the schema accepts {doc}");

@@ -244,7 +244,7 @@ impl Resource for ApiRouteSpec {
 }
 
 /// The id and endpoint of the HTTP API named `name`, if any (paging through every API).
-async fn find_api(clients: &Clients, id: &ResourceId, name: &str) -> Result<Option<(String, Option<String>)>> {
+pub(crate) async fn find_api(clients: &Clients, id: &ResourceId, name: &str) -> Result<Option<(String, Option<String>)>> {
     let mut token: Option<String> = None;
     loop {
         let out = clients

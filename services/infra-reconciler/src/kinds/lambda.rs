@@ -3,7 +3,9 @@
 //! Pulse needs: `crate` (a workspace binary built with cargo-lambda), `role` (an `IamRole` of the
 //! file), `runtime` (`provided.al2023`), `architecture` (`arm64`), `event_sources` (SQS queues of
 //! the file, always with `ReportBatchItemFailures`), an `alias` (`live`) and `asynchronous`
-//! (retries, event age and on-failure queue of asynchronous invocations: [`super::lambda_async`]).
+//! (retries, event age and on-failure queue of asynchronous invocations: [`super::lambda_async`]),
+//! `reserved_concurrency` and `tracing` (both absent: not managed, so praktika's files keep their
+//! meaning).
 //!
 //! Deploy rules:
 //! - code is uploaded only when the package's base64 SHA-256 differs from `CodeSha256`;
@@ -76,6 +78,32 @@ pub struct LambdaSpec {
     /// failed ones go; absent: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asynchronous: Option<AsynchronousSpec>,
+    /// Reserved concurrency: at most this many instances run at once, and that many are kept
+    /// for the function out of the account's pool. `0` throttles every invocation (AWS's off
+    /// switch). Absent: not managed, and a reservation already set stays (the reconciler keeps
+    /// no state, so it cannot tell one it set from one an operator set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrency: Option<u32>,
+    /// X-Ray tracing (`TracingConfig`): `Active` samples and records invocations (the role
+    /// needs `xray:PutTraceSegments` and `xray:PutTelemetryRecords`), `PassThrough` only
+    /// forwards an upstream trace header. Absent: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TracingMode {
+    Active,
+    PassThrough,
+}
+
+impl TracingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TracingMode::Active => "Active",
+            TracingMode::PassThrough => "PassThrough",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +164,10 @@ fn yes() -> bool {
 pub const FUNCTION_RESPONSE_TYPES: [&str; 1] = ["ReportBatchItemFailures"];
 
 /// The configuration fields `UpdateFunctionConfiguration` sets.
-pub const CONFIG_FIELDS: [&str; 6] = ["Runtime", "Handler", "Role", "Timeout", "MemorySize", "Environment"];
+pub const CONFIG_FIELDS: [&str; 7] = ["Runtime", "Handler", "Role", "Timeout", "MemorySize", "Environment", "Tracing"];
+
+/// The plan field of `reserved_concurrency` (set apart from the configuration, not versioned).
+pub const RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
 
 /// What the plan shows for a secret variable whose function value matches SSM (and what a
 /// desired secret looks like): never the value.
@@ -302,6 +333,12 @@ impl Resource for LambdaSpec {
         if let Some(a) = &self.asynchronous {
             p.insert(lambda_async::FIELD.into(), a.desired(cx));
         }
+        if let Some(n) = self.reserved_concurrency {
+            p.insert(RESERVED_CONCURRENCY.into(), json!(n));
+        }
+        if let Some(mode) = self.tracing {
+            p.insert("Tracing".into(), json!(mode.as_str()));
+        }
         p
     }
 
@@ -384,6 +421,31 @@ mod tests {
         assert!(!spec(json!({})).desired(&cx).contains_key("Asynchronous"));
         let bad = spec(json!({"asynchronous": {"maximum_retry_attempts": 5}}));
         assert!(bad.validate().unwrap_err().contains("asynchronous.maximum_retry_attempts 5"));
+    }
+
+    #[test]
+    fn reserved_concurrency_and_tracing_are_planned_only_when_declared() {
+        let cx = Context::new("aws", "us-east-1", "123456789012");
+        // praktika's files declare neither: neither is a planned property.
+        let plain = spec(json!({})).desired(&cx);
+        assert!(!plain.contains_key(RESERVED_CONCURRENCY) && !plain.contains_key("Tracing"));
+        let s = spec(json!({"reserved_concurrency": 5, "tracing": "Active"}));
+        s.validate().unwrap();
+        let desired = s.desired(&cx);
+        assert_eq!((&desired[RESERVED_CONCURRENCY], &desired["Tracing"]), (&json!(5), &json!("Active")));
+        // Tracing is configuration (UpdateFunctionConfiguration); the reservation is not.
+        assert!(CONFIG_FIELDS.contains(&"Tracing") && !CONFIG_FIELDS.contains(&RESERVED_CONCURRENCY));
+        // No reservation yet (GetFunctionConcurrency answers null) and tracing PassThrough.
+        let mut observed = desired.clone();
+        observed.insert(RESERVED_CONCURRENCY.into(), Value::Null);
+        observed.insert("Tracing".into(), json!("PassThrough"));
+        let change = diff(&desired, Some(&observed));
+        let fields: Vec<_> = change.fields().iter().map(|f| (f.field.as_str(), f.from.clone(), f.to.clone())).collect();
+        assert_eq!(fields, [(RESERVED_CONCURRENCY, None, json!(5)), ("Tracing", Some(json!("PassThrough")), json!("Active"))]);
+        assert!(serde_json::from_value::<LambdaSpec>(json!({"name": "f", "path": "f.zip", "role": "r", "tracing": "On"})).is_err());
+        assert!(
+            serde_json::from_value::<LambdaSpec>(json!({"name": "f", "path": "f.zip", "role": "r", "reserved_concurrency": -1})).is_err()
+        );
     }
 
     #[test]

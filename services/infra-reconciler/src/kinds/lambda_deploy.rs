@@ -13,14 +13,14 @@ use std::time::Duration;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture as SdkArch, Environment, FunctionResponseType, Runtime};
+use aws_sdk_lambda::types::{Architecture as SdkArch, Environment, FunctionResponseType, Runtime, TracingConfig, TracingMode};
 use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 use pulse_aws::secrets::Secret;
 use pulse_core::retry::{Backoff, retry};
 use serde_json::{Value, json};
 
 use super::ApplyInput;
-use super::lambda::{CONFIG_FIELDS, LambdaSpec, mask_observed_environment};
+use super::lambda::{CONFIG_FIELDS, LambdaSpec, RESERVED_CONCURRENCY, mask_observed_environment};
 use crate::clients::{Clients, Context};
 use crate::error::{Error, Result, error_is};
 use crate::model::{Change, Properties};
@@ -50,6 +50,7 @@ pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) 
     p.insert("Architectures".into(), json!(config.architectures().iter().map(|a| a.as_str()).collect::<Vec<_>>()));
     p.insert("CodeSha256".into(), json!(config.code_sha256()));
     p.insert("FunctionArn".into(), json!(config.function_arn()));
+    p.insert("Tracing".into(), json!(config.tracing_config().and_then(|t| t.mode()).map(|m| m.as_str())));
 
     let mut env: BTreeMap<String, String> = config
         .environment()
@@ -93,6 +94,18 @@ pub(crate) async fn observe(spec: &LambdaSpec, clients: &Clients, cx: &Context) 
     {
         p.insert(super::lambda_async::FIELD.into(), config);
     }
+    // One more read, only for the functions that manage it (GetFunctionConfiguration does not
+    // say it; `null`: no reservation).
+    if spec.reserved_concurrency.is_some() {
+        let out = clients
+            .lambda
+            .get_function_concurrency()
+            .function_name(&spec.name)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&id, "lambda:GetFunctionConcurrency", e))?;
+        p.insert(RESERVED_CONCURRENCY.into(), json!(out.reserved_concurrent_executions()));
+    }
     Ok(Some(p))
 }
 
@@ -118,6 +131,7 @@ fn same_deployment(
         && latest.timeout() == aliased.timeout()
         && latest.memory_size() == aliased.memory_size()
         && latest.architectures() == aliased.architectures()
+        && latest.tracing_config() == aliased.tracing_config()
         && env(latest) == env(aliased)
 }
 
@@ -170,6 +184,11 @@ async fn fetch_secret(clients: &Clients, spec: &LambdaSpec, parameter: &str) -> 
         .ok_or_else(|| Error::resource(&spec.id_(), format!("SSM parameter {parameter} has no value")))
 }
 
+/// The declared tracing mode, `None` (left as it is) when the file does not manage it.
+fn tracing_config(spec: &LambdaSpec) -> Option<TracingConfig> {
+    spec.tracing.map(|mode| TracingConfig::builder().mode(TracingMode::from(mode.as_str())).build())
+}
+
 /// The full environment with the secrets' values, for the one call that sets it.
 async fn environment(spec: &LambdaSpec, clients: &Clients) -> Result<Environment> {
     let mut vars = spec.environments.clone();
@@ -210,6 +229,7 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                     .memory_size(spec.memory_size_mb as i32)
                     .architectures(arch.clone())
                     .environment(env.clone())
+                    .set_tracing_config(tracing_config(spec))
                     .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(Blob::new(package.bytes.clone())).build())
                     .send()
             };
@@ -251,6 +271,7 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                     .timeout(spec.timeout_seconds())
                     .memory_size(spec.memory_size_mb as i32)
                     .environment(environment(spec, clients).await?)
+                    .set_tracing_config(tracing_config(spec))
                     .send()
                     .await
                     .map_err(|e| Error::aws(&id, "lambda:UpdateFunctionConfiguration", e))?;
@@ -258,6 +279,20 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                 settle(spec, clients, Write::Update).await?;
             }
         }
+    }
+
+    // Before the event sources exist on a create: the cap holds from the first message.
+    if let Some(n) = spec.reserved_concurrency
+        && (input.change.touches(RESERVED_CONCURRENCY) || matches!(input.change, Change::Create))
+    {
+        clients
+            .lambda
+            .put_function_concurrency()
+            .function_name(&spec.name)
+            .reserved_concurrent_executions(n as i32)
+            .send()
+            .await
+            .map_err(|e| Error::aws(&id, "lambda:PutFunctionConcurrency", e))?;
     }
 
     let alias_exists = input.observed.is_some_and(|o| o.get("AliasVersion").is_some());

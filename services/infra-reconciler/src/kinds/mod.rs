@@ -7,6 +7,7 @@ use crate::clients::{Clients, Context};
 use crate::error::Result;
 use crate::model::{self, Change, Kind, Properties, ResourceId};
 
+pub mod alarm;
 pub mod api_route;
 pub mod autoscaling_group;
 pub mod bucket;
@@ -29,6 +30,7 @@ pub mod queue_policy;
 pub mod rule;
 pub mod table;
 
+pub use alarm::{AlarmSpec, Watch};
 pub use api_route::ApiRouteSpec;
 pub use autoscaling_group::AutoScalingGroupSpec;
 pub use bucket::BucketSpec;
@@ -39,7 +41,7 @@ pub use event_bus::EventBusSpec;
 pub use iam_instance_profile::IamInstanceProfileSpec;
 pub use iam_role::IamRoleSpec;
 pub use image_builder::{ImageBuilderSpec, InlineComponent, PrebuiltVenv};
-pub use lambda::{Architecture, EventSourceSpec, LambdaSpec};
+pub use lambda::{Architecture, EventSourceSpec, LambdaSpec, TracingMode};
 pub use lambda_async::AsynchronousSpec;
 pub use launch_template::LaunchTemplateSpec;
 pub use queue::{DeadLetterSpec, QueueSpec};
@@ -113,6 +115,7 @@ pub enum ResourceSpec {
     IamRole(IamRoleSpec),
     Lambda(LambdaSpec),
     ApiRoute(ApiRouteSpec),
+    Alarm(AlarmSpec),
 }
 
 impl ResourceSpec {
@@ -137,6 +140,7 @@ impl ResourceSpec {
             Kind::IamRole => ResourceSpec::IamRole(parse(value)?),
             Kind::Lambda => ResourceSpec::Lambda(parse(value)?),
             Kind::ApiRoute => ResourceSpec::ApiRoute(parse(value)?),
+            Kind::Alarm => ResourceSpec::Alarm(parse(value)?),
         })
     }
 
@@ -159,6 +163,7 @@ impl ResourceSpec {
             ResourceSpec::IamRole(r) => r,
             ResourceSpec::Lambda(r) => r,
             ResourceSpec::ApiRoute(r) => r,
+            ResourceSpec::Alarm(r) => r,
         }
     }
 
