@@ -101,7 +101,7 @@ pub async fn plan(config: &StackConfig, clients: &Clients, options: &PlanOptions
         wall_time: started.elapsed(),
         // This shell reads the clock once; what follows from it (next runs) is computed from
         // the value, so a test can set it.
-        planned_at: Utc::now(),
+        planned_at: pulse_core::Clock::system().now(),
     })
 }
 

@@ -321,7 +321,9 @@ impl<H: MessageHandler> Worker<H> {
     /// once is what the lease exists to prevent.
     async fn run(&self, attempt: &Attempt, input: H::Input, key: Option<&str>, inflight: &impl Inflight) -> Ran {
         let started = std::time::Instant::now();
-        let ran = self.run_guarded(attempt, input, key, inflight).await;
+        // Boxed: a handler's future is large (in debug builds several times so), and inline it
+        // would sit on the stack of whatever awaits the worker; one allocation per message.
+        let ran = Box::pin(self.run_guarded(attempt, input, key, inflight)).await;
         metric::duration(Name::HandlerTime, started.elapsed());
         ran
     }
