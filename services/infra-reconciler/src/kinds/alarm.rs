@@ -237,7 +237,10 @@ impl Resource for AlarmSpec {
                 HTTP_API_METRICS.join(", ")
             ));
         }
-        if !(self.period_seconds == 10 || self.period_seconds == 30 || (self.period_seconds >= 60 && self.period_seconds % 60 == 0)) {
+        if !(self.period_seconds == 10
+            || self.period_seconds == 30
+            || (self.period_seconds >= 60 && self.period_seconds.is_multiple_of(60)))
+        {
             return Err(format!("period_seconds {} must be 10, 30 or a multiple of 60", self.period_seconds));
         }
         if self.evaluation_periods == 0 {
