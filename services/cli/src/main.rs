@@ -31,9 +31,6 @@ mod tap;
 use clap::{CommandFactory, Parser, Subcommand};
 use pulse_core::{Clock, Ids};
 
-/// The exit status of a usage error (BSD's `EX_USAGE`).
-const EX_USAGE: u8 = 64;
-
 #[derive(Parser)]
 #[command(name = "pulse", version, about = "Pulse: CI/CD feeds, alerts and deploys in Slack")]
 struct Cli {
@@ -86,13 +83,9 @@ async fn main() -> std::process::ExitCode {
         .init();
     // Usage errors exit 64 (EX_USAGE), not clap's 2, which `infra plan --detailed-exitcode`
     // means as "changes pending".
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match pulse_publisher::exit::parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let usage = err.use_stderr();
-            let _ = err.print();
-            return std::process::ExitCode::from(if usage { EX_USAGE } else { 0 });
-        }
+        Err(code) => return code,
     };
     // The edge: the one place the CLI's time and fresh ids are the system's.
     let (clock, ids) = (Clock::system(), Ids::random());
@@ -115,12 +108,5 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
     };
-    let Err(err) = result else { return std::process::ExitCode::SUCCESS };
-    match err.downcast_ref::<pulse_cli::Exit>() {
-        Some(exit) => std::process::ExitCode::from(exit.0),
-        None => {
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    pulse_publisher::exit::status(result)
 }

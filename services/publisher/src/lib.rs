@@ -4,6 +4,7 @@
 //! slim `pulse-publish` binary built from this crate compiles one AWS SDK; the full `pulse`
 //! command serves the same two subcommands from here.
 
+pub mod exit;
 pub mod publish;
 pub mod run;
 pub mod settings;

@@ -9,9 +9,6 @@
 use clap::{Parser, Subcommand};
 use pulse_core::{Clock, Ids};
 
-/// The exit status of a usage error (BSD's `EX_USAGE`).
-const EX_USAGE: u8 = 64;
-
 #[derive(Parser)]
 #[command(name = "pulse-publish", version, about = "Send CI results to Pulse (the slim publisher: EventBridge only)")]
 struct Cli {
@@ -29,13 +26,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match pulse_publisher::exit::parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let usage = err.use_stderr();
-            let _ = err.print();
-            return std::process::ExitCode::from(if usage { EX_USAGE } else { 0 });
-        }
+        Err(code) => return code,
     };
     // The edge: the one place the publisher's time and fresh ids are the system's.
     let (clock, ids) = (Clock::system(), Ids::random());
@@ -43,11 +36,5 @@ async fn main() -> std::process::ExitCode {
         Command::Publish(args) => pulse_publisher::publish::run(args, &clock, &ids).await,
         Command::Run(args) => pulse_publisher::run::run(args, &clock, &ids).await,
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    pulse_publisher::exit::status(result)
 }
