@@ -34,6 +34,26 @@ ensure_moto() {
     || die "pip could not install moto[server]==$MOTO_VERSION"
 }
 
+# The Lambda toolchain `pulse infra package` builds zips with, both from PyPI. Pinned after a
+# check (./tests/run builds a real zip with them): zig 0.15.1 cross-links aws-lc-sys for
+# provided.al2023; zig 0.16's `ar` cannot create archives (aws/aws-lc-rs#993).
+CARGO_LAMBDA_VERSION="1.9.2"
+ZIG_VERSION="0.15.1"
+
+# Install cargo-lambda and zig into the virtualenv (once).
+ensure_lambda_toolchain() {
+  if [ -x "$PULSE_VENV/bin/cargo-lambda" ] && "$PULSE_VENV/bin/python" -c "
+import importlib.metadata as m, sys
+sys.exit(m.version('cargo-lambda') != '$CARGO_LAMBDA_VERSION' or m.version('ziglang') != '$ZIG_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  command -v python3 >/dev/null || die "python3 is required to install cargo-lambda and zig"
+  log "installing cargo-lambda==$CARGO_LAMBDA_VERSION and ziglang==$ZIG_VERSION into $PULSE_VENV"
+  [ -x "$PULSE_VENV/bin/pip" ] || python3 -m venv "$PULSE_VENV" || die "could not create a virtualenv at $PULSE_VENV"
+  "$PULSE_VENV/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIG_VERSION" \
+    || die "pip could not install cargo-lambda==$CARGO_LAMBDA_VERSION ziglang==$ZIG_VERSION"
+}
+
 # Build every Pulse binary, with PULSE_CARGO_FEATURES when set. `--examples` is there for its
 # side effect: examples may use dev-dependencies, so cargo resolves features as it does for the
 # test suite, and the test runner then reuses these very artifacts. A plain `cargo build --bins`

@@ -578,7 +578,7 @@ async fn a_crate_function_is_built_with_cargo_lambda_at_deploy_never_at_plan() {
 
     apply(&first, &clients, |_| {}).await.unwrap();
     let invoked = std::fs::read_to_string(&calls).unwrap();
-    assert_eq!(invoked.trim(), "lambda build --release --output-format zip --bin demo-fn --arm64");
+    assert_eq!(invoked.trim(), "lambda build --profile lambda --disable-optimizations --output-format zip --arm64 --bin demo-fn");
     let expected = lambda_code::Package::new(std::fs::read(&built).unwrap()).sha256;
     let config = clients.lambda.get_function_configuration().function_name(&function).send().await.unwrap();
     assert_eq!(config.code_sha256(), Some(expected.as_str()), "the built zip is what was uploaded");

@@ -1,12 +1,13 @@
-//! `pulse infra plan|deploy|shutdown`: plan and deploy a declarative stack (by default Pulse's
-//! own, `infra/pulse-stack.json`) through the infra-reconciler, and shut a CI fleet's instances
-//! and hosts down.
+//! `pulse infra plan|deploy|package|shutdown`: plan and deploy a declarative stack (by default
+//! Pulse's own, `infra/pulse-stack.json`) through the infra-reconciler, package its functions
+//! ([`crate::package_cmd`]), and shut a CI fleet's instances and hosts down.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use pulse_infra_reconciler::packages::PackageStore;
 use pulse_infra_reconciler::{
     ApiCalls, ApplyReport, Clients, Kind, LoadOptions, Plan, PlanOptions, StackConfig, apply, plan, plan_shutdown, shutdown,
 };
@@ -23,6 +24,9 @@ pub enum InfraCommand {
     Plan(PlanArgs),
     /// Plan, then apply the changes in dependency order (one line per resource as it is done).
     Deploy(DeployArgs),
+    /// Build the file's `crate` functions into Lambda zips with cargo-lambda and upload the ones
+    /// the package store (--packages) lacks; deploys with --packages then use them.
+    Package(crate::package_cmd::PackageArgs),
     /// Terminate the stack's EC2 instances and/or release its dedicated hosts (only those tagged
     /// with the stack's ownership tags): shows what it will do, then does it.
     Shutdown(ShutdownArgs),
@@ -75,6 +79,10 @@ pub struct StackArgs {
     /// Set a flag the file declares under `flags` (`NAME` = true, or `NAME=false`); repeatable.
     #[arg(long = "flag", value_name = "NAME[=BOOL]", value_parser = parse_flag)]
     pub flags: Vec<(String, bool)>,
+    /// The Lambda package store (`s3://BUCKET/PREFIX`, filled by `pulse infra package`): `crate`
+    /// functions are deployed from its S3 keys instead of local zips.
+    #[arg(long, value_name = "S3_URL", env = pulse_infra_reconciler::settings::PULSE_LAMBDA_PACKAGES.name)]
+    pub packages: Option<PackageStore>,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -151,6 +159,7 @@ pub async fn run(args: InfraArgs) -> anyhow::Result<()> {
     match args.command {
         InfraCommand::Plan(a) => run_plan(&a).await,
         InfraCommand::Deploy(a) => run_deploy(&a.stack).await,
+        InfraCommand::Package(a) => crate::package_cmd::run(&a).await,
         InfraCommand::Shutdown(a) => run_shutdown(&a).await,
         InfraCommand::RestoreTable(a) => run_restore(&a).await,
     }
@@ -177,7 +186,7 @@ async fn run_restore(args: &RestoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load(args: &StackArgs) -> anyhow::Result<StackConfig> {
+pub(crate) fn load(args: &StackArgs) -> anyhow::Result<StackConfig> {
     let mut options = LoadOptions::new(&args.prefix);
     if args.local_tap {
         options = options.flag("local_tap", true);
@@ -194,7 +203,7 @@ fn load(args: &StackArgs) -> anyhow::Result<StackConfig> {
 async fn make_plan(args: &StackArgs) -> anyhow::Result<(Clients, Plan)> {
     let stack = load(args)?;
     let clients = Clients::from_env().await;
-    let plan = plan(&stack, &clients, &PlanOptions::only(args.only.iter().copied()))
+    let plan = plan(&stack, &clients, &PlanOptions::only(args.only.iter().copied()).packages(args.packages.clone()))
         .await
         .with_context(|| format!("planning stack {}", stack.prefix))?;
     Ok((clients, plan))

@@ -22,6 +22,7 @@ mod github_payload;
 mod infra_cmd;
 mod loadtest;
 mod migrate_cmd;
+mod package_cmd;
 mod progress;
 mod reply;
 mod schedules_cmd;

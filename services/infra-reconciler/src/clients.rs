@@ -115,17 +115,20 @@ impl Clients {
     }
 }
 
-/// Partition, region and account: enough to spell any ARN of the stack without asking AWS.
+/// Partition, region and account: enough to spell any ARN of the stack without asking AWS; and
+/// the Lambda packages a plan deploys from, when they are in S3 (read once per plan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Context {
     pub partition: String,
     pub region: String,
     pub account_id: String,
+    #[serde(skip)]
+    pub packages: Option<std::sync::Arc<crate::packages::Packages>>,
 }
 
 impl Context {
     pub fn new(partition: &str, region: &str, account_id: &str) -> Self {
-        Self { partition: partition.into(), region: region.into(), account_id: account_id.into() }
+        Self { partition: partition.into(), region: region.into(), account_id: account_id.into(), packages: None }
     }
 
     /// From `arn:<partition>:events:<region>:<account>:event-bus/default`.

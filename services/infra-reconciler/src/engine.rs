@@ -1,6 +1,7 @@
 //! Plan (read-only) and apply (in dependency order, stopping at the first failure).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::kinds::RuleState;
 use crate::kinds::{ApplyInput, ResourceSpec};
 use crate::model::{Change, Kind, Properties, ResourceId, normalize, show};
+use crate::packages::{self, PackageStore};
 use crate::schedule::NextRun;
 
 /// How many resources `plan` observes at once.
@@ -27,11 +29,19 @@ pub struct PlanOptions {
     /// Only these resources (all when empty), e.g. one service's function and role for a deploy
     /// requested from Slack. Combines with `only`.
     pub resources: Vec<ResourceId>,
+    /// Where `crate` functions' zips are (`pulse infra package`): plans compare with its
+    /// manifest and deploys name its S3 keys. None: local zips ([`crate::kinds::lambda_code`]).
+    pub packages: Option<PackageStore>,
 }
 
 impl PlanOptions {
     pub fn only(kinds: impl IntoIterator<Item = Kind>) -> Self {
-        Self { only: kinds.into_iter().collect(), resources: Vec::new() }
+        Self { only: kinds.into_iter().collect(), ..Self::default() }
+    }
+
+    /// The same, with `crate` functions deployed from `store`.
+    pub fn packages(self, store: Option<PackageStore>) -> Self {
+        Self { packages: store, ..self }
     }
 
     fn selects(&self, id: &ResourceId) -> bool {
@@ -85,7 +95,10 @@ pub struct PlanSummary {
 pub async fn plan(config: &StackConfig, clients: &Clients, options: &PlanOptions) -> Result<Plan> {
     let started = Instant::now();
     let calls_before = clients.api_calls();
-    let context = clients.context().await?;
+    let mut context = clients.context().await?;
+    if let Some(store) = &options.packages {
+        context.packages = Some(Arc::new(packages::load(clients, store).await?));
+    }
     let selected: Vec<_> = config.ordered()?.into_iter().filter(|d| options.selects(&d.id())).collect();
 
     // The futures are built up front (not in a stream closure) so the plan future stays `Send`.

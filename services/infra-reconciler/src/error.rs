@@ -43,6 +43,10 @@ pub enum Error {
 
     #[error("{resource}: {message}")]
     Resource { resource: ResourceId, message: String },
+
+    /// The Lambda package store (`pulse infra package`, `--packages`).
+    #[error("Lambda packages at {store}: {message}")]
+    Packages { store: String, message: String },
 }
 
 fn cycle_text(cycle: &[ResourceId]) -> String {

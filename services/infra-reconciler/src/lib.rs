@@ -38,6 +38,7 @@ pub mod graph;
 pub mod kinds;
 pub mod local_scheduler;
 pub mod model;
+pub mod packages;
 pub mod queue_visibility;
 pub mod restore;
 pub mod rollback;

@@ -8,8 +8,9 @@ use anyhow::Context;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_core::{Clock, Ids, Settings};
+use pulse_infra_reconciler::packages::PackageStore;
 use pulse_infra_reconciler::service::InfraReconciler;
-use pulse_infra_reconciler::settings::PULSE_DEPLOY_CONFIG;
+use pulse_infra_reconciler::settings::{PULSE_DEPLOY_CONFIG, PULSE_LAMBDA_PACKAGES};
 use pulse_infra_reconciler::{Clients, LoadOptions, PULSE_DEPLOYMENT_JSON, StackConfig};
 
 #[tokio::main]
@@ -28,12 +29,14 @@ async fn run() -> anyhow::Result<()> {
         None => StackConfig::parse(PULSE_DEPLOYMENT_JSON, "infra/examples/pulse-deployment.json (built in)", &options)
             .context("the built-in deployment config")?,
     };
+    let packages = settings.parse::<PackageStore>(&PULSE_LAMBDA_PACKAGES)?;
     let service = InfraReconciler::new(
         Clients::new(&config),
         stack,
         EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), names.bus()),
         Clock::system(),
         Ids::random(),
-    );
+    )
+    .with_packages(packages);
     pulse_runtime::serve(&config, &settings, service).await.map_err(|e| anyhow::anyhow!(e))
 }

@@ -22,6 +22,7 @@ use crate::config::StackConfig;
 use crate::engine::{PlanOptions, apply, plan};
 use crate::kinds::ResourceSpec;
 use crate::model::{Change, Kind, ResourceId};
+use crate::packages::PackageStore;
 use crate::rollback::{self, VersionMove};
 
 /// The `source` of the envelopes this service publishes.
@@ -84,6 +85,8 @@ pub struct InfraReconciler {
     publisher: EventPublisher,
     clock: Clock,
     ids: Ids,
+    /// Where `crate` functions' zips are; None: local zips (no use inside Lambda).
+    packages: Option<PackageStore>,
 }
 
 /// The outcome of one request, before it becomes a `deploy.status`.
@@ -95,7 +98,12 @@ struct Outcome {
 
 impl InfraReconciler {
     pub fn new(clients: Clients, stack: StackConfig, publisher: EventPublisher, clock: Clock, ids: Ids) -> Self {
-        Self { clients, stack, publisher, clock, ids }
+        Self { clients, stack, publisher, clock, ids, packages: None }
+    }
+
+    /// The same, deploying `crate` functions from the package store (`PULSE_LAMBDA_PACKAGES`).
+    pub fn with_packages(self, packages: Option<PackageStore>) -> Self {
+        Self { packages, ..self }
     }
 
     async fn publish(&self, req: &DeployRequested, phase: DeployPhase, outcome: Option<&Outcome>) -> Result<(), HandlerError> {
@@ -168,7 +176,7 @@ impl InfraReconciler {
                 if let Some((function, alias)) = &alias {
                     out.versions.from = rollback::alias_version(&self.clients, function, alias).await.map_err(|e| e.to_string())?;
                 }
-                let options = PlanOptions { only, resources };
+                let options = PlanOptions { only, resources, packages: self.packages.clone() };
                 let plan = plan(&self.stack, &self.clients, &options).await.map_err(|e| e.to_string())?;
                 out.changes = plan
                     .entries

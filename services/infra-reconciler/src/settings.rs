@@ -15,13 +15,19 @@ pub const PULSE_LAMBDA_ZIP_DIR: Var = Var::new(
     "Where prebuilt `<bin>.zip` packages of `crate` functions are; unset means cargo-lambda's output under the target directory.",
 );
 
+pub const PULSE_LAMBDA_PACKAGES: Var = Var::new(
+    "PULSE_LAMBDA_PACKAGES",
+    "an S3 location (`s3://BUCKET/PREFIX`)",
+    "The Lambda package store `pulse infra package` fills: `crate` functions are deployed from its S3 keys, never built (a deploy from Slack has no toolchain). Unset: local zips.",
+);
+
 pub const CARGO_TARGET_DIR: Var =
     Var::new("CARGO_TARGET_DIR", "a directory", "Cargo's target directory, where cargo-lambda writes `lambda/<bin>/bootstrap.zip`.")
         .default("target");
 
 /// Where `crate` functions' packages are.
 pub fn declared_packages() -> Vec<Var> {
-    vec![PULSE_LAMBDA_ZIP_DIR, CARGO_TARGET_DIR]
+    vec![PULSE_LAMBDA_PACKAGES, PULSE_LAMBDA_ZIP_DIR, CARGO_TARGET_DIR]
 }
 
 /// Every variable the infra-reconciler service reads.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
 use pulse_aws::eventbridge::EventPublisher;
 use pulse_aws::names::StackNames;
 use pulse_aws::secrets::{Secrets, source};
@@ -19,7 +20,7 @@ use pulse_slack::{ClientConfig, SlackClient};
 use crate::decide::Core;
 use crate::ledger::EnvelopeLedger;
 use crate::service::Ingress;
-use crate::settings::{BOT_TOKEN, GITHUB_SECRET, SIGNING_SECRET};
+use crate::settings::{BOT_TOKEN, GITHUB_SECRET, PULSE_INGRESS_AWS_TIMEOUT_MS, SIGNING_SECRET};
 use crate::verify::Verifier;
 
 /// The ledger table of a stack.
@@ -45,12 +46,35 @@ pub fn slack_client(base_url: String, bot_token: SecretSource) -> SlackClient {
     })
 }
 
+/// The default [`PULSE_INGRESS_AWS_TIMEOUT_MS`] in Lambda: a request makes up to three AWS calls
+/// one after another (ledger write, publish, ledger mark), and Slack gives up after 3 s.
+pub const LAMBDA_AWS_TIMEOUT: Duration = Duration::from_millis(900);
+
+/// The SDK configuration of the request path's clients: each call, retries included, ends
+/// within `operation` (an attempt within two thirds of it, a connection within a third), so
+/// an AWS that does not answer turns into a 503 Slack retries rather than no answer at all.
+pub fn request_path(config: &SdkConfig, operation: Option<Duration>) -> SdkConfig {
+    let Some(operation) = operation else { return config.clone() };
+    let timeouts = TimeoutConfig::builder()
+        .operation_timeout(operation)
+        .operation_attempt_timeout(operation * 2 / 3)
+        .connect_timeout(operation / 3)
+        .build();
+    config.to_builder().timeout_config(timeouts).build()
+}
+
 /// Build the service from `settings` (see `settings.rs`), deciding requests at `clock`'s time
 /// and drawing event ids from `ids`.
 pub async fn from_settings(config: &SdkConfig, settings: &Settings, clock: Clock, ids: Ids) -> anyhow::Result<Ingress> {
     let names = StackNames::from_settings(settings)?;
+
     let slack_url = settings.required(&SLACK_API_URL)?;
-    let ssm = Secrets::new(aws_sdk_ssm::Client::new(config));
+    let in_lambda = settings.is_set(&pulse_runtime::settings::AWS_LAMBDA_RUNTIME_API);
+    let timeout = settings.parse::<u64>(&PULSE_INGRESS_AWS_TIMEOUT_MS)?.map(Duration::from_millis);
+    let request_path = request_path(config, timeout.or(in_lambda.then_some(LAMBDA_AWS_TIMEOUT)));
+    // SSM is on the request path too: a secret is re-read when a signature does not match it (a
+    // rotation), and at start an SSM that does not answer must fail init, not hang it.
+    let ssm = Secrets::new(aws_sdk_ssm::Client::new(&request_path));
     let signing = source(&SIGNING_SECRET, settings, &ssm).await.context("the Slack signing secret is required")?;
     let secret = signing.current().await.context("the Slack signing secret")?;
     let verifier = Verifier::new(secret.expose()).context("the Slack signing secret")?;
@@ -61,8 +85,8 @@ pub async fn from_settings(config: &SdkConfig, settings: &Settings, clock: Clock
             None
         }
     };
-    let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(config), ledger_table(&names), clock.clone());
-    let publisher = publisher(aws_sdk_eventbridge::Client::new(config), names.bus());
+    let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&request_path), ledger_table(&names), clock.clone());
+    let publisher = publisher(aws_sdk_eventbridge::Client::new(&request_path), names.bus());
     tracing::info!(stack = names.prefix(), ledger = ledger.table(), bus = %names.bus(), "ingress configured");
     let ingress = Ingress::new(Core::new(verifier, ids), ledger, publisher, slack, clock).with_signing_secret(signing, secret);
     // GitHub webhooks are optional: without their secret the route answers 404.

@@ -11,6 +11,12 @@ pub const PULSE_INGRESS_ADDR: Var = Var::new(
 )
 .default("127.0.0.1:3000");
 
+pub const PULSE_INGRESS_AWS_TIMEOUT_MS: Var = Var::new(
+    "PULSE_INGRESS_AWS_TIMEOUT_MS",
+    "milliseconds",
+    "The longest one AWS call on the request path (ledger, publish) may take, its retries included. Unset: 900 in Lambda (the three calls of a request fit Slack's 3 s), none elsewhere (the local emulator serves one call at a time).",
+);
+
 pub const SLACK_SIGNING_SECRET: Var = Var::new(
     "SLACK_SIGNING_SECRET",
     "the app's signing secret",
@@ -63,6 +69,7 @@ pub const GITHUB_SECRET: SecretSetting = SecretSetting { value: GITHUB_WEBHOOK_S
 pub fn declared() -> Vec<Var> {
     let mut vars = vec![
         PULSE_INGRESS_ADDR,
+        PULSE_INGRESS_AWS_TIMEOUT_MS,
         SLACK_SIGNING_SECRET,
         PULSE_SLACK_SIGNING_SECRET_PARAM,
         SLACK_APP_TOKEN,

@@ -17,6 +17,7 @@
 //! stand on, and depends on no other Pulse crate.
 
 pub mod clock;
+pub mod deadline;
 pub mod errors;
 pub mod ids;
 pub mod metric;
@@ -25,6 +26,7 @@ pub mod secret;
 pub mod settings;
 
 pub use clock::Clock;
+pub use deadline::Deadline;
 pub use ids::Ids;
 pub use secret::{Secret, SecretSource};
 pub use settings::{Settings, Var};

@@ -333,7 +333,13 @@ impl<H: MessageHandler> Worker<H> {
             if let Some(key) = key {
                 fault::point("claimed", key).await;
             }
-            attempt.scope(self.handler.handle(attempt, input)).await
+            let handled = attempt.scope(self.handler.handle(attempt, input));
+            // A final deadline (Lambda's) is every retry's budget inside the handler: none may
+            // sleep past it. A renewable one (the poller's, extended by the heartbeat) is not.
+            match inflight.heartbeat() {
+                None => attempt.deadline.scope(handled).await,
+                Some(_) => handled.await,
+            }
         };
         let guarded = AssertUnwindSafe(work).catch_unwind();
         let result = match (inflight.heartbeat(), key) {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::SlackError;
 use crate::retry::RetryPolicy;
 use pulse_core::metric::{self, Name};
-use pulse_core::{Secret, SecretSource};
+use pulse_core::{Deadline, Secret, SecretSource};
 
 /// The method name used in errors and logs for [`SlackClient::post_response_url`]. The URL
 /// itself is never logged: a `response_url` is a bearer capability for the channel it came from.
@@ -68,6 +68,8 @@ struct Inner {
     base_url: String,
     token: SecretSource,
     policy: RetryPolicy,
+    /// The longest one attempt may take.
+    request_timeout: Duration,
 }
 
 /// Whether a request carries the bot token. `response_url`s must not: they are foreign URLs
@@ -93,6 +95,7 @@ impl SlackClient {
                 base_url: config.base_url.trim_end_matches('/').to_owned(),
                 policy: config.retry_policy(),
                 token: config.bot_token,
+                request_timeout: config.request_timeout,
             }),
         }
     }
@@ -172,13 +175,23 @@ impl SlackClient {
                 }
                 _ => policy.backoff(attempt),
             };
-            tracing::warn!(
-                method,
-                attempt,
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                error = %err,
-                "retrying Slack call"
-            );
+            // Under a final deadline (a Lambda invocation's), a wait plus one more attempt that
+            // would not end before it is not started: the message goes back to its queue now
+            // instead of dying with the invocation.
+            if let Some(deadline) = Deadline::current()
+                && !deadline.allows(wait, self.inner.request_timeout)
+            {
+                tracing::warn!(
+                    method,
+                    attempt,
+                    wait_ms = millis(wait),
+                    remaining_ms = millis(deadline.remaining()),
+                    error = %err,
+                    "not retrying the Slack call: waiting and trying again would outlive the deadline"
+                );
+                return Err(SlackError::RetriesExhausted { method: method.to_owned(), attempts: attempt, last: Box::new(err) });
+            }
+            tracing::warn!(method, attempt, wait_ms = millis(wait), error = %err, "retrying Slack call");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -190,6 +203,10 @@ impl SlackClient {
             Payload::Json(body) => self.inner.http.post(url).json(body),
             Payload::Form(args) => self.inner.http.post(url).form(args),
         };
+        // Under a final deadline no attempt outlives it either.
+        if let Some(deadline) = Deadline::current() {
+            request = request.timeout(self.inner.request_timeout.min(deadline.remaining()));
+        }
         if let Some(token) = token {
             // bearer_auth marks the header sensitive, so reqwest/hyper never print it either.
             request = request.bearer_auth(token.expose());
@@ -258,6 +275,10 @@ fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Dur
 
 /// Maps a reqwest failure without its URL (a `response_url` is a capability) and with the
 /// causes that say what went wrong (refused, reset, DNS...).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn transport_error(method: &str, err: reqwest::Error) -> SlackError {
     if err.is_timeout() {
         return SlackError::Timeout { method: method.to_owned() };

@@ -128,13 +128,18 @@ impl Scene {
     /// Start `service`'s binary with exactly `env` (plus PATH), without waiting for anything:
     /// the Lambda tests (`crate::lambda`) run binaries that never poll.
     pub fn process(&self, service: &str, env: BTreeMap<String, String>) -> Worker {
+        self.process_program(self.bins.path(service), service, env)
+    }
+
+    /// [`Self::process`] of another build of `service`: e.g. the `bootstrap` of its Lambda zip.
+    pub fn process_program(&self, program: PathBuf, service: &str, env: BTreeMap<String, String>) -> Worker {
         let label = {
             let mut started = self.workers_started.lock().unwrap();
             let n = started.entry(service.to_owned()).or_default();
             *n += 1;
             if *n == 1 { service.to_owned() } else { format!("{service}-{n}") }
         };
-        Worker::start(self.bins.path(service), service, &label, env, &self.dir, &self.logs)
+        Worker::start(program, service, &label, env, &self.dir, &self.logs)
     }
 
     /// Run the `pulse` CLI against the stack; panics with its output when it fails.

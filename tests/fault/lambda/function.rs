@@ -29,6 +29,11 @@ impl Function {
     /// Start `service`'s binary (e.g. `notifier`) with the scene's environment (AWS at the
     /// scene's moto), Lambda's, and `changes`.
     pub async fn start(scene: &Scene, service: &str, changes: &[EnvChange<'_>]) -> Function {
+        Self::start_program(scene, scene.bins.path(service), service, changes).await
+    }
+
+    /// [`Self::start`] with another build of `service` (its Lambda zip's `bootstrap`).
+    pub async fn start_program(scene: &Scene, program: std::path::PathBuf, service: &str, changes: &[EnvChange<'_>]) -> Function {
         let runtime = FakeRuntime::start(&format!("{}-{service}", scene.prefix)).await.expect("start the fake Runtime API");
         let mut env: BTreeMap<String, String> = scene.env(&scene.moto.url);
         env.extend(runtime.lambda_env());
@@ -38,7 +43,7 @@ impl Function {
                 None => env.remove(*name),
             };
         }
-        let process = scene.process(service, env);
+        let process = scene.process_program(program, service, env);
         Function { runtime, process }
     }
 

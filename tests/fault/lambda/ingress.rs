@@ -11,19 +11,19 @@ use serde_json::{Map, Value, json};
 use crate::harness::Scene;
 use crate::lambda::function::Function;
 
-const SIGNING_SECRET: &str = "pulse-local-signing-secret";
+pub(super) const SIGNING_SECRET: &str = "pulse-local-signing-secret";
 const WEBHOOK_SECRET: &str = "lambda-harness-webhook-secret";
 
 /// Which API Gateway payload format.
 #[derive(Debug, Clone, Copy)]
-enum Api {
+pub(super) enum Api {
     RestV1,
     HttpV2,
 }
 
 /// A POST to `path` with `headers` and `body` (base64-encoded, `isBase64Encoded: true`) as API
 /// Gateway hands it to Lambda.
-fn request_event(api: Api, path: &str, headers: &[(&str, String)], body: &[u8]) -> Value {
+pub(super) fn request_event(api: Api, path: &str, headers: &[(&str, String)], body: &[u8]) -> Value {
     let body = base64::engine::general_purpose::STANDARD.encode(body);
     let now = chrono::Utc::now();
     let time = now.format("%d/%b/%Y:%H:%M:%S +0000").to_string();
@@ -92,14 +92,14 @@ fn workflow_run(tag: &str) -> Vec<u8> {
 
 /// The answer's status, after checking it is in the request's format (only HTTP API v2 answers
 /// carry `cookies`).
-fn status_of(api: Api, response: &Value) -> u64 {
+pub(super) fn status_of(api: Api, response: &Value) -> u64 {
     let v2 = response.get("cookies").is_some();
     assert_eq!(v2, matches!(api, Api::HttpV2), "{api:?} answered in the other format: {response}");
     response["statusCode"].as_u64().unwrap_or_else(|| panic!("no statusCode in {response}"))
 }
 
 /// How many events crossed the bus whose dedup key contains `text`.
-async fn published(scene: &Scene, text: &str) -> usize {
+pub(super) async fn published(scene: &Scene, text: &str) -> usize {
     scene.tap(std::time::Duration::from_millis(300)).await.iter().filter(|t| t.dedup_key.contains(text)).count()
 }
 
@@ -144,4 +144,31 @@ async fn signed_slack_and_github_requests_through_both_api_formats_are_published
         assert_eq!(status_of(api, &response), 200, "{api:?}: {response}");
         assert_eq!(published(&scene, &delivery).await, 1, "{api:?}: the webhook's event is not on the bus once");
     }
+}
+
+/// AWS accepting connections and never answering: ingress, in Lambda, still answers Slack within
+/// Slack's 3 s, with a 503 Slack retries, because its request path's AWS calls have operation
+/// timeouts (`PULSE_INGRESS_AWS_TIMEOUT_MS`, 900 ms in Lambda by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_aws_silent_ingress_still_answers_slack_within_three_seconds() {
+    let scene = Scene::start("lambda_ingress_silent_aws", &[]).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            held.push(connection);
+        }
+    });
+    let mut ingress = Function::start(&scene, "ingress", &[("AWS_ENDPOINT_URL", Some(&url))]).await;
+    ingress.ready().await;
+    let command = Command::new("/praktika subscribe silent@lambda.example", "U0LAMBDA06");
+    let form = command.form();
+    let signed = Signed::form(SIGNING_SECRET, chrono::Utc::now().timestamp(), &form);
+    let started = std::time::Instant::now();
+    let response = ingress.respond(request_event(Api::HttpV2, "/slack/commands", &signed.pairs(), form.as_bytes())).await;
+    let took = started.elapsed();
+    assert_eq!(status_of(Api::HttpV2, &response), 503, "{response}");
+    assert!(took < std::time::Duration::from_secs(3), "answered after {took:?}");
+    holding.abort();
 }

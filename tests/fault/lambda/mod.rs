@@ -14,6 +14,7 @@
 //! | `consumers::the_feed_projector_*` | a `ci.workflow` batch to the feed-projector; then the daily `Schedule` of `infra/pulse-stack.json` fired as EventBridge does (its input transformer applied) into the notifier's queue | the feed in S3 and `feed.updated` on the bus; the digest posted to its channel |
 //! | `consumers::the_home_renderer_*`, `the_infra_reconciler_*` | one good record each | the reply on `response_url` and `subscription.changed` on the bus; `deploy.status` started and completed |
 //! | `ingress::*` | API Gateway REST v1 and HTTP API v2 requests, base64 bodies, on the Slack route (a signed slash command) and the GitHub route (a signed `workflow_run` webhook); the same with forged signatures | 200 and the event on the bus once; forged: 401 and nothing published |
+//! | `package::*` | ingress's real zip (cargo-lambda and zig, profile `lambda-ci`, built by `./tests/run`): `pulse infra package` twice, `pulse infra deploy --packages` twice; then the zip's own `bootstrap` fed a signed HTTP API v2 slash command | the first package uploads it and records it in the manifest, the second uploads nothing; the function is created from the S3 key with the zip's `CodeSha256`, the second deploy writes nothing; the bootstrap answers 200 and the command is on the bus once |
 //! | `praktika::*` | praktika's raw JSON invocation (`subscribe`), then one missing `user_id` | `slack.command` on the bus and in the home-renderer's queue; the bad one fails the invocation (`/error`, naming the field), nothing published |
 //!
 //! Run: `./tests/run -p pulse-tests -E 'binary(fault) and test(/^lambda::/)'`.
@@ -23,4 +24,5 @@ mod events;
 mod function;
 mod ingress;
 mod init_errors;
+mod package;
 mod praktika;

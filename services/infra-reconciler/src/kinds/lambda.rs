@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::lambda_async::{self, AsynchronousSpec};
-use super::lambda_code::{self, Package, PackageError};
+use super::lambda_code::{self, Code, PackageError};
 use super::{ApplyInput, Resource, check_name};
 use crate::clients::{Clients, Context};
 use crate::error::Result;
@@ -181,22 +181,29 @@ pub fn secret_drift_marker(parameter: &str) -> String {
 }
 
 impl LambdaSpec {
-    /// Where the code comes from (checked by `validate`: exactly one of `path` and `crate`).
-    pub fn package(&self) -> std::result::Result<Package, PackageError> {
-        match (&self.path, &self.krate) {
-            (Some(path), _) => lambda_code::from_path(&PathBuf::from(path), &self.include_files),
-            (None, Some(bin)) => lambda_code::from_crate(bin),
-            (None, None) => Err(PackageError::Unavailable("neither path nor crate is set".into())),
+    /// Where the code comes from (checked by `validate`: exactly one of `path` and `crate`): a
+    /// `crate` is looked up in the plan's package store when it has one ([`Context::packages`]),
+    /// else among the local zips.
+    pub fn code(&self, cx: &Context) -> std::result::Result<Code, PackageError> {
+        match (&self.path, &self.krate, &cx.packages) {
+            (Some(path), _, _) => lambda_code::from_path(&PathBuf::from(path), &self.include_files).map(Code::Zip),
+            (None, Some(bin), Some(packages)) => match packages.find(bin, self.architecture.as_str()) {
+                Ok(p) => Ok(Code::S3 { bucket: packages.store.bucket.clone(), key: p.key.clone(), sha256: p.code_sha256.clone() }),
+                Err(missing) => Err(PackageError::Unavailable(missing.to_string())),
+            },
+            (None, Some(bin), None) => lambda_code::from_crate(bin).map(Code::Zip),
+            (None, None, _) => Err(PackageError::Unavailable("neither path nor crate is set".into())),
         }
     }
 
-    /// The package, building the crate first when its zip is missing (deploys only).
-    pub fn package_for_deploy(&self) -> std::result::Result<Package, String> {
-        match self.package() {
-            Ok(p) => Ok(p),
+    /// The code, building the crate first when its local zip is missing (deploys only; never
+    /// with a package store, whose deploys run where there is no toolchain).
+    pub fn code_for_deploy(&self, cx: &Context) -> std::result::Result<Code, String> {
+        match self.code(cx) {
+            Ok(code) => Ok(code),
             Err(PackageError::NotBuilt { bin, .. }) => {
                 lambda_code::build_crate(&bin, self.architecture == Architecture::Arm64, &self.include_files)?;
-                self.package().map_err(|e| e.to_string())
+                self.code(cx).map_err(|e| e.to_string())
             }
             Err(e) => Err(e.to_string()),
         }
@@ -204,9 +211,9 @@ impl LambdaSpec {
 
     /// The `CodeSha256` a plan compares: the package's, or a note saying why there is none yet
     /// (which differs from any SHA, so the plan shows a code change).
-    pub fn desired_code_sha(&self) -> String {
-        match self.package() {
-            Ok(p) => p.sha256,
+    pub fn desired_code_sha(&self, cx: &Context) -> String {
+        match self.code(cx) {
+            Ok(code) => code.sha256().to_owned(),
             Err(PackageError::NotBuilt { bin, .. }) => format!("(crate {bin} not built yet: built at deploy)"),
             Err(PackageError::Unavailable(why)) => format!("(unavailable: {why})"),
         }
@@ -327,7 +334,7 @@ impl Resource for LambdaSpec {
         p.insert("MemorySize".into(), json!(self.memory_size_mb));
         p.insert("Architectures".into(), json!([self.architecture.as_str()]));
         p.insert("Environment".into(), json!(self.masked_environment()));
-        p.insert("CodeSha256".into(), json!(self.desired_code_sha()));
+        p.insert("CodeSha256".into(), json!(self.desired_code_sha(cx)));
         p.insert("Alias".into(), json!(self.alias));
         p.insert("EventSources".into(), self.desired_event_sources());
         if let Some(a) = &self.asynchronous {

@@ -5,18 +5,52 @@
 //! - `path` to a `.zip`: used as is;
 //! - `path` to a directory: zipped here, with `include_files`, deterministically (sorted entries,
 //!   fixed timestamps), so the same tree always has the same SHA and a redeploy uploads nothing;
-//! - `crate` (a binary of this workspace): cargo-lambda's `bootstrap.zip`, looked up in
+//! - `crate` (a binary of this workspace), with a package store (`--packages`,
+//!   [`crate::packages`]): the zip `pulse infra package` put there, deployed from its S3 key;
+//! - `crate` without one: cargo-lambda's `bootstrap.zip`, looked up in
 //!   `$PULSE_LAMBDA_ZIP_DIR/<bin>.zip` (prebuilt artifacts, e.g. from CI) or
 //!   `$CARGO_TARGET_DIR/lambda/<bin>/bootstrap.zip`; built with
-//!   `cargo lambda build --release --arm64 --output-format zip --bin <bin>` at deploy time when
+//!   `cargo lambda build --profile lambda --output-format zip --bin <bin>` at deploy time when
 //!   missing. Plans never build: a missing crate zip plans as a code change.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::FunctionCode;
 use base64::Engine;
 use sha2::{Digest, Sha256};
+
+/// The cargo profile Lambda zips are built with (the workspace's `Cargo.toml` declares it).
+pub const PROFILE: &str = "lambda";
+
+/// A function's code as a deploy sends it.
+#[derive(Debug, Clone)]
+pub enum Code {
+    /// A zip sent with the call.
+    Zip(Package),
+    /// A zip in the package store, named in the call (Lambda reads it from S3).
+    S3 { bucket: String, key: String, sha256: String },
+}
+
+impl Code {
+    /// Lambda's `CodeSha256` of it.
+    pub fn sha256(&self) -> &str {
+        match self {
+            Code::Zip(p) => &p.sha256,
+            Code::S3 { sha256, .. } => sha256,
+        }
+    }
+
+    /// As `CreateFunction` takes it.
+    pub fn function_code(&self) -> FunctionCode {
+        match self {
+            Code::Zip(p) => FunctionCode::builder().zip_file(Blob::new(p.bytes.clone())).build(),
+            Code::S3 { bucket, key, .. } => FunctionCode::builder().s3_bucket(bucket).s3_key(key).build(),
+        }
+    }
+}
 
 /// A code package ready to upload.
 #[derive(Clone)]
@@ -99,34 +133,59 @@ pub fn from_crate(bin: &str) -> Result<Package, PackageError> {
     }
 }
 
-/// Build a crate binary's zip with cargo-lambda (for `provided.al2023`, cross-linked by zig).
-/// cargo-lambda is looked up on `PATH`, then in the project's `.venv/bin`.
+/// Build a crate binary's zip with cargo-lambda at deploy time (no package store).
 pub fn build_crate(bin: &str, arm64: bool, include_files: &[String]) -> Result<(), String> {
     // Prebuilt packages are the operator's to provide: cargo-lambda writes elsewhere.
     if let Some(dir) = zip_dir() {
         return Err(format!(
-            "{bin}.zip is not in PULSE_LAMBDA_ZIP_DIR ({dir}): build it with `cargo lambda build --release --output-format zip --bin {bin}` and copy target/lambda/{bin}/bootstrap.zip there as {bin}.zip"
+            "{bin}.zip is not in PULSE_LAMBDA_ZIP_DIR ({dir}): build it with `cargo lambda build --profile {PROFILE} --output-format zip --bin {bin}` and copy target/lambda/{bin}/bootstrap.zip there as {bin}.zip"
         ));
     }
-    let venv = Path::new(".venv/bin/cargo-lambda");
-    let program = if venv.exists() { venv.to_path_buf() } else { PathBuf::from("cargo-lambda") };
+    build_crates(&Build { bins: &[bin.to_owned()], arm64, profile: PROFILE, include_files })
+}
+
+/// What one cargo-lambda run builds: binaries of one architecture with the same included files.
+#[derive(Debug, Clone, Copy)]
+pub struct Build<'a> {
+    pub bins: &'a [String],
+    pub arm64: bool,
+    /// The cargo profile ([`PROFILE`] ships).
+    pub profile: &'a str,
+    pub include_files: &'a [String],
+}
+
+/// Build zips with cargo-lambda for `provided.al2023`, cross-linked by zig against the glibc
+/// Amazon Linux has. cargo-lambda is looked up in the project's `.venv/bin` (where
+/// `./infra/lambda-toolchain` installs it and zig), then on `PATH`; `.venv/bin` goes first on the
+/// build's `PATH` so cargo-lambda finds that zig. `--disable-optimizations` keeps cargo-lambda's
+/// own release settings out: the profile says everything.
+pub fn build_crates(build: &Build<'_>) -> Result<(), String> {
+    let venv = Path::new(".venv/bin");
+    let program = if venv.join("cargo-lambda").exists() { venv.join("cargo-lambda") } else { PathBuf::from("cargo-lambda") };
     let mut cmd = Command::new(&program);
-    cmd.args(["lambda", "build", "--release", "--output-format", "zip", "--bin", bin]);
-    if arm64 {
-        cmd.arg("--arm64");
+    cmd.args(["lambda", "build", "--profile", build.profile, "--disable-optimizations", "--output-format", "zip"]);
+    cmd.arg(if build.arm64 { "--arm64" } else { "--x86-64" });
+    for bin in build.bins {
+        cmd.args(["--bin", bin]);
     }
-    for f in include_files {
+    for f in build.include_files {
         cmd.args(["--include", f]);
     }
-    tracing::info!(bin, "building the Lambda zip with cargo-lambda");
+    if venv.is_dir() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let venv = venv.canonicalize().unwrap_or_else(|_| venv.to_path_buf());
+        let joined = std::env::join_paths(std::iter::once(venv).chain(std::env::split_paths(&path))).map_err(|e| e.to_string())?;
+        cmd.env("PATH", joined);
+    }
+    tracing::info!(bins = ?build.bins, profile = build.profile, "building Lambda zips with cargo-lambda");
     let status = cmd.status().map_err(|e| {
         format!(
-            "cannot run {} ({e}); install it with `.venv/bin/pip install cargo-lambda` or prebuild the zips into PULSE_LAMBDA_ZIP_DIR",
+            "cannot run {} ({e}); install it and zig with `./infra/lambda-toolchain`, or prebuild the zips into PULSE_LAMBDA_ZIP_DIR",
             program.display()
         )
     })?;
     if !status.success() {
-        return Err(format!("cargo lambda build --bin {bin} failed ({status})"));
+        return Err(format!("cargo lambda build --bin {} failed ({status})", build.bins.join(" --bin ")));
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::ApplyInput;
 use super::lambda::{CONFIG_FIELDS, LambdaSpec, RESERVED_CONCURRENCY, mask_observed_environment};
+use super::lambda_code::Code;
 use crate::clients::{Clients, Context};
 use crate::error::{Error, Result, error_is};
 use crate::model::{Change, Properties};
@@ -215,7 +216,7 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
     match input.change {
         Change::NoChange => return Ok(done),
         Change::Create => {
-            let package = spec.package_for_deploy().map_err(|e| Error::resource(&id, e))?;
+            let code = spec.code_for_deploy(cx).map_err(|e| Error::resource(&id, e))?;
             let env = environment(spec, clients).await?;
             let create = || {
                 clients
@@ -230,7 +231,7 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
                     .architectures(arch.clone())
                     .environment(env.clone())
                     .set_tracing_config(tracing_config(spec))
-                    .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(Blob::new(package.bytes.clone())).build())
+                    .code(code.function_code())
                     .send()
             };
             let role_not_assumable =
@@ -243,19 +244,16 @@ pub(crate) async fn apply(spec: &LambdaSpec, clients: &Clients, input: ApplyInpu
         Change::Update { fields } => {
             let arch_changed = input.change.touches("Architectures");
             if input.change.touches("CodeSha256") || arch_changed {
-                let package = spec.package_for_deploy().map_err(|e| Error::resource(&id, e))?;
+                let code = spec.code_for_deploy(cx).map_err(|e| Error::resource(&id, e))?;
                 let observed_sha = input.observed.and_then(|o| o.get("CodeSha256")).and_then(Value::as_str);
                 // A crate built only now may turn out to be the code already deployed.
-                if observed_sha != Some(package.sha256.as_str()) || arch_changed {
-                    clients
-                        .lambda
-                        .update_function_code()
-                        .function_name(&spec.name)
-                        .zip_file(Blob::new(package.bytes))
-                        .architectures(arch.clone())
-                        .send()
-                        .await
-                        .map_err(|e| Error::aws(&id, "lambda:UpdateFunctionCode", e))?;
+                if observed_sha != Some(code.sha256()) || arch_changed {
+                    let update = clients.lambda.update_function_code().function_name(&spec.name);
+                    let update = match &code {
+                        Code::Zip(package) => update.zip_file(Blob::new(package.bytes.clone())),
+                        Code::S3 { bucket, key, .. } => update.s3_bucket(bucket).s3_key(key),
+                    };
+                    update.architectures(arch.clone()).send().await.map_err(|e| Error::aws(&id, "lambda:UpdateFunctionCode", e))?;
                     done.code_uploaded = true;
                     settle(spec, clients, Write::Update).await?;
                 }

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use pulse_core::Deadline;
 use pulse_fake_slack::{FakeSlack, Fault, RESPONSE_URL_METHOD};
 use pulse_slack::{ClientConfig, SlackClient, SlackError};
 use serde_json::{Value, json};
@@ -163,6 +164,31 @@ async fn slow_answers_exhaust_with_timeout() {
         }
         other => panic!("expected RetriesExhausted, got {other:?}"),
     }
+}
+
+/// Under a final deadline (a Lambda invocation's), a retry whose wait and next attempt would not
+/// end before it is given up at once: the message goes back to its queue instead of dying with
+/// the invocation. A deadline with room for the wait changes nothing.
+#[tokio::test]
+async fn a_retry_that_would_outlive_the_deadline_is_given_up_at_once() {
+    let (fake, _) = setup().await;
+    let client = client_with(&fake, |c| {
+        c.request_timeout = Duration::from_secs(2);
+        c.max_retry_after = Duration::from_secs(60);
+    });
+    fake.inject("auth.test", Fault::RateLimited { retry_after_secs: 30 }, 1);
+    let started = Instant::now();
+    let err = Deadline::after(Duration::from_secs(10)).scope(client.auth_test()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
+    match err {
+        SlackError::RetriesExhausted { attempts: 1, last, .. } => assert!(matches!(*last, SlackError::RateLimited { .. }), "{last:?}"),
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert_eq!(fake.calls_to("auth.test").len(), 1);
+
+    fake.inject("auth.test", Fault::RateLimited { retry_after_secs: 1 }, 1);
+    Deadline::after(Duration::from_secs(10)).scope(client.auth_test()).await.expect("waited for and retried");
+    assert_eq!(fake.calls_to("auth.test").len(), 3);
 }
 
 #[tokio::test]
