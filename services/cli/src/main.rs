@@ -27,6 +27,7 @@ mod progress;
 mod reply;
 mod schedules_cmd;
 mod slack_cmd;
+mod slack_load;
 mod tap;
 
 use clap::{CommandFactory, Parser, Subcommand};

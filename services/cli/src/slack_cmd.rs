@@ -6,8 +6,7 @@
 //!   --value V --user U --channel C --ts TS [--response-url URL]`, `send home-opened --user U`, `send deploy-submit
 //!   SERVICE --user U --channel C`: a request signed with the local signing secret, posted to
 //!   ingress; prints the answer.
-//! - `pulse slack load --concurrency 200 --requests 2000`: that many signed requests at once, and
-//!   the acknowledgement time distribution (p50 / p99 / max) and the ingress's peak RSS.
+//! - `pulse slack load`: many signed requests, closed or open loop ([`crate::slack_load`]).
 //!
 //! The signing secret is `SLACK_SIGNING_SECRET`, or for the local stack
 //! [`LOCAL_SIGNING_SECRET`] (give ingress the same one).
@@ -15,7 +14,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures::StreamExt;
 use pulse_core::{Clock, Ids};
 use pulse_ingress::command::{PRAKTIKA_HINT, PULSER_HINT};
 use pulse_slack_requests as requests;
@@ -39,7 +37,7 @@ enum SlackCommand {
     /// Sign a request with the local signing secret and send it to a running ingress.
     Send(SendArgs),
     /// Send many signed requests at once to a running ingress and report acknowledgement times.
-    Load(LoadArgs),
+    Load(crate::slack_load::LoadArgs),
 }
 
 #[derive(clap::Args)]
@@ -57,16 +55,16 @@ struct ManifestArgs {
 }
 
 #[derive(clap::Args)]
-struct Target {
+pub(crate) struct Target {
     /// The ingress URL (any of /slack/events, /slack/commands, /slack/interactivity).
     #[arg(long, global = true, env = pulse_cli::settings::PULSE_INGRESS_URL.name, default_value = DEFAULT_URL)]
-    url: String,
+    pub(crate) url: String,
     /// The signing secret; the local stack's default when unset.
     #[arg(long = "signing-secret", global = true, env = pulse_ingress::settings::SLACK_SIGNING_SECRET.name, default_value = LOCAL_SIGNING_SECRET, hide_env_values = true, hide_default_value = true)]
     secret: String,
     /// The workspace id the request claims to come from.
     #[arg(long, global = true, default_value = requests::TEAM_ID)]
-    team: String,
+    pub(crate) team: String,
 }
 
 #[derive(clap::Args)]
@@ -78,7 +76,7 @@ struct SendArgs {
 }
 
 #[derive(clap::Subcommand)]
-enum Send {
+pub(crate) enum Send {
     /// A slash command, e.g. "/praktika subscribe a@b.c" or "/pulser deploy api".
     Command {
         /// The command line as typed in Slack.
@@ -138,35 +136,6 @@ enum Send {
     },
 }
 
-#[derive(clap::Args)]
-struct LoadArgs {
-    #[command(flatten)]
-    target: Target,
-    /// Requests in flight at once (1 to 10,000).
-    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
-    concurrency: usize,
-    /// Requests in total (each a distinct slash command or event, so each is recorded and published;
-    /// 1 to 1,000,000, all built before the first is sent).
-    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
-    requests: usize,
-    /// What to send: `command` (`/pulser status`), `event` (`app_home_opened`) or `mixed`.
-    #[arg(long, default_value = "mixed")]
-    kind: LoadKind,
-    /// The ingress process id, to report its peak RSS (VmHWM from /proc).
-    #[arg(long)]
-    pid: Option<u32>,
-    /// Print the summary as one JSON object too.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum LoadKind {
-    Command,
-    Event,
-    Mixed,
-}
-
 pub async fn run(args: SlackArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
     match args.command {
         SlackCommand::Manifest(args) => {
@@ -175,7 +144,7 @@ pub async fn run(args: SlackArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()
             Ok(())
         }
         SlackCommand::Send(args) => send(args, clock, ids).await,
-        SlackCommand::Load(args) => load(args, clock, ids).await,
+        SlackCommand::Load(args) => crate::slack_load::load(args, clock, ids).await,
     }
 }
 
@@ -272,7 +241,7 @@ fn manifest(name: &str, url: Option<&str>) -> anyhow::Result<Value> {
 // ---- send ----------------------------------------------------------------------------------
 
 /// A request ready to sign: body, content type and extra headers.
-struct Outgoing {
+pub(crate) struct Outgoing {
     body: String,
     json: bool,
     retry: Option<u32>,
@@ -296,7 +265,7 @@ fn set_team(payload: &mut Value, team: &str) {
     }
 }
 
-fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
+pub(crate) fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
     match what {
         Send::Command { line, user, channel, response_url: url } => {
             let mut command = requests::Command::new(&line, &user);
@@ -332,7 +301,7 @@ fn outgoing(what: Send, team: &str, ids: &Ids) -> Outgoing {
 }
 
 /// `outgoing` signed as Slack signs, at `now` (Unix seconds).
-fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing, now: i64) -> reqwest::RequestBuilder {
+pub(crate) fn signed_request(http: &reqwest::Client, target: &Target, outgoing: &Outgoing, now: i64) -> reqwest::RequestBuilder {
     let timestamp = now.to_string();
     let signature = requests::sign(&target.secret, &timestamp, outgoing.body.as_bytes());
     let content_type = if outgoing.json { "application/json" } else { "application/x-www-form-urlencoded" };
@@ -357,118 +326,6 @@ async fn send(args: SendArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("sending to {} (is ingress running?)", args.target.url))?;
     crate::reply::print("", started, response).await
-}
-
-// ---- load ----------------------------------------------------------------------------------
-
-async fn load(args: LoadArgs, clock: &Clock, ids: &Ids) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(args.concurrency).build()?;
-    // Build every body first, so the measured time is ingress's, not ours.
-    let outgoing: Vec<Outgoing> = (0..args.requests)
-        .map(|i| {
-            let event = match args.kind {
-                LoadKind::Command => false,
-                LoadKind::Event => true,
-                LoadKind::Mixed => i % 2 == 1,
-            };
-            let user = format!("U0LOAD{:05}", i % 1000);
-            let what = if event {
-                Send::HomeOpened { user, event_id: None, retry: None }
-            } else {
-                Send::Command { line: "/pulser status".into(), user, channel: "C0LOAD".into(), response_url: None }
-            };
-            outgoing(what, &args.target.team, ids)
-        })
-        .collect();
-    let rss_before = args.pid.and_then(peak_rss_kib);
-    eprintln!("sending {} signed requests, {} at a time, to {}", args.requests, args.concurrency, args.target.url);
-    let started = Instant::now();
-    let results: Vec<(Option<u16>, Duration)> = futures::stream::iter(outgoing.iter())
-        .map(|o| {
-            let request = signed_request(&http, &args.target, o, clock.now_secs());
-            async move {
-                let at = Instant::now();
-                let status = match request.send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        // The acknowledgement is complete when its body has arrived.
-                        let _ = response.bytes().await;
-                        Some(status)
-                    }
-                    Err(_) => None,
-                };
-                (status, at.elapsed())
-            }
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    let wall = started.elapsed();
-
-    let mut latencies: Vec<Duration> = results.iter().map(|(_, d)| *d).collect();
-    latencies.sort();
-    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
-    for (status, _) in &results {
-        *statuses.entry(status.map_or("error".to_owned(), |s| s.to_string())).or_default() += 1;
-    }
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let (p50, p90, p99, max) = (
-        percentile(&latencies, 50.0),
-        percentile(&latencies, 90.0),
-        percentile(&latencies, 99.0),
-        *latencies.last().expect("at least one request"),
-    );
-    let rss = args.pid.and_then(peak_rss_kib);
-    println!(
-        "{} requests, concurrency {}, in {:.2} s: {:.0} requests/s",
-        args.requests,
-        args.concurrency,
-        wall.as_secs_f64(),
-        args.requests as f64 / wall.as_secs_f64()
-    );
-    println!("statuses: {}", statuses.iter().map(|(s, n)| format!("{s} × {n}")).collect::<Vec<_>>().join(", "));
-    println!("acknowledgement time: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms", ms(p50), ms(p90), ms(p99), ms(max));
-    if let (Some(pid), Some(kib)) = (args.pid, rss) {
-        println!(
-            "ingress (pid {pid}) peak RSS: {:.1} MiB{}",
-            kib as f64 / 1024.0,
-            rss_before.map_or(String::new(), |b| format!(" (before the load: {:.1} MiB)", b as f64 / 1024.0))
-        );
-    }
-    if args.json {
-        println!(
-            "{}",
-            json!({
-                "requests": args.requests,
-                "concurrency": args.concurrency,
-                "wall_s": wall.as_secs_f64(),
-                "requests_per_s": args.requests as f64 / wall.as_secs_f64(),
-                "statuses": statuses,
-                "p50_ms": ms(p50), "p90_ms": ms(p90), "p99_ms": ms(p99), "max_ms": ms(max),
-                "peak_rss_kib": rss,
-            })
-        );
-    }
-    let failed: usize = statuses.iter().filter(|(s, _)| s.as_str() != "200").map(|(_, n)| n).sum();
-    if failed > 0 {
-        bail!("{failed} of {} requests were not acknowledged with 200", args.requests);
-    }
-    Ok(())
-}
-
-/// The `p`th percentile (nearest rank) of sorted values.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Peak resident set size (`VmHWM`) of a process, in KiB (Linux).
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -518,15 +375,6 @@ mod tests {
         assert!(m["settings"]["interactivity"].get("request_url").is_none());
         assert!(m["features"]["slash_commands"].as_array().unwrap().iter().all(|c| c.get("url").is_none()));
         assert!(manifest("Pulse", Some("http://insecure")).is_err());
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&v, 100.0), Duration::from_millis(100));
-        assert_eq!(percentile(&v[..1], 99.0), Duration::from_millis(1));
     }
 
     #[test]
