@@ -41,6 +41,10 @@ pub(crate) type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output 
 /// The metadata `event_type` of every message Pulse posts.
 pub const METADATA_EVENT_TYPE: &str = "pulse_message";
 
+/// The time a post needs after a rate-limit wait: under a final deadline, a wait that leaves less
+/// is not started (the event goes back to its queue instead).
+pub(crate) const POST_ROOM: Duration = Duration::from_secs(5);
+
 /// A message to post.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
@@ -384,7 +388,8 @@ impl Deliverer {
                 _ => return result,
             };
             let wait = retry_after.unwrap_or(Duration::from_secs(1)).min(self.max_retry_after);
-            if waited + wait > self.rate_limit_budget {
+            // The budget, and a final deadline (a Lambda invocation's) with room for one more post.
+            if waited + wait > self.rate_limit_budget || !pulse_core::Deadline::fits(wait, POST_ROOM) {
                 return result;
             }
             waited += wait;

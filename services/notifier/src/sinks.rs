@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::delivery::POST_ROOM;
+
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use pulse_aws::secrets::Secret;
@@ -113,7 +115,7 @@ impl Discord {
                     response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
                 let json_wait = response.json::<Value>().await.ok().and_then(|b| b.get("retry_after").and_then(Value::as_f64));
                 let wait = Duration::from_secs_f64(header.or(json_wait).unwrap_or(1.0).clamp(0.0, 60.0));
-                if waited + wait > self.rate_limit_budget {
+                if waited + wait > self.rate_limit_budget || !pulse_core::Deadline::fits(wait, POST_ROOM) {
                     return Err(SinkError::NotSent(format!("rate limited (HTTP 429) for more than {}s", self.rate_limit_budget.as_secs())));
                 }
                 warn!(wait_ms = wait.as_millis() as u64, "Discord rate limited the webhook; waiting");

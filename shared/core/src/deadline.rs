@@ -62,6 +62,12 @@ impl Deadline {
     pub fn current() -> Option<Deadline> {
         BUDGET.try_with(|d| *d).ok()
     }
+
+    /// Whether the calling task may wait `wait` and then work `then` more: always, unless it runs
+    /// under a final deadline that would pass first. What every retry loop asks before sleeping.
+    pub fn fits(wait: Duration, then: Duration) -> bool {
+        Self::current().is_none_or(|d| d.allows(wait, then))
+    }
 }
 
 #[cfg(test)]

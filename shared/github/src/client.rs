@@ -198,7 +198,14 @@ impl GithubClient {
                 GithubError::RateLimited { retry_after: Some(after), .. } => (*after).min(config.max_wait),
                 _ => backoff.delay(attempt - 1),
             };
-            tracing::warn!(operation, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), error = %err, "retrying GitHub call");
+            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            // Under a final deadline (a Lambda invocation's), no retry outlives it: the event
+            // goes back to its queue now instead.
+            if !pulse_core::Deadline::fits(wait, config.request_timeout) {
+                tracing::warn!(operation, attempt, wait_ms, error = %err, "not retrying the GitHub call: it would outlive the deadline");
+                return Err(GithubError::RetriesExhausted { operation: operation.to_owned(), attempts: attempt, last: Box::new(err) });
+            }
+            tracing::warn!(operation, attempt, wait_ms, error = %err, "retrying GitHub call");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -178,14 +178,11 @@ impl SlackClient {
             // Under a final deadline (a Lambda invocation's), a wait plus one more attempt that
             // would not end before it is not started: the message goes back to its queue now
             // instead of dying with the invocation.
-            if let Some(deadline) = Deadline::current()
-                && !deadline.allows(wait, self.inner.request_timeout)
-            {
+            if !Deadline::fits(wait, self.inner.request_timeout) {
                 tracing::warn!(
                     method,
                     attempt,
                     wait_ms = millis(wait),
-                    remaining_ms = millis(deadline.remaining()),
                     error = %err,
                     "not retrying the Slack call: waiting and trying again would outlive the deadline"
                 );

@@ -95,6 +95,29 @@ async fn a_notifier_batch_reports_exactly_its_retryable_and_panicking_records() 
     assert!(metrics.iter().all(|m| function(m) && m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Pulse"), "named by the function");
 }
 
+/// A Slack rate limit that outlasts the invocation: every post of an alert is answered 429 with
+/// `Retry-After: 8`, and the invocation has 10 s. Each wait fits the notifier's rate-limit budget
+/// (20 s), but a wait and another post do not fit the deadline: it sleeps through none of them,
+/// and the record is reported failed, for SQS to redeliver, long before the deadline; nothing
+/// was posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_longer_than_the_invocation_is_not_waited_for() {
+    let scene = Scene::start("lambda_notifier_deadline", &[]).await;
+    let storm = alert(&scene.prefix, 2);
+    scene.publish(std::slice::from_ref(&storm.envelope)).await;
+    let batch = sqs_batch(&scene, "notifier", 1).await;
+    scene.slack.inject("chat.postMessage", json!({"kind": "rate_limited", "retry_after_secs": 8}), 1000).await;
+    let mut notifier = Function::start(&scene, "notifier", &[]).await;
+    notifier.ready().await;
+    let started = std::time::Instant::now();
+    let response = notifier.respond_within(batch.event.clone(), Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "answered after {took:?}: a retry waited on the rate limit");
+    assert_eq!(failed_ids(&response), [batch.id_of(&storm.dedup_key)].into(), "{response}");
+    assert!(!scene.slack.calls("chat.postMessage").await.is_empty(), "Slack was never tried");
+    assert_eq!(crate::seen::posts(&scene, fixtures::ALERT_CHANNEL, &storm.title).await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_projector_writes_a_feed_and_the_notifiers_digest_tick_posts_it() {
     let scene = Scene::start("lambda_feed_and_digest", &[]).await;

@@ -73,8 +73,13 @@ impl Function {
     /// Invoke the function with `event` and return its answer; panics (with its log) when it
     /// does not answer within [`INVOCATION_TIMEOUT`].
     pub async fn invoke(&mut self, event: Value) -> Outcome {
+        self.invoke_within(event, INVOCATION_TIMEOUT).await
+    }
+
+    /// [`Self::invoke`] with the invocation's deadline `timeout` from now.
+    pub async fn invoke_within(&mut self, event: Value, timeout: Duration) -> Outcome {
         self.ready().await;
-        match self.runtime.invoke(event, INVOCATION_TIMEOUT).await {
+        match self.runtime.invoke(event, timeout).await {
             Ok(outcome) => outcome,
             Err(timed_out) => {
                 let status = self.process.exited(Duration::ZERO).await;
@@ -85,7 +90,12 @@ impl Function {
 
     /// Invoke, expecting a response (not an error), as JSON.
     pub async fn respond(&mut self, event: Value) -> Value {
-        let outcome = self.invoke(event).await;
+        self.respond_within(event, INVOCATION_TIMEOUT).await
+    }
+
+    /// [`Self::respond`] with the invocation's deadline `timeout` from now.
+    pub async fn respond_within(&mut self, event: Value, timeout: Duration) -> Value {
+        let outcome = self.invoke_within(event, timeout).await;
         if let Outcome::Error(error) = &outcome {
             panic!("{} reported an error: {error:?}\n{}", self.process.service, self.log_tail());
         }
