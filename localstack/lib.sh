@@ -5,7 +5,7 @@
 # and set PULSE_EMULATOR=external AWS_ENDPOINT_URL=http://localhost:4566 (see localstack/README.md).
 
 PULSE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PULSE_VENV="${PULSE_VENV:-$PULSE_ROOT/.venv}"
+export PULSE_VENV="${PULSE_VENV:-$PULSE_ROOT/.venv}"
 # Pinned: upgrade deliberately, after running ./tests/run against the new version.
 MOTO_VERSION="5.2.5"
 

@@ -559,6 +559,8 @@ async fn a_crate_function_is_built_with_cargo_lambda_at_deploy_never_at_plan() {
     unsafe {
         std::env::set_var("PATH", path);
         std::env::set_var("CARGO_TARGET_DIR", &target);
+        // The stand-in is the virtualenv's cargo-lambda (looked in before PATH).
+        std::env::set_var("PULSE_VENV", &dir);
         std::env::remove_var("PULSE_LAMBDA_ZIP_DIR");
     }
     let text = json!({"resources": [

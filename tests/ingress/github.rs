@@ -11,6 +11,8 @@ use pulse_ingress::github::{self, GithubHeaders, GithubRequest};
 use pulse_ingress::{Ingress, http};
 use serde_json::{Value, json};
 
+use pulse_tests::github::WorkflowRun;
+
 use crate::harness::Stack;
 
 const WEBHOOK_SECRET: &str = "github webhook secret for the ingress tests";
@@ -18,29 +20,8 @@ const SHA: &str = "0c4d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9";
 
 /// A `workflow_run` delivery as GitHub sends it (the fields Pulse reads, and a few it does not).
 fn run_payload(action: &str, conclusion: Option<&str>) -> Vec<u8> {
-    let status = match action {
-        "completed" => "completed",
-        "in_progress" => "in_progress",
-        _ => "queued",
-    };
-    let repository = json!({"id": 41, "name": "widgets", "full_name": "octo-org/widgets", "default_branch": "main", "private": false});
-    json!({
-        "action": action,
-        "workflow_run": {
-            "id": 9001, "name": "CI", "head_branch": "main", "head_sha": SHA, "event": "push",
-            "status": status, "conclusion": conclusion, "run_number": 77, "run_attempt": 1,
-            "html_url": "https://github.com/octo-org/widgets/actions/runs/9001",
-            "created_at": "2026-12-03T09:00:00Z", "updated_at": "2026-12-03T09:06:00Z", "run_started_at": "2026-12-03T09:00:02Z",
-            "pull_requests": [],
-            "head_commit": {"id": SHA, "message": "Fix the flaky cache test", "author": {"name": "Ann Example", "email": "ann@example.com"}},
-            "actor": {"login": "ann-example", "id": 501}, "triggering_actor": {"login": "ann-example", "id": 501},
-            "repository": repository.clone()
-        },
-        "repository": repository,
-        "sender": {"login": "ann-example", "id": 501}
-    })
-    .to_string()
-    .into_bytes()
+    WorkflowRun { action: action.into(), conclusion: conclusion.map(str::to_owned), head_sha: SHA.into(), ..WorkflowRun::default() }
+        .payload()
 }
 
 /// Header pairs GitHub sends with `body`, signed with `secret`.

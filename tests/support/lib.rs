@@ -4,6 +4,7 @@
 
 use aws_config::SdkConfig;
 
+pub mod github;
 pub mod praktika;
 
 /// The SDK configuration for the emulator. Panics with instructions when `AWS_ENDPOINT_URL` is

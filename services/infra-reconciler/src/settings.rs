@@ -21,13 +21,20 @@ pub const PULSE_LAMBDA_PACKAGES: Var = Var::new(
     "The Lambda package store `pulse infra package` fills: `crate` functions are deployed from its S3 keys, never built (a deploy from Slack has no toolchain). Unset: local zips.",
 );
 
+pub const PULSE_VENV: Var = Var::new(
+    "PULSE_VENV",
+    "a directory",
+    "The virtualenv holding cargo-lambda and zig (`./infra/lambda-toolchain` installs them there), looked in before `PATH`.",
+)
+.default(".venv");
+
 pub const CARGO_TARGET_DIR: Var =
     Var::new("CARGO_TARGET_DIR", "a directory", "Cargo's target directory, where cargo-lambda writes `lambda/<bin>/bootstrap.zip`.")
         .default("target");
 
 /// Where `crate` functions' packages are.
 pub fn declared_packages() -> Vec<Var> {
-    vec![PULSE_LAMBDA_PACKAGES, PULSE_LAMBDA_ZIP_DIR, CARGO_TARGET_DIR]
+    vec![PULSE_LAMBDA_PACKAGES, PULSE_LAMBDA_ZIP_DIR, PULSE_VENV, CARGO_TARGET_DIR]
 }
 
 /// Every variable the infra-reconciler service reads.

@@ -67,27 +67,9 @@ pub(super) fn request_event(api: Api, path: &str, headers: &[(&str, String)], bo
     }
 }
 
-/// A `workflow_run` delivery (the fields Pulse reads).
+/// A `workflow_run` delivery of a branch of its own.
 fn workflow_run(tag: &str) -> Vec<u8> {
-    let sha = "5e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f";
-    let repository = json!({"id": 77, "name": "widgets", "full_name": "octo-org/widgets", "default_branch": "main", "private": false});
-    json!({
-        "action": "completed",
-        "workflow_run": {
-            "id": 4242, "name": "CI", "head_branch": format!("lambda-{tag}"), "head_sha": sha, "event": "push",
-            "status": "completed", "conclusion": "failure", "run_number": 12, "run_attempt": 1,
-            "html_url": "https://github.com/octo-org/widgets/actions/runs/4242",
-            "created_at": "2026-12-04T09:00:00Z", "updated_at": "2026-12-04T09:05:00Z", "run_started_at": "2026-12-04T09:00:01Z",
-            "pull_requests": [],
-            "head_commit": {"id": sha, "message": "Lambda harness run", "author": {"name": "Dev Example", "email": "dev@example.com"}},
-            "actor": {"login": "dev-example", "id": 7}, "triggering_actor": {"login": "dev-example", "id": 7},
-            "repository": repository.clone()
-        },
-        "repository": repository,
-        "sender": {"login": "dev-example", "id": 7}
-    })
-    .to_string()
-    .into_bytes()
+    pulse_tests::github::WorkflowRun { id: 4242, head_branch: format!("lambda-{tag}"), ..Default::default() }.payload()
 }
 
 /// The answer's status, after checking it is in the request's format (only HTTP API v2 answers

@@ -155,12 +155,14 @@ pub struct Build<'a> {
 }
 
 /// Build zips with cargo-lambda for `provided.al2023`, cross-linked by zig against the glibc
-/// Amazon Linux has. cargo-lambda is looked up in the project's `.venv/bin` (where
-/// `./infra/lambda-toolchain` installs it and zig), then on `PATH`; `.venv/bin` goes first on the
-/// build's `PATH` so cargo-lambda finds that zig. `--disable-optimizations` keeps cargo-lambda's
+/// Amazon Linux has. cargo-lambda is looked up in the project's virtualenv (`PULSE_VENV`, default
+/// `.venv`, where `./infra/lambda-toolchain` installs it and zig), then on `PATH`; the
+/// virtualenv's `bin` goes first on the build's `PATH` so cargo-lambda finds that zig. `--disable-optimizations` keeps cargo-lambda's
 /// own release settings out: the profile says everything.
 pub fn build_crates(build: &Build<'_>) -> Result<(), String> {
-    let venv = Path::new(".venv/bin");
+    let settings = pulse_core::Settings::from_env();
+    let venv = settings.text(&crate::settings::PULSE_VENV).ok().flatten().unwrap_or_else(|| ".venv".to_owned());
+    let venv = Path::new(&venv).join("bin");
     let program = if venv.join("cargo-lambda").exists() { venv.join("cargo-lambda") } else { PathBuf::from("cargo-lambda") };
     let mut cmd = Command::new(&program);
     cmd.args(["lambda", "build", "--profile", build.profile, "--disable-optimizations", "--output-format", "zip"]);
