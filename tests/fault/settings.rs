@@ -25,7 +25,7 @@ type Case = (&'static str, &'static [(&'static str, &'static str)], &'static str
 
 #[test]
 fn a_malformed_setting_stops_each_program_naming_the_variable_and_the_form() {
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
         (
             "notifier",
             &[("NOTIFIER_PACING_MS", "soon"), ("SLACK_DEFAULT_CHANNEL", "C0")],
@@ -52,6 +52,7 @@ fn a_malformed_setting_stops_each_program_naming_the_variable_and_the_form() {
             &[("PULSE_INGRESS_ADDR", "localhost")],
             "PULSE_INGRESS_ADDR must be an address like `127.0.0.1:3000`; found \"localhost\"",
         ),
+        ("ingress", &[("PULSE_INGRESS_AWS_TIMEOUT_MS", "soon")], "PULSE_INGRESS_AWS_TIMEOUT_MS must be milliseconds; found \"soon\""),
     ];
     for (bin, vars, expected) in cases {
         let (code, stderr) = start(bin, vars);
