@@ -28,13 +28,19 @@ pub const PULSE_VENV: Var = Var::new(
 )
 .default(".venv");
 
+pub const PATH: Var = Var::new(
+    "PATH",
+    "a list of directories",
+    "Where cargo-lambda is looked up after `PULSE_VENV`; its builds run with the virtualenv's `bin` first on it (so cargo-lambda finds that zig).",
+);
+
 pub const CARGO_TARGET_DIR: Var =
     Var::new("CARGO_TARGET_DIR", "a directory", "Cargo's target directory, where cargo-lambda writes `lambda/<bin>/bootstrap.zip`.")
         .default("target");
 
 /// Where `crate` functions' packages are.
 pub fn declared_packages() -> Vec<Var> {
-    vec![PULSE_LAMBDA_PACKAGES, PULSE_LAMBDA_ZIP_DIR, PULSE_VENV, CARGO_TARGET_DIR]
+    vec![PULSE_LAMBDA_PACKAGES, PULSE_LAMBDA_ZIP_DIR, PULSE_VENV, PATH, CARGO_TARGET_DIR]
 }
 
 /// Every variable the infra-reconciler service reads.

@@ -174,7 +174,7 @@ pub fn build_crates(build: &Build<'_>) -> Result<(), String> {
         cmd.args(["--include", f]);
     }
     if venv.is_dir() {
-        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = settings.text(&crate::settings::PATH).ok().flatten().unwrap_or_default();
         let venv = venv.canonicalize().unwrap_or_else(|_| venv.to_path_buf());
         let joined = std::env::join_paths(std::iter::once(venv).chain(std::env::split_paths(&path))).map_err(|e| e.to_string())?;
         cmd.env("PATH", joined);
