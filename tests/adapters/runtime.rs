@@ -264,33 +264,12 @@ async fn a_lambda_record_without_a_message_id_is_dead_lettered_instead_of_failin
     assert!(dead[0].attributes[REASON_ATTRIBUTE].contains("no message id"), "{:?}", dead[0].attributes);
 }
 
-/// A shared buffer the metric lines are written to.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Lines {
-    type Writer = Lines;
-    fn make_writer(&'w self) -> Lines {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn a_lambda_batch_writes_one_metric_line_per_outcome_in_cloudwatch_s_embedded_format() {
     use pulse_runtime::emf::EmfLayer;
     use pulse_runtime::settings::{LogFormat, Logging};
     let rig = rig(5).await;
-    let lines = Lines::default();
+    let lines = pulse_tests::CapturedLogs::default();
     let logging = Logging { filter: "off".into(), format: LogFormat::Json, in_lambda: true };
     let _scope = tracing::subscriber::set_default(pulse_runtime::logging::subscriber(
         &logging,
@@ -310,7 +289,7 @@ async fn a_lambda_batch_writes_one_metric_line_per_outcome_in_cloudwatch_s_embed
     pulse_runtime::lambda::process_batch(&rig.worker, &queues, first, deadline()).await;
     pulse_runtime::lambda::process_batch(&rig.worker, &queues, vec![record("m-4", body("ok:metrics"))], deadline()).await;
 
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = lines.text();
     let points: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("an EMF line is JSON")).collect();
     let count = |name: &str| points.iter().filter(|p| p.get(name).is_some()).count();
     assert_eq!(count("MessagesHandled"), 1, "{text}");
