@@ -54,6 +54,32 @@ sys.exit(m.version('cargo-lambda') != '$CARGO_LAMBDA_VERSION' or m.version('zigl
     || die "pip could not install cargo-lambda==$CARGO_LAMBDA_VERSION ziglang==$ZIG_VERSION"
 }
 
+# What the local Slack page's browser tests and screenshots need (tests/browser/): Debian's
+# chromium and an emoji font (so screenshots show emoji) from apt-get, node and npm (apt-get too
+# when missing), and playwright-core at the version tests/browser/package-lock.json pins (npm ci).
+# No browser is downloaded: playwright-core drives /usr/bin/chromium.
+ensure_browser() {
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi 'Noto Color Emoji' || missing+=(fonts-noto-color-emoji)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    local sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    command -v apt-get >/dev/null || die "the browser tests need ${missing[*]}: install them (Debian: apt-get install ${missing[*]})"
+    log "installing ${missing[*]} (apt-get)"
+    "${sudo[@]}" apt-get update -qq >/dev/null || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || die "apt-get could not install ${missing[*]}"
+  fi
+  local dir="$PULSE_ROOT/tests/browser"
+  if [ ! -f "$dir/node_modules/playwright-core/package.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing playwright-core (npm ci in tests/browser)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $dir"
+  fi
+}
+
 # Build every Pulse binary, with PULSE_CARGO_FEATURES when set. `--examples` is there for its
 # side effect: examples may use dev-dependencies, so cargo resolves features as it does for the
 # test suite, and the test runner then reuses these very artifacts. A plain `cargo build --bins`

@@ -91,19 +91,6 @@ impl State {
         })))
     }
 
-    pub(super) fn post_ephemeral(&mut self, body: &Value) -> Result<Value, Value> {
-        str_arg(body, "channel").ok_or_else(|| fail("channel_not_found"))?;
-        str_arg(body, "user").ok_or_else(|| fail("user_not_found"))?;
-        let blocks = body.get("blocks").filter(|b| !is_empty_array(b));
-        if str_arg(body, "text").is_none() && blocks.is_none() && body.get("attachments").is_none() {
-            return Err(fail("no_text"));
-        }
-        if let Some(blocks) = blocks {
-            validate::validate_blocks(blocks, validate::MAX_MESSAGE_BLOCKS, "/blocks").map_err(|e| e.answer())?;
-        }
-        Ok(ok(json!({ "message_ts": self.next_ts() })))
-    }
-
     /// The stored message at (`channel`, `ts`); a user id as channel means the DM with them.
     pub fn message(&self, channel: &str, ts: &str) -> Option<Value> {
         let channel = resolve_channel(channel);
@@ -126,7 +113,7 @@ impl State {
     }
 }
 
-fn is_empty_array(v: &Value) -> bool {
+pub(super) fn is_empty_array(v: &Value) -> bool {
     v.as_array().is_some_and(Vec::is_empty)
 }
 

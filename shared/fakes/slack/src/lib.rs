@@ -3,20 +3,25 @@
 //! It answers like Slack (HTTP 200 with `ok:true`/`ok:false`, Block Kit limits, `hash`
 //! conflicts, `not_authed`/`invalid_auth`), remembers messages and App Home views so tests can
 //! read the state a user would see, records every call, and injects [`Fault`]s on demand.
-//! Everything is also reachable over HTTP under `/_fake/` (see `control.rs`).
+//! Everything is also reachable over HTTP under `/_fake/` (see `control.rs`), and a person can
+//! look at it and use Pulse from a page at `/` (see `ui.rs` and `standin.rs`).
 
 mod chat;
 mod control;
 mod discord;
+mod ephemeral;
 mod fault;
 mod history;
 pub use discord::{DISCORD_METHOD, validate as discord_validate};
 mod record;
 mod server;
+pub mod standin;
 mod state;
+mod ui;
 pub mod validate;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -26,6 +31,7 @@ use tokio::task::JoinHandle;
 
 pub use fault::{Fault, FaultRequest};
 pub use record::RecordedCall;
+pub use standin::{Refused, StandIn};
 pub use state::{METHODS, RESPONSE_URL_USES, dm_channel};
 pub use validate::{MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, MAX_VIEW_BYTES};
 
@@ -37,14 +43,42 @@ use state::{FakeUser, State};
 /// faults for them are injected.
 pub const RESPONSE_URL_METHOD: &str = pulse_slack::RESPONSE_URL_METHOD;
 
+/// Whether the page's stand-in signs requests for ingress (`standin.rs`).
+enum StandInSetting {
+    Off,
+    Refused(String),
+    On(Arc<StandIn>),
+}
+
 /// State shared by the HTTP handlers and the [`FakeSlack`] handle.
 struct Shared {
     state: Mutex<State>,
-    /// Bumped on every recorded call so that waiters wake without polling.
+    /// Bumped on every recorded call (and every act of the page) so that waiters and the page
+    /// wake without polling.
     recorded: watch::Sender<u64>,
+    /// This server's root URL, e.g. `http://127.0.0.1:4599`.
+    root: String,
+    /// Names this process, so the page notices a restarted fake.
+    instance: String,
+    stand_in: Mutex<StandInSetting>,
+    response_ids: AtomicU64,
 }
 
 impl Shared {
+    fn stand_in(&self) -> MutexGuard<'_, StandInSetting> {
+        self.stand_in.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the page (and waiters) after a change that is not a recorded call.
+    fn changed(&self) {
+        self.recorded.send_modify(|n| *n += 1);
+    }
+
+    /// A fresh response URL id for the stand-in.
+    fn next_response_id(&self) -> String {
+        format!("ui-{}-{}", self.instance, self.response_ids.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// The state; a panic in another holder does not poison the fake for the rest of a test.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -120,7 +154,15 @@ impl FakeSlack {
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeSlack> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { state: Mutex::new(State::default()), recorded: watch::Sender::new(0) });
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            recorded: watch::Sender::new(0),
+            root: format!("http://{addr}"),
+            instance: format!("{:x}{:x}", started.as_millis(), std::process::id()),
+            stand_in: Mutex::new(StandInSetting::Off),
+            response_ids: AtomicU64::new(0),
+        });
         let app = server::router(Arc::clone(&shared));
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
@@ -162,6 +204,26 @@ impl FakeSlack {
             base_backoff: Duration::from_millis(10),
             ..ClientConfig::new(token)
         }
+    }
+
+    /// Lets the page act as Slack: sign what a person does with `secret` and post it to the
+    /// ingress at `ingress` (its root URL). Refused, and the page told why, for an ingress off
+    /// this machine or a secret that looks real or names an SSM parameter.
+    pub fn set_stand_in(&self, ingress: &str, secret: &str) -> Result<(), Refused> {
+        let setting = match StandIn::new(ingress, secret) {
+            Ok(stand_in) => Ok(StandInSetting::On(Arc::new(stand_in))),
+            Err(refused) => Err(refused),
+        };
+        let result = setting.as_ref().map(|_| ()).map_err(Clone::clone);
+        *self.shared.stand_in() = setting.unwrap_or_else(|refused| StandInSetting::Refused(refused.to_string()));
+        self.shared.changed();
+        result
+    }
+
+    /// Ephemeral messages (`chat.postEphemeral`, commands' answers, `response_url` posts the
+    /// stand-in's URLs received), oldest first.
+    pub fn ephemerals(&self) -> Vec<Value> {
+        self.shared.lock().ephemerals().to_vec()
     }
 
     /// Every recorded call, oldest first.

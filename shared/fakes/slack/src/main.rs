@@ -1,7 +1,10 @@
 //! `pulse-fake-slack`: the fake Slack Web API as a process, for the local stack and scripts.
 //!
-//! Serves the Web API under `/api/`, response URLs under `/response/{id}` and the control API
-//! under `/_fake/` until killed, logging one line per call (never the token).
+//! Serves the Web API under `/api/`, response URLs under `/response/{id}`, the control API under
+//! `/_fake/` and the page at `/` until killed, logging one line per call (never the token).
+//! With `--ingress-url` and `--signing-secret` the page's stand-in signs what a person does and
+//! sends it to that ingress; it refuses (exit 2) an ingress off this machine or a secret that
+//! looks real or names an SSM parameter.
 
 use std::net::SocketAddr;
 
@@ -20,6 +23,13 @@ struct Args {
     /// A user that users.info knows, as `ID:NAME[:EMAIL]`; repeatable.
     #[arg(long = "user", value_parser = parse_user)]
     users: Vec<(String, String, Option<String>)>,
+    /// Ingress's root URL on this machine (e.g. http://127.0.0.1:3000): where the page's
+    /// commands, clicks and submissions go, signed as Slack signs them.
+    #[arg(long, env = "PULSE_FAKE_SLACK_INGRESS_URL", requires = "signing_secret")]
+    ingress_url: Option<String>,
+    /// The local stand-in signing secret ingress checks (never a real app's).
+    #[arg(long, env = "PULSE_FAKE_SLACK_SIGNING_SECRET", hide_env_values = true, requires = "ingress_url")]
+    signing_secret: Option<String>,
 }
 
 fn parse_user(spec: &str) -> Result<(String, String, Option<String>), String> {
@@ -48,8 +58,15 @@ async fn main() -> std::io::Result<()> {
     for (id, name, email) in &args.users {
         fake.add_user(id, name, email.as_deref());
     }
+    if let (Some(ingress), Some(secret)) = (&args.ingress_url, &args.signing_secret)
+        && let Err(refused) = fake.set_stand_in(ingress, secret)
+    {
+        eprintln!("pulse-fake-slack: the page's stand-in will not sign: {refused}");
+        std::process::exit(2);
+    }
     // One line on stdout that scripts can wait for and parse.
     println!("pulse-fake-slack listening on {}", fake.base_url());
+    println!("pulse-fake-slack page at {}/", fake.root_url());
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -31,6 +31,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/response/{id}", post(response_url))
         .route("/api/webhooks/{id}/{token}", post(discord_webhook))
         .merge(control::routes())
+        .merge(super::ui::routes())
         .with_state(shared)
 }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use serde_json::{Value, json};
 
 use super::chat::StoredMessage;
+use super::ephemeral::ResponseTarget;
 use super::fault::Fault;
 use super::record::RecordedCall;
 use super::validate::{self, Invalid};
@@ -52,6 +53,17 @@ pub struct State {
     home: BTreeMap<String, Value>,
     pub modals: Vec<Value>,
     pub responses: BTreeMap<String, Vec<Value>>,
+    /// What only one user sees (see `ephemeral.rs`): `chat.postEphemeral`, a slash command's
+    /// answer, ephemeral `response_url` posts, in arrival order.
+    pub(super) ephemerals: Vec<Value>,
+    /// Where posts to a response URL the stand-in handed out land (see `ephemeral.rs`).
+    pub(super) response_targets: BTreeMap<String, ResponseTarget>,
+    /// The user each trigger id the stand-in handed out belongs to, so a modal opened with it
+    /// shows to that user.
+    pub(super) triggers: BTreeMap<String, String>,
+    /// Each opened modal's user (when its trigger came from the stand-in); a modal leaves
+    /// this map when it is submitted or closed.
+    pub(super) modal_users: BTreeMap<String, Option<String>>,
     /// Discord webhook messages by webhook id (see `discord.rs`).
     pub(super) discord: BTreeMap<String, Vec<Value>>,
     faults: HashMap<String, VecDeque<(Fault, u32)>>,
@@ -93,6 +105,10 @@ impl State {
         self.home.clear();
         self.modals.clear();
         self.responses.clear();
+        self.ephemerals.clear();
+        self.response_targets.clear();
+        self.triggers.clear();
+        self.modal_users.clear();
         self.discord.clear();
         self.faults.clear();
     }
@@ -179,16 +195,6 @@ impl State {
         result.unwrap_or_else(|answer| answer)
     }
 
-    /// Records the effect of a `response_url` post, or refuses it past Slack's use limit.
-    pub fn respond(&mut self, id: &str, body: &Value) -> Result<(), Value> {
-        let uses = self.responses.entry(id.to_owned()).or_default();
-        if uses.len() >= RESPONSE_URL_USES {
-            return Err(fail("used_url"));
-        }
-        uses.push(body.clone());
-        Ok(())
-    }
-
     fn publish(&mut self, body: &Value) -> Result<Value, Value> {
         let user = str_arg(body, "user_id").ok_or_else(|| {
             Invalid { error: "invalid_arguments", messages: vec!["[ERROR] missing required field: user_id".into()] }.answer()
@@ -222,6 +228,10 @@ impl State {
         let id = self.next_id('V').into();
         let hash = format!("{}.{}", self.next_ts(), self.next_id('h'));
         let stored = self.stored_view(view, id, hash);
+        let user = str_arg(body, "trigger_id").and_then(|t| self.triggers.get(t)).cloned();
+        if let Some(id) = stored["id"].as_str() {
+            self.modal_users.insert(id.to_owned(), user);
+        }
         self.modals.push(stored.clone());
         Ok(ok(json!({ "view": stored })))
     }
@@ -266,6 +276,16 @@ impl State {
 
     pub fn home_view(&self, user: &str) -> Option<Value> {
         self.home.get(user).cloned()
+    }
+
+    /// Each user's published Home view.
+    pub fn home_views(&self) -> impl Iterator<Item = &Value> {
+        self.home.values()
+    }
+
+    /// The users with a published Home view, and the view.
+    pub fn homes(&self) -> &BTreeMap<String, Value> {
+        &self.home
     }
 }
 

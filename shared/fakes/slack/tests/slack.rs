@@ -1,5 +1,7 @@
 //! The Slack client (`pulse-slack`) against the fake, the fake's Slack semantics, its control API
-//! and its binary.
+//! and its binary; `page/` the local Slack page's HTTP face and stand-in.
+
+mod page;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
