@@ -13,7 +13,11 @@
 
 import { emoji } from "./emoji.js";
 
-const TOKEN = /<([^<>\n]+)>|`([^`\n]+)`|:([a-z0-9_+'-]+):/gi;
+// An emoji name has a letter in it and does not follow a word character, so times such as
+// 17:30:22 stay text.
+const EMOJI_CODE = "(?<!\\w):([a-z0-9_+'-]*[a-z][a-z0-9_+'-]*):";
+const TOKEN = new RegExp(`<([^<>\\n]+)>|\`([^\`\\n]+)\`|${EMOJI_CODE}`, "gi");
+const LINK = /<([^<>\n]+)>/g;
 const MARKERS = { "*": "b", _: "i", "~": "s" };
 
 function el(tag, className, children = []) {
@@ -32,7 +36,7 @@ export function unescapeEntities(text) {
 export function emojiText(text) {
   const out = [];
   let last = 0;
-  for (const m of text.matchAll(/:([a-z0-9_+'-]+):/gi)) {
+  for (const m of text.matchAll(new RegExp(EMOJI_CODE, "gi"))) {
     out.push(document.createTextNode(text.slice(last, m.index)));
     out.push(emojiNode(m[1]));
     last = m.index + m[0].length;
@@ -53,12 +57,25 @@ function emojiNode(name) {
   return span;
 }
 
+function codeParts(code, ctx) {
+  const out = [];
+  let last = 0;
+  for (const m of code.matchAll(LINK)) {
+    out.push(document.createTextNode(unescapeEntities(code.slice(last, m.index))));
+    out.push(tokenNode([m[0], m[1]], ctx));
+    last = m.index + m[0].length;
+  }
+  out.push(document.createTextNode(unescapeEntities(code.slice(last))));
+  return out;
+}
+
 function safeHref(url) {
   return /^(https?:|mailto:)/i.test(url) ? url : null;
 }
 
 function tokenNode(m, ctx) {
-  if (m[2] !== undefined) return el("code", "md-code", [unescapeEntities(m[2])]);
+  // Inline code is literal, but Slack still turns its links and mentions into links.
+  if (m[2] !== undefined) return el("code", "md-code", codeParts(m[2], ctx));
   if (m[3] !== undefined) return emojiNode(m[3]);
   const inner = m[1];
   const [target, label] = inner.includes("|") ? [inner.slice(0, inner.indexOf("|")), inner.slice(inner.indexOf("|") + 1)] : [inner, null];
