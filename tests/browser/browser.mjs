@@ -29,3 +29,16 @@ export function uiUrl() {
   if (!url) throw new Error("PULSE_UI_URL is not set: run these through tests/browser/run or ./localstack/up --once --browser");
   return url.replace(/\/$/, "");
 }
+
+/**
+ * One browser and page for a test file, opened at `path` once the page is drawn
+ * (`readySelector`); `errors` collects what the page raised. Call `close()` in `after`.
+ */
+export async function session(path, readySelector, timeout = 45000) {
+  const errors = [];
+  const browser = await launch();
+  const page = await newPage(browser, errors);
+  await page.goto(`${uiUrl()}${path}`);
+  await page.waitForSelector(readySelector, { timeout });
+  return { browser, page, errors, close: () => browser.close() };
+}

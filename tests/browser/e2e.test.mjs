@@ -4,25 +4,19 @@
 // alerts and GitHub runs are in, a deploy has been done.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, newPage, uiUrl } from "./browser.mjs";
+import { session, uiUrl } from "./browser.mjs";
 
 const ALICE = "U0DEMO001";
 const BOB = "U0DEMO002";
 const WAIT = 45000;
-let browser;
 let page;
-const errors = [];
+let errors;
+let close;
 
 before(async () => {
-  browser = await launch();
-  page = await newPage(browser, errors);
-  await page.goto(`${uiUrl()}/`);
-  await page.waitForSelector("body[data-instance]", { timeout: WAIT });
-  await page.waitForSelector(`body[data-acting="${ALICE}"]`, { timeout: WAIT });
+  ({ page, errors, close } = await session("/", `body[data-instance][data-acting="${ALICE}"]`, WAIT));
 });
-after(async () => {
-  await browser?.close();
-});
+after(() => close?.());
 
 /** Polls `probe` until it returns something truthy; fails naming `what` after WAIT. */
 async function until(what, probe, timeout = WAIT) {
@@ -113,6 +107,21 @@ test("/praktika subscribe from the composer: an ephemeral reply, then the Home t
   assert.match(text, /bob@clickhouse\.com/);
   await open(`home:${BOB}`);
   await until("bob's Home tab following his email", async () => /Following bob@clickhouse\.com/.test(await page.locator(".home-view").innerText()));
+});
+
+test("/pulser deploy: cancelled in its modal, nothing happens", async () => {
+  await actAs(ALICE);
+  await open(`channel:C0DEPLOY`);
+  const before = await messagesIn().count();
+  await page.fill("#composer-input", "/pulser deploy demo-runner");
+  await page.press("#composer-input", "Enter");
+  const modal = page.locator('.modal[data-callback-id="deploy_confirm"]');
+  await modal.waitFor({ timeout: WAIT });
+  await modal.locator(".modal-close").click();
+  await modal.waitFor({ state: "detached", timeout: WAIT });
+  await page.waitForTimeout(3000); // long enough for a deploy request to have been posted
+  const added = (await messagesIn().evaluateAll((all) => all.map((m) => m.innerText))).slice(before);
+  assert.ok(!added.some((text) => /Deploy of demo-runner requested/.test(text)), `a cancelled deploy is not requested: ${added}`);
 });
 
 test("/pulser deploy: confirmed in its modal, then the deploy thread", async () => {

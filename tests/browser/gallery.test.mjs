@@ -3,24 +3,20 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { launch, newPage, uiUrl } from "./browser.mjs";
+import { session } from "./browser.mjs";
 
-let browser;
 let page;
-const errors = [];
+let errors;
+let close;
 before(async () => {
-  browser = await launch();
-  page = await newPage(browser, errors);
+  ({ page, errors, close } = await session("/gallery", "body[data-ready=true]"));
+  // A script smuggled in through CI data would most likely alert(): say so if one ever does.
   page.on("dialog", (dialog) => {
     errors.push(`a dialog opened: ${dialog.message()}`);
     dialog.dismiss();
   });
-  await page.goto(`${uiUrl()}/gallery`);
-  await page.waitForSelector("body[data-ready=true]", { timeout: 15000 });
 });
-after(async () => {
-  await browser?.close();
-});
+after(() => close?.());
 
 const gallery = (name) => page.locator(`[data-case="${name}"] .gallery-body`);
 
