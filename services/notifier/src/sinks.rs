@@ -88,7 +88,7 @@ pub struct Discord {
 
 impl Discord {
     pub fn new(timeout: Duration) -> Self {
-        let http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
+        let http = pulse_http::client_builder().timeout(timeout).build().unwrap_or_default();
         Self { http, rate_limit_budget: Duration::from_secs(20) }
     }
 

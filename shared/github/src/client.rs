@@ -151,7 +151,7 @@ impl GithubClient {
     pub fn new(mut config: GithubConfig, clock: Clock) -> Self {
         config.base_url = config.base_url.trim_end_matches('/').to_owned();
         config.max_attempts = config.max_attempts.max(1);
-        let http = reqwest::Client::builder()
+        let http = pulse_http::client_builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             .user_agent(config.user_agent.clone())

@@ -84,7 +84,7 @@ impl SlackClient {
     /// Builds a client. Panics only if the TLS backend cannot initialise, which is a broken
     /// build rather than a runtime condition.
     pub fn new(config: ClientConfig) -> Self {
-        let http = reqwest::Client::builder()
+        let http = pulse_http::client_builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             .build()

@@ -93,7 +93,7 @@ impl SocketModeClient {
         if config.max_in_flight == 0 {
             return Err(SocketModeError::Config("max_in_flight must be at least 1".into()));
         }
-        let http = reqwest::Client::builder()
+        let http = pulse_http::client_builder()
             .timeout(config.connect_timeout)
             .build()
             .map_err(|e| SocketModeError::Config(format!("HTTP client: {e}")))?;
