@@ -158,6 +158,12 @@ impl State {
 mod tests {
     use super::*;
 
+    /// Posts `text` in C1 as the bot; its `ts`.
+    fn posted(state: &mut State, text: &str) -> String {
+        let answer = state.answer("chat.postMessage", &json!({"channel": "C1", "text": text}), Some("t"));
+        answer["ts"].as_str().unwrap().to_owned()
+    }
+
     fn target(state: &mut State, id: &str, message_ts: Option<&str>) -> ResponseTarget {
         let target = ResponseTarget { channel: "C1".into(), user: "U1".into(), message_ts: message_ts.map(str::to_owned) };
         state.response_targets.insert(id.into(), target.clone());
@@ -178,8 +184,7 @@ mod tests {
     #[test]
     fn replace_original_updates_the_clicked_message_in_place() {
         let mut state = State::default();
-        let posted = state.answer("chat.postMessage", &json!({"channel": "C1", "text": "alert"}), Some("t"));
-        let ts = posted["ts"].as_str().unwrap().to_owned();
+        let ts = posted(&mut state, "alert");
         target(&mut state, "r1", Some(&ts));
         state.respond("r1", &json!({"replace_original": true, "text": "alert (acknowledged)"})).unwrap();
         let messages = state.messages(Some("C1"));
@@ -191,8 +196,7 @@ mod tests {
     #[test]
     fn delete_original_removes_the_message_and_in_channel_posts_a_new_one() {
         let mut state = State::default();
-        let posted = state.answer("chat.postMessage", &json!({"channel": "C1", "text": "alert"}), Some("t"));
-        let ts = posted["ts"].as_str().unwrap().to_owned();
+        let ts = posted(&mut state, "alert");
         target(&mut state, "r1", Some(&ts));
         state.respond("r1", &json!({"delete_original": true})).unwrap();
         assert!(state.messages(Some("C1")).is_empty());

@@ -210,12 +210,11 @@ impl FakeSlack {
     /// ingress at `ingress` (its root URL). Refused, and the page told why, for an ingress off
     /// this machine or a secret that looks real or names an SSM parameter.
     pub fn set_stand_in(&self, ingress: &str, secret: &str) -> Result<(), Refused> {
-        let setting = match StandIn::new(ingress, secret) {
-            Ok(stand_in) => Ok(StandInSetting::On(Arc::new(stand_in))),
-            Err(refused) => Err(refused),
+        let (setting, result) = match StandIn::new(ingress, secret) {
+            Ok(stand_in) => (StandInSetting::On(Arc::new(stand_in)), Ok(())),
+            Err(refused) => (StandInSetting::Refused(refused.to_string()), Err(refused)),
         };
-        let result = setting.as_ref().map(|_| ()).map_err(Clone::clone);
-        *self.shared.stand_in() = setting.unwrap_or_else(|refused| StandInSetting::Refused(refused.to_string()));
+        *self.shared.stand_in() = setting;
         self.shared.changed();
         result
     }

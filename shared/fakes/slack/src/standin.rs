@@ -36,6 +36,8 @@ pub enum Refused {
     FromSsm,
     #[error("the signing secret is empty")]
     Empty,
+    #[error("the stand-in's HTTP client could not be built: {0}")]
+    Client(String),
 }
 
 /// Signs and sends for the page. Holds the secret; never prints it.
@@ -56,7 +58,7 @@ impl StandIn {
     /// `secret`, or why it will not.
     pub fn new(ingress: &str, secret: &str) -> Result<StandIn, Refused> {
         check(ingress, secret)?;
-        let http = reqwest::Client::builder().timeout(SLACK_WAIT).build().map_err(|_| Refused::NotLocal(ingress.to_owned()))?;
+        let http = reqwest::Client::builder().timeout(SLACK_WAIT).build().map_err(|e| Refused::Client(e.to_string()))?;
         Ok(StandIn { ingress: ingress.trim_end_matches('/').to_owned(), secret: secret.to_owned(), http })
     }
 
@@ -77,12 +79,11 @@ impl StandIn {
 
 /// The rule [`StandIn::new`] applies.
 pub fn check(ingress: &str, secret: &str) -> Result<(), Refused> {
-    let host = ingress
-        .strip_prefix("http://")
-        .map(|rest| rest.split(['/', '?']).next().unwrap_or(""))
-        .map(|authority| authority.rsplit_once(':').map_or(authority, |(host, _port)| host))
-        .map(|host| host.trim_start_matches('[').trim_end_matches(']'));
-    let local = host.is_some_and(|h| h == "localhost" || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+    // reqwest's URL parser reads the host (userinfo, ports, IPv6 in brackets).
+    let local = reqwest::Url::parse(ingress).is_ok_and(|url| {
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+        url.scheme() == "http" && (host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+    });
     if !local {
         return Err(Refused::NotLocal(ingress.to_owned()));
     }

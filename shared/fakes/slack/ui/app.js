@@ -118,7 +118,7 @@ function drawMessage(m, { inThread = false } = {}) {
   if (ephemeral) body.append(el("div", "msg-only-you", ["Only visible to you"]));
   const flags = limitFlags("message", m);
   if (flags) body.append(flags);
-  const container = ephemeral ? { channel: m.channel, ts: m.ts } : { channel: m.channel, ts: m.ts };
+  const container = { channel: m.channel, ts: m.ts }; // an ephemeral's buttons too (standin.rs)
   const content = el("div", "msg-content");
   if (Array.isArray(m.blocks) && m.blocks.length) content.append(blocks(m.blocks, ctx({ onAction: clicker(container) })));
   else content.append(mrkdwn(m.text ?? "", ctx()));

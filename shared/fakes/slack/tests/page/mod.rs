@@ -60,6 +60,13 @@ async fn act(fake: &FakeSlack, act: Value) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// A bot message posted through the Web API, as a service would; Slack's answer.
+async fn post_message(fake: &FakeSlack, channel: &str, text: &str) -> Value {
+    let url = format!("{}/chat.postMessage", fake.base_url());
+    let request = reqwest::Client::new().post(url).bearer_auth("xoxb-t").json(&json!({"channel": channel, "text": text}));
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn snapshot(fake: &FakeSlack) -> Value {
     reqwest::get(format!("{}/_fake/ui/state", fake.root_url())).await.unwrap().json().await.unwrap()
 }
@@ -117,16 +124,7 @@ async fn a_click_s_response_url_replaces_the_message_in_place() {
     let fake = FakeSlack::start().await;
     fake.set_stand_in(&format!("http://{addr}"), SECRET).unwrap();
     let client = reqwest::Client::new();
-    let posted: Value = client
-        .post(format!("{}/chat.postMessage", fake.base_url()))
-        .bearer_auth("xoxb-t")
-        .json(&json!({"channel": "C0OPS", "text": "disk full"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let posted = post_message(&fake, "C0OPS", "disk full").await;
     let ts = posted["ts"].as_str().unwrap();
     let click = json!({"kind": "click", "user": "U1", "action_id": "ops_ack", "value": "a1", "channel": "C0OPS", "ts": ts});
     assert_eq!(act(&fake, click).await.0, 200);
@@ -205,14 +203,7 @@ async fn the_stream_says_hello_then_follows_every_change() {
     let hello = next_event(&mut stream).await;
     let instance = snapshot(&fake).await["instance"].as_str().unwrap().to_owned();
     assert!(hello.starts_with("event: hello") && hello.contains(&instance), "{hello}");
-    let client = reqwest::Client::new();
-    client
-        .post(format!("{}/chat.postMessage", fake.base_url()))
-        .bearer_auth("t")
-        .json(&json!({"channel": "C1", "text": "hi"}))
-        .send()
-        .await
-        .unwrap();
+    post_message(&fake, "C1", "hi").await;
     let change = next_event(&mut stream).await;
     assert!(change.starts_with("event: change"), "{change}");
     assert_eq!(snapshot(&fake).await["messages"][0]["text"], "hi");
