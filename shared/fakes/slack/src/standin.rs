@@ -7,8 +7,9 @@
 //! - [`StandIn::new`] refuses to sign for an ingress off this machine, or with a secret that
 //!   looks like it came from a real app (Slack's are 32 hex digits) or names an SSM parameter.
 //!   The fake never reads SSM: the secret is a local stand-in given on its command line.
-//! - [`prepare`] is pure (an act and what the fake holds in, the request and where its answers
-//!   land out); [`StandIn::send`] is the transport; [`settle`] applies ingress's answer.
+//! - [`prepare`] does no I/O (an act and what the fake holds in, the request and where its
+//!   answers land out; only the fresh trigger and event ids Slack would mint are random);
+//!   [`StandIn::send`] is the transport; [`settle`] applies ingress's answer.
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
