@@ -20,7 +20,13 @@ fn signs_only_for_a_local_ingress_with_a_local_secret() {
     for ok in ["http://127.0.0.1:3000", "http://localhost:3000/", "http://[::1]:3000", "http://127.0.0.2"] {
         assert_eq!(check(ok, "pulse-local-signing-secret"), Ok(()), "{ok}");
     }
-    for far in ["https://127.0.0.1:3000", "http://10.0.0.7:3000", "http://abc.execute-api.us-east-1.amazonaws.com", "ftp://127.0.0.1", "http://127.0.0.1@evil.example:3000"] {
+    for far in [
+        "https://127.0.0.1:3000",
+        "http://10.0.0.7:3000",
+        "http://abc.execute-api.us-east-1.amazonaws.com",
+        "ftp://127.0.0.1",
+        "http://127.0.0.1@evil.example:3000",
+    ] {
         assert_eq!(check(far, "pulse-local-signing-secret"), Err(Refused::NotLocal(far.to_owned())), "{far}");
     }
     assert_eq!(check("http://127.0.0.1:3000", "8f742231b10e8888abcd99yyyzzz85a5"), Ok(()), "not hex");
