@@ -270,7 +270,7 @@ async fn the_rerun_button_asks_github_once_for_allowed_clicks_and_refuses_and_au
     fake.install("repos/octo-org/widgets", 77);
     let app = Credentials::App { app_id: TEST_APP_ID, private_key: TEST_APP_PRIVATE_KEY.into() };
     let client = GithubClient::new(GithubConfig { base_url: fake.base_url(), ..GithubConfig::new(app) }, pulse_core::Clock::system());
-    let notifier = stack.notifier().with_github(client);
+    let notifier = stack.notifier().with_github(pulse_github::LazyClient::fixed(Some(client)));
     subscribe_three(&stack, &notifier).await;
 
     // A running run has no button; the failed run's message has one, naming run and attempt.
@@ -324,16 +324,29 @@ async fn the_rerun_button_asks_github_once_for_allowed_clicks_and_refuses_and_au
 
 #[tokio::test]
 async fn a_rerun_github_refuses_is_told_and_a_later_click_may_try_again() {
+    use pulse_aws::secrets::Secrets;
     use pulse_fake_github::{FakeGithub, FaultRule};
-    use pulse_github::{Credentials, GithubClient, GithubConfig};
     let stack = Stack::deploy().await;
     let fake = FakeGithub::start().await;
     fake.accept_token("github_pat_local");
-    let client = GithubClient::new(
-        GithubConfig { base_url: fake.base_url(), ..GithubConfig::new(Credentials::Token("github_pat_local".into())) },
-        pulse_core::Clock::system(),
-    );
-    let notifier = stack.notifier().with_github(client);
+    // The token is in SSM, looked up by the first click (not when the notifier starts).
+    let ssm = aws_sdk_ssm::Client::new(&stack.config);
+    let parameter = format!("/{}/github/token", stack.names.prefix());
+    let api = fake.base_url();
+    let settings = pulse_core::Settings::from_pairs([
+        ("PULSE_GITHUB_TOKEN_PARAM", parameter.as_str()),
+        ("PULSE_GITHUB_APP_PRIVATE_KEY_PARAM", "/pulse-tests/no-such-app-key"),
+        ("GITHUB_API_URL", api.as_str()),
+    ]);
+    let lazy = pulse_github::LazyClient::from_settings(settings, Secrets::new(ssm.clone()), pulse_core::Clock::system());
+    let notifier = stack.notifier().with_github(lazy);
+    ssm.put_parameter()
+        .name(&parameter)
+        .value("github_pat_local")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
     subscribe_three(&stack, &notifier).await;
     settle(&stack, &notifier, &[github("github.workflow_run", "pr-completed-failure")]).await;
     let ts = stack.slack.messages_in(ALL)[0]["ts"].as_str().unwrap().to_owned();
@@ -383,7 +396,7 @@ async fn a_github_write_rule_asks_github_about_the_clicker_s_linked_logins() {
         r#""rerun": [{"services": ["octo-org/widgets"], "groups": ["S0DEPLOYERS"], "github_write": true}]"#,
     );
     let config = pulse_notifier::config::Config::parse(&routing, "test").expect("routing parses");
-    let notifier = stack.notifier_with(config, Duration::from_millis(50)).with_github(client);
+    let notifier = stack.notifier_with(config, Duration::from_millis(50)).with_github(pulse_github::LazyClient::fixed(Some(client)));
     subscribe_three(&stack, &notifier).await;
     settle(&stack, &notifier, &[github("github.workflow_run", "pr-completed-failure")]).await;
     let ts = stack.slack.messages_in(ALL)[0]["ts"].as_str().unwrap().to_owned();

@@ -89,18 +89,38 @@ pub struct Executor {
     pub(crate) sinks: ExternalSinks,
     pub(crate) clock: Clock,
     ids: Ids,
-    /// GitHub's REST API, for the re-run button (`None`: no credentials configured).
-    pub(crate) github: Option<pulse_github::GithubClient>,
+    /// GitHub's REST API, for the re-run button, its credentials looked up on first use.
+    github: pulse_github::LazyClient,
 }
 
 impl Executor {
     pub fn new(deliverer: Deliverer, publisher: EventPublisher) -> Self {
-        Self { deliverer, publisher, sinks: ExternalSinks::default(), clock: Clock::system(), ids: Ids::random(), github: None }
+        Self {
+            deliverer,
+            publisher,
+            sinks: ExternalSinks::default(),
+            clock: Clock::system(),
+            ids: Ids::random(),
+            github: pulse_github::LazyClient::none(),
+        }
     }
 
-    pub fn with_github(mut self, github: pulse_github::GithubClient) -> Self {
-        self.github = Some(github);
+    pub fn with_github(mut self, github: pulse_github::LazyClient) -> Self {
+        self.github = github;
         self
+    }
+
+    /// GitHub's client, or `None` when no credentials are configured. A configuration error (a
+    /// key without an id, say) is logged on every use and read as none: the button then
+    /// answers that re-runs are not set up rather than failing the click.
+    pub(crate) async fn github(&self) -> Option<&pulse_github::GithubClient> {
+        match self.github.get().await {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!(error = %err, "the GitHub credentials are misconfigured; re-runs are off");
+                None
+            }
+        }
     }
 
     pub fn with_sinks(mut self, sinks: ExternalSinks) -> Self {

@@ -86,8 +86,9 @@ impl Notifier {
         self
     }
 
-    /// Re-run failed GitHub Actions jobs through this client (the button refuses without one).
-    pub fn with_github(mut self, github: pulse_github::GithubClient) -> Self {
+    /// Re-run failed GitHub Actions jobs through this client, its credentials looked up on
+    /// first use (the button refuses without any).
+    pub fn with_github(mut self, github: pulse_github::LazyClient) -> Self {
         self.executor = self.executor.with_github(github);
         self
     }
@@ -211,13 +212,14 @@ impl Notifier {
             let click = click.map_err(HandlerError::rejected)?;
             let unasked = crate::github::rerun::policy_request(&click, GithubAccess::NotAsked);
             let member_of = self.member_of(&click.actor.user_id, &self.config.policy.groups_for(&unasked)).await?;
-            let github = match &self.executor.github {
+            let client = self.executor.github().await;
+            let github = match client {
                 Some(client) if self.config.policy.needs_github(&unasked, &member_of) => {
                     gather::github_access(self.store(), client, &i.team_id, &click.actor.user_id, &click.target.repo).await?
                 }
                 _ => GithubAccess::NotAsked,
             };
-            let configured = self.executor.github.is_some();
+            let configured = client.is_some();
             return Ok(crate::github::rerun::decide(&self.config.policy, click, dedup_key, at, &member_of, github, configured));
         }
         let request = match decide::click_request(i) {

@@ -52,20 +52,9 @@ async fn run() -> anyhow::Result<()> {
         .with_feeds(feeds)
         .with_external_sinks(sinks)
         .with_retention(options.retention)
-        .with_health(aws_sdk_sqs::Client::new(&config), aws_sdk_lambda::Client::new(&config), names.clone());
-    // The re-run button: GitHub credentials when configured (a token or an App), else none and
-    // the button answers that re-runs are not set up.
-    let notifier = match pulse_github::credentials::from_settings(&settings, &ssm).await {
-        Ok(credentials) => {
-            let github = pulse_github::credentials::config(&settings, credentials).context("the GitHub client")?;
-            tracing::info!(api = %github.base_url, "GitHub re-runs enabled");
-            notifier.with_github(pulse_github::GithubClient::new(github, pulse_core::Clock::system()))
-        }
-        Err(pulse_github::credentials::CredentialsError::None { .. }) => {
-            tracing::info!("no GitHub credentials: the re-run button answers that re-runs are not set up");
-            notifier
-        }
-        Err(err) => return Err(err).context("the GitHub credentials"),
-    };
+        .with_health(aws_sdk_sqs::Client::new(&config), aws_sdk_lambda::Client::new(&config), names.clone())
+        // The re-run button's GitHub credentials (a token or an App) are looked up on the first
+        // click, not here: a cold start does not wait on SSM for a button few messages need.
+        .with_github(pulse_github::LazyClient::from_settings(settings.clone(), ssm, pulse_core::Clock::system()));
     pulse_runtime::serve(&config, &settings, notifier).await.map_err(|e| anyhow::anyhow!(e))
 }

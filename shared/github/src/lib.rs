@@ -10,7 +10,8 @@
 //!   [`GithubClient::pulls_for_commit`].
 //! - [`to_redeliver`] (`redeliver.rs`): which failed deliveries to send again, a pure choice.
 //! - `wire.rs`: the pure rules (the JWT's claims, what an answer means, paging).
-//! - [`settings`] and [`credentials`]: the variables and SSM parameters credentials come from.
+//! - [`settings`] and [`credentials`]: the variables and SSM parameters credentials come from;
+//!   [`LazyClient`] (`lazy.rs`) looks them up on first use rather than at start.
 //!
 //! No token, JWT or key is ever logged or put in an error.
 
@@ -18,6 +19,7 @@ mod api;
 mod client;
 pub mod credentials;
 mod error;
+mod lazy;
 mod names;
 mod redeliver;
 pub mod settings;
@@ -26,5 +28,6 @@ pub mod wire;
 pub use api::{Delivery, Hook, MAX_DELIVERY_PAGES, Permission, PullRequest};
 pub use client::{Credentials, DEFAULT_API_URL, GithubClient, GithubConfig};
 pub use error::GithubError;
+pub use lazy::LazyClient;
 pub use names::RepoName;
 pub use redeliver::to_redeliver;

@@ -10,6 +10,7 @@
 //! | test | fed | proven |
 //! |---|---|---|
 //! | `init_errors::*` | a missing or invalid setting (every binary; `PULSE_STACK` has a default, so each loses one it cannot start without), SSM unreachable (ingress's signing secret, the notifier's bot token), an SSM parameter that does not exist | the reason reaches `/init/error` (`Runtime.InitError`) naming the setting, secret and parameter, never a secret's value; the process exits non-zero without asking for an invocation |
+//! | `init_calls::*` | every binary started with its secrets in its environment and AWS at an endpoint that counts connections and never answers | none calls AWS before its first `/next`: nothing a rare path needs (the notifier's GitHub credentials) is looked up at start |
 //! | `consumers::a_notifier_batch_*` | one SQS batch (received from the real queue, so receipt handles work) of a good record, a poisoned one (not an envelope), a retryable one (Slack answering 500) and a panicking one (`PULSE_FAULT`) | `batchItemFailures` lists exactly the retryable and panicking ids; the good one is projected in DynamoDB, the poisoned one is in the DLQ, the function survives the panic |
 //! | `consumers::a_rate_limit_longer_than_*` | an alert whose every post Slack answers 429 `Retry-After: 8`, in an invocation of 10 s | no retry sleeps past the deadline: the record is reported failed within seconds, nothing posted |
 //! | `consumers::the_feed_projector_*` | a `ci.workflow` batch to the feed-projector; then the daily `Schedule` of `infra/pulse-stack.json` fired as EventBridge does (its input transformer applied) into the notifier's queue | the feed in S3 and `feed.updated` on the bus; the digest posted to its channel |
@@ -25,6 +26,7 @@ mod consumers;
 mod events;
 mod function;
 mod ingress;
+mod init_calls;
 mod init_errors;
 mod package;
 mod praktika;

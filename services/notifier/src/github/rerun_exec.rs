@@ -40,7 +40,7 @@ impl Executor {
                 return Ok(false);
             }
         }
-        let Some(github) = &self.github else {
+        let Some(github) = self.github().await else {
             // The decision checked that credentials exist; a notifier started without them
             // meanwhile releases the claim and says so.
             store.delete_value(&key, "claim").await.map_err(retryable)?;
