@@ -1,5 +1,5 @@
 //! Cold start and memory of one Lambda `bootstrap`, measured through the fake Runtime API
-//! (`benches/lambda-cold-start` runs it for every function; the results are in BENCHMARKS.md).
+//! (`benches/lambda-zips` runs it for every function; the results are in BENCHMARKS.md).
 //!
 //! ```text
 //! cargo run --release -p pulse-fake-lambda-runtime --example cold_start -- BOOTSTRAP EVENTS.jsonl [INVOCATIONS]
