@@ -41,8 +41,8 @@ impl Executor {
             }
         }
         let Some(github) = self.github().await else {
-            // The decision checked that credentials exist; a notifier started without them
-            // meanwhile releases the claim and says so.
+            // The decision found credentials; if they cannot be had now (a misconfiguration is
+            // looked up again at each use), release the claim and say so.
             store.delete_value(&key, "claim").await.map_err(retryable)?;
             self.answer_rerun(&r, Reply::GithubRefused("Pulse has no GitHub credentials".to_owned())).await?;
             return Ok(false);
