@@ -23,6 +23,7 @@
 //! | `contract_v2::*` | none: old and new `pulse run` publishing `ci.job` v1 and v2 side by side, then a v3 no consumer declares | each run posted once from either version, the renamed field shown, nothing dead-lettered; v3 dead-lettered naming the versions taken |
 //! | `forget::*` | none: `pulse forget` (dry run, then for real, then again) on a person with a feed, co-authored runs, a follower, DMs and audit entries | everything named in the report is gone from S3 (every version) and DynamoDB, the audit keeps a pseudonym, a dry run removes nothing, a second run finds nothing |
 //! | `lambda::*` | none: each binary run as Lambda runs it, through a fake Runtime API (see `lambda/mod.rs`) | start-up failures reach `/init/error`; SQS batches answer exactly their failed ids; effects as in the other tests |
+//! | `lost_answer::*` | a proxy applying ingress's first ledger claim in moto but answering it 500, so the SDK sends it again | ingress knows its own claim: the slash command is published once, a replay of it not at all |
 //! | `partial_put::*` | a proxy failing part of the entries of PutEvents calls (the CLI's and the workers') | resent, each event on the bus once, each effect once |
 //!
 //! Every test but `lambda::*` (which asserts effects and counts nothing) prints one
@@ -61,6 +62,7 @@ mod crashes;
 mod duplicates;
 mod forget;
 mod freeze;
+mod lost_answer;
 mod partial_put;
 mod poison;
 mod settings;

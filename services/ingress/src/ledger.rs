@@ -12,6 +12,12 @@
 //!
 //! DynamoDB deletes expired items lazily (up to days late), so the condition also treats an
 //! item past `expires_at` as absent.
+//!
+//! A claim can land while its answer is lost (an attempt timeout, a dropped connection): the
+//! SDK sends the same write again, and its condition then fails on the caller's own record.
+//! So each `begin` writes a fresh `owner` token, and a failed condition on a record carrying
+//! that token is the caller's own claim: owned, not a duplicate. Without it, the command whose
+//! answer was slow would be acknowledged and never published.
 
 use pulse_aws::dynamo::{n, s};
 use pulse_aws::text::truncate_utf8 as truncate;
@@ -77,6 +83,9 @@ pub struct Record {
     pub kind: String,
     pub status: Status,
     pub attempts: u32,
+    /// The token of the `begin` call that last claimed it (absent on records written before
+    /// tokens existed).
+    pub owner: Option<String>,
     pub last_error: Option<String>,
     /// Unix milliseconds.
     pub received_at: i64,
@@ -141,6 +150,7 @@ impl EnvelopeLedger {
     /// Record a delivery of `key` as `received` (see the module doc for when it is owned).
     pub async fn begin(&self, key: &LedgerKey, kind: &str) -> Result<Begin, LedgerError> {
         let pk = key.pk();
+        let owner = uuid::Uuid::new_v4().simple().to_string();
         for _ in 0..3 {
             let now = self.clock.now();
             let (now_s, now_ms) = (now.timestamp(), now.timestamp_millis());
@@ -152,17 +162,20 @@ impl EnvelopeLedger {
                 .table_name(&self.table)
                 .key("pk", s(&pk))
                 .update_expression(
-                    "SET #status = :received, team_id = :team, envelope_id = :envelope, kind = :kind, \
+                    "SET #status = :received, team_id = :team, envelope_id = :envelope, kind = :kind, #owner = :owner, \
                      attempts = if_not_exists(attempts, :zero) + :one, \
                      received_at = if_not_exists(received_at, :now_ms), updated_at = :now_ms, expires_at = :expires",
                 )
                 .condition_expression(BEGIN_CONDITION)
                 .expression_attribute_names("#status", "status")
+                // `owner` is one of DynamoDB's reserved words.
+                .expression_attribute_names("#owner", "owner")
                 .expression_attribute_values(":received", s(Status::Received.as_str()))
                 .expression_attribute_values(":failed", s(Status::Failed.as_str()))
                 .expression_attribute_values(":team", s(&key.team_id))
                 .expression_attribute_values(":envelope", s(&key.envelope_id))
                 .expression_attribute_values(":kind", s(kind))
+                .expression_attribute_values(":owner", s(&owner))
                 .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now_ms", n(now_ms))
@@ -195,6 +208,10 @@ impl EnvelopeLedger {
                 Err(err) => return Err(self.error(&pk, "UpdateItem (begin)", &err)),
             };
             match existing {
+                // Our own claim, applied by an earlier try of this same write.
+                Some(record) if record.owner.as_deref() == Some(owner.as_str()) => {
+                    return Ok(Begin::Owned { attempt: record.attempts });
+                }
                 Some(record) if matches!(record.status, Status::Received | Status::Processed) => {
                     return Ok(Begin::Duplicate { status: record.status });
                 }
@@ -280,6 +297,7 @@ impl EnvelopeLedger {
             kind: text("kind").unwrap_or_default(),
             status,
             attempts: u32::try_from(number("attempts")?).map_err(|_| malformed("`attempts` out of range".into()))?,
+            owner: text("owner"),
             last_error: text("last_error"),
             received_at: number("received_at")?,
             updated_at: number("updated_at")?,
