@@ -59,6 +59,7 @@ async fn a_ledger_claim_whose_answer_was_lost_is_still_published_once() {
             aws_sdk_dynamodb::Client::new(&sdk),
             config::ledger_table(&scene.names),
             Clock::system(),
+            Ids::random(),
         ),
         config::publisher(aws_sdk_eventbridge::Client::new(&sdk), scene.names.bus()),
         Some(config::slack_client(scene.slack.api_url(), BOT_TOKEN.into())),

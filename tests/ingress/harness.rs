@@ -34,7 +34,7 @@ impl Stack {
     }
 
     pub fn ledger(&self) -> EnvelopeLedger {
-        EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&self.config), config::ledger_table(&self.names), Clock::system())
+        EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&self.config), config::ledger_table(&self.names), Clock::system(), Ids::random())
     }
 
     /// Ingress publishing to the stack's bus.

@@ -85,7 +85,7 @@ pub async fn from_settings(config: &SdkConfig, settings: &Settings, clock: Clock
             None
         }
     };
-    let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&request_path), ledger_table(&names), clock.clone());
+    let ledger = EnvelopeLedger::new(aws_sdk_dynamodb::Client::new(&request_path), ledger_table(&names), clock.clone(), ids.clone());
     let publisher = publisher(aws_sdk_eventbridge::Client::new(&request_path), names.bus());
     tracing::info!(stack = names.prefix(), ledger = ledger.table(), bus = %names.bus(), "ingress configured");
     let ingress = Ingress::new(Core::new(verifier, ids), ledger, publisher, slack, clock).with_signing_secret(signing, secret);

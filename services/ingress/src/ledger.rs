@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use pulse_core::Clock;
+use pulse_core::{Clock, Ids};
 
 use crate::decide::LedgerKey;
 
@@ -114,17 +114,20 @@ pub struct EnvelopeLedger {
     in_flight_timeout: Duration,
     /// Dates records, and tells a stale `received` record from a live one.
     clock: Clock,
+    /// Mints each claim's owner token.
+    ids: Ids,
 }
 
 impl EnvelopeLedger {
     /// Records are kept 7 days; a `received` record untouched for 30 s may be taken over.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock) -> Self {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, clock: Clock, ids: Ids) -> Self {
         Self {
             client,
             table: table.into(),
             retention: Duration::from_secs(7 * 24 * 3600),
             in_flight_timeout: Duration::from_secs(30),
             clock,
+            ids,
         }
     }
 
@@ -150,7 +153,7 @@ impl EnvelopeLedger {
     /// Record a delivery of `key` as `received` (see the module doc for when it is owned).
     pub async fn begin(&self, key: &LedgerKey, kind: &str) -> Result<Begin, LedgerError> {
         let pk = key.pk();
-        let owner = uuid::Uuid::new_v4().simple().to_string();
+        let owner = self.ids.uuid().simple().to_string();
         for _ in 0..3 {
             let now = self.clock.now();
             let (now_s, now_ms) = (now.timestamp(), now.timestamp_millis());

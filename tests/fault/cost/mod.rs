@@ -44,6 +44,7 @@ async fn ingress(scene: &Scene, endpoint: &str) -> Ingress {
         aws_sdk_dynamodb::Client::new(&sdk),
         config::ledger_table(&scene.names),
         Clock::system(),
+        Ids::random(),
     );
     Ingress::new(
         Core::new(Verifier::new(SIGNING_SECRET).unwrap(), Ids::random()),
