@@ -543,8 +543,9 @@ async fn a_crate_function_is_built_with_cargo_lambda_at_deploy_never_at_plan() {
     let built = write_zip("built-by-cargo-lambda");
     let calls = dir.join("calls.log");
     let script = format!(
-        "#!/bin/sh\necho \"$@\" >> '{calls}'\nprev=''\nfor a in \"$@\"; do [ \"$prev\" = --bin ] && bin=\"$a\"; prev=\"$a\"; done\n\
-         mkdir -p \"$CARGO_TARGET_DIR/lambda/$bin\" && cp '{built}' \"$CARGO_TARGET_DIR/lambda/$bin/bootstrap.zip\"\n",
+        "#!/bin/sh\necho \"$@\" >> '{calls}'\nprev=''\nfor a in \"$@\"; do\n\
+           [ \"$prev\" = --bin ] && bin=\"$a\"; [ \"$prev\" = --lambda-dir ] && dir=\"$a\"; prev=\"$a\"\ndone\n\
+         mkdir -p \"$dir/$bin\" && cp '{built}' \"$dir/$bin/bootstrap.zip\"\n",
         calls = calls.display(),
         built = built.display()
     );
@@ -580,7 +581,15 @@ async fn a_crate_function_is_built_with_cargo_lambda_at_deploy_never_at_plan() {
 
     apply(&first, &clients, |_| {}).await.unwrap();
     let invoked = std::fs::read_to_string(&calls).unwrap();
-    assert_eq!(invoked.trim(), "lambda build --profile lambda --disable-optimizations --output-format zip --arm64 --bin demo-fn");
+    let lambda_dir = target.join("lambda/lambda");
+    assert_eq!(
+        invoked.trim(),
+        format!(
+            "lambda build --profile lambda --disable-optimizations --output-format zip --lambda-dir {} --arm64 --bin demo-fn",
+            lambda_dir.display()
+        )
+    );
+    assert!(lambda_dir.join("demo-fn/bootstrap.zip").is_file(), "the zip is in the `lambda` profile's own directory");
     let expected = lambda_code::Package::new(std::fs::read(&built).unwrap()).sha256;
     let config = clients.lambda.get_function_configuration().function_name(&function).send().await.unwrap();
     assert_eq!(config.code_sha256(), Some(expected.as_str()), "the built zip is what was uploaded");

@@ -29,8 +29,9 @@ pub struct PackageArgs {
     /// Only these crate binaries (all the file's `crate` functions when absent); repeatable.
     #[arg(long = "crate", value_name = "BIN")]
     pub crates: Vec<String>,
-    /// Do not build: publish the zips already built (cargo-lambda's output, or
-    /// `PULSE_LAMBDA_ZIP_DIR`).
+    /// Do not build: publish the zips already built with --profile (cargo-lambda's output for
+    /// that profile, `target/lambda/<profile>/`), or the ones in `PULSE_LAMBDA_ZIP_DIR`, which
+    /// are recorded as built with --profile.
     #[arg(long, conflicts_with = "build_only")]
     pub no_build: bool,
     /// Only build (and report the zips' sizes); upload nothing. No --packages needed.
@@ -78,9 +79,10 @@ pub async fn run(args: &PackageArgs) -> anyhow::Result<()> {
         let zips = bins
             .iter()
             .map(|bin| {
-                let path = lambda_code::crate_zip_path(bin);
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("reading the zip of {bin} at {} (build it: drop --no-build)", path.display()))?;
+                let path = lambda_code::crate_zip_path(bin, &args.profile);
+                let bytes = std::fs::read(&path).with_context(|| {
+                    format!("reading the zip of {bin} at {} (build it with profile {}: drop --no-build)", path.display(), args.profile)
+                })?;
                 Ok(Zip { krate: bin.clone(), architecture: architecture.clone(), profile: args.profile.clone(), bytes })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -134,7 +136,7 @@ fn built_table(built: &[Zip], json: bool) -> String {
             .iter()
             .map(|z| {
                 serde_json::json!({"crate": z.krate, "architecture": z.architecture, "profile": z.profile,
-                    "size": z.bytes.len(), "path": lambda_code::crate_zip_path(&z.krate)})
+                    "size": z.bytes.len(), "path": lambda_code::crate_zip_path(&z.krate, &z.profile)})
             })
             .collect();
         return format!("{}\n", serde_json::Value::Array(rows));
@@ -147,7 +149,7 @@ fn built_table(built: &[Zip], json: bool) -> String {
             z.architecture,
             z.bytes.len() as f64 / (1024.0 * 1024.0),
             z.profile,
-            lambda_code::crate_zip_path(&z.krate).display()
+            lambda_code::crate_zip_path(&z.krate, &z.profile).display()
         );
     }
     out

@@ -34,9 +34,12 @@ pub const PATH: Var = Var::new(
     "Where cargo-lambda is looked up after `PULSE_VENV`; its builds run with the virtualenv's `bin` first on it (so cargo-lambda finds that zig).",
 );
 
-pub const CARGO_TARGET_DIR: Var =
-    Var::new("CARGO_TARGET_DIR", "a directory", "Cargo's target directory, where cargo-lambda writes `lambda/<bin>/bootstrap.zip`.")
-        .default("target");
+pub const CARGO_TARGET_DIR: Var = Var::new(
+    "CARGO_TARGET_DIR",
+    "a directory",
+    "Cargo's target directory, where cargo-lambda writes `lambda/<profile>/<bin>/bootstrap.zip`.",
+)
+.default("target");
 
 /// Where `crate` functions' packages are.
 pub fn declared_packages() -> Vec<Var> {

@@ -169,6 +169,11 @@ impl Scene {
         self.run_pulse_status(&self.moto.url, &[], args).await
     }
 
+    /// [`Self::pulse_status`] with these variables added to its environment.
+    pub async fn pulse_status_with(&self, extra_env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+        self.run_pulse_status(&self.moto.url, extra_env, args).await
+    }
+
     /// The slim publisher `pulse-publish`, as [`Self::pulse_status`] runs `pulse`.
     pub async fn publisher_status(&self, args: &[&str]) -> (Option<i32>, String, String) {
         self.run_program("pulse-publish", &self.moto.url, &[], args).await

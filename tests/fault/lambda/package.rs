@@ -1,5 +1,5 @@
 //! The shipped artifact. `./tests/run` builds ingress's real Lambda zip with cargo-lambda and zig
-//! (`pulse infra package --profile lambda-ci`, into `target/lambda/ingress/bootstrap.zip`). Here
+//! (`pulse infra package --profile lambda-ci`, into `target/lambda/lambda-ci/ingress/bootstrap.zip`). Here
 //! `pulse infra package` puts it in a package store on the scene's moto, `pulse infra deploy
 //! --packages` creates the function from its S3 key, a second package and deploy upload and
 //! write nothing, and the zip's own `bootstrap`, run as Lambda runs it, acknowledges a signed
@@ -30,20 +30,28 @@ fn ingress_function() -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingress_s_real_zip_is_packaged_deployed_from_s3_and_answers_as_lambda_runs_it() {
     let scene = Scene::start("lambda_package", &[]).await;
-    let built = scene.bins.dir.parent().expect("the target directory").join("lambda/ingress/bootstrap.zip");
+    let built = scene.bins.dir.parent().expect("the target directory").join("lambda/lambda-ci/ingress/bootstrap.zip");
     let bytes = std::fs::read(&built).unwrap_or_else(|e| {
         panic!("{}: {e}; ./tests/run builds it (pulse infra package --crate ingress --profile lambda-ci)", built.display())
     });
 
-    // The built zip, where `--no-build` looks for prebuilt packages.
-    let zips = scene.dir.join("zips");
-    std::fs::create_dir_all(&zips).unwrap();
-    std::fs::copy(&built, zips.join("ingress.zip")).unwrap();
+    // A target directory of its own holding only that build, where cargo-lambda put it.
+    let target = scene.dir.join("target");
+    std::fs::create_dir_all(target.join("lambda/lambda-ci/ingress")).unwrap();
+    std::fs::copy(&built, target.join("lambda/lambda-ci/ingress/bootstrap.zip")).unwrap();
     let file = scene.dir.join("ingress-function.json");
     std::fs::write(&file, ingress_function().to_string()).unwrap();
     let file = file.to_str().unwrap();
     let store = format!("s3://{}-packages/lambda", scene.prefix);
-    let env = [("PULSE_LAMBDA_ZIP_DIR", zips.to_str().unwrap())];
+    let env = [("CARGO_TARGET_DIR", target.to_str().unwrap())];
+
+    // Publishing it as the shipped `lambda` build is refused: that profile's zip was never built.
+    let as_shipped =
+        ["infra", "package", "--config", file, "--prefix", &scene.prefix, "--packages", &store, "--crate", "ingress", "--no-build"];
+    let (status, _, stderr) = scene.pulse_status_with(&env, &as_shipped).await;
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("lambda/lambda/ingress/bootstrap.zip (build it with profile lambda: drop --no-build)"), "{stderr}");
+
     let package = [
         "infra",
         "package",
@@ -61,6 +69,10 @@ async fn ingress_s_real_zip_is_packaged_deployed_from_s3_and_answers_as_lambda_r
     ];
     let first = scene.pulse_with(&env, &package).await;
     assert!(first.contains("1 package(s): 1 uploaded, 0 already there"), "{first}");
+    assert!(
+        first.lines().any(|l| l.trim_start().starts_with("ingress") && l.contains(" lambda-ci ")),
+        "recorded as lambda-ci's build: {first}"
+    );
     let again = scene.pulse_with(&env, &package).await;
     assert!(again.contains("1 package(s): 0 uploaded, 1 already there"), "{again}");
 

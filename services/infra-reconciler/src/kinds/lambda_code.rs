@@ -9,9 +9,14 @@
 //!   [`crate::packages`]): the zip `pulse infra package` put there, deployed from its S3 key;
 //! - `crate` without one: cargo-lambda's `bootstrap.zip`, looked up in
 //!   `$PULSE_LAMBDA_ZIP_DIR/<bin>.zip` (prebuilt artifacts, e.g. from CI) or
-//!   `$CARGO_TARGET_DIR/lambda/<bin>/bootstrap.zip`; built with
+//!   `$CARGO_TARGET_DIR/lambda/lambda/<bin>/bootstrap.zip`; built with
 //!   `cargo lambda build --profile lambda --output-format zip --bin <bin>` at deploy time when
 //!   missing. Plans never build: a missing crate zip plans as a code change.
+//!
+//! Each profile's zips have their own directory, `$CARGO_TARGET_DIR/lambda/<profile>/` (cargo-lambda's
+//! `--lambda-dir`): cargo-lambda's default puts every profile's zip in the same place, so a zip
+//! built by CI's quick `lambda-ci` profile would be deployed, or published labelled `lambda`, by
+//! whoever looked next. A zip found in a profile's directory was built with that profile.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -94,14 +99,20 @@ fn zip_dir() -> Option<String> {
     pulse_core::Settings::from_env().text(&crate::settings::PULSE_LAMBDA_ZIP_DIR).ok().flatten()
 }
 
-/// Where a crate binary's zip is (or will be after a build).
-pub fn crate_zip_path(bin: &str) -> PathBuf {
+/// Where a crate binary's zip built with `profile` is (or will be after a build). With
+/// `PULSE_LAMBDA_ZIP_DIR` the operator's `<bin>.zip`, whatever built it.
+pub fn crate_zip_path(bin: &str, profile: &str) -> PathBuf {
     if let Some(dir) = zip_dir() {
         return Path::new(&dir).join(format!("{bin}.zip"));
     }
+    profile_dir(profile).join(bin).join("bootstrap.zip")
+}
+
+/// Where cargo-lambda puts the zips of one profile: `$CARGO_TARGET_DIR/lambda/<profile>`.
+fn profile_dir(profile: &str) -> PathBuf {
     let target =
         pulse_core::Settings::from_env().text(&crate::settings::CARGO_TARGET_DIR).ok().flatten().unwrap_or_else(|| "target".to_owned());
-    Path::new(&target).join("lambda").join(bin).join("bootstrap.zip")
+    Path::new(&target).join("lambda").join(profile)
 }
 
 /// Read (or zip) the package of a `path` source.
@@ -126,7 +137,7 @@ pub fn from_path(path: &Path, include_files: &[String]) -> Result<Package, Packa
 
 /// The package of a crate binary, if built.
 pub fn from_crate(bin: &str) -> Result<Package, PackageError> {
-    let expected = crate_zip_path(bin);
+    let expected = crate_zip_path(bin, PROFILE);
     match std::fs::read(&expected) {
         Ok(bytes) => Ok(Package::new(bytes)),
         Err(_) => Err(PackageError::NotBuilt { bin: bin.to_owned(), expected }),
@@ -138,7 +149,7 @@ pub fn build_crate(bin: &str, arm64: bool, include_files: &[String]) -> Result<(
     // Prebuilt packages are the operator's to provide: cargo-lambda writes elsewhere.
     if let Some(dir) = zip_dir() {
         return Err(format!(
-            "{bin}.zip is not in PULSE_LAMBDA_ZIP_DIR ({dir}): build it with `cargo lambda build --profile {PROFILE} --output-format zip --bin {bin}` and copy target/lambda/{bin}/bootstrap.zip there as {bin}.zip"
+            "{bin}.zip is not in PULSE_LAMBDA_ZIP_DIR ({dir}): build it with `cargo lambda build --profile {PROFILE} --output-format zip --bin {bin}` and copy its target/lambda/{bin}/bootstrap.zip there as {bin}.zip"
         ));
     }
     build_crates(&Build { bins: &[bin.to_owned()], arm64, profile: PROFILE, include_files })
@@ -155,10 +166,11 @@ pub struct Build<'a> {
 }
 
 /// Build zips with cargo-lambda for `provided.al2023`, cross-linked by zig against the glibc
-/// Amazon Linux has. cargo-lambda is looked up in the project's virtualenv (`PULSE_VENV`, default
-/// `.venv`, where `./infra/lambda-toolchain` installs it and zig), then on `PATH`; the
-/// virtualenv's `bin` goes first on the build's `PATH` so cargo-lambda finds that zig. `--disable-optimizations` keeps cargo-lambda's
-/// own release settings out: the profile says everything.
+/// Amazon Linux has, into the profile's own directory ([`crate_zip_path`]). cargo-lambda is
+/// looked up in the project's virtualenv (`PULSE_VENV`, default `.venv`, where
+/// `./infra/lambda-toolchain` installs it and zig), then on `PATH`; the virtualenv's `bin` goes
+/// first on the build's `PATH` so cargo-lambda finds that zig. `--disable-optimizations` keeps
+/// cargo-lambda's own release settings out: the profile says everything.
 pub fn build_crates(build: &Build<'_>) -> Result<(), String> {
     let settings = pulse_core::Settings::from_env();
     let venv = settings.text(&crate::settings::PULSE_VENV).ok().flatten().unwrap_or_else(|| ".venv".to_owned());
@@ -166,6 +178,7 @@ pub fn build_crates(build: &Build<'_>) -> Result<(), String> {
     let program = if venv.join("cargo-lambda").exists() { venv.join("cargo-lambda") } else { PathBuf::from("cargo-lambda") };
     let mut cmd = Command::new(&program);
     cmd.args(["lambda", "build", "--profile", build.profile, "--disable-optimizations", "--output-format", "zip"]);
+    cmd.arg("--lambda-dir").arg(profile_dir(build.profile));
     cmd.arg(if build.arm64 { "--arm64" } else { "--x86-64" });
     for bin in build.bins {
         cmd.args(["--bin", bin]);
