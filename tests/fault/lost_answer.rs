@@ -13,15 +13,11 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pulse_core::{Clock, Ids};
-use pulse_ingress::{Core, Ingress, RawRequest, SlackHeaders, Verifier, config};
-use pulse_slack_requests::{Command, Signed};
+use pulse_slack_requests::Command;
 
 use crate::forward::{Forwarder, Relay, Request, Upstream};
-use crate::harness::{BOT_TOKEN, Scene, sdk_config};
+use crate::harness::{Scene, in_process_ingress, post_signed};
 use crate::tally::Tally;
-
-const SIGNING_SECRET: &str = "pulse-local-signing-secret";
 
 /// Relays everything to moto; the first ledger claim is applied there but answered 500.
 #[derive(Default)]
@@ -52,35 +48,14 @@ impl Relay for LoseFirstClaimAnswer {
 async fn a_ledger_claim_whose_answer_was_lost_is_still_published_once() {
     let scene = Scene::start("lost_claim_answer", &[]).await;
     let proxy = Forwarder::start(&scene.moto.url, LoseFirstClaimAnswer::default()).await;
-    let sdk = sdk_config(&proxy.url).await;
-    let ingress = Ingress::new(
-        Core::new(Verifier::new(SIGNING_SECRET).unwrap(), Ids::random()),
-        pulse_ingress::ledger::EnvelopeLedger::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config::ledger_table(&scene.names),
-            Clock::system(),
-            Ids::random(),
-        ),
-        config::publisher(aws_sdk_eventbridge::Client::new(&sdk), scene.names.bus()),
-        Some(config::slack_client(scene.slack.api_url(), BOT_TOKEN.into())),
-        Clock::system(),
-    );
+    let ingress = in_process_ingress(&scene, &proxy.url).await;
 
     let mut command = Command::new("/praktika subscribe lost-answer@example.com", "U0LOSTANS");
     command.response_url = scene.slack.response_url("lost-answer");
-    let post = || async {
-        let body = command.form();
-        let signed = Signed::form(SIGNING_SECRET, chrono::Utc::now().timestamp(), &body);
-        let pairs = signed.pairs();
-        let headers = SlackHeaders::from_str_pairs(pairs.iter().map(|(n, v)| (*n, v.as_str())));
-        ingress.handle_http(RawRequest { method: "POST", path: "/slack/commands", headers, body: body.as_bytes() }).await
-    };
-    let reply = post().await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    post_signed(&ingress, "/slack/commands", command.form(), false).await;
     assert_eq!(proxy.relay.claims.load(Ordering::SeqCst), 2, "the SDK did not send the claim again after its answer was lost");
     // A second delivery of the same command (a replay): a duplicate, answered, not published.
-    let again = post().await;
-    assert_eq!(again.status, 200, "{again:?}");
+    post_signed(&ingress, "/slack/commands", command.form(), false).await;
 
     let dedup_key = format!("slack.command:{}:{}", command.team_id, command.trigger_id);
     let mut tally = Tally::new(1);

@@ -21,49 +21,19 @@ mod report;
 
 use std::time::Duration;
 
-use pulse_core::{Clock, Ids};
-use pulse_ingress::{Core, Ingress, RawRequest, SlackHeaders, Verifier, config};
-use pulse_slack_requests::{self as requests, Command, Signed};
+use pulse_ingress::Ingress;
+use pulse_slack_requests::{self as requests, Command};
 use serde_json::json;
 
 use crate::fixtures::{self, email, workflow};
-use crate::harness::{BOT_TOKEN, Scene, WorkerOptions, sdk_config};
+use crate::harness::{Scene, WorkerOptions, in_process_ingress, post_signed};
 use budget::{CiShape, SlackRequest};
 use meter::Meter;
 use report::Report;
 
-const SIGNING_SECRET: &str = "pulse-local-signing-secret";
 const CONSUMERS: [&str; 3] = ["feed-projector", "home-renderer", "notifier"];
 const ANN_FOLLOWER: &str = "U0COSTANN";
 const BOB_FOLLOWER: &str = "U0COSTBOB";
-
-/// Ingress as its Lambda builds it (`config::from_settings`), reaching AWS at `endpoint`.
-async fn ingress(scene: &Scene, endpoint: &str) -> Ingress {
-    let sdk = sdk_config(endpoint).await;
-    let ledger = pulse_ingress::ledger::EnvelopeLedger::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config::ledger_table(&scene.names),
-        Clock::system(),
-        Ids::random(),
-    );
-    Ingress::new(
-        Core::new(Verifier::new(SIGNING_SECRET).unwrap(), Ids::random()),
-        ledger,
-        config::publisher(aws_sdk_eventbridge::Client::new(&sdk), scene.names.bus()),
-        Some(config::slack_client(scene.slack.api_url(), BOT_TOKEN.into())),
-        Clock::system(),
-    )
-}
-
-/// Post `body` to ingress as Slack would (signed now), expecting 200.
-async fn post(ingress: &Ingress, path: &str, body: String, json_body: bool) {
-    let now = chrono::Utc::now().timestamp();
-    let signed = if json_body { Signed::json(SIGNING_SECRET, now, &body) } else { Signed::form(SIGNING_SECRET, now, &body) };
-    let pairs = signed.pairs();
-    let headers = SlackHeaders::from_str_pairs(pairs.iter().map(|(n, v)| (*n, v.as_str())));
-    let reply = ingress.handle_http(RawRequest { method: "POST", path, headers, body: body.as_bytes() }).await;
-    assert_eq!(reply.status, 200, "ingress refused {path}: {reply:?}");
-}
 
 /// Send one Slack request through ingress.
 async fn slack_request(scene: &Scene, ingress: &Ingress, request: SlackRequest, user: &str, followed: &str) {
@@ -71,15 +41,15 @@ async fn slack_request(scene: &Scene, ingress: &Ingress, request: SlackRequest, 
         SlackRequest::Subscribe => {
             let mut command = Command::new(&format!("/praktika subscribe {followed}"), user);
             command.response_url = scene.slack.response_url(&format!("sub-{user}"));
-            post(ingress, "/slack/commands", command.form(), false).await;
+            post_signed(ingress, "/slack/commands", command.form(), false).await;
         }
         SlackRequest::Toggle => {
             let payload = requests::home_toggle_payload("toggle_notify_on_failure", "on", user, &format!("V{user}"));
-            post(ingress, "/slack/interactivity", requests::interactivity_form(&payload), false).await;
+            post_signed(ingress, "/slack/interactivity", requests::interactivity_form(&payload), false).await;
         }
         SlackRequest::HomeOpened => {
             let payload = requests::home_opened_payload(&requests::event_id(), user);
-            post(ingress, "/slack/events", payload.to_string(), true).await;
+            post_signed(ingress, "/slack/events", payload.to_string(), true).await;
         }
     }
 }
@@ -97,7 +67,7 @@ async fn cost_calls_per_ci_event_and_per_slack_request_stay_within_budget() {
         scene.worker("home-renderer", options("home-renderer")),
         scene.worker("notifier", options("notifier")),
     );
-    let ingress = ingress(&scene, &meter.url("ingress")).await;
+    let ingress = in_process_ingress(&scene, &meter.url("ingress")).await;
     // What the workers did to start (queue URLs, redrive policies) is not per unit of work.
     meter.window(&scene).await;
 

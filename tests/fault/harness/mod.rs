@@ -178,11 +178,13 @@ impl Drop for Proc {
     }
 }
 
+mod ingress;
 mod moto;
 mod scene;
 mod slack;
 mod worker;
 
+pub use ingress::*;
 pub use moto::Moto;
 pub use scene::*;
 pub use slack::Slack;
